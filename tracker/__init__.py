@@ -1,0 +1,1 @@
+"""Innovation Ecosystem Tracker: the event-sourced domain (no web, no SQL)."""

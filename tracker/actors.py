@@ -1,0 +1,25 @@
+"""Who caused an event: every command carries an actor and, optionally, a correlation id."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from uuid import UUID
+
+from tracker.errors import ValidationError
+
+ROLES = ("admin", "provider", "evaluator", "analyst", "importer", "system")
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The principal behind a command; stored on every event it causes."""
+
+    id: str
+    role: str
+    organisation_id: UUID | None = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id.strip() or len(self.id) > 200:
+            raise ValidationError("actor.id", "must be a non-empty string of at most 200 characters")
+        if self.role not in ROLES:
+            raise ValidationError("actor.role", f"must be one of {', '.join(ROLES)}")

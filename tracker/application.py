@@ -1,0 +1,517 @@
+"""The tracker application: one method per use case, over an eventsourcing store."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, ClassVar, TypeVar
+from uuid import UUID, uuid4
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Transcoding
+
+from tracker.actors import Actor
+from tracker.base import Context, TrackerAggregate
+from tracker.ecosystem import Ecosystem
+from tracker.errors import (
+    DuplicateEcosystemError,
+    DuplicateOrganisationError,
+    NotFoundError,
+    ValidationError,
+    VersionConflictError,
+)
+from tracker.innovation import Innovation
+from tracker.organisation import Organisation, organisation_id
+from tracker.positions import event_positions
+from tracker.stores import StoreConfig
+from tracker.validation import text
+
+A = TypeVar("A", bound=TrackerAggregate)
+T = TypeVar("T")
+
+COMMAND_RETRIES = 20
+_BASE_FIELDS = frozenset(
+    {"originator_id", "originator_version", "timestamp", "originator_topic", "actor_id", "actor_role", "correlation_id"}
+)
+
+
+class DateAsISO(Transcoding):
+    type = date
+    name = "date_iso"
+
+    def encode(self, obj: date) -> str:
+        return obj.isoformat()
+
+    def decode(self, data: str) -> date:
+        return date.fromisoformat(data)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a command did: the aggregate after it, its version, and the log position of its last event."""
+
+    aggregate_id: UUID
+    version: int
+    position: int | None
+    aggregate: Any = field(repr=False)
+    item_id: UUID | None = None
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One stored event, as the audit trail shows it."""
+
+    position: int | None
+    aggregate_id: UUID
+    aggregate_type: str
+    version: int
+    type: str
+    at: datetime
+    actor_id: str
+    actor_role: str
+    correlation_id: str | None
+    data: dict[str, Any]
+
+
+def describe(event: Any, position: int | None) -> EventRecord:
+    """Turn a domain event into an audit record (the payload without the envelope)."""
+    qualname = type(event).__qualname__
+    data = {k: v for k, v in event.__dict__.items() if k not in _BASE_FIELDS}
+    return EventRecord(
+        position=position,
+        aggregate_id=event.originator_id,
+        aggregate_type=qualname.split(".")[0],
+        version=event.originator_version,
+        type=qualname.split(".")[-1],
+        at=event.timestamp,
+        actor_id=event.actor_id,
+        actor_role=event.actor_role,
+        correlation_id=event.correlation_id,
+        data=data,
+    )
+
+
+class TrackerApplication(Application[UUID]):
+    name = "tracker"
+    snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Innovation: 100}
+
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+    ) -> None:
+        super().__init__(env)
+        self.clock = clock
+
+    @classmethod
+    def for_url(
+        cls, url: str, *, create_tables: bool = False, clock: Callable[[], datetime] = utc_now, **kw: Any
+    ) -> TrackerApplication:
+        return cls(StoreConfig.from_url(url).event_store_env(create_tables=create_tables, **kw), clock=clock)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        transcoder.register(DateAsISO())
+
+    # ---- organisations and ecosystems --------------------------------------------------
+
+    def register_organisation(
+        self,
+        *,
+        actor: Actor,
+        name: str,
+        country: str,
+        kind: str,
+        pic: str | None = None,
+        oid: str | None = None,
+        website: str | None = None,
+        correlation_id: str | None = None,
+    ) -> Receipt:
+        ctx = self._context(actor, correlation_id)
+        org = Organisation.register(ctx, name=name, country=country, kind=kind, pic=pic, oid=oid, website=website)
+        if org.id in self.repository:
+            raise DuplicateOrganisationError(
+                f"an organisation named {org.name!r} in {org.country} already exists", existing_id=org.id
+            )
+        try:
+            return self._save(org)
+        except RecordConflictError:
+            raise DuplicateOrganisationError(
+                f"an organisation named {org.name!r} in {org.country} already exists", existing_id=org.id
+            ) from None
+
+    def find_organisation_id(self, name: str, country: str) -> UUID | None:
+        """The id an organisation with this name and country has, if it is registered."""
+        candidate = organisation_id(name, country)
+        return candidate if candidate in self.repository else None
+
+    def register_ecosystem(
+        self,
+        *,
+        actor: Actor,
+        acronym: str,
+        title: str,
+        members: list[tuple[UUID, str]] | None = None,
+        correlation_id: str | None = None,
+        **details: Any,
+    ) -> Receipt:
+        ctx = self._context(actor, correlation_id)
+        eco = Ecosystem.register(ctx, acronym=acronym, title=title, **details)
+        for org_id, role in members or []:
+            self.get_organisation(org_id)
+            eco.add_member(ctx, organisation_id=org_id, role=role)
+        if eco.project_identifier and eco.id in self.repository:
+            raise DuplicateEcosystemError(
+                f"an ecosystem for project {eco.project_identifier} already exists", existing_id=eco.id
+            )
+        try:
+            return self._save(eco)
+        except RecordConflictError:
+            raise DuplicateEcosystemError(
+                f"an ecosystem for project {eco.project_identifier} already exists", existing_id=eco.id
+            ) from None
+
+    def add_ecosystem_member(
+        self,
+        ecosystem_id: UUID,
+        *,
+        actor: Actor,
+        organisation_id: UUID,
+        role: str,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Receipt:
+        self.get_organisation(organisation_id)
+        return self._change(
+            Ecosystem,
+            ecosystem_id,
+            actor,
+            correlation_id,
+            expected_version,
+            lambda eco, ctx: eco.add_member(ctx, organisation_id=organisation_id, role=role),
+        )
+
+    # ---- innovations -------------------------------------------------------------------
+
+    def submit_innovation(
+        self,
+        *,
+        actor: Actor,
+        title: str,
+        summary: str,
+        themes: list[str],
+        organisation_id: UUID,
+        ecosystem_id: UUID | None = None,
+        target_groups: list[str] | None = None,
+        readiness_level: int | None = None,
+        innovation_id: UUID | None = None,
+        correlation_id: str | None = None,
+    ) -> Receipt:
+        ctx = self._context(actor, correlation_id)
+        self.get_organisation(organisation_id)
+        if ecosystem_id is not None:
+            self.get_ecosystem(ecosystem_id)
+        innovation = Innovation.submit(
+            ctx,
+            id=innovation_id or uuid4(),
+            title=title,
+            summary=summary,
+            themes=themes,
+            organisation_id=organisation_id,
+            ecosystem_id=ecosystem_id,
+            target_groups=target_groups,
+            readiness_level=readiness_level,
+        )
+        try:
+            return self._save(innovation)
+        except RecordConflictError:
+            raise VersionConflictError(innovation.id, None, 1) from None
+
+    def revise_innovation(
+        self,
+        innovation_id: UUID,
+        changes: dict[str, Any],
+        *,
+        actor: Actor,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Receipt:
+        return self._change(
+            Innovation,
+            innovation_id,
+            actor,
+            correlation_id,
+            expected_version,
+            lambda inn, ctx: inn.revise(ctx, changes),
+        )
+
+    def start_pilot(
+        self,
+        innovation_id: UUID,
+        *,
+        actor: Actor,
+        site_organisation_id: UUID,
+        started_on: date | str,
+        planned_participants: int | None = None,
+        description: str | None = None,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Receipt:
+        self.get_organisation(site_organisation_id)
+        pilot_id = uuid4()
+        return self._change(
+            Innovation,
+            innovation_id,
+            actor,
+            correlation_id,
+            expected_version,
+            lambda inn, ctx: inn.start_pilot(
+                ctx,
+                pilot_id=pilot_id,
+                site_organisation_id=site_organisation_id,
+                started_on=started_on,
+                planned_participants=planned_participants,
+                description=description,
+            ),
+            item_id=pilot_id,
+        )
+
+    def record_pilot_outcome(
+        self,
+        innovation_id: UUID,
+        pilot_id: UUID,
+        *,
+        actor: Actor,
+        ended_on: date | str,
+        participants: int,
+        completion_rate: float,
+        satisfaction: float | None = None,
+        notes: str | None = None,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Receipt:
+        return self._change(
+            Innovation,
+            innovation_id,
+            actor,
+            correlation_id,
+            expected_version,
+            lambda inn, ctx: inn.record_pilot_outcome(
+                ctx,
+                pilot_id=pilot_id,
+                ended_on=ended_on,
+                participants=participants,
+                completion_rate=completion_rate,
+                satisfaction=satisfaction,
+                notes=notes,
+            ),
+            item_id=pilot_id,
+        )
+
+    def add_evidence(
+        self,
+        innovation_id: UUID,
+        *,
+        actor: Actor,
+        kind: str,
+        title: str,
+        url: str | None = None,
+        description: str | None = None,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Receipt:
+        evidence_id = uuid4()
+        return self._change(
+            Innovation,
+            innovation_id,
+            actor,
+            correlation_id,
+            expected_version,
+            lambda inn, ctx: inn.add_evidence(
+                ctx, evidence_id=evidence_id, kind=kind, title=title, url=url, description=description
+            ),
+            item_id=evidence_id,
+        )
+
+    def record_assessment(
+        self,
+        innovation_id: UUID,
+        *,
+        actor: Actor,
+        scores: dict[str, int | None],
+        rationale: str,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Receipt:
+        assessment_id = uuid4()
+        return self._change(
+            Innovation,
+            innovation_id,
+            actor,
+            correlation_id,
+            expected_version,
+            lambda inn, ctx: inn.record_assessment(
+                ctx,
+                assessment_id=assessment_id,
+                scores=scores,
+                rationale=rationale,
+                ecosystem_members=self._members_of(inn),
+            ),
+            item_id=assessment_id,
+        )
+
+    def decide_gate(
+        self,
+        innovation_id: UUID,
+        *,
+        actor: Actor,
+        decision: str,
+        rationale: str,
+        to_stage: str | None = None,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Receipt:
+        return self._change(
+            Innovation,
+            innovation_id,
+            actor,
+            correlation_id,
+            expected_version,
+            lambda inn, ctx: inn.decide(
+                ctx, decision=decision, rationale=rationale, to_stage=to_stage, ecosystem_members=self._members_of(inn)
+            ),
+        )
+
+    def record_adoption(
+        self,
+        innovation_id: UUID,
+        *,
+        actor: Actor,
+        organisation_id: UUID,
+        adopted_on: date | str,
+        notes: str | None = None,
+        expected_version: int | None = None,
+        correlation_id: str | None = None,
+    ) -> Receipt:
+        self.get_organisation(organisation_id)
+        adoption_id = uuid4()
+        return self._change(
+            Innovation,
+            innovation_id,
+            actor,
+            correlation_id,
+            expected_version,
+            lambda inn, ctx: inn.record_adoption(
+                ctx, adoption_id=adoption_id, organisation_id=organisation_id, adopted_on=adopted_on, notes=notes
+            ),
+            item_id=adoption_id,
+        )
+
+    # ---- reads and time travel ---------------------------------------------------------
+
+    def get_organisation(self, organisation_id: UUID) -> Organisation:
+        return self._get(Organisation, organisation_id)
+
+    def get_ecosystem(self, ecosystem_id: UUID) -> Ecosystem:
+        return self._get(Ecosystem, ecosystem_id)
+
+    def get_innovation(
+        self, innovation_id: UUID, *, version: int | None = None, as_of: datetime | None = None
+    ) -> Innovation:
+        """The innovation now, at a version, or as it stood at an instant (replayed from its events)."""
+        if version is not None and as_of is not None:
+            raise ValidationError("as_of", "give either a version or an instant, not both")
+        if as_of is not None:
+            version = self.version_at(innovation_id, as_of)
+        if version is not None and version < 1:
+            raise ValidationError("version", "must be at least 1")
+        return self._get(Innovation, innovation_id, version=version)
+
+    def version_at(self, aggregate_id: UUID, at: datetime) -> int:
+        """The aggregate's version as it stood at an instant."""
+        if at.tzinfo is None:
+            raise ValidationError("as_of", "must include a time zone")
+        version = 0
+        for event in self.events.get(aggregate_id):
+            if event.timestamp > at:
+                break
+            version = event.originator_version
+        if version == 0:
+            raise NotFoundError("innovation", f"{aggregate_id} as of {at.isoformat()}")
+        return version
+
+    def history(self, aggregate_id: UUID) -> list[EventRecord]:
+        """Every event of one aggregate in order, with log position, actor and data."""
+        positions = event_positions(self.recorder, aggregate_id)
+        records = [describe(e, positions.get(e.originator_version)) for e in self.events.get(aggregate_id)]
+        if not records:
+            raise NotFoundError("aggregate", aggregate_id)
+        return records
+
+    def current_position(self) -> int:
+        return self.recorder.max_notification_id() or 0
+
+    # ---- plumbing ----------------------------------------------------------------------
+
+    def _context(self, actor: Actor, correlation_id: str | None) -> Context:
+        if not isinstance(actor, Actor):
+            raise ValidationError("actor", "every command needs an actor")
+        at = self.clock()
+        if at.tzinfo is None:
+            raise ValueError("the application clock must return aware datetimes")
+        return Context(
+            actor, at.astimezone(UTC), text(correlation_id, "correlation_id", max_length=200, required=False)
+        )
+
+    def _get(self, cls: type[A], aggregate_id: UUID, version: int | None = None) -> A:
+        if not isinstance(aggregate_id, UUID):
+            raise NotFoundError(cls.__name__.lower(), aggregate_id)
+        try:
+            aggregate = self.repository.get(aggregate_id, version=version)
+        except AggregateNotFoundError:
+            raise NotFoundError(cls.__name__.lower(), aggregate_id) from None
+        if not isinstance(aggregate, cls):
+            raise NotFoundError(cls.__name__.lower(), aggregate_id)
+        return aggregate
+
+    def _members_of(self, innovation: Innovation) -> frozenset[UUID]:
+        if innovation.ecosystem_id is None:
+            return frozenset()
+        return self.get_ecosystem(innovation.ecosystem_id).member_ids()
+
+    def _save(self, aggregate: TrackerAggregate, item_id: UUID | None = None) -> Receipt:
+        recordings = self.save(aggregate)
+        position = recordings[-1].notification.id if recordings else None
+        return Receipt(aggregate.id, aggregate.version, position, aggregate, item_id)
+
+    def _change(
+        self,
+        cls: type[A],
+        aggregate_id: UUID,
+        actor: Actor,
+        correlation_id: str | None,
+        expected_version: int | None,
+        command: Callable[[A, Context], Any],
+        item_id: UUID | None = None,
+    ) -> Receipt:
+        """Load, run the command, save; retry on a lost race unless the caller pinned a version."""
+        for _ in range(COMMAND_RETRIES):
+            aggregate = self._get(cls, aggregate_id)
+            if expected_version is not None and aggregate.version != expected_version:
+                raise VersionConflictError(aggregate_id, expected_version, aggregate.version)
+            command(aggregate, self._context(actor, correlation_id))
+            if not aggregate.pending_events:
+                return Receipt(aggregate.id, aggregate.version, None, aggregate, item_id)
+            try:
+                return self._save(aggregate, item_id)
+            except RecordConflictError:
+                if expected_version is not None:
+                    raise VersionConflictError(aggregate_id, expected_version, None) from None
+        raise VersionConflictError(aggregate_id, expected_version, None)

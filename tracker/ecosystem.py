@@ -1,0 +1,142 @@
+"""Ecosystem: a partnership or network that pilots innovations (a CoVE, a KA2 partnership)."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any, cast
+from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
+
+from tracker.base import Context, TrackerAggregate
+from tracker.errors import DuplicateMembershipError, InvalidDateError, ValidationError
+from tracker.validation import choice, day, integer, money, required_text, text
+
+MEMBER_ROLES = ("coordinator", "partner", "associated_partner", "affiliated_entity")
+_NAMESPACE = uuid5(NAMESPACE_URL, "https://innovation-ecosystem-tracker/ecosystem")
+
+
+def ecosystem_id(project_identifier: str | None) -> UUID:
+    """Ecosystems with an external project identifier get a stable id from it."""
+    if project_identifier:
+        return uuid5(_NAMESPACE, project_identifier.strip().upper())
+    return uuid4()
+
+
+class Ecosystem(TrackerAggregate):
+    if TYPE_CHECKING:
+        acronym: str
+        title: str
+        programme: str | None
+        key_action: str | None
+        action_type: str | None
+        project_identifier: str | None
+        call_year: int | None
+        start_date: date | None
+        end_date: date | None
+        eu_grant_eur: Decimal | None
+        is_good_practice: bool
+        is_success_story: bool
+        members: list[dict[str, Any]]
+
+    @classmethod
+    def register(
+        cls,
+        ctx: Context,
+        *,
+        acronym: str,
+        title: str,
+        programme: str | None = None,
+        key_action: str | None = None,
+        action_type: str | None = None,
+        project_identifier: str | None = None,
+        call_year: int | None = None,
+        start_date: date | None = None,
+        end_date: date | None = None,
+        eu_grant_eur: Decimal | str | None = None,
+        is_good_practice: bool = False,
+        is_success_story: bool = False,
+    ) -> Ecosystem:
+        start = day(start_date, "start_date", required=False)
+        end = day(end_date, "end_date", required=False)
+        if start and end and end < start:
+            raise InvalidDateError("end_date", "must not be before start_date", rule="validation.date.order")
+        identifier = text(project_identifier, "project_identifier", max_length=100, required=False)
+        for flag, value in (("is_good_practice", is_good_practice), ("is_success_story", is_success_story)):
+            if not isinstance(value, bool):
+                raise ValidationError(flag, "must be true or false")
+        return cls._start(
+            cls.Registered,
+            ctx,
+            id=ecosystem_id(identifier),
+            acronym=required_text(acronym, "acronym", max_length=80),
+            title=required_text(title, "title", max_length=500),
+            programme=text(programme, "programme", max_length=120, required=False),
+            key_action=text(key_action, "key_action", max_length=200, required=False),
+            action_type=text(action_type, "action_type", max_length=200, required=False),
+            project_identifier=identifier,
+            call_year=integer(call_year, "call_year", low=1987, high=ctx.at.year + 1, required=False),
+            start_date=start,
+            end_date=end,
+            eu_grant_eur=money(eu_grant_eur, "eu_grant_eur"),
+            is_good_practice=is_good_practice,
+            is_success_story=is_success_story,
+        )
+
+    class Registered(TrackerAggregate.Created):
+        acronym: str
+        title: str
+        programme: str | None
+        key_action: str | None
+        action_type: str | None
+        project_identifier: str | None
+        call_year: int | None
+        start_date: date | None
+        end_date: date | None
+        eu_grant_eur: Decimal | None
+        is_good_practice: bool
+        is_success_story: bool
+
+        def apply(self, aggregate: Any) -> None:
+            eco = cast(Ecosystem, aggregate)
+            for name in (
+                "acronym",
+                "title",
+                "programme",
+                "key_action",
+                "action_type",
+                "project_identifier",
+                "call_year",
+                "start_date",
+                "end_date",
+                "eu_grant_eur",
+                "is_good_practice",
+                "is_success_story",
+            ):
+                setattr(eco, name, getattr(self, name))
+            eco.members = []
+
+    def has_member(self, organisation_id: UUID, role: str | None = None) -> bool:
+        return any(m["organisation_id"] == organisation_id and role in (None, m["role"]) for m in self.members)
+
+    def member_ids(self) -> frozenset[UUID]:
+        return frozenset(m["organisation_id"] for m in self.members)
+
+    def add_member(self, ctx: Context, *, organisation_id: UUID, role: str) -> None:
+        """One organisation may hold several roles, but each role once; one coordinator."""
+        role = choice(role, "role", MEMBER_ROLES)
+        if self.has_member(organisation_id, role):
+            raise DuplicateMembershipError(f"organisation {organisation_id} is already a {role} of {self.acronym}")
+        if role == "coordinator" and any(m["role"] == "coordinator" for m in self.members):
+            raise DuplicateMembershipError(
+                f"{self.acronym} already has a coordinator", rule="duplicate.membership.coordinator"
+            )
+        self._record(self.MemberJoined, ctx, organisation_id=organisation_id, role=role)
+
+    class MemberJoined(TrackerAggregate.Event):
+        organisation_id: UUID
+        role: str
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Ecosystem, aggregate).members.append(
+                {"organisation_id": self.organisation_id, "role": self.role, "joined_at": self.timestamp}
+            )

@@ -1,0 +1,120 @@
+"""The mainstreaming-potential rubric as data, and the scores computed from it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from statistics import fmean
+from typing import Any
+
+from tracker.errors import InvalidScoresError
+
+
+@dataclass(frozen=True)
+class Criterion:
+    key: str
+    weight: int
+    description: str
+
+
+@dataclass(frozen=True)
+class Rubric:
+    version: int
+    criteria: tuple[Criterion, ...]
+    scale: Mapping[int, str]
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return tuple(c.key for c in self.criteria)
+
+    @property
+    def max_score(self) -> int:
+        return max(self.scale)
+
+
+# Grounded in the Erasmus+ award criteria, ExpandNet/WHO scalability and the EU Innovation Radar.
+RUBRIC_V1 = Rubric(
+    version=1,
+    criteria=(
+        Criterion("relevance", 20, "documented need; fit with EU and national VET priorities"),
+        Criterion("effectiveness", 20, "evidence of outcomes from testing"),
+        Criterion("transferability", 20, "works in varied settings, simple, affordable per learner"),
+        Criterion("sustainability", 20, "owner, funding beyond the grant, embedded in curricula"),
+        Criterion("partnership", 10, "employers and authorities engaged"),
+        Criterion("openness", 10, "open licence, results published"),
+    ),
+    scale={0: "none", 1: "claimed", 2: "partial", 3: "evidenced", 4: "independently verified"},
+)
+
+RUBRICS: dict[int, Rubric] = {RUBRIC_V1.version: RUBRIC_V1}
+CURRENT_RUBRIC = RUBRIC_V1
+
+Scores = dict[str, int | None]
+
+
+@dataclass(frozen=True)
+class Consolidated:
+    """The consolidated MPI: mean of each evaluator's latest assessment, with count and spread."""
+
+    value: float
+    evaluators: int
+    spread: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "evaluators": self.evaluators, "spread": self.spread}
+
+
+def validate_scores(scores: Any, rubric: Rubric = CURRENT_RUBRIC) -> Scores:
+    """All criteria present, each an integer on the scale or None (not assessable)."""
+    if not isinstance(scores, Mapping):
+        raise InvalidScoresError("scores", "must be an object with one score per criterion")
+    missing = [k for k in rubric.keys if k not in scores]
+    unknown = [k for k in scores if k not in rubric.keys]
+    if missing:
+        raise InvalidScoresError("scores", f"missing criteria: {', '.join(missing)}", rule="scores.incomplete")
+    if unknown:
+        raise InvalidScoresError(
+            "scores", f"unknown criteria: {', '.join(map(str, unknown))}", rule="scores.unknown_criterion"
+        )
+    cleaned: Scores = {}
+    for key in rubric.keys:
+        value = scores[key]
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value not in rubric.scale):
+            raise InvalidScoresError(
+                f"scores.{key}",
+                f"must be an integer from {min(rubric.scale)} to {rubric.max_score} or null",
+                rule="scores.out_of_range",
+            )
+        cleaned[key] = value
+    if all(v is None for v in cleaned.values()):
+        raise InvalidScoresError("scores", "at least one criterion must be assessable", rule="scores.none_assessable")
+    return cleaned
+
+
+def assessment_mpi(scores: Mapping[str, int | None], rubric: Rubric = CURRENT_RUBRIC) -> float:
+    """MPI = 100 × Σ(wᵢ·sᵢ/max) / Σwᵢ over the assessable criteria, to two decimals."""
+    assessed = [(c.weight, scores[c.key]) for c in rubric.criteria if scores.get(c.key) is not None]
+    total_weight = sum(w for w, _ in assessed)
+    weighted = sum(w * s / rubric.max_score for w, s in assessed if s is not None)
+    return round(100 * weighted / total_weight, 2)
+
+
+def consolidate(mpis: Iterable[float]) -> Consolidated | None:
+    """Consolidate per-evaluator MPIs (already reduced to each evaluator's latest)."""
+    values = list(mpis)
+    if not values:
+        return None
+    return Consolidated(round(fmean(values), 2), len(values), round(max(values) - min(values), 2))
+
+
+def criterion_means(
+    score_sets: Iterable[Mapping[str, int | None]], rubric: Rubric = CURRENT_RUBRIC
+) -> dict[str, float]:
+    """Mean of each criterion over the assessments that could assess it."""
+    sets = list(score_sets)
+    means: dict[str, float] = {}
+    for key in rubric.keys:
+        values = [s[key] for s in sets if s.get(key) is not None]
+        if values:
+            means[key] = fmean(v for v in values if v is not None)
+    return means

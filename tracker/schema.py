@@ -1,0 +1,51 @@
+"""Create the event store's tables once, before any worker starts (never racing)."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+from tracker.application import TrackerApplication
+from tracker.stores import StoreConfig
+
+# An arbitrary constant: every process that creates the schema takes this advisory lock first.
+SCHEMA_LOCK_KEY = 0x7472_6163_6B65_72
+
+
+def create_event_tables(url: str) -> None:
+    """Create the events and snapshots tables (and the PostgreSQL schema) if missing."""
+    config = StoreConfig.from_url(url)
+    if config.kind != "postgresql":
+        TrackerApplication.for_url(url, create_tables=True).close()
+        return
+    with psycopg.connect(
+        host=config.host,
+        port=config.port,
+        user=config.user,
+        password=config.password,
+        dbname=config.dbname,
+        autocommit=True,
+    ) as conn:
+        conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
+        try:
+            if config.schema:
+                conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(config.schema)))
+            TrackerApplication.for_url(url, create_tables=True, pool_size=1).close()
+        finally:
+            conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
+
+
+def drop_postgres_schema(url: str) -> None:
+    """Drop a PostgreSQL schema and everything in it (used to clean up per-test schemas)."""
+    config = StoreConfig.from_url(url)
+    if config.kind != "postgresql" or not config.schema:
+        raise ValueError("only a PostgreSQL URL with ?schema= can be dropped")
+    with psycopg.connect(
+        host=config.host,
+        port=config.port,
+        user=config.user,
+        password=config.password,
+        dbname=config.dbname,
+        autocommit=True,
+    ) as conn:
+        conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(config.schema)))
