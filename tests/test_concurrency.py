@@ -1,0 +1,82 @@
+"""Many writers on one innovation: no acknowledged event is lost, no version gap, losers get conflicts."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from uuid import UUID
+
+import pytest
+
+from tests.world import build_world
+from tracker.application import Receipt, TrackerApplication
+from tracker.errors import VersionConflictError
+from tracker.schema import create_event_tables
+
+THREADS = 8
+COMMANDS_PER_THREAD = 12
+
+
+def hammer(app: TrackerApplication, iid: UUID, provider: object) -> tuple[list[Receipt], Counter[str]]:
+    acknowledged: list[Receipt] = []
+    outcomes: Counter[str] = Counter()
+    lock = threading.Lock()
+    start = threading.Barrier(THREADS)
+
+    def writer(n: int) -> None:
+        start.wait()
+        for i in range(COMMANDS_PER_THREAD):
+            pinned = i % 2 == 0  # half the commands pin the version they read, like If-Match
+            try:
+                expected = app.get_innovation(iid).version if pinned else None
+                receipt = app.add_evidence(
+                    iid,
+                    actor=provider,
+                    kind="report",
+                    title=f"w{n}-{i}",
+                    expected_version=expected,  # type: ignore[arg-type]
+                )
+            except VersionConflictError:
+                with lock:
+                    outcomes["conflict"] += 1
+            except Exception as exc:  # anything else is corruption or a crash: fail loudly
+                with lock:
+                    outcomes[f"error: {exc!r}"] += 1
+            else:
+                with lock:
+                    acknowledged.append(receipt)
+                    outcomes["ok"] += 1
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return acknowledged, outcomes
+
+
+@pytest.mark.parametrize("store", ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def test_concurrent_writers_lose_no_acknowledged_event_when_eight_threads_write_one_innovation(
+    request: pytest.FixtureRequest, store: str
+) -> None:
+    url = request.getfixturevalue(f"{store}_url")
+    create_event_tables(url)
+    app = TrackerApplication.for_url(url, pool_size=THREADS)
+    try:
+        world = build_world(app)
+        iid = world.submit()
+        acknowledged, outcomes = hammer(app, iid, world.provider)
+
+        assert not [k for k in outcomes if k.startswith("error")], outcomes
+        assert outcomes["conflict"] > 0, "the writers never raced, so the test proved nothing"
+        assert outcomes["ok"] + outcomes["conflict"] == THREADS * COMMANDS_PER_THREAD
+        history = app.history(iid)
+        assert [h.version for h in history] == list(range(1, len(history) + 1)), "versions have a gap"
+        assert len(history) == 1 + len(acknowledged)
+        stored = {h.data["evidence_id"]: (h.version, h.position) for h in history if h.type == "EvidenceAdded"}
+        for receipt in acknowledged:
+            assert stored[receipt.item_id] == (receipt.version, receipt.position)
+        unpinned = THREADS * COMMANDS_PER_THREAD // 2
+        assert outcomes["ok"] >= unpinned, "unpinned commands must be retried, not refused"
+    finally:
+        app.close()
