@@ -68,3 +68,25 @@ def app(store_url: str) -> Iterator[TrackerApplication]:
 @pytest.fixture
 def admin() -> Actor:
     return Actor("admin-1", "admin")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def sql_url(request: pytest.FixtureRequest) -> str:
+    """A SQL store (the read model needs SQL) with event tables and read-model schema in place."""
+    from projections.migrate import upgrade
+
+    url = request.getfixturevalue(f"{request.param}_url")
+    create_event_tables(url)
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def read_model(sql_url: str) -> Iterator[object]:
+    from projections.runner import ReadModel
+
+    application = TrackerApplication.for_url(sql_url)
+    model = ReadModel(application, sql_url)
+    yield model
+    model.close()
+    application.close()

@@ -1,0 +1,23 @@
+"""The composition root: builds the application and read model from settings."""
+
+from __future__ import annotations
+
+from api.settings import Settings
+from projections import migrate
+from projections.runner import ReadModel
+from tracker.application import TrackerApplication
+from tracker.schema import create_event_tables
+
+
+def upgrade_database(settings: Settings) -> None:
+    """Create the event tables and migrate the read model, once, before any worker starts."""
+    create_event_tables(settings.database_url)
+    migrate.upgrade(settings.database_url)
+
+
+def build_application(settings: Settings) -> TrackerApplication:
+    return TrackerApplication.for_url(settings.database_url, pool_size=settings.pool_size)
+
+
+def build_read_model(settings: Settings, app: TrackerApplication) -> ReadModel:
+    return ReadModel(app, settings.database_url, pool_size=settings.pool_size)

@@ -1,0 +1,389 @@
+"""How each event changes the read model. Three projections, applied in lockstep per batch."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from projections import tables as t
+from projections.rows import Rows
+from tracker.ecosystem import Ecosystem
+from tracker.innovation import Innovation
+from tracker.organisation import Organisation
+from tracker.rubric import RUBRICS, assessment_mpi, consolidate
+from tracker.validation import normalise_name
+
+Handler = Callable[[Rows, Any, int], None]
+
+
+def naive_utc(moment: datetime) -> datetime:
+    """Read-model times are naive UTC (comparable alike on SQLite and PostgreSQL)."""
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def to_json(value: Any) -> Any:
+    """Event values as JSON: UUIDs and dates become strings, times end in Z."""
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        return naive_utc(value).isoformat(timespec="microseconds") + "Z"
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: to_json(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_json(v) for v in value]
+    return value
+
+
+def search_text(*parts: Any) -> str:
+    return " ".join(normalise_name(str(p)) for p in parts if p)
+
+
+# ---- directory: organisations, ecosystems, members ---------------------------------------
+
+
+def organisation_registered(rows: Rows, e: Organisation.Registered, position: int) -> None:
+    rows.insert(
+        t.organisations,
+        {
+            "id": e.originator_id,
+            "name": e.name,
+            "name_key": normalise_name(e.name),
+            "country": e.country,
+            "kind": e.kind,
+            "pic": e.pic,
+            "oid": e.oid,
+            "website": e.website,
+            "registered_at": naive_utc(e.timestamp),
+            "version": e.originator_version,
+        },
+    )
+
+
+def ecosystem_registered(rows: Rows, e: Ecosystem.Registered, position: int) -> None:
+    at = naive_utc(e.timestamp)
+    rows.insert(
+        t.ecosystems,
+        {
+            "id": e.originator_id,
+            "acronym": e.acronym,
+            "title": e.title,
+            "search_text": search_text(e.acronym, e.title, e.project_identifier),
+            "programme": e.programme,
+            "key_action": e.key_action,
+            "action_type": e.action_type,
+            "project_identifier": e.project_identifier,
+            "call_year": e.call_year,
+            "start_date": e.start_date,
+            "end_date": e.end_date,
+            "eu_grant_eur": e.eu_grant_eur,
+            "is_good_practice": e.is_good_practice,
+            "is_success_story": e.is_success_story,
+            "registered_at": at,
+            "updated_at": at,
+            "version": e.originator_version,
+        },
+    )
+
+
+def member_joined(rows: Rows, e: Ecosystem.MemberJoined, position: int) -> None:
+    org = rows.get(t.organisations, e.organisation_id)
+    rows.insert(
+        t.ecosystem_members,
+        {
+            "ecosystem_id": e.originator_id,
+            "organisation_id": e.organisation_id,
+            "role": e.role,
+            "country": org["country"] if org else "",
+            "joined_at": naive_utc(e.timestamp),
+        },
+    )
+    rows.update(t.ecosystems, (e.originator_id,), version=e.originator_version, updated_at=naive_utc(e.timestamp))
+
+
+DIRECTORY: dict[type, Handler] = {
+    Organisation.Registered: organisation_registered,
+    Ecosystem.Registered: ecosystem_registered,
+    Ecosystem.MemberJoined: member_joined,
+}
+
+
+# ---- portfolio: innovations, themes, intervals, scores, assessments ----------------------
+
+
+def submitted(rows: Rows, e: Innovation.Submitted, position: int) -> None:
+    at = naive_utc(e.timestamp)
+    org = rows.get(t.organisations, e.organisation_id) or {"name": "", "country": ""}
+    eco = rows.get(t.ecosystems, e.ecosystem_id) if e.ecosystem_id else None
+    rows.insert(
+        t.innovations,
+        {
+            "id": e.originator_id,
+            "title": e.title,
+            "summary": e.summary,
+            "search_text": search_text(e.title, e.summary, *e.themes),
+            "themes": list(e.themes),
+            "target_groups": list(e.target_groups),
+            "organisation_id": e.organisation_id,
+            "organisation_name": org["name"],
+            "country": org["country"],
+            "ecosystem_id": e.ecosystem_id,
+            "ecosystem_acronym": eco["acronym"] if eco else None,
+            "readiness_level": e.readiness_level,
+            "stage": "identification",
+            "status": "active",
+            "mpi_value": None,
+            "mpi_evaluators": 0,
+            "mpi_spread": None,
+            "evaluator_mpis": {},
+            "pilots_count": 0,
+            "evidence_count": 0,
+            "assessments_count": 0,
+            "adoptions_count": 0,
+            "pilots": [],
+            "evidence": [],
+            "adoptions": [],
+            "stage_seq": 1,
+            "status_seq": 1,
+            "score_seq": 0,
+            "submitted_at": at,
+            "updated_at": at,
+            "version": e.originator_version,
+            "position": position,
+        },
+    )
+    for theme in e.themes:
+        rows.insert(t.innovation_themes, {"innovation_id": e.originator_id, "theme": theme})
+    rows.insert(t.stage_intervals, _interval(e.originator_id, 1, "stage", "identification", at))
+    rows.insert(t.status_intervals, _interval(e.originator_id, 1, "status", "active", at))
+
+
+def _interval(innovation_id: UUID, seq: int, column: str, value: str, at: datetime) -> dict[str, Any]:
+    row = {"innovation_id": innovation_id, "seq": seq, column: value, "entered_at": at, "exited_at": None}
+    if column == "stage":
+        row["duration_days"] = None
+    return row
+
+
+def _touch(rows: Rows, e: Any, position: int, **values: Any) -> dict[str, Any]:
+    """Apply `values` plus the version stamp to the innovation's summary row; return the row."""
+    rows.update(
+        t.innovations,
+        (e.originator_id,),
+        version=e.originator_version,
+        updated_at=naive_utc(e.timestamp),
+        position=position,
+        **values,
+    )
+    row = rows.get(t.innovations, e.originator_id)
+    assert row is not None, f"innovation {e.originator_id} is missing from the read model"
+    return row
+
+
+def details_revised(rows: Rows, e: Innovation.DetailsRevised, position: int) -> None:
+    row = rows.get(t.innovations, e.originator_id)
+    assert row is not None
+    changes = dict(e.changes)
+    merged = {k: changes.get(k, row[k]) for k in ("title", "summary", "themes")}
+    _touch(rows, e, position, **changes, search_text=search_text(merged["title"], merged["summary"], *merged["themes"]))
+    if "themes" in changes:
+        rows.delete_where(t.innovation_themes, innovation_id=e.originator_id)
+        for theme in changes["themes"]:
+            rows.insert(t.innovation_themes, {"innovation_id": e.originator_id, "theme": theme})
+
+
+def pilot_started(rows: Rows, e: Innovation.PilotStarted, position: int) -> None:
+    row = rows.get(t.innovations, e.originator_id)
+    assert row is not None
+    pilot = {
+        "pilot_id": e.pilot_id,
+        "site_organisation_id": e.site_organisation_id,
+        "started_on": e.started_on,
+        "planned_participants": e.planned_participants,
+        "description": e.description,
+        "stage": row["stage"],
+        "outcome": None,
+    }
+    _touch(rows, e, position, pilots=[*row["pilots"], to_json(pilot)], pilots_count=row["pilots_count"] + 1)
+
+
+def pilot_outcome_recorded(rows: Rows, e: Innovation.PilotOutcomeRecorded, position: int) -> None:
+    row = rows.get(t.innovations, e.originator_id)
+    assert row is not None
+    outcome = to_json(
+        {
+            "ended_on": e.ended_on,
+            "participants": e.participants,
+            "completion_rate": e.completion_rate,
+            "satisfaction": e.satisfaction,
+            "notes": e.notes,
+            "recorded_at": e.timestamp,
+        }
+    )
+    pilots = [p | {"outcome": outcome} if p["pilot_id"] == str(e.pilot_id) else p for p in row["pilots"]]
+    _touch(rows, e, position, pilots=pilots)
+
+
+def evidence_added(rows: Rows, e: Innovation.EvidenceAdded, position: int) -> None:
+    row = rows.get(t.innovations, e.originator_id)
+    assert row is not None
+    item = {
+        "evidence_id": e.evidence_id,
+        "kind": e.kind,
+        "title": e.title,
+        "url": e.url,
+        "description": e.description,
+        "stage": row["stage"],
+        "added_at": e.timestamp,
+        "added_by": e.actor_id,
+    }
+    _touch(rows, e, position, evidence=[*row["evidence"], to_json(item)], evidence_count=row["evidence_count"] + 1)
+
+
+def adoption_recorded(rows: Rows, e: Innovation.AdoptionRecorded, position: int) -> None:
+    row = rows.get(t.innovations, e.originator_id)
+    assert row is not None
+    item = {
+        "adoption_id": e.adoption_id,
+        "organisation_id": e.organisation_id,
+        "adopted_on": e.adopted_on,
+        "notes": e.notes,
+        "recorded_at": e.timestamp,
+    }
+    _touch(rows, e, position, adoptions=[*row["adoptions"], to_json(item)], adoptions_count=row["adoptions_count"] + 1)
+
+
+def assessment_recorded(rows: Rows, e: Innovation.AssessmentRecorded, position: int) -> None:
+    row = rows.get(t.innovations, e.originator_id)
+    assert row is not None
+    at = naive_utc(e.timestamp)
+    mpi = assessment_mpi(e.scores, RUBRICS[e.rubric_version])
+    rows.insert(
+        t.assessments,
+        {
+            "id": e.assessment_id,
+            "innovation_id": e.originator_id,
+            "evaluator_id": e.actor_id,
+            "evaluator_organisation_id": e.evaluator_organisation_id,
+            "stage": row["stage"],
+            "rubric_version": e.rubric_version,
+            "scores": dict(e.scores),
+            "mpi": mpi,
+            "rationale": e.rationale,
+            "recorded_at": at,
+            "position": position,
+        },
+    )
+    evaluator_mpis = row["evaluator_mpis"] | {e.actor_id: mpi}
+    score = consolidate(evaluator_mpis.values())
+    assert score is not None
+    values: dict[str, Any] = {"evaluator_mpis": evaluator_mpis, "assessments_count": row["assessments_count"] + 1}
+    unchanged = (row["mpi_value"], row["mpi_evaluators"], row["mpi_spread"]) == (
+        score.value,
+        score.evaluators,
+        score.spread,
+    )
+    if not unchanged:
+        seq = row["score_seq"] + 1
+        if row["score_seq"]:
+            rows.update(t.score_history, (e.originator_id, row["score_seq"]), valid_to=at)
+        rows.insert(
+            t.score_history,
+            {
+                "innovation_id": e.originator_id,
+                "seq": seq,
+                "at": at,
+                "valid_to": None,
+                "value": score.value,
+                "evaluators": score.evaluators,
+                "spread": score.spread,
+            },
+        )
+        values.update(mpi_value=score.value, mpi_evaluators=score.evaluators, mpi_spread=score.spread, score_seq=seq)
+    _touch(rows, e, position, **values)
+
+
+def _change_stage(rows: Rows, e: Any, position: int, stage: str) -> dict[str, Any]:
+    row = rows.get(t.innovations, e.originator_id)
+    assert row is not None
+    at = naive_utc(e.timestamp)
+    previous = rows.get(t.stage_intervals, e.originator_id, row["stage_seq"])
+    assert previous is not None
+    duration = (at - previous["entered_at"]).total_seconds() / 86400
+    rows.update(t.stage_intervals, (e.originator_id, row["stage_seq"]), exited_at=at, duration_days=duration)
+    seq = row["stage_seq"] + 1
+    rows.insert(t.stage_intervals, _interval(e.originator_id, seq, "stage", stage, at))
+    return _touch(rows, e, position, stage=stage, stage_seq=seq)
+
+
+def _change_status(rows: Rows, e: Any, position: int, status: str) -> None:
+    row = rows.get(t.innovations, e.originator_id)
+    assert row is not None
+    at = naive_utc(e.timestamp)
+    rows.update(t.status_intervals, (e.originator_id, row["status_seq"]), exited_at=at)
+    seq = row["status_seq"] + 1
+    rows.insert(t.status_intervals, _interval(e.originator_id, seq, "status", status, at))
+    _touch(rows, e, position, status=status, status_seq=seq)
+
+
+def advanced(rows: Rows, e: Innovation.Advanced, position: int) -> None:
+    _change_stage(rows, e, position, e.to_stage)
+    if e.to_stage == "mainstreamed":
+        _change_status(rows, e, position, "mainstreamed")
+
+
+def recycled(rows: Rows, e: Innovation.Recycled, position: int) -> None:
+    _change_stage(rows, e, position, e.to_stage)
+
+
+def status_changer(status: str) -> Handler:
+    def handler(rows: Rows, e: Any, position: int) -> None:
+        _change_status(rows, e, position, status)
+
+    return handler
+
+
+PORTFOLIO: dict[type, Handler] = {
+    Innovation.Submitted: submitted,
+    Innovation.DetailsRevised: details_revised,
+    Innovation.PilotStarted: pilot_started,
+    Innovation.PilotOutcomeRecorded: pilot_outcome_recorded,
+    Innovation.EvidenceAdded: evidence_added,
+    Innovation.AdoptionRecorded: adoption_recorded,
+    Innovation.AssessmentRecorded: assessment_recorded,
+    Innovation.Advanced: advanced,
+    Innovation.Recycled: recycled,
+    Innovation.PutOnHold: status_changer("on_hold"),
+    Innovation.Resumed: status_changer("active"),
+    Innovation.Discontinued: status_changer("discontinued"),
+}
+
+
+# ---- audit: one row per event ------------------------------------------------------------
+
+
+def audited(rows: Rows, e: Any, position: int) -> None:
+    qualname = type(e).__qualname__
+    rows.insert(
+        t.audit,
+        {
+            "position": position,
+            "at": naive_utc(e.timestamp),
+            "aggregate_type": qualname.split(".")[0],
+            "aggregate_id": e.originator_id,
+            "version": e.originator_version,
+            "event_type": qualname.split(".")[-1],
+            "actor_id": e.actor_id,
+            "actor_role": e.actor_role,
+            "correlation_id": e.correlation_id,
+        },
+    )
+
+
+AUDIT: dict[type, Handler] = {cls: audited for cls in (*DIRECTORY, *PORTFOLIO)}
+
+# Order matters: the portfolio reads organisation and ecosystem rows the directory writes.
+PROJECTIONS: dict[str, dict[type, Handler]] = {"directory": DIRECTORY, "portfolio": PORTFOLIO, "audit": AUDIT}

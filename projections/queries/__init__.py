@@ -1,0 +1,52 @@
+"""Read-model queries: plain SQL over the projection tables; nothing here loads events or aggregates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, literal
+
+from tracker.validation import normalise_name
+
+MAX_PAGE_SIZE = 200
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[dict[str, Any]]
+    total: int
+    page: int
+    page_size: int
+
+
+def naive(moment: datetime) -> datetime:
+    """Convert an aware instant to the read model's naive UTC."""
+    if moment.tzinfo is None:
+        raise ValueError("instants must carry a time zone")
+    return moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None else None
+
+
+def contains(column: Any, text: str) -> ColumnElement[bool]:
+    """Case- and spacing-insensitive substring match, with LIKE wildcards escaped."""
+    needle = normalise_name(text).replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.like(literal(f"%{needle}%"), escape="\\")
+
+
+def offset(page: int, page_size: int) -> int:
+    return (page - 1) * page_size
+
+
+def percentile(sorted_values: list[float], fraction: float) -> float | None:
+    """Linear interpolation between closest ranks (as PostgreSQL's percentile_cont)."""
+    if not sorted_values:
+        return None
+    rank = fraction * (len(sorted_values) - 1)
+    low = int(rank)
+    high = min(low + 1, len(sorted_values) - 1)
+    return sorted_values[low] + (sorted_values[high] - sorted_values[low]) * (rank - low)

@@ -1,0 +1,140 @@
+"""Portfolio analytics: funnel, stage durations and score groups, now or as of an instant."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, and_, exists, func, or_, select
+
+from projections import tables as t
+from projections.queries import naive, percentile
+from tracker.stages import STAGES, STATUSES
+
+GROUPS = ("theme", "country", "ecosystem", "organisation")
+
+
+def _scope(ecosystem_id: UUID | None, country: str | None, theme: str | None) -> list[Any]:
+    i = t.innovations
+    conditions: list[Any] = []
+    if ecosystem_id:
+        conditions.append(i.c.ecosystem_id == ecosystem_id)
+    if country:
+        conditions.append(i.c.country == country)
+    if theme:
+        th = t.innovation_themes
+        conditions.append(exists().where(th.c.innovation_id == i.c.id, th.c.theme == theme.strip().lower()))
+    return conditions
+
+
+def _open_at(table: Any, at: datetime) -> Any:
+    return and_(table.c.entered_at <= at, or_(table.c.exited_at.is_(None), table.c.exited_at > at))
+
+
+def funnel(
+    conn: Connection,
+    *,
+    as_of: datetime | None = None,
+    ecosystem_id: UUID | None = None,
+    country: str | None = None,
+    theme: str | None = None,
+) -> dict[str, Any]:
+    """Innovations per stage and per status, now or as they stood at `as_of`."""
+    i = t.innovations
+    scope = _scope(ecosystem_id, country, theme)
+    if as_of is None:
+        stage_q = select(i.c.stage, func.count()).where(*scope).group_by(i.c.stage)
+        status_q = select(i.c.status, func.count()).where(*scope).group_by(i.c.status)
+    else:
+        at = naive(as_of)
+        si, st = t.stage_intervals, t.status_intervals
+        stage_q = (
+            select(si.c.stage, func.count())
+            .select_from(si.join(i, i.c.id == si.c.innovation_id))
+            .where(_open_at(si, at), *scope)
+            .group_by(si.c.stage)
+        )
+        status_q = (
+            select(st.c.status, func.count())
+            .select_from(st.join(i, i.c.id == st.c.innovation_id))
+            .where(_open_at(st, at), *scope)
+            .group_by(st.c.status)
+        )
+    stages = dict.fromkeys(STAGES, 0) | {k: v for k, v in conn.execute(stage_q).all()}
+    statuses = dict.fromkeys(STATUSES, 0) | {k: v for k, v in conn.execute(status_q).all()}
+    return {"as_of": as_of, "stages": stages, "statuses": statuses}
+
+
+def stage_durations(
+    conn: Connection, *, ecosystem_id: UUID | None = None, country: str | None = None, theme: str | None = None
+) -> dict[str, Any]:
+    """Median and 90th percentile of completed stays per stage, in days."""
+    i, si = t.innovations, t.stage_intervals
+    rows = conn.execute(
+        select(si.c.stage, si.c.duration_days)
+        .select_from(si.join(i, i.c.id == si.c.innovation_id))
+        .where(si.c.duration_days.is_not(None), *_scope(ecosystem_id, country, theme))
+        .order_by(si.c.stage, si.c.duration_days)
+    ).all()
+    by_stage: dict[str, list[float]] = defaultdict(list)
+    for stage, days in rows:
+        by_stage[stage].append(days)
+    result = {}
+    for stage in STAGES[:-1]:
+        values = by_stage.get(stage, [])
+        median, p90 = percentile(values, 0.5), percentile(values, 0.9)
+        result[stage] = {
+            "count": len(values),
+            "median_days": round(median, 2) if median is not None else None,
+            "p90_days": round(p90, 2) if p90 is not None else None,
+        }
+    return {"stages": result}
+
+
+def score_groups(conn: Connection, *, group_by: str, as_of: datetime | None = None) -> dict[str, Any]:
+    """Mean and median consolidated MPI per theme, country, ecosystem or organisation (scored innovations only)."""
+    if group_by not in GROUPS:
+        raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
+    i = t.innovations
+    if as_of is None:
+        value = i.c.mpi_value
+        source: Any = i
+        conditions: list[Any] = [i.c.mpi_value.is_not(None)]
+    else:
+        at = naive(as_of)
+        sh = t.score_history
+        value = sh.c.value
+        source = i.join(
+            sh, and_(sh.c.innovation_id == i.c.id, sh.c.at <= at, or_(sh.c.valid_to.is_(None), sh.c.valid_to > at))
+        )
+        conditions = []
+    if group_by == "theme":
+        th = t.innovation_themes
+        source = source.join(th, th.c.innovation_id == i.c.id)
+        key, label = th.c.theme, th.c.theme
+    elif group_by == "country":
+        key, label = i.c.country, i.c.country
+    elif group_by == "ecosystem":
+        key, label = i.c.ecosystem_id, i.c.ecosystem_acronym
+        conditions.append(i.c.ecosystem_id.is_not(None))
+    else:
+        key, label = i.c.organisation_id, i.c.organisation_name
+    rows = conn.execute(select(key, label, value).select_from(source).where(*conditions).order_by(key, value)).all()
+    grouped: dict[Any, tuple[Any, list[float]]] = {}
+    for k, lbl, v in rows:
+        grouped.setdefault(k, (lbl, []))[1].append(v)
+    items = []
+    for k, (lbl, values) in grouped.items():
+        median = percentile(values, 0.5)
+        items.append(
+            {
+                "key": str(k),
+                "label": lbl,
+                "innovations": len(values),
+                "mean_mpi": round(sum(values) / len(values), 2),
+                "median_mpi": round(median, 2) if median is not None else None,
+            }
+        )
+    return {"group_by": group_by, "as_of": as_of, "items": sorted(items, key=lambda item: item["key"])}

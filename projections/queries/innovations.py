@@ -1,0 +1,219 @@
+"""The innovation portfolio: filtered, sorted, paged lists (now or as of an instant) and per-innovation history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Select, and_, exists, func, or_, select
+
+from projections import tables as t
+from projections.queries import Page, aware, contains, naive, offset
+
+SORTS = ("mpi", "-mpi", "submitted_at", "-submitted_at", "title")
+
+
+@dataclass(frozen=True)
+class InnovationFilter:
+    stage: str | None = None
+    status: str | None = None
+    theme: str | None = None
+    country: str | None = None
+    organisation_id: UUID | None = None
+    ecosystem_id: UUID | None = None
+    min_mpi: float | None = None
+    max_mpi: float | None = None
+    q: str | None = None
+    as_of: datetime | None = None
+
+
+def _portfolio(f: InnovationFilter) -> tuple[Select[Any], dict[str, Any]]:
+    """The base query with stage, status and MPI as they are now, or as they were at `as_of`."""
+    i = t.innovations
+    if f.as_of is None:
+        cols = {
+            "stage": i.c.stage,
+            "status": i.c.status,
+            "mpi_value": i.c.mpi_value,
+            "mpi_evaluators": i.c.mpi_evaluators,
+            "mpi_spread": i.c.mpi_spread,
+        }
+        return select(*_summary_columns(), *[c.label(n) for n, c in cols.items()]).select_from(i), cols
+    at = naive(f.as_of)
+    si, st, sh = t.stage_intervals.alias("si"), t.status_intervals.alias("st"), t.score_history.alias("sh")
+    cols = {
+        "stage": si.c.stage,
+        "status": st.c.status,
+        "mpi_value": sh.c.value,
+        "mpi_evaluators": func.coalesce(sh.c.evaluators, 0),
+        "mpi_spread": sh.c.spread,
+    }
+    joined = (
+        i.join(
+            si,
+            and_(
+                si.c.innovation_id == i.c.id, si.c.entered_at <= at, or_(si.c.exited_at.is_(None), si.c.exited_at > at)
+            ),
+        )
+        .join(
+            st,
+            and_(
+                st.c.innovation_id == i.c.id, st.c.entered_at <= at, or_(st.c.exited_at.is_(None), st.c.exited_at > at)
+            ),
+        )
+        .outerjoin(
+            sh, and_(sh.c.innovation_id == i.c.id, sh.c.at <= at, or_(sh.c.valid_to.is_(None), sh.c.valid_to > at))
+        )
+    )
+    query = (
+        select(*_summary_columns(), *[c.label(n) for n, c in cols.items()])
+        .select_from(joined)
+        .where(i.c.submitted_at <= at)
+    )
+    return query, cols
+
+
+def _summary_columns() -> list[Any]:
+    i = t.innovations
+    return [
+        i.c.id,
+        i.c.title,
+        i.c.summary,
+        i.c.themes,
+        i.c.target_groups,
+        i.c.organisation_id,
+        i.c.organisation_name,
+        i.c.country,
+        i.c.ecosystem_id,
+        i.c.ecosystem_acronym,
+        i.c.readiness_level,
+        i.c.pilots_count,
+        i.c.evidence_count,
+        i.c.assessments_count,
+        i.c.adoptions_count,
+        i.c.submitted_at,
+        i.c.updated_at,
+        i.c.version,
+    ]
+
+
+def _filtered(f: InnovationFilter) -> tuple[Select[Any], dict[str, Any]]:
+    i = t.innovations
+    query, cols = _portfolio(f)
+    conditions = []
+    if f.stage:
+        conditions.append(cols["stage"] == f.stage)
+    if f.status:
+        conditions.append(cols["status"] == f.status)
+    if f.country:
+        conditions.append(i.c.country == f.country)
+    if f.organisation_id:
+        conditions.append(i.c.organisation_id == f.organisation_id)
+    if f.ecosystem_id:
+        conditions.append(i.c.ecosystem_id == f.ecosystem_id)
+    if f.min_mpi is not None:
+        conditions.append(cols["mpi_value"] >= f.min_mpi)
+    if f.max_mpi is not None:
+        conditions.append(cols["mpi_value"] <= f.max_mpi)
+    if f.theme:
+        th = t.innovation_themes
+        conditions.append(exists().where(th.c.innovation_id == i.c.id, th.c.theme == f.theme.strip().lower()))
+    if f.q:
+        conditions.append(contains(i.c.search_text, f.q))
+    return query.where(*conditions), cols
+
+
+def _ordered(query: Select[Any], cols: dict[str, Any], sort: str) -> Select[Any]:
+    i = t.innovations
+    if sort not in SORTS:
+        raise ValueError(f"sort must be one of {', '.join(SORTS)}")
+    order = {
+        "mpi": [cols["mpi_value"].asc().nulls_last()],
+        "-mpi": [cols["mpi_value"].desc().nulls_last()],
+        "submitted_at": [i.c.submitted_at.asc()],
+        "-submitted_at": [i.c.submitted_at.desc()],
+        "title": [i.c.title.asc()],
+    }[sort]
+    return query.order_by(*order, i.c.id)
+
+
+def list_innovations(
+    conn: Connection, f: InnovationFilter, *, sort: str = "-submitted_at", page: int = 1, page_size: int = 20
+) -> Page:
+    query, cols = _filtered(f)
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(_ordered(query, cols, sort).limit(page_size).offset(offset(page, page_size))).mappings()
+    return Page([summary(r) for r in rows], total, page, page_size)
+
+
+def iter_innovations(
+    conn: Connection, f: InnovationFilter, *, sort: str = "-submitted_at", chunk: int = 1000
+) -> Iterator[dict[str, Any]]:
+    """Every matching innovation, streamed from the database in chunks (for CSV export)."""
+    query, cols = _filtered(f)
+    result = conn.execution_options(stream_results=True, yield_per=chunk).execute(_ordered(query, cols, sort))
+    for row in result.mappings():
+        yield summary(row)
+
+
+def summary(row: Any) -> dict[str, Any]:
+    mpi = None
+    if row["mpi_value"] is not None:
+        mpi = {"value": row["mpi_value"], "evaluators": row["mpi_evaluators"], "spread": row["mpi_spread"]}
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "summary": row["summary"],
+        "themes": row["themes"],
+        "target_groups": row["target_groups"],
+        "organisation_id": row["organisation_id"],
+        "organisation_name": row["organisation_name"],
+        "country": row["country"],
+        "ecosystem_id": row["ecosystem_id"],
+        "ecosystem_acronym": row["ecosystem_acronym"],
+        "stage": row["stage"],
+        "status": row["status"],
+        "readiness_level": row["readiness_level"],
+        "mpi": mpi,
+        "pilots_count": row["pilots_count"],
+        "evidence_count": row["evidence_count"],
+        "assessments_count": row["assessments_count"],
+        "adoptions_count": row["adoptions_count"],
+        "submitted_at": aware(row["submitted_at"]),
+        "updated_at": aware(row["updated_at"]),
+        "version": row["version"],
+    }
+
+
+def get_innovation(conn: Connection, innovation_id: UUID) -> dict[str, Any] | None:
+    """The detail of one innovation as projected: the summary plus pilots, evidence and adoptions."""
+    i = t.innovations
+    row = conn.execute(select(i).where(i.c.id == innovation_id)).mappings().first()
+    if row is None:
+        return None
+    return summary(row) | {"pilots": row["pilots"], "evidence": row["evidence"], "adoptions": row["adoptions"]}
+
+
+def score_history(conn: Connection, innovation_id: UUID) -> list[dict[str, Any]]:
+    sh = t.score_history
+    rows = conn.execute(select(sh).where(sh.c.innovation_id == innovation_id).order_by(sh.c.seq)).mappings()
+    return [
+        {"at": aware(r["at"]), "value": r["value"], "evaluators": r["evaluators"], "spread": r["spread"]} for r in rows
+    ]
+
+
+def stage_intervals(conn: Connection, innovation_id: UUID) -> list[dict[str, Any]]:
+    si = t.stage_intervals
+    rows = conn.execute(select(si).where(si.c.innovation_id == innovation_id).order_by(si.c.seq)).mappings()
+    return [
+        {"stage": r["stage"], "entered_at": aware(r["entered_at"]), "exited_at": aware(r["exited_at"])} for r in rows
+    ]
+
+
+def assessments(conn: Connection, innovation_id: UUID) -> list[dict[str, Any]]:
+    a = t.assessments
+    rows = conn.execute(select(a).where(a.c.innovation_id == innovation_id).order_by(a.c.position)).mappings()
+    return [dict(r) | {"recorded_at": aware(r["recorded_at"])} for r in rows]

@@ -1,0 +1,92 @@
+"""A per-batch unit of work: rows are read at most once, changed in memory and written in bulk."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from sqlalchemy import Connection, Table, and_, bindparam, select
+
+Key = tuple[Any, ...]
+
+
+def _pk(table: Table) -> tuple[str, ...]:
+    return tuple(c.name for c in table.primary_key.columns)
+
+
+class Rows:
+    """Inserts, updates and deletes gathered during one batch, flushed in one go (deletes, inserts, updates)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._cache: dict[tuple[str, Key], dict[str, Any] | None] = {}
+        self._inserts: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
+        self._updates: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
+        self._deletes: list[tuple[Table, dict[str, Any]]] = []
+        self._tables: dict[str, Table] = {}
+
+    def get(self, table: Table, *key: Any) -> dict[str, Any] | None:
+        """The row with this primary key, as the batch has left it so far."""
+        cache_key = (table.name, key)
+        if cache_key not in self._cache:
+            pk = _pk(table)
+            where = and_(*(table.c[name] == value for name, value in zip(pk, key, strict=True)))
+            found = self.conn.execute(select(table).where(where)).mappings().first()
+            self._cache[cache_key] = dict(found) if found is not None else None
+        return self._cache[cache_key]
+
+    def insert(self, table: Table, row: dict[str, Any]) -> dict[str, Any]:
+        self._tables[table.name] = table
+        key = tuple(row[name] for name in _pk(table))
+        self._inserts[table.name][key] = row
+        self._cache[(table.name, key)] = row
+        return row
+
+    def update(self, table: Table, key: Key, **values: Any) -> None:
+        """Change a row; a row inserted in this batch is changed before it is written."""
+        self._tables[table.name] = table
+        pending = self._inserts[table.name].get(key)
+        if pending is not None:
+            pending.update(values)
+            return
+        cached = self._cache.get((table.name, key))
+        if cached is not None:
+            cached.update(values)
+        self._updates[table.name].setdefault(key, {}).update(values)
+
+    def delete_where(self, table: Table, **equals: Any) -> None:
+        """Delete stored rows matching `equals`, and any matching rows pending insert."""
+        self._tables[table.name] = table
+        pending = self._inserts[table.name]
+        for key in [k for k, row in pending.items() if all(row[c] == v for c, v in equals.items())]:
+            del pending[key]
+            self._cache.pop((table.name, key), None)
+        self._deletes.append((table, equals))
+
+    def flush(self) -> None:
+        for table, equals in self._deletes:
+            self.conn.execute(table.delete().where(and_(*(table.c[c] == v for c, v in equals.items()))))
+        for name, rows in self._inserts.items():
+            if rows:
+                self.conn.execute(self._tables[name].insert(), list(rows.values()))
+        for name, updates in self._updates.items():
+            self._flush_updates(self._tables[name], updates)
+        self._deletes.clear()
+        self._inserts.clear()
+        self._updates.clear()
+
+    def _flush_updates(self, table: Table, updates: dict[Key, dict[str, Any]]) -> None:
+        pk = _pk(table)
+        by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
+        for key, values in updates.items():
+            columns = tuple(sorted(values))
+            params = {f"v_{c}": values[c] for c in columns}
+            params.update({f"k_{c}": v for c, v in zip(pk, key, strict=True)})
+            by_columns[columns].append(params)
+        for columns, params in by_columns.items():
+            statement = (
+                table.update()
+                .where(and_(*(table.c[c] == bindparam(f"k_{c}") for c in pk)))
+                .values({c: bindparam(f"v_{c}") for c in columns})
+            )
+            self.conn.execute(statement, params)

@@ -1,0 +1,226 @@
+"""The read-model tables (SQLAlchemy Core). Alembic migrations create them; nothing calls create_all."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Date,
+    DateTime,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    Uuid,
+)
+
+metadata = MetaData()
+
+# Every time in the read model is naive UTC, so SQLite and PostgreSQL compare them the same way.
+
+tracking = Table(
+    "rm_tracking",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("position", BigInteger, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+)
+
+organisations = Table(
+    "rm_organisations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(300), nullable=False),
+    Column("name_key", String(300), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("pic", String(20)),
+    Column("oid", String(20)),
+    Column("website", String(2000)),
+    Column("registered_at", DateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_rm_organisations_country", "country"),
+    Index("ix_rm_organisations_kind", "kind"),
+    Index("ix_rm_organisations_name_key", "name_key"),
+)
+
+ecosystems = Table(
+    "rm_ecosystems",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("acronym", String(80), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("search_text", Text, nullable=False),
+    Column("programme", String(120)),
+    Column("key_action", String(200)),
+    Column("action_type", String(200)),
+    Column("project_identifier", String(100)),
+    Column("call_year", Integer),
+    Column("start_date", Date),
+    Column("end_date", Date),
+    Column("eu_grant_eur", Numeric(14, 2)),
+    Column("is_good_practice", Boolean, nullable=False),
+    Column("is_success_story", Boolean, nullable=False),
+    Column("registered_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_rm_ecosystems_acronym", "acronym"),
+    Index("ix_rm_ecosystems_project_identifier", "project_identifier"),
+)
+
+ecosystem_members = Table(
+    "rm_ecosystem_members",
+    metadata,
+    Column("ecosystem_id", Uuid, primary_key=True),
+    Column("organisation_id", Uuid, primary_key=True),
+    Column("role", String(32), primary_key=True),
+    Column("country", String(2), nullable=False),
+    Column("joined_at", DateTime, nullable=False),
+    Index("ix_rm_ecosystem_members_organisation", "organisation_id"),
+    Index("ix_rm_ecosystem_members_country", "country", "ecosystem_id"),
+)
+
+innovations = Table(
+    "rm_innovations",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("title", String(300), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("search_text", Text, nullable=False),
+    Column("themes", JSON, nullable=False),
+    Column("target_groups", JSON, nullable=False),
+    Column("organisation_id", Uuid, nullable=False),
+    Column("organisation_name", String(300), nullable=False),
+    Column("country", String(2), nullable=False),
+    Column("ecosystem_id", Uuid),
+    Column("ecosystem_acronym", String(80)),
+    Column("readiness_level", Integer),
+    Column("stage", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("mpi_value", Float),
+    Column("mpi_evaluators", Integer, nullable=False),
+    Column("mpi_spread", Float),
+    Column("evaluator_mpis", JSON, nullable=False),
+    Column("pilots_count", Integer, nullable=False),
+    Column("evidence_count", Integer, nullable=False),
+    Column("assessments_count", Integer, nullable=False),
+    Column("adoptions_count", Integer, nullable=False),
+    Column("pilots", JSON, nullable=False),
+    Column("evidence", JSON, nullable=False),
+    Column("adoptions", JSON, nullable=False),
+    Column("stage_seq", Integer, nullable=False),
+    Column("status_seq", Integer, nullable=False),
+    Column("score_seq", Integer, nullable=False),
+    Column("submitted_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Index("ix_rm_innovations_stage", "stage", "submitted_at"),
+    Index("ix_rm_innovations_status", "status", "submitted_at"),
+    Index("ix_rm_innovations_country", "country", "submitted_at"),
+    Index("ix_rm_innovations_organisation", "organisation_id"),
+    Index("ix_rm_innovations_ecosystem", "ecosystem_id"),
+    Index("ix_rm_innovations_mpi", "mpi_value"),
+    Index("ix_rm_innovations_submitted_at", "submitted_at"),
+    Index("ix_rm_innovations_title", "title"),
+)
+
+innovation_themes = Table(
+    "rm_innovation_themes",
+    metadata,
+    Column("innovation_id", Uuid, primary_key=True),
+    Column("theme", String(80), primary_key=True),
+    Index("ix_rm_innovation_themes_theme", "theme", "innovation_id"),
+)
+
+stage_intervals = Table(
+    "rm_stage_intervals",
+    metadata,
+    Column("innovation_id", Uuid, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("stage", String(16), nullable=False),
+    Column("entered_at", DateTime, nullable=False),
+    Column("exited_at", DateTime),
+    Column("duration_days", Float),
+    Index("ix_rm_stage_intervals_asof", "entered_at", "exited_at"),
+    Index("ix_rm_stage_intervals_stage", "stage", "duration_days"),
+)
+
+status_intervals = Table(
+    "rm_status_intervals",
+    metadata,
+    Column("innovation_id", Uuid, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("status", String(16), nullable=False),
+    Column("entered_at", DateTime, nullable=False),
+    Column("exited_at", DateTime),
+    Index("ix_rm_status_intervals_asof", "entered_at", "exited_at"),
+)
+
+score_history = Table(
+    "rm_score_history",
+    metadata,
+    Column("innovation_id", Uuid, primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False),
+    Column("valid_to", DateTime),
+    Column("value", Float, nullable=False),
+    Column("evaluators", Integer, nullable=False),
+    Column("spread", Float, nullable=False),
+    Index("ix_rm_score_history_asof", "at", "valid_to"),
+)
+
+assessments = Table(
+    "rm_assessments",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("innovation_id", Uuid, nullable=False),
+    Column("evaluator_id", String(200), nullable=False),
+    Column("evaluator_organisation_id", Uuid),
+    Column("stage", String(16), nullable=False),
+    Column("rubric_version", Integer, nullable=False),
+    Column("scores", JSON, nullable=False),
+    Column("mpi", Float, nullable=False),
+    Column("rationale", Text, nullable=False),
+    Column("recorded_at", DateTime, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Index("ix_rm_assessments_innovation", "innovation_id", "position"),
+    Index("ix_rm_assessments_evaluator", "evaluator_id"),
+)
+
+audit = Table(
+    "rm_audit",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("at", DateTime, nullable=False),
+    Column("aggregate_type", String(32), nullable=False),
+    Column("aggregate_id", Uuid, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("event_type", String(64), nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    Column("correlation_id", String(200)),
+    Index("ix_rm_audit_actor", "actor_id", "position"),
+    Index("ix_rm_audit_aggregate", "aggregate_id", "position"),
+    Index("ix_rm_audit_event_type", "event_type", "position"),
+    Index("ix_rm_audit_at", "at"),
+)
+
+READ_MODEL_TABLES = (
+    organisations,
+    ecosystems,
+    ecosystem_members,
+    innovations,
+    innovation_themes,
+    stage_intervals,
+    status_intervals,
+    score_history,
+    assessments,
+    audit,
+)

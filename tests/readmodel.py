@@ -1,0 +1,87 @@
+"""Helpers for read-model tests: a random command history and a row-for-row dump of every table."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from projections import tables as t
+from projections.runner import ReadModel
+from tests.world import ADMIN, FULL_SCORES, World
+from tracker.errors import DomainError
+from tracker.stages import DECISIONS, STAGES
+
+
+def dump(read_model: ReadModel) -> dict[str, list[tuple[Any, ...]]]:
+    """Every read-model table, rows in primary-key order."""
+    tables: dict[str, list[tuple[Any, ...]]] = {}
+    with read_model.reader.connect() as conn:
+        for table in t.READ_MODEL_TABLES:
+            order = list(table.primary_key.columns)
+            tables[table.name] = [tuple(row) for row in conn.execute(select(table).order_by(*order))]
+    return tables
+
+
+class Clock:
+    """A clock that moves forward by a random number of hours per command."""
+
+    def __init__(self, rng: random.Random, start: datetime | None = None) -> None:
+        self.rng = rng
+        self.now = start or datetime(2023, 1, 1, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        self.now += timedelta(hours=self.rng.randint(0, 72), minutes=self.rng.randint(0, 59))
+        return self.now
+
+
+def random_history(world: World, rng: random.Random, steps: int, after_each: Any = None) -> int:
+    """Apply `steps` random commands (some refused); returns how many were accepted."""
+    app = world.app
+    ids = [world.submit() for _ in range(3)]
+    accepted = 0
+    for _ in range(steps):
+        iid = rng.choice(ids)
+        roll = rng.random()
+        evaluator = world.evaluator(rng.choice([1, 2, 3]))
+        scores = {k: rng.choice([None, 1, 2, 3, 4, 4]) for k in FULL_SCORES}
+        try:
+            if roll < 0.08:
+                ids.append(world.submit(themes=rng.sample(["badges", "green skills", "dual learning", "mobility"], 2)))
+            elif roll < 0.3:
+                app.record_assessment(iid, actor=evaluator, scores=scores, rationale="random")
+            elif roll < 0.45:
+                pilot = app.start_pilot(
+                    iid, actor=world.provider, site_organisation_id=world.site, started_on="2022-06-01"
+                )
+                if rng.random() < 0.8:
+                    app.record_pilot_outcome(
+                        iid,
+                        pilot.item_id,
+                        actor=world.provider,
+                        ended_on="2022-09-01",
+                        participants=12,
+                        completion_rate=0.75,
+                    )
+            elif roll < 0.55:
+                app.add_evidence(iid, actor=world.provider, kind="report", title=f"Report {rng.random():.3f}")
+            elif roll < 0.6:
+                app.record_adoption(
+                    iid, actor=ADMIN, organisation_id=rng.choice([world.site, world.member]), adopted_on="2022-12-01"
+                )
+            elif roll < 0.66:
+                app.revise_innovation(
+                    iid, {"title": f"Title {rng.randint(1, 5)}", "themes": ["badges", "open"]}, actor=world.provider
+                )
+            else:
+                decision = rng.choice(("advance", "advance", "advance", *DECISIONS))
+                to_stage = rng.choice(STAGES) if decision == "recycle" else None
+                app.decide_gate(iid, actor=evaluator, decision=decision, to_stage=to_stage, rationale="random")
+            accepted += 1
+        except DomainError:
+            pass
+        if after_each is not None:
+            after_each()
+    return accepted
