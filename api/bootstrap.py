@@ -20,4 +20,6 @@ def build_application(settings: Settings) -> TrackerApplication:
 
 
 def build_read_model(settings: Settings, app: TrackerApplication) -> ReadModel:
-    return ReadModel(app, settings.database_url, pool_size=settings.pool_size)
+    return ReadModel(
+        app, settings.database_url, pool_size=settings.pool_size, batch_size=settings.projection_batch_size
+    )

@@ -121,3 +121,7 @@ def _safe(url: str) -> str:
         credentials, host = rest.split("@", 1)
         return f"{scheme}//{credentials.split(':', 1)[0]}:***@{host}"
     return url
+
+
+if __name__ == "__main__":
+    main()

@@ -16,6 +16,7 @@ class Settings:
     inline_projections: bool = True
     read_wait_timeout: float = 5.0
     pool_size: int = 5
+    projection_batch_size: int = 1000
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -28,4 +29,5 @@ class Settings:
             inline_projections=env.get("TRACKER_INLINE_PROJECTIONS", inline_default) not in ("0", "false", "no"),
             read_wait_timeout=float(env.get("TRACKER_READ_WAIT_TIMEOUT", "5")),
             pool_size=int(env.get("TRACKER_POOL_SIZE", "5")),
+            projection_batch_size=int(env.get("TRACKER_PROJECTION_BATCH_SIZE", "1000")),
         )

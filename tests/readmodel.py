@@ -37,12 +37,14 @@ class Clock:
         return self.now
 
 
-def random_history(world: World, rng: random.Random, steps: int, after_each: Any = None) -> int:
+def random_history(world: World, rng: random.Random, steps: int, after_each: Any = None, stop: Any = None) -> int:
     """Apply `steps` random commands (some refused); returns how many were accepted."""
     app = world.app
     ids = [world.submit() for _ in range(3)]
     accepted = 0
     for _ in range(steps):
+        if stop is not None and stop.is_set():
+            break
         iid = rng.choice(ids)
         roll = rng.random()
         evaluator = world.evaluator(rng.choice([1, 2, 3]))

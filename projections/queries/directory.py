@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, exists, func, select
+from sqlalchemy import Connection, case, exists, func, select
 
 from projections import tables as t
 from projections.queries import Page, aware, contains, offset
+from tracker.ecosystem import MEMBER_ROLES
+
+ROLE_ORDER = {role: n for n, role in enumerate(MEMBER_ROLES)}
 
 
 def _organisation(row: Any) -> dict[str, Any]:
@@ -114,7 +117,7 @@ def get_ecosystem(conn: Connection, ecosystem_id: UUID) -> dict[str, Any] | None
         select(m.c.organisation_id, m.c.role, m.c.country, m.c.joined_at, o.c.name)
         .select_from(m.join(o, o.c.id == m.c.organisation_id))
         .where(m.c.ecosystem_id == ecosystem_id)
-        .order_by(m.c.joined_at, o.c.name_key)
+        .order_by(case(ROLE_ORDER, value=m.c.role, else_=len(ROLE_ORDER)), o.c.name_key)
     ).mappings()
     member_list = [
         {

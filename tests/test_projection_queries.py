@@ -1,0 +1,243 @@
+"""Read-model queries over known histories: portfolio, funnel and score groups as of three instants."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import inspect
+
+from projections import tables as t
+from projections.queries.analytics import funnel, score_groups, stage_durations
+from projections.queries.audit import audit_trail
+from projections.queries.directory import get_ecosystem, list_ecosystems, list_organisations
+from projections.queries.innovations import (
+    InnovationFilter,
+    get_innovation,
+    list_innovations,
+    score_history,
+    stage_intervals,
+)
+from projections.runner import ReadModel
+from tests.world import FULL_SCORES, build_world
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+BEFORE, BETWEEN, AFTER = utc(2024, 1, 15), utc(2024, 3, 15), utc(2024, 7, 1)
+
+
+@pytest.fixture
+def history(read_model: ReadModel) -> dict[str, Any]:
+    """A: submitted, scored 80, advanced, then scored 90 by two evaluators. B: scored 50, held, discontinued."""
+    app = read_model.app
+    now = [utc(2023, 12, 1)]
+    app.clock = lambda: now[0]
+    world = build_world(app)
+
+    def at(moment: datetime) -> None:
+        now[0] = moment
+
+    at(utc(2024, 1, 1))
+    a = world.submit(title="Open badges", themes=["badges"])
+    b = world.submit(title="Green skills lab", themes=["green skills"], ecosystem_id=None)
+    at(utc(2024, 2, 1))
+    app.record_assessment(a, actor=world.evaluator(1), scores=FULL_SCORES, rationale="80")
+    at(utc(2024, 3, 1))
+    app.decide_gate(a, actor=world.evaluator(1), decision="advance", rationale="gate met")
+    at(utc(2024, 4, 1))
+    app.record_assessment(b, actor=world.evaluator(2), scores=dict.fromkeys(FULL_SCORES, 2), rationale="50")
+    app.decide_gate(b, actor=world.evaluator(2), decision="hold", rationale="pause")
+    at(utc(2024, 5, 1))
+    app.record_assessment(a, actor=world.evaluator(2), scores=dict.fromkeys(FULL_SCORES, 4), rationale="100")
+    at(utc(2024, 6, 1))
+    app.decide_gate(b, actor=world.evaluator(2), decision="discontinue", rationale="stopped")
+    read_model.catch_up()
+    return {"a": a, "b": b, "world": world}
+
+
+def test_portfolio_as_of_shows_stage_status_and_mpi_then(read_model: ReadModel, history: dict[str, Any]) -> None:
+    a, b = history["a"], history["b"]
+
+    def states(as_of: datetime | None, **filters: Any) -> dict[Any, tuple[Any, ...]]:
+        with read_model.reader.connect() as conn:
+            page = list_innovations(conn, InnovationFilter(as_of=as_of, **filters), sort="-mpi")
+        return {i["id"]: (i["stage"], i["status"], i["mpi"]["value"] if i["mpi"] else None) for i in page.items}
+
+    assert states(utc(2023, 12, 31)) == {}
+    assert states(BEFORE) == {a: ("identification", "active", None), b: ("identification", "active", None)}
+    assert states(BETWEEN) == {a: ("testing", "active", 80.0), b: ("identification", "active", None)}
+    assert states(AFTER) == {a: ("testing", "active", 90.0), b: ("identification", "discontinued", 50.0)}
+    assert states(None) == states(AFTER)
+    assert states(BETWEEN, stage="testing") == {a: ("testing", "active", 80.0)}
+    assert states(AFTER, min_mpi=85) == {a: ("testing", "active", 90.0)}
+    assert states(AFTER, status="discontinued", theme="Green Skills") == {b: ("identification", "discontinued", 50.0)}
+
+
+def test_funnel_as_of_counts_stages_and_statuses_then(read_model: ReadModel, history: dict[str, Any]) -> None:
+    with read_model.reader.connect() as conn:
+        before = funnel(conn, as_of=BEFORE)
+        between = funnel(conn, as_of=BETWEEN)
+        after = funnel(conn, as_of=AFTER)
+        now = funnel(conn)
+        in_ecosystem = funnel(conn, as_of=AFTER, ecosystem_id=history["world"].ecosystem)
+    assert before["stages"] == {"identification": 2, "testing": 0, "development": 0, "assessment": 0, "mainstreamed": 0}
+    assert before["statuses"] == {"active": 2, "on_hold": 0, "mainstreamed": 0, "discontinued": 0}
+    assert (between["stages"]["identification"], between["stages"]["testing"]) == (1, 1)
+    assert between["statuses"]["active"] == 2
+    assert after["statuses"] == {"active": 1, "on_hold": 0, "mainstreamed": 0, "discontinued": 1}
+    assert now["stages"] == after["stages"]
+    assert now["statuses"] == after["statuses"]
+    assert in_ecosystem["stages"]["testing"] == 1
+    assert sum(in_ecosystem["stages"].values()) == 1
+
+
+def test_score_groups_as_of_give_mean_and_median_then(read_model: ReadModel, history: dict[str, Any]) -> None:
+    with read_model.reader.connect() as conn:
+        before = score_groups(conn, group_by="theme", as_of=BEFORE)
+        between = score_groups(conn, group_by="theme", as_of=BETWEEN)
+        after = score_groups(conn, group_by="theme", as_of=AFTER)
+        by_country = score_groups(conn, group_by="country")
+        by_org = score_groups(conn, group_by="organisation", as_of=AFTER)
+    assert before["items"] == []
+    assert [(i["key"], i["innovations"], i["mean_mpi"]) for i in between["items"]] == [("badges", 1, 80.0)]
+    assert [(i["key"], i["mean_mpi"], i["median_mpi"]) for i in after["items"]] == [
+        ("badges", 90.0, 90.0),
+        ("green skills", 50.0, 50.0),
+    ]
+    assert [(i["key"], i["innovations"], i["mean_mpi"], i["median_mpi"]) for i in by_country["items"]] == [
+        ("LT", 2, 70.0, 70.0)
+    ]
+    assert by_org["items"][0]["label"] == "Kauno technologijos mokymo centras"
+
+
+def test_score_history_and_stage_intervals_follow_the_changes(read_model: ReadModel, history: dict[str, Any]) -> None:
+    with read_model.reader.connect() as conn:
+        scores = score_history(conn, history["a"])
+        stages = stage_intervals(conn, history["a"])
+        durations = stage_durations(conn)
+        detail = get_innovation(conn, history["a"])
+    assert [(s["at"], s["value"], s["evaluators"], s["spread"]) for s in scores] == [
+        (utc(2024, 2, 1), 80.0, 1, 0.0),
+        (utc(2024, 5, 1), 90.0, 2, 20.0),
+    ]
+    assert stages == [
+        {"stage": "identification", "entered_at": utc(2024, 1, 1), "exited_at": utc(2024, 3, 1)},
+        {"stage": "testing", "entered_at": utc(2024, 3, 1), "exited_at": None},
+    ]
+    assert durations["stages"]["identification"] == {"count": 1, "median_days": 60.0, "p90_days": 60.0}
+    assert durations["stages"]["testing"] == {"count": 0, "median_days": None, "p90_days": None}
+    assert detail is not None
+    assert (detail["mpi"], detail["version"], detail["assessments_count"]) == (
+        {"value": 90.0, "evaluators": 2, "spread": 20.0},
+        4,
+        2,
+    )
+
+
+def test_stage_durations_give_median_and_p90_over_completed_stays(read_model: ReadModel) -> None:
+    app = read_model.app
+    now = [utc(2024, 1, 1)]
+    app.clock = lambda: now[0]
+    world = build_world(app)
+    for days in (10, 20, 30, 40, 100):
+        now[0] = utc(2024, 1, 1)
+        iid = world.submit()
+        app.record_assessment(iid, actor=world.evaluator(1), scores=FULL_SCORES, rationale="ok")
+        now[0] = utc(2024, 1, 1 + days) if days < 31 else utc(2024, 1 + days // 30, 1 + days % 30)
+        app.decide_gate(iid, actor=world.evaluator(1), decision="advance", rationale="ok")
+    read_model.catch_up()
+    with read_model.reader.connect() as conn:
+        result = stage_durations(conn)["stages"]["identification"]
+    assert result["count"] == 5
+    assert result["median_days"] == 30.0
+
+
+def test_audit_filters_by_actor_type_aggregate_time_and_pages_by_position(
+    read_model: ReadModel, history: dict[str, Any]
+) -> None:
+    with read_model.reader.connect() as conn:
+        by_actor = audit_trail(conn, actor="evaluator-2")
+        decisions = audit_trail(conn, event_type="PutOnHold")
+        for_a = audit_trail(conn, aggregate_id=history["a"])
+        spring = audit_trail(conn, since=utc(2024, 4, 1), until=utc(2024, 6, 1))
+        first = audit_trail(conn, limit=3)
+        second = audit_trail(conn, limit=3, after=first["next_after"])
+    assert [i["type"] for i in by_actor["items"]] == [
+        "AssessmentRecorded",
+        "PutOnHold",
+        "AssessmentRecorded",
+        "Discontinued",
+    ]
+    assert by_actor["next_after"] is None
+    assert [i["aggregate_id"] for i in decisions["items"]] == [history["b"]]
+    assert [i["version"] for i in for_a["items"]] == [1, 2, 3, 4]
+    assert [i["type"] for i in spring["items"]] == ["AssessmentRecorded", "PutOnHold", "AssessmentRecorded"]
+    assert [i["position"] for i in first["items"]] == [1, 2, 3]
+    assert [i["position"] for i in second["items"]] == [4, 5, 6]
+    assert first["items"][0]["actor"] == {"id": "admin-1", "role": "admin"}
+
+
+def test_directory_lists_filter_by_country_kind_and_text(read_model: ReadModel, history: dict[str, Any]) -> None:
+    world = history["world"]
+    with read_model.reader.connect() as conn:
+        greek = list_organisations(conn, country="GR")
+        research = list_organisations(conn, kind="research")
+        named = list_organisations(conn, q="  marconi ")
+        italian_ecosystems = list_ecosystems(conn, country="IT")
+        none_in_france = list_ecosystems(conn, country="FR")
+        eco = get_ecosystem(conn, world.ecosystem)
+    assert [o["name"] for o in greek.items] == ["Cedefop Evaluation Unit"]
+    assert research.total == 2
+    assert [o["name"] for o in named.items] == ["Istituto Tecnico Marconi"]
+    assert [(e["acronym"], e["member_count"]) for e in italian_ecosystems.items] == [("VISION", 2)]
+    assert none_in_france.total == 0
+    assert eco is not None
+    assert [(m["role"], m["country"]) for m in eco["members"]] == [("coordinator", "LT"), ("partner", "IT")]
+
+
+def test_text_search_treats_like_wildcards_literally(read_model: ReadModel) -> None:
+    world = build_world(read_model.app)
+    world.submit(title="100% open badges")
+    world.submit(title="Badges for all")
+    read_model.catch_up()
+    with read_model.reader.connect() as conn:
+        assert [i["title"] for i in list_innovations(conn, InnovationFilter(q="100%")).items] == ["100% open badges"]
+        assert list_innovations(conn, InnovationFilter(q="%")).total == 1
+        assert list_innovations(conn, InnovationFilter(q="BADGES")).total == 2
+
+
+def test_every_listed_filter_has_an_index(read_model: ReadModel) -> None:
+    inspector = inspect(read_model.reader)
+    leading = {
+        table: {next(iter(ix["column_names"])) for ix in inspector.get_indexes(table)}
+        | {inspector.get_pk_constraint(table)["constrained_columns"][0]}
+        for table in (
+            t.innovations.name,
+            t.innovation_themes.name,
+            t.audit.name,
+            t.organisations.name,
+            t.ecosystem_members.name,
+            t.stage_intervals.name,
+            t.score_history.name,
+        )
+    }
+    assert {
+        "stage",
+        "status",
+        "country",
+        "organisation_id",
+        "ecosystem_id",
+        "mpi_value",
+        "submitted_at",
+        "title",
+    } <= leading[t.innovations.name]
+    assert "theme" in leading[t.innovation_themes.name]
+    assert {"actor_id", "aggregate_id", "event_type", "at", "position"} <= leading[t.audit.name]
+    assert {"country", "kind", "name_key"} <= leading[t.organisations.name]
+    assert {"country", "organisation_id", "ecosystem_id"} <= leading[t.ecosystem_members.name]
+    assert {"entered_at", "innovation_id"} <= leading[t.stage_intervals.name]
+    assert {"at", "innovation_id"} <= leading[t.score_history.name]
