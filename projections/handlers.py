@@ -90,7 +90,7 @@ def ecosystem_registered(rows: Rows, e: Ecosystem.Registered, position: int) -> 
 
 
 def member_joined(rows: Rows, e: Ecosystem.MemberJoined, position: int) -> None:
-    org = rows.get(t.organisations, e.organisation_id)
+    org = rows.constant(t.organisations, e.organisation_id, ("name", "country"))
     rows.insert(
         t.ecosystem_members,
         {
@@ -116,8 +116,8 @@ DIRECTORY: dict[type, Handler] = {
 
 def submitted(rows: Rows, e: Innovation.Submitted, position: int) -> None:
     at = naive_utc(e.timestamp)
-    org = rows.get(t.organisations, e.organisation_id) or {"name": "", "country": ""}
-    eco = rows.get(t.ecosystems, e.ecosystem_id) if e.ecosystem_id else None
+    org = rows.constant(t.organisations, e.organisation_id, ("name", "country")) or {"name": "", "country": ""}
+    eco = rows.constant(t.ecosystems, e.ecosystem_id, ("acronym",)) if e.ecosystem_id else None
     rows.insert(
         t.innovations,
         {
@@ -147,6 +147,7 @@ def submitted(rows: Rows, e: Innovation.Submitted, position: int) -> None:
             "evidence": [],
             "adoptions": [],
             "stage_seq": 1,
+            "stage_entered_at": at,
             "status_seq": 1,
             "score_seq": 0,
             "submitted_at": at,
@@ -310,13 +311,11 @@ def _change_stage(rows: Rows, e: Any, position: int, stage: str) -> dict[str, An
     row = rows.get(t.innovations, e.originator_id)
     assert row is not None
     at = naive_utc(e.timestamp)
-    previous = rows.get(t.stage_intervals, e.originator_id, row["stage_seq"])
-    assert previous is not None
-    duration = (at - previous["entered_at"]).total_seconds() / 86400
+    duration = (at - row["stage_entered_at"]).total_seconds() / 86400
     rows.update(t.stage_intervals, (e.originator_id, row["stage_seq"]), exited_at=at, duration_days=duration)
     seq = row["stage_seq"] + 1
     rows.insert(t.stage_intervals, _interval(e.originator_id, seq, "stage", stage, at))
-    return _touch(rows, e, position, stage=stage, stage_seq=seq)
+    return _touch(rows, e, position, stage=stage, stage_seq=seq, stage_entered_at=at)
 
 
 def _change_status(rows: Rows, e: Any, position: int, status: str) -> None:

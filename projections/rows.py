@@ -17,8 +17,10 @@ def _pk(table: Table) -> tuple[str, ...]:
 class Rows:
     """Inserts, updates and deletes gathered during one batch, flushed in one go (deletes, inserts, updates)."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, constants: dict[tuple[str, Key], dict[str, Any]] | None = None) -> None:
         self.conn = conn
+        # Rows that never change once written (organisations, ecosystems), shared across batches.
+        self.constants = constants if constants is not None else {}
         self._cache: dict[tuple[str, Key], dict[str, Any] | None] = {}
         self._inserts: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
         self._updates: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
@@ -34,6 +36,28 @@ class Rows:
             found = self.conn.execute(select(table).where(where)).mappings().first()
             self._cache[cache_key] = dict(found) if found is not None else None
         return self._cache[cache_key]
+
+    def prefetch(self, table: Table, keys: set[Any]) -> None:
+        """Load many rows of a single-column-key table with one query."""
+        (pk,) = _pk(table)
+        wanted = [k for k in keys if (table.name, (k,)) not in self._cache]
+        for chunk_start in range(0, len(wanted), 500):
+            chunk = wanted[chunk_start : chunk_start + 500]
+            for row in self.conn.execute(select(table).where(table.c[pk].in_(chunk))).mappings():
+                self._cache[(table.name, (row[pk],))] = dict(row)
+            for key in chunk:
+                self._cache.setdefault((table.name, (key,)), None)
+
+    def constant(self, table: Table, key: Any, columns: tuple[str, ...]) -> dict[str, Any] | None:
+        """Columns of a row that never changes, remembered across batches."""
+        found = self.constants.get((table.name, (key,)))
+        if found is None:
+            row = self.get(table, key)
+            if row is None:
+                return None
+            found = {c: row[c] for c in columns}
+            self.constants[(table.name, (key,))] = found
+        return found
 
     def insert(self, table: Table, row: dict[str, Any]) -> dict[str, Any]:
         self._tables[table.name] = table

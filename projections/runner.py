@@ -45,6 +45,7 @@ class ReadModel:
         self.reader = make_engine(url, pool_size=pool_size)
         self.writer = make_engine(url, writer=True, pool_size=2)
         self._stop = threading.Event()
+        self._constants: dict[tuple[str, tuple[object, ...]], dict[str, object]] = {}
 
     def close(self) -> None:
         self._stop.set()
@@ -87,8 +88,9 @@ class ReadModel:
             notifications = self.app.recorder.select_notifications(start + 1, self.batch_size)
             if not notifications:
                 return 0
-            rows = Rows(conn)
+            rows = Rows(conn, self._constants)
             to_event = self.app.mapper.to_domain_event
+            rows.prefetch(t.innovations, {n.originator_id for n in notifications})
             for notification in notifications:
                 event = to_event(notification)
                 for name, handlers in PROJECTIONS.items():

@@ -115,6 +115,7 @@ innovations = Table(
     Column("evidence", JSON, nullable=False),
     Column("adoptions", JSON, nullable=False),
     Column("stage_seq", Integer, nullable=False),
+    Column("stage_entered_at", DateTime, nullable=False),
     Column("status_seq", Integer, nullable=False),
     Column("score_seq", Integer, nullable=False),
     Column("submitted_at", DateTime, nullable=False),

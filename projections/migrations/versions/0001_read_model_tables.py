@@ -135,6 +135,7 @@ def upgrade() -> None:
         sa.Column("evidence", sa.JSON(), nullable=False),
         sa.Column("adoptions", sa.JSON(), nullable=False),
         sa.Column("stage_seq", sa.Integer(), nullable=False),
+        sa.Column("stage_entered_at", sa.DateTime(), nullable=False),
         sa.Column("status_seq", sa.Integer(), nullable=False),
         sa.Column("score_seq", sa.Integer(), nullable=False),
         sa.Column("submitted_at", sa.DateTime(), nullable=False),
