@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install test lint format clean
+.PHONY: install test lint format clean run bench-projections
 
 install: $(STAMP)
 
@@ -20,6 +20,16 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/pytest -n 2
+
+run: $(STAMP)
+	$(BIN)/tracker db upgrade
+	$(BIN)/tracker demo load --if-empty
+	$(BIN)/tracker demo keys
+	@echo "Serving http://127.0.0.1:8000/api/v1/docs"
+	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+bench-projections: $(STAMP)
+	$(BIN)/python -m bench.projections
 
 format: $(STAMP)
 	$(BIN)/ruff format .

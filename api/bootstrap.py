@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from api.keys import KeyStore
+from api.services import Services
 from api.settings import Settings
 from projections import migrate
 from projections.runner import ReadModel
@@ -23,3 +25,9 @@ def build_read_model(settings: Settings, app: TrackerApplication) -> ReadModel:
     return ReadModel(
         app, settings.database_url, pool_size=settings.pool_size, batch_size=settings.projection_batch_size
     )
+
+
+def build_services(settings: Settings) -> Services:
+    app = build_application(settings)
+    read_model = build_read_model(settings, app)
+    return Services(settings=settings, app=app, read_model=read_model, keys=KeyStore(read_model.reader))

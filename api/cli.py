@@ -1,4 +1,4 @@
-"""The `tracker` command line: database setup and projections (run, rebuild, status)."""
+"""The `tracker` command line: database setup, API keys, demo data and projections."""
 
 from __future__ import annotations
 
@@ -11,7 +11,11 @@ from typing import Any
 
 import click
 
-from api.bootstrap import build_application, build_read_model, upgrade_database
+from api.bootstrap import build_application, build_read_model, build_services, upgrade_database
+from api.demo import DEMO_KEYS, provider_name
+from api.demo import load as load_demo
+from api.keys import KeyError_
+from api.services import Services
 from api.settings import Settings
 from projections.runner import ReadModel
 
@@ -35,8 +39,100 @@ def db_upgrade() -> None:
 
 
 @main.group()
+def keys() -> None:
+    """API keys (stored hashed; a key is shown once, when it is created)."""
+
+
+@keys.command("create")
+@click.option("--role", required=True, type=click.Choice(["admin", "provider", "evaluator", "analyst"]))
+@click.option("--organisation", "organisation_id", type=click.UUID, help="Required for provider and evaluator keys.")
+@click.option("--name", required=True, help="Unique among active keys; becomes the actor id on events.")
+def keys_create(role: str, organisation_id: Any, name: str) -> None:
+    """Create a key and print it once."""
+    with _services() as services:
+        if organisation_id is not None:
+            services.app.get_organisation(organisation_id)
+        try:
+            token, info = services.keys.create(name=name, role=role, organisation_id=organisation_id)
+        except KeyError_ as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(token)
+    click.echo(f"created key {info.id} ({info.name}, {info.role}); it is not shown again", err=True)
+
+
+@keys.command("list")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked keys.")
+def keys_list(include_revoked: bool) -> None:
+    """List keys (never their secrets)."""
+    with _services() as services:
+        rows = services.keys.list(include_revoked=include_revoked)
+    click.echo(f"{'id':<17}{'name':<24}{'role':<10}{'organisation':<38}{'created':<21}revoked")
+    for k in rows:
+        revoked = k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else ""
+        organisation = str(k.organisation_id or "")
+        click.echo(f"{k.id:<17}{k.name:<24}{k.role:<10}{organisation:<38}{k.created_at:%Y-%m-%d %H:%M}     {revoked}")
+
+
+@keys.command("revoke")
+@click.argument("key")
+def keys_revoke(key: str) -> None:
+    """Revoke a key by id or name; it fails at once."""
+    with _services() as services:
+        count = services.keys.revoke(key)
+    if not count:
+        raise click.UsageError(f"no active key with id or name {key!r}")
+    click.echo(f"revoked {count} key(s)")
+
+
+@main.group()
+def demo() -> None:
+    """The demo data set (seed projects, innovations in every stage) and demo keys."""
+
+
+@demo.command("load")
+@click.option("--if-empty", is_flag=True, help="Do nothing when the store already holds events.")
+def demo_load(if_empty: bool) -> None:
+    """Load the demo data set through the application's commands."""
+    with _services() as services:
+        if if_empty and services.app.current_position() > 0:
+            click.echo("store not empty: demo data not loaded", err=True)
+            return
+        created = load_demo(services.app)
+        services.read_model.catch_up()
+    click.echo(f"demo data loaded: {len(created['ecosystems'])} ecosystems, {len(created['innovations'])} innovations")
+
+
+@demo.command("keys")
+def demo_keys() -> None:
+    """Revoke earlier demo keys and print a fresh key for each role."""
+    with _services() as services:
+        services.keys.revoke_demo_keys()
+        lines = []
+        for name, role, org in DEMO_KEYS:
+            organisation_id = None
+            if org is not None:
+                org_name, country = (provider_name(org[0]), org[0]) if len(org) == 1 else org
+                organisation_id = services.app.find_organisation_id(org_name, country)
+                if organisation_id is None:
+                    raise click.UsageError("demo organisations missing: run 'tracker demo load' first")
+            token, _ = services.keys.create(name=name, role=role, organisation_id=organisation_id, demo=True)
+            lines.append(f"  {role:<10} {token}")
+    click.echo("Demo API keys (send as 'Authorization: Bearer <key>'):")
+    click.echo("\n".join(lines))
+
+
+@main.group()
 def projections() -> None:
     """The SQL read models built from the event log."""
+
+
+@contextmanager
+def _services() -> Iterator[Services]:
+    services = build_services(Settings.from_env())
+    try:
+        yield services
+    finally:
+        services.close()
 
 
 @contextmanager

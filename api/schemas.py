@@ -111,7 +111,10 @@ class EcosystemInput(Input):
     start_date = fields.Date(allow_none=True)
     end_date = fields.Date(allow_none=True)
     eu_grant_eur = fields.Decimal(
-        allow_none=True, places=2, validate=validate.Range(min=0, max=999_999_999_999), metadata={"example": "136836.00"}
+        allow_none=True,
+        places=2,
+        validate=validate.Range(min=0, max=999_999_999_999),
+        metadata={"example": "136836.00"},
     )
     is_good_practice = fields.Bool(load_default=False)
     is_success_story = fields.Bool(load_default=False)
@@ -417,7 +420,9 @@ class ScoreGroupsQuery(Input):
 class ScoreGroupSchema(Schema):
     key = fields.Str(required=True)
     label = fields.Str(allow_none=True)
-    innovations = fields.Int(required=True, metadata={"description": "Innovations in the group with a consolidated MPI."})
+    innovations = fields.Int(
+        required=True, metadata={"description": "Innovations in the group with a consolidated MPI."}
+    )
     mean_mpi = fields.Float(required=True)
     median_mpi = fields.Float(required=True)
 

@@ -17,6 +17,9 @@ class Settings:
     read_wait_timeout: float = 5.0
     pool_size: int = 5
     projection_batch_size: int = 1000
+    rate_limit: str = ""
+    rate_limit_storage: str = "memory://"
+    log_level: str = "INFO"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -30,4 +33,7 @@ class Settings:
             read_wait_timeout=float(env.get("TRACKER_READ_WAIT_TIMEOUT", "5")),
             pool_size=int(env.get("TRACKER_POOL_SIZE", "5")),
             projection_batch_size=int(env.get("TRACKER_PROJECTION_BATCH_SIZE", "1000")),
+            rate_limit=env.get("TRACKER_RATE_LIMIT", "").strip(),
+            rate_limit_storage=env.get("TRACKER_RATE_LIMIT_STORAGE", "memory://"),
+            log_level=env.get("TRACKER_LOG_LEVEL", "INFO").upper(),
         )

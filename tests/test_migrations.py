@@ -25,12 +25,12 @@ def test_migrated_schema_matches_the_table_definitions(sql_url: str) -> None:
     finally:
         engine.dispose()
     assert [d for d in diff if "rm_" in repr(d)] == []
-    assert current_revision(sql_url) == "0001"
+    assert current_revision(sql_url) == "0002"
 
 
 def test_upgrade_twice_changes_nothing(sql_url: str) -> None:
     upgrade(sql_url)
-    assert current_revision(sql_url) == "0001"
+    assert current_revision(sql_url) == "0002"
 
 
 def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) -> None:

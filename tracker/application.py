@@ -432,7 +432,10 @@ class TrackerApplication(Application[UUID]):
             version = self.version_at(innovation_id, as_of)
         if version is not None and version < 1:
             raise ValidationError("version", "must be at least 1")
-        return self._get(Innovation, innovation_id, version=version)
+        innovation = self._get(Innovation, innovation_id, version=version)
+        if version is not None and innovation.version != version:
+            raise NotFoundError("innovation", f"{innovation_id} version {version}")
+        return innovation
 
     def version_at(self, aggregate_id: UUID, at: datetime) -> int:
         """The aggregate's version as it stood at an instant."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
@@ -194,7 +194,26 @@ def get_innovation(conn: Connection, innovation_id: UUID) -> dict[str, Any] | No
     row = conn.execute(select(i).where(i.c.id == innovation_id)).mappings().first()
     if row is None:
         return None
-    return summary(row) | {"pilots": row["pilots"], "evidence": row["evidence"], "adoptions": row["adoptions"]}
+    return summary(row) | {key: [typed(item) for item in row[key]] for key in ("pilots", "evidence", "adoptions")}
+
+
+def typed(value: Any) -> Any:
+    """JSON from the read model with its ids, dates and times typed again (…_id, …_on, …_at)."""
+    if not isinstance(value, dict):
+        return value
+    out: dict[str, Any] = {}
+    for key, item in value.items():
+        if item is None or not isinstance(item, str):
+            out[key] = typed(item)
+        elif key.endswith("_id"):
+            out[key] = UUID(item)
+        elif key.endswith("_on"):
+            out[key] = date.fromisoformat(item)
+        elif key.endswith("_at"):
+            out[key] = datetime.fromisoformat(item.replace("Z", "+00:00"))
+        else:
+            out[key] = item
+    return out
 
 
 def score_history(conn: Connection, innovation_id: UUID) -> list[dict[str, Any]]:

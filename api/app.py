@@ -1,0 +1,68 @@
+"""The Flask app factory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+from api import observability
+from api.bootstrap import build_services
+from api.errors import ProblemApi, problem, register_error_handlers
+from api.resources import history, innovations, ops, organisations
+from api.settings import Settings
+
+MAX_BODY_BYTES = 1024 * 1024
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or Settings.from_env()
+    app = Flask("tracker")
+    app.config.update(
+        MAX_CONTENT_LENGTH=MAX_BODY_BYTES,
+        API_TITLE="Innovation Ecosystem Tracker",
+        API_VERSION="1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api/v1",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="docs",
+        OPENAPI_SWAGGER_UI_URL="/api/v1/docs/assets/",
+        API_SPEC_OPTIONS={
+            "info": {"description": "Event-sourced record of VET innovations from idea to mainstream practice."},
+            "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearerAuth": []}],
+        },
+        RATELIMIT_ENABLED=bool(settings.rate_limit),
+        RATELIMIT_DEFAULT=settings.rate_limit or None,
+        RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
+        RATELIMIT_HEADERS_ENABLED=True,
+        JSON_SORT_KEYS=False,
+    )
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["tracker"] = build_services(settings)
+    observability.install(app)
+    api = ProblemApi(app)
+    register_error_handlers(app)
+    limiter = Limiter(
+        key_func=_client_key, app=app, default_limits=[settings.rate_limit] if settings.rate_limit else []
+    )
+    limiter.exempt(ops.blp)
+    limiter.exempt(ops.assets)
+    app.register_blueprint(ops.assets)
+    for blueprint in (ops.blp, organisations.blp, innovations.blp, history.blp):
+        api.register_blueprint(blueprint)
+
+    @app.errorhandler(404)
+    def not_found(_: Any) -> Any:
+        return problem(404, "No such resource.")
+
+    return app
+
+
+def _client_key() -> str:
+    from flask import request
+
+    header = request.headers.get("Authorization", "")
+    return header[-24:] if header.startswith("Bearer ") else get_remote_address()

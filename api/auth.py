@@ -1,0 +1,63 @@
+"""Bearer API keys (Flask-HTTPAuth): who the caller is, and which roles may call what."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+from uuid import UUID
+
+from flask import Response, current_app, g
+from flask_httpauth import HTTPTokenAuth
+
+from api.errors import ProblemError, problem
+from api.keys import Principal
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+auth = HTTPTokenAuth(scheme="Bearer")
+
+ALL_ROLES = ("admin", "provider", "evaluator", "analyst")
+READERS = ALL_ROLES
+
+
+@auth.verify_token
+def verify_token(token: str) -> Principal | None:
+    if not token:
+        return None
+    principal = current_app.extensions["tracker"].keys.verify(token)
+    if principal is not None:
+        g.principal = principal
+    return principal
+
+
+@auth.get_user_roles
+def user_roles(principal: Principal) -> list[str]:
+    return [principal.role]
+
+
+@auth.error_handler
+def auth_error(status: int) -> Response:
+    if status == 401:
+        return problem(401, "Send a valid API key as 'Authorization: Bearer <key>'.")
+    return problem(403, "Your key's role may not do this.")
+
+
+def require(*roles: str) -> Callable[[F], F]:
+    """Authenticate, then allow only these roles (an outermost decorator on a view)."""
+    return auth.login_required(role=list(roles))  # type: ignore[return-value]
+
+
+def principal() -> Principal:
+    found: Principal | None = auth.current_user()
+    if found is None:  # pragma: no cover - views are always behind require()
+        raise ProblemError(401, "Send a valid API key.")
+    return found
+
+
+def ensure_owner(organisation_id: UUID) -> None:
+    """Providers act only for their own organisation; admins for any."""
+    who = principal()
+    if who.role == "admin":
+        return
+    if who.role != "provider" or who.organisation_id != organisation_id:
+        raise ProblemError(403, "This innovation belongs to another organisation.", rule="ownership")

@@ -1,0 +1,240 @@
+"""The demo data set: the seed projects as ecosystems, with innovations in every stage, spread over time.
+
+Organisation names are descriptive placeholders (role and country), not real institutions.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from tracker.actors import Actor
+from tracker.application import TrackerApplication
+
+LOADER = Actor("demo-loader", "system")
+FULL = {"relevance": 4, "effectiveness": 3, "transferability": 3, "sustainability": 3, "partnership": 3, "openness": 4}
+
+ECOSYSTEMS: list[dict[str, Any]] = [
+    {
+        "acronym": "VISION",
+        "title": "VISION: VET innovation ecosystems across Lithuania, Italy, the Netherlands and Finland",
+        "programme": "Erasmus+",
+        "key_action": "Cooperation partnerships",
+        "eu_grant_eur": Decimal("136836.00"),
+        "call_year": 2021,
+        "members": [("LT", "coordinator"), ("IT", "partner"), ("NL", "partner"), ("FI", "partner")],
+    },
+    {
+        "acronym": "V2V",
+        "title": "V2V: ten VET schools in the EU and the Western Balkans",
+        "programme": "Erasmus+",
+        "key_action": "Capacity building in VET",
+        "call_year": 2022,
+        "members": [
+            ("SI", "coordinator"),
+            ("HR", "partner"),
+            ("IT", "partner"),
+            ("AT", "partner"),
+            ("RS", "partner"),
+            ("BA", "partner"),
+            ("ME", "partner"),
+            ("MK", "partner"),
+            ("AL", "partner"),
+            ("XK", "partner"),
+        ],
+    },
+    {
+        "acronym": "IE-VET",
+        "title": "Innovation Ecosystems for VET",
+        "programme": "Erasmus+",
+        "key_action": "Strategic partnerships",
+        "call_year": 2015,
+        "start_date": "2015-09-01",
+        "end_date": "2017-08-31",
+        "members": [("FI", "coordinator"), ("DE", "partner"), ("ES", "partner")],
+    },
+    {
+        "acronym": "CoL",
+        "title": "Cities of Learning: digital badges for learning in the city",
+        "programme": "Erasmus+",
+        "key_action": "Cooperation partnerships",
+        "call_year": 2020,
+        "members": [("LT", "partner"), ("BE", "coordinator"), ("PT", "partner")],
+    },
+    {
+        "acronym": "DRUPWB",
+        "title": "DRUPWB seed project (Western Balkans)",
+        "programme": "Erasmus+",
+        "call_year": 2023,
+        "members": [("RS", "coordinator"), ("BA", "partner"), ("ME", "partner")],
+    },
+]
+
+INNOVATIONS = [
+    ("Open badges for non-formal learning", ["digital badges", "recognition"], "CoL", "mainstreamed"),
+    ("City-wide learning playlists", ["digital badges", "youth"], "CoL", "assessment"),
+    ("Dual learning with SME clusters", ["dual learning", "employers"], "VISION", "mainstreamed"),
+    ("Green skills micro-credentials", ["green skills", "micro-credentials"], "VISION", "development"),
+    ("Teacher twinning across borders", ["internationalisation", "mobility"], "V2V", "testing"),
+    ("NEET outreach through sports clubs", ["neet outreach", "inclusion"], "V2V", "identification"),
+    ("Virtual mobility for apprentices", ["mobility", "digital"], "V2V", "development"),
+    ("Innovation labs in VET schools", ["innovation management"], "IE-VET", "assessment"),
+    ("Regional skills foresight panels", ["skills anticipation"], "IE-VET", "testing"),
+    ("Work-based learning quality label", ["work-based learning", "quality"], "DRUPWB", "identification"),
+    ("Entrepreneurship challenge weeks", ["entrepreneurship"], "DRUPWB", "discontinued"),
+    ("Mentoring for early school leavers", ["neet outreach", "mentoring"], "VISION", "on_hold"),
+]
+
+
+def provider_name(country: str, n: int = 1) -> str:
+    return f"VET provider {n} ({country})"
+
+
+def evaluator_org(n: int) -> tuple[str, str]:
+    return [
+        ("Independent evaluation panel A", "BE"),
+        ("Independent evaluation panel B", "DE"),
+        ("Independent evaluation panel C", "FR"),
+    ][n - 1]
+
+
+def load(app: TrackerApplication, seed: int = 2026) -> dict[str, Any]:
+    """Write the demo data set through the application's commands; returns what it created."""
+    rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
+    now = [datetime(2023, 1, 9, 9, 0, tzinfo=UTC)]
+    original_clock = app.clock
+    app.clock = lambda: now[0]
+
+    def advance(days: float) -> None:
+        now[0] += timedelta(days=days, minutes=rng.randint(0, 600))
+
+    try:
+        orgs: dict[str, UUID] = {}
+        for country in sorted({c for e in ECOSYSTEMS for c, _ in e["members"]}):
+            orgs[country] = app.register_organisation(
+                actor=LOADER, name=provider_name(country), country=country, kind="vet_provider"
+            ).aggregate_id
+        evaluators = []
+        for n in (1, 2, 3):
+            name, country = evaluator_org(n)
+            org_id = app.register_organisation(actor=LOADER, name=name, country=country, kind="research").aggregate_id
+            evaluators.append(Actor(f"demo-evaluator-{n}", "evaluator", org_id))
+        ecosystems: dict[str, UUID] = {}
+        for spec in ECOSYSTEMS:
+            fields = {k: v for k, v in spec.items() if k != "members"}
+            members = [(orgs[c], role) for c, role in spec["members"]]
+            ecosystems[spec["acronym"]] = app.register_ecosystem(actor=LOADER, members=members, **fields).aggregate_id
+            advance(3)
+        created = []
+        for n, (title, themes, acronym, target) in enumerate(INNOVATIONS):
+            # Each innovation starts on its own date between early 2023 and late 2024 and runs for up to ~16 months.
+            now[0] = datetime(2023, 2, 1, 9, 0, tzinfo=UTC) + timedelta(days=55 * n)
+            spec = next(e for e in ECOSYSTEMS if e["acronym"] == acronym)
+            owner_country = spec["members"][0][0]
+            owner = orgs[owner_country]
+            site = orgs[spec["members"][-1][0]]
+            provider = Actor(f"demo-provider-{owner_country.lower()}", "provider", owner)
+            iid = app.submit_innovation(
+                actor=provider,
+                title=title,
+                summary=f"{title}: piloted in the {acronym} ecosystem.",
+                themes=themes,
+                organisation_id=owner,
+                ecosystem_id=ecosystems[acronym],
+                readiness_level=rng.randint(2, 6),
+            ).aggregate_id
+            _walk(app, iid, target, provider, evaluators, site, other=orgs["PT"], advance=advance, rng=rng, now=now)
+            created.append(iid)
+        return {"organisations": orgs, "ecosystems": ecosystems, "innovations": created, "evaluators": evaluators}
+    finally:
+        app.clock = original_clock
+
+
+def _walk(
+    app: TrackerApplication,
+    iid: UUID,
+    target: str,
+    provider: Actor,
+    evaluators: list[Actor],
+    site: UUID,
+    *,
+    other: UUID,
+    advance: Callable[[float], None],
+    rng: random.Random,
+    now: list[datetime],
+) -> None:
+    """Take one innovation through its stages up to `target`, with pilots, evidence and assessments."""
+    lead = evaluators[0]
+
+    def decide(decision: str, why: str, **kw: Any) -> None:
+        advance(rng.uniform(10, 60))
+        app.decide_gate(iid, actor=lead, decision=decision, rationale=why, **kw)
+
+    def assess(evaluator: Actor, scores: dict[str, int | None], why: str) -> None:
+        advance(rng.uniform(3, 20))
+        app.record_assessment(iid, actor=evaluator, scores=scores, rationale=why)
+
+    assess(lead, {k: rng.randint(2, 4) for k in FULL}, "Documented need and a clear fit with national VET priorities.")
+    if target == "identification":
+        return
+    if target == "on_hold":
+        decide("hold", "Pilot site funding is pending the next regional budget.")
+        return
+    decide("advance", "Relevance established; ready for a first pilot.")
+    advance(7)
+    pilot = app.start_pilot(
+        iid,
+        actor=provider,
+        site_organisation_id=site,
+        started_on=now[0].date(),
+        planned_participants=rng.randint(20, 80),
+    )
+    advance(rng.uniform(60, 120))
+    app.record_pilot_outcome(
+        iid,
+        pilot.item_id,  # type: ignore[arg-type]
+        actor=provider,
+        ended_on=now[0].date(),
+        participants=rng.randint(15, 70),
+        completion_rate=round(rng.uniform(0.6, 0.95), 2),
+        satisfaction=round(rng.uniform(3.5, 4.8), 1),
+        notes="Completion and satisfaction from the pilot's own survey.",
+    )
+    if target == "testing":
+        return
+    if target == "discontinued":
+        decide("discontinue", "Low uptake at the pilot site and no owner beyond the grant.")
+        return
+    decide("advance", "Pilot outcome recorded; development can start.")
+    advance(20)
+    app.add_evidence(
+        iid,
+        actor=provider,
+        kind="evaluation",
+        title="External pilot evaluation",
+        url="https://example.org/evaluation.pdf",
+    )
+    if target == "development":
+        return
+    decide("advance", "Evidence in place; ready for the mainstreaming assessment.")
+    assess(evaluators[1], FULL, "Outcomes evidenced; transferable at low cost per learner.")
+    assess(evaluators[2], FULL | {"openness": 3}, "Sustainable beyond the grant; licence still to be opened fully.")
+    if target == "assessment":
+        return
+    decide("advance", "Two independent evaluators, consolidated score above 60, spread under 30.")
+    advance(30)
+    app.record_adoption(
+        iid, actor=LOADER, organisation_id=other, adopted_on=now[0].date(), notes="Adopted after a peer visit."
+    )
+
+
+DEMO_KEYS = (
+    ("demo-admin", "admin", None),
+    ("demo-provider", "provider", ("LT",)),
+    ("demo-evaluator", "evaluator", evaluator_org(1)),
+    ("demo-analyst", "analyst", None),
+)

@@ -1,0 +1,72 @@
+"""HTTP resources: thin views that build a command, call the application and shape the answer."""
+
+from __future__ import annotations
+
+import http
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import current_app, make_response, request
+from flask_smorest import Blueprint
+from webargs.flaskparser import FlaskParser
+
+from api.http import wait_for_projections, with_projection_position
+from api.services import Services
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+READ_ERRORS = (400, 401, 403, 429, 503)
+WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 413, 422, 429, 503)
+
+MIN_POSITION = {
+    "in": "header",
+    "name": "X-Min-Position",
+    "required": False,
+    "description": "Answer only once the read model has processed this log position (waits up to 5 s, then 503).",
+    "schema": {"type": "integer", "minimum": 0},
+}
+IF_MATCH = {
+    "in": "header",
+    "name": "If-Match",
+    "description": "The ETag (aggregate version) the change is based on.",
+    "schema": {"type": "string"},
+}
+POSITION_HEADER = {"description": "Log position the read model had processed.", "schema": {"type": "integer"}}
+EVENT_POSITION_HEADER = {"description": "Log position of the write's last event.", "schema": {"type": "integer"}}
+ETAG_HEADER = {"description": "The aggregate version, quoted.", "schema": {"type": "string"}}
+
+
+class ApiBlueprint(Blueprint):
+    # Let each schema's Meta.unknown (RAISE for inputs) decide, in every location including the query string.
+    ARGUMENTS_PARSER = FlaskParser(unknown=None)
+
+    def errors(self, *codes: int) -> Callable[[F], F]:
+        """Document the problem+json answers an operation can give."""
+
+        def decorator(func: F) -> F:
+            for code in codes:
+                func = self.alt_response(code, response=http.HTTPStatus(code).name)(func)
+            return func
+
+        return decorator
+
+
+def services() -> Services:
+    return current_app.extensions["tracker"]  # type: ignore[no-any-return]
+
+
+def projected(func: F) -> F:
+    """Read from projections: honour X-Min-Position and report X-Projection-Position."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        position = wait_for_projections()
+        response = make_response(func(*args, **kwargs))
+        return with_projection_position(response, position)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def wants_csv() -> bool:
+    return request.accept_mimetypes.best_match(["application/json", "text/csv"]) == "text/csv"

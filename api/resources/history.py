@@ -1,0 +1,163 @@
+"""History and analytics: per-innovation history, scores and stages; funnel, durations, score groups; audit."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from flask.views import MethodView
+
+from api.auth import READERS, require
+from api.errors import ProblemError
+from api.resources import MIN_POSITION, POSITION_HEADER, READ_ERRORS, ApiBlueprint, projected, services
+from api.schemas import (
+    AuditPageSchema,
+    AuditQuery,
+    FunnelQuery,
+    FunnelSchema,
+    HistoryEventSchema,
+    ScopeQuery,
+    ScoreGroupsQuery,
+    ScoreGroupsSchema,
+    ScorePointSchema,
+    StageDurationsSchema,
+    StageIntervalSchema,
+)
+from projections.queries import analytics, audit, innovations
+
+blp = ApiBlueprint("history", __name__, url_prefix="/api/v1", description="History, analytics and audit")
+PROJECTED = {"X-Projection-Position": POSITION_HEADER}
+
+
+def _json_safe(value: Any) -> Any:
+    """Event data for JSON: UUIDs, dates and decimals as strings."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_json_safe(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if hasattr(value, "isoformat"):
+        return value.isoformat().replace("+00:00", "Z")
+    return str(value)
+
+
+@blp.route("/innovations/<uuid:innovation_id>/history")
+class History(MethodView):
+    @require(*READERS)
+    @blp.response(200, HistoryEventSchema(many=True))
+    @blp.errors(404, 401, 403, 429, 503)
+    def get(self, innovation_id: UUID) -> Any:
+        """Every event of the innovation in order: position, version, type, time, actor and data."""
+        app = services().app
+        app.get_innovation(innovation_id)  # 404 for unknown ids and for ids of other aggregate types
+        return [
+            {
+                "position": r.position,
+                "version": r.version,
+                "type": r.type,
+                "at": r.at,
+                "actor": {"id": r.actor_id, "role": r.actor_role},
+                "correlation_id": r.correlation_id,
+                "data": _json_safe(r.data),
+            }
+            for r in app.history(innovation_id)
+        ]
+
+
+def _known(conn: Any, innovation_id: UUID) -> None:
+    if innovations.get_innovation(conn, innovation_id) is None:
+        raise ProblemError(404, f"innovation {innovation_id} not found", rule="not_found.innovation")
+
+
+@blp.route("/innovations/<uuid:innovation_id>/scores")
+class Scores(MethodView):
+    @require(*READERS)
+    @projected
+    @blp.response(200, ScorePointSchema(many=True), headers=PROJECTED)
+    @blp.errors(404, *READ_ERRORS)
+    @blp.doc(parameters=[MIN_POSITION])
+    def get(self, innovation_id: UUID) -> Any:
+        """The consolidated MPI after each change, oldest first."""
+        with services().read_model.reader.connect() as conn:
+            _known(conn, innovation_id)
+            return innovations.score_history(conn, innovation_id)
+
+
+@blp.route("/innovations/<uuid:innovation_id>/stages")
+class Stages(MethodView):
+    @require(*READERS)
+    @projected
+    @blp.response(200, StageIntervalSchema(many=True), headers=PROJECTED)
+    @blp.errors(404, *READ_ERRORS)
+    @blp.doc(parameters=[MIN_POSITION])
+    def get(self, innovation_id: UUID) -> Any:
+        """Stage intervals, oldest first; the current stage has no exited_at."""
+        with services().read_model.reader.connect() as conn:
+            _known(conn, innovation_id)
+            return innovations.stage_intervals(conn, innovation_id)
+
+
+def _scope(query: dict[str, Any]) -> dict[str, Any]:
+    country = query.get("country")
+    return {
+        "ecosystem_id": query.get("ecosystem_id"),
+        "country": country.upper() if country else None,
+        "theme": query.get("theme"),
+    }
+
+
+@blp.route("/analytics/funnel")
+class Funnel(MethodView):
+    @require(*READERS)
+    @projected
+    @blp.arguments(FunnelQuery, location="query")
+    @blp.response(200, FunnelSchema, headers=PROJECTED)
+    @blp.errors(*READ_ERRORS)
+    @blp.doc(parameters=[MIN_POSITION])
+    def get(self, query: dict[str, Any]) -> Any:
+        """Innovations per stage and status, now or `as_of` an instant."""
+        with services().read_model.reader.connect() as conn:
+            return analytics.funnel(conn, as_of=query.get("as_of"), **_scope(query))
+
+
+@blp.route("/analytics/stage-durations")
+class StageDurations(MethodView):
+    @require(*READERS)
+    @projected
+    @blp.arguments(ScopeQuery, location="query")
+    @blp.response(200, StageDurationsSchema, headers=PROJECTED)
+    @blp.errors(*READ_ERRORS)
+    @blp.doc(parameters=[MIN_POSITION])
+    def get(self, query: dict[str, Any]) -> Any:
+        """Median and 90th percentile days per stage, over completed stays."""
+        with services().read_model.reader.connect() as conn:
+            return analytics.stage_durations(conn, **_scope(query))
+
+
+@blp.route("/analytics/scores")
+class ScoreGroups(MethodView):
+    @require(*READERS)
+    @projected
+    @blp.arguments(ScoreGroupsQuery, location="query")
+    @blp.response(200, ScoreGroupsSchema, headers=PROJECTED)
+    @blp.errors(*READ_ERRORS)
+    @blp.doc(parameters=[MIN_POSITION])
+    def get(self, query: dict[str, Any]) -> Any:
+        """Mean and median consolidated MPI by theme, country, ecosystem or organisation, now or `as_of`."""
+        with services().read_model.reader.connect() as conn:
+            return analytics.score_groups(conn, group_by=query["group_by"], as_of=query.get("as_of"))
+
+
+@blp.route("/audit")
+class Audit(MethodView):
+    @require("analyst", "admin")
+    @projected
+    @blp.arguments(AuditQuery, location="query")
+    @blp.response(200, AuditPageSchema, headers=PROJECTED)
+    @blp.errors(*READ_ERRORS)
+    @blp.doc(parameters=[MIN_POSITION])
+    def get(self, query: dict[str, Any]) -> Any:
+        """Who did what, when: events filtered by actor, aggregate, type and time, paged by log position."""
+        with services().read_model.reader.connect() as conn:
+            return audit.audit_trail(conn, **query)

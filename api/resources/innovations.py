@@ -1,0 +1,336 @@
+"""Innovations: submission, details, pilots, evidence, assessments, gate decisions and adoptions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+from flask.views import MethodView
+
+from api.auth import READERS, ensure_owner, principal, require
+from api.csv_export import stream_csv
+from api.errors import ProblemError
+from api.http import etag, expected_version, request_id, written
+from api.resources import (
+    EVENT_POSITION_HEADER,
+    IF_MATCH,
+    MIN_POSITION,
+    POSITION_HEADER,
+    READ_ERRORS,
+    WRITE_ERRORS,
+    ApiBlueprint,
+    projected,
+    services,
+    wants_csv,
+)
+from api.schemas import (
+    AdoptionInput,
+    AdoptionWrittenSchema,
+    AssessmentInput,
+    AssessmentWrittenSchema,
+    DecisionInput,
+    DetailQuery,
+    EvidenceInput,
+    EvidenceWrittenSchema,
+    InnovationDetailSchema,
+    InnovationInput,
+    InnovationPatch,
+    InnovationQuery,
+    InnovationSummarySchema,
+    OutcomeInput,
+    PilotInput,
+    PilotWrittenSchema,
+    WrittenSchema,
+    page_of,
+)
+from projections.queries import innovations as queries
+from tracker.application import Receipt
+from tracker.innovation import Innovation
+
+blp = ApiBlueprint("innovations", __name__, url_prefix="/api/v1", description="Innovations and their lifecycle")
+
+WRITE_HEADERS = {
+    "ETag": {"description": "The new version, quoted.", "schema": {"type": "string"}},
+    "X-Event-Position": EVENT_POSITION_HEADER,
+}
+CSV_COLUMNS = [
+    "id",
+    "title",
+    "stage",
+    "status",
+    "mpi",
+    "mpi_evaluators",
+    "mpi_spread",
+    "themes",
+    "target_groups",
+    "organisation_id",
+    "organisation_name",
+    "country",
+    "ecosystem_id",
+    "ecosystem_acronym",
+    "readiness_level",
+    "pilots_count",
+    "evidence_count",
+    "assessments_count",
+    "adoptions_count",
+    "submitted_at",
+    "updated_at",
+    "version",
+]
+
+
+def _csv_row(item: dict[str, Any]) -> dict[str, Any]:
+    mpi = item["mpi"] or {}
+    return item | {"mpi": mpi.get("value"), "mpi_evaluators": mpi.get("evaluators"), "mpi_spread": mpi.get("spread")}
+
+
+def innovation_body(inn: Innovation) -> dict[str, Any]:
+    """The detail of an innovation replayed from its events (writes, as_of and version reads)."""
+    score = inn.consolidated
+    return {
+        "id": inn.id,
+        "title": inn.title,
+        "summary": inn.summary,
+        "themes": inn.themes,
+        "target_groups": inn.target_groups,
+        "organisation_id": inn.organisation_id,
+        "ecosystem_id": inn.ecosystem_id,
+        "stage": inn.stage,
+        "status": inn.status,
+        "readiness_level": inn.readiness_level,
+        "mpi": score.as_dict() if score else None,
+        "pilots_count": len(inn.pilots),
+        "evidence_count": len(inn.evidence),
+        "assessments_count": len(inn.assessments),
+        "adoptions_count": len(inn.adoptions),
+        "pilots": list(inn.pilots.values()),
+        "evidence": inn.evidence,
+        "adoptions": inn.adoptions,
+        "submitted_at": inn.created_on,
+        "updated_at": inn.modified_on,
+        "version": inn.version,
+    }
+
+
+def state(receipt: Receipt) -> dict[str, Any]:
+    inn = receipt.aggregate
+    return {"id": inn.id, "version": inn.version, "stage": inn.stage, "status": inn.status}
+
+
+def owned(innovation_id: UUID) -> Innovation:
+    """Load the innovation and check the caller may change it as its owner."""
+    inn = services().app.get_innovation(innovation_id)
+    ensure_owner(inn.organisation_id)
+    return inn
+
+
+@blp.route("/innovations")
+class Innovations(MethodView):
+    @require(*READERS)
+    @projected
+    @blp.arguments(InnovationQuery, location="query")
+    @blp.response(200, page_of(InnovationSummarySchema), headers={"X-Projection-Position": POSITION_HEADER})
+    @blp.alt_response(
+        200, content_type="text/csv", description="Every matching innovation as CSV (not paged)", success=True
+    )
+    @blp.errors(*READ_ERRORS)
+    @blp.doc(parameters=[MIN_POSITION])
+    def get(self, query: dict[str, Any]) -> Any:
+        """List innovations: filters, sorting, paging, text search, and `as_of` for the portfolio at an instant."""
+        page, page_size, sort = query.pop("page"), query.pop("page_size"), query.pop("sort")
+        if query.get("country"):
+            query["country"] = query["country"].upper()
+        filters = queries.InnovationFilter(**query)
+        engine = services().read_model.reader
+        if wants_csv():
+
+            def rows() -> Iterator[dict[str, Any]]:
+                with engine.connect() as conn:
+                    yield from queries.iter_innovations(conn, filters, sort=sort)
+
+            return stream_csv(CSV_COLUMNS, rows(), filename="innovations.csv", flatten=_csv_row)
+        with engine.connect() as conn:
+            return queries.list_innovations(conn, filters, sort=sort, page=page, page_size=page_size).__dict__
+
+    @require("provider", "admin")
+    @blp.arguments(InnovationInput)
+    @blp.response(201, InnovationDetailSchema, headers={**WRITE_HEADERS, "Location": {"schema": {"type": "string"}}})
+    @blp.errors(*WRITE_ERRORS)
+    def post(self, data: dict[str, Any]) -> Any:
+        """Submit an innovation (provider for its own organisation, or admin naming one)."""
+        who = principal()
+        if who.role == "provider":
+            if data.setdefault("organisation_id", who.organisation_id) != who.organisation_id:
+                raise ProblemError(
+                    403, "A provider submits innovations for its own organisation only.", rule="ownership"
+                )
+        elif "organisation_id" not in data:
+            raise ProblemError(
+                422,
+                "An admin must name the owning organisation.",
+                errors={"organisation_id": ["Missing data for required field."]},
+            )
+        receipt = services().app.submit_innovation(actor=who.actor(), correlation_id=request_id(), **data)
+        return written(receipt, innovation_body(receipt.aggregate), 201, f"/api/v1/innovations/{receipt.aggregate_id}")
+
+
+@blp.route("/innovations/<uuid:innovation_id>")
+class InnovationItem(MethodView):
+    @require(*READERS)
+    @blp.arguments(DetailQuery, location="query")
+    @blp.response(
+        200,
+        InnovationDetailSchema,
+        headers={"ETag": {"schema": {"type": "string"}}, "X-Projection-Position": POSITION_HEADER},
+    )
+    @blp.errors(404, *READ_ERRORS)
+    @blp.doc(parameters=[MIN_POSITION])
+    def get(self, query: dict[str, Any], innovation_id: UUID) -> Any:
+        """One innovation; with `as_of` or `version`, replayed from its events to that point."""
+        if query:
+            inn = services().app.get_innovation(innovation_id, version=query.get("version"), as_of=query.get("as_of"))
+            return innovation_body(inn), 200, {"ETag": etag(inn.version)}
+        from api.http import wait_for_projections
+
+        position = wait_for_projections()
+        with services().read_model.reader.connect() as conn:
+            found = queries.get_innovation(conn, innovation_id)
+        if found is None:
+            raise ProblemError(404, f"innovation {innovation_id} not found", rule="not_found.innovation")
+        return found, 200, {"ETag": etag(found["version"]), "X-Projection-Position": str(position)}
+
+    @require("provider", "admin")
+    @blp.arguments(InnovationPatch)
+    @blp.response(200, InnovationDetailSchema, headers=WRITE_HEADERS)
+    @blp.errors(*WRITE_ERRORS, 428)
+    @blp.doc(parameters=[{**IF_MATCH, "required": True}])
+    def patch(self, data: dict[str, Any], innovation_id: UUID) -> Any:
+        """Revise title, summary, themes, target groups or readiness level (owner or admin; If-Match required)."""
+        version = expected_version(required=True)
+        owned(innovation_id)
+        receipt = services().app.revise_innovation(
+            innovation_id, data, actor=principal().actor(), expected_version=version, correlation_id=request_id()
+        )
+        return written(receipt, innovation_body(receipt.aggregate))
+
+
+@blp.route("/innovations/<uuid:innovation_id>/pilots")
+class Pilots(MethodView):
+    @require("provider", "admin")
+    @blp.arguments(PilotInput)
+    @blp.response(201, PilotWrittenSchema, headers=WRITE_HEADERS)
+    @blp.errors(*WRITE_ERRORS)
+    @blp.doc(parameters=[IF_MATCH])
+    def post(self, data: dict[str, Any], innovation_id: UUID) -> Any:
+        """Start a pilot at a site organisation (owner or admin)."""
+        version = expected_version(required=False)
+        owned(innovation_id)
+        receipt = services().app.start_pilot(
+            innovation_id, actor=principal().actor(), expected_version=version, correlation_id=request_id(), **data
+        )
+        return written(receipt, state(receipt) | {"pilot_id": receipt.item_id}, 201)
+
+
+@blp.route("/innovations/<uuid:innovation_id>/pilots/<uuid:pilot_id>/outcome")
+class PilotOutcome(MethodView):
+    @require("provider", "admin")
+    @blp.arguments(OutcomeInput)
+    @blp.response(201, PilotWrittenSchema, headers=WRITE_HEADERS)
+    @blp.errors(*WRITE_ERRORS)
+    @blp.doc(parameters=[IF_MATCH])
+    def post(self, data: dict[str, Any], innovation_id: UUID, pilot_id: UUID) -> Any:
+        """Record a pilot's outcome (owner or admin)."""
+        version = expected_version(required=False)
+        owned(innovation_id)
+        receipt = services().app.record_pilot_outcome(
+            innovation_id,
+            pilot_id,
+            actor=principal().actor(),
+            expected_version=version,
+            correlation_id=request_id(),
+            **data,
+        )
+        return written(receipt, state(receipt) | {"pilot_id": pilot_id}, 201)
+
+
+@blp.route("/innovations/<uuid:innovation_id>/evidence")
+class Evidence(MethodView):
+    @require("provider", "admin")
+    @blp.arguments(EvidenceInput)
+    @blp.response(201, EvidenceWrittenSchema, headers=WRITE_HEADERS)
+    @blp.errors(*WRITE_ERRORS)
+    @blp.doc(parameters=[IF_MATCH])
+    def post(self, data: dict[str, Any], innovation_id: UUID) -> Any:
+        """Add an evidence item (owner or admin)."""
+        version = expected_version(required=False)
+        owned(innovation_id)
+        receipt = services().app.add_evidence(
+            innovation_id, actor=principal().actor(), expected_version=version, correlation_id=request_id(), **data
+        )
+        return written(receipt, state(receipt) | {"evidence_id": receipt.item_id}, 201)
+
+
+@blp.route("/innovations/<uuid:innovation_id>/assessments")
+class Assessments(MethodView):
+    @require("evaluator")
+    @blp.arguments(AssessmentInput)
+    @blp.response(201, AssessmentWrittenSchema, headers=WRITE_HEADERS)
+    @blp.errors(*WRITE_ERRORS)
+    @blp.doc(parameters=[IF_MATCH])
+    def post(self, data: dict[str, Any], innovation_id: UUID) -> Any:
+        """Record a rubric assessment (evaluator; refused on a conflict of interest)."""
+        receipt = services().app.record_assessment(
+            innovation_id,
+            actor=principal().actor(),
+            expected_version=expected_version(required=False),
+            correlation_id=request_id(),
+            **data,
+        )
+        inn = receipt.aggregate
+        assessment = next(a for a in inn.assessments if a["assessment_id"] == receipt.item_id)
+        consolidated = inn.consolidated
+        body = state(receipt) | {
+            "assessment_id": receipt.item_id,
+            "mpi": assessment["mpi"],
+            "consolidated": consolidated.as_dict() if consolidated else None,
+        }
+        return written(receipt, body, 201)
+
+
+@blp.route("/innovations/<uuid:innovation_id>/decisions")
+class Decisions(MethodView):
+    @require("evaluator")
+    @blp.arguments(DecisionInput)
+    @blp.response(200, WrittenSchema, headers=WRITE_HEADERS)
+    @blp.errors(*WRITE_ERRORS, 428)
+    @blp.doc(parameters=[{**IF_MATCH, "required": True}])
+    def post(self, data: dict[str, Any], innovation_id: UUID) -> Any:
+        """Make a gate decision: advance, hold, resume, recycle (with to_stage) or discontinue (If-Match required)."""
+        version = expected_version(required=True)
+        receipt = services().app.decide_gate(
+            innovation_id, actor=principal().actor(), expected_version=version, correlation_id=request_id(), **data
+        )
+        return written(receipt, state(receipt))
+
+
+@blp.route("/innovations/<uuid:innovation_id>/adoptions")
+class Adoptions(MethodView):
+    @require("provider", "admin")
+    @blp.arguments(AdoptionInput)
+    @blp.response(201, AdoptionWrittenSchema, headers=WRITE_HEADERS)
+    @blp.errors(*WRITE_ERRORS)
+    @blp.doc(parameters=[IF_MATCH])
+    def post(self, data: dict[str, Any], innovation_id: UUID) -> Any:
+        """Record an adoption (a provider of the adopting organisation, or admin)."""
+        who = principal()
+        if who.role == "provider" and who.organisation_id != data["organisation_id"]:
+            raise ProblemError(403, "A provider records adoptions by its own organisation only.", rule="ownership")
+        receipt = services().app.record_adoption(
+            innovation_id,
+            actor=who.actor(),
+            expected_version=expected_version(required=False),
+            correlation_id=request_id(),
+            **data,
+        )
+        return written(receipt, state(receipt) | {"adoption_id": receipt.item_id}, 201)

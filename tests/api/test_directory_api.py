@@ -1,0 +1,103 @@
+"""Organisations and ecosystems over HTTP."""
+
+from __future__ import annotations
+
+from tests.api.conftest import Env
+
+
+def test_admin_registers_organisation_and_eu_greece_becomes_gr(env: Env) -> None:
+    response = env.post(
+        "/api/v1/organisations", env.keys.admin, json={"name": "Hellenic VET", "country": "EL", "kind": "vet_provider"}
+    )
+    assert response.status_code == 201
+    assert response.json["country"] == "GR"
+    assert response.headers["ETag"] == '"1"'
+    assert response.headers["Location"] == f"/api/v1/organisations/{response.json['id']}"
+    assert int(response.headers["X-Event-Position"]) > 0
+    again = env.post(
+        "/api/v1/organisations", env.keys.admin, json={"name": "hellenic  vet", "country": "GR", "kind": "ngo"}
+    )
+    assert again.status_code == 409
+    assert again.content_type == "application/problem+json"
+    assert again.json["rule"] == "duplicate.organisation"
+
+
+def test_organisation_input_is_refused_with_field_errors_when_invalid(env: Env) -> None:
+    response = env.post(
+        "/api/v1/organisations", env.keys.admin, json={"name": "", "country": "Greece", "kind": "club", "extra": 1}
+    )
+    assert response.status_code == 422
+    assert set(response.json["errors"]) == {"name", "country", "kind", "extra"}
+    invalid_code = env.post("/api/v1/organisations", env.keys.admin, json={"name": "X", "country": "ZZ", "kind": "ngo"})
+    assert invalid_code.status_code == 422
+    assert invalid_code.json["errors"] == {"country": ["'ZZ' is not an ISO 3166-1 alpha-2 code"]}
+
+
+def test_organisations_list_filters_and_item_carries_etag(env: Env) -> None:
+    listing = env.get("/api/v1/organisations?country=fi", env.keys.provider)
+    assert listing.status_code == 200
+    assert [o["name"] for o in listing.json["items"]] == ["Finnish National Agency for Education"]
+    assert listing.json["total"] == 1
+    assert "X-Projection-Position" in listing.headers
+    item = env.get(f"/api/v1/organisations/{env.world.owner}", env.keys.evaluator)
+    assert item.status_code == 200
+    assert item.headers["ETag"] == '"1"'
+    assert env.get("/api/v1/organisations/00000000-0000-0000-0000-000000000000", env.keys.analyst).status_code == 404
+    assert env.get("/api/v1/organisations?kind=research&q=cedefop", env.keys.analyst).json["total"] == 1
+
+
+def test_ecosystem_is_registered_with_members_and_grows(env: Env) -> None:
+    body = {
+        "acronym": "V2V",
+        "title": "Ten VET schools",
+        "eu_grant_eur": "250000.50",
+        "start_date": "2022-01-01",
+        "members": [{"organisation_id": str(env.world.site), "role": "coordinator"}],
+    }
+    created = env.post("/api/v1/ecosystems", env.keys.admin, json=body)
+    assert created.status_code == 201, created.json
+    assert created.json["eu_grant_eur"] == "250000.50"
+    eco_id = created.json["id"]
+    added = env.post(
+        f"/api/v1/ecosystems/{eco_id}/members",
+        env.keys.admin,
+        json={"organisation_id": str(env.world.member), "role": "partner"},
+    )
+    assert added.status_code == 201
+    assert added.headers["ETag"] == '"3"'
+    duplicate = env.post(
+        f"/api/v1/ecosystems/{eco_id}/members",
+        env.keys.admin,
+        json={"organisation_id": str(env.world.member), "role": "partner"},
+    )
+    assert duplicate.status_code == 409
+    stale = env.post(
+        f"/api/v1/ecosystems/{eco_id}/members",
+        env.keys.admin,
+        json={"organisation_id": str(env.world.owner), "role": "partner"},
+        headers={"If-Match": '"2"'},
+    )
+    assert stale.status_code == 412
+    detail = env.get(f"/api/v1/ecosystems/{eco_id}", env.keys.analyst)
+    assert [(m["role"], m["country"]) for m in detail.json["members"]] == [("coordinator", "NL"), ("partner", "IT")]
+    assert env.get("/api/v1/ecosystems?country=NL", env.keys.analyst).json["total"] == 1
+    unknown = env.post(
+        "/api/v1/ecosystems",
+        env.keys.admin,
+        json=body | {"members": [{"organisation_id": "00000000-0000-0000-0000-000000000001", "role": "partner"}]},
+    )
+    assert unknown.status_code == 404
+
+
+def test_lists_export_csv_when_asked(env: Env) -> None:
+    env.post(
+        "/api/v1/organisations", env.keys.admin, json={"name": '=HYPERLINK("http://x")', "country": "FI", "kind": "ngo"}
+    )
+    response = env.get("/api/v1/organisations?country=FI", env.keys.analyst, headers={"Accept": "text/csv"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).splitlines()
+    assert lines[0].startswith("id,name,country,kind")
+    assert any("'=HYPERLINK" in line for line in lines)
+    ecosystems = env.get("/api/v1/ecosystems", env.keys.analyst, headers={"Accept": "text/csv"})
+    assert ecosystems.get_data(as_text=True).count("\n") == 2

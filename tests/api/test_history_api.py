@@ -1,0 +1,79 @@
+"""History, scores, stages, analytics and audit over HTTP."""
+
+from __future__ import annotations
+
+from tests.api.conftest import SCORES, Env, submit
+
+
+def test_history_scores_and_stages_follow_the_innovation(env: Env) -> None:
+    iid = submit(env)["id"]
+    env.post(
+        f"/api/v1/innovations/{iid}/assessments",
+        env.keys.evaluator,
+        json={"scores": SCORES, "rationale": "x"},
+        headers={"X-Request-ID": "req-42"},
+    )
+    env.post(
+        f"/api/v1/innovations/{iid}/decisions",
+        env.keys.evaluator,
+        json={"decision": "advance", "rationale": "gate met"},
+        headers={"If-Match": '"2"'},
+    )
+    for key in (env.keys.provider, env.keys.evaluator, env.keys.analyst, env.keys.admin):
+        history = env.get(f"/api/v1/innovations/{iid}/history", key)
+        assert history.status_code == 200
+    events = history.json
+    assert [e["type"] for e in events] == ["Submitted", "AssessmentRecorded", "Advanced"]
+    assert events[1]["actor"] == {"id": "evaluator-a", "role": "evaluator"}
+    assert events[1]["correlation_id"] == "req-42"
+    assert events[1]["data"]["scores"]["relevance"] == 4
+    assert [e["position"] for e in events] == sorted(e["position"] for e in events)
+    scores = env.get(f"/api/v1/innovations/{iid}/scores", env.keys.analyst).json
+    assert [(s["value"], s["evaluators"], s["spread"]) for s in scores] == [(80.0, 1, 0.0)]
+    stages = env.get(f"/api/v1/innovations/{iid}/stages", env.keys.analyst).json
+    assert [(s["stage"], s["exited_at"] is None) for s in stages] == [("identification", False), ("testing", True)]
+    missing = "/api/v1/innovations/00000000-0000-0000-0000-000000000000"
+    assert env.get(f"{missing}/history", env.keys.analyst).status_code == 404
+    assert env.get(f"{missing}/scores", env.keys.analyst).status_code == 404
+    assert env.get(f"{missing}/stages", env.keys.analyst).status_code == 404
+    assert env.get(f"/api/v1/innovations/{env.world.owner}/history", env.keys.analyst).status_code == 404
+
+
+def test_analytics_answer_funnel_durations_and_score_groups(env: Env) -> None:
+    first = submit(env, themes=["badges"])["id"]
+    submit(env, themes=["green"])
+    env.post(f"/api/v1/innovations/{first}/assessments", env.keys.evaluator, json={"scores": SCORES, "rationale": "x"})
+    env.post(
+        f"/api/v1/innovations/{first}/decisions",
+        env.keys.evaluator,
+        json={"decision": "advance", "rationale": "x"},
+        headers={"If-Match": '"2"'},
+    )
+    funnel = env.get("/api/v1/analytics/funnel", env.keys.provider).json
+    assert funnel["stages"] == {"identification": 1, "testing": 1, "development": 0, "assessment": 0, "mainstreamed": 0}
+    assert funnel["statuses"]["active"] == 2
+    early = env.get("/api/v1/analytics/funnel?as_of=2000-01-01T00:00:00Z", env.keys.analyst).json
+    assert sum(early["stages"].values()) == 0
+    assert early["as_of"].startswith("2000-01-01T00:00:00")
+    themed = env.get("/api/v1/analytics/funnel?theme=green&country=LT", env.keys.analyst).json
+    assert themed["stages"]["identification"] == 1
+    durations = env.get("/api/v1/analytics/stage-durations", env.keys.evaluator).json
+    assert durations["stages"]["identification"]["count"] == 1
+    groups = env.get("/api/v1/analytics/scores?group_by=theme", env.keys.analyst).json
+    assert [(g["key"], g["innovations"], g["mean_mpi"]) for g in groups["items"]] == [("badges", 1, 80.0)]
+    assert env.get("/api/v1/analytics/scores", env.keys.analyst).status_code == 422
+    assert env.get("/api/v1/analytics/scores?group_by=planet", env.keys.analyst).status_code == 422
+
+
+def test_audit_is_for_analysts_and_admins_and_filters_by_actor(env: Env) -> None:
+    submit(env)
+    assert env.get("/api/v1/audit", env.keys.provider).status_code == 403
+    assert env.get("/api/v1/audit", env.keys.evaluator).status_code == 403
+    assert env.get("/api/v1/audit", env.keys.admin).status_code == 200
+    mine = env.get("/api/v1/audit?actor=owner-provider", env.keys.analyst).json
+    assert [(i["type"], i["actor"]["role"]) for i in mine["items"]] == [("Submitted", "provider")]
+    page = env.get("/api/v1/audit?limit=2", env.keys.analyst).json
+    assert (len(page["items"]), page["next_after"]) == (2, page["items"][-1]["position"])
+    rest = env.get(f"/api/v1/audit?after={page['next_after']}&limit=1000", env.keys.analyst).json
+    assert rest["next_after"] is None
+    assert rest["items"][0]["position"] == page["next_after"] + 1

@@ -1,0 +1,233 @@
+"""The innovation lifecycle over HTTP, with ownership, conflict of interest and optimistic concurrency."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.api.conftest import SCORES, Env, submit
+
+
+def decide(env: Env, iid: str, decision: str, version: int, key: str | None = None, **extra: Any) -> Any:
+    return env.post(
+        f"/api/v1/innovations/{iid}/decisions",
+        key or env.keys.evaluator,
+        json={"decision": decision, "rationale": "because", **extra},
+        headers={"If-Match": f'"{version}"'},
+    )
+
+
+def test_provider_submits_for_own_organisation_and_gets_location_and_etag(env: Env) -> None:
+    response = env.post("/api/v1/innovations", env.keys.provider, json={"title": "T", "summary": "S", "themes": ["x"]})
+    assert response.status_code == 201
+    assert (response.json["stage"], response.json["status"], response.json["version"]) == (
+        "identification",
+        "active",
+        1,
+    )
+    assert response.headers["ETag"] == '"1"'
+    assert response.headers["Location"] == f"/api/v1/innovations/{response.json['id']}"
+    assert response.json["organisation_id"] == str(env.world.owner)
+
+
+def test_submission_is_refused_for_another_organisation_or_without_owner(env: Env) -> None:
+    other = env.post(
+        "/api/v1/innovations",
+        env.keys.provider,
+        json={"title": "T", "summary": "S", "themes": ["x"], "organisation_id": str(env.world.site)},
+    )
+    assert other.status_code == 403
+    admin_without = env.post(
+        "/api/v1/innovations", env.keys.admin, json={"title": "T", "summary": "S", "themes": ["x"]}
+    )
+    assert admin_without.status_code == 422
+    assert "organisation_id" in admin_without.json["errors"]
+    admin_with = env.post(
+        "/api/v1/innovations",
+        env.keys.admin,
+        json={"title": "T", "summary": "S", "themes": ["x"], "organisation_id": str(env.world.site)},
+    )
+    assert admin_with.status_code == 201
+    assert (
+        env.post(
+            "/api/v1/innovations", env.keys.evaluator, json={"title": "T", "summary": "S", "themes": ["x"]}
+        ).status_code
+        == 403
+    )
+
+
+def test_patch_needs_if_match_and_refuses_stale_versions(env: Env) -> None:
+    iid = submit(env)["id"]
+    path = f"/api/v1/innovations/{iid}"
+    assert env.patch(path, env.keys.provider, json={"title": "New"}).status_code == 428
+    assert env.patch(path, env.keys.provider, json={"title": "New"}, headers={"If-Match": '"7"'}).status_code == 412
+    assert env.patch(path, env.keys.provider, json={"title": "New"}, headers={"If-Match": "garbage"}).status_code == 412
+    assert (
+        env.patch(path, env.keys.other_provider, json={"title": "New"}, headers={"If-Match": '"1"'}).status_code == 403
+    )
+    assert env.patch(path, env.keys.provider, json={}, headers={"If-Match": '"1"'}).status_code == 422
+    ok = env.patch(path, env.keys.provider, json={"title": "New"}, headers={"If-Match": '"1"'})
+    assert ok.status_code == 200
+    assert ok.headers["ETag"] == '"2"'
+    assert ok.json["title"] == "New"
+    detail = env.get(path, env.keys.analyst)
+    assert (detail.json["title"], detail.headers["ETag"]) == ("New", '"2"')
+
+
+def test_full_lifecycle_reaches_mainstreamed_with_two_evaluators(env: Env) -> None:
+    iid = submit(env)["id"]
+    base = f"/api/v1/innovations/{iid}"
+    first = env.post(f"{base}/assessments", env.keys.evaluator, json={"scores": SCORES, "rationale": "promising"})
+    assert first.status_code == 201
+    assert first.json["mpi"] == 80.0
+    assert first.json["consolidated"] == {"value": 80.0, "evaluators": 1, "spread": 0.0}
+    advanced = decide(env, iid, "advance", 2)
+    assert advanced.status_code == 200
+    assert (advanced.json["stage"], advanced.json["version"]) == ("testing", 3)
+    pilot = env.post(
+        f"{base}/pilots",
+        env.keys.provider,
+        json={"site_organisation_id": str(env.world.site), "started_on": "2025-01-10"},
+    )
+    assert pilot.status_code == 201
+    outcome = env.post(
+        f"{base}/pilots/{pilot.json['pilot_id']}/outcome",
+        env.keys.provider,
+        json={"ended_on": "2025-05-01", "participants": 30, "completion_rate": 0.9, "satisfaction": 4.2},
+    )
+    assert outcome.status_code == 201
+    assert decide(env, iid, "advance", 5).status_code == 200
+    assert (
+        env.post(f"{base}/evidence", env.keys.provider, json={"kind": "report", "title": "Evaluation"}).status_code
+        == 201
+    )
+    assert decide(env, iid, "advance", 7).status_code == 200
+    env.post(f"{base}/assessments", env.keys.evaluator, json={"scores": SCORES, "rationale": "ready"})
+    refused = decide(env, iid, "advance", 9)
+    assert refused.status_code == 409
+    assert "2 distinct evaluators" in refused.json["detail"]
+    assert refused.json["rule"] == "gate.mainstreamed.evaluators_required"
+    env.post(f"{base}/assessments", env.keys.evaluator_b, json={"scores": SCORES, "rationale": "ready"})
+    done = decide(env, iid, "advance", 10, key=env.keys.evaluator_b)
+    assert (done.status_code, done.json["stage"], done.json["status"]) == (200, "mainstreamed", "mainstreamed")
+    adopted = env.post(
+        f"{base}/adoptions",
+        env.keys.site_provider,
+        json={"organisation_id": str(env.world.site), "adopted_on": "2025-09-01"},
+    )
+    assert adopted.status_code == 201
+    detail = env.get(base, env.keys.analyst).json
+    assert (detail["stage"], len(detail["pilots"]), len(detail["evidence"]), len(detail["adoptions"])) == (
+        "mainstreamed",
+        1,
+        1,
+        1,
+    )
+    assert detail["pilots"][0]["outcome"]["participants"] == 30
+
+
+def test_decisions_need_if_match_and_name_unmet_gates(env: Env) -> None:
+    iid = submit(env)["id"]
+    path = f"/api/v1/innovations/{iid}/decisions"
+    missing = env.post(path, env.keys.evaluator, json={"decision": "advance", "rationale": "x"})
+    assert missing.status_code == 428
+    stale = decide(env, iid, "hold", 5)
+    assert stale.status_code == 412
+    gate = decide(env, iid, "advance", 1)
+    assert gate.status_code == 409
+    assert "assessment recorded in identification" in gate.json["detail"]
+    assert decide(env, iid, "approve", 1).status_code == 422
+    assert decide(env, iid, "hold", 1, key=env.keys.provider).status_code == 403
+
+
+def test_conflicted_evaluator_is_refused_and_other_roles_cannot_assess(env: Env) -> None:
+    iid = submit(env)["id"]
+    path = f"/api/v1/innovations/{iid}/assessments"
+    conflicted = env.post(path, env.keys.conflicted_evaluator, json={"scores": SCORES, "rationale": "partner"})
+    assert conflicted.status_code == 409
+    assert conflicted.json["rule"] == "conflict_of_interest.ecosystem_member"
+    assert env.post(path, env.keys.provider, json={"scores": SCORES, "rationale": "mine"}).status_code == 403
+    assert env.post(path, env.keys.analyst, json={"scores": SCORES, "rationale": "x"}).status_code == 403
+    incomplete = env.post(path, env.keys.evaluator, json={"scores": {"relevance": 4}, "rationale": "x"})
+    assert incomplete.status_code == 422
+    assert "scores.openness" in incomplete.json["errors"]
+    out_of_range = env.post(path, env.keys.evaluator, json={"scores": SCORES | {"relevance": 7}, "rationale": "x"})
+    assert out_of_range.status_code == 422
+    nulls = env.post(path, env.keys.evaluator, json={"scores": SCORES | {"openness": None}, "rationale": "x"})
+    assert nulls.status_code == 201
+
+
+def test_only_the_owner_or_admin_adds_pilots_and_evidence(env: Env) -> None:
+    iid = submit(env)["id"]
+    pilot = {"site_organisation_id": str(env.world.site), "started_on": "2025-01-10"}
+    assert env.post(f"/api/v1/innovations/{iid}/pilots", env.keys.other_provider, json=pilot).status_code == 403
+    assert env.post(f"/api/v1/innovations/{iid}/pilots", env.keys.admin, json=pilot).status_code == 201
+    assert (
+        env.post(
+            f"/api/v1/innovations/{iid}/evidence", env.keys.other_provider, json={"kind": "report", "title": "x"}
+        ).status_code
+        == 403
+    )
+    assert (
+        env.post(
+            f"/api/v1/innovations/{iid}/evidence", env.keys.evaluator, json={"kind": "report", "title": "x"}
+        ).status_code
+        == 403
+    )
+    unknown = env.post("/api/v1/innovations/00000000-0000-0000-0000-000000000000/pilots", env.keys.admin, json=pilot)
+    assert unknown.status_code == 404
+    wrong_pilot = env.post(
+        f"/api/v1/innovations/{iid}/pilots/00000000-0000-0000-0000-000000000000/outcome",
+        env.keys.provider,
+        json={"ended_on": "2025-05-01", "participants": 3, "completion_rate": 1},
+    )
+    assert wrong_pilot.status_code == 404
+
+
+def test_adoptions_are_recorded_by_the_adopting_provider_only(env: Env) -> None:
+    iid = submit(env)["id"]
+    body = {"organisation_id": str(env.world.site), "adopted_on": "2025-01-01"}
+    assert env.post(f"/api/v1/innovations/{iid}/adoptions", env.keys.provider, json=body).status_code == 403
+    assert env.post(f"/api/v1/innovations/{iid}/adoptions", env.keys.site_provider, json=body).status_code == 201
+    assert env.post(f"/api/v1/innovations/{iid}/adoptions", env.keys.admin, json=body).status_code == 409
+
+
+def test_list_filters_sorts_pages_and_exports_csv(env: Env) -> None:
+    first = submit(env, title="Alpha", themes=["badges"])["id"]
+    submit(env, title="Beta", themes=["green"])
+    submit(env, title="=cmd|' /C calc'!A0", themes=["green"])
+    env.post(f"/api/v1/innovations/{first}/assessments", env.keys.evaluator, json={"scores": SCORES, "rationale": "x"})
+    listing = env.get("/api/v1/innovations?sort=title&page_size=2", env.keys.analyst).json
+    assert (listing["total"], listing["page"], listing["page_size"], len(listing["items"])) == (3, 1, 2, 2)
+    assert listing["items"][0]["title"] == "=cmd|' /C calc'!A0"
+    assert env.get("/api/v1/innovations?theme=green", env.keys.analyst).json["total"] == 2
+    assert env.get("/api/v1/innovations?min_mpi=70", env.keys.analyst).json["items"][0]["id"] == first
+    assert env.get("/api/v1/innovations?q=alpha&country=lt&stage=identification", env.keys.analyst).json["total"] == 1
+    assert env.get("/api/v1/innovations?sort=-mpi", env.keys.analyst).json["items"][0]["id"] == first
+    assert env.get("/api/v1/innovations?page_size=500", env.keys.analyst).status_code == 422
+    assert env.get("/api/v1/innovations?sort=random", env.keys.analyst).status_code == 422
+    assert env.get("/api/v1/innovations?bogus=1", env.keys.analyst).status_code == 422
+    csv = env.get("/api/v1/innovations", env.keys.analyst, headers={"Accept": "text/csv"})
+    text = csv.get_data(as_text=True)
+    assert csv.mimetype == "text/csv"
+    assert text.splitlines()[0].startswith("id,title,stage,status,mpi")
+    assert len(text.strip().splitlines()) == 4
+    assert "'=cmd" in text
+
+
+def test_detail_replays_history_as_of_a_version_or_instant(env: Env) -> None:
+    created = submit(env)
+    iid = created["id"]
+    env.post(f"/api/v1/innovations/{iid}/assessments", env.keys.evaluator, json={"scores": SCORES, "rationale": "x"})
+    decide(env, iid, "advance", 2)
+    then = env.get(f"/api/v1/innovations/{iid}?version=2", env.keys.analyst)
+    assert (then.json["stage"], then.json["version"], then.headers["ETag"]) == ("identification", 2, '"2"')
+    at_submission = env.get(
+        f"/api/v1/innovations/{iid}", env.keys.analyst, query_string={"as_of": created["submitted_at"]}
+    )
+    assert (at_submission.json["version"], at_submission.json["mpi"]) == (1, None)
+    assert env.get(f"/api/v1/innovations/{iid}?as_of=2000-01-01T00:00:00Z", env.keys.analyst).status_code == 404
+    assert env.get(f"/api/v1/innovations/{iid}?version=99", env.keys.analyst).status_code == 404
+    assert env.get(f"/api/v1/innovations/{iid}?as_of=2024-01-01T00:00:00", env.keys.analyst).status_code == 422
+    assert (
+        env.get(f"/api/v1/innovations/{iid}?as_of=2024-01-01T00:00:00Z&version=1", env.keys.analyst).status_code == 422
+    )
