@@ -2,18 +2,49 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from tracker.countries import COUNTRY_NAMES, EU_ALIASES
 from tracker.ecosystem import MEMBER_ROLES
 from tracker.organisation import ORGANISATION_KINDS
 from tracker.rubric import CURRENT_RUBRIC
 from tracker.stages import DECISIONS, EVIDENCE_KINDS, STAGES, STATUSES
 
 SHORT = validate.Length(min=1, max=300)
+COUNTRY = validate.OneOf(
+    sorted([*COUNTRY_NAMES, *EU_ALIASES]),
+    error="Must be an ISO 3166-1 alpha-2 code in capitals (EL and UK are accepted).",
+)
 LONG = validate.Length(min=1, max=5000)
 LABEL = validate.Length(min=1, max=80)
+
+
+MONEY_PATTERN = r"^\d{1,12}(\.\d{1,2})?$"
+
+
+class Money(fields.Decimal):
+    """Euros as a decimal string ("136836.00"); numbers are refused so no float ever rounds a grant."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        metadata = {"type": "string", "pattern": MONEY_PATTERN, "example": "136836.00"} | kwargs.pop("metadata", {})
+        super().__init__(places=2, as_string=True, metadata=metadata, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, str) or not re.match(MONEY_PATTERN, value):
+            raise ValidationError('Must be a decimal string with at most two decimal places, such as "136836.00".')
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class StrictBool(fields.Boolean):
+    """JSON true or false only (0, 1, "yes" and friends are refused)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return value
 
 
 class Input(Schema):
@@ -29,7 +60,7 @@ class ProblemSchema(Schema):
 
     type = fields.Str(required=True, metadata={"example": "about:blank"})
     title = fields.Str(required=True)
-    status = fields.Int(required=True)
+    status = fields.Int(strict=True, required=True)
     detail = fields.Str()
     instance = fields.Str()
     rule = fields.Str(metadata={"description": "The domain rule that refused the command."})
@@ -39,7 +70,7 @@ class ProblemSchema(Schema):
 
 class MpiSchema(Schema):
     value = fields.Float(required=True)
-    evaluators = fields.Int(required=True)
+    evaluators = fields.Int(strict=True, required=True)
     spread = fields.Float(required=True)
 
 
@@ -54,9 +85,9 @@ def page_of(item: type[Schema] | Schema) -> type[Schema]:
     return Schema.from_dict(
         {
             "items": fields.List(fields.Nested(item_schema), required=True),
-            "total": fields.Int(required=True),
-            "page": fields.Int(required=True),
-            "page_size": fields.Int(required=True),
+            "total": fields.Int(strict=True, required=True),
+            "page": fields.Int(strict=True, required=True),
+            "page_size": fields.Int(strict=True, required=True),
         },
         name=name,
     )
@@ -67,7 +98,7 @@ def page_of(item: type[Schema] | Schema) -> type[Schema]:
 
 class OrganisationInput(Input):
     name = fields.Str(required=True, validate=SHORT)
-    country = fields.Str(required=True, validate=validate.Length(equal=2))
+    country = fields.Str(required=True, validate=COUNTRY)
     kind = fields.Str(required=True, validate=validate.OneOf(ORGANISATION_KINDS))
     pic = fields.Str(validate=validate.Length(min=1, max=20), allow_none=True)
     oid = fields.Str(validate=validate.Length(min=1, max=20), allow_none=True)
@@ -83,11 +114,11 @@ class OrganisationSchema(Schema):
     oid = fields.Str(allow_none=True)
     website = fields.Str(allow_none=True)
     registered_at = fields.AwareDateTime(format="iso")
-    version = fields.Int(required=True)
+    version = fields.Int(strict=True, required=True)
 
 
 class OrganisationQuery(PageQuery):
-    country = fields.Str(validate=validate.Length(equal=2))
+    country = fields.Str(validate=COUNTRY)
     kind = fields.Str(validate=validate.OneOf(ORGANISATION_KINDS))
     q = fields.Str(validate=validate.Length(min=1, max=200))
 
@@ -107,17 +138,12 @@ class EcosystemInput(Input):
     key_action = fields.Str(validate=validate.Length(min=1, max=200), allow_none=True)
     action_type = fields.Str(validate=validate.Length(min=1, max=200), allow_none=True)
     project_identifier = fields.Str(validate=validate.Length(min=1, max=100), allow_none=True)
-    call_year = fields.Int(validate=validate.Range(min=1987, max=2100), allow_none=True)
+    call_year = fields.Int(strict=True, validate=validate.Range(min=1987, max=2100), allow_none=True)
     start_date = fields.Date(allow_none=True)
     end_date = fields.Date(allow_none=True)
-    eu_grant_eur = fields.Decimal(
-        allow_none=True,
-        places=2,
-        validate=validate.Range(min=0, max=999_999_999_999),
-        metadata={"example": "136836.00"},
-    )
-    is_good_practice = fields.Bool(load_default=False)
-    is_success_story = fields.Bool(load_default=False)
+    eu_grant_eur = Money(allow_none=True)
+    is_good_practice = StrictBool(load_default=False)
+    is_success_story = StrictBool(load_default=False)
     members = fields.List(fields.Nested(MemberInput), load_default=list, validate=validate.Length(max=2000))
 
 
@@ -137,16 +163,16 @@ class EcosystemSchema(Schema):
     key_action = fields.Str(allow_none=True)
     action_type = fields.Str(allow_none=True)
     project_identifier = fields.Str(allow_none=True)
-    call_year = fields.Int(allow_none=True)
+    call_year = fields.Int(strict=True, allow_none=True)
     start_date = fields.Date(allow_none=True)
     end_date = fields.Date(allow_none=True)
-    eu_grant_eur = fields.Decimal(as_string=True, allow_none=True, metadata={"example": "136836.00"})
+    eu_grant_eur = Money(allow_none=True)
     is_good_practice = fields.Bool()
     is_success_story = fields.Bool()
-    member_count = fields.Int()
+    member_count = fields.Int(strict=True)
     registered_at = fields.AwareDateTime(format="iso")
     updated_at = fields.AwareDateTime(format="iso")
-    version = fields.Int(required=True)
+    version = fields.Int(strict=True, required=True)
 
 
 class EcosystemDetailSchema(EcosystemSchema):
@@ -154,7 +180,7 @@ class EcosystemDetailSchema(EcosystemSchema):
 
 
 class EcosystemQuery(PageQuery):
-    country = fields.Str(validate=validate.Length(equal=2))
+    country = fields.Str(validate=COUNTRY)
     q = fields.Str(validate=validate.Length(min=1, max=200))
 
 
@@ -170,7 +196,7 @@ class InnovationInput(Input):
     target_groups = fields.List(fields.Str(validate=LABEL), validate=validate.Length(max=20))
     organisation_id = fields.UUID()
     ecosystem_id = fields.UUID(allow_none=True)
-    readiness_level = fields.Int(validate=validate.Range(min=1, max=9), allow_none=True)
+    readiness_level = fields.Int(strict=True, validate=validate.Range(min=1, max=9), allow_none=True)
 
 
 class InnovationPatch(Input):
@@ -178,7 +204,7 @@ class InnovationPatch(Input):
     summary = fields.Str(validate=LONG)
     themes = fields.List(fields.Str(validate=LABEL), validate=validate.Length(min=1, max=20))
     target_groups = fields.List(fields.Str(validate=LABEL), validate=validate.Length(max=20))
-    readiness_level = fields.Int(validate=validate.Range(min=1, max=9), allow_none=True)
+    readiness_level = fields.Int(strict=True, validate=validate.Range(min=1, max=9), allow_none=True)
 
     @validates_schema
     def not_empty(self, data: dict[str, Any], **_: Any) -> None:
@@ -189,13 +215,13 @@ class InnovationPatch(Input):
 class PilotInput(Input):
     site_organisation_id = fields.UUID(required=True)
     started_on = fields.Date(required=True)
-    planned_participants = fields.Int(validate=validate.Range(min=0, max=1_000_000), allow_none=True)
+    planned_participants = fields.Int(strict=True, validate=validate.Range(min=0, max=1_000_000), allow_none=True)
     description = fields.Str(validate=LONG, allow_none=True)
 
 
 class OutcomeInput(Input):
     ended_on = fields.Date(required=True)
-    participants = fields.Int(required=True, validate=validate.Range(min=0, max=1_000_000))
+    participants = fields.Int(strict=True, required=True, validate=validate.Range(min=0, max=1_000_000))
     completion_rate = fields.Float(required=True, validate=validate.Range(min=0, max=1))
     satisfaction = fields.Float(validate=validate.Range(min=0, max=5), allow_none=True)
     notes = fields.Str(validate=LONG, allow_none=True)
@@ -208,7 +234,9 @@ class EvidenceInput(Input):
     description = fields.Str(validate=LONG, allow_none=True)
 
 
-ScoreField = fields.Int(required=True, allow_none=True, validate=validate.Range(min=0, max=CURRENT_RUBRIC.max_score))
+ScoreField = fields.Int(
+    strict=True, required=True, allow_none=True, validate=validate.Range(min=0, max=CURRENT_RUBRIC.max_score)
+)
 ScoresInput = Schema.from_dict({key: ScoreField for key in CURRENT_RUBRIC.keys}, name="ScoresInput")
 ScoresInput.Meta.unknown = RAISE  # type: ignore[attr-defined]
 
@@ -232,7 +260,7 @@ class AdoptionInput(Input):
 
 class OutcomeSchema(Schema):
     ended_on = fields.Date()
-    participants = fields.Int()
+    participants = fields.Int(strict=True)
     completion_rate = fields.Float()
     satisfaction = fields.Float(allow_none=True)
     notes = fields.Str(allow_none=True)
@@ -243,7 +271,7 @@ class PilotSchema(Schema):
     pilot_id = fields.UUID(required=True)
     site_organisation_id = fields.UUID(required=True)
     started_on = fields.Date(required=True)
-    planned_participants = fields.Int(allow_none=True)
+    planned_participants = fields.Int(strict=True, allow_none=True)
     description = fields.Str(allow_none=True)
     stage = fields.Str()
     outcome = fields.Nested(OutcomeSchema, allow_none=True)
@@ -281,15 +309,15 @@ class InnovationSummarySchema(Schema):
     ecosystem_acronym = fields.Str(allow_none=True)
     stage = fields.Str(required=True, validate=validate.OneOf(STAGES))
     status = fields.Str(required=True, validate=validate.OneOf(STATUSES))
-    readiness_level = fields.Int(allow_none=True)
+    readiness_level = fields.Int(strict=True, allow_none=True)
     mpi = fields.Nested(MpiSchema, allow_none=True, required=True)
-    pilots_count = fields.Int()
-    evidence_count = fields.Int()
-    assessments_count = fields.Int()
-    adoptions_count = fields.Int()
+    pilots_count = fields.Int(strict=True)
+    evidence_count = fields.Int(strict=True)
+    assessments_count = fields.Int(strict=True)
+    adoptions_count = fields.Int(strict=True)
     submitted_at = fields.AwareDateTime(format="iso", required=True)
     updated_at = fields.AwareDateTime(format="iso", required=True)
-    version = fields.Int(required=True)
+    version = fields.Int(strict=True, required=True)
 
 
 class InnovationDetailSchema(InnovationSummarySchema):
@@ -302,7 +330,7 @@ class InnovationQuery(PageQuery):
     stage = fields.Str(validate=validate.OneOf(STAGES))
     status = fields.Str(validate=validate.OneOf(STATUSES))
     theme = fields.Str(validate=LABEL)
-    country = fields.Str(validate=validate.Length(equal=2))
+    country = fields.Str(validate=COUNTRY)
     organisation_id = fields.UUID()
     ecosystem_id = fields.UUID()
     min_mpi = fields.Float(validate=validate.Range(min=0, max=100))
@@ -328,7 +356,7 @@ class WrittenSchema(Schema):
     """What a write returns besides the resource itself."""
 
     id = fields.UUID(required=True)
-    version = fields.Int(required=True)
+    version = fields.Int(strict=True, required=True)
     stage = fields.Str()
     status = fields.Str()
 
@@ -360,8 +388,8 @@ class ActorSchema(Schema):
 
 
 class HistoryEventSchema(Schema):
-    position = fields.Int(required=True, allow_none=True)
-    version = fields.Int(required=True)
+    position = fields.Int(strict=True, required=True, allow_none=True)
+    version = fields.Int(strict=True, required=True)
     type = fields.Str(required=True)
     at = fields.AwareDateTime(format="iso", required=True)
     actor = fields.Nested(ActorSchema, required=True)
@@ -372,7 +400,7 @@ class HistoryEventSchema(Schema):
 class ScorePointSchema(Schema):
     at = fields.AwareDateTime(format="iso", required=True)
     value = fields.Float(required=True)
-    evaluators = fields.Int(required=True)
+    evaluators = fields.Int(strict=True, required=True)
     spread = fields.Float(required=True)
 
 
@@ -384,7 +412,7 @@ class StageIntervalSchema(Schema):
 
 class ScopeQuery(Input):
     ecosystem_id = fields.UUID()
-    country = fields.Str(validate=validate.Length(equal=2))
+    country = fields.Str(validate=COUNTRY)
     theme = fields.Str(validate=LABEL)
 
 
@@ -393,7 +421,7 @@ class FunnelQuery(ScopeQuery):
 
 
 def _counts(keys: tuple[str, ...], name: str) -> type[Schema]:
-    return Schema.from_dict({k: fields.Int(required=True) for k in keys}, name=name)
+    return Schema.from_dict({k: fields.Int(strict=True, required=True) for k in keys}, name=name)
 
 
 class FunnelSchema(Schema):
@@ -403,7 +431,7 @@ class FunnelSchema(Schema):
 
 
 class DurationSchema(Schema):
-    count = fields.Int(required=True)
+    count = fields.Int(strict=True, required=True)
     median_days = fields.Float(allow_none=True, required=True)
     p90_days = fields.Float(allow_none=True, required=True)
 
@@ -421,7 +449,7 @@ class ScoreGroupSchema(Schema):
     key = fields.Str(required=True)
     label = fields.Str(allow_none=True)
     innovations = fields.Int(
-        required=True, metadata={"description": "Innovations in the group with a consolidated MPI."}
+        strict=True, required=True, metadata={"description": "Innovations in the group with a consolidated MPI."}
     )
     mean_mpi = fields.Float(required=True)
     median_mpi = fields.Float(required=True)
@@ -444,11 +472,11 @@ class AuditQuery(Input):
 
 
 class AuditItemSchema(Schema):
-    position = fields.Int(required=True)
+    position = fields.Int(strict=True, required=True)
     at = fields.AwareDateTime(format="iso", required=True)
     aggregate_type = fields.Str(required=True)
     aggregate_id = fields.UUID(required=True)
-    version = fields.Int(required=True)
+    version = fields.Int(strict=True, required=True)
     type = fields.Str(required=True)
     actor = fields.Nested(ActorSchema, required=True)
     correlation_id = fields.Str(allow_none=True)
@@ -456,4 +484,4 @@ class AuditItemSchema(Schema):
 
 class AuditPageSchema(Schema):
     items = fields.List(fields.Nested(AuditItemSchema), required=True)
-    next_after = fields.Int(allow_none=True, required=True)
+    next_after = fields.Int(strict=True, allow_none=True, required=True)

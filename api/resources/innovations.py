@@ -207,8 +207,8 @@ class InnovationItem(MethodView):
     @blp.doc(parameters=[{**IF_MATCH, "required": True}])
     def patch(self, data: dict[str, Any], innovation_id: UUID) -> Any:
         """Revise title, summary, themes, target groups or readiness level (owner or admin; If-Match required)."""
-        version = expected_version(required=True)
         owned(innovation_id)
+        version = expected_version(required=True)
         receipt = services().app.revise_innovation(
             innovation_id, data, actor=principal().actor(), expected_version=version, correlation_id=request_id()
         )
@@ -224,8 +224,8 @@ class Pilots(MethodView):
     @blp.doc(parameters=[IF_MATCH])
     def post(self, data: dict[str, Any], innovation_id: UUID) -> Any:
         """Start a pilot at a site organisation (owner or admin)."""
-        version = expected_version(required=False)
         owned(innovation_id)
+        version = expected_version(required=False)
         receipt = services().app.start_pilot(
             innovation_id, actor=principal().actor(), expected_version=version, correlation_id=request_id(), **data
         )
@@ -241,8 +241,8 @@ class PilotOutcome(MethodView):
     @blp.doc(parameters=[IF_MATCH])
     def post(self, data: dict[str, Any], innovation_id: UUID, pilot_id: UUID) -> Any:
         """Record a pilot's outcome (owner or admin)."""
-        version = expected_version(required=False)
         owned(innovation_id)
+        version = expected_version(required=False)
         receipt = services().app.record_pilot_outcome(
             innovation_id,
             pilot_id,
@@ -263,8 +263,8 @@ class Evidence(MethodView):
     @blp.doc(parameters=[IF_MATCH])
     def post(self, data: dict[str, Any], innovation_id: UUID) -> Any:
         """Add an evidence item (owner or admin)."""
-        version = expected_version(required=False)
         owned(innovation_id)
+        version = expected_version(required=False)
         receipt = services().app.add_evidence(
             innovation_id, actor=principal().actor(), expected_version=version, correlation_id=request_id(), **data
         )

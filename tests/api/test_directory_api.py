@@ -30,11 +30,13 @@ def test_organisation_input_is_refused_with_field_errors_when_invalid(env: Env) 
     assert set(response.json["errors"]) == {"name", "country", "kind", "extra"}
     invalid_code = env.post("/api/v1/organisations", env.keys.admin, json={"name": "X", "country": "ZZ", "kind": "ngo"})
     assert invalid_code.status_code == 422
-    assert invalid_code.json["errors"] == {"country": ["'ZZ' is not an ISO 3166-1 alpha-2 code"]}
+    assert invalid_code.json["errors"] == {
+        "country": ["Must be an ISO 3166-1 alpha-2 code in capitals (EL and UK are accepted)."]
+    }
 
 
 def test_organisations_list_filters_and_item_carries_etag(env: Env) -> None:
-    listing = env.get("/api/v1/organisations?country=fi", env.keys.provider)
+    listing = env.get("/api/v1/organisations?country=FI", env.keys.provider)
     assert listing.status_code == 200
     assert [o["name"] for o in listing.json["items"]] == ["Finnish National Agency for Education"]
     assert listing.json["total"] == 1

@@ -201,7 +201,7 @@ def test_list_filters_sorts_pages_and_exports_csv(env: Env) -> None:
     assert listing["items"][0]["title"] == "=cmd|' /C calc'!A0"
     assert env.get("/api/v1/innovations?theme=green", env.keys.analyst).json["total"] == 2
     assert env.get("/api/v1/innovations?min_mpi=70", env.keys.analyst).json["items"][0]["id"] == first
-    assert env.get("/api/v1/innovations?q=alpha&country=lt&stage=identification", env.keys.analyst).json["total"] == 1
+    assert env.get("/api/v1/innovations?q=alpha&country=LT&stage=identification", env.keys.analyst).json["total"] == 1
     assert env.get("/api/v1/innovations?sort=-mpi", env.keys.analyst).json["items"][0]["id"] == first
     assert env.get("/api/v1/innovations?page_size=500", env.keys.analyst).status_code == 422
     assert env.get("/api/v1/innovations?sort=random", env.keys.analyst).status_code == 422
