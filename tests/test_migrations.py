@@ -12,6 +12,7 @@ from alembic.runtime.migration import MigrationContext
 
 from projections.engine import make_engine
 from projections.migrate import current_revision, upgrade
+from api.keys import key_metadata
 from projections.tables import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -21,10 +22,12 @@ def test_migrated_schema_matches_the_table_definitions(sql_url: str) -> None:
     engine = make_engine(sql_url)
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+            read_model_diff = compare_metadata(MigrationContext.configure(conn), metadata)
+            keys_diff = compare_metadata(MigrationContext.configure(conn), key_metadata)
     finally:
         engine.dispose()
-    assert [d for d in diff if "rm_" in repr(d)] == []
+    assert [d for d in read_model_diff if "rm_" in repr(d)] == []
+    assert [d for d in keys_diff if "api_keys" in repr(d)] == []
     assert current_revision(sql_url) == "0002"
 
 
