@@ -10,9 +10,9 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
+from api.keys import key_metadata
 from projections.engine import make_engine
 from projections.migrate import current_revision, upgrade
-from api.keys import key_metadata
 from projections.tables import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
