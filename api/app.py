@@ -11,7 +11,7 @@ from flask_limiter.util import get_remote_address
 from api import observability
 from api.bootstrap import build_services
 from api.errors import ProblemApi, problem, register_error_handlers
-from api.resources import history, innovations, ops, organisations
+from api.resources import history, imports, innovations, ops, organisations
 from api.settings import Settings
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -51,7 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter.exempt(ops.blp)
     limiter.exempt(ops.assets)
     app.register_blueprint(ops.assets)
-    for blueprint in (ops.blp, organisations.blp, innovations.blp, history.blp):
+    for blueprint in (ops.blp, organisations.blp, innovations.blp, history.blp, imports.blp):
         api.register_blueprint(blueprint)
 
     @app.errorhandler(404)

@@ -20,6 +20,7 @@ class Settings:
     rate_limit: str = ""
     rate_limit_storage: str = "memory://"
     log_level: str = "INFO"
+    import_max_bytes: int = 200 * 1024 * 1024
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -36,4 +37,5 @@ class Settings:
             rate_limit=env.get("TRACKER_RATE_LIMIT", "").strip(),
             rate_limit_storage=env.get("TRACKER_RATE_LIMIT_STORAGE", "memory://"),
             log_level=env.get("TRACKER_LOG_LEVEL", "INFO").upper(),
+            import_max_bytes=int(env.get("TRACKER_IMPORT_MAX_BYTES", str(200 * 1024 * 1024))),
         )

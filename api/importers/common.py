@@ -1,0 +1,186 @@
+"""What every importer shares: the summary, country names, per-record idempotent commands and progress."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TextIO
+from uuid import UUID
+
+import pycountry
+
+from tracker.actors import Actor
+from tracker.application import TrackerApplication
+from tracker.errors import DomainError, DuplicateEcosystemError, DuplicateOrganisationError
+from tracker.validation import country_code
+
+# English names the sources use that ISO's list spells differently (or does not list).
+COUNTRY_OVERRIDES = {
+    "kosovo": "XK",
+    "kosovo*": "XK",
+    "türkiye": "TR",
+    "turkey": "TR",
+    "moldova": "MD",
+    "russia": "RU",
+    "czech republic": "CZ",
+    "czechia": "CZ",
+    "north macedonia": "MK",
+    "republic of north macedonia": "MK",
+    "united kingdom": "GB",
+    "the netherlands": "NL",
+    "netherlands": "NL",
+    "slovak republic": "SK",
+    "vatican": "VA",
+    "south korea": "KR",
+    "iran": "IR",
+    "syria": "SY",
+    "palestine": "PS",
+    "tanzania": "TZ",
+    "venezuela": "VE",
+    "bolivia": "BO",
+    "vietnam": "VN",
+    "laos": "LA",
+}
+
+
+class RowError(ValueError):
+    """A record that cannot be imported; the import goes on with the next one."""
+
+
+def country_from_name(name: str) -> str:
+    """An ISO code for an English country name or a code (EU 'EL' and 'UK' included)."""
+    cleaned = name.strip()
+    if len(cleaned) == 2:
+        try:
+            return country_code(cleaned)
+        except DomainError:
+            raise RowError(f"unknown country code {cleaned!r}") from None
+    override = COUNTRY_OVERRIDES.get(cleaned.casefold())
+    if override:
+        return override
+    try:
+        return str(pycountry.countries.lookup(cleaned).alpha_2)
+    except LookupError:
+        raise RowError(f"unknown country {cleaned!r}") from None
+
+
+@dataclass
+class Summary:
+    source: str
+    rows: int = 0
+    created: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    skipped: int = 0
+    organisations_created: int = 0
+    organisations_existing: int = 0
+    memberships_created: int = 0
+    problems: list[dict[str, Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def changed_nothing(self) -> bool:
+        return self.created == 0 and self.organisations_created == 0 and self.memberships_created == 0
+
+    def reject(self, row: int, reason: str) -> None:
+        self.rejected += 1
+        self.problems.append({"row": row, "reason": reason})
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "rows": self.rows,
+            "created": self.created,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "skipped": self.skipped,
+            "organisations_created": self.organisations_created,
+            "organisations_existing": self.organisations_existing,
+            "memberships_created": self.memberships_created,
+            "problems": self.problems,
+            "changed_nothing": self.changed_nothing,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+class Writer:
+    """Idempotent commands for importers: what exists is left alone and counted as unchanged."""
+
+    def __init__(self, app: TrackerApplication, actor: Actor, source: str) -> None:
+        self.app = app
+        self.actor = actor
+        self.source = source
+
+    def correlation(self, row: int) -> str:
+        return f"import:{self.source}#row={row}"
+
+    def organisation(self, summary: Summary, row: int, *, name: str, country: str, kind: str) -> UUID:
+        try:
+            receipt = self.app.register_organisation(
+                actor=self.actor, name=name, country=country, kind=kind, correlation_id=self.correlation(row)
+            )
+        except DuplicateOrganisationError as exc:  # registered before (or meanwhile, by a concurrent import)
+            summary.organisations_existing += 1
+            return exc.details["existing_id"]  # type: ignore[no-any-return]
+        summary.organisations_created += 1
+        return receipt.aggregate_id
+
+    def ecosystem(self, summary: Summary, row: int, members: list[tuple[UUID, str]], **details: Any) -> bool:
+        """Register the ecosystem with its members, or add members it lacks; True when anything was written."""
+        from tracker.ecosystem import ecosystem_id
+
+        eco_id = ecosystem_id(details["project_identifier"])
+        if eco_id in self.app.repository:
+            return self._complete_members(summary, row, eco_id, members)
+        try:
+            self.app.register_ecosystem(
+                actor=self.actor, members=members, correlation_id=self.correlation(row), **details
+            )
+        except DuplicateEcosystemError:
+            return self._complete_members(summary, row, eco_id, members)
+        summary.memberships_created += len(members)
+        return True
+
+    def _complete_members(self, summary: Summary, row: int, eco_id: UUID, members: list[tuple[UUID, str]]) -> bool:
+        eco = self.app.get_ecosystem(eco_id)
+        missing = [(org, role) for org, role in members if not eco.has_member(org, role)]
+        for org, role in missing:
+            self.app.add_ecosystem_member(
+                eco_id, actor=self.actor, organisation_id=org, role=role, correlation_id=self.correlation(row)
+            )
+        summary.memberships_created += len(missing)
+        return bool(missing)
+
+
+class Progress:
+    """A progress bar on a terminal, plain progress lines otherwise."""
+
+    def __init__(self, total: int, label: str, stream: TextIO | None = None) -> None:
+        self.total = max(total, 1)
+        self.label = label
+        self.stream = stream or sys.stderr
+        self.tty = self.stream.isatty()
+        self.last = 0.0
+
+    def update(self, done: int, note: str = "") -> None:
+        now = time.monotonic()
+        finished = done >= self.total
+        if self.tty:
+            if now - self.last < 0.1 and not finished:
+                return
+            width = 30
+            filled = int(width * min(done, self.total) / self.total)
+            self.stream.write(f"\r{self.label} [{'#' * filled}{'-' * (width - filled)}] {done}/{self.total} {note}")
+            if finished:
+                self.stream.write("\n")
+        elif now - self.last >= 1 or finished:
+            self.stream.write(f"{self.label}: {done}/{self.total} {note}\n")
+        else:
+            return
+        self.last = now
+        self.stream.flush()
+
+
+ProgressCallback = Callable[[int, int], None]

@@ -1,0 +1,104 @@
+"""Centres of Vocational Excellence (DG EMPL's project participants data): projects become ecosystems."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from api.importers.common import Progress, RowError, Summary, Writer, country_from_name
+from tracker.actors import Actor
+from tracker.application import TrackerApplication
+from tracker.errors import DomainError
+
+ROLES = {
+    "coordinator": "coordinator",
+    "partner": "partner",
+    "associated partner": "associated_partner",
+    "affiliated entity": "affiliated_entity",
+}
+_PARTICIPANT = re.compile(r"^(?P<name>.+)\s\((?P<country>[^(),]+),\s*(?P<role>[^(),]+)\)\s*$", re.DOTALL)
+
+
+def parse_participant(text: str) -> tuple[str, str, str]:
+    """'NAME (Country, role)' with NAME possibly holding parentheses itself: parsed from the right."""
+    match = _PARTICIPANT.match(text.strip())
+    if match is None:
+        raise RowError(f"participant {text!r} is not 'NAME (Country, role)'")
+    role = ROLES.get(match["role"].strip().casefold())
+    if role is None:
+        raise RowError(f"participant {text!r} has unknown role {match['role']!r}")
+    return match["name"].strip(), country_from_name(match["country"]), role
+
+
+def import_cove(
+    app: TrackerApplication,
+    path: str | Path,
+    *,
+    actor: Actor,
+    source_name: str | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    path = Path(path)
+    source = source_name or path.name
+    summary = Summary(source=source)
+    started = time.perf_counter()
+    try:
+        records = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RowError(f"{source} is not a readable JSON file: {exc}") from None
+    if not isinstance(records, list):
+        raise RowError(f"{source} must hold a JSON list of projects")
+    writer = Writer(app, actor, source)
+    for row, record in enumerate(records, 1):
+        summary.rows += 1
+        try:
+            if _import_record(writer, summary, row, record):
+                summary.created += 1
+            else:
+                summary.unchanged += 1
+        except (RowError, DomainError) as exc:
+            summary.reject(row, str(exc))
+        if progress is not None:
+            progress.update(
+                row, f"created {summary.created}, unchanged {summary.unchanged}, rejected {summary.rejected}"
+            )
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _import_record(writer: Writer, summary: Summary, row: int, record: Any) -> bool:
+    if not isinstance(record, dict):
+        raise RowError("a project must be a JSON object")
+    identifier = str(record.get("id") or "").strip()
+    acronym = str(record.get("acronym") or "").strip()
+    title = str(record.get("project_title") or "").strip()
+    if not identifier or not acronym or not title:
+        raise RowError("a project needs id, acronym and project_title")
+    call_year = record.get("call_year")
+    try:
+        year = int(call_year) if call_year not in (None, "") else None
+    except (TypeError, ValueError):
+        raise RowError(f"call_year {call_year!r} is not a year") from None
+    participants = record.get("participants")
+    if not isinstance(participants, list) or not participants:
+        raise RowError("a project needs a list of participants")
+    parsed = [parse_participant(str(p)) for p in participants]  # parse all first: a bad row writes nothing
+    members: list[tuple[Any, str]] = []
+    for name, country, role in parsed:
+        org_id = writer.organisation(summary, row, name=name, country=country, kind="other")
+        if (org_id, role) not in members:
+            members.append((org_id, role))
+    return writer.ecosystem(
+        summary,
+        row,
+        members,
+        acronym=acronym,
+        title=title,
+        programme="Erasmus+",
+        key_action="Centres of Vocational Excellence",
+        project_identifier=identifier,
+        call_year=year,
+    )

@@ -1,0 +1,231 @@
+"""The Erasmus+ "Projects_Overview" export (CSV or XLSX), streamed row by row: projects become ecosystems."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from api.importers.common import Progress, RowError, Summary, Writer, country_from_name
+from tracker.actors import Actor
+from tracker.application import TrackerApplication
+from tracker.errors import DomainError
+
+GRANT_PREFIX = "eu grant award in euros"
+_PARTNER = re.compile(r"^partner (\d+) name$", re.IGNORECASE)
+_MONEY = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+_YES = {"yes", "y", "true", "1"}
+_NO = {"no", "n", "false", "0", ""}
+
+# The export's free-text organisation types, matched in order, mapped onto the tracker's kinds.
+KINDS = (
+    ("vocational", "vet_provider"),
+    ("higher education", "higher_education"),
+    ("university", "higher_education"),
+    ("research", "research"),
+    ("chamber", "chamber"),
+    ("non-governmental", "ngo"),
+    ("non profit", "ngo"),
+    ("non-profit", "ngo"),
+    ("association", "ngo"),
+    ("foundation", "ngo"),
+    ("public body", "public_authority"),
+    ("public authority", "public_authority"),
+    ("ministry", "public_authority"),
+    ("enterprise", "company"),
+    ("company", "company"),
+    ("sme", "company"),
+)
+
+
+def organisation_kind(export_type: str) -> str:
+    text = export_type.casefold()
+    for needle, kind in KINDS:
+        if needle in text:
+            return kind
+    return "other"
+
+
+@dataclass(frozen=True)
+class RowFilter:
+    """`COLUMN=VALUE` keeps rows whose column equals VALUE; `COLUMN~TEXT` keeps rows whose column contains TEXT."""
+
+    column: str
+    value: str
+    contains: bool
+
+    @classmethod
+    def parse(cls, text: str) -> RowFilter:
+        for op in ("~", "="):
+            if op in text:
+                column, value = text.split(op, 1)
+                if column.strip() and value.strip():
+                    return cls(column.strip(), value.strip(), op == "~")
+        raise ValueError(f"filter {text!r} must look like 'Action Type=…' or 'Key Action~vocational'")
+
+    def keeps(self, row: dict[str, str]) -> bool:
+        actual = _lookup(row, self.column).casefold()
+        wanted = self.value.casefold()
+        return wanted in actual if self.contains else actual == wanted
+
+
+def _lookup(row: dict[str, str], column: str) -> str:
+    wanted = column.strip().casefold()
+    for key, value in row.items():
+        if key.strip().casefold() == wanted:
+            return value or ""
+    return ""
+
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
+    """Rows as dicts with their 1-based data row number and the fraction of the file read; never the whole file."""
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        yield from _xlsx_rows(path)
+        return
+    size = max(path.stat().st_size, 1)
+    with path.open("rb") as raw:
+        text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
+        reader = csv.DictReader(text)
+        if not reader.fieldnames:
+            raise RowError(f"{path.name} has no header row")
+        for number, row in enumerate(reader, 1):
+            yield number, {k: (v or "") for k, v in row.items() if k is not None}, raw.tell() / size
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
+    from openpyxl import load_workbook
+
+    workbook = load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = workbook.worksheets[0]
+        total = max(sheet.max_row or 1, 1)
+        rows = sheet.iter_rows(values_only=True)
+        header = next(rows, None)
+        if header is None:
+            raise RowError(f"{path.name} has no header row")
+        names = [str(h).strip() if h is not None else "" for h in header]
+        for number, values in enumerate(rows, 1):
+            row = {n: _cell_text(v) for n, v in zip(names, values, strict=False) if n}
+            yield number, row, number / total
+    finally:
+        workbook.close()
+
+
+def _cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def import_erasmus(
+    app: TrackerApplication,
+    path: str | Path,
+    *,
+    actor: Actor,
+    filters: list[RowFilter] | None = None,
+    source_name: str | None = None,
+    progress: Progress | None = None,
+) -> Summary:
+    path = Path(path)
+    source = source_name or path.name
+    summary = Summary(source=source)
+    writer = Writer(app, actor, source)
+    started = time.perf_counter()
+    try:
+        for number, row, fraction in read_rows(path):
+            summary.rows += 1
+            if filters and not all(f.keeps(row) for f in filters):
+                summary.skipped += 1
+            else:
+                try:
+                    if _import_row(writer, summary, number, row):
+                        summary.created += 1
+                    else:
+                        summary.unchanged += 1
+                except (RowError, DomainError) as exc:
+                    summary.reject(number, str(exc))
+            if progress is not None:
+                progress.update(int(fraction * progress.total), f"rows {summary.rows}, rejected {summary.rejected}")
+    except (UnicodeDecodeError, csv.Error) as exc:
+        summary.reject(summary.rows + 1, f"unreadable file from here on: {exc}")
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _flag(row: dict[str, str], column: str) -> bool:
+    value = _lookup(row, column).strip().casefold()
+    if value in _YES:
+        return True
+    if value in _NO:
+        return False
+    raise RowError(f"{column} must be Yes or No, not {value!r}")
+
+
+def _grant(row: dict[str, str]) -> Decimal | None:
+    column = next((k for k in row if k.strip().casefold().startswith(GRANT_PREFIX)), None)
+    raw = (row.get(column) or "").strip() if column else ""
+    if not raw:
+        return None
+    if not _MONEY.match(raw):
+        raise RowError(f"EU grant {raw!r} is not an amount in euros such as 136836.00")
+    return Decimal(raw)
+
+
+def _import_row(writer: Writer, summary: Summary, number: int, row: dict[str, str]) -> bool:
+    identifier = _lookup(row, "Project Identifier").strip()
+    title = _lookup(row, "Project Title").strip()
+    if not identifier:
+        raise RowError("Project Identifier is empty")
+    if not title:
+        raise RowError("Project Title is empty")
+    year_text = _lookup(row, "Call year").strip()
+    if year_text and not year_text.isdigit():
+        raise RowError(f"Call year {year_text!r} is not a year")
+    people = [
+        (
+            _lookup(row, "Coordinating organisation name"),
+            _lookup(row, "Coordinator's country"),
+            _lookup(row, "Coordinating organisation type"),
+            "coordinator",
+        )
+    ]
+    partner_numbers = sorted(int(m.group(1)) for k in row if (m := _PARTNER.match(k.strip())))
+    for n in partner_numbers:
+        name = _lookup(row, f"Partner {n} name").strip()
+        if name:
+            people.append(
+                (name, _lookup(row, f"Partner {n} country"), _lookup(row, f"Partner {n} organisation type"), "partner")
+            )
+    if not people[0][0].strip():
+        raise RowError("Coordinating organisation name is empty")
+    parsed = []
+    for name, country, kind, role in people:
+        if not country.strip():
+            raise RowError(f"{name.strip()!r} has no country")
+        parsed.append((name.strip(), country_from_name(country), organisation_kind(kind), role))
+    details = {
+        "acronym": identifier[:80],
+        "title": title[:500],
+        "programme": _lookup(row, "Programme").strip() or None,
+        "key_action": _lookup(row, "Key Action").strip() or None,
+        "action_type": _lookup(row, "Action Type").strip() or None,
+        "project_identifier": identifier,
+        "call_year": int(year_text) if year_text else None,
+        "eu_grant_eur": _grant(row),
+        "is_good_practice": _flag(row, "Is Good Practice"),
+        "is_success_story": _flag(row, "Is Success Story"),
+    }
+    members: list[tuple[Any, str]] = []
+    for name, country, kind, role in parsed:
+        org_id = writer.organisation(summary, number, name=name, country=country, kind=kind)
+        if not any(m == (org_id, role) for m in members):
+            members.append((org_id, role))
+    return writer.ecosystem(summary, number, members, **details)

@@ -1,0 +1,105 @@
+"""Imports over HTTP: upload a CoVE JSON file or an Erasmus+ export (CSV or XLSX), get the import's summary."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from flask import request
+from flask.views import MethodView
+from flask_smorest.fields import Upload
+from marshmallow import Schema, fields, validate
+
+from api.auth import principal, require
+from api.errors import ProblemError
+from api.http import request_id
+from api.importers.common import RowError
+from api.importers.cove import import_cove
+from api.importers.erasmus import RowFilter, import_erasmus
+from api.resources import WRITE_ERRORS, ApiBlueprint, services
+from api.schemas import Input
+from tracker.actors import Actor
+
+blp = ApiBlueprint("imports", __name__, url_prefix="/api/v1", description="Imports of public EU data")
+SUFFIXES = {"cove": (".json",), "erasmus": (".csv", ".xlsx", ".xlsm")}
+
+
+class ImportForm(Input):
+    source = fields.Str(required=True, validate=validate.OneOf(list(SUFFIXES)))
+    filter = fields.List(
+        fields.Str(validate=validate.Length(min=3, max=300)),
+        validate=validate.Length(max=20),
+        metadata={"description": "Erasmus+ only: 'COLUMN=VALUE' or 'COLUMN~TEXT'; every filter must match."},
+    )
+
+
+class ImportFile(Input):
+    file = Upload(required=True)
+
+
+class ProblemRowSchema(Schema):
+    row = fields.Int(required=True)
+    reason = fields.Str(required=True)
+
+
+class ImportSummarySchema(Schema):
+    source = fields.Str(required=True)
+    rows = fields.Int(required=True)
+    created = fields.Int(required=True)
+    unchanged = fields.Int(required=True)
+    rejected = fields.Int(required=True)
+    skipped = fields.Int(required=True, metadata={"description": "Rows left out by the filters."})
+    organisations_created = fields.Int(required=True)
+    organisations_existing = fields.Int(required=True)
+    memberships_created = fields.Int(required=True)
+    problems = fields.List(fields.Nested(ProblemRowSchema), required=True)
+    changed_nothing = fields.Bool(required=True)
+    seconds = fields.Float(required=True)
+
+
+@blp.before_request
+def allow_large_uploads() -> None:
+    """Real exports are about 90 MB; only this endpoint accepts more than the API's 1 MiB."""
+    request.max_content_length = services().settings.import_max_bytes
+
+
+@blp.route("/imports")
+class Imports(MethodView):
+    @require("admin")
+    @blp.arguments(ImportForm, location="form")
+    @blp.arguments(ImportFile, location="files")
+    @blp.response(200, ImportSummarySchema)
+    @blp.errors(*WRITE_ERRORS)
+    def post(self, form: dict[str, Any], files: dict[str, Any]) -> Any:
+        """Import an uploaded file (admin): idempotent, and bad rows are reported while the rest are imported."""
+        upload = files["file"]
+        source = form["source"]
+        suffix = Path(upload.filename or "").suffix.lower()
+        if suffix not in SUFFIXES[source]:
+            raise ProblemError(
+                422,
+                f"a {source} import takes {', '.join(SUFFIXES[source])} files",
+                errors={"file": ["wrong file type"]},
+            )
+        try:
+            filters = [RowFilter.parse(f) for f in form.get("filter", [])]
+        except ValueError as exc:
+            raise ProblemError(422, str(exc), errors={"filter": [str(exc)]}) from None
+        who = principal()
+        actor = Actor(f"importer:{who.name}", "importer")
+        app = services().app
+        with tempfile.TemporaryDirectory(prefix="tracker-import-") as tmp:
+            path = Path(tmp) / f"upload{suffix}"
+            upload.save(path)
+            name = f"{Path(upload.filename or 'upload').name}@{request_id()}"
+            try:
+                if source == "cove":
+                    summary = import_cove(app, path, actor=actor, source_name=name)
+                else:
+                    summary = import_erasmus(app, path, actor=actor, filters=filters, source_name=name)
+            except RowError as exc:
+                raise ProblemError(422, str(exc), errors={"file": [str(exc)]}) from None
+        position = app.current_position()
+        services().after_write(position)
+        return summary.as_dict(), 200, {"X-Event-Position": str(position)}
