@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -31,6 +32,7 @@ class Case:
     path: Callable[[Env, dict[str, Any]], str]
     allowed: dict[str, int]
     body: Callable[[Env, dict[str, Any]], Any] | None = None
+    form: Callable[[Env, dict[str, Any]], Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     default: int = 403
 
@@ -128,6 +130,12 @@ CASES: dict[str, Case] = {
     "stage durations": Case("GET", lambda e, s: "/api/v1/analytics/stage-durations", EVERYONE),
     "score groups": Case("GET", lambda e, s: "/api/v1/analytics/scores?group_by=country", EVERYONE),
     "audit": Case("GET", lambda e, s: "/api/v1/audit", {"admin": 200, "analyst": 200}),
+    "import": Case(
+        "POST",
+        lambda e, s: "/api/v1/imports",
+        {"admin": 200},
+        form=lambda e, s: {"source": "cove", "file": (io.BytesIO(b"[]"), "empty.json")},
+    ),
 }
 
 
@@ -148,6 +156,9 @@ def test_endpoint_answers_each_principal_as_expected(matrix_env: Env, name: str)
         kwargs: dict[str, Any] = {"headers": case.headers}
         if case.body is not None:
             kwargs["json"] = case.body(matrix_env, state)
+        if case.form is not None:
+            kwargs["data"] = case.form(matrix_env, state)
+            kwargs["content_type"] = "multipart/form-data"
         response = matrix_env.call(case.method, case.path(matrix_env, state), key, **kwargs)
         seen[who] = response.status_code
         if response.status_code >= 400:

@@ -1,0 +1,58 @@
+"""Imports over HTTP, and the API answering over imported data."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+from tests.api.conftest import Env
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+def upload(env: Env, key: str, source: str, path: Path, **form: object) -> object:
+    data = {"source": source, "file": (io.BytesIO(path.read_bytes()), path.name), **form}
+    return env.post("/api/v1/imports", key, data=data, content_type="multipart/form-data")
+
+
+def test_admin_imports_cove_over_http_and_lists_answer_by_country_with_importer_in_audit(env: Env) -> None:
+    response = upload(env, env.keys.admin, "cove", DATA / "cove-projects.json")
+    assert response.status_code == 200, response.json
+    summary = response.json
+    assert (summary["created"], summary["organisations_created"], summary["memberships_created"]) == (73, 1578, 1856)
+    position = response.headers["X-Event-Position"]
+    again = upload(env, env.keys.admin, "cove", DATA / "cove-projects.json").json
+    assert (again["created"], again["unchanged"], again["changed_nothing"]) == (0, 73, True)
+
+    read = {"X-Min-Position": position}
+    greek_orgs = env.get("/api/v1/organisations?country=GR&page_size=200", env.keys.analyst, headers=read).json
+    assert greek_orgs["total"] > 50
+    assert {o["country"] for o in greek_orgs["items"]} == {"GR"}
+    greek_ecosystems = env.get("/api/v1/ecosystems?country=GR", env.keys.analyst, headers=read).json
+    assert greek_ecosystems["total"] >= 17
+    dairy = env.get("/api/v1/ecosystems?q=dairy", env.keys.analyst, headers=read).json["items"][0]
+    members = env.get(f"/api/v1/ecosystems/{dairy['id']}", env.keys.analyst, headers=read).json["members"]
+    assert len(members) == 56
+    assert members[0]["role"] == "coordinator"
+    funnel = env.get("/api/v1/analytics/funnel?country=GR", env.keys.analyst, headers=read)
+    assert funnel.status_code == 200
+    audit = env.get("/api/v1/audit?actor=importer:admin-key&limit=5", env.keys.analyst, headers=read).json
+    assert [i["actor"] for i in audit["items"]] == [{"id": "importer:admin-key", "role": "importer"}] * 5
+    history = env.get(f"/api/v1/audit?aggregate_id={dairy['id']}", env.keys.analyst).json["items"]
+    assert history[0]["correlation_id"].startswith("import:cove-projects.json@")
+    assert "#row=1" in history[0]["correlation_id"]
+
+
+def test_erasmus_upload_with_filter_and_refusals(env: Env) -> None:
+    sample = DATA / "erasmus-plus-projects-sample.csv"
+    filtered = upload(env, env.keys.admin, "erasmus", sample, filter=["Key Action~mobility"])
+    assert filtered.status_code == 200
+    assert (filtered.json["created"], filtered.json["skipped"]) == (5, 4)
+    grants = env.get("/api/v1/ecosystems?q=2016-1-LI01-KA101-000050", env.keys.analyst).json["items"]
+    assert grants[0]["eu_grant_eur"] == "53110.00"
+    assert upload(env, env.keys.analyst, "erasmus", sample).status_code == 403
+    assert upload(env, env.keys.admin, "cove", sample).status_code == 422
+    assert upload(env, env.keys.admin, "erasmus", sample, filter=["nonsense"]).status_code == 422
+    assert upload(env, env.keys.admin, "weather", sample).status_code == 422
+    missing = env.post("/api/v1/imports", env.keys.admin, data={"source": "cove"}, content_type="multipart/form-data")
+    assert missing.status_code == 422
