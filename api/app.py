@@ -8,7 +8,7 @@ from flask import Flask
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 
-from api import observability
+from api import dashboard, observability
 from api.bootstrap import build_services
 from api.errors import ProblemApi, problem, register_error_handlers
 from api.resources import history, imports, innovations, ops, organisations
@@ -51,6 +51,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     limiter.exempt(ops.blp)
     limiter.exempt(ops.assets)
     app.register_blueprint(ops.assets)
+    app.register_blueprint(dashboard.blp)
+    limiter.exempt(dashboard.blp)
     for blueprint in (ops.blp, organisations.blp, innovations.blp, history.blp, imports.blp):
         api.register_blueprint(blueprint)
 
