@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install test lint format clean run bench-projections browser
+.PHONY: install test lint format clean run bench bench-projections browser
 
 install: $(STAMP)
 
@@ -35,6 +35,11 @@ run: $(STAMP)
 	$(BIN)/tracker demo keys
 	@echo "Serving http://127.0.0.1:8000/api/v1/docs"
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
+
+BENCH_SCALE ?= small
+bench: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	BENCH_SCALE=$(BENCH_SCALE) $(BIN)/python -m bench.run
 
 bench-projections: $(STAMP)
 	$(BIN)/python -m bench.projections

@@ -1,0 +1,248 @@
+"""`make bench`: every measure next to its reference, in one run on one machine, with the targets.
+
+BENCH_SCALE=small|full python -m bench.run [--stores sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+import threading
+import time
+from datetime import date
+from typing import Any
+
+import psutil
+from sqlalchemy import text
+
+from bench.aggregates import load_times, long_history
+from bench.common import fresh_store, machine, progress_line, table
+from bench.portfolio import Portfolio
+from bench.projections import runner_rate
+from bench.reads import csv_filter, http_reads, pct, sample_ids, sql_reads
+from bench.stack import running_stack
+from bench.write_path import bare_application, http_load, lag_during_load
+from projections.runner import ReadModel
+from tracker.application import TrackerApplication
+
+SCALES: dict[str, dict[str, Any]] = {
+    "small": {
+        "events": 100_000,
+        "write_seconds": 8,
+        "read_repeats": 60,
+        "clients": 8,
+        "runner_events": 5_000,
+        "history": 10_000,
+    },
+    "full": {
+        "events": 1_000_000,
+        "write_seconds": 30,
+        "read_repeats": 300,
+        "clients": 8,
+        "runner_events": 20_000,
+        "history": 10_000,
+    },
+}
+rows: list[list[str]] = []
+
+
+def log(message: str) -> None:
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def record(
+    measure: str, store: str, value: float, unit: str, reference: str, ratio: float | None, target: str, ok: bool | None
+) -> None:
+    rows.append(
+        [
+            measure,
+            store,
+            f"{value:,.1f} {unit}",
+            reference,
+            "–" if ratio is None else f"{ratio:.2f}",
+            target,
+            "–" if ok is None else ("pass" if ok else "MISS"),
+        ]
+    )
+
+
+def write_path(store: str, scale: dict[str, Any]) -> None:
+    seconds, clients = scale["write_seconds"], scale["clients"]
+    with fresh_store(store) as url:
+        log(f"{store}: bare Application, same mix in-process")
+        bare = bare_application(url, seconds)
+    with fresh_store(store) as url, running_stack(url) as stack:
+        log(f"{store}: HTTP closed loop with {clients} client processes")
+        peak = http_load(stack, clients=clients, seconds=seconds)
+        ratio = peak.rate / bare.rate
+        record(
+            "write mix, HTTP peak",
+            store,
+            peak.rate,
+            "cmd/s",
+            f"bare app {bare.rate:,.0f} cmd/s",
+            ratio,
+            "≥ 0.60 of bare",
+            ratio >= 0.6,
+        )
+        record(
+            "write p50/p95/p99 at peak",
+            store,
+            peak.percentile(99),
+            "ms p99",
+            f"p50 {peak.percentile(50):.1f}, p95 {peak.percentile(95):.1f} ms",
+            None,
+            "–",
+            None,
+        )
+        paced = 0.7 * peak.rate
+        log(f"{store}: HTTP paced at 70% of peak ({paced:,.0f} cmd/s)")
+        if store == "postgres":
+            at70, lags = lag_during_load(stack, clients=clients, seconds=seconds, rate=paced)
+            lag99 = pct(lags, 99) if lags else float("nan")
+            record(
+                "projection lag at 70%",
+                store,
+                lag99,
+                "ms p99",
+                f"p50 {pct(lags, 50):.1f} ms, {len(lags)} samples",
+                None,
+                "p99 < 100 ms",
+                lag99 < 100,
+            )
+        else:
+            at70 = http_load(stack, clients=clients, seconds=seconds, total_rate=paced)
+        p99 = at70.percentile(99)
+        record(
+            "write p99 at 70% of peak",
+            store,
+            p99,
+            "ms",
+            f"{at70.rate:,.0f} cmd/s; p50 {at70.percentile(50):.1f}, p95 {at70.percentile(95):.1f} ms",
+            None,
+            "p99 < 50 ms",
+            p99 < 50,
+        )
+
+
+def reads_and_rebuild(store: str, scale: dict[str, Any]) -> None:
+    with fresh_store(store) as url:
+        app = TrackerApplication.for_url(url)
+        log(f"{store}: generating ~{scale['events']:,} events")
+        written = Portfolio(app).generate(scale["events"], per_save=200, progress=progress_line("events written"))
+        read_model = ReadModel(app, url)
+        log(f"{store}: rebuilding all projections over {written:,} events")
+        started = time.perf_counter()
+        read_model.rebuild(progress_line("rebuilt"))
+        rate = written / (time.perf_counter() - started)
+        if store == "postgres":
+            log(f"{store}: ProjectionRunner over {scale['runner_events']:,} events")
+            reference = runner_rate(url, scale["runner_events"])
+            record(
+                "rebuild",
+                store,
+                rate,
+                "events/s",
+                f"ProjectionRunner {reference:,.0f} events/s",
+                rate / reference,
+                "≥ 5× ProjectionRunner",
+                rate >= 5 * reference,
+            )
+        else:
+            record(
+                "rebuild",
+                store,
+                rate,
+                "events/s",
+                "47,000 events/s (NOTES, batched)",
+                rate / 47_000,
+                "≥ 30,000 events/s",
+                rate >= 30_000,
+            )
+        with read_model.reader.connect() as conn:
+            innovations = conn.execute(text("SELECT count(*) FROM rm_innovations")).scalar_one()
+        ids = sample_ids(read_model)
+        csv_query, csv_filters, csv_rows = csv_filter(read_model)
+        log(f"{store}: reads over {innovations:,} innovations (CSV of {csv_rows:,} rows: {csv_query})")
+        sql = sql_reads(read_model, ids, scale["read_repeats"], csv_filters)
+        with running_stack(url) as stack:
+            peak_rss = [0]
+            sampling = threading.Event()
+
+            def sample_rss() -> None:
+                while not sampling.is_set():
+                    for pid in stack.web_pids:
+                        with contextlib.suppress(psutil.Error):
+                            peak_rss[0] = max(peak_rss[0], psutil.Process(pid).memory_info().rss)
+                    time.sleep(0.05)
+
+            sampler = threading.Thread(target=sample_rss)
+            sampler.start()
+            over_http = http_reads(stack, ids, scale["read_repeats"], csv_query)
+            sampling.set()
+            sampler.join()
+        for name, samples in over_http.items():
+            target_ms = 1000 if name.startswith("csv") else 100 if name == "as-of funnel" else 25
+            p95 = pct(samples, 95)
+            label = f"read csv ({csv_rows:,} rows)" if name.startswith("csv") else f"read {name}"
+            record(
+                label,
+                store,
+                p95,
+                "ms p95",
+                f"p50 {pct(samples, 50):.1f} ms; SQL p50 {pct(sql[name], 50):.1f} / p95 {pct(sql[name], 95):.1f} ms",
+                None,
+                f"p95 < {target_ms:,} ms" if not name.startswith("csv") else "< 1,000 ms",
+                p95 < target_ms,
+            )
+        record(
+            "gunicorn worker peak RSS during reads",
+            store,
+            peak_rss[0] / 2**20,
+            "MB",
+            f"{innovations:,} innovations",
+            None,
+            "< 250 MB",
+            peak_rss[0] < 250 * 2**20,
+        )
+        log(f"{store}: an innovation with {scale['history']:,} events")
+        innovation = long_history(app, scale["history"])
+        with_snapshots, from_scratch = load_times(app, innovation, 200)
+        p99 = pct(with_snapshots, 99)
+        record(
+            f"load innovation with {scale['history']:,} events",
+            store,
+            p99,
+            "ms p99",
+            f"replay from scratch p50 {pct(from_scratch, 50):.0f} ms",
+            None,
+            "p99 < 10 ms",
+            p99 < 10,
+        )
+        read_model.close()
+        app.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument("--only", default="write,reads", help="write, reads or both")
+    args = parser.parse_args(argv)
+    scale_name = os.environ.get("BENCH_SCALE", "small")
+    scale = SCALES[scale_name]
+    started = time.perf_counter()
+    for store in args.stores.split(","):
+        if "write" in args.only:
+            write_path(store, scale)
+        if "reads" in args.only:
+            reads_and_rebuild(store, scale)
+    print(f"\nTracker benchmarks, BENCH_SCALE={scale_name}, {date.today().isoformat()}, {machine()}")
+    print(f"took {time.perf_counter() - started:,.0f} s; reproduce with: BENCH_SCALE={scale_name} make bench\n")
+    print(table(["measure", "store", "value", "reference (same run)", "ratio", "target", "result"], rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,114 @@
+"""Real servers for benchmarks: gunicorn (and the projection worker) on loopback, with keys and a few organisations."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from api.bootstrap import build_services
+from api.settings import Settings
+from tracker.actors import Actor
+from tracker.stores import StoreConfig
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN = Actor("bench-admin", "admin")
+
+
+@dataclass(frozen=True)
+class Stack:
+    base: str
+    url: str
+    provider_key: str
+    evaluator_key: str
+    analyst_key: str
+    owner: str
+    site: str
+    web_pids: list[int]
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+@contextmanager
+def running_stack(url: str, *, workers: int | None = None, threads: int = 4) -> Iterator[Stack]:
+    """gunicorn on a free loopback port, plus the projection worker on PostgreSQL (SQLite projects in-process)."""
+    services = build_services(Settings(database_url=url))
+    app = services.app
+    owner = app.register_organisation(
+        actor=ADMIN, name="Bench owner VET", country="LT", kind="vet_provider"
+    ).aggregate_id
+    site = app.register_organisation(actor=ADMIN, name="Bench site VET", country="IT", kind="vet_provider").aggregate_id
+    panel = app.register_organisation(actor=ADMIN, name="Bench panel", country="FI", kind="research").aggregate_id
+    provider_key = services.keys.create(name="bench-provider", role="provider", organisation_id=owner)[0]
+    evaluator_key = services.keys.create(name="bench-evaluator", role="evaluator", organisation_id=panel)[0]
+    analyst_key = services.keys.create(name="bench-analyst", role="analyst")[0]
+    services.read_model.catch_up()
+    services.close()
+    postgres = StoreConfig.from_url(url).kind == "postgresql"
+    port = _free_port()
+    env = os.environ | {
+        "TRACKER_DATABASE_URL": url,
+        "TRACKER_BIND": f"127.0.0.1:{port}",
+        "TRACKER_WORKERS": str(workers or (4 if postgres else 1)),
+        "TRACKER_THREADS": str(threads),
+        "TRACKER_LOG_LEVEL": "WARNING",
+        "TRACKER_INLINE_PROJECTIONS": "0" if postgres else "1",
+    }
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    follower = None
+    if postgres:
+        follower = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "projections", "run", "--idle-wait", "0.5"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2):  # noqa: S310 - loopback
+                    break
+            except OSError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.2)
+        time.sleep(1)  # let every worker boot
+        children = [child.pid for child in psutil.Process(web.pid).children()]
+        yield Stack(base, url, provider_key, evaluator_key, analyst_key, str(owner), str(site), children)
+    finally:
+        _stop(web)
+        if follower is not None:
+            _stop(follower)
