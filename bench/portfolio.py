@@ -73,7 +73,7 @@ class Portfolio:
         self.app.save(*aggregates)
 
     def innovation(self) -> Innovation:
-        """One innovation with a plausible history (about ten events on average)."""
+        """One innovation with a plausible history (about ten events on average, as in the benchmark's 100k/1M)."""
         rng = self.rng
         eco_id = rng.choice(list(self.eco_members))
         owner = rng.choice(self.eco_members[eco_id])
@@ -96,7 +96,7 @@ class Portfolio:
             readiness_level=rng.randint(1, 9),
         )
         target = rng.choices(
-            ["identification", "testing", "development", "assessment", "mainstreamed"], [3, 3, 2, 2, 1]
+            ["identification", "testing", "development", "assessment", "mainstreamed"], [2, 3, 3, 3, 2]
         )[0]
         evaluators = rng.sample(self.evaluators, 3)
 
@@ -109,7 +109,10 @@ class Portfolio:
             inn.decide(self.ctx(evaluators[0], later()), decision="advance", rationale="gate met")
 
         try:
-            assess(evaluators[0], {k: rng.randint(1, 4) for k in GOOD})
+            if rng.random() < 0.5:
+                inn.revise(self.ctx(provider, later(20)), {"summary": "A pilot, revised after the first review."})
+            for evaluator in evaluators[:2]:
+                assess(evaluator, {k: rng.randint(1, 4) for k in GOOD})
             if target == "identification":
                 return self._maybe_stop(inn, evaluators[0], later)
             advance()
@@ -125,12 +128,12 @@ class Portfolio:
                 completion_rate=round(rng.uniform(0.4, 1), 2),
                 satisfaction=round(rng.uniform(2, 5), 1),
             )
+            assess(evaluators[1], {k: rng.randint(2, 4) for k in GOOD})
             if target == "testing":
                 return self._maybe_stop(inn, evaluators[0], later)
             advance()
-            inn.add_evidence(
-                self.ctx(provider, later()), evidence_id=uuid4(), kind="report", title="Pilot evaluation report"
-            )
+            for title in ("Pilot evaluation report", "Learner feedback survey")[: rng.randint(1, 2)]:
+                inn.add_evidence(self.ctx(provider, later()), evidence_id=uuid4(), kind="report", title=title)
             if target == "development":
                 return self._maybe_stop(inn, evaluators[0], later)
             advance()

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from uuid import UUID
 
 from sqlalchemy import text
@@ -50,7 +50,7 @@ def csv_filter(read_model: ReadModel, wanted: int = 10_000) -> tuple[str, dict[s
 
 def sample_ids(read_model: ReadModel, n: int = 200) -> list[Any]:
     with read_model.reader.connect() as conn:
-        return [row[0] for row in conn.execute(text(f"SELECT id FROM rm_innovations LIMIT {n}"))]  # noqa: S608
+        return [UUID(str(row[0])) for row in conn.execute(text(f"SELECT id FROM rm_innovations LIMIT {n}"))]  # noqa: S608
 
 
 def http_reads(stack: Stack, ids: list[Any], repeats: int, csv_query: str) -> dict[str, list[float]]:
@@ -83,7 +83,7 @@ def http_reads(stack: Stack, ids: list[Any], repeats: int, csv_query: str) -> di
         "scores by country": _timed(lambda: get("/api/v1/analytics/scores?group_by=country"), repeats),
         "audit filter": _timed(lambda: get(f"/api/v1/audit?actor=evaluator-{rng.randint(0, 29)}&limit=100"), repeats),
         "csv 10,000 rows": _timed(
-            lambda: get(f"/api/v1/innovations?{csv_query}", accept="text/csv"), max(3, repeats // 20)
+            lambda: get(f"/api/v1/innovations?{quote(csv_query, safe='=')}", accept="text/csv"), max(3, repeats // 20)
         ),
     }
 

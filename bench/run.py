@@ -15,6 +15,7 @@ from datetime import date
 from typing import Any
 
 import psutil
+from eventsourcing.cryptography import AESCipher
 from sqlalchemy import text
 
 from bench.aggregates import load_times, long_history
@@ -73,6 +74,19 @@ def write_path(store: str, scale: dict[str, Any]) -> None:
     with fresh_store(store) as url:
         log(f"{store}: bare Application, same mix in-process")
         bare = bare_application(url, seconds)
+    with fresh_store(store) as url:
+        log(f"{store}: bare Application with encryption at rest (AES-GCM and zlib)")
+        encrypted = bare_application(url, seconds, cipher_key=AESCipher.create_key(16))
+    record(
+        "write mix, encrypted at rest",
+        store,
+        encrypted.rate,
+        "cmd/s",
+        f"bare app unencrypted {bare.rate:,.0f} cmd/s",
+        encrypted.rate / bare.rate,
+        "– (cost reported)",
+        None,
+    )
     with fresh_store(store) as url, running_stack(url) as stack:
         log(f"{store}: HTTP closed loop with {clients} client processes")
         peak = http_load(stack, clients=clients, seconds=seconds)

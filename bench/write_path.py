@@ -149,9 +149,9 @@ def http_load(stack: Stack, *, clients: int, seconds: float, total_rate: float |
     )
 
 
-def bare_application(url: str, seconds: float) -> LoadResult:
+def bare_application(url: str, seconds: float, *, cipher_key: str | None = None) -> LoadResult:
     """The same mix straight on TrackerApplication in this process: the reference for the HTTP figure."""
-    app = TrackerApplication.for_url(url)
+    app = TrackerApplication.for_url(url, cipher_key=cipher_key)
     rng = random.Random(7)
     owner = app.register_organisation(
         actor=Actor("ref", "admin"), name="Reference owner", country="LT", kind="vet_provider"
