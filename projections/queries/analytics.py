@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, exists, func, or_, select
+from sqlalchemy import Connection, and_, case, exists, func, or_, select
 
 from projections import tables as t
 from projections.queries import naive, percentile
@@ -50,18 +50,12 @@ def funnel(
     else:
         at = naive(as_of)
         si, st = t.stage_intervals, t.status_intervals
-        stage_q = (
-            select(si.c.stage, func.count())
-            .select_from(si.join(i, i.c.id == si.c.innovation_id))
-            .where(_open_at(si, at), *scope)
-            .group_by(si.c.stage)
-        )
-        status_q = (
-            select(st.c.status, func.count())
-            .select_from(st.join(i, i.c.id == st.c.innovation_id))
-            .where(_open_at(st, at), *scope)
-            .group_by(st.c.status)
-        )
+        # The innovations table is joined only to filter by scope: the whole portfolio needs the intervals alone.
+        stage_source = si.join(i, i.c.id == si.c.innovation_id) if scope else si
+        status_source = st.join(i, i.c.id == st.c.innovation_id) if scope else st
+        stage_q = select(si.c.stage, func.count()).select_from(stage_source).where(_open_at(si, at), *scope)
+        status_q = select(st.c.status, func.count()).select_from(status_source).where(_open_at(st, at), *scope)
+        stage_q, status_q = stage_q.group_by(si.c.stage), status_q.group_by(st.c.status)
     stages = dict.fromkeys(STAGES, 0) | {k: v for k, v in conn.execute(stage_q).all()}
     statuses = dict.fromkeys(STATUSES, 0) | {k: v for k, v in conn.execute(status_q).all()}
     return {"as_of": as_of, "stages": stages, "statuses": statuses}
@@ -121,20 +115,31 @@ def score_groups(conn: Connection, *, group_by: str, as_of: datetime | None = No
         conditions.append(i.c.ecosystem_id.is_not(None))
     else:
         key, label = i.c.organisation_id, i.c.organisation_name
-    rows = conn.execute(select(key, label, value).select_from(source).where(*conditions).order_by(key, value)).all()
-    grouped: dict[Any, tuple[Any, list[float]]] = {}
-    for k, lbl, v in rows:
-        grouped.setdefault(k, (lbl, []))[1].append(v)
-    items = []
-    for k, (lbl, values) in grouped.items():
-        median = percentile(values, 0.5)
-        items.append(
-            {
-                "key": str(k),
-                "label": lbl,
-                "innovations": len(values),
-                "mean_mpi": round(sum(values) / len(values), 2),
-                "median_mpi": round(median, 2) if median is not None else None,
-            }
-        )
+    # Count, mean and median are computed by the database: the median is the mean of the one or two middle values
+    # of each group, found with window functions, so no per-innovation row leaves the database.
+    values = select(key.label("k"), label.label("l"), value.label("v")).select_from(source).where(*conditions)
+    ranked = values.add_columns(
+        func.row_number().over(partition_by=key, order_by=value).label("rn"),
+        func.count().over(partition_by=key).label("n"),
+    ).subquery()
+    middle = ranked.c.rn.in_([(ranked.c.n + 1) // 2, (ranked.c.n + 2) // 2])
+    rows = conn.execute(
+        select(
+            ranked.c.k,
+            func.min(ranked.c.l),
+            func.count(),
+            func.avg(ranked.c.v),
+            func.avg(case((middle, ranked.c.v))),
+        ).group_by(ranked.c.k)
+    ).all()
+    items = [
+        {
+            "key": str(k),
+            "label": lbl,
+            "innovations": n,
+            "mean_mpi": round(float(mean), 2),
+            "median_mpi": round(float(median), 2),
+        }
+        for k, lbl, n, mean, median in rows
+    ]
     return {"group_by": group_by, "as_of": as_of, "items": sorted(items, key=lambda item: item["key"])}
