@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from flask import Response, stream_with_context
@@ -17,24 +18,23 @@ def cell(value: Any) -> str:
     """A CSV cell; text that a spreadsheet would run as a formula gets a leading apostrophe."""
     if value is None:
         return ""
+    kind = type(value)
+    if kind is str:  # the common case first
+        return "'" + value if value.startswith(_FORMULA_START) else value
+    if kind is int or kind is float:
+        return str(value)
     if isinstance(value, datetime):
         return value.isoformat().replace("+00:00", "Z")
     if isinstance(value, date):
         return value.isoformat()
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool):
+        return str(value)  # a number the application computed, never text a caller wrote
     if isinstance(value, (list, tuple)):
         value = "; ".join(str(v) for v in value)
     text = str(value)
-    if text.startswith(_FORMULA_START) and not _is_number(text):
+    if text.startswith(_FORMULA_START):  # even "-1" or "+1" in text: a caller's text is never a formula
         return "'" + text
     return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
 
 
 def stream_csv(

@@ -160,6 +160,7 @@ def iter_innovations(
 
 
 def summary(row: Any) -> dict[str, Any]:
+    row = dict(row)  # one conversion, then plain dictionary lookups (a RowMapping lookup costs more)
     mpi = None
     if row["mpi_value"] is not None:
         mpi = {"value": row["mpi_value"], "evaluators": row["mpi_evaluators"], "spread": row["mpi_spread"]}
