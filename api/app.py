@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
-from flask import Flask
-from flask_limiter import Limiter
+from flask import Flask, Response
+from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import dashboard, observability
 from api.bootstrap import build_services
@@ -34,19 +36,25 @@ def create_app(settings: Settings | None = None) -> Flask:
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearerAuth": []}],
         },
-        RATELIMIT_ENABLED=bool(settings.rate_limit),
+        RATELIMIT_ENABLED=bool(settings.rate_limit or settings.auth_failure_limit),
         RATELIMIT_DEFAULT=settings.rate_limit or None,
         RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
-        RATELIMIT_HEADERS_ENABLED=True,
+        # X-RateLimit-* headers describe TRACKER_RATE_LIMIT; a 429 always carries Retry-After (see rate_limited).
+        RATELIMIT_HEADERS_ENABLED=bool(settings.rate_limit),
         JSON_SORT_KEYS=False,
     )
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    if settings.trusted_proxies:  # the client address (for per-client limits and logs) comes from X-Forwarded-For
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
     app.extensions["tracker"] = build_services(settings)
     observability.install(app)
     api = ProblemApi(app)
     register_error_handlers(app)
     limiter = Limiter(
-        key_func=_client_key, app=app, default_limits=[settings.rate_limit] if settings.rate_limit else []
+        key_func=_client_key,
+        app=app,
+        default_limits=[settings.rate_limit] if settings.rate_limit else [],
+        application_limits=[_auth_failure_limit(settings.auth_failure_limit)] if settings.auth_failure_limit else [],
     )
     limiter.exempt(ops.blp)
     limiter.exempt(ops.assets)
@@ -56,11 +64,33 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in (ops.blp, organisations.blp, innovations.blp, history.blp, imports.blp):
         api.register_blueprint(blueprint)
 
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error: RateLimitExceeded) -> Response:
+        breached = limiter.current_limit
+        retry_after = max(1, int(breached.reset_at - time.time())) if breached is not None else 60
+        return problem(429, error.description, {"Retry-After": str(retry_after)})
+
     @app.errorhandler(404)
     def not_found(_: Any) -> Any:
         return problem(404, "No such resource.")
 
     return app
+
+
+def _auth_failure_limit(limit: str) -> ApplicationLimit:
+    """Failed authentications per client address: counted on each 401; once over, every call is 429 until the window
+    passes (checked before the key, so a guess that would succeed is refused too). Each address has its own count."""
+    return ApplicationLimit(
+        limit,
+        key_function=get_remote_address,
+        scope="auth-failures",
+        deduct_when=_failed_authentication,
+        error_message="Too many failed authentication attempts from this address; wait for Retry-After seconds.",
+    )
+
+
+def _failed_authentication(response: Response) -> bool:
+    return response.status_code == 401
 
 
 def _client_key() -> str:

@@ -18,7 +18,16 @@ def upgrade_database(settings: Settings) -> None:
 
 
 def build_application(settings: Settings) -> TrackerApplication:
-    return TrackerApplication.for_url(settings.database_url, pool_size=settings.pool_size)
+    """The application; refuses to start when the stored events cannot be read with this TRACKER_CIPHER_KEY."""
+    app = TrackerApplication.for_url(
+        settings.database_url, pool_size=settings.pool_size, cipher_key=settings.cipher_key
+    )
+    try:
+        app.check_stored_events_readable()
+    except BaseException:
+        app.close()
+        raise
+    return app
 
 
 def build_read_model(settings: Settings, app: TrackerApplication) -> ReadModel:

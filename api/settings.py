@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from tracker.stores import DEFAULT_DATABASE_URL, StoreConfig
+from limits import parse_many
+
+from tracker.stores import DEFAULT_DATABASE_URL, StoreConfig, check_cipher_key
+
+# Failed authentications (401) one client address may make per window before it is answered 429.
+AUTH_FAILURE_LIMIT = "20/minute"
+_OFF = ("", "0", "off", "no", "false")
 
 
 @dataclass(frozen=True)
@@ -19,8 +25,27 @@ class Settings:
     projection_batch_size: int = 1000
     rate_limit: str = ""
     rate_limit_storage: str = "memory://"
+    auth_failure_limit: str = AUTH_FAILURE_LIMIT
+    # Reverse proxies in front of the app whose X-Forwarded-For is trusted to name the client (0: none).
+    trusted_proxies: int = 0
     log_level: str = "INFO"
     import_max_bytes: int = 200 * 1024 * 1024
+    # Base64 AES key: with it, stored event and snapshot payloads are compressed and encrypted (AES-GCM).
+    cipher_key: str | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        # A malformed key or limit stops the process at start-up, not at its first write or request.
+        if self.cipher_key:
+            check_cipher_key(self.cipher_key)
+        for name in ("rate_limit", "auth_failure_limit"):
+            value = getattr(self, name)
+            try:
+                if value and not parse_many(value):
+                    raise ValueError(value)
+            except ValueError:
+                raise ValueError(f"TRACKER_{name.upper()}: {value!r} is not a limit such as '20/minute'") from None
+        if self.trusted_proxies < 0:
+            raise ValueError("TRACKER_TRUSTED_PROXIES must be 0 or more")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -36,6 +61,13 @@ class Settings:
             projection_batch_size=int(env.get("TRACKER_PROJECTION_BATCH_SIZE", "1000")),
             rate_limit=env.get("TRACKER_RATE_LIMIT", "").strip(),
             rate_limit_storage=env.get("TRACKER_RATE_LIMIT_STORAGE", "memory://"),
+            auth_failure_limit=_limit(env.get("TRACKER_AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT)),
+            trusted_proxies=int(env.get("TRACKER_TRUSTED_PROXIES", "0")),
             log_level=env.get("TRACKER_LOG_LEVEL", "INFO").upper(),
             import_max_bytes=int(env.get("TRACKER_IMPORT_MAX_BYTES", str(200 * 1024 * 1024))),
+            cipher_key=env.get("TRACKER_CIPHER_KEY", "").strip() or None,
         )
+
+
+def _limit(value: str) -> str:
+    return "" if value.strip().lower() in _OFF else value.strip()

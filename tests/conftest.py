@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
@@ -90,3 +90,37 @@ def read_model(sql_url: str) -> Iterator[object]:
     yield model
     model.close()
     application.close()
+
+
+# ---- case counts: tests that try many inputs report how many, summed over xdist workers ---------------------------
+
+CASES_TRIED = "cases_tried"
+
+
+@pytest.fixture
+def tried(request: pytest.FixtureRequest) -> Callable[..., None]:
+    """Count cases a test tried under a label; the totals are printed at the end of the run."""
+
+    def add(label: str, count: int = 1) -> None:
+        for name, value in request.node.user_properties:
+            if name == CASES_TRIED and value[0] == label:
+                value[1] += count
+                return
+        request.node.user_properties.append((CASES_TRIED, [label, count]))
+
+    return add
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    totals: dict[str, int] = {}
+    for reports in terminalreporter.stats.values():
+        for report in reports:
+            if getattr(report, "when", None) != "call":
+                continue
+            for name, value in getattr(report, "user_properties", ()):
+                if name == CASES_TRIED:
+                    totals[value[0]] = totals.get(value[0], 0) + int(value[1])
+    if totals:
+        terminalreporter.section("cases tried")
+        for label, count in sorted(totals.items()):
+            terminalreporter.write_line(f"{label}: {count:,} cases")

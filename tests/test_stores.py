@@ -24,7 +24,7 @@ def test_postgres_url_gives_connection_settings_and_schema() -> None:
         "pilot_1",
     )
     env = config.event_store_env(create_tables=False)
-    assert env["PERSISTENCE_MODULE"] == "eventsourcing.postgres"
+    assert env["PERSISTENCE_MODULE"] == "tracker.pgstore:FailFastPostgresFactory"
     assert env["POSTGRES_ENABLE_DB_FUNCTIONS"] == "n"
     assert env["CREATE_TABLE"] == "n"
     assert env["POSTGRES_SCHEMA"] == "pilot_1"

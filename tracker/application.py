@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -10,7 +11,8 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Transcoding
+from eventsourcing.persistence import JSONTranscoder, PersistenceError, RecordConflictError, Transcoding
+from eventsourcing.utils import Environment, EnvType
 
 from tracker.actors import Actor
 from tracker.base import Context, TrackerAggregate
@@ -25,7 +27,7 @@ from tracker.errors import (
 from tracker.innovation import Innovation
 from tracker.organisation import Organisation, organisation_id
 from tracker.positions import event_positions
-from tracker.stores import StoreConfig
+from tracker.stores import StoreConfig, StoreConfigError, cipher_env
 from tracker.validation import text
 
 A = TypeVar("A", bound=TrackerAggregate)
@@ -115,6 +117,21 @@ class TrackerApplication(Application[UUID]):
         cls, url: str, *, create_tables: bool = False, clock: Callable[[], datetime] = utc_now, **kw: Any
     ) -> TrackerApplication:
         return cls(StoreConfig.from_url(url).event_store_env(create_tables=create_tables, **kw), clock=clock)
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        environment = super().construct_env(name, env)
+        given = dict(env or {})
+        # eventsourcing also reads os.environ, where TRACKER_<SETTING> outranks <SETTING>: the settings given here win.
+        for key in given:
+            environment.pop(f"{name.upper()}_{key}", None)
+        # TRACKER_CIPHER_KEY in os.environ reaches eventsourcing even when no key was given (as in 'tracker db
+        # upgrade'): pair it with the same cipher and compressor as the settings do, never the pycryptodome default.
+        key = environment.get("CIPHER_KEY")
+        if key and not given.get("CIPHER_KEY"):
+            for setting, value in cipher_env(key).items():
+                environment.pop(f"{name.upper()}_{setting}", None)
+                environment[setting] = value
+        return environment
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -460,6 +477,32 @@ class TrackerApplication(Application[UUID]):
 
     def current_position(self) -> int:
         return self.recorder.max_notification_id() or 0
+
+    def check_stored_events_readable(self) -> None:
+        """Decode the newest stored event, so a wrong or missing cipher key fails at start-up, and says so.
+
+        A store that cannot be read yet (no tables, or the server unreachable) is left for requests to report.
+        """
+        try:
+            position = self.recorder.max_notification_id()
+            notifications = self.recorder.select_notifications(position, 1) if position else []
+        except PersistenceError:
+            return
+        for notification in notifications:
+            try:
+                self.mapper.to_domain_event(notification)
+            except (ValueError, zlib.error) as exc:
+                encrypted = self.mapper.cipher is not None
+                raise StoreConfigError(
+                    f"the stored event at position {notification.id} cannot be read "
+                    + (
+                        "with this TRACKER_CIPHER_KEY: it is not the key the events were written with, "
+                        "or they were written without encryption"
+                        if encrypted
+                        else "without a cipher key: the events were written encrypted, so set TRACKER_CIPHER_KEY"
+                    )
+                    + f" ({type(exc).__name__}: {exc})"
+                ) from exc
 
     # ---- plumbing ----------------------------------------------------------------------
 

@@ -47,8 +47,8 @@ def import_cove(
     started = time.perf_counter()
     try:
         records = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RowError(f"{source} is not a readable JSON file: {exc}") from None
+    except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8 or JSON, or a 4,300-digit integer
+        raise RowError(f"{source} is not a readable JSON file: {type(exc).__name__}: {exc}") from None
     if not isinstance(records, list):
         raise RowError(f"{source} must hold a JSON list of projects")
     writer = Writer(app, actor, source)

@@ -9,9 +9,9 @@ from typing import Any, TypeVar
 
 from flask import current_app, make_response, request
 from flask_smorest import Blueprint
-from webargs.flaskparser import FlaskParser
 
 from api.http import wait_for_projections, with_projection_position
+from api.json_input import StrictFlaskParser
 from api.services import Services
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -39,7 +39,31 @@ ETAG_HEADER = {"description": "The aggregate version, quoted.", "schema": {"type
 
 class ApiBlueprint(Blueprint):
     # Let each schema's Meta.unknown (RAISE for inputs) decide, in every location including the query string.
-    ARGUMENTS_PARSER = FlaskParser(unknown=None)
+    # JSON bodies are read strictly: bounded nesting, finite numbers, valid UTF-8 (else a 400 problem).
+    ARGUMENTS_PARSER = StrictFlaskParser(unknown=None)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._prepare_doc_cbks.append(self._prepare_extra_parameters_doc)
+
+    def doc(self, **kwargs: Any) -> Callable[[F], F]:
+        """As Blueprint.doc, except that `parameters` add to the documented @arguments instead of replacing them."""
+        extra = kwargs.pop("parameters", [])
+        document = super().doc(**kwargs)
+
+        def decorator(func: F) -> F:
+            wrapper = document(func)
+            wrapper._apidoc["extra_parameters"] = [*wrapper._apidoc.get("extra_parameters", []), *extra]
+            return wrapper  # type: ignore[no-any-return]
+
+        return decorator
+
+    @staticmethod
+    def _prepare_extra_parameters_doc(doc: dict[str, Any], doc_info: dict[str, Any], **_: Any) -> dict[str, Any]:
+        extra = doc_info.get("extra_parameters")
+        if extra:
+            doc["parameters"] = [*doc.get("parameters", []), *extra]
+        return doc
 
     def errors(self, *codes: int) -> Callable[[F], F]:
         """Document the problem+json answers an operation can give."""

@@ -25,6 +25,7 @@ class Keys:
     evaluator: str
     evaluator_b: str
     conflicted_evaluator: str
+    owner_evaluator: str
     analyst: str
 
 
@@ -70,6 +71,7 @@ def make_env(url: str, **settings: Any) -> Env:
         evaluator=key("evaluator-a", "evaluator", world.eval_org_a),
         evaluator_b=key("evaluator-b", "evaluator", world.eval_org_b),
         conflicted_evaluator=key("evaluator-member", "evaluator", world.member),
+        owner_evaluator=key("evaluator-owner", "evaluator", world.owner),
         analyst=key("analyst", "analyst"),
     )
     return Env(app, app.test_client(), world, keys)

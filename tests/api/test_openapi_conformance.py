@@ -1,23 +1,40 @@
-"""schemathesis over the served OpenAPI document, with valid keys: no 500, and every answer as documented."""
+"""schemathesis over the served OpenAPI document, with a valid key, no key and an invalid key: no 500, and every
+answer as documented (401 and 429 included)."""
 
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Callable
 
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import positive_data_acceptance
+from schemathesis.specs.openapi.checks import missing_required_header, positive_data_acceptance
 
 from tests.api.conftest import make_env
 
-# Examples generated per operation (27 operations); recorded here as the acceptance asks.
+# Examples generated per operation and per way of calling it; the run prints the number of cases actually tried.
 EXAMPLES_PER_OPERATION = 60
+# Without a valid key every answer is decided before the view runs, so fewer examples cover that path.
+EXAMPLES_WITHOUT_ACCESS = 15
+HYPOTHESIS = settings(
+    max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True
+)
+HYPOTHESIS_WITHOUT_ACCESS = settings(HYPOTHESIS, max_examples=EXAMPLES_WITHOUT_ACCESS)
+# Well formed, but no such key: verified against the key table like any other token.
+INVALID_KEY = "iet_0123456789abcdef_" + "x" * 43
 
-# The app lives for the whole module: schemathesis needs it when the tests are collected.
-_env = make_env(f"sqlite:///{tempfile.mkdtemp(prefix='tracker-schemathesis-')}/tracker.db")
+# The apps live for the whole module: schemathesis needs them when the tests are collected.
+# With valid keys and without a key, the failed-authentication limit is off so that every case reaches the view.
+_env = make_env(f"sqlite:///{tempfile.mkdtemp(prefix='tracker-schemathesis-')}/tracker.db", auth_failure_limit="")
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _env.app)
+# With an invalid key, the production default limit is on: the answers turn from 401 to 429, both documented.
+_limited = make_env(f"sqlite:///{tempfile.mkdtemp(prefix='tracker-schemathesis-')}/tracker.db")
+limited_schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _limited.app)
 EVALUATOR_PATHS = ("/assessments", "/decisions")
+# A documented 503 is not a failure (never_500 checks the real rule), and schema-valid input may still break a
+# domain rule the schema cannot state (a date in the future, an end before a start): 422; or lack a key: 401.
+EXCLUDED = [not_a_server_error, positive_data_acceptance]
 
 
 def never_500(ctx: object, response: schemathesis.Response, case: schemathesis.Case) -> bool:
@@ -27,14 +44,45 @@ def never_500(ctx: object, response: schemathesis.Response, case: schemathesis.C
     return True
 
 
+def call(
+    case: schemathesis.Case,
+    headers: dict[str, str],
+    tried: Callable[..., None],
+    label: str,
+    excluded: tuple[object, ...] = (),
+) -> None:
+    tried(label)
+    case.call_and_validate(headers=headers, excluded_checks=[*EXCLUDED, *excluded], additional_checks=[never_500])
+
+
 @schema.parametrize()
-@settings(max_examples=EXAMPLES_PER_OPERATION, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
-def test_every_operation_conforms_to_the_document_when_called_with_a_valid_key(case: schemathesis.Case) -> None:
+@HYPOTHESIS
+def test_every_operation_conforms_to_the_document_when_called_with_a_valid_key(
+    case: schemathesis.Case, tried: Callable[..., None]
+) -> None:
     key = _env.keys.evaluator if case.path.endswith(EVALUATOR_PATHS) else _env.keys.admin
-    case.call_and_validate(
-        headers={"Authorization": f"Bearer {key}"},
-        # Excluded: a documented 503 is not a failure (never_500 checks the real rule), and schema-valid input may
-        # still break a domain rule the schema cannot state (a date in the future, an end before a start): 422.
-        excluded_checks=[not_a_server_error, positive_data_acceptance],
-        additional_checks=[never_500],
+    call(case, {"Authorization": f"Bearer {key}"}, tried, "schemathesis, valid key")
+
+
+@schema.parametrize()
+@HYPOTHESIS_WITHOUT_ACCESS
+def test_every_operation_conforms_to_the_document_when_called_without_a_key(
+    case: schemathesis.Case, tried: Callable[..., None]
+) -> None:
+    case.headers = {k: v for k, v in (case.headers or {}).items() if k.lower() != "authorization"}
+    call(case, {}, tried, "schemathesis, no key")
+
+
+@limited_schema.parametrize()
+@HYPOTHESIS_WITHOUT_ACCESS
+def test_every_operation_conforms_to_the_document_when_called_with_an_invalid_key(
+    case: schemathesis.Case, tried: Callable[..., None]
+) -> None:
+    # missing_required_header demands 401 for a request without Authorization; a client over the limit gets 429 first.
+    call(
+        case,
+        {"Authorization": f"Bearer {INVALID_KEY}"},
+        tried,
+        "schemathesis, invalid key (failed-auth limit on)",
+        excluded=(missing_required_header,),
     )
