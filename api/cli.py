@@ -1,4 +1,4 @@
-"""The `tracker` command line: database setup, API keys, demo data and projections."""
+"""The `tracker` command line: database setup, API keys, demo data, projections and audit checks."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import click
+from eventsourcing.persistence import ApplicationRecorder
+from sqlalchemy import Engine
 
 from api.bootstrap import build_application, build_read_model, build_services, upgrade_database
 from api.demo import DEMO_KEYS, provider_name
@@ -22,8 +24,13 @@ from api.importers.erasmus import RowFilter, import_erasmus
 from api.keys import KeyError_
 from api.services import Services
 from api.settings import Settings
+from projections import audit_chain
+from projections.engine import make_engine
 from projections.runner import ReadModel
 from tracker.actors import Actor
+from tracker.application import TrackerApplication
+from tracker.audit_chain import HASH_RE
+from tracker.stores import StoreConfigError
 
 
 @click.group()
@@ -191,8 +198,18 @@ def projections() -> None:
 
 
 @contextmanager
+def _configuration_errors() -> Iterator[None]:
+    """A setting that cannot work (a malformed URL or cipher key) is a usage error, shown without a traceback."""
+    try:
+        yield
+    except StoreConfigError as error:
+        raise click.UsageError(str(error)) from error
+
+
+@contextmanager
 def _services() -> Iterator[Services]:
-    services = build_services(Settings.from_env())
+    with _configuration_errors():
+        services = build_services(Settings.from_env())
     try:
         yield services
     finally:
@@ -201,8 +218,9 @@ def _services() -> Iterator[Services]:
 
 @contextmanager
 def _read_model() -> Iterator[ReadModel]:
-    settings = Settings.from_env()
-    app = build_application(settings)
+    with _configuration_errors():
+        settings = Settings.from_env()
+        app = build_application(settings)
     read_model = build_read_model(settings, app)
     try:
         yield read_model
@@ -223,7 +241,11 @@ def projections_run(idle_wait: float) -> None:
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         click.echo(f"following the event log from position {read_model.position()}", err=True)
-        read_model.follow(idle_wait=idle_wait)
+
+        def outage(error: Exception, pause: float) -> None:
+            click.echo(f"the store is unavailable ({type(error).__name__}); trying again in {pause:.1f}s", err=True)
+
+        read_model.follow(idle_wait=idle_wait, on_outage=outage)
         click.echo(f"stopped at position {read_model.position()}", err=True)
 
 
@@ -248,6 +270,64 @@ def projections_status() -> None:
     click.echo(f"{'projection':<12} {'position':>10} {'log':>10} {'lag':>8}")
     for row in rows:
         click.echo(f"{row.name:<12} {row.position:>10} {row.log_position:>10} {row.lag:>8}")
+
+
+@main.group()
+def audit() -> None:
+    """The audit chain: a SHA-256 hash chain over the stored event log, for tamper evidence."""
+
+
+@contextmanager
+def _event_log() -> Iterator[tuple[ApplicationRecorder, Engine]]:
+    """The event store's recorder and the read model's engine, for the audit chain.
+
+    Verification hashes the stored bytes and never decodes an event, so it must run even when an event no longer
+    decodes; the application built for serving refuses to start then.
+    """
+    settings = Settings.from_env()
+    app = TrackerApplication.for_url(settings.database_url, pool_size=1)
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        yield app.recorder, engine
+    finally:
+        engine.dispose()
+        app.close()
+
+
+@audit.command("head")
+def audit_head() -> None:
+    """Print the chain's head (position and hash) to record outside the system."""
+    with _event_log() as (_, engine), engine.connect() as conn:
+        head = audit_chain.head(conn)
+    click.echo(f"{head.position} {head.hash}")
+
+
+def _hash_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and not HASH_RE.match(value.lower()):
+        raise click.BadParameter("must be 64 hexadecimal digits (a SHA-256 hash)")
+    return value.lower() if value is not None else None
+
+
+@audit.command("verify")
+@click.option("--position", type=click.IntRange(min=0), help="Verify up to this log position (default: the head).")
+@click.option("--hash", "expected_hash", callback=_hash_option, help="The hash recorded for --position.")
+def audit_verify(position: int | None, expected_hash: str | None) -> None:
+    """Recompute the chain from the stored events and compare; exits 1 and names the first bad position if not."""
+    if expected_hash is not None and position is None:
+        raise click.UsageError("--hash needs the --position it was recorded at")
+    with _event_log() as (recorder, engine):
+        result = audit_chain.verify(recorder, engine, position=position, expected_hash=expected_hash)
+    click.echo(f"position:           {result.position}")
+    click.echo(f"hash:               {result.hash or '-'}")
+    click.echo(f"expected hash:      {result.expected_hash or '-'}")
+    click.echo(f"events checked:     {result.checked}")
+    if result.ok:
+        click.echo(f"ok: {result.detail}")
+        return
+    if result.first_bad_position is not None:
+        click.echo(f"first bad position: {result.first_bad_position}")
+    click.echo(f"FAILED ({result.reason}): {result.detail}", err=True)
+    sys.exit(1)
 
 
 @contextmanager

@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
+from tracker.audit_chain import GENESIS, HASH_RE, REASONS
 from tracker.countries import COUNTRY_NAMES, EU_ALIASES
 from tracker.ecosystem import MEMBER_ROLES
 from tracker.organisation import ORGANISATION_KINDS
@@ -485,3 +486,60 @@ class AuditItemSchema(Schema):
 class AuditPageSchema(Schema):
     items = fields.List(fields.Nested(AuditItemSchema), required=True)
     next_after = fields.Int(strict=True, allow_none=True, required=True)
+
+
+# ---- audit chain -------------------------------------------------------------------------
+
+HASH_FIELD = {"description": "A link of the audit chain: SHA-256, lower-case hex.", "example": GENESIS}
+
+
+class AuditHeadSchema(Schema):
+    position = fields.Int(
+        strict=True, required=True, metadata={"description": "Log position of the chain's last link (0 if empty)."}
+    )
+    hash = fields.Str(required=True, metadata=HASH_FIELD)
+
+
+class AuditVerifyQuery(Input):
+    position = fields.Int(
+        validate=validate.Range(min=0, max=2**62),
+        metadata={"description": "Verify up to this log position (default: the chain's head)."},
+    )
+    hash = fields.Str(
+        validate=validate.Regexp(HASH_RE, error="Must be 64 lower-case hexadecimal digits (a SHA-256 hash)."),
+        metadata={**HASH_FIELD, "description": "The hash recorded for `position`, e.g. from an earlier head."},
+    )
+
+    @validates_schema
+    def hash_needs_position(self, data: dict[str, Any], **_: Any) -> None:
+        if "hash" in data and "position" not in data:
+            raise ValidationError("give the position the hash was recorded at", "position")
+
+
+class AuditVerificationSchema(Schema):
+    ok = fields.Bool(required=True, metadata={"description": "Whether the log still matches, up to `position`."})
+    position = fields.Int(strict=True, required=True, metadata={"description": "The position verified up to."})
+    hash = fields.Str(
+        required=True,
+        allow_none=True,
+        metadata={**HASH_FIELD, "description": "The chain recomputed from the stored events, at `position`."},
+    )
+    expected_hash = fields.Str(
+        required=True,
+        allow_none=True,
+        metadata={**HASH_FIELD, "description": "The hash given, else the link recorded at `position`."},
+    )
+    first_bad_position = fields.Int(
+        strict=True,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The first position where the log and the recorded chain disagree."},
+    )
+    reason = fields.Str(
+        required=True,
+        allow_none=True,
+        validate=validate.OneOf(sorted(REASONS)),
+        metadata={"description": "Why the log does not match (null when it does)."},
+    )
+    detail = fields.Str(required=True)
+    checked = fields.Int(strict=True, required=True, metadata={"description": "Stored events recomputed."})

@@ -9,9 +9,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import psycopg
+import sqlalchemy.exc
+from eventsourcing import persistence as es_persistence
 from psycopg import sql
 from sqlalchemy import Connection, select, update
 
+from projections import audit_chain
 from projections import tables as t
 from projections.engine import make_engine
 from projections.handlers import PROJECTIONS
@@ -20,6 +23,18 @@ from tracker.application import TrackerApplication
 from tracker.stores import StoreConfig
 
 BATCH_SIZE = 1000
+MAX_OUTAGE_WAIT = 5.0
+# What an unreachable or restarting database raises, through each of the layers that talk to it.
+STORE_UNAVAILABLE = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    es_persistence.OperationalError,
+    es_persistence.InterfaceError,
+    sqlalchemy.exc.OperationalError,
+    sqlalchemy.exc.InterfaceError,
+)
+# Everything with a row in the tracking table: the projections, then the audit chain over the raw stored events.
+TRACKED = (*PROJECTIONS, audit_chain.NAME)
 Progress = Callable[[int, int], None]
 
 
@@ -73,7 +88,7 @@ class ReadModel:
         done = 0
         target = self.app.current_position()
         while limit is None or done < limit:
-            applied = self._apply_batch()
+            applied, _ = self._apply_batch()
             if applied == 0:
                 break
             done += applied
@@ -81,31 +96,42 @@ class ReadModel:
                 progress(self.position(), max(target, self.app.current_position()))
         return done
 
-    def _apply_batch(self) -> int:
+    def _apply_batch(self) -> tuple[int, int]:
+        """Apply the next batch; returns how many events it applied and the position every projection has reached."""
+        # Read the batch before taking the write lock: on SQLite, waiting for an event-store connection while
+        # holding the database's write lock would deadlock with writers that hold those connections.
+        start = self.position()
+        notifications = self.app.recorder.select_notifications(start + 1, self.batch_size)
+        if not notifications:
+            return 0, start
+        to_event = self.app.mapper.to_domain_event
+        events = [to_event(n) for n in notifications]
         with self.writer.begin() as conn:
+            # Under the lock, the tracked positions decide what is applied: a concurrent catch-up may have
+            # applied part or all of this batch meanwhile, and nothing is applied twice.
             positions = self._lock_positions(conn)
-            start = min(positions.values())
-            notifications = self.app.recorder.select_notifications(start + 1, self.batch_size)
-            if not notifications:
-                return 0
+            floor = min(positions.values())
+            pending = [(n, e) for n, e in zip(notifications, events, strict=True) if n.id > floor]
+            if not pending:
+                return 0, floor
+            notifications = [n for n, _ in pending]
             rows = Rows(conn, self._constants)
-            to_event = self.app.mapper.to_domain_event
             rows.prefetch(t.innovations, {n.originator_id for n in notifications})
-            for notification in notifications:
-                event = to_event(notification)
+            for notification, event in pending:
                 for name, handlers in PROJECTIONS.items():
                     if notification.id > positions[name]:
                         handler = handlers.get(type(event))
                         if handler is not None:
                             handler(rows, event, notification.id)
             rows.flush()
+            audit_chain.extend(conn, [n for n in notifications if n.id > positions[audit_chain.NAME]])
             last = notifications[-1].id
             conn.execute(
                 update(t.tracking)
                 .where(t.tracking.c.position < last)
                 .values(position=last, updated_at=datetime.now(UTC).replace(tzinfo=None))
             )
-            return len(notifications)
+            return len(notifications), last
 
     def _lock_positions(self, conn: Connection) -> dict[str, int]:
         """Read the tracking rows under a lock, so concurrent catch-ups queue instead of double-applying."""
@@ -114,7 +140,7 @@ class ReadModel:
             query = query.with_for_update()
         # On SQLite the writer engine's BEGIN IMMEDIATE already holds the database's write lock.
         positions = {row.name: row.position for row in conn.execute(query)}
-        missing = set(PROJECTIONS) - set(positions)
+        missing = set(TRACKED) - set(positions)
         if missing:
             raise RuntimeError(f"projection tracking rows missing for {sorted(missing)}: run 'tracker db upgrade'")
         return positions
@@ -123,28 +149,48 @@ class ReadModel:
         """Read-your-writes: wait until every projection has processed `position` (True), or time out (False)."""
         deadline = time.monotonic() + timeout
         while True:
-            if self.position() >= position:
-                return True
             if catch_up:
-                self.catch_up()
-                continue_at = self.position()
-                if continue_at >= position:
+                # Catching up reports how far every projection has got, so no separate position query is needed.
+                applied, reached = self._apply_batch()
+                if reached >= position:
                     return True
+                if applied:
+                    continue
+            elif self.position() >= position:
+                return True
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.01)
 
     # ---- following and rebuilding ----------------------------------------------------------
 
-    def follow(self, *, idle_wait: float = 1.0, on_batch: Progress | None = None) -> None:
-        """Follow the log until stop() is called: LISTEN/NOTIFY on PostgreSQL, polling on SQLite."""
+    def follow(
+        self,
+        *,
+        idle_wait: float = 1.0,
+        on_batch: Progress | None = None,
+        on_outage: Callable[[Exception, float], None] | None = None,
+    ) -> None:
+        """Follow the log until stop() is called: LISTEN/NOTIFY on PostgreSQL, polling on SQLite.
+
+        When the database goes away (a restart, a failover) the follower waits, with a growing pause up to
+        MAX_OUTAGE_WAIT seconds, and carries on from its tracked position once the database answers again."""
         self._stop.clear()
-        if self.config.kind == "postgresql":
-            self._follow_postgres(idle_wait, on_batch)
-        else:
-            while not self._stop.is_set():
-                if self.catch_up(on_batch) == 0:
-                    self._stop.wait(0.05)
+        pause = 0.5
+        while not self._stop.is_set():
+            try:
+                if self.config.kind == "postgresql":
+                    self._follow_postgres(idle_wait, on_batch)
+                else:
+                    while not self._stop.is_set():
+                        if self.catch_up(on_batch) == 0:
+                            self._stop.wait(0.05)
+                return
+            except STORE_UNAVAILABLE as error:
+                if on_outage is not None:
+                    on_outage(error, pause)
+                self._stop.wait(pause)
+                pause = min(pause * 2, MAX_OUTAGE_WAIT)
 
     def _follow_postgres(self, idle_wait: float, on_batch: Progress | None) -> None:
         recorder = self.app.recorder
@@ -169,4 +215,16 @@ class ReadModel:
             for table in reversed(t.READ_MODEL_TABLES):
                 conn.execute(table.delete())
             conn.execute(update(t.tracking).values(position=0))
-        return self.catch_up(progress)
+        applied = self.catch_up(progress)
+        self.analyze()
+        return applied
+
+    def analyze(self) -> None:
+        """Refresh the planner's statistics: after a bulk load, SQLite otherwise picks poor indexes for as-of counts."""
+        names = [table.name for table in t.READ_MODEL_TABLES]
+        with self.writer.connect() as conn:
+            if self.config.kind == "sqlite":
+                conn.exec_driver_sql("ANALYZE")
+            else:
+                conn.exec_driver_sql(f"ANALYZE {', '.join(names)}")
+            conn.commit()

@@ -128,6 +128,7 @@ innovations = Table(
     Index("ix_rm_innovations_organisation", "organisation_id"),
     Index("ix_rm_innovations_ecosystem", "ecosystem_id"),
     Index("ix_rm_innovations_mpi", "mpi_value"),
+    Index("ix_rm_innovations_country_mpi", "country", "mpi_value"),
     Index("ix_rm_innovations_submitted_at", "submitted_at"),
     Index("ix_rm_innovations_title", "title"),
 )
@@ -149,7 +150,7 @@ stage_intervals = Table(
     Column("entered_at", DateTime, nullable=False),
     Column("exited_at", DateTime),
     Column("duration_days", Float),
-    Index("ix_rm_stage_intervals_asof", "entered_at", "exited_at"),
+    Index("ix_rm_stage_intervals_asof", "entered_at", "exited_at", "stage"),
     Index("ix_rm_stage_intervals_stage", "stage", "duration_days"),
 )
 
@@ -161,7 +162,7 @@ status_intervals = Table(
     Column("status", String(16), nullable=False),
     Column("entered_at", DateTime, nullable=False),
     Column("exited_at", DateTime),
-    Index("ix_rm_status_intervals_asof", "entered_at", "exited_at"),
+    Index("ix_rm_status_intervals_asof", "entered_at", "exited_at", "status"),
 )
 
 score_history = Table(
@@ -213,6 +214,14 @@ audit = Table(
     Index("ix_rm_audit_at", "at"),
 )
 
+# The audit chain: the hash chain's link after each stored event, by log position (see tracker.audit_chain).
+audit_chain = Table(
+    "rm_audit_chain",
+    metadata,
+    Column("position", BigInteger, primary_key=True, autoincrement=False),
+    Column("hash", String(64), nullable=False),
+)
+
 READ_MODEL_TABLES = (
     organisations,
     ecosystems,
@@ -224,4 +233,5 @@ READ_MODEL_TABLES = (
     score_history,
     assessments,
     audit,
+    audit_chain,
 )

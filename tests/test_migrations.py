@@ -9,13 +9,15 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 
 from api.keys import key_metadata
 from projections.engine import make_engine
-from projections.migrate import current_revision, upgrade
+from projections.migrate import alembic_config, current_revision, upgrade
 from projections.tables import metadata
 
 ROOT = Path(__file__).resolve().parent.parent
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_migrated_schema_matches_the_table_definitions(sql_url: str) -> None:
@@ -28,12 +30,12 @@ def test_migrated_schema_matches_the_table_definitions(sql_url: str) -> None:
         engine.dispose()
     assert [d for d in read_model_diff if "rm_" in repr(d)] == []
     assert [d for d in keys_diff if "api_keys" in repr(d)] == []
-    assert current_revision(sql_url) == "0002"
+    assert current_revision(sql_url) == HEAD
 
 
 def test_upgrade_twice_changes_nothing(sql_url: str) -> None:
     upgrade(sql_url)
-    assert current_revision(sql_url) == "0002"
+    assert current_revision(sql_url) == HEAD
 
 
 def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) -> None:
@@ -55,11 +57,11 @@ def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) 
     app.close()
     behind = tracker("projections", "status")
     assert [line.split() for line in behind.splitlines()[1:]] == [
-        [n, "0", str(written), str(written)] for n in ("audit", "directory", "portfolio")
+        [n, "0", str(written), str(written)] for n in ("audit", "audit_chain", "directory", "portfolio")
     ]
     rebuilt = tracker("projections", "rebuild")
     assert f"rebuilt {written} events" in rebuilt
     caught_up = tracker("projections", "status")
     assert [line.split() for line in caught_up.splitlines()[1:]] == [
-        [n, str(written), str(written), "0"] for n in ("audit", "directory", "portfolio")
+        [n, str(written), str(written), "0"] for n in ("audit", "audit_chain", "directory", "portfolio")
     ]

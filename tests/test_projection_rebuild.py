@@ -28,6 +28,7 @@ def test_incremental_tables_equal_a_full_rebuild_when_history_is_random(read_mod
     assert accepted > 60
     incremental = dump(read_model)
     assert len(incremental["rm_audit"]) == read_model.app.current_position()
+    assert [row[0] for row in incremental["rm_audit_chain"]] == list(range(1, read_model.app.current_position() + 1))
     assert incremental["rm_score_history"], "the history never scored an innovation"
     assert len(incremental["rm_stage_intervals"]) > len(incremental["rm_innovations"]), "no innovation changed stage"
 
@@ -76,7 +77,7 @@ def test_status_reports_zero_lag_after_catch_up_and_the_gap_when_behind(read_mod
     world.submit()
     world.submit()
     status = read_model.status()
-    assert {s.name for s in status} == {"directory", "portfolio", "audit"}
+    assert {s.name for s in status} == {"directory", "portfolio", "audit", "audit_chain"}
     assert {s.lag for s in status} == {2}
     assert {s.position for s in status} == {before}
     assert read_model.wait_for(before + 2, timeout=2)

@@ -11,8 +11,11 @@ from api.auth import READERS, require
 from api.errors import ProblemError
 from api.resources import MIN_POSITION, POSITION_HEADER, READ_ERRORS, ApiBlueprint, projected, services
 from api.schemas import (
+    AuditHeadSchema,
     AuditPageSchema,
     AuditQuery,
+    AuditVerificationSchema,
+    AuditVerifyQuery,
     FunnelQuery,
     FunnelSchema,
     HistoryEventSchema,
@@ -23,6 +26,7 @@ from api.schemas import (
     StageDurationsSchema,
     StageIntervalSchema,
 )
+from projections import audit_chain
 from projections.queries import analytics, audit, innovations
 
 blp = ApiBlueprint("history", __name__, url_prefix="/api/v1", description="History, analytics and audit")
@@ -161,3 +165,43 @@ class Audit(MethodView):
         """Who did what, when: events filtered by actor, aggregate, type and time, paged by log position."""
         with services().read_model.reader.connect() as conn:
             return audit.audit_trail(conn, **query)
+
+
+@blp.route("/audit/head")
+class AuditHead(MethodView):
+    @require("analyst", "admin")
+    @projected
+    @blp.response(200, AuditHeadSchema, headers=PROJECTED)
+    @blp.errors(*READ_ERRORS)
+    @blp.doc(parameters=[MIN_POSITION])
+    def get(self) -> Any:
+        """The audit chain's head: record it outside the system, and verify the log against it later."""
+        with services().read_model.reader.connect() as conn:
+            head = audit_chain.head(conn)
+        return {"position": head.position, "hash": head.hash}
+
+
+@blp.route("/audit/verify")
+class AuditVerify(MethodView):
+    @require("analyst", "admin")
+    @projected
+    @blp.arguments(AuditVerifyQuery, location="query")
+    @blp.response(200, AuditVerificationSchema, headers=PROJECTED)
+    @blp.errors(*READ_ERRORS)
+    @blp.doc(parameters=[MIN_POSITION])
+    def get(self, query: dict[str, Any]) -> Any:
+        """Recompute the audit chain from the stored events up to a position and say whether the log still matches."""
+        s = services()
+        result = audit_chain.verify(
+            s.app.recorder, s.read_model.reader, position=query.get("position"), expected_hash=query.get("hash")
+        )
+        return {
+            "ok": result.ok,
+            "position": result.position,
+            "hash": result.hash,
+            "expected_hash": result.expected_hash,
+            "first_bad_position": result.first_bad_position,
+            "reason": result.reason,
+            "detail": result.detail,
+            "checked": result.checked,
+        }
