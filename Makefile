@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install test lint format clean run bench bench-projections browser
+.PHONY: install test lint format clean run bench bench-projections browser soak
 
 install: $(STAMP)
 
@@ -40,6 +40,13 @@ BENCH_SCALE ?= small
 bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	BENCH_SCALE=$(BENCH_SCALE) $(BIN)/python -m bench.run
+
+# Reliability soak on loopback: real gunicorn and the projection worker on PostgreSQL, worker kills and one
+# PostgreSQL restart (pg_ctlcluster: run as root or postgres). Stops by itself; exits 1 if anything was lost.
+SOAK_SECONDS ?= 180
+soak: $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
+	$(BIN)/python -m soak --duration $(SOAK_SECONDS)
 
 bench-projections: $(STAMP)
 	$(BIN)/python -m bench.projections

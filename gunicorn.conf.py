@@ -1,14 +1,18 @@
 """gunicorn settings, from the environment. The app is built in each worker after fork (no preload),
 so no connection pool is ever shared across fork. Run `tracker db upgrade` before starting."""
 
+import json
 import multiprocessing
 import os
 import shutil
 import tempfile
+import threading
+import time
 
 from tracker.stores import DEFAULT_DATABASE_URL, StoreConfig
 
-_store = StoreConfig.from_url(os.environ.get("TRACKER_DATABASE_URL", DEFAULT_DATABASE_URL)).kind
+_config = StoreConfig.from_url(os.environ.get("TRACKER_DATABASE_URL", DEFAULT_DATABASE_URL))
+_store = _config.kind
 
 bind = os.environ.get("TRACKER_BIND", "127.0.0.1:8000")
 # SQLite has one writer at a time: one worker with threads serves it best. PostgreSQL scales out.
@@ -40,3 +44,101 @@ def child_exit(server, worker):
         from prometheus_client import multiprocess
 
         multiprocess.mark_process_dead(worker.pid)
+
+
+def post_fork(server, worker):
+    """A worker that boots while PostgreSQL is unreachable answers 503 until it can build the app.
+
+    Building the app connects to the store, and a worker that fails to boot makes the master halt the whole
+    server ("Worker failed to boot."): one worker respawned during a database outage would take the API down."""
+    if _store != "postgresql":
+        return
+    load_wsgi = worker.load_wsgi
+
+    def load_wsgi_or_answer_503():
+        try:
+            load_wsgi()
+        except Exception as error:
+            if not _store_unavailable(error):
+                raise
+            server.log.warning("Worker (pid:%s) booted without the store, answering 503 until it is back", worker.pid)
+            worker.wsgi = _StoreUnavailable(server, worker, load_wsgi)
+
+    worker.load_wsgi = load_wsgi_or_answer_503
+
+
+def _store_unavailable(error):
+    import psycopg
+    from eventsourcing.persistence import InterfaceError, OperationalError
+    from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
+
+    unavailable = (psycopg.OperationalError, OperationalError, InterfaceError, SQLAlchemyOperationalError)
+    while error is not None:
+        if isinstance(error, unavailable):
+            return True
+        error = error.__cause__ or error.__context__
+    return False
+
+
+def _store_answers():
+    import psycopg
+
+    try:
+        with psycopg.connect(
+            host=_config.host,
+            port=_config.port,
+            user=_config.user,
+            password=_config.password,
+            dbname=_config.dbname,
+            connect_timeout=2,
+        ):
+            return True
+    except psycopg.OperationalError:
+        return False
+
+
+class _StoreUnavailable:
+    """Stands in for the app until the store answers: 503 problem+json, as the app answers when the store is down."""
+
+    retry_seconds = 1.0
+
+    def __init__(self, server, worker, load_wsgi):
+        self.server, self.worker, self.load_wsgi = server, worker, load_wsgi
+        self.lock = threading.Lock()
+        self.next_try = 0.0
+
+    def __call__(self, environ, start_response):
+        if self.lock.acquire(blocking=False):  # one request thread tries; the others answer 503 meanwhile
+            try:
+                self._try_to_boot()
+            finally:
+                self.lock.release()
+        if self.worker.wsgi is not self:
+            return self.worker.wsgi(environ, start_response)
+        body = json.dumps(
+            {
+                "type": "about:blank",
+                "title": "Service Unavailable",
+                "status": 503,
+                "detail": "The store is unavailable; try again shortly.",
+            }
+        ).encode()
+        start_response(
+            "503 Service Unavailable",
+            [("Content-Type", "application/problem+json"), ("Retry-After", "2"), ("Content-Length", str(len(body)))],
+        )
+        return [body]
+
+    def _try_to_boot(self):
+        if self.worker.wsgi is not self or time.monotonic() < self.next_try:
+            return
+        self.next_try = time.monotonic() + self.retry_seconds
+        if not _store_answers():
+            return
+        try:
+            self.load_wsgi()  # sets worker.wsgi to the app
+        except Exception as error:
+            if not _store_unavailable(error):
+                self.server.log.exception("Worker (pid:%s) could not build the app", self.worker.pid)
+            return
+        self.server.log.warning("Worker (pid:%s) built the app: the store is back", self.worker.pid)

@@ -54,8 +54,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 @contextmanager
-def running_stack(url: str, *, workers: int | None = None, threads: int = 4) -> Iterator[Stack]:
-    """gunicorn on a free loopback port, plus the projection worker on PostgreSQL (SQLite projects in-process)."""
+def running_stack(
+    url: str, *, workers: int | None = None, threads: int = 4, projection_worker: bool = True
+) -> Iterator[Stack]:
+    """gunicorn on a free loopback port, plus the projection worker on PostgreSQL (SQLite projects in-process).
+
+    With projection_worker=False the caller runs (and supervises) the projection worker itself."""
     services = build_services(Settings(database_url=url))
     app = services.app
     owner = app.register_organisation(
@@ -86,7 +90,7 @@ def running_stack(url: str, *, workers: int | None = None, threads: int = 4) -> 
         stderr=subprocess.DEVNULL,
     )
     follower = None
-    if postgres:
+    if postgres and projection_worker:
         follower = subprocess.Popen(
             [sys.executable, "-m", "api.cli", "projections", "run", "--idle-wait", "0.5"],
             cwd=ROOT,

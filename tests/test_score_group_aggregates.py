@@ -87,6 +87,7 @@ def test_sql_score_groups_equal_the_plain_computation(read_model: ReadModel, row
     expected = _expected(rows)
     assert [a[:2] for a in actual] == [e[:2] for e in expected]
     for (_, _, mean, median), (_, _, want_mean, want_median) in zip(actual, expected, strict=True):
-        # The database may add the same doubles in another order: allow the last rounding step to differ.
+        # The database may add the same doubles in another order, or average the middle pair where Python
+        # interpolates: the results agree to the last bit or so, so rounding to cents may differ by one cent.
         assert abs(mean - want_mean) <= 0.011
-        assert median == want_median
+        assert abs(median - want_median) <= 0.011

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, case, exists, func, or_, select
+from sqlalchemy import Connection, and_, case, exists, func, literal_column, or_, select
 
 from projections import tables as t
 from projections.queries import naive, percentile
@@ -55,7 +55,11 @@ def funnel(
         status_source = st.join(i, i.c.id == st.c.innovation_id) if scope else st
         stage_q = select(si.c.stage, func.count()).select_from(stage_source).where(_open_at(si, at), *scope)
         status_q = select(st.c.status, func.count()).select_from(status_source).where(_open_at(st, at), *scope)
-        stage_q, status_q = stage_q.group_by(si.c.stage), status_q.group_by(st.c.status)
+        # Grouping by an expression rather than the bare column keeps SQLite from walking the whole (stage, …)
+        # index in group order; it then reads only the intervals entered before `at` from the as-of index.
+        stage_key, status_key = si.c.stage.concat(literal_column("''")), st.c.status.concat(literal_column("''"))
+        stage_q = stage_q.with_only_columns(stage_key, func.count()).group_by(stage_key)
+        status_q = status_q.with_only_columns(status_key, func.count()).group_by(status_key)
     stages = dict.fromkeys(STAGES, 0) | {k: v for k, v in conn.execute(stage_q).all()}
     statuses = dict.fromkeys(STATUSES, 0) | {k: v for k, v in conn.execute(status_q).all()}
     return {"as_of": as_of, "stages": stages, "statuses": statuses}

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,15 +75,17 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-@pytest.fixture
-def stack(postgres_url: str) -> Iterator[dict[str, Any]]:
+@contextmanager
+def serve(url: str, *, workers: int = 2) -> Iterator[dict[str, Any]]:
+    """Real gunicorn on a free loopback port; on PostgreSQL also the projection worker (SQLite projects inline)."""
+    postgres = url.startswith("postgresql")
     port = free_port()
     env = os.environ | {
-        "TRACKER_DATABASE_URL": postgres_url,
-        "TRACKER_WORKERS": "2",
+        "TRACKER_DATABASE_URL": url,
+        "TRACKER_WORKERS": str(workers),
         "TRACKER_THREADS": "4",
         "TRACKER_BIND": f"127.0.0.1:{port}",
-        "TRACKER_INLINE_PROJECTIONS": "0",
+        "TRACKER_INLINE_PROJECTIONS": "0" if postgres else "1",
         "TRACKER_LOG_LEVEL": "WARNING",
     }
     cli(env, "db", "upgrade")
@@ -93,13 +96,15 @@ def stack(postgres_url: str) -> Iterator[dict[str, Any]]:
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "projections", "run", "--idle-wait", "0.2"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = None
+    if postgres:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "projections", "run", "--idle-wait", "0.2"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     try:
         deadline = time.monotonic() + 30
         while True:
@@ -114,7 +119,14 @@ def stack(postgres_url: str) -> Iterator[dict[str, Any]]:
         yield {"http": Http(f"http://127.0.0.1:{port}"), "env": env}
     finally:
         stop(web)
-        stop(worker)
+        if worker is not None:
+            stop(worker)
+
+
+@pytest.fixture
+def stack(postgres_url: str) -> Iterator[dict[str, Any]]:
+    with serve(postgres_url) as running:
+        yield running
 
 
 def test_innovation_goes_from_submission_to_mainstreamed_over_real_gunicorn_on_postgres(stack: dict[str, Any]) -> None:

@@ -1,0 +1,257 @@
+"""One soak run: the stack, the load, the faults on a schedule, then the checks."""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+import os
+import random
+import tempfile
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from uuid import UUID
+
+import psutil
+
+from api.bootstrap import build_services
+from api.settings import Settings
+from bench.common import fresh_store
+from bench.stack import ADMIN, Stack, running_stack
+from projections.runner import ReadModel
+from soak.faults import GunicornWorkers, Outage, ProjectionWorker, ensure_postgres_running, restart_postgres
+from soak.load import Cast, Client, Key, Ledger, Portfolio, Write, run_clients
+from soak.verify import LedgerCheck, check_ledger, compare_with_rebuild
+from tracker.application import TrackerApplication
+
+
+@dataclass(frozen=True)
+class Options:
+    duration: float = 180.0
+    workers: int = 3
+    threads: int = 4
+    clients: int = 6
+    kill_every: float = 4.0
+    projection_every: float = 20.0
+    outage: float = 6.0
+    seed: int = 1
+
+
+@dataclass
+class Report:
+    options: Options
+    seconds: float = 0.0
+    writes: list[Write] = field(default_factory=list)
+    reads: Counter[int | None] = field(default_factory=Counter)
+    client_errors: list[str] = field(default_factory=list)
+    workers_killed: int = 0
+    workers_died_unasked: int = 0
+    master_survived: bool = False
+    projection_kills: int = 0
+    projection_exits_unasked: list[int] = field(default_factory=list)
+    outage: Outage | None = None
+    outage_load: Counter[int | None] = field(default_factory=Counter)
+    load_503_outside_outage: int = 0
+    caught_up: bool = False
+    ledger: LedgerCheck = field(default_factory=LedgerCheck)
+    differing_rows: dict[str, int] = field(default_factory=dict)
+    table_rows: dict[str, int] = field(default_factory=dict)
+    logs: Path = Path()
+
+    @property
+    def acknowledged(self) -> int:
+        return sum(w.acknowledged for w in self.writes)
+
+    @property
+    def refused(self) -> Counter[int]:
+        return Counter(w.status for w in self.writes if w.status is not None and not w.acknowledged)
+
+    @property
+    def unknown(self) -> int:
+        return sum(w.status is None for w in self.writes)
+
+    @property
+    def mismatches(self) -> int:
+        return sum(self.differing_rows.values())
+
+    def failures(self) -> list[str]:
+        """Every way this run broke the guarantees; empty when it kept them all."""
+        found: list[str] = []
+        if self.ledger.lost:
+            found.append(f"{len(self.ledger.lost)} acknowledged writes are not in the event store as acknowledged")
+        if self.ledger.duplicates:
+            found.append(f"{len(self.ledger.duplicates)} requests were stored more than once")
+        refused_4xx = {s: n for s, n in self.ledger.refused_stored.items() if 400 <= s < 500}
+        if refused_4xx:
+            found.append(f"writes refused with {refused_4xx} were stored all the same")
+        if not self.caught_up:
+            found.append("the projection worker never caught up with the event log")
+        elif self.mismatches or not self.differing_rows:
+            found.append(f"read models differ from a clean rebuild: {self.differing_rows or 'not compared'}")
+        server_errors = Counter(
+            s for s in [*(w.status for w in self.writes), *self.reads.elements()] if s is not None and s >= 500
+        )
+        server_errors.pop(503, None)
+        if server_errors:
+            found.append(f"server errors other than 503: {dict(server_errors)}")
+        if self.outage is None:
+            if self.options.outage > 0:
+                found.append("PostgreSQL was never restarted")
+        else:
+            wrong = {s: n for s, n in self.outage.probes.items() if s != 503}
+            if wrong or not self.outage.probes:
+                found.append(f"while PostgreSQL was down the API answered {dict(self.outage.probes)}, not only 503")
+            if self.outage.recovered_after_s is None:
+                found.append("the API did not recover by itself after PostgreSQL came back")
+        if not self.master_survived:
+            found.append("the gunicorn master did not survive")
+        if self.client_errors:
+            found.append(f"the load generator failed {len(self.client_errors)} times: {self.client_errors[:3]}")
+        if not self.acknowledged:
+            found.append("no write was acknowledged, so the run proved nothing")
+        return found
+
+
+def _make_cast(stack: Stack) -> Cast:
+    """Keys for the load: the owner's provider, the adopting site's provider, three evaluators, an analyst."""
+    services = build_services(Settings(database_url=stack.url))
+    try:
+
+        def key(name: str, role: str, organisation: UUID | None = None) -> Key:
+            return Key(services.keys.create(name=name, role=role, organisation_id=organisation)[0], name)
+
+        panels = [
+            services.app.register_organisation(actor=ADMIN, name=f"Soak panel {n}", country=c, kind="research")
+            for n, c in ((1, "FI"), (2, "DE"), (3, "EL"))
+        ]
+        return Cast(
+            provider=key("soak-provider", "provider", UUID(stack.owner)),
+            site_provider=key("soak-site-provider", "provider", UUID(stack.site)),
+            site=stack.site,
+            evaluators=tuple(key(f"soak-evaluator-{n}", "evaluator", p.aggregate_id) for n, p in enumerate(panels, 1)),
+            analyst=key("soak-analyst", "analyst"),
+        )
+    finally:
+        services.close()
+
+
+def _wait_caught_up(app: TrackerApplication, url: str, projection: ProjectionWorker, timeout: float) -> bool:
+    model = ReadModel(app, url, pool_size=1)
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            projection.supervise()
+            if model.position() >= app.current_position():
+                return True
+            time.sleep(0.2)
+        return False
+    finally:
+        model.close()
+
+
+def _drive(stack: Stack, cast: Cast, projection: ProjectionWorker, options: Options, report: Report) -> None:
+    """Run the load for the duration while injecting the faults on their schedule."""
+    rng = random.Random(options.seed)  # noqa: S311 - the fault schedule, not security
+    ledger, probes, portfolio = Ledger(), Ledger(), Portfolio()
+    master = psutil.Process(stack.web_pids[0]).ppid()
+    workers = GunicornWorkers(master, rng)
+    prober = Client(stack.base, cast, probes, portfolio, seed=options.seed, timeout=15, keep_alive=False)
+    probe_calls = itertools.cycle([prober.probe_read, prober.submit])
+
+    def recovered() -> bool:
+        return prober.probe_read() == 200 and prober.submit() == 201
+
+    stop = threading.Event()
+    threads = run_clients(stack.base, cast, ledger, portfolio, clients=options.clients, seed=options.seed, stop=stop)
+    started = time.monotonic()
+    timeline = (report.logs / "timeline.txt").open("w")
+
+    def note(what: str) -> None:
+        timeline.write(f"{time.time():.3f} +{time.monotonic() - started:7.2f}s {what}\n")
+        timeline.flush()
+
+    next_kill = started + options.kill_every * rng.uniform(0.5, 1.5)
+    next_projection_kill = started + options.projection_every * rng.uniform(0.5, 1.5)
+    outage_at = started + options.duration * 0.45
+    try:
+        while (now := time.monotonic()) < started + options.duration:
+            workers.watch()
+            exits = len(projection.unplanned_exits)
+            projection.supervise()
+            if len(projection.unplanned_exits) > exits:
+                note(f"projection worker had exited by itself ({projection.unplanned_exits[-1]}); restarted")
+            if now >= next_kill:
+                if (pid := workers.kill_one()) is not None:
+                    report.workers_killed += 1
+                    note(f"SIGKILL gunicorn worker {pid}")
+                next_kill = now + options.kill_every * rng.uniform(0.5, 1.5)
+            if now >= next_projection_kill:
+                projection.kill()
+                note("SIGKILL projection worker")
+                time.sleep(rng.uniform(0.2, 2.0))
+                projection.start()
+                note("projection worker started")
+                next_projection_kill = time.monotonic() + options.projection_every * rng.uniform(0.5, 1.5)
+            if options.outage > 0 and report.outage is None and now >= outage_at:
+                note("stopping PostgreSQL")
+                report.outage = restart_postgres(options.outage, lambda: next(probe_calls)(), recovered)
+                note(f"PostgreSQL back; API recovered after {report.outage.recovered_after_s} s")
+            time.sleep(0.1)
+    finally:
+        timeline.close()
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=60)
+        ensure_postgres_running()
+    report.seconds = time.monotonic() - started
+    workers.watch()
+    report.workers_died_unasked = len(workers.unplanned)
+    report.master_survived = workers.master_alive() and master in {p.pid for p in psutil.Process().children()}
+    report.projection_kills = projection.kills
+    load = ledger.snapshot()
+    report.writes = load + probes.snapshot()
+    report.reads = ledger.reads + probes.reads
+    report.client_errors = ledger.client_errors
+    with (report.logs / "ledger.jsonl").open("w") as out:
+        for write in report.writes:
+            out.write(json.dumps(dataclasses.asdict(write)) + "\n")
+    if report.outage is not None:
+        window = (report.outage.stop_issued, report.outage.up_from)
+        inside = [window[0] <= w.answered_at <= window[1] for w in load]
+        report.outage_load = Counter(w.status for w, i in zip(load, inside, strict=True) if i)
+        report.load_503_outside_outage = sum(w.status == 503 and not i for w, i in zip(load, inside, strict=True))
+
+
+def run(options: Options) -> Report:
+    """A whole soak on a fresh PostgreSQL schema (dropped afterwards); the report holds every figure."""
+    report = Report(options, logs=Path(tempfile.mkdtemp(prefix="tracker-soak-")))
+    ensure_postgres_running()
+    with (
+        fresh_store("postgresql") as url,
+        running_stack(url, workers=options.workers, threads=options.threads, projection_worker=False) as stack,
+    ):
+        cast = _make_cast(stack)
+        env = os.environ | {
+            "TRACKER_DATABASE_URL": url,
+            "TRACKER_INLINE_PROJECTIONS": "0",
+            "TRACKER_LOG_LEVEL": "WARNING",
+        }
+        projection = ProjectionWorker(env, report.logs)
+        projection.start()
+        try:
+            _drive(stack, cast, projection, options, report)
+            app = TrackerApplication.for_url(url, pool_size=2)
+            try:
+                report.caught_up = _wait_caught_up(app, url, projection, timeout=180)
+                report.projection_exits_unasked = list(projection.unplanned_exits)
+                report.ledger = check_ledger(app, report.writes)
+                if report.caught_up:
+                    report.differing_rows, report.table_rows = compare_with_rebuild(app, url)
+            finally:
+                app.close()
+        finally:
+            projection.stop()
+    return report
