@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -26,7 +27,7 @@ from api.services import Services
 from api.settings import Settings
 from projections import audit_chain
 from projections.engine import make_engine
-from projections.runner import ReadModel
+from projections.runner import MAX_OUTAGE_WAIT, STORE_UNAVAILABLE, ReadModel
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
 from tracker.audit_chain import HASH_RE
@@ -232,21 +233,37 @@ def _read_model() -> Iterator[ReadModel]:
 @projections.command("run")
 @click.option("--idle-wait", default=1.0, show_default=True, help="Seconds between checks when nothing arrives.")
 def projections_run(idle_wait: float) -> None:
-    """Follow the event log and keep the read model up to date, until stopped (SIGTERM or Ctrl-C)."""
-    with _read_model() as read_model:
+    """Follow the event log and keep the read model up to date, until stopped (SIGTERM or Ctrl-C).
 
-        def stop(*_: Any) -> None:
+    A worker started while the database is down waits for it, and one running through an outage carries on."""
+    stopping = threading.Event()
+    current: list[ReadModel] = []
+
+    def stop(*_: Any) -> None:
+        stopping.set()
+        for read_model in current:
             read_model.stop()
 
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        click.echo(f"following the event log from position {read_model.position()}", err=True)
+    def outage(error: Exception, pause: float) -> None:
+        click.echo(f"the store is unavailable ({type(error).__name__}); trying again in {pause:.1f}s", err=True)
 
-        def outage(error: Exception, pause: float) -> None:
-            click.echo(f"the store is unavailable ({type(error).__name__}); trying again in {pause:.1f}s", err=True)
-
-        read_model.follow(idle_wait=idle_wait, on_outage=outage)
-        click.echo(f"stopped at position {read_model.position()}", err=True)
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    pause = 0.5
+    while not stopping.is_set():
+        try:
+            with _read_model() as read_model:
+                current[:] = [read_model]
+                if stopping.is_set():
+                    return
+                click.echo(f"following the event log from position {read_model.position()}", err=True)
+                read_model.follow(idle_wait=idle_wait, on_outage=outage)
+                click.echo(f"stopped at position {read_model.position()}", err=True)
+                return
+        except STORE_UNAVAILABLE as error:
+            outage(error, pause)
+            stopping.wait(pause)
+            pause = min(pause * 2, MAX_OUTAGE_WAIT)
 
 
 @projections.command("rebuild")

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import psycopg
@@ -12,6 +17,8 @@ from sqlalchemy.exc import OperationalError
 from projections import runner as runner_module
 from projections.runner import ReadModel
 from tests.world import build_world
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def test_follow_waits_out_an_outage_and_then_projects_everything(
@@ -50,3 +57,19 @@ def test_follow_does_not_hide_other_errors(read_model: ReadModel, monkeypatch: p
     monkeypatch.setattr(read_model, "catch_up", broken)
     with pytest.raises(RuntimeError):
         read_model.follow(idle_wait=0.01)
+
+
+def test_a_worker_started_while_the_database_is_down_waits_for_it_and_stops_on_sigterm() -> None:
+    # Nothing listens on port 9 of the loopback interface: the database is "down" for the whole test.
+    env = os.environ | {"TRACKER_DATABASE_URL": "postgresql://postgres@127.0.0.1:9/test"}
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "api.cli", "projections", "run"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        assert worker.stderr is not None
+        first = worker.stderr.readline()
+        assert "the store is unavailable" in first
+        assert worker.poll() is None  # still waiting for the database, not crashed
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        assert worker.wait(timeout=20) == 0
