@@ -73,3 +73,5 @@ def test_a_worker_started_while_the_database_is_down_waits_for_it_and_stops_on_s
     finally:
         worker.send_signal(signal.SIGTERM)
         assert worker.wait(timeout=20) == 0
+        if worker.stderr is not None:
+            worker.stderr.close()
