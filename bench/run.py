@@ -29,13 +29,14 @@ from projections.runner import ReadModel
 from tracker.application import TrackerApplication
 
 SCALES: dict[str, dict[str, Any]] = {
+    # A quick look (a few minutes for both stores): the same measures on smaller data, not the targets' sizes.
     "small": {
-        "events": 100_000,
-        "write_seconds": 8,
-        "read_repeats": 60,
+        "events": 30_000,
+        "write_seconds": 5,
+        "read_repeats": 30,
         "clients": 4,
-        "runner_events": 5_000,
-        "history": 10_000,
+        "runner_events": 3_000,
+        "history": 2_000,
     },
     "full": {
         "events": 1_000_000,
