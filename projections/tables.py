@@ -129,6 +129,7 @@ innovations = Table(
     Index("ix_rm_innovations_ecosystem", "ecosystem_id"),
     Index("ix_rm_innovations_mpi", "mpi_value"),
     Index("ix_rm_innovations_country_mpi", "country", "mpi_value"),
+    Index("ix_rm_innovations_stage_country_mpi", "stage", "country", "mpi_value"),
     Index("ix_rm_innovations_submitted_at", "submitted_at"),
     Index("ix_rm_innovations_title", "title"),
 )
