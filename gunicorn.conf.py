@@ -84,14 +84,7 @@ def _store_answers():
     import psycopg
 
     try:
-        with psycopg.connect(
-            host=_config.host,
-            port=_config.port,
-            user=_config.user,
-            password=_config.password,
-            dbname=_config.dbname,
-            connect_timeout=2,
-        ):
+        with _config.connect(connect_timeout=2):
             return True
     except psycopg.OperationalError:
         return False

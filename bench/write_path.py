@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import psycopg
-
 from bench.stack import Stack
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
@@ -192,15 +190,7 @@ def projection_lag(stack: Stack, seconds: float, interval: float = 0.1) -> list[
     client = Client(stack, seed=999)
     lags: list[float] = []
     options = f"-csearch_path={config.schema}" if config.schema else ""
-    with psycopg.connect(
-        host=config.host,
-        port=config.port,
-        user=config.user,
-        password=config.password,
-        dbname=config.dbname,
-        autocommit=True,
-        options=options,
-    ) as conn:
+    with config.connect(autocommit=True, options=options) as conn:
         end = time.perf_counter() + seconds
         while time.perf_counter() < end:
             status, headers, _ = client.call(

@@ -195,10 +195,7 @@ class ReadModel:
     def _follow_postgres(self, idle_wait: float, on_batch: Progress | None) -> None:
         recorder = self.app.recorder
         channel = getattr(recorder, "channel_name", "tracker_events")
-        c = self.config
-        with psycopg.connect(
-            host=c.host, port=c.port, user=c.user, password=c.password, dbname=c.dbname, autocommit=True
-        ) as listener:
+        with self.config.connect(autocommit=True) as listener:
             listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
             while not self._stop.is_set():
                 if self.catch_up(on_batch) == 0:

@@ -7,7 +7,6 @@ from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from typing import Any
 
-import psycopg
 from psycopg import sql
 
 from tracker.stores import StoreConfig
@@ -32,7 +31,7 @@ class Tamper:
                 yield conn.cursor(), "stored_events", "rowid", "?"
             return
         with (
-            psycopg.connect(host=c.host, port=c.port, user=c.user, password=c.password, dbname=c.dbname) as pg,
+            c.connect() as pg,
             pg.cursor() as pg_cursor,
         ):
             table = sql.Identifier(c.schema or "public", f"{self.app_name}_events").as_string(pg)

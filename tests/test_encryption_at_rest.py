@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from contextlib import closing
 from uuid import UUID
 
-import psycopg
 import pytest
 from eventsourcing.compressor import ZlibCompressor
 from eventsourcing.cryptography import AESCipher
@@ -33,9 +32,7 @@ def raw_payloads(url: str, purpose: str) -> list[bytes]:
         assert config.path is not None
         with closing(sqlite3.connect(config.path)) as conn:
             return [bytes(row[0]) for row in conn.execute(f"SELECT state FROM stored_{purpose}")]  # noqa: S608
-    with psycopg.connect(
-        host=config.host, port=config.port, user=config.user, password=config.password, dbname=config.dbname
-    ) as conn:
+    with config.connect() as conn:
         table = sql.Identifier(config.schema or "public", f"tracker_{purpose}")
         return [bytes(row[0]) for row in conn.execute(sql.SQL("SELECT state FROM {}").format(table))]
 

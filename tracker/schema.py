@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import psycopg
 from psycopg import sql
 
 from tracker.application import TrackerApplication
@@ -18,14 +17,7 @@ def create_event_tables(url: str) -> None:
     if config.kind != "postgresql":
         TrackerApplication.for_url(url, create_tables=True).close()
         return
-    with psycopg.connect(
-        host=config.host,
-        port=config.port,
-        user=config.user,
-        password=config.password,
-        dbname=config.dbname,
-        autocommit=True,
-    ) as conn:
+    with config.connect(autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
         try:
             if config.schema:
@@ -40,12 +32,5 @@ def drop_postgres_schema(url: str) -> None:
     config = StoreConfig.from_url(url)
     if config.kind != "postgresql" or not config.schema:
         raise ValueError("only a PostgreSQL URL with ?schema= can be dropped")
-    with psycopg.connect(
-        host=config.host,
-        port=config.port,
-        user=config.user,
-        password=config.password,
-        dbname=config.dbname,
-        autocommit=True,
-    ) as conn:
+    with config.connect(autocommit=True) as conn:
         conn.execute(sql.SQL("DROP SCHEMA IF EXISTS {} CASCADE").format(sql.Identifier(config.schema)))

@@ -8,7 +8,10 @@ import re
 from base64 import b64decode
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+import psycopg
 
 DEFAULT_DATABASE_URL = "sqlite:///var/tracker.db"
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -96,6 +99,14 @@ class StoreConfig:
                 schema=schema,
             )
         raise StoreConfigError(f"unsupported TRACKER_DATABASE_URL scheme {parts.scheme!r}")
+
+    def connect(self, **options: Any) -> psycopg.Connection[Any]:
+        """A plain psycopg connection to this PostgreSQL store, outside any pool (`options` go to psycopg)."""
+        if self.kind != "postgresql":
+            raise StoreConfigError(f"a {self.kind} store has no PostgreSQL connection")
+        return psycopg.connect(
+            host=self.host, port=self.port, user=self.user, password=self.password, dbname=self.dbname, **options
+        )
 
     def event_store_env(
         self, *, create_tables: bool, pool_size: int = 5, cipher_key: str | None = None
