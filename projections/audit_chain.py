@@ -8,6 +8,7 @@ from eventsourcing.persistence import ApplicationRecorder, Notification
 from sqlalchemy import Connection, Engine, select
 
 from projections import tables as t
+from projections.rows import BulkWriter
 from tracker.audit_chain import GENESIS, Link, Verification, chain, verify_chain
 
 # The chain's row in the tracking table: it advances in the same transaction as the projections' rows.
@@ -33,7 +34,7 @@ def extend(conn: Connection, notifications: Sequence[Notification]) -> None:
     if not notifications:
         return
     links = chain(head(conn).hash, notifications)
-    conn.execute(t.audit_chain.insert(), [{"position": link.position, "hash": link.hash} for link in links])
+    BulkWriter(conn).insert(t.audit_chain, [{"position": link.position, "hash": link.hash} for link in links])
 
 
 def stream_events(recorder: ApplicationRecorder, stop: int, batch_size: int) -> Iterator[Notification]:

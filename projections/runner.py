@@ -23,6 +23,9 @@ from tracker.application import TrackerApplication
 from tracker.stores import StoreConfig
 
 BATCH_SIZE = 1000
+# During a rebuild on SQLite, let the write-ahead log grow to this many pages (4 KiB each) before it is copied back
+# into the database: a checkpoint after every batch otherwise took more time than the batch itself.
+REBUILD_CHECKPOINT_PAGES = 100_000
 MAX_OUTAGE_WAIT = 5.0
 # What an unreachable or restarting database raises, through each of the layers that talk to it.
 STORE_UNAVAILABLE = (
@@ -60,6 +63,7 @@ class ReadModel:
         self.reader = make_engine(url, pool_size=pool_size)
         self.writer = make_engine(url, writer=True, pool_size=2)
         self._stop = threading.Event()
+        self._checkpoint_pages: int | None = None
         self._constants: dict[tuple[str, tuple[object, ...]], dict[str, object]] = {}
 
     def close(self) -> None:
@@ -107,6 +111,8 @@ class ReadModel:
         to_event = self.app.mapper.to_domain_event
         events = [to_event(n) for n in notifications]
         with self.writer.begin() as conn:
+            if self._checkpoint_pages is not None:
+                conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={self._checkpoint_pages:d}")
             # Under the lock, the tracked positions decide what is applied: a concurrent catch-up may have
             # applied part or all of this batch meanwhile, and nothing is applied twice.
             positions = self._lock_positions(conn)
@@ -212,7 +218,18 @@ class ReadModel:
             for table in reversed(t.READ_MODEL_TABLES):
                 conn.execute(table.delete())
             conn.execute(update(t.tracking).values(position=0))
-        applied = self.catch_up(progress)
+        if self.config.kind == "sqlite":
+            self._checkpoint_pages = REBUILD_CHECKPOINT_PAGES
+        try:
+            applied = self.catch_up(progress)
+        finally:
+            if self._checkpoint_pages is not None:
+                self._checkpoint_pages = None
+                # New connections get SQLite's default checkpointing back; the log is copied back in one go.
+                self.writer.dispose()
+                with self.writer.connect() as conn:
+                    # Outside a transaction (a checkpoint cannot run inside one): the driver is in autocommit.
+                    conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.analyze()
         return applied
 

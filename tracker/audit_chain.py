@@ -77,12 +77,11 @@ def _as_bytes(value: object) -> bytes:
 
 def link_hash(previous: str, event: Notification) -> str:
     """The link after `event`, chained onto the link `previous`."""
-    digest = hashlib.sha256(bytes.fromhex(previous))
+    message = [bytes.fromhex(previous)]
     for value in (event.id, event.originator_id, event.originator_version, event.topic, event.state):
         part = _as_bytes(value)
-        digest.update(len(part).to_bytes(8, "big"))
-        digest.update(part)
-    return digest.hexdigest()
+        message += (len(part).to_bytes(8, "big"), part)
+    return hashlib.sha256(b"".join(message)).hexdigest()
 
 
 def chain(previous: str, events: Iterable[Notification]) -> Iterator[Link]:

@@ -1,0 +1,152 @@
+"""The projections' bulk writer stores exactly what SQLAlchemy's own INSERT and UPDATE store, for every column type."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Integer, Numeric, Table, Uuid, select
+
+from projections import tables as t
+from projections.engine import make_engine
+from projections.rows import BulkWriter, Rows
+
+
+def _value(column: Any, rng: random.Random, *, allow_null: bool) -> Any:
+    if allow_null and column.nullable and not column.primary_key and rng.random() < 0.5:
+        return None
+    kind = column.type
+    if isinstance(kind, Uuid):
+        return uuid.UUID(int=rng.getrandbits(128))
+    if isinstance(kind, DateTime):
+        return datetime(
+            2020 + rng.randrange(6), rng.randrange(1, 13), rng.randrange(1, 29), 23, 59, 59, rng.randrange(10**6)
+        )
+    if isinstance(kind, Date):
+        return date(2019 + rng.randrange(7), rng.randrange(1, 13), rng.randrange(1, 29))
+    if isinstance(kind, Boolean):
+        return rng.random() < 0.5
+    if isinstance(kind, Numeric) and not isinstance(kind, Float):
+        return Decimal(rng.randrange(10**9)) / 100
+    if isinstance(kind, Float):
+        return rng.random() * 100
+    if isinstance(kind, (Integer, BigInteger)):
+        return rng.randrange(1, 2**31)
+    if isinstance(kind, JSON):
+        return rng.choice(
+            [
+                [],
+                {},
+                ["a", "é ünïcode", 'quote " and \\ backslash'],
+                {"nested": [{"x": 1.5, "y": None, "z": True}], str(uuid.UUID(int=rng.getrandbits(128))): 42.25},
+            ]
+        )
+    length = getattr(kind, "length", None) or 40
+    return "".join(rng.choice("abcXYZ é'\"%?;-") for _ in range(rng.randrange(0, min(length, 40) + 1)))
+
+
+def _rows(table: Table, rng: random.Random, count: int) -> list[dict[str, Any]]:
+    return [{c.name: _value(c, rng, allow_null=i % 2 == 1) for c in table.columns} for i in range(count)]
+
+
+def _stored(conn: Any, table: Table) -> list[dict[str, Any]]:
+    order = list(table.primary_key.columns)
+    return [dict(row) for row in conn.execute(select(table).order_by(*order)).mappings()]
+
+
+@pytest.mark.parametrize("table", t.READ_MODEL_TABLES, ids=lambda table: table.name)
+def test_bulk_insert_and_update_store_what_sqlalchemy_stores(sql_url: str, table: Table) -> None:
+    rng = random.Random(table.name)
+    rows = _rows(table, rng, 12)
+    pk = [c.name for c in table.primary_key.columns]
+    # Change every other row's non-key columns, as the projections' unit of work does.
+    changes = {
+        tuple(row[c] for c in pk): {
+            c.name: _value(c, rng, allow_null=True) for c in table.columns if not c.primary_key and rng.random() < 0.6
+        }
+        for row in rows[::2]
+    }
+    changes = {key: values for key, values in changes.items() if values}
+    assert changes or all(c.primary_key for c in table.columns)
+    engine = make_engine(sql_url, writer=True)
+    stored = []
+    try:
+        for bulk in (False, True):
+            with engine.begin() as conn:
+                conn.execute(table.delete())
+                if bulk:
+                    BulkWriter(conn).insert(table, [dict(row) for row in rows])
+                    BulkWriter(conn).update(table, changes)
+                else:
+                    conn.execute(table.insert(), [dict(row) for row in rows])
+                    for key, values in changes.items():
+                        where = [table.c[c] == v for c, v in zip(pk, key, strict=True)]
+                        conn.execute(table.update().where(*where).values(values))
+            with engine.connect() as conn:
+                stored.append(_stored(conn, table))
+    finally:
+        engine.dispose()
+    assert len(stored[0]) == len(rows)
+    assert stored[1] == stored[0]
+
+
+def test_rows_flush_writes_through_the_bulk_writer(sql_url: str) -> None:
+    """One unit of work: inserts of different column sets, an update of a stored row and of a pending row."""
+    engine = make_engine(sql_url, writer=True)
+    ids = [uuid.uuid4() for _ in range(3)]
+    at = datetime(2024, 5, 6, 7, 8, 9, 123456)
+    try:
+        with engine.begin() as conn:
+            rows = Rows(conn)
+            rows.insert(
+                t.stage_intervals,
+                {
+                    "innovation_id": ids[0],
+                    "seq": 1,
+                    "stage": "testing",
+                    "entered_at": at,
+                    "exited_at": None,
+                    "duration_days": None,
+                },
+            )
+            rows.insert(
+                t.stage_intervals,
+                {
+                    "seq": 1,
+                    "innovation_id": ids[1],
+                    "stage": "development",
+                    "entered_at": at,
+                    "exited_at": at,
+                    "duration_days": 0.0,
+                },
+            )
+            rows.flush()
+        with engine.begin() as conn:
+            rows = Rows(conn)
+            rows.update(t.stage_intervals, (ids[0], 1), exited_at=datetime(2024, 6, 1), duration_days=25.5)
+            rows.insert(
+                t.stage_intervals,
+                {
+                    "innovation_id": ids[2],
+                    "seq": 1,
+                    "stage": "assessment",
+                    "entered_at": at,
+                    "exited_at": None,
+                    "duration_days": None,
+                },
+            )
+            rows.update(t.stage_intervals, (ids[2], 1), stage="identification")
+            rows.flush()
+        with engine.connect() as conn:
+            stored = {row["innovation_id"]: row for row in _stored(conn, t.stage_intervals)}
+    finally:
+        engine.dispose()
+    assert stored[ids[0]]["exited_at"] == datetime(2024, 6, 1)
+    assert stored[ids[0]]["duration_days"] == 25.5
+    assert stored[ids[1]]["stage"] == "development"
+    assert stored[ids[1]]["entered_at"] == at
+    assert stored[ids[2]]["stage"] == "identification"
