@@ -26,6 +26,12 @@ BATCH_SIZE = 1000
 # During a rebuild on SQLite, let the write-ahead log grow to this many pages (4 KiB each) before it is copied back
 # into the database: a checkpoint after every batch otherwise took more time than the batch itself.
 REBUILD_CHECKPOINT_PAGES = 100_000
+# What a rebuild's batches ask of each store. A rebuild is derived data: on PostgreSQL a batch need not wait for its
+# commit to reach the disk, since a crash loses the batch and its tracked position together and the next run redoes it.
+REBUILD_SETTINGS = {
+    "sqlite": f"PRAGMA wal_autocheckpoint={REBUILD_CHECKPOINT_PAGES:d}",
+    "postgresql": "SET LOCAL synchronous_commit = off",
+}
 MAX_OUTAGE_WAIT = 5.0
 # What an unreachable or restarting database raises, through each of the layers that talk to it.
 STORE_UNAVAILABLE = (
@@ -63,7 +69,7 @@ class ReadModel:
         self.reader = make_engine(url, pool_size=pool_size)
         self.writer = make_engine(url, writer=True, pool_size=2)
         self._stop = threading.Event()
-        self._checkpoint_pages: int | None = None
+        self._rebuilding = False
         self._constants: dict[tuple[str, tuple[object, ...]], dict[str, object]] = {}
 
     def close(self) -> None:
@@ -111,8 +117,8 @@ class ReadModel:
         to_event = self.app.mapper.to_domain_event
         events = [to_event(n) for n in notifications]
         with self.writer.begin() as conn:
-            if self._checkpoint_pages is not None:
-                conn.exec_driver_sql(f"PRAGMA wal_autocheckpoint={self._checkpoint_pages:d}")
+            if self._rebuilding:
+                conn.exec_driver_sql(REBUILD_SETTINGS[self.config.kind])
             # Under the lock, the tracked positions decide what is applied: a concurrent catch-up may have
             # applied part or all of this batch meanwhile, and nothing is applied twice.
             positions = self._lock_positions(conn)
@@ -218,13 +224,12 @@ class ReadModel:
             for table in reversed(t.READ_MODEL_TABLES):
                 conn.execute(table.delete())
             conn.execute(update(t.tracking).values(position=0))
-        if self.config.kind == "sqlite":
-            self._checkpoint_pages = REBUILD_CHECKPOINT_PAGES
+        self._rebuilding = True
         try:
             applied = self.catch_up(progress)
         finally:
-            if self._checkpoint_pages is not None:
-                self._checkpoint_pages = None
+            self._rebuilding = False
+            if self.config.kind == "sqlite":
                 # New connections get SQLite's default checkpointing back; the log is copied back in one go.
                 self.writer.dispose()
                 with self.writer.connect() as conn:
