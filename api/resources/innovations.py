@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import UUID
 
 from flask.views import MethodView
 
 from api.auth import READERS, ensure_owner, principal, require
-from api.csv_export import stream_csv
+from api.csv_export import list_cell, stream_rows, text_cell
 from api.errors import ProblemError
 from api.http import etag, expected_version, request_id, written
 from api.resources import (
@@ -54,35 +54,18 @@ WRITE_HEADERS = {
     "ETag": {"description": "The new version, quoted.", "schema": {"type": "string"}},
     "X-Event-Position": EVENT_POSITION_HEADER,
 }
-CSV_COLUMNS = [
-    "id",
-    "title",
-    "stage",
-    "status",
-    "mpi",
-    "mpi_evaluators",
-    "mpi_spread",
-    "themes",
-    "target_groups",
-    "organisation_id",
-    "organisation_name",
-    "country",
-    "ecosystem_id",
-    "ecosystem_acronym",
-    "readiness_level",
-    "pilots_count",
-    "evidence_count",
-    "assessments_count",
-    "adoptions_count",
-    "submitted_at",
-    "updated_at",
-    "version",
-]
-
-
-def _csv_row(item: dict[str, Any]) -> dict[str, Any]:
-    mpi = item["mpi"] or {}
-    return item | {"mpi": mpi.get("value"), "mpi_evaluators": mpi.get("evaluators"), "mpi_spread": mpi.get("spread")}
+# How each column of queries.EXPORT_COLUMNS is written: text a caller wrote is neutralised; numbers the application
+# computed, ids and instants go as they are.
+CSV_FORMATS: dict[str, Callable[[Any], Any]] = {
+    "title": text_cell,
+    "stage": text_cell,
+    "status": text_cell,
+    "themes": list_cell,
+    "target_groups": list_cell,
+    "organisation_name": text_cell,
+    "country": text_cell,
+    "ecosystem_acronym": text_cell,
+}
 
 
 def innovation_body(inn: Innovation) -> dict[str, Any]:
@@ -145,11 +128,12 @@ class Innovations(MethodView):
         engine = services().read_model.reader
         if wants_csv():
 
-            def rows() -> Iterator[dict[str, Any]]:
+            def rows() -> Iterator[list[Any]]:
                 with engine.connect() as conn:
                     yield from queries.iter_innovations(conn, filters, sort=sort)
 
-            return stream_csv(CSV_COLUMNS, rows(), filename="innovations.csv", flatten=_csv_row)
+            formats = [CSV_FORMATS.get(column) for column in queries.EXPORT_COLUMNS]
+            return stream_rows(queries.EXPORT_COLUMNS, rows(), formats=formats, filename="innovations.csv")
         with engine.connect() as conn:
             return queries.list_innovations(conn, filters, sort=sort, page=page, page_size=page_size).__dict__
 
