@@ -93,12 +93,20 @@ def formatted(rows: Iterable[Sequence[Any]], formats: Sequence[Callable[[Any], A
 
 
 def csv_chunks(columns: Sequence[str], rows: Iterable[Sequence[Any]], *, rows_per_chunk: int = 500) -> Iterator[str]:
-    """What csv.writer writes (header first), in chunks of `rows_per_chunk` rows."""
+    """What csv.writer writes (header first), in chunks of `rows_per_chunk` rows.
+
+    A row none of whose cells holds a comma, quote or line break is its cells joined with commas, which costs far
+    less than csv.writer's scan of every character; any other row goes through csv.writer itself."""
     parts: list[str] = []
     writer = csv.writer(SimpleNamespace(write=parts.append))
     writer.writerow(columns)
     for n, row in enumerate(rows, 1):
-        writer.writerow(row)
+        cells = ["" if value is None else str(value) for value in row]
+        line = ",".join(cells)
+        if line and line.count(",") == len(cells) - 1 and '"' not in line and "\n" not in line and "\r" not in line:
+            parts.append(line + "\r\n")
+        else:
+            writer.writerow(row)
         if n % rows_per_chunk == 0:
             yield "".join(parts)
             parts.clear()

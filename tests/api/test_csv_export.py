@@ -159,6 +159,27 @@ def test_streamed_export_writes_what_the_dictionary_export_wrote_when_cells_are_
     assert actual == expected
 
 
+CELLS = st.one_of(
+    st.none(),
+    st.text(st.sampled_from(["a", ",", '"', "\r", "\n", " ", "'", "=", "é"]), max_size=4),
+    st.text(max_size=6),
+    st.integers(),
+    st.floats(),
+    st.booleans(),
+)
+
+
+@settings(max_examples=300)
+@given(rows=st.lists(st.lists(CELLS, min_size=0, max_size=4), max_size=6), width=st.integers(1, 4))
+def test_csv_chunks_write_what_csv_writer_writes_when_cells_need_quoting(rows: list[list[Any]], width: int) -> None:
+    columns = [f"c{n}" for n in range(width)]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(columns)
+    writer.writerows(rows)
+    assert "".join(csv_chunks(columns, rows, rows_per_chunk=2)) == buffer.getvalue()
+
+
 def test_http_export_writes_the_listed_innovations_when_the_portfolio_is_varied(env: Env) -> None:
     submit(env, title="=cmd|' /C calc'!A0", themes=["-x", "a, b"], target_groups=['"quoted"'])
     submit(env, title="Plain, with a comma", themes=["badges"], summary="s")
