@@ -160,6 +160,13 @@ def submitted(rows: Rows, e: Innovation.Submitted, position: int) -> None:
         rows.insert(t.innovation_themes, {"innovation_id": e.originator_id, "theme": theme})
     rows.insert(t.stage_intervals, _interval(e.originator_id, 1, "stage", "identification", at))
     rows.insert(t.status_intervals, _interval(e.originator_id, 1, "status", "active", at))
+    _count_day(rows, "stage", "identification", at, "entered")
+    _count_day(rows, "status", "active", at, "entered")
+
+
+def _count_day(rows: Rows, dimension: str, value: str, at: datetime, column: str) -> None:
+    """Add one to the intervals of `value` entered (exited) on the day of `at`."""
+    rows.add(t.funnel_days, {"dimension": dimension, "value": value, "day": at.date()}, **{column: 1})
 
 
 def _interval(innovation_id: UUID, seq: int, column: str, value: str, at: datetime) -> dict[str, Any]:
@@ -315,6 +322,8 @@ def _change_stage(rows: Rows, e: Any, position: int, stage: str) -> dict[str, An
     rows.update(t.stage_intervals, (e.originator_id, row["stage_seq"]), exited_at=at, duration_days=duration)
     seq = row["stage_seq"] + 1
     rows.insert(t.stage_intervals, _interval(e.originator_id, seq, "stage", stage, at))
+    _count_day(rows, "stage", row["stage"], max(at, row["stage_entered_at"]), "exited")
+    _count_day(rows, "stage", stage, at, "entered")
     return _touch(rows, e, position, stage=stage, stage_seq=seq, stage_entered_at=at)
 
 
@@ -322,9 +331,13 @@ def _change_status(rows: Rows, e: Any, position: int, status: str) -> None:
     row = rows.get(t.innovations, e.originator_id)
     assert row is not None
     at = naive_utc(e.timestamp)
+    current = rows.get(t.status_intervals, e.originator_id, row["status_seq"])
+    assert current is not None
     rows.update(t.status_intervals, (e.originator_id, row["status_seq"]), exited_at=at)
     seq = row["status_seq"] + 1
     rows.insert(t.status_intervals, _interval(e.originator_id, seq, "status", status, at))
+    _count_day(rows, "status", row["status"], max(at, current["entered_at"]), "exited")
+    _count_day(rows, "status", status, at, "entered")
     _touch(rows, e, position, status=status, status_seq=seq)
 
 

@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, Dialect, Table, and_, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 Key = tuple[Any, ...]
 Processor = Callable[[Any], Any] | None
@@ -83,7 +84,7 @@ class BulkWriter:
 
 
 class Rows:
-    """Inserts, updates and deletes gathered during one batch, flushed in one go (deletes, inserts, updates)."""
+    """Inserts, updates, deletes and counts gathered during one batch, flushed in one go (in that order)."""
 
     def __init__(self, conn: Connection, constants: dict[tuple[str, Key], dict[str, Any]] | None = None) -> None:
         self.conn = conn
@@ -93,6 +94,7 @@ class Rows:
         self._inserts: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
         self._updates: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
         self._deletes: list[tuple[Table, dict[str, Any]]] = []
+        self._counts: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
         self._tables: dict[str, Table] = {}
 
     def get(self, table: Table, *key: Any) -> dict[str, Any] | None:
@@ -155,6 +157,18 @@ class Rows:
             self._cache.pop((table.name, key), None)
         self._deletes.append((table, equals))
 
+    def add(self, table: Table, key: dict[str, Any], **amounts: int) -> None:
+        """Add to the counting columns of the row with this key (every column outside the key), zero if it is new.
+
+        Nothing is read: the sums are added to the stored row when the batch is flushed."""
+        self._tables[table.name] = table
+        pk = _pk(table)
+        row = self._counts[table.name].setdefault(
+            tuple(key[name] for name in pk), {c.name: key[c.name] if c.name in pk else 0 for c in table.columns}
+        )
+        for column, amount in amounts.items():
+            row[column] += amount
+
     def flush(self) -> None:
         for table, equals in self._deletes:
             self.conn.execute(table.delete().where(and_(*(table.c[c] == v for c, v in equals.items()))))
@@ -165,6 +179,19 @@ class Rows:
         for name, updates in self._updates.items():
             if updates:
                 bulk.update(self._tables[name], updates)
+        for name, counts in self._counts.items():
+            if counts:
+                self._flush_counts(self._tables[name], list(counts.values()))
         self._deletes.clear()
         self._inserts.clear()
         self._updates.clear()
+        self._counts.clear()
+
+    def _flush_counts(self, table: Table, rows: list[dict[str, Any]]) -> None:
+        pk = _pk(table)
+        insert = postgresql.insert(table) if self.conn.dialect.name == "postgresql" else sqlite.insert(table)
+        statement = insert.on_conflict_do_update(
+            index_elements=list(pk),
+            set_={c.name: c + insert.excluded[c.name] for c in table.columns if c.name not in pk},
+        )
+        self.conn.execute(statement, rows)

@@ -152,6 +152,7 @@ stage_intervals = Table(
     Column("exited_at", DateTime),
     Column("duration_days", Float),
     Index("ix_rm_stage_intervals_asof", "entered_at", "exited_at", "stage"),
+    Index("ix_rm_stage_intervals_exited", "exited_at", "entered_at", "stage"),
     Index("ix_rm_stage_intervals_stage", "stage", "duration_days"),
 )
 
@@ -164,6 +165,22 @@ status_intervals = Table(
     Column("entered_at", DateTime, nullable=False),
     Column("exited_at", DateTime),
     Index("ix_rm_status_intervals_asof", "entered_at", "exited_at", "status"),
+    Index("ix_rm_status_intervals_exited", "exited_at", "entered_at", "status"),
+)
+
+# How many stage (status) intervals were entered and exited on each UTC day, per stage (status): the as-of funnel
+# sums the days before an instant's day and counts only that day from the intervals. An interval is counted as
+# exited on the day of its exit or, should a clock have stepped back, of its entry if that is later.
+funnel_days = Table(
+    "rm_funnel_days",
+    metadata,
+    Column("dimension", String(8), primary_key=True),
+    Column("value", String(16), primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("entered", Integer, nullable=False),
+    Column("exited", Integer, nullable=False),
+    # On SQLite the rows are stored in key order, so summing the days reads no separate index.
+    sqlite_with_rowid=False,
 )
 
 score_history = Table(
@@ -231,6 +248,7 @@ READ_MODEL_TABLES = (
     innovation_themes,
     stage_intervals,
     status_intervals,
+    funnel_days,
     score_history,
     assessments,
     audit,

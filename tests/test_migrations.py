@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
+from datetime import datetime, timedelta
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -14,7 +17,10 @@ from alembic.script import ScriptDirectory
 from api.keys import key_metadata
 from projections.engine import make_engine
 from projections.migrate import alembic_config, current_revision, upgrade
+from projections.runner import ReadModel
 from projections.tables import metadata
+from tests.readmodel import Clock, dump, random_history
+from tests.world import build_world
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -38,6 +44,48 @@ def test_upgrade_twice_changes_nothing(sql_url: str) -> None:
     assert current_revision(sql_url) == HEAD
 
 
+def downgrade(url: str, revision: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+class UnsteadyClock(Clock):
+    """A clock that now and then steps back by up to ten days, as a wall clock reset can."""
+
+    def __call__(self) -> datetime:
+        if self.rng.random() < 0.2:
+            self.now -= timedelta(hours=self.rng.randint(1, 240))
+            return self.now
+        return super().__call__()
+
+
+def test_upgrade_to_0006_backfills_the_funnel_days_the_projection_writes(read_model: ReadModel) -> None:
+    rng = random.Random(6)
+    read_model.app.clock = UnsteadyClock(rng)
+    random_history(build_world(read_model.app), rng, steps=200)
+    read_model.batch_size = 9
+    read_model.catch_up()
+    projected = dump(read_model)
+    assert len(projected["rm_funnel_days"]) > 20
+    stepped_back = [
+        row for row in projected["rm_stage_intervals"] + projected["rm_status_intervals"] if row[4] and row[4] < row[3]
+    ]
+    assert any(exited.date() < entered.date() for _, _, _, entered, exited, *_ in stepped_back), (
+        "the clock never stepped back to the day before an interval began"
+    )
+
+    downgrade(read_model.url, "0005")
+    assert current_revision(read_model.url) == "0005"
+    upgrade(read_model.url)
+    assert dump(read_model) == projected
+
+
 def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) -> None:
     env = os.environ | {"TRACKER_DATABASE_URL": sqlite_url}
 
@@ -48,7 +96,6 @@ def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) 
         return done.stdout
 
     tracker("db", "upgrade")
-    from tests.world import build_world
     from tracker.application import TrackerApplication
 
     app = TrackerApplication.for_url(sqlite_url)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import random
 import threading
+from datetime import UTC
+from typing import Any
 
 import pytest
 
+from projections.queries.analytics import funnel, open_intervals
 from projections.runner import ReadModel
 from tests.readmodel import Clock, dump, random_history
 from tests.world import build_world
@@ -31,11 +34,24 @@ def test_incremental_tables_equal_a_full_rebuild_when_history_is_random(read_mod
     assert [row[0] for row in incremental["rm_audit_chain"]] == list(range(1, read_model.app.current_position() + 1))
     assert incremental["rm_score_history"], "the history never scored an innovation"
     assert len(incremental["rm_stage_intervals"]) > len(incremental["rm_innovations"]), "no innovation changed stage"
+    assert incremental["rm_funnel_days"], "no daily funnel counts"
+    _assert_funnel_counts_open_intervals(read_model, incremental)
 
     read_model.batch_size = 500
     rebuilt_count = read_model.rebuild()
     assert rebuilt_count == read_model.app.current_position()
     assert dump(read_model) == incremental
+
+
+def _assert_funnel_counts_open_intervals(read_model: ReadModel, tables: dict[str, list[Any]]) -> None:
+    """At every interval boundary, the portfolio funnel equals the intervals open then, counted one by one."""
+    bounds = {row[i] for name in ("rm_stage_intervals", "rm_status_intervals") for row in tables[name] for i in (3, 4)}
+    with read_model.reader.connect() as conn:
+        for at in sorted(b for b in bounds if b is not None):
+            got = funnel(conn, as_of=at.replace(tzinfo=UTC))
+            expected = open_intervals(conn, at)
+            assert {k: v for k, v in got["stages"].items() if v} == expected["stage"], at
+            assert {k: v for k, v in got["statuses"].items() if v} == expected["status"], at
 
 
 def test_concurrent_catch_ups_apply_each_event_once(read_model: ReadModel) -> None:

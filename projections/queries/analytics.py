@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime
+from datetime import datetime, time
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, case, exists, func, literal_column, or_, select
+from sqlalchemy import Connection, String, and_, case, exists, func, literal, literal_column, or_, select, union_all
 
 from projections import tables as t
 from projections.queries import naive, percentile
@@ -45,24 +45,63 @@ def funnel(
     i = t.innovations
     scope = _scope(ecosystem_id, country, theme)
     if as_of is None:
-        stage_q = select(i.c.stage, func.count()).where(*scope).group_by(i.c.stage)
-        status_q = select(i.c.status, func.count()).where(*scope).group_by(i.c.status)
+        stage_rows = conn.execute(select(i.c.stage, func.count()).where(*scope).group_by(i.c.stage)).all()
+        status_rows = conn.execute(select(i.c.status, func.count()).where(*scope).group_by(i.c.status)).all()
+        counts = {"stage": dict(stage_rows), "status": dict(status_rows)}
+    elif scope:
+        counts = open_intervals(conn, naive(as_of), scope)
     else:
-        at = naive(as_of)
-        si, st = t.stage_intervals, t.status_intervals
+        counts = portfolio_open_intervals(conn, naive(as_of))
+    return {
+        "as_of": as_of,
+        "stages": dict.fromkeys(STAGES, 0) | counts["stage"],
+        "statuses": dict.fromkeys(STATUSES, 0) | counts["status"],
+    }
+
+
+def _interval_tables() -> tuple[tuple[str, Any, Any], ...]:
+    si, st = t.stage_intervals, t.status_intervals
+    return ("stage", si, si.c.stage), ("status", st, st.c.status)
+
+
+def open_intervals(conn: Connection, at: datetime, scope: list[Any] | None = None) -> dict[str, dict[str, int]]:
+    """Stage and status intervals open at `at` (naive UTC), per stage and status, counted one by one."""
+    i = t.innovations
+    counts: dict[str, dict[str, int]] = {}
+    for dimension, table, column in _interval_tables():
         # The innovations table is joined only to filter by scope: the whole portfolio needs the intervals alone.
-        stage_source = si.join(i, i.c.id == si.c.innovation_id) if scope else si
-        status_source = st.join(i, i.c.id == st.c.innovation_id) if scope else st
-        stage_q = select(si.c.stage, func.count()).select_from(stage_source).where(_open_at(si, at), *scope)
-        status_q = select(st.c.status, func.count()).select_from(status_source).where(_open_at(st, at), *scope)
+        source = table.join(i, i.c.id == table.c.innovation_id) if scope else table
         # Grouping by an expression rather than the bare column keeps SQLite from walking the whole (stage, …)
         # index in group order; it then reads only the intervals entered before `at` from the as-of index.
-        stage_key, status_key = si.c.stage.concat(literal_column("''")), st.c.status.concat(literal_column("''"))
-        stage_q = stage_q.with_only_columns(stage_key, func.count()).group_by(stage_key)
-        status_q = status_q.with_only_columns(status_key, func.count()).group_by(status_key)
-    stages = dict.fromkeys(STAGES, 0) | {k: v for k, v in conn.execute(stage_q).all()}
-    statuses = dict.fromkeys(STATUSES, 0) | {k: v for k, v in conn.execute(status_q).all()}
-    return {"as_of": as_of, "stages": stages, "statuses": statuses}
+        key = column.concat(literal_column("''"))
+        query = select(key, func.count()).select_from(source).where(_open_at(table, at), *(scope or [])).group_by(key)
+        counts[dimension] = {k: v for k, v in conn.execute(query).all()}
+    return counts
+
+
+def portfolio_open_intervals(conn: Connection, at: datetime) -> dict[str, dict[str, int]]:
+    """The same counts as `open_intervals` for the whole portfolio, from the daily counts and `at`'s day alone.
+
+    Open at `at` = entered before its day and not exited before it (the daily counts), less those exited on that
+    day up to `at`, plus those entered on that day up to `at` and still open then (both from the intervals)."""
+    day = at.date()
+    midnight = datetime.combine(day, time())
+    fd = t.funnel_days
+    parts: list[Any] = [
+        select(fd.c.dimension, fd.c.value, func.sum(fd.c.entered - fd.c.exited))
+        .where(fd.c.day < day)
+        .group_by(fd.c.dimension, fd.c.value)
+    ]
+    for dimension, table, column in _interval_tables():
+        label = literal(dimension, String)
+        entered = and_(table.c.entered_at >= midnight, _open_at(table, at))
+        exited = and_(table.c.exited_at >= midnight, table.c.exited_at <= at, table.c.entered_at < midnight)
+        parts.append(select(label, column, func.count()).where(entered).group_by(column))
+        parts.append(select(label, column, -func.count()).where(exited).group_by(column))
+    counts: dict[str, dict[str, int]] = {"stage": {}, "status": {}}
+    for dimension, value, n in conn.execute(union_all(*parts)).all():
+        counts[dimension][value] = counts[dimension].get(value, 0) + int(n)
+    return counts
 
 
 def stage_durations(
