@@ -20,7 +20,7 @@ from projections.engine import make_engine
 from projections.handlers import PROJECTIONS
 from projections.rows import Rows
 from tracker.application import TrackerApplication
-from tracker.stores import StoreConfig
+from tracker.stores import StoreConfig, sqlite_writer_lock
 
 BATCH_SIZE = 1000
 # During a rebuild on SQLite, let the write-ahead log grow to this many pages (4 KiB each) before it is copied back
@@ -70,6 +70,11 @@ class ReadModel:
         self.writer = make_engine(url, writer=True, pool_size=2)
         self._stop = threading.Event()
         self._rebuilding = False
+        self._batch_lock: threading.Lock = (
+            sqlite_writer_lock(self.config.path)
+            if self.config.kind == "sqlite" and self.config.path
+            else threading.Lock()
+        )
         self._constants: dict[tuple[str, tuple[object, ...]], dict[str, object]] = {}
 
     def close(self) -> None:
@@ -108,6 +113,13 @@ class ReadModel:
 
     def _apply_batch(self) -> tuple[int, int]:
         """Apply the next batch; returns how many events it applied and the position every projection has reached."""
+        # One batch at a time in this process (on SQLite, one writer: the event store's too, see sqlite_writer_lock):
+        # a thread that waited here usually finds its events applied by the batch before, and returns without a
+        # write transaction.
+        with self._batch_lock:
+            return self._apply_next_batch()
+
+    def _apply_next_batch(self) -> tuple[int, int]:
         # Read the batch before taking the write lock: on SQLite, waiting for an event-store connection while
         # holding the database's write lock would deadlock with writers that hold those connections.
         start = self.position()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
@@ -11,7 +12,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, PersistenceError, RecordConflictError, Transcoding
+from eventsourcing.persistence import JSONTranscoder, PersistenceError, RecordConflictError, Recording, Transcoding
 from eventsourcing.utils import Environment, EnvType
 
 from tracker.actors import Actor
@@ -27,7 +28,7 @@ from tracker.errors import (
 from tracker.innovation import Innovation
 from tracker.organisation import Organisation, organisation_id
 from tracker.positions import event_positions
-from tracker.stores import StoreConfig, StoreConfigError, cipher_env
+from tracker.stores import StoreConfig, StoreConfigError, cipher_env, sqlite_writer_lock
 from tracker.validation import text
 
 A = TypeVar("A", bound=TrackerAggregate)
@@ -111,6 +112,12 @@ class TrackerApplication(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self.clock = clock
+        path = self.env.get("SQLITE_DBNAME") if self.env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite" else None
+        self._writer_lock: AbstractContextManager[Any] = sqlite_writer_lock(path) if path else nullcontext()
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        with self._writer_lock:
+            return super().save(*objs, **kwargs)
 
     @classmethod
     def for_url(

@@ -1,0 +1,92 @@
+"""Writers to one SQLite file in one process queue on one lock: the event store's saves and the read model's batches."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+from projections.migrate import upgrade
+from projections.runner import ReadModel
+from tests.world import build_world
+from tracker.actors import Actor
+from tracker.application import TrackerApplication
+from tracker.schema import create_event_tables
+from tracker.stores import sqlite_writer_lock
+
+ADMIN = Actor("admin-1", "admin")
+
+
+def test_one_lock_per_file_whatever_the_path_spelling(tmp_path: Path) -> None:
+    first, second = tmp_path / "a.db", tmp_path / "b.db"
+    cwd = os.getcwd()
+    os.chdir(tmp_path)
+    try:
+        assert sqlite_writer_lock("a.db") is sqlite_writer_lock(str(first))
+        assert sqlite_writer_lock(str(tmp_path / "sub" / ".." / "a.db")) is sqlite_writer_lock(str(first))
+    finally:
+        os.chdir(cwd)
+    assert sqlite_writer_lock(str(first)) is not sqlite_writer_lock(str(second))
+
+
+def _blocked_while_held(lock: threading.Lock, action: object) -> tuple[bool, bool]:
+    """Run `action` in a thread while `lock` is held: (finished while held, finished after release)."""
+    done = threading.Event()
+    thread = threading.Thread(target=lambda: (action(), done.set()))  # type: ignore[operator]
+    with lock:
+        thread.start()
+        finished_while_held = done.wait(0.3)
+    finished_after = done.wait(10)
+    thread.join(10)
+    return finished_while_held, finished_after
+
+
+def test_saves_and_projection_batches_wait_for_the_files_writer_lock(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    create_event_tables(url)
+    upgrade(url)
+    app = TrackerApplication.for_url(url)
+    read_model = ReadModel(app, url)
+    try:
+        lock = sqlite_writer_lock(str(tmp_path / "tracker.db"))
+        register = lambda: app.register_organisation(actor=ADMIN, name="Held VET", country="LT", kind="vet_provider")  # noqa: E731
+        assert _blocked_while_held(lock, register) == (False, True)
+        assert app.current_position() == 1
+        assert _blocked_while_held(lock, read_model.catch_up) == (False, True)
+        assert read_model.position() == 1
+    finally:
+        read_model.close()
+        app.close()
+
+
+def test_threads_writing_and_projecting_together_lose_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'tracker.db'}"
+    create_event_tables(url)
+    upgrade(url)
+    app = TrackerApplication.for_url(url)
+    read_model = ReadModel(app, url)
+    world = build_world(app)
+    errors: list[BaseException] = []
+
+    def work(n: int) -> None:
+        try:
+            for i in range(15):
+                receipt = app.submit_innovation(
+                    actor=world.provider, title=f"Idea {n}-{i}", summary="s", themes=["x"], organisation_id=world.owner
+                )
+                assert receipt.position is not None
+                assert read_model.wait_for(receipt.position, timeout=30)
+        except BaseException as error:
+            errors.append(error)
+
+    try:
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+        assert not errors
+        assert read_model.position() == app.current_position()
+    finally:
+        read_model.close()
+        app.close()
