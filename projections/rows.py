@@ -6,6 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 from sqlalchemy import Connection, Table, and_, bindparam, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 Key = tuple[Any, ...]
 
@@ -15,7 +16,7 @@ def _pk(table: Table) -> tuple[str, ...]:
 
 
 class Rows:
-    """Inserts, updates and deletes gathered during one batch, flushed in one go (deletes, inserts, updates)."""
+    """Inserts, updates, deletes and counts gathered during one batch, flushed in one go (in that order)."""
 
     def __init__(self, conn: Connection, constants: dict[tuple[str, Key], dict[str, Any]] | None = None) -> None:
         self.conn = conn
@@ -25,6 +26,7 @@ class Rows:
         self._inserts: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
         self._updates: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
         self._deletes: list[tuple[Table, dict[str, Any]]] = []
+        self._counts: dict[str, dict[Key, tuple[dict[str, int], dict[str, Any]]]] = defaultdict(dict)
         self._tables: dict[str, Table] = {}
 
     def get(self, table: Table, *key: Any) -> dict[str, Any] | None:
@@ -87,6 +89,17 @@ class Rows:
             self._cache.pop((table.name, key), None)
         self._deletes.append((table, equals))
 
+    def add(self, table: Table, key: Key, counts: dict[str, int], **initial: Any) -> None:
+        """Add `counts` to a row's counters without reading it: the row is created with `initial` if missing, and
+        deleted once every counter is back to zero. Pass the same counters and initial columns for every row."""
+        self._tables[table.name] = table
+        pending = self._counts[table.name].get(key)
+        if pending is None:
+            self._counts[table.name][key] = (dict(counts), initial)
+            return
+        for column, amount in counts.items():
+            pending[0][column] = pending[0].get(column, 0) + amount
+
     def flush(self) -> None:
         for table, equals in self._deletes:
             self.conn.execute(table.delete().where(and_(*(table.c[c] == v for c, v in equals.items()))))
@@ -95,9 +108,12 @@ class Rows:
                 self.conn.execute(self._tables[name].insert(), list(rows.values()))
         for name, updates in self._updates.items():
             self._flush_updates(self._tables[name], updates)
+        for name, counts in self._counts.items():
+            self._flush_counts(self._tables[name], counts)
         self._deletes.clear()
         self._inserts.clear()
         self._updates.clear()
+        self._counts.clear()
 
     def _flush_updates(self, table: Table, updates: dict[Key, dict[str, Any]]) -> None:
         pk = _pk(table)
@@ -114,3 +130,33 @@ class Rows:
                 .values({c: bindparam(f"v_{c}") for c in columns})
             )
             self.conn.execute(statement, params)
+
+    def _flush_counts(self, table: Table, counts: dict[Key, tuple[dict[str, int], dict[str, Any]]]) -> None:
+        pk = _pk(table)
+        changed = {key: pending for key, pending in counts.items() if any(pending[0].values())}
+        if not changed:
+            return
+        counters = sorted({column for amounts, _ in changed.values() for column in amounts})
+        params = [
+            dict(zip(pk, key, strict=True)) | initial | {c: amounts.get(c, 0) for c in counters}
+            for key, (amounts, initial) in changed.items()
+        ]
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        upsert = dialect.insert(table)
+        statement = upsert.on_conflict_do_update(
+            index_elements=[table.c[c] for c in pk], set_={c: table.c[c] + upsert.excluded[c] for c in counters}
+        )
+        self.conn.execute(statement, params)
+        # Only a row that was counted down can have reached zero.
+        emptied = [
+            {f"k_{c}": v for c, v in zip(pk, key, strict=True)}
+            for key, (amounts, _) in changed.items()
+            if any(amount < 0 for amount in amounts.values())
+        ]
+        if emptied:
+            self.conn.execute(
+                table.delete().where(
+                    *(table.c[c] == bindparam(f"k_{c}") for c in pk), *(table.c[c] == 0 for c in counters)
+                ),
+                emptied,
+            )
