@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
 
+from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -14,7 +16,10 @@ from alembic.script import ScriptDirectory
 from api.keys import key_metadata
 from projections.engine import make_engine
 from projections.migrate import alembic_config, current_revision, upgrade
+from projections.runner import ReadModel
 from projections.tables import metadata
+from tests.readmodel import Clock, dump, random_history
+from tests.world import build_world
 
 ROOT = Path(__file__).resolve().parent.parent
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
@@ -36,6 +41,31 @@ def test_migrated_schema_matches_the_table_definitions(sql_url: str) -> None:
 def test_upgrade_twice_changes_nothing(sql_url: str) -> None:
     upgrade(sql_url)
     assert current_revision(sql_url) == HEAD
+
+
+def downgrade(url: str, revision: str) -> None:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            config = alembic_config()
+            config.attributes["connection"] = conn
+            command.downgrade(config, revision)
+    finally:
+        engine.dispose()
+
+
+def test_score_counts_backfilled_by_the_upgrade_equal_the_projected_ones(read_model: ReadModel) -> None:
+    rng = random.Random(5)
+    read_model.app.clock = Clock(rng)
+    random_history(build_world(read_model.app), rng, steps=120)
+    read_model.catch_up()
+    counts = ("rm_score_groups", "rm_score_buckets", "rm_score_values")
+    projected = {name: rows for name, rows in dump(read_model).items() if name in counts}
+    assert all(projected.values()), "the history scored nothing"
+
+    downgrade(read_model.url, "0005")
+    upgrade(read_model.url)
+    assert {name: rows for name, rows in dump(read_model).items() if name in counts} == projected
 
 
 def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) -> None:
