@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from datetime import datetime
-from itertools import groupby
-from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
@@ -129,20 +127,27 @@ def _mpi(hundredths: int, count: int) -> float:
 def _current_groups(conn: Connection, group_by: str) -> list[GroupRow]:
     """From the running counts: each group's total, and the values at its middle ranks, found bucket by bucket."""
     g, b, v = t.score_groups, t.score_buckets, t.score_values
-    # The middle ranks (from 0) of n values are (n - 1) // 2 and n // 2: keep the one or two buckets holding them.
+    # Each whole-point bucket with the number of the group's values below it.
     below = func.sum(b.c.innovations).over(partition_by=b.c.key, order_by=b.c.bucket, rows=(None, 0)) - b.c.innovations
-    ranked = select(b.c.key, b.c.bucket, b.c.innovations, below.label("below")).where(b.c.group_by == group_by)
-    buckets = ranked.subquery()
-    # One statement, so the totals and the counts come from the same snapshot.
-    rows = conn.execute(
+    buckets = (
+        select(b.c.key, b.c.bucket, b.c.innovations, below.label("below")).where(b.c.group_by == group_by).subquery()
+    )
+    # The middle ranks (from 0) of n values are (n - 1) // 2 and n // 2. Keep the one or two buckets holding them and
+    # rank their exact values: the buckets are consecutive, so ranks run on from the lower one's first.
+    first = (
+        func.min(buckets.c.below).over(partition_by=g.c.key)
+        + func.sum(v.c.innovations).over(partition_by=g.c.key, order_by=v.c.hundredths, rows=(None, 0))
+        - v.c.innovations
+    )
+    middle = (
         select(
             g.c.key,
             g.c.label,
-            g.c.innovations,
-            g.c.mpi_hundredths,
-            buckets.c.below,
+            g.c.innovations.label("n"),
+            g.c.mpi_hundredths.label("total"),
             v.c.hundredths,
             v.c.innovations,
+            first.label("first"),
         )
         .select_from(g)
         .join(buckets, buckets.c.key == g.c.key)
@@ -160,19 +165,25 @@ def _current_groups(conn: Connection, group_by: str) -> list[GroupRow]:
             buckets.c.below <= g.c.innovations // 2,
             buckets.c.below + buckets.c.innovations > (g.c.innovations - 1) // 2,
         )
-        .order_by(g.c.key, v.c.hundredths)
+        .subquery()
+    )
+    m = middle.c
+    low, high = (and_(m.first <= rank, m.first + m.innovations > rank) for rank in ((m.n - 1) // 2, m.n // 2))
+    # One statement, so the totals and the counts come from the same snapshot; one row per group comes back (with
+    # a pure-Python driver, every value fetched costs microseconds).
+    rows = conn.execute(
+        select(
+            m.key,
+            m.label,
+            m.n,
+            m.total,
+            func.sum(case((low, m.hundredths), else_=0)) + func.sum(case((high, m.hundredths), else_=0)),
+            func.count(case((low, 1))) + func.count(case((high, 1))),
+        ).group_by(m.key, m.label, m.n, m.total)
     ).all()
-    groups: list[GroupRow] = []
-    for k, group_rows in groupby(rows, key=itemgetter(0)):
-        found = list(group_rows)
-        _, label, n, total, rank, _, _ = found[0]
-        # The buckets kept are consecutive (nothing lies between them), so ranks run on from the first one's start.
-        middle: list[int] = []
-        for *_, hundredths, count in found:
-            middle += [hundredths for wanted in ((n - 1) // 2, n // 2) if rank <= wanted < rank + count]
-            rank += count
-        groups.append((k, label, n, total, sum(middle), len(middle)))
-    return groups
+    return [
+        (k, label, n, int(total), int(middle_total), middle_n) for k, label, n, total, middle_total, middle_n in rows
+    ]
 
 
 def _groups_as_of(conn: Connection, group_by: str, at: datetime) -> list[GroupRow]:
