@@ -166,7 +166,8 @@ def submitted(rows: Rows, e: Innovation.Submitted, position: int) -> None:
 
 def _count_day(rows: Rows, dimension: str, value: str, at: datetime, column: str) -> None:
     """Add one to the intervals of `value` entered (exited) on the day of `at`."""
-    rows.add(t.funnel_days, {"dimension": dimension, "value": value, "day": at.date()}, **{column: 1})
+    counts = {"entered": 0, "exited": 0} | {column: 1}
+    rows.add(t.funnel_days, (dimension, value, at.date()), counts)
 
 
 def _interval(innovation_id: UUID, seq: int, column: str, value: str, at: datetime) -> dict[str, Any]:
@@ -195,6 +196,8 @@ def details_revised(rows: Rows, e: Innovation.DetailsRevised, position: int) -> 
     row = rows.get(t.innovations, e.originator_id)
     assert row is not None
     changes = dict(e.changes)
+    if "themes" in changes:
+        recount_score(rows, row, themes=changes["themes"])
     merged = {k: changes.get(k, row[k]) for k in ("title", "summary", "themes")}
     _touch(rows, e, position, **changes, search_text=search_text(merged["title"], merged["summary"], *merged["themes"]))
     if "themes" in changes:
@@ -310,8 +313,43 @@ def assessment_recorded(rows: Rows, e: Innovation.AssessmentRecorded, position: 
                 "spread": score.spread,
             },
         )
+        recount_score(rows, row, mpi_value=score.value)
         values.update(mpi_value=score.value, mpi_evaluators=score.evaluators, mpi_spread=score.spread, score_seq=seq)
     _touch(rows, e, position, **values)
+
+
+def score_groups_of(row: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """The score groups (grouping, key, label) an innovation's consolidated MPI counts in."""
+    groups = [
+        ("country", row["country"], row["country"]),
+        ("organisation", str(row["organisation_id"]), row["organisation_name"]),
+    ]
+    if row["ecosystem_id"] is not None:
+        groups.append(("ecosystem", str(row["ecosystem_id"]), row["ecosystem_acronym"]))
+    groups.extend(("theme", theme, theme) for theme in row["themes"])
+    return groups
+
+
+def recount_score(rows: Rows, row: dict[str, Any], **changes: Any) -> None:
+    """Move an innovation's MPI between score groups as `changes` (its MPI, its themes) are made to its row.
+
+    Call it before the row changes. Groups the innovation stays in get a count out and back in, which cancel."""
+    after = row | changes
+    if row["mpi_value"] is not None:
+        count_score(rows, score_groups_of(row), row["mpi_value"], -1)
+    if after["mpi_value"] is not None:
+        count_score(rows, score_groups_of(after), after["mpi_value"], 1)
+
+
+def count_score(rows: Rows, groups: list[tuple[str, str, str | None]], mpi: float, sign: int) -> None:
+    """Count an MPI into (sign 1) or out of (sign -1) each group's total, whole-point bucket and exact value."""
+    hundredths = round(mpi * 100)
+    for group_by, key, label in groups:
+        rows.add(
+            t.score_groups, (group_by, key), {"innovations": sign, "mpi_hundredths": sign * hundredths}, label=label
+        )
+        rows.add(t.score_buckets, (group_by, key, hundredths // 100), {"innovations": sign})
+        rows.add(t.score_values, (group_by, key, hundredths), {"innovations": sign})
 
 
 def _change_stage(rows: Rows, e: Any, position: int, stage: str) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from sqlalchemy import Connection, Dialect, Table, and_, select
+from sqlalchemy import Connection, Dialect, Table, and_, bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 Key = tuple[Any, ...]
@@ -94,7 +94,7 @@ class Rows:
         self._inserts: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
         self._updates: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
         self._deletes: list[tuple[Table, dict[str, Any]]] = []
-        self._counts: dict[str, dict[Key, dict[str, Any]]] = defaultdict(dict)
+        self._counts: dict[str, dict[Key, tuple[dict[str, int], dict[str, Any]]]] = defaultdict(dict)
         self._tables: dict[str, Table] = {}
 
     def get(self, table: Table, *key: Any) -> dict[str, Any] | None:
@@ -157,17 +157,16 @@ class Rows:
             self._cache.pop((table.name, key), None)
         self._deletes.append((table, equals))
 
-    def add(self, table: Table, key: dict[str, Any], **amounts: int) -> None:
-        """Add to the counting columns of the row with this key (every column outside the key), zero if it is new.
-
-        Nothing is read: the sums are added to the stored row when the batch is flushed."""
+    def add(self, table: Table, key: Key, counts: dict[str, int], **initial: Any) -> None:
+        """Add `counts` to a row's counters without reading it: the row is created with `initial` if missing, and
+        deleted once every counter is back to zero. Pass the same counters and initial columns for every row."""
         self._tables[table.name] = table
-        pk = _pk(table)
-        row = self._counts[table.name].setdefault(
-            tuple(key[name] for name in pk), {c.name: key[c.name] if c.name in pk else 0 for c in table.columns}
-        )
-        for column, amount in amounts.items():
-            row[column] += amount
+        pending = self._counts[table.name].get(key)
+        if pending is None:
+            self._counts[table.name][key] = (dict(counts), initial)
+            return
+        for column, amount in counts.items():
+            pending[0][column] = pending[0].get(column, 0) + amount
 
     def flush(self) -> None:
         for table, equals in self._deletes:
@@ -180,18 +179,38 @@ class Rows:
             if updates:
                 bulk.update(self._tables[name], updates)
         for name, counts in self._counts.items():
-            if counts:
-                self._flush_counts(self._tables[name], list(counts.values()))
+            self._flush_counts(self._tables[name], counts)
         self._deletes.clear()
         self._inserts.clear()
         self._updates.clear()
         self._counts.clear()
 
-    def _flush_counts(self, table: Table, rows: list[dict[str, Any]]) -> None:
+    def _flush_counts(self, table: Table, counts: dict[Key, tuple[dict[str, int], dict[str, Any]]]) -> None:
         pk = _pk(table)
-        insert = postgresql.insert(table) if self.conn.dialect.name == "postgresql" else sqlite.insert(table)
-        statement = insert.on_conflict_do_update(
-            index_elements=list(pk),
-            set_={c.name: c + insert.excluded[c.name] for c in table.columns if c.name not in pk},
+        changed = {key: pending for key, pending in counts.items() if any(pending[0].values())}
+        if not changed:
+            return
+        counters = sorted({column for amounts, _ in changed.values() for column in amounts})
+        params = [
+            dict(zip(pk, key, strict=True)) | initial | {c: amounts.get(c, 0) for c in counters}
+            for key, (amounts, initial) in changed.items()
+        ]
+        dialect = postgresql if self.conn.dialect.name == "postgresql" else sqlite
+        upsert = dialect.insert(table)
+        statement = upsert.on_conflict_do_update(
+            index_elements=[table.c[c] for c in pk], set_={c: table.c[c] + upsert.excluded[c] for c in counters}
         )
-        self.conn.execute(statement, rows)
+        self.conn.execute(statement, params)
+        # Only a row that was counted down can have reached zero.
+        emptied = [
+            {f"k_{c}": v for c, v in zip(pk, key, strict=True)}
+            for key, (amounts, _) in changed.items()
+            if any(amount < 0 for amount in amounts.values())
+        ]
+        if emptied:
+            self.conn.execute(
+                table.delete().where(
+                    *(table.c[c] == bindparam(f"k_{c}") for c in pk), *(table.c[c] == 0 for c in counters)
+                ),
+                emptied,
+            )

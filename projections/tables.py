@@ -196,6 +196,39 @@ score_history = Table(
     Index("ix_rm_score_history_asof", "at", "valid_to"),
 )
 
+# Score groups (analytics by theme, country, ecosystem or organisation) over the current consolidated MPI, kept as
+# running counts so a request reads a few rows per group instead of every scored innovation. Values are integer
+# hundredths of an MPI point (MPIs have two decimals), so sums are exact. A group's median is found by walking its
+# whole-point buckets to the one or two holding the middle ranks, then the exact values within those buckets: at most
+# about 101 + 2 x 100 rows per group, however many innovations it has. Rows whose counts reach zero are deleted.
+score_groups = Table(
+    "rm_score_groups",
+    metadata,
+    Column("group_by", String(16), primary_key=True),
+    Column("key", String(80), primary_key=True),
+    Column("label", String(300)),
+    Column("innovations", Integer, nullable=False),
+    Column("mpi_hundredths", BigInteger, nullable=False),
+)
+
+score_buckets = Table(
+    "rm_score_buckets",
+    metadata,
+    Column("group_by", String(16), primary_key=True),
+    Column("key", String(80), primary_key=True),
+    Column("bucket", Integer, primary_key=True),
+    Column("innovations", Integer, nullable=False),
+)
+
+score_values = Table(
+    "rm_score_values",
+    metadata,
+    Column("group_by", String(16), primary_key=True),
+    Column("key", String(80), primary_key=True),
+    Column("hundredths", Integer, primary_key=True),
+    Column("innovations", Integer, nullable=False),
+)
+
 assessments = Table(
     "rm_assessments",
     metadata,
@@ -250,6 +283,9 @@ READ_MODEL_TABLES = (
     status_intervals,
     funnel_days,
     score_history,
+    score_groups,
+    score_buckets,
+    score_values,
     assessments,
     audit,
     audit_chain,

@@ -86,6 +86,20 @@ def test_upgrade_to_0006_backfills_the_funnel_days_the_projection_writes(read_mo
     assert dump(read_model) == projected
 
 
+def test_score_counts_backfilled_by_the_upgrade_equal_the_projected_ones(read_model: ReadModel) -> None:
+    rng = random.Random(5)
+    read_model.app.clock = Clock(rng)
+    random_history(build_world(read_model.app), rng, steps=120)
+    read_model.catch_up()
+    counts = ("rm_score_groups", "rm_score_buckets", "rm_score_values")
+    projected = {name: rows for name, rows in dump(read_model).items() if name in counts}
+    assert all(projected.values()), "the history scored nothing"
+
+    downgrade(read_model.url, "0006")
+    upgrade(read_model.url)
+    assert {name: rows for name, rows in dump(read_model).items() if name in counts} == projected
+
+
 def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) -> None:
     env = os.environ | {"TRACKER_DATABASE_URL": sqlite_url}
 
