@@ -133,6 +133,15 @@ innovations = Table(
     Index("ix_rm_innovations_submitted_at", "submitted_at"),
     Index("ix_rm_innovations_title", "title"),
 )
+# List pages sorted by MPI, highest first, in the index's own order (migration 0007; SQLite's descending order
+# already puts NULLs last, and it refuses NULLS LAST in an index).
+Index(
+    "ix_rm_innovations_stage_country_top_mpi",
+    innovations.c.stage,
+    innovations.c.country,
+    innovations.c.mpi_value.desc().nulls_last(),
+    innovations.c.id,
+)
 
 innovation_themes = Table(
     "rm_innovation_themes",

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, select
 
 from projections import tables as t
 from projections.queries.analytics import funnel, score_groups, stage_durations
@@ -241,3 +241,35 @@ def test_every_listed_filter_has_an_index(read_model: ReadModel) -> None:
     assert {"country", "organisation_id", "ecosystem_id"} <= leading[t.ecosystem_members.name]
     assert {"entered_at", "innovation_id"} <= leading[t.stage_intervals.name]
     assert {"at", "innovation_id"} <= leading[t.score_history.name]
+
+
+def test_list_pages_sorted_by_mpi_keep_ties_by_id_and_unscored_last_when_filtered_by_stage_and_country(
+    read_model: ReadModel,
+) -> None:
+    world = build_world(read_model.app)
+    app = read_model.app
+    ids = [world.submit(title=f"Innovation {n}") for n in range(13)]
+    low = dict.fromkeys(FULL_SCORES, 1)
+    for n, innovation_id in enumerate(ids):
+        if n % 4 == 3:
+            continue  # unscored: no MPI
+        app.record_assessment(
+            innovation_id, actor=world.evaluator(1), scores=FULL_SCORES if n % 2 else low, rationale="."
+        )
+    read_model.catch_up()
+    country = app.get_organisation(world.owner).country
+    with read_model.reader.connect() as conn:
+        mpis = {row.id: row.mpi_value for row in conn.execute(select(t.innovations.c.id, t.innovations.c.mpi_value))}
+        for sort, descending in (("-mpi", True), ("mpi", False)):
+            scored = sorted(
+                (i for i in ids if mpis[i] is not None), key=lambda i: (-mpis[i] if descending else mpis[i], str(i))
+            )
+            expected = scored + sorted((i for i in ids if mpis[i] is None), key=str)
+            pages = [
+                list_innovations(
+                    conn, InnovationFilter(stage="identification", country=country), sort=sort, page=page, page_size=4
+                )
+                for page in (1, 2, 3, 4)
+            ]
+            assert [item["id"] for p in pages for item in p.items] == expected
+            assert {p.total for p in pages} == {13}

@@ -8,7 +8,9 @@ from datetime import UTC
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
+from projections import tables as t
 from projections.queries.analytics import funnel, open_intervals
 from projections.runner import ReadModel
 from tests.readmodel import Clock, dump, random_history
@@ -105,3 +107,19 @@ def test_wait_for_times_out_when_nobody_catches_up(read_model: ReadModel) -> Non
     target = read_model.app.current_position()
     assert read_model.wait_for(target, timeout=0.05, catch_up=False) is False
     assert read_model.wait_for(target, timeout=1) is True
+
+
+def test_rebuild_leaves_every_postgres_page_all_visible_so_counts_can_use_indexes_alone(read_model: ReadModel) -> None:
+    if read_model.config.kind != "postgresql":
+        pytest.skip("the visibility map is PostgreSQL's")
+    world = build_world(read_model.app)
+    for n in range(40):
+        world.submit(title=f"Innovation {n}")
+    read_model.rebuild()
+    with read_model.reader.connect() as conn:
+        relpages, allvisible = conn.execute(
+            text("SELECT relpages, relallvisible FROM pg_class WHERE oid = CAST(:name AS regclass)"),
+            {"name": t.innovations.name},
+        ).one()
+    assert relpages > 0
+    assert allvisible == relpages
