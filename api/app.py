@@ -10,7 +10,7 @@ from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from api import dashboard, observability
+from api import dashboard, observability, read_connection
 from api.bootstrap import build_services
 from api.errors import ProblemApi, problem, register_error_handlers
 from api.resources import history, imports, innovations, ops, organisations
@@ -48,6 +48,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
     app.extensions["tracker"] = build_services(settings)
     observability.install(app)
+    read_connection.install(app)
     api = ProblemApi(app)
     register_error_handlers(app)
     limiter = Limiter(

@@ -11,6 +11,7 @@ from flask_httpauth import HTTPTokenAuth
 
 from api.errors import ProblemError, problem
 from api.keys import Principal
+from api.read_connection import read_connection
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,7 +25,10 @@ READERS = ALL_ROLES
 def verify_token(token: str) -> Principal | None:
     if not token:
         return None
-    principal = current_app.extensions["tracker"].keys.verify(token)
+    conn = read_connection()
+    principal = current_app.extensions["tracker"].keys.verify(token, conn)
+    # The key check is a transaction of its own (on SQLite, a snapshot): what the request reads next is read afresh.
+    conn.rollback()
     if principal is not None:
         g.principal = principal
     return principal

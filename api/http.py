@@ -9,6 +9,7 @@ from typing import Any
 from flask import Response, current_app, g, request
 
 from api.errors import ProblemError
+from api.read_connection import read_afresh, read_connection
 from tracker.application import Receipt
 
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -61,7 +62,9 @@ def wait_for_projections() -> int:
     services = current_app.extensions["tracker"]
     raw = request.headers.get("X-Min-Position")
     if raw is None:
-        return services.read_model.position()
+        # On the connection the query will use: on SQLite in the same snapshot, on PostgreSQL just before it, so
+        # the position reported is never ahead of what the query saw.
+        return services.read_model.position(read_connection())
     if not raw.strip().isdigit() or len(raw.strip()) > 18:
         raise ProblemError(400, "X-Min-Position must be a non-negative integer log position.")
     wanted = int(raw)
@@ -71,7 +74,7 @@ def wait_for_projections() -> int:
         raise ProblemError(
             503, f"The read model has not reached position {wanted} yet; retry shortly.", headers={"Retry-After": "1"}
         )
-    return services.read_model.position()
+    return services.read_model.position(read_afresh())
 
 
 def with_projection_position(response: Response, position: int) -> Response:

@@ -10,7 +10,20 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import Boolean, Column, DateTime, Engine, MetaData, String, Table, Uuid, select, update
+from sqlalchemy import (
+    Boolean,
+    Column,
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    String,
+    Table,
+    Uuid,
+    bindparam,
+    select,
+    update,
+)
 
 from tracker.actors import Actor
 
@@ -32,6 +45,8 @@ api_keys = Table(
     Column("revoked_at", DateTime),
     Column("demo", Boolean, nullable=False, default=False),
 )
+
+_BY_ID = select(api_keys).where(api_keys.c.id == bindparam("key_id"))
 
 
 class KeyError_(ValueError):
@@ -105,14 +120,19 @@ class KeyStore:
         info = KeyInfo(key_id, name, role, organisation_id, now.replace(tzinfo=UTC), None)
         return f"{PREFIX}_{key_id}_{secret}", info
 
-    def verify(self, token: str) -> Principal | None:
-        """The principal for a token, or None (unknown, malformed, wrong secret or revoked)."""
+    def verify(self, token: str, conn: Connection | None = None) -> Principal | None:
+        """The principal for a token, or None (unknown, malformed, wrong secret or revoked).
+
+        The key is read from the database on every call (on `conn` if given), so a revocation holds at once."""
         parts = token.split("_", 2)
         if len(parts) != 3 or parts[0] != PREFIX or len(parts[1]) != 16 or len(token) > 200:
             return None
         _, key_id, secret = parts
-        with self.engine.connect() as conn:
-            row = conn.execute(select(api_keys).where(api_keys.c.id == key_id)).mappings().first()
+        if conn is None:
+            with self.engine.connect() as own:
+                row = own.execute(_BY_ID, {"key_id": key_id}).mappings().first()
+        else:
+            row = conn.execute(_BY_ID, {"key_id": key_id}).mappings().first()
         # Compare even when the key is unknown, so timing does not reveal which ids exist.
         expected = row["secret_hash"] if row is not None else _hash("no such key")
         matches = hmac.compare_digest(expected, _hash(secret))

@@ -45,6 +45,7 @@ STORE_UNAVAILABLE = (
 # Everything with a row in the tracking table: the projections, then the audit chain over the raw stored events.
 TRACKED = (*PROJECTIONS, audit_chain.NAME)
 Progress = Callable[[int, int], None]
+_POSITIONS = select(t.tracking.c.name, t.tracking.c.position)
 
 
 @dataclass(frozen=True)
@@ -67,6 +68,14 @@ class ReadModel:
         self.config = StoreConfig.from_url(url)
         self.batch_size = batch_size
         self.reader = make_engine(url, pool_size=pool_size)
+        # For reads that need no transaction of their own. On PostgreSQL each statement then sees the latest commit,
+        # as it does inside a READ COMMITTED transaction, without the BEGIN and ROLLBACK round trips around it. On
+        # SQLite a transaction costs no round trip and keeps one snapshot across a request's statements.
+        self.statement_reader = (
+            self.reader.execution_options(isolation_level="AUTOCOMMIT")
+            if self.config.kind == "postgresql"
+            else self.reader
+        )
         self.writer = make_engine(url, writer=True, pool_size=2)
         self._stop = threading.Event()
         self._rebuilding = False
@@ -84,13 +93,15 @@ class ReadModel:
 
     # ---- positions -----------------------------------------------------------------------
 
-    def positions(self) -> dict[str, int]:
-        with self.reader.connect() as conn:
-            return {row.name: row.position for row in conn.execute(select(t.tracking.c.name, t.tracking.c.position))}
+    def positions(self, conn: Connection | None = None) -> dict[str, int]:
+        if conn is None:
+            with self.reader.connect() as own:
+                return self.positions(own)
+        return {row.name: row.position for row in conn.execute(_POSITIONS)}
 
-    def position(self) -> int:
-        """How far every projection has got: the position all of them have processed."""
-        return min(self.positions().values(), default=0)
+    def position(self, conn: Connection | None = None) -> int:
+        """How far every projection has got: the position all of them have processed (read on `conn` if given)."""
+        return min(self.positions(conn).values(), default=0)
 
     def status(self) -> list[ProjectionStatus]:
         log_position = self.app.current_position()

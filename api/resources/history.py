@@ -9,6 +9,7 @@ from flask.views import MethodView
 
 from api.auth import READERS, require
 from api.errors import ProblemError
+from api.read_connection import read_connection
 from api.resources import MIN_POSITION, POSITION_HEADER, READ_ERRORS, ApiBlueprint, projected, services
 from api.schemas import (
     AuditHeadSchema,
@@ -83,9 +84,9 @@ class Scores(MethodView):
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, innovation_id: UUID) -> Any:
         """The consolidated MPI after each change, oldest first."""
-        with services().read_model.reader.connect() as conn:
-            _known(conn, innovation_id)
-            return innovations.score_history(conn, innovation_id)
+        conn = read_connection()
+        _known(conn, innovation_id)
+        return innovations.score_history(conn, innovation_id)
 
 
 @blp.route("/innovations/<uuid:innovation_id>/stages")
@@ -97,9 +98,9 @@ class Stages(MethodView):
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, innovation_id: UUID) -> Any:
         """Stage intervals, oldest first; the current stage has no exited_at."""
-        with services().read_model.reader.connect() as conn:
-            _known(conn, innovation_id)
-            return innovations.stage_intervals(conn, innovation_id)
+        conn = read_connection()
+        _known(conn, innovation_id)
+        return innovations.stage_intervals(conn, innovation_id)
 
 
 def _scope(query: dict[str, Any]) -> dict[str, Any]:
@@ -121,8 +122,7 @@ class Funnel(MethodView):
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, query: dict[str, Any]) -> Any:
         """Innovations per stage and status, now or `as_of` an instant."""
-        with services().read_model.reader.connect() as conn:
-            return analytics.funnel(conn, as_of=query.get("as_of"), **_scope(query))
+        return analytics.funnel(read_connection(), as_of=query.get("as_of"), **_scope(query))
 
 
 @blp.route("/analytics/stage-durations")
@@ -135,8 +135,7 @@ class StageDurations(MethodView):
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, query: dict[str, Any]) -> Any:
         """Median and 90th percentile days per stage, over completed stays."""
-        with services().read_model.reader.connect() as conn:
-            return analytics.stage_durations(conn, **_scope(query))
+        return analytics.stage_durations(read_connection(), **_scope(query))
 
 
 @blp.route("/analytics/scores")
@@ -149,8 +148,7 @@ class ScoreGroups(MethodView):
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, query: dict[str, Any]) -> Any:
         """Mean and median consolidated MPI by theme, country, ecosystem or organisation, now or `as_of`."""
-        with services().read_model.reader.connect() as conn:
-            return analytics.score_groups(conn, group_by=query["group_by"], as_of=query.get("as_of"))
+        return analytics.score_groups(read_connection(), group_by=query["group_by"], as_of=query.get("as_of"))
 
 
 @blp.route("/audit")
@@ -163,8 +161,7 @@ class Audit(MethodView):
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, query: dict[str, Any]) -> Any:
         """Who did what, when: events filtered by actor, aggregate, type and time, paged by log position."""
-        with services().read_model.reader.connect() as conn:
-            return audit.audit_trail(conn, **query)
+        return audit.audit_trail(read_connection(), **query)
 
 
 @blp.route("/audit/head")
@@ -176,8 +173,7 @@ class AuditHead(MethodView):
     @blp.doc(parameters=[MIN_POSITION])
     def get(self) -> Any:
         """The audit chain's head: record it outside the system, and verify the log against it later."""
-        with services().read_model.reader.connect() as conn:
-            head = audit_chain.head(conn)
+        head = audit_chain.head(read_connection())
         return {"position": head.position, "hash": head.hash}
 
 

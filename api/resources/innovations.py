@@ -11,7 +11,8 @@ from flask.views import MethodView
 from api.auth import READERS, ensure_owner, principal, require
 from api.csv_export import list_cell, stream_rows, text_cell
 from api.errors import ProblemError
-from api.http import etag, expected_version, request_id, written
+from api.http import etag, expected_version, request_id, wait_for_projections, written
+from api.read_connection import read_connection
 from api.resources import (
     EVENT_POSITION_HEADER,
     IF_MATCH,
@@ -125,8 +126,8 @@ class Innovations(MethodView):
         if query.get("country"):
             query["country"] = query["country"].upper()
         filters = queries.InnovationFilter(**query)
-        engine = services().read_model.reader
         if wants_csv():
+            engine = services().read_model.reader  # a streaming cursor, in a transaction of its own
 
             def rows() -> Iterator[list[Any]]:
                 with engine.connect() as conn:
@@ -134,8 +135,8 @@ class Innovations(MethodView):
 
             formats = [CSV_FORMATS.get(column) for column in queries.EXPORT_COLUMNS]
             return stream_rows(queries.EXPORT_COLUMNS, rows(), formats=formats, filename="innovations.csv")
-        with engine.connect() as conn:
-            return queries.list_innovations(conn, filters, sort=sort, page=page, page_size=page_size).__dict__
+        page_of_rows = queries.list_innovations(read_connection(), filters, sort=sort, page=page, page_size=page_size)
+        return page_of_rows.__dict__
 
     @require("provider", "admin")
     @blp.arguments(InnovationInput)
@@ -175,11 +176,8 @@ class InnovationItem(MethodView):
         if query:
             inn = services().app.get_innovation(innovation_id, version=query.get("version"), as_of=query.get("as_of"))
             return innovation_body(inn), 200, {"ETag": etag(inn.version)}
-        from api.http import wait_for_projections
-
         position = wait_for_projections()
-        with services().read_model.reader.connect() as conn:
-            found = queries.get_innovation(conn, innovation_id)
+        found = queries.get_innovation(read_connection(), innovation_id)
         if found is None:
             raise ProblemError(404, f"innovation {innovation_id} not found", rule="not_found.innovation")
         return found, 200, {"ETag": etag(found["version"]), "X-Projection-Position": str(position)}

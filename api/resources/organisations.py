@@ -11,6 +11,7 @@ from api.auth import READERS, principal, require
 from api.csv_export import stream_csv
 from api.errors import ProblemError
 from api.http import etag, expected_version, request_id, written
+from api.read_connection import read_connection
 from api.resources import (
     IF_MATCH,
     MIN_POSITION,
@@ -125,11 +126,11 @@ class Organisations(MethodView):
         filters = {k: query.get(k) for k in ("country", "kind", "q")}
         if filters["country"]:
             filters["country"] = filters["country"].upper()
-        with services().read_model.reader.connect() as conn:
-            if wants_csv():
-                rows = directory.list_organisations(conn, **filters, page=1, page_size=10**9).items
-                return stream_csv(ORG_COLUMNS, rows, filename="organisations.csv")
-            page = directory.list_organisations(conn, **filters, page=query["page"], page_size=query["page_size"])
+        conn = read_connection()
+        if wants_csv():
+            rows = directory.list_organisations(conn, **filters, page=1, page_size=10**9).items
+            return stream_csv(ORG_COLUMNS, rows, filename="organisations.csv")
+        page = directory.list_organisations(conn, **filters, page=query["page"], page_size=query["page_size"])
         return page.__dict__
 
     @require("admin")
@@ -153,8 +154,7 @@ class OrganisationItem(MethodView):
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, organisation_id: UUID) -> Any:
         """One organisation."""
-        with services().read_model.reader.connect() as conn:
-            found = directory.get_organisation(conn, organisation_id)
+        found = directory.get_organisation(read_connection(), organisation_id)
         if found is None:
             raise ProblemError(404, f"organisation {organisation_id} not found")
         return found, 200, {"ETag": etag(found["version"])}
@@ -173,11 +173,11 @@ class Ecosystems(MethodView):
         """List ecosystems, filtered by a member's country or by text."""
         country = query.get("country")
         filters = {"country": country.upper() if country else None, "q": query.get("q")}
-        with services().read_model.reader.connect() as conn:
-            if wants_csv():
-                rows = directory.list_ecosystems(conn, **filters, page=1, page_size=10**9).items
-                return stream_csv(ECO_COLUMNS, rows, filename="ecosystems.csv")
-            page = directory.list_ecosystems(conn, **filters, page=query["page"], page_size=query["page_size"])
+        conn = read_connection()
+        if wants_csv():
+            rows = directory.list_ecosystems(conn, **filters, page=1, page_size=10**9).items
+            return stream_csv(ECO_COLUMNS, rows, filename="ecosystems.csv")
+        page = directory.list_ecosystems(conn, **filters, page=query["page"], page_size=query["page_size"])
         return page.__dict__
 
     @require("admin")
@@ -202,8 +202,7 @@ class EcosystemItem(MethodView):
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, ecosystem_id: UUID) -> Any:
         """One ecosystem with its members."""
-        with services().read_model.reader.connect() as conn:
-            found = directory.get_ecosystem(conn, ecosystem_id)
+        found = directory.get_ecosystem(read_connection(), ecosystem_id)
         if found is None:
             raise ProblemError(404, f"ecosystem {ecosystem_id} not found")
         return found, 200, {"ETag": etag(found["version"])}

@@ -1,0 +1,31 @@
+"""One read-model connection per request: the API key, the projection position and the query share it."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g
+from sqlalchemy import Connection
+
+
+def read_connection() -> Connection:
+    """The request's connection to the read model, taken from the pool on first use and returned when it ends.
+
+    On PostgreSQL every checkout costs a ping, and a read used to take three (key, projection position, query)."""
+    conn: Connection | None = g.get("read_connection")
+    if conn is None:
+        conn = g.read_connection = current_app.extensions["tracker"].read_model.statement_reader.connect()
+    return conn
+
+
+def read_afresh() -> Connection:
+    """The request's connection with its snapshot (SQLite) ended: the next statement sees the latest commit."""
+    conn = read_connection()
+    conn.rollback()
+    return conn
+
+
+def install(app: Flask) -> None:
+    @app.teardown_request
+    def return_read_connection(_: BaseException | None) -> None:
+        conn = g.pop("read_connection", None)
+        if conn is not None:
+            conn.close()
