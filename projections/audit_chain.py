@@ -9,7 +9,7 @@ from sqlalchemy import Connection, Engine, select
 
 from projections import tables as t
 from projections.rows import BulkWriter
-from tracker.audit_chain import GENESIS, Link, Verification, chain, verify_chain
+from tracker.audit_chain import GENESIS, Link, Verification, verify_chain
 
 # The chain's row in the tracking table: it advances in the same transaction as the projections' rows.
 NAME = "audit_chain"
@@ -29,12 +29,10 @@ def link_at(conn: Connection, position: int) -> Link | None:
     return None if row is None else Link(row.position, row.hash)
 
 
-def extend(conn: Connection, notifications: Sequence[Notification]) -> None:
-    """Record the links for `notifications` (the events after the chain's head, in log order)."""
-    if not notifications:
-        return
-    links = chain(head(conn).hash, notifications)
-    BulkWriter(conn).insert(t.audit_chain, [{"position": link.position, "hash": link.hash} for link in links])
+def record(conn: Connection, links: Sequence[Link]) -> None:
+    """Record links computed from the chain's head: only writes, so they can share a round trip with others."""
+    if links:
+        BulkWriter(conn).insert(t.audit_chain, [{"position": link.position, "hash": link.hash} for link in links])
 
 
 def stream_events(recorder: ApplicationRecorder, stop: int, batch_size: int) -> Iterator[Notification]:

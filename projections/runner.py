@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 import psycopg
 import sqlalchemy.exc
 from eventsourcing import persistence as es_persistence
+from eventsourcing.persistence import Notification
+from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 from sqlalchemy import Connection, select, update
 
@@ -18,8 +22,10 @@ from projections import audit_chain
 from projections import tables as t
 from projections.engine import make_engine
 from projections.handlers import PROJECTIONS
+from projections.pg_batch import open_batch, pipelined
 from projections.rows import Rows
 from tracker.application import TrackerApplication
+from tracker.audit_chain import Link, chain
 from tracker.stores import StoreConfig, sqlite_writer_lock
 
 BATCH_SIZE = 1000
@@ -46,6 +52,14 @@ STORE_UNAVAILABLE = (
 TRACKED = (*PROJECTIONS, audit_chain.NAME)
 Progress = Callable[[int, int], None]
 _POSITIONS = select(t.tracking.c.name, t.tracking.c.position)
+
+
+class Batch(NamedTuple):
+    """One batch: how many events it read, how many it applied, and the position every projection has reached."""
+
+    read: int
+    applied: int
+    reached: int
 
 
 @dataclass(frozen=True)
@@ -78,6 +92,8 @@ class ReadModel:
         )
         self.writer = make_engine(url, writer=True, pool_size=2)
         self._stop = threading.Event()
+        # Per thread: the writer connection a following thread holds (see _follow_postgres).
+        self._held = threading.local()
         self._rebuilding = False
         self._batch_lock: threading.Lock = (
             sqlite_writer_lock(self.config.path)
@@ -112,61 +128,111 @@ class ReadModel:
     def catch_up(self, progress: Progress | None = None, *, limit: int | None = None) -> int:
         """Apply every event not yet projected, one transaction per batch; returns how many."""
         done = 0
-        target = self.app.current_position()
+        target = self.app.current_position() if progress is not None else 0
         while limit is None or done < limit:
-            applied, _ = self._apply_batch()
-            if applied == 0:
-                break
-            done += applied
-            if progress is not None:
+            batch = self._apply_batch()
+            done += batch.applied
+            if progress is not None and batch.applied:
                 progress(self.position(), max(target, self.app.current_position()))
+            if batch.read < self.batch_size:
+                # A short read reached the end of the log as it was then: reading again would find nothing more.
+                break
         return done
 
-    def _apply_batch(self) -> tuple[int, int]:
-        """Apply the next batch; returns how many events it applied and the position every projection has reached."""
-        # One batch at a time in this process (on SQLite, one writer: the event store's too, see sqlite_writer_lock):
-        # a thread that waited here usually finds its events applied by the batch before, and returns without a
-        # write transaction.
-        with self._batch_lock:
-            return self._apply_next_batch()
+    def _apply_batch(self) -> Batch:
+        """Apply the next batch of events, in one transaction.
 
-    def _apply_next_batch(self) -> tuple[int, int]:
-        # Read the batch before taking the write lock: on SQLite, waiting for an event-store connection while
+        One batch at a time in this process (on SQLite, one writer: the event store's too, see sqlite_writer_lock):
+        a thread that waited here usually finds its events applied by the batch before, and returns without a
+        write transaction."""
+        with self._batch_lock:
+            if self.config.kind == "postgresql":
+                return self._apply_batch_postgres()
+            return self._apply_batch_sqlite()
+
+    def _apply_batch_sqlite(self) -> Batch:
+        # Read the batch before taking the write lock: waiting for an event-store connection while
         # holding the database's write lock would deadlock with writers that hold those connections.
         start = self.position()
         notifications = self.app.recorder.select_notifications(start + 1, self.batch_size)
         if not notifications:
-            return 0, start
-        to_event = self.app.mapper.to_domain_event
-        events = [to_event(n) for n in notifications]
+            return Batch(0, 0, start)
         with self.writer.begin() as conn:
-            if self._rebuilding:
-                conn.exec_driver_sql(REBUILD_SETTINGS[self.config.kind])
-            # Under the lock, the tracked positions decide what is applied: a concurrent catch-up may have
-            # applied part or all of this batch meanwhile, and nothing is applied twice.
+            self._prepare(conn)
             positions = self._lock_positions(conn)
-            floor = min(positions.values())
-            pending = [(n, e) for n, e in zip(notifications, events, strict=True) if n.id > floor]
-            if not pending:
-                return 0, floor
-            notifications = [n for n, _ in pending]
-            rows = Rows(conn, self._constants)
-            rows.prefetch(t.innovations, {n.originator_id for n in notifications})
-            for notification, event in pending:
-                for name, handlers in PROJECTIONS.items():
-                    if notification.id > positions[name]:
-                        handler = handlers.get(type(event))
-                        if handler is not None:
-                            handler(rows, event, notification.id)
-            rows.flush()
-            audit_chain.extend(conn, [n for n in notifications if n.id > positions[audit_chain.NAME]])
-            last = notifications[-1].id
-            conn.execute(
-                update(t.tracking)
-                .where(t.tracking.c.position < last)
-                .values(position=last, updated_at=datetime.now(UTC).replace(tzinfo=None))
-            )
-            return len(notifications), last
+            batch, rows, links = self._project(conn, positions, notifications, audit_chain.head)
+            if batch.applied:
+                self._write(conn, rows, links, batch.reached)
+            return batch
+
+    def _apply_batch_postgres(self) -> Batch:
+        """The batch on PostgreSQL: four round trips, and one more for each row a handler looks up.
+
+        One to lock the tracking rows and read the events after them and the audit chain's head (pg_batch), one to
+        load the innovations the events change, one for all the writes (sent in pipeline mode) and the commit."""
+        assert isinstance(self.app.recorder, PostgresApplicationRecorder)
+        with self._writer_connection() as conn, conn.begin():
+            self._prepare(conn)
+            opened = open_batch(conn, self.app.recorder, self.batch_size)
+            self._check_tracked(opened.positions)
+            batch, rows, links = self._project(conn, opened.positions, opened.notifications, lambda _: opened.head)
+            if batch.applied:
+                with pipelined(conn):
+                    self._write(conn, rows, links, batch.reached)
+            return batch
+
+    def _prepare(self, conn: Connection) -> None:
+        if self._rebuilding:
+            conn.exec_driver_sql(REBUILD_SETTINGS[self.config.kind])
+
+    def _project(
+        self,
+        conn: Connection,
+        positions: dict[str, int],
+        notifications: Sequence[Notification],
+        chain_head: Callable[[Connection], Link],
+    ) -> tuple[Batch, Rows, list[Link]]:
+        """Run the handlers over the events no projection has yet, given the positions read under the lock.
+
+        The tracked positions decide what is applied: a concurrent catch-up may have applied part or all of this
+        batch meanwhile, and nothing is applied twice. Returns the batch, its rows and its audit-chain links,
+        not yet written."""
+        rows = Rows(conn, self._constants)
+        floor = min(positions.values())
+        to_event = self.app.mapper.to_domain_event
+        pending = [(n, to_event(n)) for n in notifications if n.id > floor]
+        if not pending:
+            return Batch(len(notifications), 0, floor), rows, []
+        rows.prefetch(t.innovations, {n.originator_id for n, _ in pending})
+        for notification, event in pending:
+            for name, handlers in PROJECTIONS.items():
+                if notification.id > positions[name]:
+                    handler = handlers.get(type(event))
+                    if handler is not None:
+                        handler(rows, event, notification.id)
+        unchained = [n for n, _ in pending if n.id > positions[audit_chain.NAME]]
+        links = list(chain(chain_head(conn).hash, unchained)) if unchained else []
+        return Batch(len(notifications), len(pending), pending[-1][0].id), rows, links
+
+    def _write(self, conn: Connection, rows: Rows, links: list[Link], last: int) -> None:
+        """Write the batch's rows and links, and move every projection's tracked position to `last`."""
+        rows.flush()
+        audit_chain.record(conn, links)
+        conn.execute(
+            update(t.tracking)
+            .where(t.tracking.c.position < last)
+            .values(position=last, updated_at=datetime.now(UTC).replace(tzinfo=None))
+        )
+
+    @contextmanager
+    def _writer_connection(self) -> Iterator[Connection]:
+        """The connection this thread holds while it follows the log, else one from the writer pool."""
+        held: Connection | None = getattr(self._held, "conn", None)
+        if held is not None:
+            yield held
+            return
+        with self.writer.connect() as conn:
+            yield conn
 
     def _lock_positions(self, conn: Connection) -> dict[str, int]:
         """Read the tracking rows under a lock, so concurrent catch-ups queue instead of double-applying."""
@@ -175,10 +241,14 @@ class ReadModel:
             query = query.with_for_update()
         # On SQLite the writer engine's BEGIN IMMEDIATE already holds the database's write lock.
         positions = {row.name: row.position for row in conn.execute(query)}
+        self._check_tracked(positions)
+        return positions
+
+    @staticmethod
+    def _check_tracked(positions: dict[str, int]) -> None:
         missing = set(TRACKED) - set(positions)
         if missing:
             raise RuntimeError(f"projection tracking rows missing for {sorted(missing)}: run 'tracker db upgrade'")
-        return positions
 
     def wait_for(self, position: int, timeout: float = 5.0, *, catch_up: bool = True) -> bool:
         """Read-your-writes: wait until every projection has processed `position` (True), or time out (False)."""
@@ -186,10 +256,10 @@ class ReadModel:
         while True:
             if catch_up:
                 # Catching up reports how far every projection has got, so no separate position query is needed.
-                applied, reached = self._apply_batch()
-                if reached >= position:
+                batch = self._apply_batch()
+                if batch.reached >= position:
                     return True
-                if applied:
+                if batch.applied:
                     continue
             elif self.position() >= position:
                 return True
@@ -230,12 +300,22 @@ class ReadModel:
     def _follow_postgres(self, idle_wait: float, on_batch: Progress | None) -> None:
         recorder = self.app.recorder
         channel = getattr(recorder, "channel_name", "tracker_events")
-        with self.config.connect(autocommit=True) as listener:
-            listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
-            while not self._stop.is_set():
-                if self.catch_up(on_batch) == 0:
+        # The follower holds one writer connection: taking one from the pool for each batch pinged the server first.
+        with self.config.connect(autocommit=True) as listener, self.writer.connect() as held:
+            self._held.conn = held
+            try:
+                # Listen before the first catch-up, so no commit falls between the two unnoticed.
+                listener.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                while not self._stop.is_set():
+                    # The notifications already here are for commits the catch-up below reads: take them now, or
+                    # each would wake a read that finds nothing new. A commit after this point notifies after it.
+                    for _ in listener.notifies(timeout=0):
+                        pass
+                    self.catch_up(on_batch)
                     for _ in listener.notifies(timeout=idle_wait, stop_after=1):
                         pass
+            finally:
+                self._held.conn = None
 
     def stop(self) -> None:
         self._stop.set()

@@ -109,17 +109,25 @@ def test_wait_for_times_out_when_nobody_catches_up(read_model: ReadModel) -> Non
     assert read_model.wait_for(target, timeout=1) is True
 
 
-def test_rebuild_leaves_every_postgres_page_all_visible_so_counts_can_use_indexes_alone(read_model: ReadModel) -> None:
+def test_rebuild_vacuums_postgres_tables_so_counts_can_use_indexes_alone(read_model: ReadModel) -> None:
+    """A rebuild ends with VACUUM (ANALYZE): only a vacuum marks the fresh pages all-visible, which an index-only
+    count needs. (Whether every page ends up all-visible depends on other open transactions in the database, so the
+    test checks that the vacuum ran.)"""
     if read_model.config.kind != "postgresql":
         pytest.skip("the visibility map is PostgreSQL's")
     world = build_world(read_model.app)
     for n in range(40):
         world.submit(title=f"Innovation {n}")
+
+    def vacuums() -> dict[str, int]:
+        with read_model.reader.connect() as conn:
+            rows = conn.execute(
+                text("SELECT relname, vacuum_count FROM pg_stat_user_tables WHERE schemaname = current_schema()")
+            ).all()
+        return {name: count for name, count in rows}
+
+    before = vacuums()
     read_model.rebuild()
-    with read_model.reader.connect() as conn:
-        relpages, allvisible = conn.execute(
-            text("SELECT relpages, relallvisible FROM pg_class WHERE oid = CAST(:name AS regclass)"),
-            {"name": t.innovations.name},
-        ).one()
-    assert relpages > 0
-    assert allvisible == relpages
+    after = vacuums()
+    for table in t.READ_MODEL_TABLES:
+        assert after[table.name] == before.get(table.name, 0) + 1, table.name
