@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from pathlib import Path
+
+import pytest
 
 from projections.migrate import upgrade
 from projections.runner import ReadModel
@@ -41,30 +44,30 @@ def _blocked_while_held(lock: threading.Lock, action: object) -> tuple[bool, boo
     return finished_while_held, finished_after
 
 
-def test_saves_and_projection_batches_wait_for_the_files_writer_lock(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'tracker.db'}"
-    create_event_tables(url)
-    upgrade(url)
-    app = TrackerApplication.for_url(url)
-    read_model = ReadModel(app, url)
-    try:
-        lock = sqlite_writer_lock(str(tmp_path / "tracker.db"))
-        register = lambda: app.register_organisation(actor=ADMIN, name="Held VET", country="LT", kind="vet_provider")  # noqa: E731
-        assert _blocked_while_held(lock, register) == (False, True)
-        assert app.current_position() == 1
-        assert _blocked_while_held(lock, read_model.catch_up) == (False, True)
-        assert read_model.position() == 1
-    finally:
-        read_model.close()
-        app.close()
+@pytest.fixture
+def sqlite_read_model(sqlite_url: str) -> Iterator[ReadModel]:
+    create_event_tables(sqlite_url)
+    upgrade(sqlite_url)
+    app = TrackerApplication.for_url(sqlite_url)
+    read_model = ReadModel(app, sqlite_url)
+    yield read_model
+    read_model.close()
+    app.close()
 
 
-def test_threads_writing_and_projecting_together_lose_nothing(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'tracker.db'}"
-    create_event_tables(url)
-    upgrade(url)
-    app = TrackerApplication.for_url(url)
-    read_model = ReadModel(app, url)
+def test_saves_and_projection_batches_wait_for_the_files_writer_lock(sqlite_read_model: ReadModel) -> None:
+    read_model, app = sqlite_read_model, sqlite_read_model.app
+    assert read_model.config.path is not None
+    lock = sqlite_writer_lock(read_model.config.path)
+    register = lambda: app.register_organisation(actor=ADMIN, name="Held VET", country="LT", kind="vet_provider")  # noqa: E731
+    assert _blocked_while_held(lock, register) == (False, True)
+    assert app.current_position() == 1
+    assert _blocked_while_held(lock, read_model.catch_up) == (False, True)
+    assert read_model.position() == 1
+
+
+def test_threads_writing_and_projecting_together_lose_nothing(sqlite_read_model: ReadModel) -> None:
+    read_model, app = sqlite_read_model, sqlite_read_model.app
     world = build_world(app)
     errors: list[BaseException] = []
 
@@ -79,14 +82,10 @@ def test_threads_writing_and_projecting_together_lose_nothing(tmp_path: Path) ->
         except BaseException as error:
             errors.append(error)
 
-    try:
-        threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(60)
-        assert not errors
-        assert read_model.position() == app.current_position()
-    finally:
-        read_model.close()
-        app.close()
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors
+    assert read_model.position() == app.current_position()
