@@ -236,9 +236,7 @@ class ReadModel:
 
     def _lock_positions(self, conn: Connection) -> dict[str, int]:
         """Read the tracking rows under a lock, so concurrent catch-ups queue instead of double-applying."""
-        query = select(t.tracking.c.name, t.tracking.c.position)
-        if self.config.kind == "postgresql":
-            query = query.with_for_update()
+        query = _POSITIONS.with_for_update() if self.config.kind == "postgresql" else _POSITIONS
         # On SQLite the writer engine's BEGIN IMMEDIATE already holds the database's write lock.
         positions = {row.name: row.position for row in conn.execute(query)}
         self._check_tracked(positions)

@@ -9,14 +9,13 @@ import sys
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from api.keys import key_metadata
 from projections.engine import make_engine
-from projections.migrate import alembic_config, current_revision, upgrade
+from projections.migrate import alembic_config, current_revision, downgrade, upgrade
 from projections.runner import ReadModel
 from projections.tables import metadata
 from tests.readmodel import Clock, dump, random_history
@@ -42,17 +41,6 @@ def test_migrated_schema_matches_the_table_definitions(sql_url: str) -> None:
 def test_upgrade_twice_changes_nothing(sql_url: str) -> None:
     upgrade(sql_url)
     assert current_revision(sql_url) == HEAD
-
-
-def downgrade(url: str, revision: str) -> None:
-    engine = make_engine(url)
-    try:
-        with engine.begin() as conn:
-            config = alembic_config()
-            config.attributes["connection"] = conn
-            command.downgrade(config, revision)
-    finally:
-        engine.dispose()
 
 
 class UnsteadyClock(Clock):
