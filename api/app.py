@@ -46,7 +46,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
     if settings.trusted_proxies:  # the client address (for per-client limits and logs) comes from X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
-    app.extensions["tracker"] = build_services(settings)
+    services = app.extensions["tracker"] = build_services(settings)
+    services.start_inline_projections()
     observability.install(app)
     read_connection.install(app)
     api = ProblemApi(app)

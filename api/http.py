@@ -62,6 +62,7 @@ def wait_for_projections() -> int:
     services = current_app.extensions["tracker"]
     raw = request.headers.get("X-Min-Position")
     if raw is None:
+        services.read_your_writes()
         # On the connection the query will use: on SQLite in the same snapshot, on PostgreSQL just before it, so
         # the position reported is never ahead of what the query saw.
         return services.read_model.position(read_connection())

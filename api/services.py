@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import structlog
-
 from api.keys import KeyStore
 from api.settings import Settings
+from projections.background import BackgroundProjection
 from projections.runner import ReadModel
 from tracker.application import TrackerApplication
-
-log = structlog.get_logger("tracker.services")
 
 
 @dataclass
@@ -20,16 +17,27 @@ class Services:
     app: TrackerApplication
     read_model: ReadModel
     keys: KeyStore
+    # With inline projections (SQLite): the web process's own projection thread.
+    projection: BackgroundProjection | None = None
+
+    def start_inline_projections(self) -> None:
+        """Project this process's writes in a thread of its own (when the settings ask for inline projections)."""
+        if self.settings.inline_projections and self.projection is None:
+            self.projection = BackgroundProjection(self.read_model)
+            self.projection.start()
 
     def after_write(self, position: int) -> None:
-        """With inline projections (SQLite), bring the read model up to the write before answering."""
-        if not self.settings.inline_projections:
-            return
-        try:
-            self.read_model.wait_for(position, timeout=self.settings.read_wait_timeout)
-        except Exception:  # the write succeeded; a later read catches up
-            log.exception("inline_projection_failed", position=position)
+        """A write up to `position` is stored: the projection thread applies it in its next batch."""
+        if self.projection is not None:
+            self.projection.written(position)
+
+    def read_your_writes(self) -> None:
+        """Before a read: every write this process acknowledged is projected (applied here if it is not yet)."""
+        if self.projection is not None:
+            self.projection.caught_up(self.settings.read_wait_timeout)
 
     def close(self) -> None:
+        if self.projection is not None:
+            self.projection.stop()
         self.read_model.close()
         self.app.close()

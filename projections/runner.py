@@ -101,6 +101,9 @@ class ReadModel:
             else threading.Lock()
         )
         self._constants: dict[tuple[str, tuple[object, ...]], dict[str, object]] = {}
+        # The position every projection had reached at the end of this process's latest batch: never ahead of the
+        # tracking table, so a caller that finds its write at or below it needs no query to know it is projected.
+        self.reached = 0
 
     def close(self) -> None:
         self._stop.set()
@@ -146,9 +149,10 @@ class ReadModel:
         a thread that waited here usually finds its events applied by the batch before, and returns without a
         write transaction."""
         with self._batch_lock:
-            if self.config.kind == "postgresql":
-                return self._apply_batch_postgres()
-            return self._apply_batch_sqlite()
+            apply = self._apply_batch_postgres if self.config.kind == "postgresql" else self._apply_batch_sqlite
+            batch = apply()
+            self.reached = max(self.reached, batch.reached)
+            return batch
 
     def _apply_batch_sqlite(self) -> Batch:
         # Read the batch before taking the write lock: waiting for an event-store connection while
@@ -325,6 +329,7 @@ class ReadModel:
             for table in reversed(t.READ_MODEL_TABLES):
                 conn.execute(table.delete())
             conn.execute(update(t.tracking).values(position=0))
+        self.reached = 0
         self._rebuilding = True
         try:
             applied = self.catch_up(progress)

@@ -161,7 +161,9 @@ def test_audit_chain_endpoints_are_documented_with_their_errors(env: Env) -> Non
 
 def test_command_line_names_a_tampered_newest_event_that_no_longer_decodes(store_env: Env) -> None:
     submit(store_env)
-    newest = store_env.app.extensions["tracker"].app.current_position()
+    services = store_env.app.extensions["tracker"]
+    services.read_your_writes()  # the chain links the event before it is altered
+    newest = services.app.current_position()
     Tamper(url_of(store_env)).alter(newest)
     done = cli(store_env, "verify")
     assert done.exit_code == 1, done.output

@@ -99,6 +99,7 @@ def test_store_failures_are_503_not_500(env: Env, monkeypatch: pytest.MonkeyPatc
 def test_health_readiness_and_metrics_answer(env: Env) -> None:
     assert env.get("/healthz").json == {"status": "ok"}
     submit(env)
+    env.app.extensions["tracker"].read_your_writes()
     ready = env.get("/readyz").json
     assert ready["status"] == "ready"
     assert ready["lag"] == 0
