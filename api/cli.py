@@ -27,7 +27,7 @@ from api.services import Services
 from api.settings import Settings
 from projections import audit_chain
 from projections.engine import make_engine
-from projections.runner import MAX_OUTAGE_WAIT, STORE_UNAVAILABLE, ReadModel
+from projections.runner import FOLLOW_SETTLE, MAX_OUTAGE_WAIT, STORE_UNAVAILABLE, ReadModel
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
 from tracker.audit_chain import HASH_RE
@@ -232,7 +232,13 @@ def _read_model() -> Iterator[ReadModel]:
 
 @projections.command("run")
 @click.option("--idle-wait", default=1.0, show_default=True, help="Seconds between checks when nothing arrives.")
-def projections_run(idle_wait: float) -> None:
+@click.option(
+    "--settle",
+    default=FOLLOW_SETTLE,
+    show_default=True,
+    help="Seconds a notification waits for more commits to join its batch (PostgreSQL).",
+)
+def projections_run(idle_wait: float, settle: float) -> None:
     """Follow the event log and keep the read model up to date, until stopped (SIGTERM or Ctrl-C).
 
     A worker started while the database is down waits for it, and one running through an outage carries on."""
@@ -257,7 +263,7 @@ def projections_run(idle_wait: float) -> None:
                 if stopping.is_set():
                     return
                 click.echo(f"following the event log from position {read_model.position()}", err=True)
-                read_model.follow(idle_wait=idle_wait, on_outage=outage)
+                read_model.follow(idle_wait=idle_wait, settle=settle, on_outage=outage)
                 click.echo(f"stopped at position {read_model.position()}", err=True)
                 return
         except STORE_UNAVAILABLE as error:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from datetime import datetime
 
 import pytest
@@ -165,3 +166,38 @@ def test_follow_projects_a_commit_at_once_when_the_idle_wait_is_long(postgres_ur
         app.close()
     assert not follower.is_alive()
     assert errors == []
+
+
+@pytest.mark.postgres
+def test_follow_applies_the_commits_that_arrive_while_it_settles_in_one_batch(
+    postgres_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from projections.migrate import upgrade
+    from tracker.application import TrackerApplication
+    from tracker.schema import create_event_tables
+
+    create_event_tables(postgres_url)
+    upgrade(postgres_url)
+    app = TrackerApplication.for_url(postgres_url)
+    model = ReadModel(app, postgres_url)
+    world = build_world(app)
+    model.catch_up()
+    before = model.position()
+    batches = count_batches(model, monkeypatch)
+    follower = threading.Thread(target=lambda: model.follow(idle_wait=20, settle=1.0))
+    try:
+        follower.start()
+        assert model.wait_for(before, timeout=5, catch_up=False)
+        time.sleep(0.2)  # the follower's first catch-up is done: it waits for a notification
+        for _ in range(4):
+            world.submit()  # the first wakes the follower; the others commit while it settles
+        assert model.wait_for(app.current_position(), timeout=10, catch_up=False)
+        arrived = len(app.recorder.select_notifications(before + 1, 1000))
+        assert [batch.applied for batch in batches if batch.applied] == [arrived]
+    finally:
+        model.stop()
+        world.submit()  # wakes the follower, which then sees the stop
+        follower.join(timeout=20)
+        model.close()
+        app.close()
+    assert not follower.is_alive()
