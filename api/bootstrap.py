@@ -39,4 +39,6 @@ def build_read_model(settings: Settings, app: TrackerApplication) -> ReadModel:
 def build_services(settings: Settings) -> Services:
     app = build_application(settings)
     read_model = build_read_model(settings, app)
-    return Services(settings=settings, app=app, read_model=read_model, keys=KeyStore(read_model.reader))
+    return Services(
+        settings=settings, app=app, read_model=read_model, keys=KeyStore(read_model.reader, read_model.writer)
+    )

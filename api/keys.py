@@ -81,8 +81,12 @@ def _hash(secret: str) -> str:
 
 
 class KeyStore:
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, writer: Engine | None = None) -> None:
         self.engine = engine
+        # Creating a key reads (is the name taken?) and then writes in one transaction. On SQLite that needs a
+        # transaction that holds the write lock from its start (the read model's writer engine): a plain one that
+        # read before another connection's commit cannot take the lock any more and fails at once, busy timeout or not.
+        self.writer = writer or engine
 
     def create(
         self, *, name: str, role: str, organisation_id: UUID | None = None, demo: bool = False
@@ -99,7 +103,7 @@ class KeyStore:
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         now = datetime.now(UTC).replace(tzinfo=None)
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             active = conn.execute(
                 select(api_keys.c.id).where(api_keys.c.name == name, api_keys.c.revoked_at.is_(None))
             ).first()
