@@ -46,6 +46,16 @@ def child_exit(server, worker):
         multiprocess.mark_process_dead(worker.pid)
 
 
+def worker_exit(server, worker):
+    """Stop the worker's projection thread (SQLite) between batches, rather than wherever the exit finds it.
+
+    A batch cut short would be safe too: it is one transaction with its tracked position, rolled back whole."""
+    extensions = getattr(getattr(worker, "wsgi", None), "extensions", None) or {}
+    services = extensions.get("tracker")
+    if services is not None and services.projection is not None:
+        services.projection.stop()
+
+
 def post_fork(server, worker):
     """A worker that boots while PostgreSQL is unreachable answers 503 until it can build the app.
 

@@ -1,0 +1,84 @@
+"""Real gunicorn on SQLite: the worker projects in a thread of its own, a read sees the write before it, and SIGTERM
+stops the thread and the worker cleanly."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.api.test_gunicorn_e2e import ROOT, Http, cli, free_port
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_sqlite_worker_reads_back_its_writes_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    env = os.environ | {
+        "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path}/tracker.db",
+        "TRACKER_WORKERS": "1",
+        "TRACKER_BIND": f"127.0.0.1:{port}",
+        "TRACKER_LOG_LEVEL": "WARNING",
+    }
+    env.pop("TRACKER_INLINE_PROJECTIONS", None)  # SQLite's default: the web process projects
+    cli(env, "db", "upgrade")
+    admin = cli(env, "keys", "create", "--role", "admin", "--name", "sqlite-admin")
+    errors = tmp_path / "gunicorn.err"
+    with errors.open("wb") as stderr:
+        web = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+        )
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):  # noqa: S310
+                        break
+                except OSError:
+                    assert time.monotonic() < deadline, "gunicorn did not start"
+                    time.sleep(0.2)
+            http = Http(f"http://127.0.0.1:{port}")
+            status, headers, body = http.call(
+                "POST",
+                "/api/v1/organisations",
+                admin,
+                {"name": "Read back VET", "country": "PT", "kind": "vet_provider"},
+            )
+            assert status == 201, body
+            position = int(headers["X-Event-Position"])
+            status, headers, found = http.call("GET", f"/api/v1/organisations/{body['id']}", admin)  # no X-Min-Position
+            assert status == 200, found
+            assert found["name"] == "Read back VET"
+            assert int(headers["X-Projection-Position"]) >= position
+        finally:
+            web.send_signal(signal.SIGTERM)
+            exit_code = web.wait(timeout=20)
+    assert exit_code == 0
+    assert "Traceback" not in errors.read_text()
+    table = cli(env, "projections", "status").splitlines()[1:]
+    assert table
+    assert all(line.split()[-1] == "0" for line in table), table  # nothing acknowledged was left unprojected
+
+
+def test_a_worker_keeps_what_it_built_at_start_out_of_full_garbage_collections(tmp_path: Path) -> None:
+    env = os.environ | {"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path}/tracker.db", "TRACKER_LOG_LEVEL": "WARNING"}
+    cli(env, "db", "upgrade")
+    done = subprocess.run(  # noqa: S603 - our own entry point
+        [sys.executable, "-c", "import gc, wsgi; print(gc.get_freeze_count())"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert int(done.stdout.strip().splitlines()[-1]) > 10_000  # the app, its libraries and its schemas
