@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import signal
 import sys
@@ -263,6 +264,9 @@ def projections_run(idle_wait: float, settle: float) -> None:
                 if stopping.is_set():
                     return
                 click.echo(f"following the event log from position {read_model.position()}", err=True)
+                # What was built so far lives as long as the worker: out of the full collections' way (see wsgi.py).
+                gc.collect()
+                gc.freeze()
                 read_model.follow(idle_wait=idle_wait, settle=settle, on_outage=outage)
                 click.echo(f"stopped at position {read_model.position()}", err=True)
                 return
