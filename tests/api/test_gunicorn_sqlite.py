@@ -42,7 +42,7 @@ def test_a_sqlite_worker_reads_back_its_writes_and_exits_cleanly_on_sigterm(tmp_
             deadline = time.monotonic() + 30
             while True:
                 try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):  # noqa: S310
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
                         break
                 except OSError:
                     assert time.monotonic() < deadline, "gunicorn did not start"
@@ -73,7 +73,7 @@ def test_a_sqlite_worker_reads_back_its_writes_and_exits_cleanly_on_sigterm(tmp_
 def test_a_worker_keeps_what_it_built_at_start_out_of_full_garbage_collections(tmp_path: Path) -> None:
     env = os.environ | {"TRACKER_DATABASE_URL": f"sqlite:///{tmp_path}/tracker.db", "TRACKER_LOG_LEVEL": "WARNING"}
     cli(env, "db", "upgrade")
-    done = subprocess.run(  # noqa: S603 - our own entry point
+    done = subprocess.run(
         [sys.executable, "-c", "import gc, wsgi; print(gc.get_freeze_count())"],
         cwd=ROOT,
         env=env,
