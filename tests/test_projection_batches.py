@@ -5,6 +5,8 @@ from __future__ import annotations
 import random
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 
 import pytest
@@ -15,7 +17,7 @@ from projections import tables as t
 from projections.pg_batch import open_batch
 from projections.runner import Batch, ReadModel
 from tests.readmodel import Clock, random_history
-from tests.world import build_world
+from tests.world import World, build_world
 
 
 def count_batches(read_model: ReadModel, monkeypatch: pytest.MonkeyPatch) -> list[Batch]:
@@ -131,62 +133,65 @@ def test_open_batch_reads_what_the_recorder_reads_after_the_lowest_tracked_posit
         app.close()
 
 
-@pytest.mark.postgres
-def test_follow_projects_a_commit_at_once_when_the_idle_wait_is_long(postgres_url: str) -> None:
+def postgres_read_model(postgres_url: str) -> ReadModel:
     from projections.migrate import upgrade
     from tracker.application import TrackerApplication
     from tracker.schema import create_event_tables
 
     create_event_tables(postgres_url)
     upgrade(postgres_url)
-    app = TrackerApplication.for_url(postgres_url)
-    model = ReadModel(app, postgres_url)
+    return ReadModel(TrackerApplication.for_url(postgres_url), postgres_url)
+
+
+@contextmanager
+def following(model: ReadModel, world: World, **options: float) -> Iterator[None]:
+    """model.follow(**options) in a thread for the block; then stopped, and checked to have ended without error."""
     errors: list[BaseException] = []
 
     def follow() -> None:
         try:
-            model.follow(idle_wait=20)
+            model.follow(**options)  # type: ignore[arg-type]
         except BaseException as error:  # pragma: no cover - reported below
             errors.append(error)
 
     follower = threading.Thread(target=follow)
-    world = build_world(app)
+    follower.start()
     try:
-        follower.start()
-        assert model.wait_for(app.current_position(), timeout=5, catch_up=False)
-        for _ in range(3):
-            world.submit()
-            # Well inside the idle wait: the commit's notification woke the follower.
-            assert model.wait_for(app.current_position(), timeout=2, catch_up=False)
+        yield
     finally:
         model.stop()
         world.submit()  # wakes the follower, which then sees the stop
         follower.join(timeout=20)
         model.close()
-        app.close()
+        model.app.close()
     assert not follower.is_alive()
     assert errors == []
+
+
+@pytest.mark.postgres
+def test_follow_projects_a_commit_at_once_when_the_idle_wait_is_long(postgres_url: str) -> None:
+    model = postgres_read_model(postgres_url)
+    app = model.app
+    world = build_world(app)
+    with following(model, world, idle_wait=20):
+        assert model.wait_for(app.current_position(), timeout=5, catch_up=False)
+        for _ in range(3):
+            world.submit()
+            # Well inside the idle wait: the commit's notification woke the follower.
+            assert model.wait_for(app.current_position(), timeout=2, catch_up=False)
 
 
 @pytest.mark.postgres
 def test_follow_applies_the_commits_that_arrive_while_it_settles_in_one_batch(
     postgres_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from projections.migrate import upgrade
-    from tracker.application import TrackerApplication
-    from tracker.schema import create_event_tables
-
-    create_event_tables(postgres_url)
-    upgrade(postgres_url)
-    app = TrackerApplication.for_url(postgres_url)
-    model = ReadModel(app, postgres_url)
+    model = postgres_read_model(postgres_url)
+    app = model.app
     world = build_world(app)
     model.catch_up()
     before = model.position()
     batches = count_batches(model, monkeypatch)
-    follower = threading.Thread(target=lambda: model.follow(idle_wait=20, settle=1.0))
-    try:
-        follower.start()
+    with following(model, world, idle_wait=20, settle=1.0):
         assert model.wait_for(before, timeout=5, catch_up=False)
         time.sleep(0.2)  # the follower's first catch-up is done: it waits for a notification
         for _ in range(4):
@@ -194,10 +199,3 @@ def test_follow_applies_the_commits_that_arrive_while_it_settles_in_one_batch(
         assert model.wait_for(app.current_position(), timeout=10, catch_up=False)
         arrived = len(app.recorder.select_notifications(before + 1, 1000))
         assert [batch.applied for batch in batches if batch.applied] == [arrived]
-    finally:
-        model.stop()
-        world.submit()  # wakes the follower, which then sees the stop
-        follower.join(timeout=20)
-        model.close()
-        app.close()
-    assert not follower.is_alive()
