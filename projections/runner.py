@@ -103,8 +103,9 @@ class ReadModel:
             else threading.Lock()
         )
         self._constants: dict[tuple[str, tuple[object, ...]], dict[str, object]] = {}
-        # The position every projection had reached at the end of this process's latest batch: never ahead of the
-        # tracking table, so a caller that finds its write at or below it needs no query to know it is projected.
+        # The position every projection had reached at the end of this process's latest batch, so a caller that
+        # finds its write at or below it needs no query to know it is projected. (A rebuild run by another process
+        # resets the tracking table, not this; until that rebuild ends, reads see its partial tables either way.)
         self.reached = 0
 
     def close(self) -> None:
@@ -284,8 +285,8 @@ class ReadModel:
         """Follow the log until stop() is called: LISTEN/NOTIFY on PostgreSQL, polling on SQLite.
 
         On PostgreSQL a notification is followed by `settle` seconds for more commits to join the batch: a batch's
-        round trips and commit cost about the same for one event as for fifty, and under load the worker otherwise
-        spends its CPU (shared with the web workers) on batches of one or two events.
+        four round trips and its commit are paid once however many events it holds, and under load the worker
+        otherwise spends its CPU (shared with the web workers) on batches of one or two events.
 
         When the database goes away (a restart, a failover) the follower waits, with a growing pause up to
         MAX_OUTAGE_WAIT seconds, and carries on from its tracked position once the database answers again."""
