@@ -86,11 +86,10 @@ class BackgroundProjection:
             try:
                 self.read_model.catch_up()
                 backoff = self.poll
-            except STORE_UNAVAILABLE as error:
-                log.warning("projection_store_unavailable", error=str(error), retry_in=backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-            except Exception:  # a batch that fails is retried: its transaction and tracked position rolled back
-                log.exception("projection_batch_failed", retry_in=backoff)
+            except Exception as error:  # a failed batch is retried: its rows and tracked position were rolled back
+                if isinstance(error, STORE_UNAVAILABLE):
+                    log.warning("projection_store_unavailable", error=str(error), retry_in=backoff)
+                else:
+                    log.exception("projection_batch_failed", retry_in=backoff)
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)

@@ -75,6 +75,20 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
+def wait_until_serving(port: int, timeout: float = 30) -> None:
+    """Until gunicorn on this loopback port answers /healthz with 200."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+
+
 @contextmanager
 def serve(url: str, *, workers: int = 2) -> Iterator[dict[str, Any]]:
     """Real gunicorn on a free loopback port; on PostgreSQL also the projection worker (SQLite projects inline)."""
@@ -106,16 +120,7 @@ def serve(url: str, *, workers: int = 2) -> Iterator[dict[str, Any]]:
             stderr=subprocess.DEVNULL,
         )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        wait_until_serving(port)
         yield {"http": Http(f"http://127.0.0.1:{port}"), "env": env}
     finally:
         stop(web)

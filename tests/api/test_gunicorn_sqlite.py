@@ -7,13 +7,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from tests.api.test_gunicorn_e2e import ROOT, Http, cli, free_port
+from tests.api.test_gunicorn_e2e import ROOT, Http, cli, free_port, wait_until_serving
 
 pytestmark = pytest.mark.slow
 
@@ -39,14 +37,7 @@ def test_a_sqlite_worker_reads_back_its_writes_and_exits_cleanly_on_sigterm(tmp_
             stderr=stderr,
         )
         try:
-            deadline = time.monotonic() + 30
-            while True:
-                try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2):
-                        break
-                except OSError:
-                    assert time.monotonic() < deadline, "gunicorn did not start"
-                    time.sleep(0.2)
+            wait_until_serving(port)
             http = Http(f"http://127.0.0.1:{port}")
             status, headers, body = http.call(
                 "POST",
