@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import json
+import os
 import signal
 import sys
 import threading
@@ -244,12 +245,19 @@ def projections_run(idle_wait: float, settle: float) -> None:
 
     A worker started while the database is down waits for it, and one running through an outage carries on."""
     stopping = threading.Event()
-    current: list[ReadModel] = []
+    following: list[ReadModel] = []
 
     def stop(*_: Any) -> None:
         stopping.set()
-        for read_model in current:
-            read_model.stop()
+        if following:
+            following[0].stop()  # ends after the batch in hand, with its position saved
+        else:
+            # Starting up or waiting out an outage: the connection pools' waits for the database (and their closing
+            # when a failed attempt is collected) do not look at `stopping`, and can hold the worker for many
+            # seconds. Nothing is being written outside follow(), so the worker may end here and now.
+            click.echo("stopped before following the event log", err=True)
+            sys.stderr.flush()
+            os._exit(0)
 
     def outage(error: Exception, pause: float) -> None:
         click.echo(f"the store is unavailable ({type(error).__name__}); trying again in {pause:.1f}s", err=True)
@@ -260,14 +268,17 @@ def projections_run(idle_wait: float, settle: float) -> None:
     while not stopping.is_set():
         try:
             with _read_model() as read_model:
-                current[:] = [read_model]
-                if stopping.is_set():
-                    return
                 click.echo(f"following the event log from position {read_model.position()}", err=True)
                 # What was built so far lives as long as the worker: out of the full collections' way (see wsgi.py).
                 gc.collect()
                 gc.freeze()
-                read_model.follow(idle_wait=idle_wait, settle=settle, on_outage=outage)
+                following[:] = [read_model]
+                if stopping.is_set():
+                    return
+                try:
+                    read_model.follow(idle_wait=idle_wait, settle=settle, on_outage=outage)
+                finally:
+                    following.clear()
                 click.echo(f"stopped at position {read_model.position()}", err=True)
                 return
         except STORE_UNAVAILABLE as error:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -72,6 +74,45 @@ def test_a_worker_started_while_the_database_is_down_waits_for_it_and_stops_on_s
         assert worker.poll() is None  # still waiting for the database, not crashed
     finally:
         worker.send_signal(signal.SIGTERM)
-        assert worker.wait(timeout=20) == 0
-        if worker.stderr is not None:
-            worker.stderr.close()
+        try:
+            returncode = worker.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()  # not left running into the tests after this one
+            worker.wait()
+            raise
+        finally:
+            if worker.stderr is not None:
+                worker.stderr.close()
+    assert returncode == 0
+
+
+def test_a_worker_stops_at_once_on_sigterm_when_the_database_accepts_connections_but_never_answers() -> None:
+    # A socket that listens and never answers: each connection attempt hangs for the whole connect timeout, and
+    # the connection pools wait for it (and for their workers when a failed attempt is collected).
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(100)
+        port = silent.getsockname()[1]
+        env = os.environ | {"TRACKER_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/test"}
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "api.cli", "projections", "run"],
+            cwd=ROOT,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert worker.stderr is not None
+            assert "the store is unavailable" in worker.stderr.readline()
+            time.sleep(0.7)  # past the pause, into the next attempt
+            worker.send_signal(signal.SIGTERM)
+            # Waiting for the attempt in hand to time out took 15 s here; the stop does not wait for it.
+            returncode = worker.wait(timeout=5)
+            assert "stopped before following the event log" in worker.stderr.read()
+        finally:
+            if worker.poll() is None:
+                worker.kill()
+                worker.wait()
+            if worker.stderr is not None:
+                worker.stderr.close()
+    assert returncode == 0
