@@ -97,6 +97,7 @@ class ReadModel:
         # Per thread: the writer connection a following thread holds (see _follow_postgres).
         self._held = threading.local()
         self._rebuilding = False
+        self._rebuilt = 0
         self._batch_lock: threading.Lock = (
             sqlite_writer_lock(self.config.path)
             if self.config.kind == "sqlite" and self.config.path
@@ -155,6 +156,8 @@ class ReadModel:
             apply = self._apply_batch_postgres if self.config.kind == "postgresql" else self._apply_batch_sqlite
             batch = apply()
             self.reached = max(self.reached, batch.reached)
+            if self._rebuilding:
+                self._rebuilt += batch.applied
             return batch
 
     def _apply_batch_sqlite(self) -> Batch:
@@ -334,16 +337,19 @@ class ReadModel:
         self._stop.set()
 
     def rebuild(self, progress: Progress | None = None) -> int:
-        """Empty every read-model table and project the whole log again from position 0."""
+        """Empty every read-model table and project the whole log again from position 0; returns how many events.
+
+        Batches another process applies meanwhile (a web process's projection thread on SQLite) are not counted."""
         with self.writer.begin() as conn:
             self._lock_positions(conn)
             for table in reversed(t.READ_MODEL_TABLES):
                 conn.execute(table.delete())
             conn.execute(update(t.tracking).values(position=0))
         self.reached = 0
+        self._rebuilt = 0
         self._rebuilding = True
         try:
-            applied = self.catch_up(progress)
+            self.catch_up(progress)
         finally:
             self._rebuilding = False
             if self.config.kind == "sqlite":
@@ -353,7 +359,8 @@ class ReadModel:
                     # Outside a transaction (a checkpoint cannot run inside one): the driver is in autocommit.
                     conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         self.analyze()
-        return applied
+        # Counted by every batch of this process meanwhile: a web process's projection thread may take some.
+        return self._rebuilt
 
     def analyze(self) -> None:
         """Refresh the planner's statistics: after a bulk load, SQLite otherwise picks poor indexes for as-of counts.

@@ -45,6 +45,26 @@ def test_incremental_tables_equal_a_full_rebuild_when_history_is_random(read_mod
     assert dump(read_model) == incremental
 
 
+def test_a_rebuild_counts_every_event_when_another_thread_of_the_process_takes_a_batch_meanwhile(
+    read_model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    build_world(read_model.app)
+    read_model.catch_up()
+    read_model.batch_size = 3
+    real_catch_up = read_model.catch_up
+
+    def after_a_batch_elsewhere(*args: Any, **kwargs: Any) -> int:
+        # What a web process's projection thread does when it wakes between the rebuild's reset and its catch-up.
+        taken = threading.Thread(target=read_model._apply_batch)
+        taken.start()
+        taken.join()
+        return real_catch_up(*args, **kwargs)
+
+    monkeypatch.setattr(read_model, "catch_up", after_a_batch_elsewhere)
+    assert read_model.rebuild() == read_model.app.current_position()
+    assert read_model.position() == read_model.app.current_position()
+
+
 def _assert_funnel_counts_open_intervals(read_model: ReadModel, tables: dict[str, list[Any]]) -> None:
     """At every interval boundary, the portfolio funnel equals the intervals open then, counted one by one."""
     bounds = {row[i] for name in ("rm_stage_intervals", "rm_status_intervals") for row in tables[name] for i in (3, 4)}
