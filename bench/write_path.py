@@ -9,7 +9,7 @@ import random
 import statistics
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -35,6 +35,8 @@ class LoadResult:
     seconds: float
     latencies_ms: list[float]
     errors: int
+    # Wall-clock time (time.time()) each request was scheduled to start, in the order of latencies_ms.
+    scheduled_at: list[float] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -103,11 +105,16 @@ class Client:
         return status == 200, headers
 
 
-def _client_process(stack: Stack, seed: int, seconds: float, rate: float | None, results: Any) -> None:
+def _client_process(stack: Stack, seed: int, seconds: float, rate: float | None, results: Any, ready: Any) -> None:
     client = Client(stack, seed)
+    # Every client starts its clock once all have booted: a client's own start-up (imports, about a second of CPU
+    # each) is not the server's latency, and it competed with the first requests for the same two cores.
+    ready.wait()
     latencies: list[float] = []
+    scheduled_at: list[float] = []
     done = errors = 0
     start = time.perf_counter()
+    wall_offset = time.time() - start
     next_at = start
     while True:
         now = time.perf_counter()
@@ -123,9 +130,10 @@ def _client_process(stack: Stack, seed: int, seconds: float, rate: float | None,
         ok, _ = client.command()
         # Latency from the scheduled start, so a stalled server is not hidden (coordinated omission).
         latencies.append((time.perf_counter() - scheduled) * 1000)
+        scheduled_at.append(scheduled + wall_offset)
         done += ok
         errors += not ok
-    results.put((done, time.perf_counter() - start, latencies, errors))
+    results.put((done, time.perf_counter() - start, latencies, errors, scheduled_at))
 
 
 def http_load(stack: Stack, *, clients: int, seconds: float, total_rate: float | None = None) -> LoadResult:
@@ -133,7 +141,11 @@ def http_load(stack: Stack, *, clients: int, seconds: float, total_rate: float |
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
     per_client = total_rate / clients if total_rate else None
-    procs = [ctx.Process(target=_client_process, args=(stack, n, seconds, per_client, results)) for n in range(clients)]
+    ready = ctx.Barrier(clients)
+    procs = [
+        ctx.Process(target=_client_process, args=(stack, n, seconds, per_client, results, ready))
+        for n in range(clients)
+    ]
     for p in procs:
         p.start()
     gathered = [results.get(timeout=seconds + 120) for _ in procs]
@@ -144,6 +156,7 @@ def http_load(stack: Stack, *, clients: int, seconds: float, total_rate: float |
         seconds=max(g[1] for g in gathered),
         latencies_ms=[x for g in gathered for x in g[2]],
         errors=sum(g[3] for g in gathered),
+        scheduled_at=[x for g in gathered for x in g[4]],
     )
 
 
