@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.common import fresh_store, machine
+from bench.reads import pct
 from bench.stack import running_stack
 from bench.write_path import LoadResult, http_load
 
@@ -88,21 +89,17 @@ class Probes:
             path.unlink()
 
 
-def _percentile(sorted_values: list[float], q: float) -> float:
-    return sorted_values[min(len(sorted_values) - 1, int(q / 100 * len(sorted_values)))]
-
-
 def report(run: int, result: LoadResult, probes: Probes) -> None:
-    latencies = sorted(result.latencies_ms)
     steal = probes.samples[-1].steal_ticks - probes.samples[0].steal_ticks if probes.samples else 0
-    p50, p95, p99 = (_percentile(latencies, q) for q in (50, 95, 99))
+    p50, p95, p99 = (result.percentile(q) for q in (50, 95, 99))
     line = (
-        f"run {run}: {result.rate:,.0f} cmd/s, p50 {p50:.1f} p95 {p95:.1f} p99 {p99:.1f} max {latencies[-1]:.1f} ms;"
+        f"run {run}: {result.rate:,.0f} cmd/s, p50 {p50:.1f} p95 {p95:.1f} p99 {p99:.1f}"
+        f" max {max(result.latencies_ms):.1f} ms;"
         f" steal {steal} ticks over the run"
     )
     if probes.fsyncs:
-        fsync = sorted(ms for _, ms in probes.fsyncs)
-        line += f"; fdatasync p50 {_percentile(fsync, 50):.2f} p99 {_percentile(fsync, 99):.2f} max {fsync[-1]:.1f} ms"
+        fsync = [ms for _, ms in probes.fsyncs]
+        line += f"; fdatasync p50 {pct(fsync, 50):.2f} p99 {pct(fsync, 99):.2f} max {max(fsync):.1f} ms"
     print(line, flush=True)
     origin = min(result.scheduled_at)
     slowest = max(range(len(result.latencies_ms)), key=result.latencies_ms.__getitem__)

@@ -339,7 +339,8 @@ class ReadModel:
     def rebuild(self, progress: Progress | None = None) -> int:
         """Empty every read-model table and project the whole log again from position 0; returns how many events.
 
-        Batches another process applies meanwhile (a web process's projection thread on SQLite) are not counted."""
+        Every batch this process applies meanwhile counts, its projection thread's too; batches applied by other
+        processes (another web process on SQLite, the PostgreSQL projection worker) do not."""
         with self.writer.begin() as conn:
             self._lock_positions(conn)
             for table in reversed(t.READ_MODEL_TABLES):
