@@ -9,6 +9,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy.exc
 from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Integer, Numeric, Table, Uuid, select
 
 from projections import tables as t
@@ -150,3 +151,70 @@ def test_rows_flush_writes_through_the_bulk_writer(sql_url: str) -> None:
     assert stored[ids[1]]["stage"] == "development"
     assert stored[ids[1]]["entered_at"] == at
     assert stored[ids[2]]["stage"] == "identification"
+
+
+def test_counter_upserts_add_to_stored_rows_create_missing_ones_and_delete_emptied_ones(sql_url: str) -> None:
+    """Rows.add through the bulk writer: per key, counts are added to what is stored, a missing row is created with
+    its initial columns (and keeps its stored label afterwards), and a row counted back to zero disappears."""
+    engine = make_engine(sql_url, writer=True)
+    keys = [("country", f"C{i}") for i in range(300)]
+    try:
+        with engine.begin() as conn:
+            rows = Rows(conn)
+            for i, key in enumerate(keys):
+                rows.add(t.score_groups, key, {"innovations": 1, "mpi_hundredths": 100 + i}, label=f"first {i}")
+            rows.add(t.score_groups, keys[0], {"innovations": 1, "mpi_hundredths": 5}, label="first 0")
+            rows.flush()
+        with engine.begin() as conn:
+            rows = Rows(conn)
+            for i, key in enumerate(keys):
+                if i % 3 == 0:
+                    # Counted back out entirely: the row goes.
+                    amounts = {"innovations": -2 if i == 0 else -1, "mpi_hundredths": -(100 + i) - (5 if i == 0 else 0)}
+                else:
+                    amounts = {"innovations": 2, "mpi_hundredths": 7}
+                rows.add(t.score_groups, key, amounts, label=f"second {i}")
+            rows.add(t.score_groups, ("theme", "new"), {"innovations": 1, "mpi_hundredths": 250}, label="new")
+            rows.flush()
+        with engine.connect() as conn:
+            stored = {(row["group_by"], row["key"]): row for row in _stored(conn, t.score_groups)}
+    finally:
+        engine.dispose()
+    expected = {
+        key: {"group_by": key[0], "key": key[1], "label": f"first {i}", "innovations": 3, "mpi_hundredths": 107 + i}
+        for i, key in enumerate(keys)
+        if i % 3
+    }
+    expected[("theme", "new")] = {
+        "group_by": "theme",
+        "key": "new",
+        "label": "new",
+        "innovations": 1,
+        "mpi_hundredths": 250,
+    }
+    assert stored == expected
+
+
+@pytest.mark.postgres
+def test_a_value_too_long_for_its_column_is_refused_on_postgresql_not_cut_short(postgres_url: str) -> None:
+    """The bulk writer sends PostgreSQL one array per column: the array's type must not carry the column's length,
+    or the cast would silently cut the value to fit, where SQLAlchemy's own INSERT and UPDATE refuse it."""
+    from projections.migrate import upgrade
+    from tracker.schema import create_event_tables
+
+    create_event_tables(postgres_url)
+    upgrade(postgres_url)
+    engine = make_engine(postgres_url, writer=True)
+    row = {"innovation_id": uuid.uuid4(), "seq": 1, "stage": "testing", "entered_at": datetime(2024, 1, 1)}
+    too_long = "x" * (t.stage_intervals.c.stage.type.length + 1)
+    try:
+        with pytest.raises(sqlalchemy.exc.DataError), engine.begin() as conn:
+            BulkWriter(conn).insert(t.stage_intervals, [row | {"stage": too_long}])
+        with engine.begin() as conn:
+            BulkWriter(conn).insert(t.stage_intervals, [row])
+        with pytest.raises(sqlalchemy.exc.DataError), engine.begin() as conn:
+            BulkWriter(conn).update(t.stage_intervals, {(row["innovation_id"], 1): {"stage": too_long}})
+        with engine.connect() as conn:
+            assert [r["stage"] for r in _stored(conn, t.stage_intervals)] == ["testing"]
+    finally:
+        engine.dispose()
