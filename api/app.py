@@ -5,12 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from flask import Flask, Response
-from flask_limiter import ApplicationLimit, Limiter, RateLimitExceeded
+from flask import Blueprint, Flask, Response
+from flask_limiter import Limiter, RateLimitExceeded
 from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import dashboard, observability, read_connection
+from api.auth_failures import AuthFailureLimit
 from api.bootstrap import build_services
 from api.errors import ProblemApi, problem, register_error_handlers
 from api.resources import history, imports, innovations, ops, organisations
@@ -36,7 +37,6 @@ def create_app(settings: Settings | None = None) -> Flask:
             "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
             "security": [{"bearerAuth": []}],
         },
-        RATELIMIT_ENABLED=bool(settings.rate_limit or settings.auth_failure_limit),
         RATELIMIT_DEFAULT=settings.rate_limit or None,
         RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
         # X-RateLimit-* headers describe TRACKER_RATE_LIMIT; a 429 always carries Retry-After (see rate_limited).
@@ -52,25 +52,18 @@ def create_app(settings: Settings | None = None) -> Flask:
     read_connection.install(app)
     api = ProblemApi(app)
     register_error_handlers(app)
-    limiter = Limiter(
-        key_func=_client_key,
-        app=app,
-        default_limits=[settings.rate_limit] if settings.rate_limit else [],
-        application_limits=[_auth_failure_limit(settings.auth_failure_limit)] if settings.auth_failure_limit else [],
-    )
-    limiter.exempt(ops.blp)
-    limiter.exempt(ops.assets)
+    unlimited = (ops.blp, ops.assets, dashboard.blp)
+    if settings.auth_failure_limit:
+        # Before the per-key limit, so an address over its failures is refused before any other limit counts it.
+        AuthFailureLimit(
+            settings.auth_failure_limit, settings.rate_limit_storage, frozenset(b.name for b in unlimited)
+        ).install(app)
+    if settings.rate_limit:
+        _install_rate_limit(app, settings, unlimited)
     app.register_blueprint(ops.assets)
     app.register_blueprint(dashboard.blp)
-    limiter.exempt(dashboard.blp)
     for blueprint in (ops.blp, organisations.blp, innovations.blp, history.blp, imports.blp):
         api.register_blueprint(blueprint)
-
-    @app.errorhandler(RateLimitExceeded)
-    def rate_limited(error: RateLimitExceeded) -> Response:
-        breached = limiter.current_limit
-        retry_after = max(1, int(breached.reset_at - time.time())) if breached is not None else 60
-        return problem(429, error.description, {"Retry-After": str(retry_after)})
 
     @app.errorhandler(404)
     def not_found(_: Any) -> Any:
@@ -79,20 +72,17 @@ def create_app(settings: Settings | None = None) -> Flask:
     return app
 
 
-def _auth_failure_limit(limit: str) -> ApplicationLimit:
-    """Failed authentications per client address: counted on each 401; once over, every call is 429 until the window
-    passes (checked before the key, so a guess that would succeed is refused too). Each address has its own count."""
-    return ApplicationLimit(
-        limit,
-        key_function=get_remote_address,
-        scope="auth-failures",
-        deduct_when=_failed_authentication,
-        error_message="Too many failed authentication attempts from this address; wait for Retry-After seconds.",
-    )
+def _install_rate_limit(app: Flask, settings: Settings, unlimited: tuple[Blueprint, ...]) -> None:
+    """TRACKER_RATE_LIMIT: calls per key (per address without one), with X-RateLimit-* headers and Retry-After."""
+    limiter = Limiter(key_func=_client_key, app=app, default_limits=[settings.rate_limit])
+    for blueprint in unlimited:
+        limiter.exempt(blueprint)
 
-
-def _failed_authentication(response: Response) -> bool:
-    return response.status_code == 401
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(error: RateLimitExceeded) -> Response:
+        breached = limiter.current_limit
+        retry_after = max(1, int(breached.reset_at - time.time())) if breached is not None else 60
+        return problem(429, error.description, {"Retry-After": str(retry_after)})
 
 
 def _client_key() -> str:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import os
 import sqlite3
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import fields
@@ -17,6 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from api import keys as key_module
+from api.app import create_app
 from api.cli import main as cli
 from api.settings import AUTH_FAILURE_LIMIT, Settings
 from tests.api.conftest import Env, Keys, make_env
@@ -182,3 +185,53 @@ def test_keys_are_compared_in_constant_time_whether_or_not_the_id_exists(
     assert len(calls) == 3
     assert all(len(a) == len(b) == 64 for a, b in calls)  # fixed-length digests, never the raw secrets
     assert all(secret not in (a, b) for a, b in calls)
+
+
+REDIS_URL = os.environ.get("TRACKER_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+def require_redis() -> None:
+    import redis
+
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
+    except redis.exceptions.ConnectionError:
+        if os.environ.get("REQUIRE_REDIS") == "1":
+            pytest.fail(f"Redis is required (REQUIRE_REDIS=1) but {REDIS_URL} is unreachable")
+        pytest.skip(f"Redis not reachable at {REDIS_URL}")
+
+
+def test_workers_sharing_a_redis_storage_count_one_address_s_failures_together(sqlite_url: str) -> None:
+    """Two gunicorn workers are two apps: with TRACKER_RATE_LIMIT_STORAGE on Redis, failures on one count on both."""
+    require_redis()
+    first = make_env(sqlite_url, auth_failure_limit="3/minute", rate_limit_storage=REDIS_URL)
+    # A second worker: another app on the same database and the same Redis.
+    app = create_app(Settings(database_url=sqlite_url, auth_failure_limit="3/minute", rate_limit_storage=REDIS_URL))
+    second = Env(app, app.test_client(), first.world, first.keys)
+    # An address of its own for each run, so runs sharing the Redis server never share a count.
+    caller = client(f"test-{uuid.uuid4().hex}")
+    try:
+        statuses = [env.get(LIST, BAD_KEY, **caller).status_code for env in (first, second, first)]
+        assert statuses == [401, 401, 401]
+        assert second.get(LIST, first.keys.analyst, **caller).status_code == 429
+        assert first.get(LIST, first.keys.analyst, **caller).status_code == 429
+        assert second.get(LIST, first.keys.analyst, **client(f"test-{uuid.uuid4().hex}")).status_code == 200
+    finally:
+        first.app.extensions["tracker"].close()
+        second.app.extensions["tracker"].close()
+
+
+def test_the_failure_limit_and_the_per_key_rate_limit_work_together(sqlite_url: str) -> None:
+    environment = make_env(sqlite_url, auth_failure_limit="2/minute", rate_limit="4/minute")
+    try:
+        prober, user = client("192.0.2.60"), client("192.0.2.61")
+        assert [environment.get(LIST, BAD_KEY, **prober).status_code for _ in range(3)] == [401, 401, 429]
+        ok = environment.get(LIST, environment.keys.analyst, **user)
+        assert ok.status_code == 200
+        assert ok.headers["X-RateLimit-Limit"] == "4"
+        statuses = [environment.get(LIST, environment.keys.analyst, **user).status_code for _ in range(4)]
+        assert statuses == [200, 200, 200, 429]
+        # Another key has a budget of its own under the per-key limit.
+        assert environment.get(LIST, environment.keys.admin, **user).status_code == 200
+    finally:
+        environment.app.extensions["tracker"].close()

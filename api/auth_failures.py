@@ -1,0 +1,52 @@
+"""Failed authentications per client address: counted on each 401; once over the limit, every call from that address
+is refused with 429 until the window passes.
+
+The check runs before the key is looked at, so a guess that would succeed is refused too. It talks to the `limits`
+storage directly (the one Flask-Limiter uses, shared across workers when it is Redis): one storage read per limit
+for every call, and one write per limit for a 401. Run as a Flask-Limiter application limit, the same check took
+0.3–0.9 ms of CPU on every request, measured through Flask's test client on a write of about 3 ms.
+"""
+
+from __future__ import annotations
+
+import time
+
+from flask import Flask, Response, request
+from flask_limiter.util import get_remote_address
+from limits import RateLimitItem, parse_many
+from limits.storage import storage_from_string
+from limits.strategies import FixedWindowRateLimiter
+
+from api.errors import problem
+
+SCOPE = "auth-failures"
+MESSAGE = "Too many failed authentication attempts from this address; wait for Retry-After seconds."
+
+
+class AuthFailureLimit:
+    def __init__(self, limit: str, storage_uri: str, exempt: frozenset[str]) -> None:
+        self.items: list[RateLimitItem] = parse_many(limit)
+        self.strategy = FixedWindowRateLimiter(storage_from_string(storage_uri))
+        self.exempt = exempt
+
+    def install(self, app: Flask) -> None:
+        app.before_request(self.check)
+        app.after_request(self.count)
+
+    def check(self) -> Response | None:
+        """Refuse the call if its address is over any of the limits."""
+        if request.blueprint in self.exempt:
+            return None
+        address = get_remote_address()
+        over = [item for item in self.items if not self.strategy.test(item, SCOPE, address)]
+        if not over:
+            return None
+        reset = max(self.strategy.get_window_stats(item, SCOPE, address).reset_time for item in over)
+        return problem(429, MESSAGE, {"Retry-After": str(max(1, int(reset - time.time())))})
+
+    def count(self, response: Response) -> Response:
+        if response.status_code == 401 and request.blueprint not in self.exempt:
+            address = get_remote_address()
+            for item in self.items:
+                self.strategy.hit(item, SCOPE, address)
+        return response
