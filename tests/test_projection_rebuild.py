@@ -63,6 +63,7 @@ def test_a_rebuild_counts_every_event_when_another_thread_of_the_process_takes_a
     monkeypatch.setattr(read_model, "catch_up", after_a_batch_elsewhere)
     assert read_model.rebuild() == read_model.app.current_position()
     assert read_model.position() == read_model.app.current_position()
+    assert read_model.batch_size == 3, "a rebuild's own batch size (larger on SQLite) outlived it"
 
 
 def _assert_funnel_counts_open_intervals(read_model: ReadModel, tables: dict[str, list[Any]]) -> None:
