@@ -95,7 +95,7 @@ def _fewer_young_collections(threshold: int = REBUILD_GC_THRESHOLD) -> Iterator[
     A rebuild allocates and frees a few dictionaries and event objects per event, and almost none of them take part
     in a cycle: each batch's are freed by reference counting when it ends. With the default threshold the collector
     still ran over a thousand young and a dozen full collections per 50,000 events, about a tenth of the rebuild's
-    CPU; with this one it ran none."""
+    CPU; with this one it ran almost none."""
     before = gc.get_threshold()
     gc.set_threshold(threshold, *before[1:])
     try:
