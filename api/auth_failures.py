@@ -9,6 +9,7 @@ for every call, and one write per limit for a 401. Run as a Flask-Limiter applic
 
 from __future__ import annotations
 
+import math
 import time
 
 from flask import Flask, Response, request
@@ -33,19 +34,25 @@ class AuthFailureLimit:
         app.before_request(self.check)
         app.after_request(self.count)
 
+    def _applies(self) -> bool:
+        """Calls to the API's routes: not the exempt blueprints, static files, or paths no route matches (a 404 or
+        405 stays a 404 or 405, as under Flask-Limiter)."""
+        endpoint = request.endpoint
+        return endpoint is not None and endpoint.rsplit(".", 1)[-1] != "static" and request.blueprint not in self.exempt
+
     def check(self) -> Response | None:
         """Refuse the call if its address is over any of the limits."""
-        if request.blueprint in self.exempt:
+        if not self._applies():
             return None
         address = get_remote_address()
         over = [item for item in self.items if not self.strategy.test(item, SCOPE, address)]
         if not over:
             return None
         reset = max(self.strategy.get_window_stats(item, SCOPE, address).reset_time for item in over)
-        return problem(429, MESSAGE, {"Retry-After": str(max(1, int(reset - time.time())))})
+        return problem(429, MESSAGE, {"Retry-After": str(max(1, math.ceil(reset - time.time())))})
 
     def count(self, response: Response) -> Response:
-        if response.status_code == 401 and request.blueprint not in self.exempt:
+        if response.status_code == 401 and self._applies():
             address = get_remote_address()
             for item in self.items:
                 self.strategy.hit(item, SCOPE, address)

@@ -59,6 +59,9 @@ def test_failed_authentication_is_limited_per_client_address(limited: Env) -> No
         assert limited.get(LIST, limited.keys.analyst, **neighbour).status_code == 200
     assert limited.get(LIST, BAD_KEY, **neighbour).status_code == 401
     assert limited.get("/healthz", **attacker).status_code == 200  # liveness stays out of it
+    # A path no route matches is still a 404, and a method a route does not take a 405.
+    assert limited.get("/api/v1/no-such-thing", BAD_KEY, **attacker).status_code == 404
+    assert limited.call("DELETE", LIST, BAD_KEY, **attacker).status_code == 405
 
 
 def test_successful_and_forbidden_calls_do_not_count_as_failed_authentication(limited: Env) -> None:
@@ -195,7 +198,7 @@ def require_redis() -> None:
 
     try:
         redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3).ping()
-    except redis.exceptions.ConnectionError:
+    except redis.exceptions.RedisError:
         if os.environ.get("REQUIRE_REDIS") == "1":
             pytest.fail(f"Redis is required (REQUIRE_REDIS=1) but {REDIS_URL} is unreachable")
         pytest.skip(f"Redis not reachable at {REDIS_URL}")
