@@ -5,10 +5,13 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
 from functools import cache
 from typing import Any
+from uuid import UUID
 
-from sqlalchemy import Connection, Dialect, Table, and_, select
+from sqlalchemy import Connection, Date, DateTime, Dialect, Float, Integer, Numeric, Table, Uuid, and_, select
 
 Key = tuple[Any, ...]
 Processor = Callable[[Any], Any] | None
@@ -23,6 +26,37 @@ def _pk(table: Table) -> tuple[str, ...]:
 def _processors(table: Table, dialect: Dialect) -> dict[str, Processor]:
     """Each column's bind processor for this dialect: what SQLAlchemy itself applies to a parameter of that type."""
     return {c.name: c.type.dialect_impl(dialect).bind_processor(dialect) for c in table.columns}
+
+
+def _one_type(kind: Any) -> Processor:
+    """A conversion giving every value of a column of this type one Python type, or None when none is needed.
+
+    psycopg refuses a list of mixed types (an int among floats, a float among Decimals), which one parameter per row
+    never was: PostgreSQL converted each on its own."""
+    if isinstance(kind, Float):
+        return float
+    if isinstance(kind, Numeric):
+        return lambda value: value if isinstance(value, Decimal) else Decimal(str(value))
+    if isinstance(kind, Integer):
+        return int
+    if isinstance(kind, Uuid):
+        return lambda value: value if isinstance(value, UUID) else UUID(str(value))
+    if isinstance(kind, Date) and not isinstance(kind, DateTime):
+        return lambda value: value.date() if isinstance(value, datetime) else value
+    return None
+
+
+@cache
+def _array_processors(table: Table, dialect: Dialect) -> dict[str, Processor]:
+    """The bind processors for PostgreSQL's arrays: SQLAlchemy's, after a conversion to the column's one type."""
+    processors: dict[str, Processor] = {}
+    for column in table.columns:
+        process, convert = _processors(table, dialect)[column.name], _one_type(column.type)
+        if process is not None and convert is not None:
+            processors[column.name] = lambda value, p=process, c=convert: p(c(value))
+        else:
+            processors[column.name] = convert or process
+    return processors
 
 
 def _binder(processors: list[Processor]) -> Callable[[list[Any]], tuple[Any, ...]]:
@@ -66,6 +100,7 @@ class BulkWriter:
         self.quote = conn.dialect.identifier_preparer.quote
         self.marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         self.arrays = conn.dialect.name == "postgresql"
+        self.processors = _array_processors if self.arrays else _processors
 
     def _names(self, columns: tuple[str, ...]) -> str:
         return ", ".join(self.quote(c) for c in columns)
@@ -90,7 +125,7 @@ class BulkWriter:
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             by_columns[tuple(row)].append(row)
-        processors = _processors(table, self.dialect)
+        processors = self.processors(table, self.dialect)
         for columns, group in by_columns.items():
             statement = f"INSERT INTO {self.quote(table.name)} ({self._names(columns)}) {self._rows(table, columns)}"
             bind = _binder([processors[c] for c in columns])
@@ -101,7 +136,7 @@ class BulkWriter:
         by_columns: dict[tuple[str, ...], list[tuple[Key, dict[str, Any]]]] = defaultdict(list)
         for key, values in updates.items():
             by_columns[tuple(sorted(values))].append((key, values))
-        processors = _processors(table, self.dialect)
+        processors = self.processors(table, self.dialect)
         name = self.quote(table.name)
         for columns, group in by_columns.items():
             every = (*columns, *pk)
@@ -125,6 +160,8 @@ class BulkWriter:
     def add(self, table: Table, counts: dict[Key, tuple[dict[str, int], dict[str, Any]]]) -> None:
         """Add each key's amounts to its row's counters, creating a missing row with its initial columns, then
         delete the rows counted down to zero. Every key must carry the same initial columns."""
+        if not counts:
+            return
         pk = _pk(table)
         counters = tuple(sorted({column for amounts, _ in counts.values() for column in amounts}))
         extra = tuple(sorted(next(iter(counts.values()))[1]))
@@ -137,7 +174,7 @@ class BulkWriter:
             self._names(pk),
             ", ".join(f"{self.quote(c)} = {name}.{self.quote(c)} + excluded.{self.quote(c)}" for c in counters),
         )
-        processors = _processors(table, self.dialect)
+        processors = self.processors(table, self.dialect)
         bind = _binder([processors[c] for c in columns])
         self._execute(
             statement,

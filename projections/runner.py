@@ -112,6 +112,10 @@ class ReadModel:
         self.url = url
         self.config = StoreConfig.from_url(url)
         self.batch_size = batch_size
+        # A rebuild's batches (larger on SQLite: see REBUILD_SQLITE_BATCH_SIZE).
+        self.rebuild_batch_size = (
+            max(batch_size, REBUILD_SQLITE_BATCH_SIZE) if self.config.kind == "sqlite" else batch_size
+        )
         self.reader = make_engine(url, pool_size=pool_size)
         # For reads that need no transaction of their own. On PostgreSQL each statement then sees the latest commit,
         # as it does inside a READ COMMITTED transaction, without the BEGIN and ROLLBACK round trips around it. On
@@ -170,7 +174,7 @@ class ReadModel:
             done += batch.applied
             if progress is not None and batch.applied:
                 progress(self.position(), max(target, self.app.current_position()))
-            if batch.read < self.batch_size:
+            if batch.read < self._batch_limit():
                 # A short read reached the end of the log as it was then: reading again would find nothing more.
                 break
         return done
@@ -193,7 +197,7 @@ class ReadModel:
         # Read the batch before taking the write lock: waiting for an event-store connection while
         # holding the database's write lock would deadlock with writers that hold those connections.
         start = self.position()
-        notifications = self.app.recorder.select_notifications(start + 1, self.batch_size)
+        notifications = self.app.recorder.select_notifications(start + 1, self._batch_limit())
         if not notifications:
             return Batch(0, 0, start)
         with self.writer.begin() as conn:
@@ -212,13 +216,17 @@ class ReadModel:
         assert isinstance(self.app.recorder, PostgresApplicationRecorder)
         with self._writer_connection() as conn, conn.begin():
             self._prepare(conn)
-            opened = open_batch(conn, self.app.recorder, self.batch_size)
+            opened = open_batch(conn, self.app.recorder, self._batch_limit())
             self._check_tracked(opened.positions)
             batch, rows, links = self._project(conn, opened.positions, opened.notifications, lambda _: opened.head)
             if batch.applied:
                 with pipelined(conn):
                     self._write(conn, rows, links, batch.reached)
             return batch
+
+    def _batch_limit(self) -> int:
+        """How many events a batch reads: while this process rebuilds, its rebuild's size, in every thread."""
+        return self.rebuild_batch_size if self._rebuilding else self.batch_size
 
     def _prepare(self, conn: Connection) -> None:
         if self._rebuilding:
@@ -379,15 +387,11 @@ class ReadModel:
         self.reached = 0
         self._rebuilt = 0
         self._rebuilding = True
-        batch_size = self.batch_size
-        if self.config.kind == "sqlite":
-            self.batch_size = max(batch_size, REBUILD_SQLITE_BATCH_SIZE)
         try:
             with _fewer_young_collections():
                 self.catch_up(progress)
         finally:
             self._rebuilding = False
-            self.batch_size = batch_size
             if self.config.kind == "sqlite":
                 # New connections get SQLite's default checkpointing back; the log is copied back in one go.
                 self.writer.dispose()

@@ -218,3 +218,27 @@ def test_a_value_too_long_for_its_column_is_refused_on_postgresql_not_cut_short(
             assert [r["stage"] for r in _stored(conn, t.stage_intervals)] == ["testing"]
     finally:
         engine.dispose()
+
+
+def test_a_column_may_hold_values_of_different_python_types_in_one_batch(sql_url: str) -> None:
+    """An int among floats: each row alone was always accepted, and a batch of them must be too (on PostgreSQL the
+    batch goes as one array per column, and psycopg refuses a list of mixed types)."""
+    engine = make_engine(sql_url, writer=True)
+    ids = [uuid.uuid4() for _ in range(3)]
+    at = datetime(2024, 5, 6, 7, 8, 9)
+    intervals = [
+        {"innovation_id": ids[0], "seq": 1, "stage": "testing", "entered_at": at, "duration_days": 0},
+        {"innovation_id": ids[1], "seq": 2, "stage": "testing", "entered_at": at, "duration_days": 1.5},
+        {"innovation_id": ids[2], "seq": 3, "stage": "testing", "entered_at": at, "duration_days": None},
+    ]
+    try:
+        with engine.begin() as conn:
+            BulkWriter(conn).insert(t.stage_intervals, intervals)
+            BulkWriter(conn).update(
+                t.stage_intervals, {(ids[0], 1): {"duration_days": 2}, (ids[2], 3): {"duration_days": 0.25}}
+            )
+        with engine.connect() as conn:
+            stored = {row["innovation_id"]: row["duration_days"] for row in _stored(conn, t.stage_intervals)}
+    finally:
+        engine.dispose()
+    assert stored == {ids[0]: 2.0, ids[1]: 1.5, ids[2]: 0.25}
