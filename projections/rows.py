@@ -49,9 +49,10 @@ def _one_type(kind: Any) -> Processor:
 @cache
 def _array_processors(table: Table, dialect: Dialect) -> dict[str, Processor]:
     """The bind processors for PostgreSQL's arrays: SQLAlchemy's, after a conversion to the column's one type."""
+    plain = _processors(table, dialect)
     processors: dict[str, Processor] = {}
     for column in table.columns:
-        process, convert = _processors(table, dialect)[column.name], _one_type(column.type)
+        process, convert = plain[column.name], _one_type(column.type)
         if process is not None and convert is not None:
             processors[column.name] = lambda value, p=process, c=convert: p(c(value))
         else:
@@ -109,10 +110,10 @@ class BulkWriter:
         """The rows to write, in a statement: a VALUES row for executemany, or arrays unnested on PostgreSQL."""
         if not self.arrays:
             return "VALUES (" + ", ".join(self.marker for _ in columns) + ")"
-        types = _array_types(table, self.dialect)
-        return "SELECT * FROM " + self._unnest(types, columns)  # noqa: S608 - identifiers come from the table
+        return "SELECT * FROM " + self._unnest(table, columns)  # noqa: S608 - identifiers come from the table
 
-    def _unnest(self, types: dict[str, str], columns: tuple[str, ...]) -> str:
+    def _unnest(self, table: Table, columns: tuple[str, ...]) -> str:
+        types = _array_types(table, self.dialect)
         return "unnest(" + ", ".join(f"CAST(%b AS {types[c]}[])" for c in columns) + ")"
 
     def _execute(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
@@ -144,7 +145,7 @@ class BulkWriter:
                 statement = "UPDATE {} SET {} FROM {} AS v ({}) WHERE {}".format(  # noqa: S608 - as above
                     name,
                     ", ".join(f"{self.quote(c)} = v.{self.quote(c)}" for c in columns),
-                    self._unnest(_array_types(table, self.dialect), every),
+                    self._unnest(table, every),
                     self._names(every),
                     " AND ".join(f"{name}.{self.quote(c)} = v.{self.quote(c)}" for c in pk),
                 )
@@ -291,9 +292,7 @@ class Rows:
             if updates:
                 bulk.update(self._tables[name], updates)
         for name, counts in self._counts.items():
-            changed = {key: pending for key, pending in counts.items() if any(pending[0].values())}
-            if changed:
-                bulk.add(self._tables[name], changed)
+            bulk.add(self._tables[name], {key: pending for key, pending in counts.items() if any(pending[0].values())})
         self._deletes.clear()
         self._inserts.clear()
         self._updates.clear()
