@@ -166,6 +166,8 @@ def submitted(rows: Rows, e: Innovation.Submitted, position: int) -> None:
 
 def _count_day(rows: Rows, dimension: str, value: str, at: datetime, column: str) -> None:
     """Add one to the intervals of `value` entered (exited) on the day of `at`."""
+    if rows.counts_deferred:
+        return
     counts = {"entered": 0, "exited": 0} | {column: 1}
     rows.add(t.funnel_days, (dimension, value, at.date()), counts)
 
@@ -334,6 +336,8 @@ def recount_score(rows: Rows, row: dict[str, Any], **changes: Any) -> None:
     """Move an innovation's MPI between score groups as `changes` (its MPI, its themes) are made to its row.
 
     Call it before the row changes. Groups the innovation stays in get a count out and back in, which cancel."""
+    if rows.counts_deferred:
+        return
     after = row | changes
     if row["mpi_value"] is not None:
         count_score(rows, score_groups_of(row), row["mpi_value"], -1)

@@ -8,6 +8,7 @@ from pathlib import Path
 from alembic import command
 from alembic.config import Config
 
+from projections import deferred
 from projections.engine import make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -32,6 +33,17 @@ def _migrate(url: str, move: Callable[[Config, str], None], revision: str) -> No
 
 def upgrade(url: str, revision: str = "head") -> None:
     _migrate(url, command.upgrade, revision)
+
+
+def finish_stopped_rebuild(url: str) -> bool:
+    """Build the indexes and count the running counts that a rebuild which stopped part way left (see
+    projections.deferred); True if there were any. The next projection batch would do it too."""
+    engine = make_engine(url, writer=True)
+    try:
+        with engine.begin() as conn:
+            return deferred.finish_if_stopped(conn)
+    finally:
+        engine.dispose()
 
 
 def downgrade(url: str, revision: str) -> None:

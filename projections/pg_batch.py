@@ -1,16 +1,17 @@
 """A projection batch on PostgreSQL in few round trips: the reads it starts with in one, its writes in one.
 
 Under write load on a small machine a follower spends most of a batch waiting for answers, and every round trip is
-a chance to wait for the CPU behind other processes, on both ends. So the three reads a batch starts with (lock the
-tracking rows, read the events after them, read the audit chain's head) go out together in pipeline mode, the
-events read from the lowest tracked position as the server sees it under the lock; and the writes, whose results
-nobody reads, go out together too.
+a chance to wait for the CPU behind other processes, on both ends. So the four reads a batch starts with (lock the
+tracking rows, read the events after them, read the audit chain's head and what a rebuild left) go out together in
+pipeline mode, the events read from the lowest tracked position as the server sees it under the lock; and the
+writes, whose results nobody reads, go out together too.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from eventsourcing.persistence import Notification
@@ -23,11 +24,13 @@ from tracker.audit_chain import GENESIS, Link
 
 
 class OpenBatch(NamedTuple):
-    """What a batch starts from: the tracked positions (locked), the events after the lowest, the chain's head."""
+    """What a batch starts from: the tracked positions (locked), the events after the lowest, the chain's head, and
+    what a rebuild left for its end (projections.deferred)."""
 
     positions: dict[str, int]
     notifications: list[Notification]
     head: Link
+    deferred: list[tuple[str, datetime]]
 
 
 def open_batch(conn: Connection, recorder: PostgresApplicationRecorder, limit: int) -> OpenBatch:
@@ -42,21 +45,25 @@ def open_batch(conn: Connection, recorder: PostgresApplicationRecorder, limit: i
     head = sql.SQL("SELECT position, hash FROM {} ORDER BY position DESC LIMIT 1").format(
         sql.Identifier(t.audit_chain.name)
     )
+    left = sql.SQL("SELECT name, touched_at FROM {}").format(sql.Identifier(t.deferred.name))
     driver: Any = conn.connection.driver_connection
-    with driver.cursor() as locked, driver.cursor() as read, driver.cursor() as last:
+    with driver.cursor() as locked, driver.cursor() as read, driver.cursor() as last, driver.cursor() as records:
         with driver.pipeline():
             locked.execute(lock)
             read.execute(events, (limit,))
             last.execute(head)
-        # Leaving pipeline mode sent the three (and the transaction's BEGIN) and fetched every answer.
+            records.execute(left)
+        # Leaving pipeline mode sent the four (and the transaction's BEGIN) and fetched every answer.
         positions = {name: position for name, position in locked.fetchall()}
         rows = read.fetchall()
         found = last.fetchone()
+        deferred = [(name, touched_at) for name, touched_at in records.fetchall()]
     notifications = [
         Notification(id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3], state=bytes(row[4]))
         for row in rows
     ]
-    return OpenBatch(positions, notifications, Link(0, GENESIS) if found is None else Link(found[0], found[1]))
+    head_link = Link(0, GENESIS) if found is None else Link(found[0], found[1])
+    return OpenBatch(positions, notifications, head_link, deferred)
 
 
 @contextmanager

@@ -199,8 +199,16 @@ class BulkWriter:
 class Rows:
     """Inserts, updates, deletes and counts gathered during one batch, flushed in one go (in that order)."""
 
-    def __init__(self, conn: Connection, constants: dict[tuple[str, Key], dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        conn: Connection,
+        constants: dict[tuple[str, Key], dict[str, Any]] | None = None,
+        *,
+        counts_deferred: bool = False,
+    ) -> None:
         self.conn = conn
+        # During a rebuild the running counts are left alone and counted once at its end (projections.deferred).
+        self.counts_deferred = counts_deferred
         # Rows that never change once written (organisations, ecosystems), shared across batches.
         self.constants = constants if constants is not None else {}
         self._cache: dict[tuple[str, Key], dict[str, Any] | None] = {}

@@ -19,7 +19,7 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from psycopg import sql
 from sqlalchemy import Connection, select, update
 
-from projections import audit_chain
+from projections import audit_chain, deferred
 from projections import tables as t
 from projections.engine import make_engine
 from projections.handlers import PROJECTIONS
@@ -33,20 +33,15 @@ BATCH_SIZE = 1000
 # During a rebuild on SQLite, let the write-ahead log grow to this many pages (4 KiB each) before it is copied back
 # into the database: a checkpoint after every batch otherwise took more time than the batch itself.
 REBUILD_CHECKPOINT_PAGES = 100_000
-# A rebuild on SQLite takes batches this large, with this much page cache (KiB). Each event's rows land on random
-# pages of the UUID-keyed indexes, and every page a batch changes is written to the log at its commit. Over 300,000
-# events with batches of 1,000, SQLite's inserts and commits took 31 of 100 s (under cProfile), against 3 of 15 s
-# over 50,000: the rebuild slows as the tables grow. Bigger batches share more pages between events, and the cache
-# keeps them between batches: 4,414 against 6,312 events/s over 300,000. (PostgreSQL measured no faster with them.)
+# A rebuild on SQLite takes batches this large. Each event's rows land on random pages of the UUID-keyed tables, and
+# every page a batch changes is written to the log at its commit: bigger batches share more pages between events.
+# (A page cache of 256 MB helped too while the rebuild kept its secondary indexes; without them it measured no
+# faster, and cost 350 MB more. PostgreSQL measured no faster with bigger batches.)
 REBUILD_SQLITE_BATCH_SIZE = 5000
-REBUILD_SQLITE_CACHE_KIB = 256 * 1024
 # What a rebuild's batches ask of each store. A rebuild is derived data: on PostgreSQL a batch need not wait for its
 # commit to reach the disk, since a crash loses the batch and its tracked position together and the next run redoes it.
 REBUILD_SETTINGS = {
-    "sqlite": (
-        f"PRAGMA wal_autocheckpoint={REBUILD_CHECKPOINT_PAGES:d}",
-        f"PRAGMA cache_size=-{REBUILD_SQLITE_CACHE_KIB:d}",
-    ),
+    "sqlite": (f"PRAGMA wal_autocheckpoint={REBUILD_CHECKPOINT_PAGES:d}",),
     "postgresql": ("SET LOCAL synchronous_commit = off",),
 }
 # The cyclic garbage collector's young-generation threshold during a rebuild (see _fewer_young_collections).
@@ -198,12 +193,13 @@ class ReadModel:
         # holding the database's write lock would deadlock with writers that hold those connections.
         start = self.position()
         notifications = self.app.recorder.select_notifications(start + 1, self._batch_limit())
-        if not notifications:
+        if not notifications and not self._stopped_rebuild_left_work():
             return Batch(0, 0, start)
         with self.writer.begin() as conn:
             self._prepare(conn)
             positions = self._lock_positions(conn)
-            batch, rows, links = self._project(conn, positions, notifications, audit_chain.head)
+            counts_left = self._leave_counts(conn, deferred.records(conn))
+            batch, rows, links = self._project(conn, positions, notifications, audit_chain.head, counts_left)
             if batch.applied:
                 self._write(conn, rows, links, batch.reached)
             return batch
@@ -211,14 +207,18 @@ class ReadModel:
     def _apply_batch_postgres(self) -> Batch:
         """The batch on PostgreSQL: four round trips, and one more for each row a handler looks up.
 
-        One to lock the tracking rows and read the events after them and the audit chain's head (pg_batch), one to
+        One to lock the tracking rows and read the events after them, the audit chain's head and what a rebuild left
+        (pg_batch), one to
         load the innovations the events change, one for all the writes (sent in pipeline mode) and the commit."""
         assert isinstance(self.app.recorder, PostgresApplicationRecorder)
         with self._writer_connection() as conn, conn.begin():
             self._prepare(conn)
             opened = open_batch(conn, self.app.recorder, self._batch_limit())
             self._check_tracked(opened.positions)
-            batch, rows, links = self._project(conn, opened.positions, opened.notifications, lambda _: opened.head)
+            counts_left = self._leave_counts(conn, opened.deferred)
+            batch, rows, links = self._project(
+                conn, opened.positions, opened.notifications, lambda _: opened.head, counts_left
+            )
             if batch.applied:
                 with pipelined(conn):
                     self._write(conn, rows, links, batch.reached)
@@ -233,19 +233,42 @@ class ReadModel:
             for setting in REBUILD_SETTINGS[self.config.kind]:
                 conn.exec_driver_sql(setting)
 
+    def _stopped_rebuild_left_work(self) -> bool:
+        """Whether a rebuild that stopped part way left work for the next batch (see projections.deferred)."""
+        if self._rebuilding:
+            return False
+        with self.reader.connect() as conn:
+            found = deferred.records(conn)
+        return bool(found) and not deferred.running(found)
+
+    def _leave_counts(self, conn: Connection, found: Sequence[tuple[str, datetime]]) -> bool:
+        """Whether this batch leaves the running counts to a rebuild's end (see projections.deferred).
+
+        A rebuild's own batches do, and so do other batches while a rebuild runs. A batch that finds what a stopped
+        rebuild left finishes it first, in its own transaction, and counts as usual."""
+        if self._rebuilding:
+            return True
+        if not found:
+            return False
+        if deferred.running(found):
+            return True
+        deferred.finish(conn)
+        return False
+
     def _project(
         self,
         conn: Connection,
         positions: dict[str, int],
         notifications: Sequence[Notification],
         chain_head: Callable[[Connection], Link],
+        counts_left: bool,
     ) -> tuple[Batch, Rows, list[Link]]:
         """Run the handlers over the events no projection has yet, given the positions read under the lock.
 
         The tracked positions decide what is applied: a concurrent catch-up may have applied part or all of this
         batch meanwhile, and nothing is applied twice. Returns the batch, its rows and its audit-chain links,
         not yet written."""
-        rows = Rows(conn, self._constants)
+        rows = Rows(conn, self._constants, counts_deferred=counts_left)
         floor = min(positions.values())
         to_event = self.app.mapper.to_domain_event
         pending = [(n, to_event(n)) for n in notifications if n.id > floor]
@@ -265,6 +288,8 @@ class ReadModel:
     def _write(self, conn: Connection, rows: Rows, links: list[Link], last: int) -> None:
         """Write the batch's rows and links, and move every projection's tracked position to `last`."""
         rows.flush()
+        if self._rebuilding:
+            deferred.leave_counts(conn)
         audit_chain.record(conn, links)
         conn.execute(
             update(t.tracking)
@@ -377,30 +402,54 @@ class ReadModel:
     def rebuild(self, progress: Progress | None = None) -> int:
         """Empty every read-model table and project the whole log again from position 0; returns how many events.
 
-        Every batch this process applies meanwhile counts, its projection thread's too; batches applied by other
-        processes (another web process on SQLite, the PostgreSQL projection worker) do not."""
-        with self.writer.begin() as conn:
+        The secondary indexes are dropped and the running counts left alone until the end, where both are built in
+        one go (projections.deferred). Every batch this process applies meanwhile counts, its projection thread's
+        too; batches applied by other processes (another web process on SQLite, the PostgreSQL projection worker)
+        do not."""
+        with self._batch_lock, self.writer.begin() as conn:
             self._lock_positions(conn)
+            deferred.drop_indexes(conn, t.READ_MODEL_TABLES)
             for table in reversed(t.READ_MODEL_TABLES):
                 conn.execute(table.delete())
+            deferred.leave_counts(conn)
             conn.execute(update(t.tracking).values(position=0))
-        self.reached = 0
-        self._rebuilt = 0
-        self._rebuilding = True
+            self.reached = 0
+            self._rebuilt = 0
+            # Set and cleared under the batch lock: a batch sees one value from start to end.
+            self._rebuilding = True
+        completed = False
         try:
             with _fewer_young_collections():
                 self.catch_up(progress)
+            completed = True
         finally:
-            self._rebuilding = False
+            with self._batch_lock:
+                self._rebuilding = False
+                try:
+                    self._finish_rebuild()
+                except Exception:
+                    if completed:
+                        raise
+                    # The error that stopped the rebuild goes on up; what it left is finished by the next batch
+                    # once the rebuild's records are older than deferred.REBUILD_LEASE.
+        self.analyze()
+        # Counted by every batch of this process meanwhile: a web process's projection thread may take some.
+        return self._rebuilt
+
+    def _finish_rebuild(self) -> None:
+        """Build the indexes and count again, then (SQLite) copy the write-ahead log back into the database."""
+        try:
+            with self.writer.begin() as conn:
+                for setting in REBUILD_SETTINGS[self.config.kind]:
+                    conn.exec_driver_sql(setting)
+                deferred.finish(conn)
+        finally:
             if self.config.kind == "sqlite":
                 # New connections get SQLite's default checkpointing back; the log is copied back in one go.
                 self.writer.dispose()
                 with self.writer.connect() as conn:
                     # Outside a transaction (a checkpoint cannot run inside one): the driver is in autocommit.
                     conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        self.analyze()
-        # Counted by every batch of this process meanwhile: a web process's projection thread may take some.
-        return self._rebuilt
 
     def analyze(self) -> None:
         """Refresh the planner's statistics: after a bulk load, SQLite otherwise picks poor indexes for as-of counts.

@@ -282,6 +282,18 @@ audit_chain = Table(
     Column("hash", String(64), nullable=False),
 )
 
+# Work a rebuild puts off until its end (projections.deferred): a row per secondary index it dropped, with the
+# statement that builds it again as the database gave it, and a row named "counts" while the running counts are left
+# to be counted again. The rebuild touches the rows with every batch; rows left untouched for a while mean that it
+# stopped part way, and the next batch of any process finishes the work.
+deferred = Table(
+    "rm_deferred",
+    metadata,
+    Column("name", String(128), primary_key=True),
+    Column("statement", Text),
+    Column("touched_at", DateTime, nullable=False),
+)
+
 READ_MODEL_TABLES = (
     organisations,
     ecosystems,

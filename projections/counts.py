@@ -1,0 +1,81 @@
+"""The running counts, counted again from the read model's own rows in SQL.
+
+The projection keeps the daily funnel counts and the score groups' counts event by event. A rebuild puts that off
+and counts them here once, at its end (see projections.deferred); migrations 0006 and 0007 filled the new tables
+the same way. Both functions replace what the tables held."""
+
+from __future__ import annotations
+
+from sqlalchemy import Connection
+
+INTERVALS = (("stage", "rm_stage_intervals"), ("status", "rm_status_intervals"))
+
+
+def recount(conn: Connection) -> None:
+    recount_funnel_days(conn)
+    recount_score_groups(conn)
+
+
+def recount_funnel_days(conn: Connection) -> None:
+    """Count each interval on the day it was entered and, once exited, on the day of max(entry, exit), as
+    projections.handlers._count_day does."""
+    if conn.dialect.name == "postgresql":
+        entered_day, exited_day = "CAST(entered_at AS DATE)", "CAST(GREATEST(entered_at, exited_at) AS DATE)"
+    else:
+        entered_day, exited_day = "date(entered_at)", "date(max(entered_at, exited_at))"
+    conn.exec_driver_sql("DELETE FROM rm_funnel_days")
+    for dimension, table in INTERVALS:
+        conn.exec_driver_sql(
+            f"""
+            INSERT INTO rm_funnel_days (dimension, value, day, entered, exited)
+            SELECT '{dimension}', value, day, SUM(entered), SUM(exited)
+            FROM (
+                SELECT {dimension} AS value, {entered_day} AS day, 1 AS entered, 0 AS exited FROM {table}
+                UNION ALL
+                SELECT {dimension}, {exited_day}, 0, 1 FROM {table} WHERE exited_at IS NOT NULL
+            ) AS changes
+            GROUP BY value, day
+            """  # noqa: S608 - names from the constant above
+        )
+
+
+def uuid_text(column: str, dialect: str) -> str:
+    """A UUID column as its canonical text (SQLAlchemy keeps UUIDs on SQLite as 32 hex digits)."""
+    if dialect == "postgresql":
+        return f"CAST({column} AS TEXT)"
+    parts = [(1, 8), (9, 4), (13, 4), (17, 4), (21, 12)]
+    return "lower(" + " || '-' || ".join(f"substr({column}, {start}, {length})" for start, length in parts) + ")"
+
+
+def recount_score_groups(conn: Connection) -> None:
+    """Count every scored innovation into its groups, as projections.handlers.count_score does event by event."""
+    dialect = conn.dialect.name
+    hundredths = "CAST(round(i.mpi_value * 100) AS INTEGER)"
+    groupings = {
+        "country": ("rm_innovations i", "i.country", "i.country"),
+        "theme": (
+            "rm_innovations i JOIN rm_innovation_themes th ON th.innovation_id = i.id",
+            "th.theme",
+            "th.theme",
+        ),
+        "ecosystem": ("rm_innovations i", uuid_text("i.ecosystem_id", dialect), "i.ecosystem_acronym"),
+        "organisation": ("rm_innovations i", uuid_text("i.organisation_id", dialect), "i.organisation_name"),
+    }
+    for table in ("rm_score_groups", "rm_score_buckets", "rm_score_values"):
+        conn.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608 - names from the constant above
+    for group_by, (source, key, label) in groupings.items():
+        scored = f"FROM {source} WHERE i.mpi_value IS NOT NULL"
+        if group_by == "ecosystem":
+            scored += " AND i.ecosystem_id IS NOT NULL"
+        conn.exec_driver_sql(
+            "INSERT INTO rm_score_groups (group_by, key, label, innovations, mpi_hundredths) "
+            f"SELECT '{group_by}', {key}, min({label}), count(*), sum({hundredths}) {scored} GROUP BY {key}"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO rm_score_buckets (group_by, key, bucket, innovations) "
+            f"SELECT '{group_by}', {key}, {hundredths} / 100, count(*) {scored} GROUP BY {key}, {hundredths} / 100"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO rm_score_values (group_by, key, hundredths, innovations) "
+            f"SELECT '{group_by}', {key}, {hundredths}, count(*) {scored} GROUP BY {key}, {hundredths}"
+        )

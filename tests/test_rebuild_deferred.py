@@ -1,0 +1,184 @@
+"""A rebuild drops the secondary indexes and leaves the running counts until its end; nothing it puts off is lost,
+even when it stops part way."""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from sqlalchemy import update
+
+from projections import deferred
+from projections import tables as t
+from projections.migrate import finish_stopped_rebuild
+from projections.runner import ReadModel
+from tests.readmodel import Clock, dump, random_history
+from tests.world import FULL_SCORES, World, build_world
+
+COUNT_TABLES = ("rm_funnel_days", "rm_score_groups", "rm_score_buckets", "rm_score_values")
+
+
+def indexes(read_model: ReadModel) -> dict[str, dict[str, str]]:
+    with read_model.reader.connect() as conn:
+        return {table.name: deferred.secondary_indexes(conn, table) for table in t.READ_MODEL_TABLES}
+
+
+def records(read_model: ReadModel) -> list[str]:
+    with read_model.reader.connect() as conn:
+        return sorted(name for name, _ in deferred.records(conn))
+
+
+def history(read_model: ReadModel, seed: int = 3) -> World:
+    rng = random.Random(seed)
+    read_model.app.clock = Clock(rng)
+    world = build_world(read_model.app)
+    random_history(world, rng, steps=120)
+    read_model.catch_up()
+    return world
+
+
+def stop_part_way(read_model: ReadModel, monkeypatch: pytest.MonkeyPatch, events: int | None) -> None:
+    """Rebuild as a process killed after `events` events (None: after them all, before its end) would leave it."""
+    real_catch_up = read_model.catch_up
+
+    def killed(*args: Any, **kwargs: Any) -> int:
+        real_catch_up(limit=events)
+        raise RuntimeError("killed")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(read_model, "catch_up", killed)
+        # A killed process never reaches its end: nothing is finished on the way out.
+        patch.setattr(read_model, "_finish_rebuild", lambda: None)
+        with pytest.raises(RuntimeError, match="killed"):
+            read_model.rebuild()
+
+
+def age_records(read_model: ReadModel) -> None:
+    """Make the records look as a stopped rebuild's do once its lease is over."""
+    with read_model.writer.begin() as conn:
+        conn.execute(update(t.deferred).values(touched_at=deferred.now() - deferred.REBUILD_LEASE - timedelta(1)))
+
+
+def assert_finished(read_model: ReadModel, indexes_before: dict[str, Any], tables: dict[str, Any]) -> None:
+    """Nothing left undone: no record, every index as it was, and the tables (the counts too) as projected."""
+    assert records(read_model) == []
+    assert indexes(read_model) == indexes_before
+    assert dump(read_model) == tables
+
+
+def counted(conn: Any) -> dict[str, int]:
+    return {name: conn.exec_driver_sql(f"SELECT count(*) FROM {name}").scalar() for name in COUNT_TABLES}  # noqa: S608
+
+
+def test_a_rebuild_drops_the_secondary_indexes_and_counts_nothing_until_its_end(
+    read_model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history(read_model)
+    before, projected = indexes(read_model), dump(read_model)
+    assert len(before["rm_innovations"]) >= 10
+    assert before["rm_audit"]
+    assert all(projected[name] for name in COUNT_TABLES)
+    seen: list[tuple[Any, ...]] = []
+    real_project = read_model._project
+
+    def watched(conn: Any, *args: Any) -> Any:
+        # In each batch's transaction, after the batches before it: no index, no count, and the records saying so.
+        found = {table.name: deferred.secondary_indexes(conn, table) for table in t.READ_MODEL_TABLES}
+        seen.append((found, counted(conn), sorted(name for name, _ in deferred.records(conn))))
+        return real_project(conn, *args)
+
+    monkeypatch.setattr(read_model, "_project", watched)
+    read_model.rebuild_batch_size = 20
+    assert read_model.rebuild() == read_model.app.current_position()
+    assert len(seen) > 3
+    dropped = sorted([deferred.COUNTS, *(name for found in before.values() for name in found)])
+    assert seen == [({name: {} for name in before}, dict.fromkeys(COUNT_TABLES, 0), dropped)] * len(seen)
+    # At its end: the same indexes, built by the same statements, the counts counted, and no record left.
+    assert_finished(read_model, before, projected)
+
+
+def test_the_next_batch_finishes_what_a_rebuild_that_stopped_part_way_left(
+    read_model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = history(read_model)
+    before = indexes(read_model)
+    read_model.rebuild_batch_size = 30
+    stop_part_way(read_model, monkeypatch, events=60)
+    assert read_model.position() == 60
+    assert records(read_model)
+    assert indexes(read_model)["rm_innovations"] == {}
+
+    # Another process, within the rebuild's lease: it takes the rebuild to be running, and leaves the counts to it.
+    other = ReadModel(read_model.app, read_model.url, batch_size=25)
+    try:
+        world.submit(title="Submitted while the rebuild ran")
+        assert other.catch_up() > 0
+        with other.reader.connect() as conn:
+            assert counted(conn) == dict.fromkeys(COUNT_TABLES, 0)
+        assert indexes(other)["rm_innovations"] == {}
+
+        # Once the lease is over the rebuild has stopped: the next batch finishes its work, then counts as usual.
+        age_records(read_model)
+        innovation = world.submit(title="Submitted after the rebuild stopped")
+        read_model.app.record_assessment(innovation, actor=world.evaluator(1), scores=FULL_SCORES, rationale="late")
+        assert other.catch_up() > 0
+        assert records(other) == []
+        assert indexes(other) == before
+        finished = dump(other)
+    finally:
+        other.close()
+    # The same tables as a rebuild that ran to its end.
+    read_model.rebuild()
+    assert dump(read_model) == finished
+
+
+def test_an_idle_process_finishes_a_rebuild_that_stopped_after_its_last_batch(
+    read_model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history(read_model)
+    before, projected = indexes(read_model), dump(read_model)
+    stop_part_way(read_model, monkeypatch, events=None)
+    assert read_model.position() == read_model.app.current_position()
+    age_records(read_model)
+    # Nothing new to project: the batch still finishes the rebuild's work.
+    assert read_model.catch_up() == 0
+    assert_finished(read_model, before, projected)
+
+
+def test_an_upgrade_finishes_a_stopped_rebuild_but_leaves_a_running_one(
+    read_model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history(read_model)
+    before, projected = indexes(read_model), dump(read_model)
+    stop_part_way(read_model, monkeypatch, events=None)
+    assert finish_stopped_rebuild(read_model.url) is False
+    assert records(read_model)
+    age_records(read_model)
+    assert finish_stopped_rebuild(read_model.url) is True
+    assert_finished(read_model, before, projected)
+
+
+def test_a_rebuild_that_fails_finishes_what_it_did(read_model: ReadModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    history(read_model)
+    before = indexes(read_model)
+    real_catch_up = read_model.catch_up
+
+    def failing(*args: Any, **kwargs: Any) -> int:
+        real_catch_up(limit=50)
+        raise RuntimeError("a batch failed")
+
+    monkeypatch.setattr(read_model, "catch_up", failing)
+    read_model.rebuild_batch_size = 25
+    with pytest.raises(RuntimeError, match="a batch failed"):
+        read_model.rebuild()
+    monkeypatch.undo()
+    # The tables hold the first 50 events, with their indexes and counts, so catching up goes on from there.
+    assert read_model.position() == 50
+    assert records(read_model) == []
+    assert indexes(read_model) == before
+    read_model.catch_up()
+    caught_up = dump(read_model)
+    read_model.rebuild()
+    assert dump(read_model) == caught_up
