@@ -27,7 +27,7 @@ from api.importers.erasmus import RowFilter, import_erasmus
 from api.keys import KeyError_
 from api.services import Services
 from api.settings import Settings
-from projections import audit_chain
+from projections import audit_chain, deferred
 from projections.engine import make_engine
 from projections.runner import FOLLOW_SETTLE, MAX_OUTAGE_WAIT, STORE_UNAVAILABLE, ReadModel
 from tracker.actors import Actor
@@ -305,9 +305,23 @@ def projections_status() -> None:
     """Each projection's position and its lag behind the event log."""
     with _read_model() as read_model:
         rows = read_model.status()
+        with read_model.reader.connect() as conn:
+            left = deferred.records(conn)
     click.echo(f"{'projection':<12} {'position':>10} {'log':>10} {'lag':>8}")
     for row in rows:
         click.echo(f"{row.name:<12} {row.position:>10} {row.log_position:>10} {row.lag:>8}")
+    if left:
+        touched = max(at for _, at in left)
+        dropped = sum(1 for name, _ in left if name != deferred.COUNTS)
+        state = (
+            "running"
+            if deferred.running(left)
+            else "stopped part way: the next projection batch or 'tracker db upgrade' finishes it"
+        )
+        click.echo(
+            f"rebuild unfinished ({state}): {dropped} indexes dropped and the running counts left until its "
+            f"end; last batch {touched:%Y-%m-%d %H:%M:%S} UTC"
+        )
 
 
 @main.group()

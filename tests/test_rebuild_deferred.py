@@ -8,8 +8,10 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import update
 
+from api.cli import main
 from projections import deferred
 from projections import tables as t
 from projections.migrate import finish_stopped_rebuild
@@ -59,6 +61,13 @@ def age_records(read_model: ReadModel) -> None:
     """Make the records look as a stopped rebuild's do once its lease is over."""
     with read_model.writer.begin() as conn:
         conn.execute(update(t.deferred).values(touched_at=deferred.now() - deferred.REBUILD_LEASE - timedelta(1)))
+
+
+def status(read_model: ReadModel) -> str:
+    """What 'tracker projections status' prints."""
+    result = CliRunner().invoke(main, ["projections", "status"], env={"TRACKER_DATABASE_URL": read_model.url})
+    assert result.exit_code == 0, result.output
+    return result.output
 
 
 def assert_finished(read_model: ReadModel, indexes_before: dict[str, Any], tables: dict[str, Any]) -> None:
@@ -154,9 +163,11 @@ def test_an_upgrade_finishes_a_stopped_rebuild_but_leaves_a_running_one(
     before, projected = indexes(read_model), dump(read_model)
     stop_part_way(read_model, monkeypatch, events=None)
     assert finish_stopped_rebuild(read_model.url) is False
-    assert records(read_model)
+    assert "rebuild unfinished (running)" in status(read_model)
     age_records(read_model)
+    assert "rebuild unfinished (stopped part way" in status(read_model)
     assert finish_stopped_rebuild(read_model.url) is True
+    assert "rebuild unfinished" not in status(read_model)
     assert_finished(read_model, before, projected)
 
 
