@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import random
 import uuid
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy.exc
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import JSON, BigInteger, Boolean, Date, DateTime, Float, Integer, Numeric, Table, Uuid, select
+from sqlalchemy.dialects import sqlite
 
 from projections import tables as t
 from projections.engine import make_engine
-from projections.rows import BulkWriter, Rows
+from projections.rows import BulkWriter, Rows, _processors
 
 
 def _value(column: Any, rng: random.Random, *, allow_null: bool) -> Any:
@@ -242,3 +245,13 @@ def test_a_column_may_hold_values_of_different_python_types_in_one_batch(sql_url
     finally:
         engine.dispose()
     assert stored == {ids[0]: 2.0, ids[1]: 1.5, ids[2]: 0.25}
+
+
+@given(moment=st.datetimes(timezones=st.none() | st.just(UTC)))
+def test_sqlite_datetimes_are_written_as_sqlalchemy_writes_them(moment: datetime) -> None:
+    dialect = sqlite.dialect()
+    ours = _processors(t.audit, dialect)["at"]
+    theirs = t.audit.c.at.type.dialect_impl(dialect).bind_processor(dialect)
+    assert ours is not None
+    assert theirs is not None
+    assert ours(moment) == theirs(moment)
