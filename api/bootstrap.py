@@ -12,11 +12,13 @@ from tracker.schema import create_event_tables
 
 
 def upgrade_database(settings: Settings) -> None:
-    """Create the event tables and migrate the read model, once, before any worker starts; finish what a rebuild
-    that stopped part way left undone."""
+    """Create the event tables and migrate the read model, once, before any worker starts.
+
+    What a rebuild that stopped part way left undone is finished before the migrations, which may change the
+    indexes it dropped."""
     create_event_tables(settings.database_url)
-    migrate.upgrade(settings.database_url)
     migrate.finish_stopped_rebuild(settings.database_url)
+    migrate.upgrade(settings.database_url)
 
 
 def build_application(settings: Settings) -> TrackerApplication:

@@ -307,6 +307,7 @@ def projections_status() -> None:
         rows = read_model.status()
         with read_model.reader.connect() as conn:
             left = deferred.records(conn)
+            running = deferred.running(conn, left)
     click.echo(f"{'projection':<12} {'position':>10} {'log':>10} {'lag':>8}")
     for row in rows:
         click.echo(f"{row.name:<12} {row.position:>10} {row.log_position:>10} {row.lag:>8}")
@@ -314,9 +315,7 @@ def projections_status() -> None:
         touched = max(at for _, at in left)
         dropped = sum(1 for name, _ in left if name != deferred.COUNTS)
         state = (
-            "running"
-            if deferred.running(left)
-            else "stopped part way: the next projection batch or 'tracker db upgrade' finishes it"
+            "running" if running else "stopped part way: the next projection batch or 'tracker db upgrade' finishes it"
         )
         click.echo(
             f"rebuild unfinished ({state}): {dropped} indexes dropped and the running counts left until its "

@@ -1,8 +1,9 @@
 """The running counts, counted again from the read model's own rows in SQL.
 
 The projection keeps the daily funnel counts and the score groups' counts event by event. A rebuild puts that off
-and counts them here once, at its end (see projections.deferred); migrations 0006 and 0007 filled the new tables
-the same way. Both functions replace what the tables held."""
+and counts them here once, at its end (see projections.deferred), with the SQL that migrations 0006 and 0007 filled
+the new tables with (they keep their own copy: a migration must not change when this module does). Both functions
+replace what the tables held."""
 
 from __future__ import annotations
 

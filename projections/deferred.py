@@ -5,8 +5,8 @@ date row by row cost it more than building them once at its end (measured in the
 So a rebuild
 - drops the read model's secondary indexes when it empties the tables, recording the statement that builds each one
   again as the database itself gives it (the indexes are the migrations' work: nothing here restates them);
-- leaves the running counts (projections.counts) alone while it projects. Every batch that does so records it in its
-  own transaction, so the counts are never incomplete without a record that says so;
+- leaves the running counts (projections.counts) alone while it projects, and records that it does, in the
+  transaction that empties the tables and again in each of its batches;
 - touches its records with every batch, and at its end builds the indexes, counts again and deletes the records, in
   one transaction.
 
@@ -16,16 +16,23 @@ Other batches, in this process or another, look at the records first:
   too;
 - older: the rebuild stopped part way (a crash, a killed process), and the batch finishes its work before its own.
 
-Finishing counts everything again from the rows, so it is right at any moment, even while a rebuild still runs: that
-rebuild's later batches record the counts as left again, and its end counts once more.
+So the counts are never incomplete without a record that says so. The batches that leave them without a record of
+their own are made safe by the order of locks: finishing first locks the tracking rows, as every batch does, so a
+batch that saw the records before a finish ends before that finish counts, and a batch after it finds them gone.
+Finishing counts everything again from the rows, so it is right at any moment, even while a rebuild still runs:
+that rebuild's later batches record the counts as left again, and its end counts once more.
+
+The lease is measured by the database's clock on PostgreSQL, whose clients may run on several hosts; a SQLite file
+has all its processes on one host.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
-from sqlalchemy import Connection, Table, delete, insert, select, text
+from sqlalchemy import Connection, Table, delete, func, insert, select, text
 
 from projections import counts
 from projections import tables as t
@@ -42,13 +49,30 @@ _SQLITE_INDEXES = text(
 )
 _POSTGRES_INDEXES = text(
     "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
-    "WHERE x.indrelid = to_regclass(:table) AND NOT x.indisunique AND NOT x.indisprimary"
+    "WHERE x.indrelid = to_regclass(quote_ident(:table)) AND NOT x.indisunique AND NOT x.indisprimary "
+    "AND NOT x.indisexclusion"
 )
 _RECORDS = select(t.deferred.c.name, t.deferred.c.touched_at)
 
 
 def now() -> datetime:
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def clock(conn: Connection) -> datetime:
+    """The time the lease is measured by: the database's on PostgreSQL, this host's on SQLite (naive UTC)."""
+    if conn.dialect.name == "postgresql":
+        return conn.execute(select(_database_now())).scalar_one()
+    return now()
+
+
+def _database_now() -> Any:
+    return func.timezone("UTC", func.now())
+
+
+def _touched(conn: Connection) -> Any:
+    """The value that marks a record touched now, by the clock above."""
+    return _database_now() if conn.dialect.name == "postgresql" else now()
 
 
 def secondary_indexes(conn: Connection, table: Table) -> dict[str, str]:
@@ -60,7 +84,7 @@ def secondary_indexes(conn: Connection, table: Table) -> dict[str, str]:
 def drop_indexes(conn: Connection, tables: Sequence[Table]) -> int:
     """Drop the tables' secondary indexes, recording how to build each again; returns how many."""
     dropped = 0
-    at = now()
+    at = _touched(conn)
     for table in tables:
         for name, statement in secondary_indexes(conn, table).items():
             conn.execute(insert(t.deferred).values(name=name, statement=statement, touched_at=at))
@@ -73,25 +97,28 @@ def records(conn: Connection) -> list[tuple[str, datetime]]:
     return [(name, touched_at) for name, touched_at in conn.execute(_RECORDS)]
 
 
-def running(found: Sequence[tuple[str, datetime]], at: datetime | None = None) -> bool:
+def running(conn: Connection, found: Sequence[tuple[str, datetime]]) -> bool:
     """Whether the records belong to a rebuild still running: one touched them within the lease."""
-    return bool(found) and max(touched for _, touched in found) > (at or now()) - REBUILD_LEASE
+    return bool(found) and max(touched for _, touched in found) > clock(conn) - REBUILD_LEASE
 
 
 def leave_counts(conn: Connection) -> None:
     """In a rebuild's batch: record that its running counts are left for the end, and touch every record.
 
     Only writes, whose results nobody reads: they can go in a pipeline with the batch's other writes."""
-    at = now()
     table = conn.dialect.identifier_preparer.quote(t.deferred.name)
+    if conn.dialect.name == "postgresql":
+        at, values = "timezone('UTC', now())", {"name": COUNTS}
+    else:
+        at, values = ":at", {"name": COUNTS, "at": now()}
     conn.execute(
         text(
-            f"INSERT INTO {table} (name, statement, touched_at) VALUES (:name, NULL, :at) "  # noqa: S608 - a table name
+            f"INSERT INTO {table} (name, statement, touched_at) VALUES (:name, NULL, {at}) "  # noqa: S608 - see above
             "ON CONFLICT (name) DO UPDATE SET touched_at = excluded.touched_at"
         ),
-        {"name": COUNTS, "at": at},
+        values,
     )
-    conn.execute(t.deferred.update().values(touched_at=at))
+    conn.execute(t.deferred.update().values(touched_at=_touched(conn)))
 
 
 def finish(conn: Connection) -> bool:
@@ -119,11 +146,12 @@ def finish(conn: Connection) -> bool:
 def finish_if_stopped(conn: Connection) -> bool:
     """Finish what a rebuild left, unless that rebuild is still running; True if there was something to finish."""
     found = records(conn)
-    return bool(found) and not running(found) and finish(conn)
+    return bool(found) and not running(conn, found) and finish(conn)
 
 
 def _index_exists(conn: Connection, name: str) -> bool:
     if conn.dialect.name == "postgresql":
-        return bool(conn.execute(text("SELECT to_regclass(:name) IS NOT NULL"), {"name": name}).scalar_one())
+        query = text("SELECT to_regclass(quote_ident(:name)) IS NOT NULL")
+        return bool(conn.execute(query, {"name": name}).scalar_one())
     query = text("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = :name")
     return conn.execute(query, {"name": name}).first() is not None

@@ -7,8 +7,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
+from sqlalchemy import inspect
 
-from projections import deferred
+from projections import deferred, tables
 from projections.engine import make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
@@ -41,6 +42,8 @@ def finish_stopped_rebuild(url: str) -> bool:
     engine = make_engine(url, writer=True)
     try:
         with engine.begin() as conn:
+            if not inspect(conn).has_table(tables.deferred.name):
+                return False
             return deferred.finish_if_stopped(conn)
     finally:
         engine.dispose()

@@ -44,6 +44,11 @@ REBUILD_SETTINGS = {
     "sqlite": (f"PRAGMA wal_autocheckpoint={REBUILD_CHECKPOINT_PAGES:d}",),
     "postgresql": ("SET LOCAL synchronous_commit = off",),
 }
+# How long a rebuild on PostgreSQL waits for the read model's tables before it lets readers go and tries again, and
+# how many times it tries (see ReadModel._empty).
+REBUILD_LOCK_WAIT = 0.5
+REBUILD_LOCK_ATTEMPTS = 40
+_TABLE_NAMES = ", ".join(table.name for table in t.READ_MODEL_TABLES)
 # The cyclic garbage collector's young-generation threshold during a rebuild (see _fewer_young_collections).
 REBUILD_GC_THRESHOLD = 50_000
 MAX_OUTAGE_WAIT = 5.0
@@ -198,6 +203,10 @@ class ReadModel:
         with self.writer.begin() as conn:
             self._prepare(conn)
             positions = self._lock_positions(conn)
+            if notifications and min(positions.values()) < start:
+                # Another process's rebuild reset the tracking rows after the events were read: they start after
+                # where the tables now are. Apply nothing; the next batch reads from the new position.
+                return Batch(0, 0, min(positions.values()))
             counts_left = self._leave_counts(conn, deferred.records(conn))
             batch, rows, links = self._project(conn, positions, notifications, audit_chain.head, counts_left)
             if batch.applied:
@@ -208,8 +217,8 @@ class ReadModel:
         """The batch on PostgreSQL: four round trips, and one more for each row a handler looks up.
 
         One to lock the tracking rows and read the events after them, the audit chain's head and what a rebuild left
-        (pg_batch), one to
-        load the innovations the events change, one for all the writes (sent in pipeline mode) and the commit."""
+        (pg_batch); one to load the innovations the events change; one for all the writes (sent in pipeline mode);
+        and the commit. Finishing what a stopped rebuild left, rarely, takes its own."""
         assert isinstance(self.app.recorder, PostgresApplicationRecorder)
         with self._writer_connection() as conn, conn.begin():
             self._prepare(conn)
@@ -239,7 +248,7 @@ class ReadModel:
             return False
         with self.reader.connect() as conn:
             found = deferred.records(conn)
-        return bool(found) and not deferred.running(found)
+            return bool(found) and not deferred.running(conn, found)
 
     def _leave_counts(self, conn: Connection, found: Sequence[tuple[str, datetime]]) -> bool:
         """Whether this batch leaves the running counts to a rebuild's end (see projections.deferred).
@@ -250,7 +259,7 @@ class ReadModel:
             return True
         if not found:
             return False
-        if deferred.running(found):
+        if deferred.running(conn, found):
             return True
         deferred.finish(conn)
         return False
@@ -403,16 +412,11 @@ class ReadModel:
         """Empty every read-model table and project the whole log again from position 0; returns how many events.
 
         The secondary indexes are dropped and the running counts left alone until the end, where both are built in
-        one go (projections.deferred). Every batch this process applies meanwhile counts, its projection thread's
-        too; batches applied by other processes (another web process on SQLite, the PostgreSQL projection worker)
-        do not."""
-        with self._batch_lock, self.writer.begin() as conn:
-            self._lock_positions(conn)
-            deferred.drop_indexes(conn, t.READ_MODEL_TABLES)
-            for table in reversed(t.READ_MODEL_TABLES):
-                conn.execute(table.delete())
-            deferred.leave_counts(conn)
-            conn.execute(update(t.tracking).values(position=0))
+        one go (projections.deferred). The total includes every batch this process applies meanwhile, its projection
+        thread's too, but not the batches of other processes (another web process on SQLite, the PostgreSQL
+        projection worker)."""
+        with self._batch_lock:
+            self._empty()
             self.reached = 0
             self._rebuilt = 0
             # Set and cleared under the batch lock: a batch sees one value from start to end.
@@ -423,33 +427,70 @@ class ReadModel:
                 self.catch_up(progress)
             completed = True
         finally:
-            with self._batch_lock:
-                self._rebuilding = False
-                try:
-                    self._finish_rebuild()
-                except Exception:
-                    if completed:
-                        raise
-                    # The error that stopped the rebuild goes on up; what it left is finished by the next batch
-                    # once the rebuild's records are older than deferred.REBUILD_LEASE.
+            try:
+                with self._batch_lock:
+                    self._rebuilding = False
+                    try:
+                        self._finish_rebuild()
+                    except Exception:
+                        if completed:
+                            raise
+                        # The error that stopped the rebuild goes on up; what it left is finished by the next batch
+                        # once the rebuild's records are older than deferred.REBUILD_LEASE.
+            finally:
+                self._checkpoint()
         self.analyze()
-        # Counted by every batch of this process meanwhile: a web process's projection thread may take some.
         return self._rebuilt
 
+    def _empty(self) -> None:
+        """Empty the read model's tables and drop their secondary indexes, in one transaction.
+
+        On PostgreSQL, dropping an index locks its table against readers. The tables are locked all at once, waiting
+        at most REBUILD_LOCK_WAIT each time, less than the server's deadlock check (one second by default): a reader
+        holding one table in a transaction and asking for another would otherwise deadlock with a rebuild that
+        locks them one by one, and either could be the one aborted. Readers wait for the lock, then for the few
+        milliseconds the transaction takes; a rebuild that cannot get the tables tries again."""
+        attempts = REBUILD_LOCK_ATTEMPTS if self.config.kind == "postgresql" else 1
+        for attempt in range(1, attempts + 1):
+            try:
+                with self.writer.begin() as conn:
+                    self._lock_positions(conn)
+                    if self.config.kind == "postgresql":
+                        conn.exec_driver_sql(f"SET LOCAL lock_timeout = '{REBUILD_LOCK_WAIT * 1000:.0f}ms'")
+                        conn.exec_driver_sql(f"LOCK TABLE {_TABLE_NAMES} IN ACCESS EXCLUSIVE MODE")
+                    deferred.drop_indexes(conn, t.READ_MODEL_TABLES)
+                    if self.config.kind == "postgresql":
+                        conn.exec_driver_sql(f"TRUNCATE {_TABLE_NAMES}")
+                    else:
+                        for table in reversed(t.READ_MODEL_TABLES):
+                            conn.execute(table.delete())
+                    deferred.leave_counts(conn)
+                    conn.execute(update(t.tracking).values(position=0))
+                return
+            except sqlalchemy.exc.OperationalError as error:
+                if not isinstance(error.orig, psycopg.errors.LockNotAvailable) or attempt == attempts:
+                    raise
+                time.sleep(min(0.05 * attempt, 0.5))
+
     def _finish_rebuild(self) -> None:
-        """Build the indexes and count again, then (SQLite) copy the write-ahead log back into the database."""
-        try:
-            with self.writer.begin() as conn:
-                for setting in REBUILD_SETTINGS[self.config.kind]:
-                    conn.exec_driver_sql(setting)
-                deferred.finish(conn)
-        finally:
-            if self.config.kind == "sqlite":
-                # New connections get SQLite's default checkpointing back; the log is copied back in one go.
-                self.writer.dispose()
-                with self.writer.connect() as conn:
-                    # Outside a transaction (a checkpoint cannot run inside one): the driver is in autocommit.
-                    conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        """Build the indexes and count again (projections.deferred), in one transaction."""
+        with self.writer.begin() as conn:
+            for setting in REBUILD_SETTINGS[self.config.kind]:
+                conn.exec_driver_sql(setting)
+            deferred.finish(conn)
+
+    def _checkpoint(self) -> None:
+        """On SQLite, copy the rebuild's write-ahead log back into the database in one go.
+
+        Outside the batch lock: the checkpoint waits for readers on older snapshots, which may be request threads
+        waiting for that lock."""
+        if self.config.kind != "sqlite":
+            return
+        # New connections get SQLite's default checkpointing back.
+        self.writer.dispose()
+        with self.writer.connect() as conn:
+            # Outside a transaction (a checkpoint cannot run inside one): the driver is in autocommit.
+            conn.connection.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     def analyze(self) -> None:
         """Refresh the planner's statistics: after a bulk load, SQLite otherwise picks poor indexes for as-of counts.

@@ -4,18 +4,20 @@ even when it stops part way."""
 from __future__ import annotations
 
 import random
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 
 from api.cli import main
 from projections import deferred
 from projections import tables as t
-from projections.migrate import finish_stopped_rebuild
-from projections.runner import ReadModel
+from projections.migrate import current_revision, downgrade, finish_stopped_rebuild
+from projections.runner import REBUILD_LOCK_WAIT, ReadModel
 from tests.readmodel import Clock, dump, random_history
 from tests.world import FULL_SCORES, World, build_world
 
@@ -60,7 +62,8 @@ def stop_part_way(read_model: ReadModel, monkeypatch: pytest.MonkeyPatch, events
 def age_records(read_model: ReadModel) -> None:
     """Make the records look as a stopped rebuild's do once its lease is over."""
     with read_model.writer.begin() as conn:
-        conn.execute(update(t.deferred).values(touched_at=deferred.now() - deferred.REBUILD_LEASE - timedelta(1)))
+        stopped = deferred.clock(conn) - deferred.REBUILD_LEASE - timedelta(seconds=1)
+        conn.execute(update(t.deferred).values(touched_at=stopped))
 
 
 def status(read_model: ReadModel) -> str:
@@ -193,3 +196,79 @@ def test_a_rebuild_that_fails_finishes_what_it_did(read_model: ReadModel, monkey
     caught_up = dump(read_model)
     read_model.rebuild()
     assert dump(read_model) == caught_up
+
+
+def test_a_rebuild_on_postgresql_waits_for_a_reader_without_deadlocking_it(read_model: ReadModel) -> None:
+    """A reader holding one table in a transaction and then asking for another neither deadlocks with a rebuild that
+    drops the indexes nor is aborted: the rebuild lets go of the tables and tries again."""
+    if read_model.config.kind != "postgresql":
+        pytest.skip("SQLite readers take no table locks")
+    history(read_model)
+    projected = dump(read_model)
+    failures: list[BaseException] = []
+
+    def rebuild() -> None:
+        try:
+            read_model.rebuild()
+        except BaseException as error:
+            failures.append(error)
+
+    with read_model.reader.connect() as reader:
+        reader.execute(select(func.count()).select_from(t.audit)).scalar_one()
+        thread = threading.Thread(target=rebuild)
+        thread.start()
+        # Longer than the rebuild waits for the tables: it has let go and tried again at least once.
+        time.sleep(REBUILD_LOCK_WAIT * 2.5)
+        assert thread.is_alive()
+        reader.execute(select(func.count()).select_from(t.innovations)).scalar_one()
+        reader.rollback()
+    thread.join(30)
+    assert failures == []
+    assert dump(read_model) == projected
+
+
+def test_a_batch_that_read_its_events_before_another_process_reset_the_tables_applies_nothing(
+    read_model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if read_model.config.kind != "sqlite":
+        pytest.skip("on PostgreSQL a batch reads its events under the tracking rows' lock")
+    world = history(read_model)
+    projected = dump(read_model)
+    for n in range(5):
+        world.submit(title=f"Submitted after the catch-up {n}")
+    other = ReadModel(read_model.app, read_model.url)
+    real_select = read_model.app.recorder.select_notifications
+
+    def read_then_reset(*args: Any, **kwargs: Any) -> Any:
+        found = real_select(*args, **kwargs)
+        # Another process's rebuild empties the tables now, between this batch's read and its lock.
+        monkeypatch.setattr(read_model.app.recorder, "select_notifications", real_select)
+        # (Without the batch lock, which is this process's and is held by the batch: another process has its own.)
+        other._empty()
+        return found
+
+    try:
+        monkeypatch.setattr(read_model.app.recorder, "select_notifications", read_then_reset)
+        batch = read_model._apply_batch()
+        assert (batch.applied, batch.reached, read_model.position()) == (0, 0, 0)
+        read_model.catch_up()
+        with other.writer.begin() as conn:
+            deferred.finish(conn)
+    finally:
+        other.close()
+    everything = dump(read_model)
+    assert len(everything["rm_audit"]) == read_model.app.current_position()
+    read_model.rebuild()
+    assert dump(read_model) == everything
+    assert len(everything["rm_innovations"]) == len(projected["rm_innovations"]) + 5
+
+
+def test_a_downgrade_past_0009_refuses_while_a_rebuild_is_unfinished(
+    read_model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    history(read_model)
+    stop_part_way(read_model, monkeypatch, events=None)
+    with pytest.raises(RuntimeError, match="rebuild is unfinished"):
+        downgrade(read_model.url, "0008")
+    assert current_revision(read_model.url) == "0009"
+    assert records(read_model)

@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from projections.counts import recount_funnel_days
-
 revision = "0006"
 down_revision = "0005"
 branch_labels = None
@@ -37,8 +35,26 @@ def upgrade() -> None:
     for dimension, table in INTERVALS:
         with op.batch_alter_table(table) as batch_op:
             batch_op.create_index(f"ix_{table}_exited", ["exited_at", "entered_at", dimension], unique=False)
-    # Filled as a rebuild fills it at its end.
-    recount_funnel_days(op.get_bind())
+    for dimension, table in INTERVALS:
+        op.execute(_backfill(dimension, table))
+
+
+def _backfill(dimension: str, table: str) -> str:
+    """Count each interval on the day it was entered and, once exited, on the day of max(entry, exit)."""
+    if op.get_bind().dialect.name == "postgresql":
+        entered_day, exited_day = "CAST(entered_at AS DATE)", "CAST(GREATEST(entered_at, exited_at) AS DATE)"
+    else:
+        entered_day, exited_day = "date(entered_at)", "date(max(entered_at, exited_at))"
+    return f"""
+        INSERT INTO rm_funnel_days (dimension, value, day, entered, exited)
+        SELECT '{dimension}', value, day, SUM(entered), SUM(exited)
+        FROM (
+            SELECT {dimension} AS value, {entered_day} AS day, 1 AS entered, 0 AS exited FROM {table}
+            UNION ALL
+            SELECT {dimension}, {exited_day}, 0, 1 FROM {table} WHERE exited_at IS NOT NULL
+        ) AS changes
+        GROUP BY value, day
+    """  # noqa: S608 - names from the constant above
 
 
 def downgrade() -> None:

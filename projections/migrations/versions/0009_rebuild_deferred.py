@@ -10,8 +10,6 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-from projections.deferred import finish
-
 revision = "0009"
 down_revision = "0008"
 branch_labels = None
@@ -31,6 +29,10 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    # Whatever a stopped rebuild left undone is done first: the table is the only record of the dropped indexes.
-    finish(op.get_bind())
+    # The table is the only record of the indexes an unfinished rebuild dropped.
+    if op.get_bind().exec_driver_sql("SELECT count(*) FROM rm_deferred").scalar():
+        raise RuntimeError(
+            "a rebuild is unfinished (rm_deferred has rows): let it end, or finish it with 'tracker db upgrade', "
+            "before downgrading"
+        )
     op.drop_table("rm_deferred")
