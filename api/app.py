@@ -11,7 +11,7 @@ from flask_limiter.util import get_remote_address
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from api import dashboard, observability, read_connection
-from api.auth_failures import AuthFailureLimit
+from api.auth_failures import AuthFailureLimit, storage_options
 from api.bootstrap import build_services
 from api.errors import ProblemApi, problem, register_error_handlers
 from api.resources import history, imports, innovations, ops, organisations
@@ -39,6 +39,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         },
         RATELIMIT_DEFAULT=settings.rate_limit or None,
         RATELIMIT_STORAGE_URI=settings.rate_limit_storage,
+        # An unreachable storage lets calls through (logged) instead of failing every one (see api.auth_failures).
+        RATELIMIT_STORAGE_OPTIONS=storage_options(settings.rate_limit_storage),
+        RATELIMIT_SWALLOW_ERRORS=True,
         # X-RateLimit-* headers describe TRACKER_RATE_LIMIT; a 429 always carries Retry-After (see rate_limited).
         RATELIMIT_HEADERS_ENABLED=bool(settings.rate_limit),
         JSON_SORT_KEYS=False,

@@ -5,16 +5,25 @@ The check runs before the key is looked at, so a guess that would succeed is ref
 storage directly (the one Flask-Limiter uses, shared across workers when it is Redis): one storage read per limit
 for every call, and one write per limit for a 401. Run as a Flask-Limiter application limit, the same check took
 0.3–0.9 ms of CPU on every request, measured through Flask's test client on a write of about 3 ms.
+
+When the storage cannot be reached (Redis down, or not answering within STORAGE_TIMEOUT), the check lets the call
+through and logs the error: the limit slows guessing, it is not what keeps a key secret, and an outage of the
+shared counter should not stop every call to the API. Flask-Limiter's TRACKER_RATE_LIMIT does the same
+(api.app, RATELIMIT_SWALLOW_ERRORS).
 """
 
 from __future__ import annotations
 
 import math
 import time
+from typing import Any
+from urllib.parse import urlsplit
 
+import structlog
 from flask import Flask, Response, request
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
+from limits.errors import StorageError
 from limits.storage import storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
@@ -22,12 +31,26 @@ from api.errors import problem
 
 SCOPE = "auth-failures"
 MESSAGE = "Too many failed authentication attempts from this address; wait for Retry-After seconds."
+# Seconds a Redis storage may take to connect or answer before a call goes through unchecked (see above).
+STORAGE_TIMEOUT = 0.5
+
+log = structlog.get_logger("tracker.auth_failures")
+
+
+def storage_options(storage_uri: str) -> dict[str, Any]:
+    """Timeouts for a Redis storage, which otherwise waits for an unanswering server for as long as the socket does.
+
+    Set in the URL (`?socket_timeout=2`), a value there wins."""
+    if not urlsplit(storage_uri).scheme.startswith("redis"):
+        return {}
+    return {"socket_timeout": STORAGE_TIMEOUT, "socket_connect_timeout": STORAGE_TIMEOUT}
 
 
 class AuthFailureLimit:
     def __init__(self, limit: str, storage_uri: str, exempt: frozenset[str]) -> None:
         self.items: list[RateLimitItem] = parse_many(limit)
-        self.strategy = FixedWindowRateLimiter(storage_from_string(storage_uri))
+        storage = storage_from_string(storage_uri, wrap_exceptions=True, **storage_options(storage_uri))
+        self.strategy = FixedWindowRateLimiter(storage)
         self.exempt = exempt
 
     def install(self, app: Flask) -> None:
@@ -45,15 +68,22 @@ class AuthFailureLimit:
         if not self._applies():
             return None
         address = get_remote_address()
-        over = [item for item in self.items if not self.strategy.test(item, SCOPE, address)]
-        if not over:
+        try:
+            over = [item for item in self.items if not self.strategy.test(item, SCOPE, address)]
+            if not over:
+                return None
+            reset = max(self.strategy.get_window_stats(item, SCOPE, address).reset_time for item in over)
+        except StorageError as error:
+            log.error("auth_failure_limit_unchecked", error=repr(error.storage_error))
             return None
-        reset = max(self.strategy.get_window_stats(item, SCOPE, address).reset_time for item in over)
         return problem(429, MESSAGE, {"Retry-After": str(max(1, math.ceil(reset - time.time())))})
 
     def count(self, response: Response) -> Response:
         if response.status_code == 401 and self._applies():
             address = get_remote_address()
-            for item in self.items:
-                self.strategy.hit(item, SCOPE, address)
+            try:
+                for item in self.items:
+                    self.strategy.hit(item, SCOPE, address)
+            except StorageError as error:
+                log.error("auth_failure_not_counted", error=repr(error.storage_error))
         return response

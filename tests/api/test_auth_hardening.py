@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
+import socket
 import sqlite3
 import time
 import uuid
@@ -20,6 +21,7 @@ from click.testing import CliRunner
 
 from api import keys as key_module
 from api.app import create_app
+from api.auth_failures import STORAGE_TIMEOUT
 from api.cli import main as cli
 from api.settings import AUTH_FAILURE_LIMIT, Settings
 from tests.api.conftest import Env, Keys, make_env
@@ -236,5 +238,41 @@ def test_the_failure_limit_and_the_per_key_rate_limit_work_together(sqlite_url: 
         assert statuses == [200, 200, 200, 429]
         # Another key has a budget of its own under the per-key limit.
         assert environment.get(LIST, environment.keys.admin, **user).status_code == 200
+    finally:
+        environment.app.extensions["tracker"].close()
+
+
+@pytest.fixture
+def silent_redis() -> Iterator[str]:
+    """A Redis address that accepts connections and never answers, as a hung server does."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen(64)
+        yield f"redis://127.0.0.1:{server.getsockname()[1]}"
+
+
+def closed_port() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"redis://127.0.0.1:{probe.getsockname()[1]}"
+
+
+@pytest.mark.parametrize("storage", ["refused", "silent"])
+def test_calls_go_through_unchecked_when_the_limits_storage_is_down(
+    sqlite_url: str, silent_redis: str, storage: str
+) -> None:
+    """Redis down or hung: the limits let calls through and log it, rather than failing every call with 500 (or
+    hanging until the worker's timeout)."""
+    uri = closed_port() if storage == "refused" else silent_redis
+    environment = make_env(sqlite_url, auth_failure_limit="2/minute", rate_limit="100/minute", rate_limit_storage=uri)
+    try:
+        started = time.monotonic()
+        caller = client("192.0.2.70")
+        statuses = [environment.get(LIST, BAD_KEY, **caller).status_code for _ in range(3)]
+        statuses.append(environment.get(LIST, environment.keys.analyst, **caller).status_code)
+        # Unchecked, not refused: no 429 for the third failure, and no 500.
+        assert statuses == [401, 401, 401, 200]
+        # Each storage call waits at most STORAGE_TIMEOUT (four calls, up to three storage calls each).
+        assert time.monotonic() - started < 4 * 3 * STORAGE_TIMEOUT + 2
     finally:
         environment.app.extensions["tracker"].close()
