@@ -33,6 +33,8 @@ SCOPE = "auth-failures"
 MESSAGE = "Too many failed authentication attempts from this address; wait for Retry-After seconds."
 # Seconds a Redis storage may take to connect or answer before a call goes through unchecked (see above).
 STORAGE_TIMEOUT = 0.5
+# While the storage is down, one log line per this many seconds, counting the calls since the last one.
+LOG_EVERY = 10.0
 
 log = structlog.get_logger("tracker.auth_failures")
 
@@ -52,6 +54,8 @@ class AuthFailureLimit:
         storage = storage_from_string(storage_uri, wrap_exceptions=True, **storage_options(storage_uri))
         self.strategy = FixedWindowRateLimiter(storage)
         self.exempt = exempt
+        self._logged_at = -LOG_EVERY
+        self._unlogged = 0
 
     def install(self, app: Flask) -> None:
         app.before_request(self.check)
@@ -74,7 +78,7 @@ class AuthFailureLimit:
                 return None
             reset = max(self.strategy.get_window_stats(item, SCOPE, address).reset_time for item in over)
         except StorageError as error:
-            log.error("auth_failure_limit_unchecked", error=repr(error.storage_error))
+            self._storage_failed(error)
             return None
         return problem(429, MESSAGE, {"Retry-After": str(max(1, math.ceil(reset - time.time())))})
 
@@ -85,5 +89,13 @@ class AuthFailureLimit:
                 for item in self.items:
                     self.strategy.hit(item, SCOPE, address)
             except StorageError as error:
-                log.error("auth_failure_not_counted", error=repr(error.storage_error))
+                self._storage_failed(error)
         return response
+
+    def _storage_failed(self, error: StorageError) -> None:
+        """Log that calls go unchecked, once per LOG_EVERY seconds rather than once per call."""
+        self._unlogged += 1
+        now = time.monotonic()
+        if now - self._logged_at >= LOG_EVERY:
+            log.error("auth_failure_limit_unchecked", error=repr(error.storage_error), calls=self._unlogged)
+            self._logged_at, self._unlogged = now, 0

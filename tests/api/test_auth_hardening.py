@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from structlog.testing import capture_logs
 
 from api import keys as key_module
 from api.app import create_app
@@ -268,10 +269,14 @@ def test_calls_go_through_unchecked_when_the_limits_storage_is_down(
     try:
         started = time.monotonic()
         caller = client("192.0.2.70")
-        statuses = [environment.get(LIST, BAD_KEY, **caller).status_code for _ in range(3)]
-        statuses.append(environment.get(LIST, environment.keys.analyst, **caller).status_code)
+        with capture_logs() as logged:
+            statuses = [environment.get(LIST, BAD_KEY, **caller).status_code for _ in range(3)]
+            statuses.append(environment.get(LIST, environment.keys.analyst, **caller).status_code)
         # Unchecked, not refused: no 429 for the third failure, and no 500.
         assert statuses == [401, 401, 401, 200]
+        # Said once, not once per call.
+        unchecked = [entry for entry in logged if entry["event"].startswith("auth_failure")]
+        assert [(entry["event"], entry["calls"]) for entry in unchecked] == [("auth_failure_limit_unchecked", 1)]
         # Each storage call waits at most STORAGE_TIMEOUT (four calls, up to three storage calls each).
         assert time.monotonic() - started < 4 * 3 * STORAGE_TIMEOUT + 2
     finally:
