@@ -103,7 +103,8 @@ def running(conn: Connection, found: Sequence[tuple[str, datetime]]) -> bool:
 
 
 def leave_counts(conn: Connection) -> None:
-    """In a rebuild's batch: record that its running counts are left for the end, and touch every record.
+    """In a rebuild's batch: record that its running counts are left for the end (if no record says so yet), and
+    touch every record.
 
     Only writes, whose results nobody reads: they can go in a pipeline with the batch's other writes."""
     table = conn.dialect.identifier_preparer.quote(t.deferred.name)
@@ -114,7 +115,7 @@ def leave_counts(conn: Connection) -> None:
     conn.execute(
         text(
             f"INSERT INTO {table} (name, statement, touched_at) VALUES (:name, NULL, {at}) "  # noqa: S608 - see above
-            "ON CONFLICT (name) DO UPDATE SET touched_at = excluded.touched_at"
+            "ON CONFLICT (name) DO NOTHING"
         ),
         values,
     )

@@ -239,8 +239,11 @@ class ReadModel:
 
     def _prepare(self, conn: Connection) -> None:
         if self._rebuilding:
-            for setting in REBUILD_SETTINGS[self.config.kind]:
-                conn.exec_driver_sql(setting)
+            self._rebuild_settings(conn)
+
+    def _rebuild_settings(self, conn: Connection) -> None:
+        for setting in REBUILD_SETTINGS[self.config.kind]:
+            conn.exec_driver_sql(setting)
 
     def _stopped_rebuild_left_work(self) -> bool:
         """Whether a rebuild that stopped part way left work for the next batch (see projections.deferred)."""
@@ -475,8 +478,7 @@ class ReadModel:
     def _finish_rebuild(self) -> None:
         """Build the indexes and count again (projections.deferred), in one transaction."""
         with self.writer.begin() as conn:
-            for setting in REBUILD_SETTINGS[self.config.kind]:
-                conn.exec_driver_sql(setting)
+            self._rebuild_settings(conn)
             deferred.finish(conn)
 
     def _checkpoint(self) -> None:
