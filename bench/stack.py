@@ -55,11 +55,18 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 @contextmanager
 def running_stack(
-    url: str, *, workers: int | None = None, threads: int = 4, projection_worker: bool = True
+    url: str,
+    *,
+    workers: int | None = None,
+    threads: int = 4,
+    projection_worker: bool = True,
+    wsgi_app: str = "wsgi:app",
+    extra_env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     """gunicorn on a free loopback port, plus the projection worker on PostgreSQL (SQLite projects in-process).
 
-    With projection_worker=False the caller runs (and supervises) the projection worker itself."""
+    With projection_worker=False the caller runs (and supervises) the projection worker itself. `wsgi_app` and
+    `extra_env` let a benchmark serve an instrumented app (bench.tail)."""
     services = build_services(Settings(database_url=url))
     app = services.app
     owner = app.register_organisation(
@@ -74,16 +81,20 @@ def running_stack(
     services.close()
     postgres = StoreConfig.from_url(url).kind == "postgresql"
     port = _free_port()
-    env = os.environ | {
-        "TRACKER_DATABASE_URL": url,
-        "TRACKER_BIND": f"127.0.0.1:{port}",
-        "TRACKER_WORKERS": str(workers or (4 if postgres else 1)),
-        "TRACKER_THREADS": str(threads),
-        "TRACKER_LOG_LEVEL": "WARNING",
-        "TRACKER_INLINE_PROJECTIONS": "0" if postgres else "1",
-    }
-    web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+    env = (
+        os.environ
+        | (extra_env or {})
+        | {
+            "TRACKER_DATABASE_URL": url,
+            "TRACKER_BIND": f"127.0.0.1:{port}",
+            "TRACKER_WORKERS": str(workers or (4 if postgres else 1)),
+            "TRACKER_THREADS": str(threads),
+            "TRACKER_LOG_LEVEL": "WARNING",
+            "TRACKER_INLINE_PROJECTIONS": "0" if postgres else "1",
+        }
+    )
+    web = subprocess.Popen(  # noqa: S603 - our own module names
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", wsgi_app],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,

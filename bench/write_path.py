@@ -37,6 +37,9 @@ class LoadResult:
     errors: int
     # Wall-clock time (time.time()) each request was scheduled to start, in the order of latencies_ms.
     scheduled_at: list[float] = field(default_factory=list)
+    # Each request's X-Request-ID and the wall-clock time it was sent, in the same order (see bench.tail).
+    request_ids: list[str] = field(default_factory=list)
+    sent_at: list[float] = field(default_factory=list)
 
     @property
     def rate(self) -> float:
@@ -58,11 +61,21 @@ class Client:
         self.stack = stack
         self.rng = random.Random(seed)
         self.mine: list[dict[str, Any]] = []
+        self.seed = seed
+        self.calls = 0
+        # The latest call's X-Request-ID and the wall-clock time it was sent.
+        self.last_call: tuple[str, float] = ("", 0.0)
 
     def call(
         self, method: str, path: str, key: str, body: Any, if_match: int | None = None
     ) -> tuple[int, dict[str, str], Any]:
-        headers = {"Authorization": f"Bearer {key}", "Content-Type": "application/json"}
+        self.calls += 1
+        self.last_call = (f"bench-{self.seed}-{self.calls}", time.time())
+        headers = {
+            "Authorization": f"Bearer {key}",
+            "Content-Type": "application/json",
+            "X-Request-ID": self.last_call[0],
+        }
         if if_match is not None:
             headers["If-Match"] = f'"{if_match}"'
         self.conn.request(method, path, body=json.dumps(body), headers=headers)
@@ -112,6 +125,7 @@ def _client_process(stack: Stack, seed: int, seconds: float, rate: float | None,
     ready.wait()
     latencies: list[float] = []
     scheduled_at: list[float] = []
+    calls: list[tuple[str, float]] = []
     done = errors = 0
     start = time.perf_counter()
     wall_offset = time.time() - start
@@ -131,9 +145,10 @@ def _client_process(stack: Stack, seed: int, seconds: float, rate: float | None,
         # Latency from the scheduled start, so a stalled server is not hidden (coordinated omission).
         latencies.append((time.perf_counter() - scheduled) * 1000)
         scheduled_at.append(scheduled + wall_offset)
+        calls.append(client.last_call)
         done += ok
         errors += not ok
-    results.put((done, time.perf_counter() - start, latencies, errors, scheduled_at))
+    results.put((done, time.perf_counter() - start, latencies, errors, scheduled_at, calls))
 
 
 def http_load(stack: Stack, *, clients: int, seconds: float, total_rate: float | None = None) -> LoadResult:
@@ -157,6 +172,8 @@ def http_load(stack: Stack, *, clients: int, seconds: float, total_rate: float |
         latencies_ms=[x for g in gathered for x in g[2]],
         errors=sum(g[3] for g in gathered),
         scheduled_at=[x for g in gathered for x in g[4]],
+        request_ids=[request_id for g in gathered for request_id, _ in g[5]],
+        sent_at=[sent for g in gathered for _, sent in g[5]],
     )
 
 
