@@ -318,10 +318,12 @@ class Rows:
         for column, amount in counts.items():
             pending[0][column] = pending[0].get(column, 0) + amount
 
-    def flush(self) -> None:
+    def flush(self, conn: Connection | None = None) -> None:
+        """Write everything gathered, on `conn` if given (a batch may read on one connection and write on another)."""
+        conn = conn if conn is not None else self.conn
         for table, equals in self._deletes:
-            self.conn.execute(table.delete().where(and_(*(table.c[c] == v for c, v in equals.items()))))
-        bulk = BulkWriter(self.conn)
+            conn.execute(table.delete().where(and_(*(table.c[c] == v for c, v in equals.items()))))
+        bulk = BulkWriter(conn)
         for name, rows in self._inserts.items():
             if rows:
                 bulk.insert(self._tables[name], list(rows.values()))

@@ -77,6 +77,16 @@ class Batch(NamedTuple):
     reached: int
 
 
+class _Ahead(NamedTuple):
+    """A SQLite batch worked out before its write lock, and the state it was worked out from."""
+
+    positions: dict[str, int]
+    counts_left: bool
+    batch: Batch
+    rows: Rows
+    links: list[Link]
+
+
 @dataclass(frozen=True)
 class ProjectionStatus:
     name: str
@@ -136,6 +146,8 @@ class ReadModel:
             if self.config.kind == "sqlite" and self.config.path
             else threading.Lock()
         )
+        # One batch at a time in this process; on SQLite it takes the writer lock above only to write.
+        self._project_lock = threading.Lock()
         self._constants: dict[tuple[str, tuple[object, ...]], dict[str, object]] = {}
         # The position every projection had reached at the end of this process's latest batch, so a caller that
         # finds its write at or below it needs no query to know it is projected. (A rebuild run by another process
@@ -182,25 +194,38 @@ class ReadModel:
     def _apply_batch(self) -> Batch:
         """Apply the next batch of events, in one transaction.
 
-        One batch at a time in this process (on SQLite, one writer: the event store's too, see sqlite_writer_lock):
-        a thread that waited here usually finds its events applied by the batch before, and returns without a
-        write transaction."""
-        with self._batch_lock:
-            apply = self._apply_batch_postgres if self.config.kind == "postgresql" else self._apply_batch_sqlite
-            batch = apply()
+        One batch at a time in this process: a thread that waited here usually finds its events applied by the batch
+        before, and returns without a write transaction. On PostgreSQL the batch holds that lock throughout; on
+        SQLite it works out its rows first and takes this process's writer lock (the event store's too, see
+        sqlite_writer_lock) only to write them."""
+        with self._project_lock:
+            if self.config.kind == "postgresql":
+                with self._batch_lock:
+                    batch = self._apply_batch_postgres()
+            else:
+                batch = self._apply_batch_sqlite()
             self.reached = max(self.reached, batch.reached)
             if self._rebuilding:
                 self._rebuilt += batch.applied
             return batch
 
     def _apply_batch_sqlite(self) -> Batch:
+        """The batch on SQLite: rows worked out on a read snapshot, then checked and written under the write lock.
+
+        SQLite has one writer at a time, and working out a batch's rows (decoding the events, running the handlers,
+        hashing the chain) takes most of its time: done under the write lock, every write request waited for it.
+        So the rows are worked out first, from one read transaction's snapshot, without the lock. Under the lock the
+        batch reads the tracking rows again: every batch that applies events moves them, so if they are as the
+        snapshot had them (and what a rebuild left is as it was), nothing the rows were worked out from has changed
+        since, and they are written. Otherwise the batch is worked out again, under the lock, as before."""
         # Read the batch before taking the write lock: waiting for an event-store connection while
         # holding the database's write lock would deadlock with writers that hold those connections.
         start = self.position()
         notifications = self.app.recorder.select_notifications(start + 1, self._batch_limit())
         if not notifications and not self._stopped_rebuild_left_work():
             return Batch(0, 0, start)
-        with self.writer.begin() as conn:
+        ahead = self._project_ahead(notifications) if notifications else None
+        with self._batch_lock, self.writer.begin() as conn:
             self._prepare(conn)
             positions = self._lock_positions(conn)
             if notifications and min(positions.values()) < start:
@@ -208,10 +233,30 @@ class ReadModel:
                 # where the tables now are. Apply nothing; the next batch reads from the new position.
                 return Batch(0, 0, min(positions.values()))
             counts_left = self._leave_counts(conn, deferred.records(conn))
-            batch, rows, links = self._project(conn, positions, notifications, audit_chain.head, counts_left)
+            if ahead is not None and ahead.positions == positions and ahead.counts_left == counts_left:
+                batch, rows, links = ahead.batch, ahead.rows, ahead.links
+            else:
+                batch, rows, links = self._project(conn, positions, notifications, audit_chain.head, counts_left)
             if batch.applied:
                 self._write(conn, rows, links, batch.reached)
             return batch
+
+    def _project_ahead(self, notifications: Sequence[Notification]) -> _Ahead | None:
+        """Work out a SQLite batch's rows from one read snapshot, without the write lock (see _apply_batch_sqlite).
+
+        None when a rebuild that stopped part way left work: that is finished under the write lock first."""
+        with self.reader.connect() as conn, conn.begin():
+            positions = self.positions(conn)
+            self._check_tracked(positions)
+            if self._rebuilding:
+                counts_left = True
+            else:
+                found = deferred.records(conn)
+                if found and not deferred.running(conn, found):
+                    return None
+                counts_left = bool(found)
+            batch, rows, links = self._project(conn, positions, notifications, audit_chain.head, counts_left)
+            return _Ahead(positions, counts_left, batch, rows, links)
 
     def _apply_batch_postgres(self) -> Batch:
         """The batch on PostgreSQL: four round trips, and one more for each row a handler looks up.
@@ -299,7 +344,7 @@ class ReadModel:
 
     def _write(self, conn: Connection, rows: Rows, links: list[Link], last: int) -> None:
         """Write the batch's rows and links, and move every projection's tracked position to `last`."""
-        rows.flush()
+        rows.flush(conn)
         if self._rebuilding:
             deferred.leave_counts(conn)
         audit_chain.record(conn, links)
@@ -418,11 +463,11 @@ class ReadModel:
         one go (projections.deferred). The total includes every batch this process applies meanwhile, its projection
         thread's too, but not the batches of other processes (another web process on SQLite, the PostgreSQL
         projection worker)."""
-        with self._batch_lock:
+        with self._project_lock, self._batch_lock:
             self._empty()
             self.reached = 0
             self._rebuilt = 0
-            # Set and cleared under the batch lock: a batch sees one value from start to end.
+            # Set and cleared under both locks: a batch sees one value from start to end.
             self._rebuilding = True
         completed = False
         try:
@@ -431,7 +476,7 @@ class ReadModel:
             completed = True
         finally:
             try:
-                with self._batch_lock:
+                with self._project_lock, self._batch_lock:
                     self._rebuilding = False
                     try:
                         self._finish_rebuild()

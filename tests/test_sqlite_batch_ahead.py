@@ -1,0 +1,163 @@
+"""On SQLite a projection batch works out its rows before it takes the write lock, and writes them only if nothing
+they came from changed meanwhile."""
+
+from __future__ import annotations
+
+import random
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import insert
+
+from projections import deferred
+from projections import tables as t
+from projections.handlers import PROJECTIONS
+from projections.migrate import upgrade
+from projections.runner import ReadModel
+from tests.readmodel import Clock, dump, random_history
+from tests.world import World, build_world
+from tracker.application import TrackerApplication
+from tracker.innovation import Innovation
+from tracker.schema import create_event_tables
+from tracker.stores import sqlite_writer_lock
+
+
+@pytest.fixture
+def model(sqlite_url: str) -> Iterator[ReadModel]:
+    create_event_tables(sqlite_url)
+    upgrade(sqlite_url)
+    application = TrackerApplication.for_url(sqlite_url)
+    read_model = ReadModel(application, sqlite_url)
+    yield read_model
+    read_model.close()
+    application.close()
+
+
+def history(model: ReadModel, seed: int = 5) -> World:
+    rng = random.Random(seed)
+    model.app.clock = Clock(rng)
+    world = build_world(model.app)
+    random_history(world, rng, steps=60)
+    model.catch_up()
+    return world
+
+
+def rebuilt(model: ReadModel) -> dict[str, Any]:
+    """The read model as a rebuild from position 0 leaves it."""
+    model.rebuild()
+    return dump(model)
+
+
+def test_a_write_is_stored_while_a_batch_works_out_its_rows(model: ReadModel, monkeypatch: pytest.MonkeyPatch) -> None:
+    world = history(model)
+    world.submit(title="Projected by the batch below")
+    writer_lock = sqlite_writer_lock(str(model.config.path))
+    seen: dict[str, Any] = {}
+    real = PROJECTIONS["portfolio"][Innovation.Submitted]
+
+    def submitted(rows: Any, event: Any, position: int) -> None:
+        if not seen:
+            seen["locked"] = writer_lock.locked()
+            # A request thread stores a write while the batch is working out its rows.
+            writer = threading.Thread(target=lambda: seen.update(written=world.submit(title="Written meanwhile")))
+            writers.append(writer)
+            writer.start()
+            writer.join(10)
+            seen["stored in time"] = not writer.is_alive()
+        real(rows, event, position)
+
+    writers: list[threading.Thread] = []
+    monkeypatch.setitem(PROJECTIONS["portfolio"], Innovation.Submitted, submitted)
+    batch = model._apply_batch()
+    writers[0].join()
+    assert seen["locked"] is False
+    assert seen["stored in time"] is True
+    assert batch.applied == 1
+    # The write made meanwhile comes after the batch's events, and the next batch projects it.
+    model.catch_up()
+    everything = dump(model)
+    assert any(row[0] == seen["written"] for row in everything["rm_innovations"])
+    monkeypatch.undo()
+    assert rebuilt(model) == everything
+
+
+@pytest.mark.parametrize("other_applies", ["all", "part"])
+def test_a_batch_another_applied_meanwhile_is_worked_out_again_and_nothing_is_applied_twice(
+    model: ReadModel, monkeypatch: pytest.MonkeyPatch, other_applies: str
+) -> None:
+    world = history(model)
+    for n in range(5):
+        world.submit(title=f"Pending {n}")
+    other = ReadModel(model.app, model.url, batch_size=5 if other_applies == "all" else 2)
+    real = model._project_ahead
+
+    def then_another_batch(notifications: Any) -> Any:
+        ahead = real(notifications)
+        # Another process's batch commits between this batch's snapshot and its write lock.
+        other._apply_batch()
+        return ahead
+
+    monkeypatch.setattr(model, "_project_ahead", then_another_batch)
+    try:
+        batch = model._apply_batch()
+    finally:
+        other.close()
+    assert batch.applied == (0 if other_applies == "all" else 3)
+    assert model.position() == model.app.current_position()
+    everything = dump(model)
+    assert len(everything["rm_audit"]) == model.app.current_position()
+    monkeypatch.undo()
+    assert rebuilt(model) == everything
+
+
+def test_counts_are_kept_when_a_rebuild_ends_between_a_batch_and_its_write_lock(
+    model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = history(model)
+    # A rebuild is running elsewhere: its record says the running counts are left to its end.
+    with model.writer.begin() as conn:
+        deferred.leave_counts(conn)
+    for n in range(4):
+        world.submit(title=f"Submitted during the rebuild {n}")
+    real = model._project_ahead
+    worked_out: list[bool] = []
+
+    def then_the_rebuild_ends(notifications: Any) -> Any:
+        ahead = real(notifications)
+        worked_out.append(ahead.counts_left)
+        # That rebuild ends now: it counts everything there is, and removes its record.
+        with model.writer.begin() as conn:
+            deferred.finish(conn)
+        return ahead
+
+    monkeypatch.setattr(model, "_project_ahead", then_the_rebuild_ends)
+    assert model._apply_batch().applied == 4
+    assert worked_out == [True]
+    everything = dump(model)
+    monkeypatch.undo()
+    # The batch counted its events: without a record, nothing else ever would.
+    assert rebuilt(model) == everything
+
+
+def test_a_batch_finishes_what_a_stopped_rebuild_left_before_its_own_rows(
+    model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = history(model)
+    with model.writer.begin() as conn:
+        conn.execute(
+            insert(t.deferred).values(
+                name=deferred.COUNTS, statement=None, touched_at=deferred.now() - 2 * deferred.REBUILD_LEASE
+            )
+        )
+    world.submit(title="After the rebuild stopped")
+    ahead: list[Any] = []
+    real = model._project_ahead
+    monkeypatch.setattr(model, "_project_ahead", lambda notifications: ahead.append(real(notifications)) or ahead[-1])
+    assert model._apply_batch().applied == 1
+    # Worked out under the write lock, after the finish: nothing ahead of it.
+    assert ahead == [None]
+    everything = dump(model)
+    monkeypatch.undo()
+    assert rebuilt(model) == everything
