@@ -224,7 +224,7 @@ class ReadModel:
         notifications = self.app.recorder.select_notifications(start + 1, self._batch_limit())
         if not notifications and not self._stopped_rebuild_left_work():
             return Batch(0, 0, start)
-        ahead = self._project_ahead(notifications) if notifications else None
+        ahead = self._project_ahead(start, notifications) if notifications else None
         with self._batch_lock, self.writer.begin() as conn:
             self._prepare(conn)
             positions = self._lock_positions(conn)
@@ -233,6 +233,8 @@ class ReadModel:
                 # where the tables now are. Apply nothing; the next batch reads from the new position.
                 return Batch(0, 0, min(positions.values()))
             counts_left = self._leave_counts(conn, deferred.records(conn))
+            # Equal positions mean nothing changed, or that another process's rebuild reset them and has since
+            # projected exactly as far again: the same events then give the same rows and the same chain.
             if ahead is not None and ahead.positions == positions and ahead.counts_left == counts_left:
                 batch, rows, links = ahead.batch, ahead.rows, ahead.links
             else:
@@ -241,13 +243,17 @@ class ReadModel:
                 self._write(conn, rows, links, batch.reached)
             return batch
 
-    def _project_ahead(self, notifications: Sequence[Notification]) -> _Ahead | None:
+    def _project_ahead(self, start: int, notifications: Sequence[Notification]) -> _Ahead | None:
         """Work out a SQLite batch's rows from one read snapshot, without the write lock (see _apply_batch_sqlite).
 
-        None when a rebuild that stopped part way left work: that is finished under the write lock first."""
+        None when another process's rebuild reset the tracking rows after the events (read from `start`) were, so
+        that they no longer follow on from the tables (the batch then applies nothing, under the lock), and when a
+        rebuild that stopped part way left work: that is finished under the write lock first."""
         with self.reader.connect() as conn, conn.begin():
             positions = self.positions(conn)
             self._check_tracked(positions)
+            if min(positions.values()) < start:
+                return None
             if self._rebuilding:
                 counts_left = True
             else:

@@ -15,7 +15,7 @@ from projections import deferred
 from projections import tables as t
 from projections.handlers import PROJECTIONS
 from projections.migrate import upgrade
-from projections.runner import ReadModel
+from projections.runner import Batch, ReadModel
 from tests.readmodel import Clock, dump, random_history
 from tests.world import World, build_world
 from tracker.application import TrackerApplication
@@ -93,8 +93,8 @@ def test_a_batch_another_applied_meanwhile_is_worked_out_again_and_nothing_is_ap
     other = ReadModel(model.app, model.url, batch_size=5 if other_applies == "all" else 2)
     real = model._project_ahead
 
-    def then_another_batch(notifications: Any) -> Any:
-        ahead = real(notifications)
+    def then_another_batch(start: int, notifications: Any) -> Any:
+        ahead = real(start, notifications)
         # Another process's batch commits between this batch's snapshot and its write lock.
         other._apply_batch()
         return ahead
@@ -124,8 +124,8 @@ def test_counts_are_kept_when_a_rebuild_ends_between_a_batch_and_its_write_lock(
     real = model._project_ahead
     worked_out: list[bool] = []
 
-    def then_the_rebuild_ends(notifications: Any) -> Any:
-        ahead = real(notifications)
+    def then_the_rebuild_ends(start: int, notifications: Any) -> Any:
+        ahead = real(start, notifications)
         worked_out.append(ahead.counts_left)
         # That rebuild ends now: it counts everything there is, and removes its record.
         with model.writer.begin() as conn:
@@ -154,10 +154,42 @@ def test_a_batch_finishes_what_a_stopped_rebuild_left_before_its_own_rows(
     world.submit(title="After the rebuild stopped")
     ahead: list[Any] = []
     real = model._project_ahead
-    monkeypatch.setattr(model, "_project_ahead", lambda notifications: ahead.append(real(notifications)) or ahead[-1])
+    monkeypatch.setattr(model, "_project_ahead", lambda *args: ahead.append(real(*args)) or ahead[-1])
     assert model._apply_batch().applied == 1
     # Worked out under the write lock, after the finish: nothing ahead of it.
     assert ahead == [None]
     everything = dump(model)
     monkeypatch.undo()
+    assert rebuilt(model) == everything
+
+
+def test_a_batch_whose_events_a_rebuild_elsewhere_outdated_before_its_snapshot_applies_nothing(
+    model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world = history(model)
+    innovation = world.submit(title="Projected before the rebuild")
+    model.catch_up()
+    # Events that change a row: on the emptied tables their handlers would find nothing to change.
+    world.to_stage(innovation, "testing")
+    other = ReadModel(model.app, model.url)
+    recorder = model.app.recorder
+    real = recorder.select_notifications
+
+    def then_a_rebuild_starts(*args: Any, **kwargs: Any) -> Any:
+        found = real(*args, **kwargs)
+        # Another process's rebuild empties the tables between this batch's read of its events and its snapshot.
+        other._empty()
+        return found
+
+    monkeypatch.setattr(recorder, "select_notifications", then_a_rebuild_starts)
+    try:
+        assert model._apply_batch() == Batch(0, 0, 0)
+    finally:
+        monkeypatch.undo()
+        other.close()
+    model.catch_up()
+    with model.writer.begin() as conn:
+        deferred.finish(conn)
+    everything = dump(model)
+    assert len(everything["rm_audit"]) == model.app.current_position()
     assert rebuilt(model) == everything
