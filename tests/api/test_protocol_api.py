@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from types import SimpleNamespace
 
 import pytest
 from eventsourcing.persistence import OperationalError
 
 from api.app import create_app
 from api.settings import Settings
-from tests.api.conftest import Env, submit
+from tests.api.conftest import Env, make_env, submit
 
 
 def test_malformed_json_is_400_and_oversized_body_is_413(env: Env) -> None:
@@ -134,3 +136,58 @@ def test_rate_limit_answers_429_when_configured(sqlite_url: str) -> None:
     limited = client.get("/api/v1/organisations")
     assert limited.content_type == "application/problem+json"
     assert client.get("/healthz").status_code == 200
+
+
+@pytest.fixture
+def limited_env(sqlite_url: str) -> Iterator[Env]:
+    environment = make_env(sqlite_url, rate_limit="1000/hour")
+    yield environment
+    environment.app.extensions["tracker"].close()
+
+
+def test_with_the_rate_limit_on_a_503_keeps_its_own_retry_after_and_a_200_carries_none(limited_env: Env) -> None:
+    # Flask-Limiter sets Retry-After on every response to the time left in the limit's window (here up to an hour):
+    # a read that waited for its position in vain must still say to try again in a second, not in an hour.
+    created = submit(limited_env)
+    read = limited_env.get(f"/api/v1/innovations/{created['id']}", limited_env.keys.analyst)
+    assert read.status_code == 200
+    assert read.headers["X-RateLimit-Limit"] == "1000"
+    assert "Retry-After" not in read.headers
+    future = limited_env.get("/api/v1/innovations", limited_env.keys.analyst, headers={"X-Min-Position": "999999"})
+    assert future.status_code == 503
+    assert future.headers["Retry-After"] == "1"
+
+
+def test_with_the_rate_limit_on_a_store_failure_keeps_its_retry_after(
+    limited_env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    services = limited_env.app.extensions["tracker"]
+
+    def broken(*_: object, **__: object) -> None:
+        raise OperationalError("database is locked")
+
+    monkeypatch.setattr(services.app, "submit_innovation", broken)
+    response = limited_env.post(
+        "/api/v1/innovations", limited_env.keys.provider, json={"title": "T", "summary": "S", "themes": ["x"]}
+    )
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "2"
+
+
+def test_rate_limit_retry_after_is_rounded_up_to_the_window_reset(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import api.app
+    from api.bootstrap import upgrade_database
+
+    settings = Settings(database_url=sqlite_url, rate_limit="1/minute")
+    upgrade_database(settings)
+    app = create_app(settings)
+    (limiter,) = app.extensions["limiter"]
+    # The app's clock reads 10.3 s before the window resets: a client told to wait 10 s would come back too early.
+    monkeypatch.setattr(api.app, "time", SimpleNamespace(time=lambda: limiter.current_limit.reset_at - 10.3))
+    client = app.test_client()
+    responses = [client.get("/api/v1/innovations") for _ in range(2)]
+    app.extensions["tracker"].close()
+    assert [r.status_code for r in responses] == [401, 429]
+    assert responses[1].headers["Retry-After"] == "11"
