@@ -141,6 +141,7 @@ class ReadModel:
         self._held = threading.local()
         self._rebuilding = False
         self._rebuilt = 0
+        # On SQLite, the file's writer lock in this process, shared with the event store's saves (sqlite_writer_lock).
         self._batch_lock: threading.Lock = (
             sqlite_writer_lock(self.config.path)
             if self.config.kind == "sqlite" and self.config.path
@@ -195,15 +196,11 @@ class ReadModel:
         """Apply the next batch of events, in one transaction.
 
         One batch at a time in this process: a thread that waited here usually finds its events applied by the batch
-        before, and returns without a write transaction. On PostgreSQL the batch holds that lock throughout; on
-        SQLite it works out its rows first and takes this process's writer lock (the event store's too, see
-        sqlite_writer_lock) only to write them."""
+        before, and returns without a write transaction. On SQLite the batch works out its rows first and takes
+        this process's writer lock (the event store's too, see sqlite_writer_lock) only to write them."""
         with self._project_lock:
-            if self.config.kind == "postgresql":
-                with self._batch_lock:
-                    batch = self._apply_batch_postgres()
-            else:
-                batch = self._apply_batch_sqlite()
+            apply = self._apply_batch_postgres if self.config.kind == "postgresql" else self._apply_batch_sqlite
+            batch = apply()
             self.reached = max(self.reached, batch.reached)
             if self._rebuilding:
                 self._rebuilt += batch.applied

@@ -92,6 +92,21 @@ def read_model(sql_url: str) -> Iterator[object]:
     application.close()
 
 
+@pytest.fixture
+def sqlite_read_model(sqlite_url: str) -> Iterator[object]:
+    """The read model of a SQLite file, for what only SQLite does."""
+    from projections.migrate import upgrade
+    from projections.runner import ReadModel
+
+    create_event_tables(sqlite_url)
+    upgrade(sqlite_url)
+    application = TrackerApplication.for_url(sqlite_url)
+    model = ReadModel(application, sqlite_url)
+    yield model
+    model.close()
+    application.close()
+
+
 # ---- case counts: tests that try many inputs report how many, summed over xdist workers ---------------------------
 
 CASES_TRIED = "cases_tried"

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from projections import tables as t
 from projections.runner import ReadModel
-from tests.world import ADMIN, FULL_SCORES, World
+from tests.world import ADMIN, FULL_SCORES, World, build_world
 from tracker.errors import DomainError
 from tracker.stages import DECISIONS, STAGES
 
@@ -87,3 +87,13 @@ def random_history(world: World, rng: random.Random, steps: int, after_each: Any
         if after_each is not None:
             after_each()
     return accepted
+
+
+def projected_history(read_model: ReadModel, seed: int, steps: int) -> World:
+    """A world with `steps` random commands on a moving clock, every event projected."""
+    rng = random.Random(seed)
+    read_model.app.clock = Clock(rng)
+    world = build_world(read_model.app)
+    random_history(world, rng, steps=steps)
+    read_model.catch_up()
+    return world

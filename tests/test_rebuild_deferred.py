@@ -3,7 +3,6 @@ even when it stops part way."""
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from datetime import timedelta
@@ -18,8 +17,8 @@ from projections import deferred
 from projections import tables as t
 from projections.migrate import current_revision, downgrade, finish_stopped_rebuild
 from projections.runner import REBUILD_LOCK_WAIT, ReadModel
-from tests.readmodel import Clock, dump, random_history
-from tests.world import FULL_SCORES, World, build_world
+from tests.readmodel import dump, projected_history
+from tests.world import FULL_SCORES, World
 
 COUNT_TABLES = ("rm_funnel_days", "rm_score_groups", "rm_score_buckets", "rm_score_values")
 
@@ -34,13 +33,8 @@ def records(read_model: ReadModel) -> list[str]:
         return sorted(name for name, _ in deferred.records(conn))
 
 
-def history(read_model: ReadModel, seed: int = 3) -> World:
-    rng = random.Random(seed)
-    read_model.app.clock = Clock(rng)
-    world = build_world(read_model.app)
-    random_history(world, rng, steps=120)
-    read_model.catch_up()
-    return world
+def history(read_model: ReadModel) -> World:
+    return projected_history(read_model, seed=3, steps=120)
 
 
 def stop_part_way(read_model: ReadModel, monkeypatch: pytest.MonkeyPatch, events: int | None) -> None:

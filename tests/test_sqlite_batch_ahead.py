@@ -3,9 +3,7 @@ they came from changed meanwhile."""
 
 from __future__ import annotations
 
-import random
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -14,34 +12,20 @@ from sqlalchemy import insert
 from projections import deferred
 from projections import tables as t
 from projections.handlers import PROJECTIONS
-from projections.migrate import upgrade
 from projections.runner import Batch, ReadModel
-from tests.readmodel import Clock, dump, random_history
-from tests.world import World, build_world
-from tracker.application import TrackerApplication
+from tests.readmodel import dump, projected_history
+from tests.world import World
 from tracker.innovation import Innovation
-from tracker.schema import create_event_tables
 from tracker.stores import sqlite_writer_lock
 
 
 @pytest.fixture
-def model(sqlite_url: str) -> Iterator[ReadModel]:
-    create_event_tables(sqlite_url)
-    upgrade(sqlite_url)
-    application = TrackerApplication.for_url(sqlite_url)
-    read_model = ReadModel(application, sqlite_url)
-    yield read_model
-    read_model.close()
-    application.close()
+def model(sqlite_read_model: ReadModel) -> ReadModel:
+    return sqlite_read_model
 
 
-def history(model: ReadModel, seed: int = 5) -> World:
-    rng = random.Random(seed)
-    model.app.clock = Clock(rng)
-    world = build_world(model.app)
-    random_history(world, rng, steps=60)
-    model.catch_up()
-    return world
+def history(model: ReadModel) -> World:
+    return projected_history(model, seed=5, steps=60)
 
 
 def rebuilt(model: ReadModel) -> dict[str, Any]:

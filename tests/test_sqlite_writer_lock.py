@@ -4,17 +4,11 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from projections.migrate import upgrade
 from projections.runner import ReadModel
 from tests.world import build_world
 from tracker.actors import Actor
-from tracker.application import TrackerApplication
-from tracker.schema import create_event_tables
 from tracker.stores import sqlite_writer_lock
 
 ADMIN = Actor("admin-1", "admin")
@@ -42,17 +36,6 @@ def _blocked_while_held(lock: threading.Lock, action: object) -> tuple[bool, boo
     finished_after = done.wait(10)
     thread.join(10)
     return finished_while_held, finished_after
-
-
-@pytest.fixture
-def sqlite_read_model(sqlite_url: str) -> Iterator[ReadModel]:
-    create_event_tables(sqlite_url)
-    upgrade(sqlite_url)
-    app = TrackerApplication.for_url(sqlite_url)
-    read_model = ReadModel(app, sqlite_url)
-    yield read_model
-    read_model.close()
-    app.close()
 
 
 def test_saves_and_projection_batches_wait_for_the_files_writer_lock(sqlite_read_model: ReadModel) -> None:
