@@ -9,7 +9,7 @@ import tempfile
 import threading
 import time
 
-from tracker.stores import DEFAULT_DATABASE_URL, StoreConfig
+from storage.config import DEFAULT_DATABASE_URL, StoreConfig
 
 _config = StoreConfig.from_url(os.environ.get("TRACKER_DATABASE_URL", DEFAULT_DATABASE_URL))
 _store = _config.kind

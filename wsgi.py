@@ -2,9 +2,9 @@
 
 import gc
 
-from api.app import create_app
-from api.observability import configure_logging
-from api.settings import Settings
+from bootstrap import create_app
+from runtime.logging import configure_logging
+from runtime.settings import Settings
 
 settings = Settings.from_env()
 configure_logging(settings.log_level)

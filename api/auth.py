@@ -6,12 +6,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
-from flask import Response, current_app, g
+from flask import Response, g
 from flask_httpauth import HTTPTokenAuth
 
+from access.keys import Principal
 from api.errors import ProblemError, problem
-from api.keys import Principal
-from api.read_connection import read_connection
+from web.read_connection import read_connection
+from web.services import services
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,7 +27,7 @@ def verify_token(token: str) -> Principal | None:
     if not token:
         return None
     conn = read_connection()
-    principal = current_app.extensions["tracker"].keys.verify(token, conn)
+    principal = services().keys.verify(token, conn)
     # The key check is a transaction of its own (on SQLite, a snapshot): what the request reads next is read afresh.
     conn.rollback()
     if principal is not None:

@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from projections.migrate import upgrade
-from tracker.schema import create_event_tables, drop_postgres_schema
+from storage.schema import create_event_tables, drop_postgres_schema
 
 PG_URL = os.environ.get("BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 

@@ -10,10 +10,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
-from api.importers.cove import import_cove
 from bench.common import fresh_store, machine, median, table
+from bootstrap import open_application
+from importers.cove import import_cove
 from tracker.actors import Actor
-from tracker.application import TrackerApplication
 
 COVE = Path(__file__).resolve().parents[2] / "shared" / "data" / "cove-projects.json"
 
@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
         first_runs, reruns = [], []
         for n in range(args.repeats):
             with fresh_store(kind) as url:
-                app = TrackerApplication.for_url(url)
+                app = open_application(url)
                 summary = import_cove(app, args.file, actor=Actor("importer:bench", "importer"))
                 records = summary.rows + summary.organisations_created + summary.memberships_created
                 first_runs.append((records / summary.seconds, summary.rows / summary.seconds, summary.seconds))

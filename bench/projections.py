@@ -19,9 +19,10 @@ from psycopg.sql import SQL, Identifier
 
 from bench.common import fresh_store, machine, median, progress_line, table, timed
 from bench.portfolio import Portfolio
+from bootstrap import open_application
 from projections.runner import ReadModel
+from storage.config import StoreConfig
 from tracker.application import TrackerApplication
-from tracker.stores import StoreConfig
 
 
 class AuditView(PostgresTrackingRecorder):
@@ -85,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = []
     for kind in args.stores.split(","):
         with fresh_store(kind) as url:
-            app = TrackerApplication.for_url(url)
+            app = open_application(url)
             print(f"{kind}: generating {args.events:,} events", file=sys.stderr)
             portfolio = Portfolio(app)
             written, gen_seconds = timed(

@@ -25,8 +25,8 @@ from bench.projections import runner_rate
 from bench.reads import csv_filter, http_reads, pct, sample_ids, sql_reads
 from bench.stack import running_stack
 from bench.write_path import bare_application, http_load, lag_during_load
+from bootstrap import open_application
 from projections.runner import ReadModel
-from tracker.application import TrackerApplication
 
 SCALES: dict[str, dict[str, Any]] = {
     # A quick look (a few minutes for both stores): the same measures on smaller data, not the targets' sizes.
@@ -144,7 +144,7 @@ def write_path(store: str, scale: dict[str, Any]) -> None:
 
 def reads_and_rebuild(store: str, scale: dict[str, Any]) -> None:
     with fresh_store(store) as url:
-        app = TrackerApplication.for_url(url)
+        app = open_application(url)
         log(f"{store}: generating ~{scale['events']:,} events")
         written = Portfolio(app).generate(scale["events"], per_save=200, progress=progress_line("events written"))
         read_model = ReadModel(app, url)

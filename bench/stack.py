@@ -16,10 +16,10 @@ from pathlib import Path
 
 import psutil
 
-from api.bootstrap import build_services
-from api.settings import Settings
+from bootstrap import build_services
+from runtime.settings import Settings
+from storage.config import StoreConfig
 from tracker.actors import Actor
-from tracker.stores import StoreConfig
 
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN = Actor("bench-admin", "admin")
@@ -103,7 +103,7 @@ def running_stack(
     follower = None
     if postgres and projection_worker:
         follower = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "projections", "run", "--idle-wait", "0.5"],
+            [sys.executable, "-m", "cli", "projections", "run", "--idle-wait", "0.5"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

@@ -3,7 +3,7 @@
 `gunicorn -c gunicorn.conf.py bench.tail_worker:app`, with BENCH_TAIL_LOG naming a file. Records, as JSON lines
 flushed every half second:
 - each request: its X-Request-ID, when the worker began it, its wall time, the CPU its thread used, and how long it
-  waited for this process's SQLite writer lock (tracker.stores.sqlite_writer_lock);
+  waited for this process's SQLite writer lock (storage.locks.sqlite_writer_lock);
 - each hold of that lock of 5 ms or more, by any thread (the projection thread's batches among them), with the CPU
   the holding thread used meanwhile: a hold with little CPU waited on something else, such as the disk;
 - each cyclic garbage collection of 2 ms or more, which stops every thread of the worker.
@@ -20,8 +20,8 @@ import threading
 import time
 from typing import Any
 
-from tracker import stores
-from tracker.stores import DEFAULT_DATABASE_URL, StoreConfig
+from storage import locks
+from storage.config import DEFAULT_DATABASE_URL, StoreConfig
 
 LOG_PATH = os.environ["BENCH_TAIL_LOG"]
 HOLD_MS = 5.0
@@ -92,9 +92,9 @@ class TimedLock:
 def _instrument_writer_lock() -> None:
     config = StoreConfig.from_url(os.environ.get("TRACKER_DATABASE_URL", DEFAULT_DATABASE_URL))
     if config.kind == "sqlite" and config.path:
-        lock = stores.sqlite_writer_lock(config.path)
-        key = next(k for k, v in stores._SQLITE_WRITERS.items() if v is lock)
-        stores._SQLITE_WRITERS[key] = TimedLock(lock)  # type: ignore[assignment]
+        lock = locks.sqlite_writer_lock(config.path)
+        key = next(k for k, v in locks._SQLITE_WRITERS.items() if v is lock)
+        locks._SQLITE_WRITERS[key] = TimedLock(lock)  # type: ignore[assignment]
 
 
 _gc_started: list[float] = []

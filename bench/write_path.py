@@ -14,9 +14,9 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bench.stack import Stack
+from bootstrap import open_application
+from storage.config import StoreConfig
 from tracker.actors import Actor
-from tracker.application import TrackerApplication
-from tracker.stores import StoreConfig
 
 SCORES = {
     "relevance": 4,
@@ -179,7 +179,7 @@ def http_load(stack: Stack, *, clients: int, seconds: float, total_rate: float |
 
 def bare_application(url: str, seconds: float, *, cipher_key: str | None = None) -> LoadResult:
     """The same mix straight on TrackerApplication in this process: the reference for the HTTP figure."""
-    app = TrackerApplication.for_url(url, cipher_key=cipher_key)
+    app = open_application(url, cipher_key=cipher_key)
     rng = random.Random(7)
     owner = app.register_organisation(
         actor=Actor("ref", "admin"), name="Reference owner", country="LT", kind="vet_provider"

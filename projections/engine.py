@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 
-from tracker.stores import StoreConfig
+from storage.config import StoreConfig
 
 SQLITE_BUSY_TIMEOUT_S = 30
 

@@ -25,9 +25,10 @@ from projections.engine import make_engine
 from projections.handlers import PROJECTIONS
 from projections.pg_batch import open_batch, pipelined
 from projections.rows import Rows
+from storage.config import StoreConfig
+from storage.locks import sqlite_writer_lock
 from tracker.application import TrackerApplication
 from tracker.audit_chain import Link, chain
-from tracker.stores import StoreConfig, sqlite_writer_lock
 
 BATCH_SIZE = 1000
 # During a rebuild on SQLite, let the write-ahead log grow to this many pages (4 KiB each) before it is copied back

@@ -73,7 +73,7 @@ class ProjectionWorker:
         log = (self.log_dir / f"projection-worker-{self.starts}.log").open("wb")
         with log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "api.cli", "projections", "run", "--idle-wait", "0.5"],
+                [sys.executable, "-m", "cli", "projections", "run", "--idle-wait", "0.5"],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

@@ -17,11 +17,11 @@ from uuid import UUID
 
 import psutil
 
-from api.bootstrap import build_services
-from api.settings import Settings
 from bench.common import fresh_store
 from bench.stack import ADMIN, Stack, running_stack
+from bootstrap import build_services, open_application
 from projections.runner import ReadModel
+from runtime.settings import Settings
 from soak.faults import GunicornWorkers, Outage, ProjectionWorker, ensure_postgres_running, restart_postgres
 from soak.load import Cast, Client, Key, Ledger, Portfolio, Write, run_clients
 from soak.verify import LedgerCheck, check_ledger, compare_with_rebuild
@@ -243,7 +243,7 @@ def run(options: Options) -> Report:
         projection.start()
         try:
             _drive(stack, cast, projection, options, report)
-            app = TrackerApplication.for_url(url, pool_size=2)
+            app = open_application(url, pool_size=2)
             try:
                 report.caught_up = _wait_caught_up(app, url, projection, timeout=180)
                 report.projection_exits_unasked = list(projection.unplanned_exits)

@@ -9,13 +9,13 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from uuid import UUID
 
+from projections.dump import dump
 from projections.migrate import upgrade
 from projections.runner import ReadModel
 from soak.load import ITEM_FIELDS, Write
-from tests.readmodel import dump
+from storage.positions import event_positions
+from storage.schema import create_event_tables, drop_postgres_schema
 from tracker.application import TrackerApplication
-from tracker.positions import event_positions
-from tracker.schema import create_event_tables, drop_postgres_schema
 
 PAGE = 1000
 

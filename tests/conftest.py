@@ -9,9 +9,10 @@ from collections.abc import Callable, Iterator
 import psycopg
 import pytest
 
+from storage.application import open_application
+from storage.schema import create_event_tables, drop_postgres_schema
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
-from tracker.schema import create_event_tables, drop_postgres_schema
 
 PG_URL = os.environ.get("TRACKER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 STORES = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -60,7 +61,7 @@ def store_url(request: pytest.FixtureRequest) -> str:
 def app(store_url: str) -> Iterator[TrackerApplication]:
     if not store_url.startswith("memory"):
         create_event_tables(store_url)
-    application = TrackerApplication.for_url(store_url)
+    application = open_application(store_url)
     yield application
     application.close()
 
@@ -85,7 +86,7 @@ def sql_url(request: pytest.FixtureRequest) -> str:
 def read_model(sql_url: str) -> Iterator[object]:
     from projections.runner import ReadModel
 
-    application = TrackerApplication.for_url(sql_url)
+    application = open_application(sql_url)
     model = ReadModel(application, sql_url)
     yield model
     model.close()
@@ -100,7 +101,7 @@ def sqlite_read_model(sqlite_url: str) -> Iterator[object]:
 
     create_event_tables(sqlite_url)
     upgrade(sqlite_url)
-    application = TrackerApplication.for_url(sqlite_url)
+    application = open_application(sqlite_url)
     model = ReadModel(application, sqlite_url)
     yield model
     model.close()

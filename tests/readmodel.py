@@ -1,4 +1,4 @@
-"""Helpers for read-model tests: a random command history and a row-for-row dump of every table."""
+"""Helpers for read-model tests: a random command history (tables are compared with projections.dump)."""
 
 from __future__ import annotations
 
@@ -6,23 +6,10 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
-from projections import tables as t
 from projections.runner import ReadModel
 from tests.world import ADMIN, FULL_SCORES, World, build_world
 from tracker.errors import DomainError
 from tracker.stages import DECISIONS, STAGES
-
-
-def dump(read_model: ReadModel) -> dict[str, list[tuple[Any, ...]]]:
-    """Every read-model table, rows in primary-key order."""
-    tables: dict[str, list[tuple[Any, ...]]] = {}
-    with read_model.reader.connect() as conn:
-        for table in t.READ_MODEL_TABLES:
-            order = list(table.primary_key.columns)
-            tables[table.name] = [tuple(row) for row in conn.execute(select(table).order_by(*order))]
-    return tables
 
 
 class Clock:

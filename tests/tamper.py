@@ -9,7 +9,7 @@ from typing import Any
 
 from psycopg import sql
 
-from tracker.stores import StoreConfig
+from storage.config import StoreConfig
 
 TAMPERINGS = ("altered", "deleted", "reordered", "reordered_positions")
 

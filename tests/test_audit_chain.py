@@ -14,15 +14,17 @@ from sqlalchemy import select, update
 
 from projections import audit_chain
 from projections import tables as t
+from projections.dump import dump
 from projections.migrate import current_revision, upgrade
 from projections.runner import ReadModel
-from tests.readmodel import Clock, dump, random_history
+from storage.application import open_application
+from storage.config import StoreConfig
+from storage.schema import create_event_tables
+from tests.readmodel import Clock, random_history
 from tests.tamper import TAMPERINGS, Tamper
 from tests.world import build_world
 from tracker.application import TrackerApplication
 from tracker.audit_chain import GENESIS, Link, chain, link_hash, verify_chain
-from tracker.schema import create_event_tables
-from tracker.stores import StoreConfig
 
 
 def notification(position: int, state: bytes = b'{"a":1}') -> Notification:
@@ -237,7 +239,7 @@ def test_migration_adds_the_chain_tracked_from_position_zero(sqlite_url: str) ->
     upgrade(sqlite_url, "0002")
     upgrade(sqlite_url, "0003")
     assert current_revision(sqlite_url) == "0003"
-    app = TrackerApplication.for_url(sqlite_url)
+    app = open_application(sqlite_url)
     model = ReadModel(app, sqlite_url)
     try:
         assert model.positions() == {"directory": 0, "portfolio": 0, "audit": 0, audit_chain.NAME: 0}

@@ -203,7 +203,7 @@ def test_a_value_too_long_for_its_column_is_refused_on_postgresql_not_cut_short(
     """The bulk writer sends PostgreSQL one array per column: the array's type must not carry the column's length,
     or the cast would silently cut the value to fit, where SQLAlchemy's own INSERT and UPDATE refuse it."""
     from projections.migrate import upgrade
-    from tracker.schema import create_event_tables
+    from storage.schema import create_event_tables
 
     create_event_tables(postgres_url)
     upgrade(postgres_url)

@@ -8,10 +8,11 @@ from uuid import UUID
 
 import pytest
 
+from storage.application import open_application
+from storage.schema import create_event_tables
 from tests.world import build_world
 from tracker.application import Receipt, TrackerApplication
 from tracker.errors import VersionConflictError
-from tracker.schema import create_event_tables
 
 THREADS = 8
 COMMANDS_PER_THREAD = 12
@@ -61,7 +62,7 @@ def test_concurrent_writers_lose_no_acknowledged_event_when_eight_threads_write_
 ) -> None:
     url = request.getfixturevalue(f"{store}_url")
     create_event_tables(url)
-    app = TrackerApplication.for_url(url, pool_size=THREADS)
+    app = open_application(url, pool_size=THREADS)
     try:
         world = build_world(app)
         iid = world.submit()

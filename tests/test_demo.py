@@ -7,8 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from api.app import create_app
-from api.settings import Settings
+from bootstrap import create_app
+from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -18,7 +18,7 @@ def test_demo_loads_once_and_its_printed_keys_list_innovations_in_every_stage(sq
 
     def tracker(*args: str) -> str:
         done = subprocess.run(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+            [sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
         )
         return done.stdout + done.stderr
 

@@ -14,12 +14,13 @@ from eventsourcing.compressor import ZlibCompressor
 from eventsourcing.cryptography import AESCipher
 from psycopg import sql
 
-from api.bootstrap import build_application, upgrade_database
-from api.settings import Settings
+from bootstrap import build_application, upgrade_database
+from runtime.settings import Settings
+from storage.application import open_application
+from storage.config import StoreConfig, StoreConfigError, check_cipher_key
+from storage.schema import create_event_tables
 from tests.api.conftest import Env, make_env, submit
 from tracker.application import TrackerApplication
-from tracker.schema import create_event_tables
-from tracker.stores import StoreConfig, StoreConfigError, check_cipher_key
 
 TITLE = "Zebra-striped apprenticeship ledger 7Q"
 KEY = AESCipher.create_key(32)
@@ -159,7 +160,7 @@ def test_a_malformed_key_is_a_configuration_error_at_start_up(sqlite_url: str, k
     with pytest.raises(StoreConfigError, match=reason):
         Settings(database_url=sqlite_url, cipher_key=key)
     with pytest.raises(StoreConfigError, match=reason):
-        TrackerApplication.for_url("memory://", cipher_key=key)
+        open_application("memory://", cipher_key=key)
 
 
 @pytest.mark.parametrize("size", [16, 24, 32])
@@ -185,7 +186,7 @@ def test_the_process_environment_key_reaches_every_entry_point_with_the_same_cip
     """eventsourcing reads TRACKER_CIPHER_KEY from os.environ itself; it must get the same cipher, not its default."""
     monkeypatch.setenv("TRACKER_CIPHER_KEY", KEY)
     create_event_tables(sqlite_url)  # as 'tracker db upgrade' does, with no key passed
-    app = TrackerApplication.for_url(sqlite_url)
+    app = open_application(sqlite_url)
     try:
         assert isinstance(app.mapper.cipher, AESCipher)
         assert isinstance(app.mapper.compressor, ZlibCompressor)
@@ -195,7 +196,7 @@ def test_the_process_environment_key_reaches_every_entry_point_with_the_same_cip
 
     # A key given explicitly outranks the process environment's.
     other = AESCipher.create_key(32)
-    app = TrackerApplication.for_url(sqlite_url, cipher_key=other)
+    app = open_application(sqlite_url, cipher_key=other)
     try:
         assert app.mapper.cipher is not None
         assert app.mapper.cipher.key == b64decode(other)

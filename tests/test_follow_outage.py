@@ -65,7 +65,7 @@ def test_a_worker_started_while_the_database_is_down_waits_for_it_and_stops_on_s
     # Nothing listens on port 9 of the loopback interface: the database is "down" for the whole test.
     env = os.environ | {"TRACKER_DATABASE_URL": "postgresql://postgres@127.0.0.1:9/test"}
     worker = subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "projections", "run"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
+        [sys.executable, "-m", "cli", "projections", "run"], cwd=ROOT, env=env, stderr=subprocess.PIPE, text=True
     )
     try:
         assert worker.stderr is not None
@@ -95,7 +95,7 @@ def test_a_worker_stops_at_once_on_sigterm_when_the_database_accepts_connections
         port = silent.getsockname()[1]
         env = os.environ | {"TRACKER_DATABASE_URL": f"postgresql://postgres@127.0.0.1:{port}/test"}
         worker = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "projections", "run"],
+            [sys.executable, "-m", "cli", "projections", "run"],
             cwd=ROOT,
             env=env,
             stderr=subprocess.PIPE,

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from api.bootstrap import build_services, upgrade_database
-from api.importers.common import RowError, country_from_name
-from api.importers.cove import import_cove, parse_participant
-from api.importers.erasmus import RowFilter, import_erasmus, organisation_kind
-from api.services import Services
-from api.settings import Settings
+from bootstrap import build_services, upgrade_database
+from importers.common import RowError, country_from_name
+from importers.cove import import_cove, parse_participant
+from importers.erasmus import RowFilter, import_erasmus, organisation_kind
+from runtime.services import Services
+from runtime.settings import Settings
 from tracker.actors import Actor
 from tracker.ecosystem import ecosystem_id
 
@@ -107,7 +107,7 @@ def _import_killed_after_first_progress(command: list[str], env: dict[str, str])
 
 
 def test_cove_import_killed_midway_completes_on_rerun_without_duplicates(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "api.cli", "import", "cove", str(COVE)]
+    command = [sys.executable, "-m", "cli", "import", "cove", str(COVE)]
     # The kill can land after the last row on a fast run: then try again on a fresh store, a few times.
     for attempt in range(5):
         sqlite_url = f"sqlite:///{tmp_path}/tracker-{attempt}.db"

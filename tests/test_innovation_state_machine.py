@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
+from storage.config import StoreConfig
 from tests.world import ADMIN, FULL_SCORES, build_world
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
@@ -18,7 +19,6 @@ from tracker.errors import DomainError
 from tracker.innovation import Innovation
 from tracker.rubric import assessment_mpi, consolidate
 from tracker.stages import DECISIONS, LEGAL_STATES, STAGES, next_stage
-from tracker.stores import StoreConfig
 
 
 class FrequentSnapshots(TrackerApplication):

@@ -13,12 +13,14 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from api.keys import key_metadata
+from access.keys import key_metadata
+from projections.dump import dump
 from projections.engine import make_engine
 from projections.migrate import alembic_config, current_revision, downgrade, upgrade
 from projections.runner import ReadModel
 from projections.tables import metadata
-from tests.readmodel import Clock, dump, random_history
+from storage.application import open_application
+from tests.readmodel import Clock, random_history
 from tests.world import build_world
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -93,14 +95,13 @@ def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) 
 
     def tracker(*args: str) -> str:
         done = subprocess.run(  # noqa: S603 - our own CLI
-            [sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+            [sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
         )
         return done.stdout
 
     tracker("db", "upgrade")
-    from tracker.application import TrackerApplication
 
-    app = TrackerApplication.for_url(sqlite_url)
+    app = open_application(sqlite_url)
     build_world(app)
     written = app.current_position()
     app.close()

@@ -8,8 +8,8 @@ import pytest
 from eventsourcing.persistence import OperationalError
 from psycopg.sql import SQL
 
-from tracker.pgstore import ATTEMPTS, FailFastAggregateRecorder, FailFastApplicationRecorder
-from tracker.stores import StoreConfig
+from storage.config import StoreConfig
+from storage.postgres import ATTEMPTS, FailFastAggregateRecorder, FailFastApplicationRecorder
 
 
 class _Unreachable:
@@ -53,5 +53,5 @@ def test_each_store_call_is_tried_twice_then_fails(recorder: type, method: str, 
 
 def test_postgres_urls_use_the_fail_fast_recorders() -> None:
     env = StoreConfig.from_url("postgresql://postgres@127.0.0.1:5432/test").event_store_env(create_tables=False)
-    assert env["PERSISTENCE_MODULE"] == "tracker.pgstore:FailFastPostgresFactory"
+    assert env["PERSISTENCE_MODULE"] == "storage.postgres:FailFastPostgresFactory"
     assert int(env["POSTGRES_CONNECT_TIMEOUT"]) <= 2

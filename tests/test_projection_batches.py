@@ -16,6 +16,7 @@ from projections import audit_chain
 from projections import tables as t
 from projections.pg_batch import open_batch
 from projections.runner import Batch, ReadModel
+from storage.application import open_application
 from tests.readmodel import Clock, random_history
 from tests.world import World, build_world
 
@@ -98,12 +99,11 @@ def test_a_batch_that_fails_to_write_leaves_no_row_and_no_position_behind_when_a
 @pytest.mark.postgres
 def test_open_batch_reads_what_the_recorder_reads_after_the_lowest_tracked_position(postgres_url: str) -> None:
     from projections.migrate import upgrade
-    from tracker.application import TrackerApplication
-    from tracker.schema import create_event_tables
+    from storage.schema import create_event_tables
 
     create_event_tables(postgres_url)
     upgrade(postgres_url)
-    app = TrackerApplication.for_url(postgres_url, cipher_key="Yp0sRiVmxUL8E0CnQtWNbNvR1HqZfEHzk2lqK2KjZK0=")
+    app = open_application(postgres_url, cipher_key="Yp0sRiVmxUL8E0CnQtWNbNvR1HqZfEHzk2lqK2KjZK0=")
     model = ReadModel(app, postgres_url)
     try:
         rng = random.Random(3)
@@ -135,12 +135,11 @@ def test_open_batch_reads_what_the_recorder_reads_after_the_lowest_tracked_posit
 
 def postgres_read_model(postgres_url: str) -> ReadModel:
     from projections.migrate import upgrade
-    from tracker.application import TrackerApplication
-    from tracker.schema import create_event_tables
+    from storage.schema import create_event_tables
 
     create_event_tables(postgres_url)
     upgrade(postgres_url)
-    return ReadModel(TrackerApplication.for_url(postgres_url), postgres_url)
+    return ReadModel(open_application(postgres_url), postgres_url)
 
 
 @contextmanager

@@ -13,8 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from projections.dump import dump
 from projections.runner import ReadModel
-from tests.readmodel import Clock, dump, random_history
+from storage.application import open_application
+from tests.readmodel import Clock, random_history
 from tests.world import build_world
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,7 +26,7 @@ KILLS = 6
 def start_worker(url: str) -> subprocess.Popen[bytes]:
     env = os.environ | {"TRACKER_DATABASE_URL": url, "TRACKER_PROJECTION_BATCH_SIZE": "3"}
     return subprocess.Popen(
-        [sys.executable, "-m", "api.cli", "projections", "run", "--idle-wait", "0.05"],
+        [sys.executable, "-m", "cli", "projections", "run", "--idle-wait", "0.05"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -36,12 +38,11 @@ def start_worker(url: str) -> subprocess.Popen[bytes]:
 @pytest.mark.slow
 def test_worker_killed_repeatedly_leaves_tables_equal_to_a_clean_rebuild(postgres_url: str) -> None:
     from projections.migrate import upgrade
-    from tracker.application import TrackerApplication
-    from tracker.schema import create_event_tables
+    from storage.schema import create_event_tables
 
     create_event_tables(postgres_url)
     upgrade(postgres_url)
-    app = TrackerApplication.for_url(postgres_url)
+    app = open_application(postgres_url)
     read_model = ReadModel(app, postgres_url)
     rng = random.Random(11)
     app.clock = Clock(rng)

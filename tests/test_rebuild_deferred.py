@@ -12,12 +12,13 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, update
 
-from api.cli import main
+from cli.main import main
 from projections import deferred
 from projections import tables as t
+from projections.dump import dump
 from projections.migrate import current_revision, downgrade, finish_stopped_rebuild
 from projections.runner import REBUILD_LOCK_WAIT, ReadModel
-from tests.readmodel import dump, projected_history
+from tests.readmodel import projected_history
 from tests.world import FULL_SCORES, World
 
 COUNT_TABLES = ("rm_funnel_days", "rm_score_groups", "rm_score_buckets", "rm_score_values")

@@ -11,12 +11,13 @@ from sqlalchemy import insert
 
 from projections import deferred
 from projections import tables as t
+from projections.dump import dump
 from projections.handlers import PROJECTIONS
 from projections.runner import Batch, ReadModel
-from tests.readmodel import dump, projected_history
+from storage.locks import sqlite_writer_lock
+from tests.readmodel import projected_history
 from tests.world import World
 from tracker.innovation import Innovation
-from tracker.stores import sqlite_writer_lock
 
 
 @pytest.fixture

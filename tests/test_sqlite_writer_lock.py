@@ -7,9 +7,9 @@ import threading
 from pathlib import Path
 
 from projections.runner import ReadModel
+from storage.locks import sqlite_writer_lock
 from tests.world import build_world
 from tracker.actors import Actor
-from tracker.stores import sqlite_writer_lock
 
 ADMIN = Actor("admin-1", "admin")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tracker.stores import StoreConfig, StoreConfigError
+from storage.config import StoreConfig, StoreConfigError
 
 
 def test_sqlite_url_gives_relative_or_absolute_path() -> None:
@@ -24,7 +24,7 @@ def test_postgres_url_gives_connection_settings_and_schema() -> None:
         "pilot_1",
     )
     env = config.event_store_env(create_tables=False)
-    assert env["PERSISTENCE_MODULE"] == "tracker.pgstore:FailFastPostgresFactory"
+    assert env["PERSISTENCE_MODULE"] == "storage.postgres:FailFastPostgresFactory"
     assert env["POSTGRES_ENABLE_DB_FUNCTIONS"] == "n"
     assert env["CREATE_TABLE"] == "n"
     assert env["POSTGRES_SCHEMA"] == "pilot_1"

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
@@ -12,7 +10,7 @@ from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, PersistenceError, RecordConflictError, Recording, Transcoding
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Transcoding
 from eventsourcing.utils import Environment, EnvType
 
 from tracker.actors import Actor
@@ -27,14 +25,14 @@ from tracker.errors import (
 )
 from tracker.innovation import Innovation
 from tracker.organisation import Organisation, organisation_id
-from tracker.positions import event_positions
-from tracker.stores import StoreConfig, StoreConfigError, cipher_env, sqlite_writer_lock
 from tracker.validation import text
 
 A = TypeVar("A", bound=TrackerAggregate)
 T = TypeVar("T")
 
 COMMAND_RETRIES = 20
+# Notifications read per page when the log is read through for one aggregate's positions.
+_LOG_PAGE = 10_000
 _BASE_FIELDS = frozenset(
     {"originator_id", "originator_version", "timestamp", "originator_topic", "actor_id", "actor_role", "correlation_id"}
 )
@@ -112,32 +110,12 @@ class TrackerApplication(Application[UUID]):
     ) -> None:
         super().__init__(env)
         self.clock = clock
-        path = self.env.get("SQLITE_DBNAME") if self.env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite" else None
-        self._writer_lock: AbstractContextManager[Any] = sqlite_writer_lock(path) if path else nullcontext()
-
-    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
-        with self._writer_lock:
-            return super().save(*objs, **kwargs)
-
-    @classmethod
-    def for_url(
-        cls, url: str, *, create_tables: bool = False, clock: Callable[[], datetime] = utc_now, **kw: Any
-    ) -> TrackerApplication:
-        return cls(StoreConfig.from_url(url).event_store_env(create_tables=create_tables, **kw), clock=clock)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         environment = super().construct_env(name, env)
-        given = dict(env or {})
         # eventsourcing also reads os.environ, where TRACKER_<SETTING> outranks <SETTING>: the settings given here win.
-        for key in given:
+        for key in dict(env or {}):
             environment.pop(f"{name.upper()}_{key}", None)
-        # TRACKER_CIPHER_KEY in os.environ reaches eventsourcing even when no key was given (as in 'tracker db
-        # upgrade'): pair it with the same cipher and compressor as the settings do, never the pycryptodome default.
-        key = environment.get("CIPHER_KEY")
-        if key and not given.get("CIPHER_KEY"):
-            for setting, value in cipher_env(key).items():
-                environment.pop(f"{name.upper()}_{setting}", None)
-                environment[setting] = value
         return environment
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
@@ -476,7 +454,7 @@ class TrackerApplication(Application[UUID]):
 
     def history(self, aggregate_id: UUID) -> list[EventRecord]:
         """Every event of one aggregate in order, with log position, actor and data."""
-        positions = event_positions(self.recorder, aggregate_id)
+        positions = self.event_positions(aggregate_id)
         records = [describe(e, positions.get(e.originator_version)) for e in self.events.get(aggregate_id)]
         if not records:
             raise NotFoundError("aggregate", aggregate_id)
@@ -485,31 +463,20 @@ class TrackerApplication(Application[UUID]):
     def current_position(self) -> int:
         return self.recorder.max_notification_id() or 0
 
-    def check_stored_events_readable(self) -> None:
-        """Decode the newest stored event, so a wrong or missing cipher key fails at start-up, and says so.
+    def event_positions(self, aggregate_id: UUID) -> dict[int, int]:
+        """Map each stored version of an aggregate to its log position, by reading the log through.
 
-        A store that cannot be read yet (no tables, or the server unreachable) is left for requests to report.
-        """
-        try:
-            position = self.recorder.max_notification_id()
-            notifications = self.recorder.select_notifications(position, 1) if position else []
-        except PersistenceError:
-            return
-        for notification in notifications:
-            try:
-                self.mapper.to_domain_event(notification)
-            except (ValueError, zlib.error) as exc:
-                encrypted = self.mapper.cipher is not None
-                raise StoreConfigError(
-                    f"the stored event at position {notification.id} cannot be read "
-                    + (
-                        "with this TRACKER_CIPHER_KEY: it is not the key the events were written with, "
-                        "or they were written without encryption"
-                        if encrypted
-                        else "without a cipher key: the events were written encrypted, so set TRACKER_CIPHER_KEY"
-                    )
-                    + f" ({type(exc).__name__}: {exc})"
-                ) from exc
+        Stores with an index by aggregate answer faster (storage.application overrides this)."""
+        found: dict[int, int] = {}
+        start = 1
+        while True:
+            page = self.recorder.select_notifications(start, _LOG_PAGE)
+            for notification in page:
+                if notification.originator_id == aggregate_id:
+                    found[notification.originator_version] = notification.id
+            if len(page) < _LOG_PAGE:
+                return found
+            start = page[-1].id + 1
 
     # ---- plumbing ----------------------------------------------------------------------
 

@@ -7,12 +7,11 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import current_app, make_response, request
+from flask import make_response, request
 from flask_smorest import Blueprint
 
 from api.http import wait_for_projections, with_projection_position
 from api.json_input import StrictFlaskParser
-from api.services import Services
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,10 +73,6 @@ class ApiBlueprint(Blueprint):
             return func
 
         return decorator
-
-
-def services() -> Services:
-    return current_app.extensions["tracker"]  # type: ignore[no-any-return]
 
 
 def projected(func: F) -> F:

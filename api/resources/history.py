@@ -9,8 +9,7 @@ from flask.views import MethodView
 
 from api.auth import READERS, require
 from api.errors import ProblemError
-from api.read_connection import read_connection
-from api.resources import MIN_POSITION, POSITION_HEADER, READ_ERRORS, ApiBlueprint, projected, services
+from api.resources import MIN_POSITION, POSITION_HEADER, READ_ERRORS, ApiBlueprint, projected
 from api.schemas import (
     AuditHeadSchema,
     AuditPageSchema,
@@ -29,6 +28,8 @@ from api.schemas import (
 )
 from projections import audit_chain
 from projections.queries import analytics, audit, innovations
+from web.read_connection import read_connection
+from web.services import services
 
 blp = ApiBlueprint("history", __name__, url_prefix="/api/v1", description="History, analytics and audit")
 PROJECTED = {"X-Projection-Position": POSITION_HEADER}

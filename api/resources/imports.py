@@ -13,13 +13,14 @@ from marshmallow import Schema, fields, validate
 
 from api.auth import principal, require
 from api.errors import ProblemError
-from api.http import request_id
-from api.importers.common import RowError
-from api.importers.cove import import_cove
-from api.importers.erasmus import RowFilter, import_erasmus
-from api.resources import WRITE_ERRORS, ApiBlueprint, services
+from api.resources import WRITE_ERRORS, ApiBlueprint
 from api.schemas import Input
+from importers.common import RowError
+from importers.cove import import_cove
+from importers.erasmus import RowFilter, import_erasmus
 from tracker.actors import Actor
+from web.observability import request_id
+from web.services import services
 
 blp = ApiBlueprint("imports", __name__, url_prefix="/api/v1", description="Imports of public EU data")
 SUFFIXES = {"cove": (".json",), "erasmus": (".csv", ".xlsx", ".xlsm")}

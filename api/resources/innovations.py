@@ -11,8 +11,7 @@ from flask.views import MethodView
 from api.auth import READERS, ensure_owner, principal, require
 from api.csv_export import list_cell, stream_rows, text_cell
 from api.errors import ProblemError
-from api.http import etag, expected_version, request_id, wait_for_projections, written
-from api.read_connection import read_connection
+from api.http import etag, expected_version, wait_for_projections, written
 from api.resources import (
     EVENT_POSITION_HEADER,
     IF_MATCH,
@@ -22,7 +21,6 @@ from api.resources import (
     WRITE_ERRORS,
     ApiBlueprint,
     projected,
-    services,
     wants_csv,
 )
 from api.schemas import (
@@ -48,6 +46,9 @@ from api.schemas import (
 from projections.queries import innovations as queries
 from tracker.application import Receipt
 from tracker.innovation import Innovation
+from web.observability import request_id
+from web.read_connection import read_connection
+from web.services import services
 
 blp = ApiBlueprint("innovations", __name__, url_prefix="/api/v1", description="Innovations and their lifecycle")
 

@@ -8,8 +8,9 @@ from flask import Blueprint, Response, jsonify, send_from_directory
 from swagger_ui_bundle import swagger_ui_path
 
 from api.errors import problem
-from api.observability import metrics_response
-from api.resources import ApiBlueprint, services
+from api.resources import ApiBlueprint
+from web.observability import metrics_response
+from web.services import services
 
 blp = ApiBlueprint("ops", __name__, description="Health, readiness and metrics")
 assets = Blueprint("docs_assets", __name__)

@@ -10,8 +10,7 @@ from flask.views import MethodView
 from api.auth import READERS, principal, require
 from api.csv_export import stream_csv
 from api.errors import ProblemError
-from api.http import etag, expected_version, request_id, written
-from api.read_connection import read_connection
+from api.http import etag, expected_version, written
 from api.resources import (
     IF_MATCH,
     MIN_POSITION,
@@ -20,7 +19,6 @@ from api.resources import (
     WRITE_ERRORS,
     ApiBlueprint,
     projected,
-    services,
     wants_csv,
 )
 from api.schemas import (
@@ -37,6 +35,9 @@ from api.schemas import (
 from projections.queries import directory
 from tracker.ecosystem import Ecosystem
 from tracker.organisation import Organisation
+from web.observability import request_id
+from web.read_connection import read_connection
+from web.services import services
 
 blp = ApiBlueprint("directory", __name__, url_prefix="/api/v1", description="Organisations and ecosystems")
 

@@ -10,9 +10,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from api.app import create_app
-from api.bootstrap import upgrade_database
-from api.settings import Settings
+from bootstrap import create_app, upgrade_database
+from runtime.settings import Settings
 from tests.world import World, build_world
 
 

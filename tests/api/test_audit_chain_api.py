@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from api.cli import main
+from cli.main import main
 from tests.api.conftest import Env, make_env, submit
 from tests.tamper import TAMPERINGS, Tamper
 

@@ -20,11 +20,11 @@ import pytest
 from click.testing import CliRunner
 from structlog.testing import capture_logs
 
-from api import keys as key_module
-from api.app import create_app
+from access import keys as key_module
 from api.auth_failures import STORAGE_TIMEOUT
-from api.cli import main as cli
-from api.settings import AUTH_FAILURE_LIMIT, Settings
+from bootstrap import create_app
+from cli.main import main as cli
+from runtime.settings import AUTH_FAILURE_LIMIT, Settings
 from tests.api.conftest import Env, Keys, make_env
 
 BAD_KEY = "iet_0123456789abcdef_" + "x" * 43

@@ -60,7 +60,7 @@ class Http:
 
 def cli(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(  # noqa: S603 - our own CLI
-        [sys.executable, "-m", "api.cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+        [sys.executable, "-m", "cli", *args], cwd=ROOT, env=env, capture_output=True, text=True, check=True
     )
     return done.stdout.strip()
 
@@ -113,7 +113,7 @@ def serve(url: str, *, workers: int = 2) -> Iterator[dict[str, Any]]:
     worker = None
     if postgres:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "api.cli", "projections", "run", "--idle-wait", "0.2"],
+            [sys.executable, "-m", "cli", "projections", "run", "--idle-wait", "0.2"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,

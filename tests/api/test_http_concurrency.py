@@ -15,11 +15,12 @@ from uuid import UUID
 
 import pytest
 
-from api.bootstrap import build_services
-from api.settings import Settings
+from bootstrap import build_services
+from runtime.settings import Settings
+from storage.application import open_application
 from tests.api.test_gunicorn_e2e import Http, serve
 from tracker.actors import Actor
-from tracker.application import EventRecord, TrackerApplication
+from tracker.application import EventRecord
 from tracker.rubric import CURRENT_RUBRIC, RUBRICS, assessment_mpi, consolidate
 
 pytestmark = pytest.mark.slow
@@ -202,7 +203,7 @@ def test_concurrent_assessments_and_decisions_lose_no_update_when_sixteen_client
         if a.status == 409:
             assert a.body["rule"] == ON_HOLD_RULE, a.body
 
-    app = TrackerApplication.for_url(cast.url)
+    app = open_application(cast.url)
     try:
         histories = {iid: app.history(UUID(iid)) for iid in cast.innovations}
         # Count the log itself: positions may skip numbers where a losing insert consumed one (PostgreSQL).

@@ -8,9 +8,9 @@ from typing import Any
 
 from sqlalchemy import event
 
-from api.bootstrap import build_services, upgrade_database
-from api.settings import Settings
-from tracker.stores import StoreConfig
+from bootstrap import build_services, upgrade_database
+from runtime.settings import Settings
+from storage.config import StoreConfig
 
 
 def test_a_key_is_created_when_another_connection_writes_between_its_name_check_and_its_insert(

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import pytest
 from eventsourcing.persistence import OperationalError
 
-from api.app import create_app
-from api.settings import Settings
+from bootstrap import create_app
+from runtime.settings import Settings
 from tests.api.conftest import Env, make_env, submit
 
 
@@ -123,7 +123,7 @@ def test_docs_and_openapi_are_served_without_a_key_and_without_cdn(env: Env) -> 
 
 
 def test_rate_limit_answers_429_when_configured(sqlite_url: str) -> None:
-    from api.bootstrap import upgrade_database
+    from bootstrap import upgrade_database
 
     settings = Settings(database_url=sqlite_url, rate_limit="3/minute")
     upgrade_database(settings)
@@ -177,15 +177,16 @@ def test_with_the_rate_limit_on_a_store_failure_keeps_its_retry_after(
 def test_rate_limit_retry_after_is_rounded_up_to_the_window_reset(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import api.app
-    from api.bootstrap import upgrade_database
+    import api.rate_limit
+
+    from bootstrap import upgrade_database
 
     settings = Settings(database_url=sqlite_url, rate_limit="1/minute")
     upgrade_database(settings)
     app = create_app(settings)
     (limiter,) = app.extensions["limiter"]
     # The app's clock reads 10.3 s before the window resets: a client told to wait 10 s would come back too early.
-    monkeypatch.setattr(api.app, "time", SimpleNamespace(time=lambda: limiter.current_limit.reset_at - 10.3))
+    monkeypatch.setattr(api.rate_limit, "time", SimpleNamespace(time=lambda: limiter.current_limit.reset_at - 10.3))
     client = app.test_client()
     responses = [client.get("/api/v1/innovations") for _ in range(2)]
     app.extensions["tracker"].close()

@@ -11,7 +11,7 @@ from uuid import UUID
 import pytest
 from sqlalchemy import event
 
-from api.keys import KeyStore
+from access.keys import KeyStore
 from projections.engine import make_engine
 from tests.api.conftest import Env, submit
 

@@ -12,10 +12,9 @@ import pytest
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
-from api.app import create_app
-from api.bootstrap import upgrade_database
-from api.demo import load as load_demo
-from api.settings import Settings
+from bootstrap import create_app, upgrade_database
+from importers.demo import load as load_demo
+from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "test-artifacts"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from psycopg import sql
 
-from tracker.application import TrackerApplication
-from tracker.stores import StoreConfig
+from storage.application import open_application
+from storage.config import StoreConfig
 
 # An arbitrary constant: every process that creates the schema takes this advisory lock first.
 SCHEMA_LOCK_KEY = 0x7472_6163_6B65_72
@@ -15,14 +15,14 @@ def create_event_tables(url: str) -> None:
     """Create the events and snapshots tables (and the PostgreSQL schema) if missing."""
     config = StoreConfig.from_url(url)
     if config.kind != "postgresql":
-        TrackerApplication.for_url(url, create_tables=True).close()
+        open_application(url, create_tables=True).close()
         return
     with config.connect(autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
         try:
             if config.schema:
                 conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(config.schema)))
-            TrackerApplication.for_url(url, create_tables=True, pool_size=1).close()
+            open_application(url, create_tables=True, pool_size=1).close()
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
 

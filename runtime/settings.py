@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from limits import parse_many
 
-from tracker.stores import DEFAULT_DATABASE_URL, StoreConfig, check_cipher_key
+from storage.config import DEFAULT_DATABASE_URL, StoreConfig, check_cipher_key
 
 # Failed authentications (401) one client address may make per window before it is answered 429.
 AUTH_FAILURE_LIMIT = "20/minute"

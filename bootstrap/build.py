@@ -1,14 +1,17 @@
-"""The composition root: builds the application and read model from settings."""
+"""Builds the application, the read model and the services from settings."""
 
 from __future__ import annotations
 
-from api.keys import KeyStore
-from api.services import Services
-from api.settings import Settings
+from access.keys import KeyStore
 from projections import migrate
 from projections.runner import ReadModel
+from runtime.services import Services
+from runtime.settings import Settings
+from storage.application import check_stored_events_readable, open_application
+from storage.schema import create_event_tables
 from tracker.application import TrackerApplication
-from tracker.schema import create_event_tables
+
+__all__ = ["build_application", "build_read_model", "build_services", "open_application", "upgrade_database"]
 
 
 def upgrade_database(settings: Settings) -> None:
@@ -23,11 +26,9 @@ def upgrade_database(settings: Settings) -> None:
 
 def build_application(settings: Settings) -> TrackerApplication:
     """The application; refuses to start when the stored events cannot be read with this TRACKER_CIPHER_KEY."""
-    app = TrackerApplication.for_url(
-        settings.database_url, pool_size=settings.pool_size, cipher_key=settings.cipher_key
-    )
+    app = open_application(settings.database_url, pool_size=settings.pool_size, cipher_key=settings.cipher_key)
     try:
-        app.check_stored_events_readable()
+        check_stored_events_readable(app)
     except BaseException:
         app.close()
         raise

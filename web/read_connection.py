@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g
+from flask import Flask, g
 from sqlalchemy import Connection
+
+from web.services import services
 
 
 def read_connection() -> Connection:
@@ -12,7 +14,7 @@ def read_connection() -> Connection:
     On PostgreSQL every checkout costs a ping, and a read used to take three (key, projection position, query)."""
     conn: Connection | None = g.get("read_connection")
     if conn is None:
-        conn = g.read_connection = current_app.extensions["tracker"].read_model.statement_reader.connect()
+        conn = g.read_connection = services().read_model.statement_reader.connect()
     return conn
 
 

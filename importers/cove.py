@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from api.importers.common import Progress, RowError, Summary, Writer, country_from_name
+from importers.common import Progress, RowError, Summary, Writer, country_from_name
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
 from tracker.errors import DomainError

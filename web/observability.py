@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import logging
 import os
-import sys
+import re
 import time
+import uuid
 from typing import Any
 
 import structlog
 from flask import Flask, Response, g, request
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 
-from api.http import request_id
-
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 REGISTRY = CollectorRegistry(auto_describe=True)
 REQUESTS = Counter("tracker_http_requests_total", "HTTP requests", ["method", "endpoint", "status"], registry=REGISTRY)
 LATENCY = Histogram(
@@ -25,20 +24,10 @@ LATENCY = Histogram(
 )
 
 
-def configure_logging(level: str = "INFO") -> None:
-    logging.basicConfig(format="%(message)s", stream=sys.stdout, level=level)
-    structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
-        ],
-        wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level)),
-        logger_factory=structlog.PrintLoggerFactory(sys.stdout),
-        cache_logger_on_first_use=True,
-    )
+def request_id() -> str:
+    """The caller's X-Request-ID when it is sane, else a fresh one; becomes the correlation id."""
+    supplied = request.headers.get("X-Request-ID", "")
+    return supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
 
 
 def install(app: Flask) -> None:

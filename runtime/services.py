@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from api.keys import KeyStore
-from api.settings import Settings
+from access.keys import KeyStore
 from projections.background import BackgroundProjection
 from projections.runner import ReadModel
+from runtime.settings import Settings
 from tracker.application import TrackerApplication
 
 

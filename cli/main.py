@@ -18,22 +18,22 @@ import click
 from eventsourcing.persistence import ApplicationRecorder
 from sqlalchemy import Engine
 
-from api.bootstrap import build_application, build_read_model, build_services, upgrade_database
-from api.demo import DEMO_KEYS, provider_name
-from api.demo import load as load_demo
-from api.importers.common import Progress, RowError
-from api.importers.cove import import_cove
-from api.importers.erasmus import RowFilter, import_erasmus
-from api.keys import KeyError_
-from api.services import Services
-from api.settings import Settings
+from access.keys import KeyError_
+from bootstrap import build_application, build_read_model, build_services, upgrade_database
+from importers.common import Progress, RowError
+from importers.cove import import_cove
+from importers.demo import DEMO_KEYS, provider_name
+from importers.demo import load as load_demo
+from importers.erasmus import RowFilter, import_erasmus
 from projections import audit_chain, deferred
 from projections.engine import make_engine
 from projections.runner import FOLLOW_SETTLE, MAX_OUTAGE_WAIT, STORE_UNAVAILABLE, ReadModel
+from runtime.services import Services
+from runtime.settings import Settings
+from storage.application import open_application
+from storage.config import StoreConfigError
 from tracker.actors import Actor
-from tracker.application import TrackerApplication
 from tracker.audit_chain import HASH_RE
-from tracker.stores import StoreConfigError
 
 
 @click.group()
@@ -336,7 +336,7 @@ def _event_log() -> Iterator[tuple[ApplicationRecorder, Engine]]:
     decodes; the application built for serving refuses to start then.
     """
     settings = Settings.from_env()
-    app = TrackerApplication.for_url(settings.database_url, pool_size=1)
+    app = open_application(settings.database_url, pool_size=1)
     engine = make_engine(settings.database_url, pool_size=1)
     try:
         yield app.recorder, engine
@@ -412,7 +412,3 @@ def _safe(url: str) -> str:
         credentials, host = rest.split("@", 1)
         return f"{scheme}//{credentials.split(':', 1)[0]}:***@{host}"
     return url
-
-
-if __name__ == "__main__":
-    main()

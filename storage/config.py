@@ -5,7 +5,6 @@ from __future__ import annotations
 import binascii
 import importlib.util
 import re
-import threading
 from base64 import b64decode
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,22 +24,6 @@ CIPHER_KEY_SIZES = (16, 24, 32)
 MAKE_KEY_HINT = (
     "make one with: python -c 'from eventsourcing.cryptography import AESCipher; print(AESCipher.create_key(32))'"
 )
-
-
-_SQLITE_WRITERS: dict[str, threading.Lock] = {}
-_SQLITE_WRITERS_GUARD = threading.Lock()
-
-
-def sqlite_writer_lock(path: str) -> threading.Lock:
-    """The lock every writer to this SQLite file takes in this process: the event store and the read model.
-
-    SQLite lets one writer in at a time, and a writer that finds the file locked sleeps in its busy handler (up to
-    100 ms between tries) however soon the lock is freed. Threads of one process queue here instead, and each is
-    woken the moment the one before it is done. Writers in other processes still meet SQLite's own lock.
-    """
-    key = path if path == ":memory:" else str(Path(path).resolve())
-    with _SQLITE_WRITERS_GUARD:
-        return _SQLITE_WRITERS.setdefault(key, threading.Lock())
 
 
 class StoreConfigError(ValueError):
@@ -142,8 +125,8 @@ class StoreConfig:
             env.update(PERSISTENCE_MODULE="eventsourcing.sqlite", SQLITE_DBNAME=self.path, SQLITE_LOCK_TIMEOUT="30")
         else:
             env.update(
-                # eventsourcing's PostgreSQL recorders, made to give up after two tries (see tracker.pgstore).
-                PERSISTENCE_MODULE="tracker.pgstore:FailFastPostgresFactory",
+                # eventsourcing's PostgreSQL recorders, made to give up after two tries (see storage.postgres).
+                PERSISTENCE_MODULE="storage.postgres:FailFastPostgresFactory",
                 POSTGRES_DBNAME=self.dbname or "",
                 POSTGRES_HOST=self.host or "",
                 POSTGRES_PORT=str(self.port),

@@ -1,0 +1,1 @@
+"""Who may act: API keys, stored hashed in the read-model database."""

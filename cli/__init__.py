@@ -1,0 +1,1 @@
+"""The `tracker` command line and the worker process loops."""

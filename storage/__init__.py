@@ -1,0 +1,1 @@
+"""Store wiring: URLs, the eventsourcing environment, PostgreSQL and SQLite specifics, schema, locks, ciphers."""

@@ -1,0 +1,85 @@
+"""The tracker application bound to a store: SQLite's writer lock, ciphers from the environment, indexed positions."""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from eventsourcing.persistence import PersistenceError, Recording
+from eventsourcing.utils import Environment, EnvType
+
+from storage.config import StoreConfig, StoreConfigError, cipher_env
+from storage.locks import sqlite_writer_lock
+from storage.positions import event_positions
+from tracker.application import TrackerApplication, utc_now
+
+
+class StoredTrackerApplication(TrackerApplication):
+    """TrackerApplication with what its store needs: one writer at a time per SQLite file, and log positions read
+    from the store's index by aggregate."""
+
+    # Named as the plain application is: the name gives the PostgreSQL tables and the environment's prefix.
+    name = TrackerApplication.name
+
+    def __init__(self, env: dict[str, str] | None = None, *, clock: Callable[[], datetime] = utc_now) -> None:
+        super().__init__(env, clock=clock)
+        path = self.env.get("SQLITE_DBNAME") if self.env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite" else None
+        self._writer_lock: AbstractContextManager[Any] = sqlite_writer_lock(path) if path else nullcontext()
+
+    def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        with self._writer_lock:
+            return super().save(*objs, **kwargs)
+
+    def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
+        environment = super().construct_env(name, env)
+        # TRACKER_CIPHER_KEY in os.environ reaches eventsourcing even when no key was given (as in 'tracker db
+        # upgrade'): pair it with the same cipher and compressor as the settings do, never the pycryptodome default.
+        key = environment.get("CIPHER_KEY")
+        if key and not dict(env or {}).get("CIPHER_KEY"):
+            for setting, value in cipher_env(key).items():
+                environment.pop(f"{name.upper()}_{setting}", None)
+                environment[setting] = value
+        return environment
+
+    def event_positions(self, aggregate_id: UUID) -> dict[int, int]:
+        return event_positions(self.recorder, aggregate_id)
+
+
+def open_application(
+    url: str, *, create_tables: bool = False, clock: Callable[[], datetime] = utc_now, **kw: Any
+) -> TrackerApplication:
+    """The application over the store at `url` (`kw`: pool_size, cipher_key; see StoreConfig.event_store_env)."""
+    return StoredTrackerApplication(
+        StoreConfig.from_url(url).event_store_env(create_tables=create_tables, **kw), clock=clock
+    )
+
+
+def check_stored_events_readable(app: TrackerApplication) -> None:
+    """Decode the newest stored event, so a wrong or missing cipher key fails at start-up, and says so.
+
+    A store that cannot be read yet (no tables, or the server unreachable) is left for requests to report.
+    """
+    try:
+        position = app.recorder.max_notification_id()
+        notifications = app.recorder.select_notifications(position, 1) if position else []
+    except PersistenceError:
+        return
+    for notification in notifications:
+        try:
+            app.mapper.to_domain_event(notification)
+        except (ValueError, zlib.error) as exc:
+            encrypted = app.mapper.cipher is not None
+            raise StoreConfigError(
+                f"the stored event at position {notification.id} cannot be read "
+                + (
+                    "with this TRACKER_CIPHER_KEY: it is not the key the events were written with, "
+                    "or they were written without encryption"
+                    if encrypted
+                    else "without a cipher key: the events were written encrypted, so set TRACKER_CIPHER_KEY"
+                )
+                + f" ({type(exc).__name__}: {exc})"
+            ) from exc
