@@ -1,47 +1,20 @@
-"""The load generator: the write mix over HTTP, with a client-side ledger of every write and what became of it."""
+"""The load generator: client threads sending the write mix over HTTP, recorded in the client-side ledger."""
 
 from __future__ import annotations
 
-import http.client
-import json
 import random
 import threading
 import time
 import uuid
-from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
 
+from soak.client import Cast, HttpClient
+from soak.ledger import DECISION_EVENTS, Ledger
+from soak.portfolio import Innovation, Portfolio
 from tracker.rubric import CURRENT_RUBRIC
 from tracker.stages import STAGES
 
-# The event each kind of write records; a decision's event depends on the decision.
-EVENTS = {
-    "submit": "Submitted",
-    "assess": "AssessmentRecorded",
-    "pilot": "PilotStarted",
-    "outcome": "PilotOutcomeRecorded",
-    "evidence": "EvidenceAdded",
-    "revise": "DetailsRevised",
-    "adopt": "AdoptionRecorded",
-}
-DECISION_EVENTS = {
-    "advance": "Advanced",
-    "hold": "PutOnHold",
-    "resume": "Resumed",
-    "recycle": "Recycled",
-    "discontinue": "Discontinued",
-}
-# The response field naming the item a write created, checked against the stored event.
-ITEM_FIELDS = {
-    "assess": "assessment_id",
-    "pilot": "pilot_id",
-    "outcome": "pilot_id",
-    "evidence": "evidence_id",
-    "adopt": "adoption_id",
-}
 MIX = {
     "submit": 12,
     "assess": 28,
@@ -52,139 +25,12 @@ MIX = {
     "revise": 8,
     "adopt": 8,
 }
-SHARED = 0.25  # share of commands aimed at any client's innovation, so that If-Match races happen
 PINNED = 0.25  # share of assessments and evidence that send If-Match although it is optional there
 THEMES = ("digital badges", "dual learning", "green skills", "mobility", "NEET outreach")
 
 
-@dataclass(frozen=True)
-class Key:
-    token: str
-    name: str  # the key's name is the actor id on every event it causes
-
-
-@dataclass(frozen=True)
-class Cast:
-    """The keys the load uses, and the organisation that adopts innovations."""
-
-    provider: Key
-    site_provider: Key
-    site: str
-    evaluators: tuple[Key, ...]
-    analyst: Key
-
-
-@dataclass(frozen=True)
-class Write:
-    """One write request and its answer; status None means no answer came (the connection dropped)."""
-
-    request_id: str
-    kind: str
-    actor: str
-    sent_at: float
-    answered_at: float
-    status: int | None
-    aggregate_id: str | None = None
-    version: int | None = None
-    position: int | None = None
-    event_type: str | None = None
-    item_id: str | None = None
-    if_match: int | None = None
-    detail: str | None = None
-
-    @property
-    def acknowledged(self) -> bool:
-        return self.status is not None and 200 <= self.status < 300
-
-
-class Ledger:
-    """Every write the clients sent, and how many reads they made, by status."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self.writes: list[Write] = []
-        self.reads: Counter[int | None] = Counter()
-        self.client_errors: list[str] = []
-
-    def add(self, write: Write) -> None:
-        with self._lock:
-            self.writes.append(write)
-
-    def read(self, status: int | None) -> None:
-        with self._lock:
-            self.reads[status] += 1
-
-    def client_error(self, text: str) -> None:
-        with self._lock:
-            self.client_errors.append(text)
-
-    def snapshot(self) -> list[Write]:
-        with self._lock:
-            return list(self.writes)
-
-
-@dataclass
-class Innovation:
-    """What the clients believe about one innovation (possibly stale: other clients write it too)."""
-
-    id: str
-    version: int
-    stage: str = "identification"
-    status: str = "active"
-    open_pilots: list[str] = field(default_factory=list)
-    has_outcome: bool = False
-    has_evidence: bool = False
-    adopted: bool = False
-    assessed_in_stage: set[str] = field(default_factory=set)
-
-    def gate_met(self) -> bool:
-        if self.stage == "identification":
-            return bool(self.assessed_in_stage)
-        if self.stage == "testing":
-            return self.has_outcome
-        if self.stage == "development":
-            return self.has_evidence
-        return self.stage == "assessment" and len(self.assessed_in_stage) >= 2
-
-
-class Portfolio:
-    """Every innovation the clients created, shared so that clients sometimes write the same one at once."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.items: dict[str, Innovation] = {}
-
-    def add(self, innovation: Innovation) -> None:
-        with self.lock:
-            self.items[innovation.id] = innovation
-
-    def pick(self, rng: random.Random, own: list[str], accept: Callable[[Innovation], bool]) -> Innovation | None:
-        with self.lock:
-            pool = list(self.items) if rng.random() < SHARED or not own else own
-            candidates = [self.items[i] for i in pool[-60:] if accept(self.items[i])]
-        return rng.choice(candidates) if candidates else None
-
-    def observe(self, innovation: Innovation, body: Any) -> None:
-        """Take the state a write or read answered with, unless a newer one is already known."""
-        if not isinstance(body, dict) or not isinstance(body.get("version"), int):
-            return
-        with self.lock:
-            if body["version"] <= innovation.version:
-                return
-            innovation.version = body["version"]
-            if body.get("stage") != innovation.stage:
-                innovation.assessed_in_stage.clear()
-            innovation.stage = body.get("stage", innovation.stage)
-            innovation.status = body.get("status", innovation.status)
-
-
-def _etag_version(value: str | None) -> int | None:
-    text = (value or "").strip().removeprefix("W/").strip('"')
-    return int(text) if text.isdigit() else None
-
-
-class Client:
-    """One HTTP client: keep-alive connection, the write mix, and its own innovations."""
+class Client(HttpClient):
+    """One load client: the write mix over its own connection, and its own innovations."""
 
     def __init__(
         self,
@@ -197,109 +43,10 @@ class Client:
         timeout: float = 20.0,
         keep_alive: bool = True,
     ) -> None:
-        parts = urlsplit(base)
-        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or 80
-        self.cast, self.ledger, self.portfolio = cast, ledger, portfolio
+        super().__init__(base, cast, ledger, portfolio, timeout=timeout, keep_alive=keep_alive)
         self.rng = random.Random(seed)  # noqa: S311 - the shape of the load, not security
-        self.timeout, self.keep_alive = timeout, keep_alive
-        self.conn: http.client.HTTPConnection | None = None
         self.mine: list[str] = []
-        self.position = 0
         self.serial = 0
-
-    # ---- transport -------------------------------------------------------------------------
-
-    def close(self) -> None:
-        if self.conn is not None:
-            self.conn.close()
-            self.conn = None
-
-    def send(
-        self, method: str, path: str, key: Key, body: Any = None, headers: dict[str, str] | None = None
-    ) -> tuple[int | None, dict[str, str], Any, str]:
-        """One request; (None, {}, None, id) when no answer came back."""
-        request_id = uuid.uuid4().hex
-        sent = {"Authorization": f"Bearer {key.token}", "X-Request-ID": request_id, **(headers or {})}
-        if body is not None:
-            sent["Content-Type"] = "application/json"
-        if not self.keep_alive:
-            sent["Connection"] = "close"
-        try:
-            if self.conn is None:
-                self.conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
-            self.conn.request(method, path, body=None if body is None else json.dumps(body), headers=sent)
-            response = self.conn.getresponse()
-            payload = response.read()
-            if response.will_close or not self.keep_alive:
-                self.close()
-        except (OSError, http.client.HTTPException):
-            self.close()
-            time.sleep(0.1)  # no server answered: back off a little, as a real client would
-            return None, {}, None, request_id
-        answer = {k.lower(): v for k, v in response.getheaders()}
-        try:
-            data = json.loads(payload) if payload else None
-        except ValueError:
-            data = None
-        return response.status, answer, data, request_id
-
-    def write(
-        self,
-        kind: str,
-        method: str,
-        path: str,
-        key: Key,
-        body: Any,
-        *,
-        target: Innovation | None = None,
-        if_match: int | None = None,
-        event_type: str | None = None,
-    ) -> tuple[int | None, Any]:
-        headers = {"If-Match": f'"{if_match}"'} if if_match is not None else {}
-        sent_at = time.time()
-        status, answer, data, request_id = self.send(method, path, key, body, headers)
-        answered_at = time.time()
-        body_ = data if isinstance(data, dict) else {}
-        ok = status is not None and 200 <= status < 300
-        raw_position = answer.get("x-event-position", "")
-        position = int(raw_position) if raw_position.isdigit() else None
-        item = body_.get(ITEM_FIELDS[kind]) if ok and kind in ITEM_FIELDS else None
-        self.ledger.add(
-            Write(
-                request_id=request_id,
-                kind=kind,
-                actor=key.name,
-                sent_at=sent_at,
-                answered_at=answered_at,
-                status=status,
-                aggregate_id=target.id if target else (str(body_["id"]) if ok and "id" in body_ else None),
-                version=_etag_version(answer.get("etag")) if ok else None,
-                position=position if ok else None,
-                event_type=event_type or EVENTS.get(kind),
-                item_id=str(item) if item is not None else None,
-                if_match=if_match,
-                detail=None if ok else str(body_.get("detail", ""))[:300] or None,
-            )
-        )
-        if position is not None:
-            self.position = max(self.position, position)
-        if status == 503:
-            time.sleep(0.2)  # the store is away: pause as a client honouring Retry-After would, if less long
-        if ok and target is not None:
-            self.portfolio.observe(target, data)
-        return status, data
-
-    def refresh(self, target: Innovation) -> None:
-        """Read the innovation again (after a 412): its version, stage and status."""
-        status, _, data, _ = self.send(
-            "GET",
-            f"/api/v1/innovations/{target.id}",
-            self.cast.analyst,
-            headers={"X-Min-Position": str(self.position)},
-        )
-        self.ledger.read(status)
-        if status == 200:
-            self.portfolio.observe(target, data)
 
     # ---- the write mix ---------------------------------------------------------------------
 
@@ -464,13 +211,6 @@ class Client:
             {"organisation_id": self.cast.site, "adopted_on": "2025-06-01"},
             target=target,
         )
-
-    # ---- probes (used while PostgreSQL is down and to confirm recovery) ---------------------
-
-    def probe_read(self) -> int | None:
-        status, _, _, _ = self.send("GET", "/api/v1/innovations?page_size=1", self.cast.analyst)
-        self.ledger.read(status)
-        return status
 
 
 def run_clients(

@@ -22,8 +22,11 @@ from bench.stack import ADMIN, Stack, running_stack
 from bootstrap import build_services, open_application
 from projections.runner import ReadModel
 from runtime.settings import Settings
+from soak.client import Cast, Key
 from soak.faults import GunicornWorkers, Outage, ProjectionWorker, ensure_postgres_running, restart_postgres
-from soak.load import Cast, Client, Key, Ledger, Portfolio, Write, run_clients
+from soak.ledger import Ledger, Write
+from soak.load import Client, run_clients
+from soak.portfolio import Portfolio
 from soak.verify import LedgerCheck, check_ledger, compare_with_rebuild
 from tracker.application import TrackerApplication
 
