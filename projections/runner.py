@@ -23,7 +23,7 @@ from projections import audit_chain, deferred
 from projections import tables as t
 from projections.engine import make_engine
 from projections.handlers import PROJECTIONS
-from projections.pg_batch import open_batch, pipelined
+from projections.postgres_batch import open_batch, pipelined
 from projections.rows import Rows
 from storage.config import StoreConfig
 from storage.locks import sqlite_writer_lock

@@ -14,7 +14,7 @@ from sqlalchemy import func, insert, select, update
 
 from projections import audit_chain
 from projections import tables as t
-from projections.pg_batch import open_batch
+from projections.postgres_batch import open_batch
 from projections.runner import Batch, ReadModel
 from storage.application import open_application
 from tests.readmodel import Clock, random_history
