@@ -1,153 +1,30 @@
-"""One contract suite for the application, run on the in-memory, SQLite and PostgreSQL stores."""
+"""The application contract for an innovation's life: submission, pilots, evidence, adoptions and gates.
+
+Run on the in-memory, SQLite and PostgreSQL stores.
+"""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
 from uuid import uuid4
 
 import pytest
 
-from tests.world import ADMIN, FULL_SCORES, World, build_world
-from tracker.actors import Actor
-from tracker.application import TrackerApplication
+from tests.contract import refused, world_fixture  # noqa: F401 - world_fixture provides the `world` fixture
+from tests.world import ADMIN, FULL_SCORES, World
 from tracker.errors import (
-    ConflictOfInterestError,
     DomainError,
     DuplicateAdoptionError,
-    DuplicateEcosystemError,
-    DuplicateMembershipError,
-    DuplicateOrganisationError,
     GateNotMetError,
     IllegalDecisionError,
     InnovationOnHoldError,
-    InvalidCountryError,
     InvalidDateError,
-    InvalidScoresError,
     NotFoundError,
     PilotError,
     TerminalStateError,
     ValidationError,
     VersionConflictError,
 )
-
-
-@pytest.fixture
-def world(app: TrackerApplication) -> World:
-    return build_world(app)
-
-
-def refused(app: TrackerApplication, error: type[DomainError], rule: str | None = None):
-    """Context manager: the command raises `error` (naming `rule`) and records no event."""
-
-    class _Refusal:
-        def __enter__(self) -> None:
-            self.before = app.current_position()
-            self.raises = pytest.raises(error)
-            self.info = self.raises.__enter__()
-
-        def __exit__(self, *exc: object) -> bool:
-            handled = self.raises.__exit__(*exc)  # type: ignore[arg-type]
-            if rule is not None:
-                assert self.info.value.rule == rule, self.info.value
-            assert app.current_position() == self.before, "a refused command recorded an event"
-            return bool(handled)
-
-    return _Refusal()
-
-
-# ---- organisations ----------------------------------------------------------------------
-
-
-def test_register_organisation_stores_iso_country_when_given_eu_code(app: TrackerApplication) -> None:
-    receipt = app.register_organisation(
-        actor=ADMIN, name="  Hellenic   VET  School ", country="EL", kind="vet_provider"
-    )
-    org = app.get_organisation(receipt.aggregate_id)
-    assert (org.name, org.country, receipt.version) == ("Hellenic VET School", "GR", 1)
-    assert receipt.position == app.current_position()
-
-
-def test_register_organisation_is_refused_when_normalised_name_and_country_repeat(app: TrackerApplication) -> None:
-    app.register_organisation(actor=ADMIN, name="Kold College", country="DK", kind="vet_provider")
-    with refused(app, DuplicateOrganisationError, "duplicate.organisation"):
-        app.register_organisation(actor=ADMIN, name="  KOLD   college ", country="dk", kind="company")
-    other = app.register_organisation(actor=ADMIN, name="Kold College", country="SE", kind="vet_provider")
-    assert app.get_organisation(other.aggregate_id).country == "SE"
-    assert app.find_organisation_id("kold COLLEGE", "DK") is not None
-
-
-@pytest.mark.parametrize(
-    ("fields", "error", "rule"),
-    [
-        ({"country": "XX"}, InvalidCountryError, "validation.country"),
-        ({"country": "Denmark"}, InvalidCountryError, "validation.country"),
-        ({"kind": "club"}, ValidationError, "validation.kind"),
-        ({"name": "   "}, ValidationError, "validation.name"),
-        ({"name": "x" * 301}, ValidationError, "validation.name"),
-        ({"name": "bad\x00name"}, ValidationError, "validation.name"),
-        ({"website": "not a url"}, ValidationError, "validation.website"),
-    ],
-)
-def test_register_organisation_is_refused_when_a_field_is_invalid(
-    app: TrackerApplication, fields: dict[str, str], error: type[DomainError], rule: str
-) -> None:
-    base = {"name": "Valid School", "country": "FI", "kind": "vet_provider"} | fields
-    with refused(app, error, rule):
-        app.register_organisation(actor=ADMIN, **base)
-
-
-# ---- ecosystems -------------------------------------------------------------------------
-
-
-def test_register_ecosystem_keeps_members_roles_and_exact_grant(world: World) -> None:
-    eco = world.app.get_ecosystem(world.ecosystem)
-    assert eco.eu_grant_eur == Decimal("136836.00")
-    assert [(m["organisation_id"], m["role"]) for m in eco.members] == [
-        (world.owner, "coordinator"),
-        (world.member, "partner"),
-    ]
-    assert eco.version == 3
-
-
-def test_ecosystem_member_may_hold_two_roles_but_each_role_once(world: World) -> None:
-    app = world.app
-    app.add_ecosystem_member(world.ecosystem, actor=ADMIN, organisation_id=world.member, role="associated_partner")
-    with refused(app, DuplicateMembershipError, "duplicate.membership"):
-        app.add_ecosystem_member(world.ecosystem, actor=ADMIN, organisation_id=world.member, role="partner")
-    with refused(app, DuplicateMembershipError, "duplicate.membership.coordinator"):
-        app.add_ecosystem_member(world.ecosystem, actor=ADMIN, organisation_id=world.site, role="coordinator")
-    with refused(app, ValidationError, "validation.role"):
-        app.add_ecosystem_member(world.ecosystem, actor=ADMIN, organisation_id=world.site, role="sponsor")
-    with refused(app, NotFoundError, "not_found.organisation"):
-        app.add_ecosystem_member(world.ecosystem, actor=ADMIN, organisation_id=uuid4(), role="partner")
-    assert len(app.get_ecosystem(world.ecosystem).members) == 3
-
-
-def test_add_ecosystem_member_is_refused_when_expected_version_is_stale(world: World) -> None:
-    with refused(world.app, VersionConflictError, "version_conflict"):
-        world.app.add_ecosystem_member(
-            world.ecosystem, actor=ADMIN, organisation_id=world.site, role="partner", expected_version=2
-        )
-
-
-def test_register_ecosystem_is_refused_when_project_identifier_repeats_or_dates_are_reversed(world: World) -> None:
-    app = world.app
-    with refused(app, DuplicateEcosystemError, "duplicate.ecosystem"):
-        app.register_ecosystem(
-            actor=ADMIN, acronym="VISION2", title="Again", project_identifier="2020-1-lt01-ka202-077843"
-        )
-    with refused(app, InvalidDateError, "validation.date.order"):
-        app.register_ecosystem(actor=ADMIN, acronym="X", title="X", start_date="2021-01-01", end_date="2020-12-31")
-    with refused(app, InvalidDateError, "validation.date"):
-        app.register_ecosystem(actor=ADMIN, acronym="X", title="X", start_date="2021-02-30")
-    with refused(app, ValidationError, "validation.eu_grant_eur"):
-        app.register_ecosystem(actor=ADMIN, acronym="X", title="X", eu_grant_eur="-5")
-    with refused(app, ValidationError, "validation.eu_grant_eur"):
-        app.register_ecosystem(actor=ADMIN, acronym="X", title="X", eu_grant_eur="1.234")
-    with refused(app, NotFoundError, "not_found.organisation"):
-        app.register_ecosystem(actor=ADMIN, acronym="X", title="X", members=[(uuid4(), "partner")])
-
 
 # ---- innovations: submission and details ------------------------------------------------
 
@@ -270,60 +147,6 @@ def test_evidence_and_adoptions_are_recorded_with_their_rules(world: World) -> N
     inn = app.get_innovation(iid)
     assert inn.evidence[0]["url"] == "https://www.example.org/report.pdf"
     assert [a["organisation_id"] for a in inn.adoptions] == [world.site]
-
-
-# ---- assessments ------------------------------------------------------------------------
-
-
-def test_assessment_renormalises_over_assessable_criteria_and_consolidates_latest_per_evaluator(world: World) -> None:
-    app, iid = world.app, world.submit()
-    scores = dict.fromkeys(FULL_SCORES, 4) | {"openness": None, "partnership": None}
-    first = app.record_assessment(iid, actor=world.evaluator(1), scores=scores, rationale="strong")
-    assert first.aggregate.assessments[-1]["mpi"] == 100.0
-    assert first.aggregate.assessments[-1]["rubric_version"] == 1
-    app.record_assessment(iid, actor=world.evaluator(2), scores=dict.fromkeys(FULL_SCORES, 2), rationale="partial")
-    superseding = app.record_assessment(
-        iid, actor=world.evaluator(1), scores=dict.fromkeys(FULL_SCORES, 3), rationale="revised"
-    )
-    consolidated = superseding.aggregate.consolidated
-    assert (consolidated.value, consolidated.evaluators, consolidated.spread) == (62.5, 2, 25.0)
-    assert app.history(iid)[-1].data["rubric_version"] == 1
-
-
-@pytest.mark.parametrize(
-    ("scores", "rule"),
-    [
-        ({k: v for k, v in FULL_SCORES.items() if k != "openness"}, "scores.incomplete"),
-        (FULL_SCORES | {"relevance": 5}, "scores.out_of_range"),
-        (FULL_SCORES | {"relevance": -1}, "scores.out_of_range"),
-        (FULL_SCORES | {"relevance": 2.5}, "scores.out_of_range"),
-        (FULL_SCORES | {"relevance": True}, "scores.out_of_range"),
-        (FULL_SCORES | {"impact": 3}, "scores.unknown_criterion"),
-        (dict.fromkeys(FULL_SCORES), "scores.none_assessable"),
-    ],
-)
-def test_assessment_is_refused_when_scores_are_invalid(world: World, scores: dict[str, object], rule: str) -> None:
-    iid = world.submit()
-    with refused(world.app, InvalidScoresError, rule):
-        world.app.record_assessment(iid, actor=world.evaluator(1), scores=scores, rationale="x")  # type: ignore[arg-type]
-
-
-def test_assessment_and_decision_are_refused_when_evaluator_has_a_conflict_of_interest(world: World) -> None:
-    app, iid = world.app, world.submit()
-    with refused(app, ConflictOfInterestError, "conflict_of_interest.owner"):
-        app.record_assessment(iid, actor=world.conflicted_owner_evaluator, scores=FULL_SCORES, rationale="mine")
-    with refused(app, ConflictOfInterestError, "conflict_of_interest.ecosystem_member"):
-        app.record_assessment(iid, actor=world.conflicted_member_evaluator, scores=FULL_SCORES, rationale="partner")
-    app.record_assessment(iid, actor=world.evaluator(1), scores=FULL_SCORES, rationale="independent")
-    with refused(app, ConflictOfInterestError, "conflict_of_interest.ecosystem_member"):
-        app.decide_gate(iid, actor=world.conflicted_member_evaluator, decision="advance", rationale="go")
-
-
-def test_conflict_of_interest_follows_membership_added_later(world: World) -> None:
-    app, iid = world.app, world.submit()
-    app.add_ecosystem_member(world.ecosystem, actor=ADMIN, organisation_id=world.eval_org_a, role="associated_partner")
-    with refused(app, ConflictOfInterestError, "conflict_of_interest.ecosystem_member"):
-        app.record_assessment(iid, actor=world.evaluator(1), scores=FULL_SCORES, rationale="now a member")
 
 
 # ---- gate decisions ---------------------------------------------------------------------
@@ -483,54 +306,3 @@ def test_commands_on_unknown_or_wrong_kind_of_aggregate_are_not_found(world: Wor
         world.app.add_evidence(uuid4(), actor=world.provider, kind="report", title="x")
     with refused(world.app, NotFoundError, "not_found.innovation"):
         world.app.add_evidence(world.owner, actor=world.provider, kind="report", title="x")
-
-
-# ---- audit and time travel --------------------------------------------------------------
-
-
-def test_every_event_records_actor_and_correlation_id_and_its_log_position(world: World) -> None:
-    app = world.app
-    iid = app.submit_innovation(
-        actor=world.provider, title="T", summary="S", themes=["x"], organisation_id=world.owner, correlation_id="req-1"
-    ).aggregate_id
-    app.add_evidence(iid, actor=world.provider, kind="report", title="r", correlation_id="req-2")
-    app.decide_gate(iid, actor=world.evaluator(1), decision="hold", rationale="pause")
-    history = app.history(iid)
-    assert [(h.version, h.type, h.actor_id, h.actor_role, h.correlation_id) for h in history] == [
-        (1, "Submitted", "provider-1", "provider", "req-1"),
-        (2, "EvidenceAdded", "provider-1", "provider", "req-2"),
-        (3, "PutOnHold", "evaluator-1", "evaluator", None),
-    ]
-    positions = [h.position for h in history]
-    assert positions == sorted(positions)
-    assert positions[-1] == app.current_position()
-    assert (history[0].aggregate_type, history[0].data["title"]) == ("Innovation", "T")
-    assert history[2].data == {"stage": "identification", "rationale": "pause"}
-
-
-def test_innovation_can_be_rebuilt_as_of_a_version_or_an_instant(world: World) -> None:
-    app = world.app
-    clock = [datetime(2024, 1, 1, 9, tzinfo=UTC)]
-
-    def tick() -> datetime:
-        clock[0] += timedelta(days=30)
-        return clock[0]
-
-    app.clock = tick
-    iid = world.submit()  # 2024-01-31
-    app.record_assessment(iid, actor=world.evaluator(1), scores=FULL_SCORES, rationale="ok")  # 2024-03-01
-    app.decide_gate(iid, actor=world.evaluator(1), decision="advance", rationale="go")  # 2024-03-31
-    assert app.get_innovation(iid, version=2).stage == "identification"
-    assert app.get_innovation(iid, as_of=datetime(2024, 3, 15, tzinfo=UTC)).version == 2
-    assert app.get_innovation(iid, as_of=datetime(2024, 4, 1, tzinfo=UTC)).stage == "testing"
-    with pytest.raises(NotFoundError):
-        app.get_innovation(iid, as_of=datetime(2024, 1, 1, tzinfo=UTC))
-    with pytest.raises(ValidationError):
-        app.get_innovation(iid, as_of=datetime(2024, 4, 1))
-
-
-def test_actor_must_have_a_known_role() -> None:
-    with pytest.raises(ValidationError):
-        Actor("x", "superuser")
-    with pytest.raises(ValidationError):
-        Actor("", "admin")
