@@ -20,7 +20,7 @@ from psycopg.sql import SQL, Identifier
 from bench.common import fresh_store, machine, median, progress_line, table, timed
 from bench.portfolio import Portfolio
 from bootstrap import open_application
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 from storage.config import StoreConfig
 from tracker.application import TrackerApplication
 

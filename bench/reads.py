@@ -17,7 +17,7 @@ from bench.stack import Stack
 from projections.queries.analytics import funnel, score_groups
 from projections.queries.audit import audit_trail
 from projections.queries.innovations import InnovationFilter, get_innovation, iter_innovations, list_innovations
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 
 QUERIES = ("list", "detail", "as-of funnel", "scores by country", "audit filter")
 

@@ -26,7 +26,7 @@ from bench.reads import csv_filter, http_reads, pct, sample_ids, sql_reads
 from bench.stack import running_stack
 from bench.write_path import bare_application, http_load, lag_during_load
 from bootstrap import open_application
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 
 SCALES: dict[str, dict[str, Any]] = {
     # A quick look (a few minutes for both stores): the same measures on smaller data, not the targets' sizes.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from access.keys import KeyStore
 from projections import migrate
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 from runtime.services import Services
 from runtime.settings import Settings
 from storage.application import check_stored_events_readable, open_application

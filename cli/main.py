@@ -27,7 +27,8 @@ from importers.demo import load as load_demo
 from importers.erasmus import RowFilter, import_erasmus
 from projections import audit_chain, deferred
 from projections.engine import make_engine
-from projections.runner import FOLLOW_SETTLE, MAX_OUTAGE_WAIT, STORE_UNAVAILABLE, ReadModel
+from projections.following import FOLLOW_SETTLE, MAX_OUTAGE_WAIT, STORE_UNAVAILABLE
+from projections.read_model import ReadModel
 from runtime.services import Services
 from runtime.settings import Settings
 from storage.application import open_application

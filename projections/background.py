@@ -13,7 +13,8 @@ import threading
 
 import structlog
 
-from projections.runner import STORE_UNAVAILABLE, ReadModel
+from projections.following import STORE_UNAVAILABLE
+from projections.read_model import ReadModel
 
 log = structlog.get_logger("tracker.projections")
 

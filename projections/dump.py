@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 
 from projections import tables as t
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 
 
 def dump(read_model: ReadModel) -> dict[str, list[tuple[Any, ...]]]:

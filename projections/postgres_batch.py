@@ -5,6 +5,9 @@ a chance to wait for the CPU behind other processes, on both ends. So the four r
 tracking rows, read the events after them, read the audit chain's head and what a rebuild left) go out together in
 pipeline mode, the events read from the lowest tracked position as the server sees it under the lock; and the
 writes, whose results nobody reads, go out together too.
+
+PostgresBatches is part of ReadModel (projections.read_model), which holds the state and the steps every batch
+shares.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from psycopg import sql
 from sqlalchemy import Connection
 
 from projections import tables as t
+from projections.batch import Batch
 from tracker.audit_chain import GENESIS, Link
 
 
@@ -74,3 +78,37 @@ def pipelined(conn: Connection) -> Iterator[None]:
     driver: Any = conn.connection.driver_connection
     with driver.pipeline():
         yield
+
+
+class PostgresBatches:
+    """ReadModel's batches on PostgreSQL (see ReadModel._apply_batch)."""
+
+    def _apply_batch_postgres(self) -> Batch:
+        """The batch on PostgreSQL: four round trips, and one more for each row a handler looks up.
+
+        One to lock the tracking rows and read the events after them, the audit chain's head and what a rebuild left
+        (open_batch); one to load the innovations the events change; one for all the writes (sent in pipeline mode);
+        and the commit. Finishing what a stopped rebuild left, rarely, takes its own."""
+        assert isinstance(self.app.recorder, PostgresApplicationRecorder)
+        with self._writer_connection() as conn, conn.begin():
+            self._prepare(conn)
+            opened = open_batch(conn, self.app.recorder, self._batch_limit())
+            self._check_tracked(opened.positions)
+            counts_left = self._leave_counts(conn, opened.deferred)
+            batch, rows, links = self._project(
+                conn, opened.positions, opened.notifications, lambda _: opened.head, counts_left
+            )
+            if batch.applied:
+                with pipelined(conn):
+                    self._write(conn, rows, links, batch.reached)
+            return batch
+
+    @contextmanager
+    def _writer_connection(self) -> Iterator[Connection]:
+        """The connection this thread holds while it follows the log, else one from the writer pool."""
+        held: Connection | None = getattr(self._held, "conn", None)
+        if held is not None:
+            yield held
+            return
+        with self.writer.connect() as conn:
+            yield conn

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from access.keys import KeyStore
 from projections.background import BackgroundProjection
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 from runtime.settings import Settings
 from tracker.application import TrackerApplication
 

@@ -20,7 +20,7 @@ import psutil
 from bench.common import fresh_store
 from bench.stack import ADMIN, Stack, running_stack
 from bootstrap import build_services, open_application
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 from runtime.settings import Settings
 from soak.client import Cast, Key
 from soak.faults import GunicornWorkers, Outage, ProjectionWorker, ensure_postgres_running, restart_postgres

@@ -11,7 +11,7 @@ from uuid import UUID
 
 from projections.dump import dump
 from projections.migrate import upgrade
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 from soak.ledger import ITEM_FIELDS, Write
 from storage.positions import event_positions
 from storage.schema import create_event_tables, drop_postgres_schema

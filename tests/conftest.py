@@ -84,7 +84,7 @@ def sql_url(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def read_model(sql_url: str) -> Iterator[object]:
-    from projections.runner import ReadModel
+    from projections.read_model import ReadModel
 
     application = open_application(sql_url)
     model = ReadModel(application, sql_url)
@@ -97,7 +97,7 @@ def read_model(sql_url: str) -> Iterator[object]:
 def sqlite_read_model(sqlite_url: str) -> Iterator[object]:
     """The read model of a SQLite file, for what only SQLite does."""
     from projections.migrate import upgrade
-    from projections.runner import ReadModel
+    from projections.read_model import ReadModel
 
     create_event_tables(sqlite_url)
     upgrade(sqlite_url)

@@ -6,7 +6,7 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 from tests.world import ADMIN, FULL_SCORES, World, build_world
 from tracker.errors import DomainError
 from tracker.stages import DECISIONS, STAGES

@@ -16,7 +16,7 @@ from projections import audit_chain
 from projections import tables as t
 from projections.dump import dump
 from projections.migrate import current_revision, upgrade
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 from storage.application import open_application
 from storage.config import StoreConfig
 from storage.schema import create_event_tables

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from projections import handlers
 from projections import tables as t
 from projections.background import BackgroundProjection
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 from tests.world import World, build_world
 from tracker.innovation import Innovation
 

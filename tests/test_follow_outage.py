@@ -16,8 +16,8 @@ import pytest
 from eventsourcing.persistence import OperationalError as StoreOperationalError
 from sqlalchemy.exc import OperationalError
 
-from projections import runner as runner_module
-from projections.runner import ReadModel
+from projections import following
+from projections.read_model import ReadModel
 from tests.world import build_world
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,7 +27,7 @@ def test_follow_waits_out_an_outage_and_then_projects_everything(
     read_model: ReadModel, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     build_world(read_model.app)
-    monkeypatch.setattr(runner_module, "MAX_OUTAGE_WAIT", 0.02)
+    monkeypatch.setattr(following, "MAX_OUTAGE_WAIT", 0.02)
     real_catch_up = read_model.catch_up
     failures: list[Exception] = [
         OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly")),

@@ -17,7 +17,7 @@ from access.keys import key_metadata
 from projections.dump import dump
 from projections.engine import make_engine
 from projections.migrate import alembic_config, current_revision, downgrade, upgrade
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 from projections.tables import metadata
 from storage.application import open_application
 from tests.readmodel import Clock, random_history

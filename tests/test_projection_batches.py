@@ -15,7 +15,7 @@ from sqlalchemy import func, insert, select, update
 from projections import audit_chain
 from projections import tables as t
 from projections.postgres_batch import open_batch
-from projections.runner import Batch, ReadModel
+from projections.read_model import Batch, ReadModel
 from storage.application import open_application
 from tests.readmodel import Clock, random_history
 from tests.world import World, build_world

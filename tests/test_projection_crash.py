@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from projections.dump import dump
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 from storage.application import open_application
 from tests.readmodel import Clock, random_history
 from tests.world import build_world

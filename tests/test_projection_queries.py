@@ -19,7 +19,7 @@ from projections.queries.innovations import (
     score_history,
     stage_intervals,
 )
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 from tests.world import FULL_SCORES, build_world
 
 

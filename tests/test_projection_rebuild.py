@@ -14,7 +14,7 @@ from sqlalchemy import text
 from projections import tables as t
 from projections.dump import dump
 from projections.queries.analytics import funnel, open_intervals
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 from tests.readmodel import Clock, random_history
 from tests.world import build_world
 

@@ -17,7 +17,8 @@ from projections import deferred
 from projections import tables as t
 from projections.dump import dump
 from projections.migrate import current_revision, downgrade, finish_stopped_rebuild
-from projections.runner import REBUILD_LOCK_WAIT, ReadModel
+from projections.read_model import ReadModel
+from projections.rebuilding import REBUILD_LOCK_WAIT
 from tests.readmodel import projected_history
 from tests.world import FULL_SCORES, World
 

@@ -17,10 +17,10 @@ from sqlalchemy import Connection, insert, select
 
 from projections import tables as t
 from projections.counts import recount_score_groups
-from projections.handlers import recount_score
 from projections.queries.analytics import GROUPS, score_groups
+from projections.read_model import ReadModel
 from projections.rows import Rows
-from projections.runner import ReadModel
+from projections.running_counts import recount_score
 from tests.readmodel import Clock
 from tests.world import FULL_SCORES, build_world
 from tracker.actors import Actor

@@ -13,7 +13,7 @@ from projections import deferred
 from projections import tables as t
 from projections.dump import dump
 from projections.handlers import PROJECTIONS
-from projections.runner import Batch, ReadModel
+from projections.read_model import Batch, ReadModel
 from storage.locks import sqlite_writer_lock
 from tests.readmodel import projected_history
 from tests.world import World

@@ -6,7 +6,7 @@ import os
 import threading
 from pathlib import Path
 
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 from storage.locks import sqlite_writer_lock
 from tests.world import build_world
 from tracker.actors import Actor

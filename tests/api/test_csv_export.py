@@ -22,7 +22,7 @@ from projections.queries.innovations import (
     iter_innovations,
     list_innovations,
 )
-from projections.runner import ReadModel
+from projections.read_model import ReadModel
 from tests.api.conftest import Env, submit
 
 # The header as the export has always written it: a spreadsheet or script may depend on the order.
