@@ -14,7 +14,7 @@ from sqlalchemy.exc import DBAPIError as SQLAlchemyDBAPIError
 from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
 from werkzeug.exceptions import HTTPException
 
-from api.schemas import ProblemSchema
+from api.schemas.common import ProblemSchema
 from tracker.errors import DomainError, NotFoundError, ValidationError, VersionConflictError
 
 PROBLEM = "application/problem+json"

@@ -19,7 +19,7 @@ def recount(conn: Connection) -> None:
 
 def recount_funnel_days(conn: Connection) -> None:
     """Count each interval on the day it was entered and, once exited, on the day of max(entry, exit), as
-    projections.handlers._count_day does."""
+    projections.running_counts.count_day does."""
     if conn.dialect.name == "postgresql":
         entered_day, exited_day = "CAST(entered_at AS DATE)", "CAST(GREATEST(entered_at, exited_at) AS DATE)"
     else:
@@ -49,7 +49,7 @@ def uuid_text(column: str, dialect: str) -> str:
 
 
 def recount_score_groups(conn: Connection) -> None:
-    """Count every scored innovation into its groups, as projections.handlers.count_score does event by event."""
+    """Count every scored innovation into its groups, as projections.running_counts.count_score does event by event."""
     dialect = conn.dialect.name
     hundredths = "CAST(round(i.mpi_value * 100) AS INTEGER)"
     groupings = {

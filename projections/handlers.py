@@ -9,10 +9,12 @@ from uuid import UUID
 
 from projections import tables as t
 from projections.rows import Rows
-from tracker.ecosystem import Ecosystem
+from projections.running_counts import count_day, recount_score
+from tracker import items
+from tracker.ecosystem import ECOSYSTEM_DETAILS, Ecosystem
 from tracker.innovation import Innovation
 from tracker.organisation import Organisation
-from tracker.rubric import RUBRICS, assessment_mpi, consolidate
+from tracker.rubric import consolidate
 from tracker.validation import normalise_name
 
 Handler = Callable[[Rows, Any, int], None]
@@ -69,19 +71,8 @@ def ecosystem_registered(rows: Rows, e: Ecosystem.Registered, position: int) -> 
         t.ecosystems,
         {
             "id": e.originator_id,
-            "acronym": e.acronym,
-            "title": e.title,
+            **{name: getattr(e, name) for name in ECOSYSTEM_DETAILS},
             "search_text": search_text(e.acronym, e.title, e.project_identifier),
-            "programme": e.programme,
-            "key_action": e.key_action,
-            "action_type": e.action_type,
-            "project_identifier": e.project_identifier,
-            "call_year": e.call_year,
-            "start_date": e.start_date,
-            "end_date": e.end_date,
-            "eu_grant_eur": e.eu_grant_eur,
-            "is_good_practice": e.is_good_practice,
-            "is_success_story": e.is_success_story,
             "registered_at": at,
             "updated_at": at,
             "version": e.originator_version,
@@ -160,16 +151,8 @@ def submitted(rows: Rows, e: Innovation.Submitted, position: int) -> None:
         rows.insert(t.innovation_themes, {"innovation_id": e.originator_id, "theme": theme})
     rows.insert(t.stage_intervals, _interval(e.originator_id, 1, "stage", "identification", at))
     rows.insert(t.status_intervals, _interval(e.originator_id, 1, "status", "active", at))
-    _count_day(rows, "stage", "identification", at, "entered")
-    _count_day(rows, "status", "active", at, "entered")
-
-
-def _count_day(rows: Rows, dimension: str, value: str, at: datetime, column: str) -> None:
-    """Add one to the intervals of `value` entered (exited) on the day of `at`."""
-    if rows.counts_deferred:
-        return
-    counts = {"entered": 0, "exited": 0} | {column: 1}
-    rows.add(t.funnel_days, (dimension, value, at.date()), counts)
+    count_day(rows, "stage", "identification", at, "entered")
+    count_day(rows, "status", "active", at, "entered")
 
 
 def _interval(innovation_id: UUID, seq: int, column: str, value: str, at: datetime) -> dict[str, Any]:
@@ -211,31 +194,14 @@ def details_revised(rows: Rows, e: Innovation.DetailsRevised, position: int) -> 
 def pilot_started(rows: Rows, e: Innovation.PilotStarted, position: int) -> None:
     row = rows.get(t.innovations, e.originator_id)
     assert row is not None
-    pilot = {
-        "pilot_id": e.pilot_id,
-        "site_organisation_id": e.site_organisation_id,
-        "started_on": e.started_on,
-        "planned_participants": e.planned_participants,
-        "description": e.description,
-        "stage": row["stage"],
-        "outcome": None,
-    }
-    _touch(rows, e, position, pilots=[*row["pilots"], to_json(pilot)], pilots_count=row["pilots_count"] + 1)
+    pilot = to_json(items.pilot(e, row["stage"]))
+    _touch(rows, e, position, pilots=[*row["pilots"], pilot], pilots_count=row["pilots_count"] + 1)
 
 
 def pilot_outcome_recorded(rows: Rows, e: Innovation.PilotOutcomeRecorded, position: int) -> None:
     row = rows.get(t.innovations, e.originator_id)
     assert row is not None
-    outcome = to_json(
-        {
-            "ended_on": e.ended_on,
-            "participants": e.participants,
-            "completion_rate": e.completion_rate,
-            "satisfaction": e.satisfaction,
-            "notes": e.notes,
-            "recorded_at": e.timestamp,
-        }
-    )
+    outcome = to_json(items.outcome(e))
     pilots = [p | {"outcome": outcome} if p["pilot_id"] == str(e.pilot_id) else p for p in row["pilots"]]
     _touch(rows, e, position, pilots=pilots)
 
@@ -243,52 +209,27 @@ def pilot_outcome_recorded(rows: Rows, e: Innovation.PilotOutcomeRecorded, posit
 def evidence_added(rows: Rows, e: Innovation.EvidenceAdded, position: int) -> None:
     row = rows.get(t.innovations, e.originator_id)
     assert row is not None
-    item = {
-        "evidence_id": e.evidence_id,
-        "kind": e.kind,
-        "title": e.title,
-        "url": e.url,
-        "description": e.description,
-        "stage": row["stage"],
-        "added_at": e.timestamp,
-        "added_by": e.actor_id,
-    }
-    _touch(rows, e, position, evidence=[*row["evidence"], to_json(item)], evidence_count=row["evidence_count"] + 1)
+    item = to_json(items.evidence(e, row["stage"]))
+    _touch(rows, e, position, evidence=[*row["evidence"], item], evidence_count=row["evidence_count"] + 1)
 
 
 def adoption_recorded(rows: Rows, e: Innovation.AdoptionRecorded, position: int) -> None:
     row = rows.get(t.innovations, e.originator_id)
     assert row is not None
-    item = {
-        "adoption_id": e.adoption_id,
-        "organisation_id": e.organisation_id,
-        "adopted_on": e.adopted_on,
-        "notes": e.notes,
-        "recorded_at": e.timestamp,
-    }
-    _touch(rows, e, position, adoptions=[*row["adoptions"], to_json(item)], adoptions_count=row["adoptions_count"] + 1)
+    item = to_json(items.adoption(e))
+    _touch(rows, e, position, adoptions=[*row["adoptions"], item], adoptions_count=row["adoptions_count"] + 1)
 
 
 def assessment_recorded(rows: Rows, e: Innovation.AssessmentRecorded, position: int) -> None:
     row = rows.get(t.innovations, e.originator_id)
     assert row is not None
     at = naive_utc(e.timestamp)
-    mpi = assessment_mpi(e.scores, RUBRICS[e.rubric_version])
+    assessment = items.assessment(e, row["stage"])
+    mpi = assessment["mpi"]
     rows.insert(
         t.assessments,
-        {
-            "id": e.assessment_id,
-            "innovation_id": e.originator_id,
-            "evaluator_id": e.actor_id,
-            "evaluator_organisation_id": e.evaluator_organisation_id,
-            "stage": row["stage"],
-            "rubric_version": e.rubric_version,
-            "scores": dict(e.scores),
-            "mpi": mpi,
-            "rationale": e.rationale,
-            "recorded_at": at,
-            "position": position,
-        },
+        {"id": assessment.pop("assessment_id"), "innovation_id": e.originator_id, **assessment}
+        | {"recorded_at": at, "position": position},
     )
     evaluator_mpis = row["evaluator_mpis"] | {e.actor_id: mpi}
     score = consolidate(evaluator_mpis.values())
@@ -320,42 +261,6 @@ def assessment_recorded(rows: Rows, e: Innovation.AssessmentRecorded, position: 
     _touch(rows, e, position, **values)
 
 
-def score_groups_of(row: dict[str, Any]) -> list[tuple[str, str, str | None]]:
-    """The score groups (grouping, key, label) an innovation's consolidated MPI counts in."""
-    groups = [
-        ("country", row["country"], row["country"]),
-        ("organisation", str(row["organisation_id"]), row["organisation_name"]),
-    ]
-    if row["ecosystem_id"] is not None:
-        groups.append(("ecosystem", str(row["ecosystem_id"]), row["ecosystem_acronym"]))
-    groups.extend(("theme", theme, theme) for theme in row["themes"])
-    return groups
-
-
-def recount_score(rows: Rows, row: dict[str, Any], **changes: Any) -> None:
-    """Move an innovation's MPI between score groups as `changes` (its MPI, its themes) are made to its row.
-
-    Call it before the row changes. Groups the innovation stays in get a count out and back in, which cancel."""
-    if rows.counts_deferred:
-        return
-    after = row | changes
-    if row["mpi_value"] is not None:
-        count_score(rows, score_groups_of(row), row["mpi_value"], -1)
-    if after["mpi_value"] is not None:
-        count_score(rows, score_groups_of(after), after["mpi_value"], 1)
-
-
-def count_score(rows: Rows, groups: list[tuple[str, str, str | None]], mpi: float, sign: int) -> None:
-    """Count an MPI into (sign 1) or out of (sign -1) each group's total, whole-point bucket and exact value."""
-    hundredths = round(mpi * 100)
-    for group_by, key, label in groups:
-        rows.add(
-            t.score_groups, (group_by, key), {"innovations": sign, "mpi_hundredths": sign * hundredths}, label=label
-        )
-        rows.add(t.score_buckets, (group_by, key, hundredths // 100), {"innovations": sign})
-        rows.add(t.score_values, (group_by, key, hundredths), {"innovations": sign})
-
-
 def _change_stage(rows: Rows, e: Any, position: int, stage: str) -> dict[str, Any]:
     row = rows.get(t.innovations, e.originator_id)
     assert row is not None
@@ -364,8 +269,8 @@ def _change_stage(rows: Rows, e: Any, position: int, stage: str) -> dict[str, An
     rows.update(t.stage_intervals, (e.originator_id, row["stage_seq"]), exited_at=at, duration_days=duration)
     seq = row["stage_seq"] + 1
     rows.insert(t.stage_intervals, _interval(e.originator_id, seq, "stage", stage, at))
-    _count_day(rows, "stage", row["stage"], max(at, row["stage_entered_at"]), "exited")
-    _count_day(rows, "stage", stage, at, "entered")
+    count_day(rows, "stage", row["stage"], max(at, row["stage_entered_at"]), "exited")
+    count_day(rows, "stage", stage, at, "entered")
     return _touch(rows, e, position, stage=stage, stage_seq=seq, stage_entered_at=at)
 
 
@@ -378,8 +283,8 @@ def _change_status(rows: Rows, e: Any, position: int, status: str) -> None:
     rows.update(t.status_intervals, (e.originator_id, row["status_seq"]), exited_at=at)
     seq = row["status_seq"] + 1
     rows.insert(t.status_intervals, _interval(e.originator_id, seq, "status", status, at))
-    _count_day(rows, "status", row["status"], max(at, current["entered_at"]), "exited")
-    _count_day(rows, "status", status, at, "entered")
+    count_day(rows, "status", row["status"], max(at, current["entered_at"]), "exited")
+    count_day(rows, "status", status, at, "entered")
     _touch(rows, e, position, status=status, status_seq=seq)
 
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from tracker import limits
 from tracker.errors import ValidationError
 
-ROLES = ("admin", "provider", "evaluator", "analyst", "importer", "system")
+# The roles a person (and an API key) may hold; importers and the system act without one.
+PERSON_ROLES = ("admin", "provider", "evaluator", "analyst")
+ROLES = (*PERSON_ROLES, "importer", "system")
 
 
 @dataclass(frozen=True)
@@ -19,7 +22,7 @@ class Actor:
     organisation_id: UUID | None = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.id, str) or not self.id.strip() or len(self.id) > 200:
-            raise ValidationError("actor.id", "must be a non-empty string of at most 200 characters")
+        if not isinstance(self.id, str) or not self.id.strip() or len(self.id) > limits.ID_MAX:
+            raise ValidationError("actor.id", f"must be a non-empty string of at most {limits.ID_MAX} characters")
         if self.role not in ROLES:
             raise ValidationError("actor.role", f"must be one of {', '.join(ROLES)}")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Transcoding
 from eventsourcing.utils import Environment, EnvType
 
+from tracker import limits
 from tracker.actors import Actor
 from tracker.base import Context, TrackerAggregate
 from tracker.ecosystem import Ecosystem
@@ -25,6 +26,7 @@ from tracker.errors import (
 )
 from tracker.innovation import Innovation
 from tracker.organisation import Organisation, organisation_id
+from tracker.records import Caller, EventRecord, Receipt, describe
 from tracker.validation import text
 
 A = TypeVar("A", bound=TrackerAggregate)
@@ -33,9 +35,6 @@ T = TypeVar("T")
 COMMAND_RETRIES = 20
 # Notifications read per page when the log is read through for one aggregate's positions.
 _LOG_PAGE = 10_000
-_BASE_FIELDS = frozenset(
-    {"originator_id", "originator_version", "timestamp", "originator_topic", "actor_id", "actor_role", "correlation_id"}
-)
 
 
 class DateAsISO(Transcoding):
@@ -51,51 +50,6 @@ class DateAsISO(Transcoding):
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class Receipt:
-    """What a command did: the aggregate after it, its version, and the log position of its last event."""
-
-    aggregate_id: UUID
-    version: int
-    position: int | None
-    aggregate: Any = field(repr=False)
-    item_id: UUID | None = None
-
-
-@dataclass(frozen=True)
-class EventRecord:
-    """One stored event, as the audit trail shows it."""
-
-    position: int | None
-    aggregate_id: UUID
-    aggregate_type: str
-    version: int
-    type: str
-    at: datetime
-    actor_id: str
-    actor_role: str
-    correlation_id: str | None
-    data: dict[str, Any]
-
-
-def describe(event: Any, position: int | None) -> EventRecord:
-    """Turn a domain event into an audit record (the payload without the envelope)."""
-    qualname = type(event).__qualname__
-    data = {k: v for k, v in event.__dict__.items() if k not in _BASE_FIELDS}
-    return EventRecord(
-        position=position,
-        aggregate_id=event.originator_id,
-        aggregate_type=qualname.split(".")[0],
-        version=event.originator_version,
-        type=qualname.split(".")[-1],
-        at=event.timestamp,
-        actor_id=event.actor_id,
-        actor_role=event.actor_role,
-        correlation_id=event.correlation_id,
-        data=data,
-    )
 
 
 class TrackerApplication(Application[UUID]):
@@ -194,9 +148,7 @@ class TrackerApplication(Application[UUID]):
         return self._change(
             Ecosystem,
             ecosystem_id,
-            actor,
-            correlation_id,
-            expected_version,
+            Caller(actor, expected_version, correlation_id),
             lambda eco, ctx: eco.add_member(ctx, organisation_id=organisation_id, role=role),
         )
 
@@ -245,175 +197,86 @@ class TrackerApplication(Application[UUID]):
         expected_version: int | None = None,
         correlation_id: str | None = None,
     ) -> Receipt:
-        return self._change(
-            Innovation,
-            innovation_id,
-            actor,
-            correlation_id,
-            expected_version,
-            lambda inn, ctx: inn.revise(ctx, changes),
-        )
+        """Revise title, summary, themes, target groups or readiness level (Innovation.revise)."""
+        caller = Caller(actor, expected_version, correlation_id)
+        return self._change(Innovation, innovation_id, caller, lambda inn, ctx: inn.revise(ctx, changes))
 
-    def start_pilot(
-        self,
-        innovation_id: UUID,
-        *,
-        actor: Actor,
-        site_organisation_id: UUID,
-        started_on: date | str,
-        planned_participants: int | None = None,
-        description: str | None = None,
-        expected_version: int | None = None,
-        correlation_id: str | None = None,
-    ) -> Receipt:
+    def start_pilot(self, innovation_id: UUID, *, actor: Actor, site_organisation_id: UUID, **pilot: Any) -> Receipt:
+        """Start a pilot at a site organisation (Innovation.start_pilot); the receipt's item is the pilot's id."""
         self.get_organisation(site_organisation_id)
+        caller = Caller.take(actor, pilot)
         pilot_id = uuid4()
         return self._change(
             Innovation,
             innovation_id,
-            actor,
-            correlation_id,
-            expected_version,
+            caller,
             lambda inn, ctx: inn.start_pilot(
-                ctx,
-                pilot_id=pilot_id,
-                site_organisation_id=site_organisation_id,
-                started_on=started_on,
-                planned_participants=planned_participants,
-                description=description,
+                ctx, pilot_id=pilot_id, site_organisation_id=site_organisation_id, **pilot
             ),
-            item_id=pilot_id,
+            pilot_id,
         )
 
-    def record_pilot_outcome(
-        self,
-        innovation_id: UUID,
-        pilot_id: UUID,
-        *,
-        actor: Actor,
-        ended_on: date | str,
-        participants: int,
-        completion_rate: float,
-        satisfaction: float | None = None,
-        notes: str | None = None,
-        expected_version: int | None = None,
-        correlation_id: str | None = None,
-    ) -> Receipt:
+    def record_pilot_outcome(self, innovation_id: UUID, pilot_id: UUID, *, actor: Actor, **outcome: Any) -> Receipt:
+        """Record a pilot's outcome (Innovation.record_pilot_outcome)."""
+        caller = Caller.take(actor, outcome)
         return self._change(
             Innovation,
             innovation_id,
-            actor,
-            correlation_id,
-            expected_version,
-            lambda inn, ctx: inn.record_pilot_outcome(
-                ctx,
-                pilot_id=pilot_id,
-                ended_on=ended_on,
-                participants=participants,
-                completion_rate=completion_rate,
-                satisfaction=satisfaction,
-                notes=notes,
-            ),
-            item_id=pilot_id,
+            caller,
+            lambda inn, ctx: inn.record_pilot_outcome(ctx, pilot_id=pilot_id, **outcome),
+            pilot_id,
         )
 
-    def add_evidence(
-        self,
-        innovation_id: UUID,
-        *,
-        actor: Actor,
-        kind: str,
-        title: str,
-        url: str | None = None,
-        description: str | None = None,
-        expected_version: int | None = None,
-        correlation_id: str | None = None,
-    ) -> Receipt:
+    def add_evidence(self, innovation_id: UUID, *, actor: Actor, **evidence: Any) -> Receipt:
+        """Add an evidence item (Innovation.add_evidence); the receipt's item is its id."""
+        caller = Caller.take(actor, evidence)
         evidence_id = uuid4()
         return self._change(
             Innovation,
             innovation_id,
-            actor,
-            correlation_id,
-            expected_version,
-            lambda inn, ctx: inn.add_evidence(
-                ctx, evidence_id=evidence_id, kind=kind, title=title, url=url, description=description
-            ),
-            item_id=evidence_id,
+            caller,
+            lambda inn, ctx: inn.add_evidence(ctx, evidence_id=evidence_id, **evidence),
+            evidence_id,
         )
 
-    def record_assessment(
-        self,
-        innovation_id: UUID,
-        *,
-        actor: Actor,
-        scores: dict[str, int | None],
-        rationale: str,
-        expected_version: int | None = None,
-        correlation_id: str | None = None,
-    ) -> Receipt:
+    def record_assessment(self, innovation_id: UUID, *, actor: Actor, **assessment: Any) -> Receipt:
+        """Record a rubric assessment (Innovation.record_assessment); the receipt carries the assessment recorded."""
+        caller = Caller.take(actor, assessment)
         assessment_id = uuid4()
-        return self._change(
+        receipt = self._change(
             Innovation,
             innovation_id,
-            actor,
-            correlation_id,
-            expected_version,
+            caller,
             lambda inn, ctx: inn.record_assessment(
-                ctx,
-                assessment_id=assessment_id,
-                scores=scores,
-                rationale=rationale,
-                ecosystem_members=self._members_of(inn),
+                ctx, assessment_id=assessment_id, ecosystem_members=self._members_of(inn), **assessment
             ),
-            item_id=assessment_id,
+            assessment_id,
         )
+        return replace(receipt, recorded=receipt.aggregate.assessment(assessment_id))
 
-    def decide_gate(
-        self,
-        innovation_id: UUID,
-        *,
-        actor: Actor,
-        decision: str,
-        rationale: str,
-        to_stage: str | None = None,
-        expected_version: int | None = None,
-        correlation_id: str | None = None,
-    ) -> Receipt:
+    def decide_gate(self, innovation_id: UUID, *, actor: Actor, **decision: Any) -> Receipt:
+        """Take a gate decision: advance, hold, resume, recycle or discontinue (Innovation.decide)."""
+        caller = Caller.take(actor, decision)
         return self._change(
             Innovation,
             innovation_id,
-            actor,
-            correlation_id,
-            expected_version,
-            lambda inn, ctx: inn.decide(
-                ctx, decision=decision, rationale=rationale, to_stage=to_stage, ecosystem_members=self._members_of(inn)
-            ),
+            caller,
+            lambda inn, ctx: inn.decide(ctx, ecosystem_members=self._members_of(inn), **decision),
         )
 
-    def record_adoption(
-        self,
-        innovation_id: UUID,
-        *,
-        actor: Actor,
-        organisation_id: UUID,
-        adopted_on: date | str,
-        notes: str | None = None,
-        expected_version: int | None = None,
-        correlation_id: str | None = None,
-    ) -> Receipt:
+    def record_adoption(self, innovation_id: UUID, *, actor: Actor, organisation_id: UUID, **adoption: Any) -> Receipt:
+        """Record an adoption by an organisation (Innovation.record_adoption); the receipt's item is its id."""
         self.get_organisation(organisation_id)
+        caller = Caller.take(actor, adoption)
         adoption_id = uuid4()
         return self._change(
             Innovation,
             innovation_id,
-            actor,
-            correlation_id,
-            expected_version,
+            caller,
             lambda inn, ctx: inn.record_adoption(
-                ctx, adoption_id=adoption_id, organisation_id=organisation_id, adopted_on=adopted_on, notes=notes
+                ctx, adoption_id=adoption_id, organisation_id=organisation_id, **adoption
             ),
-            item_id=adoption_id,
+            adoption_id,
         )
 
     # ---- reads and time travel ---------------------------------------------------------
@@ -487,7 +350,7 @@ class TrackerApplication(Application[UUID]):
         if at.tzinfo is None:
             raise ValueError("the application clock must return aware datetimes")
         return Context(
-            actor, at.astimezone(UTC), text(correlation_id, "correlation_id", max_length=200, required=False)
+            actor, at.astimezone(UTC), text(correlation_id, "correlation_id", max_length=limits.ID_MAX, required=False)
         )
 
     def _get(self, cls: type[A], aggregate_id: UUID, version: int | None = None) -> A:
@@ -515,18 +378,17 @@ class TrackerApplication(Application[UUID]):
         self,
         cls: type[A],
         aggregate_id: UUID,
-        actor: Actor,
-        correlation_id: str | None,
-        expected_version: int | None,
+        caller: Caller,
         command: Callable[[A, Context], Any],
         item_id: UUID | None = None,
     ) -> Receipt:
         """Load, run the command, save; retry on a lost race unless the caller pinned a version."""
+        expected_version = caller.expected_version
         for _ in range(COMMAND_RETRIES):
             aggregate = self._get(cls, aggregate_id)
             if expected_version is not None and aggregate.version != expected_version:
                 raise VersionConflictError(aggregate_id, expected_version, aggregate.version)
-            command(aggregate, self._context(actor, correlation_id))
+            command(aggregate, self._context(caller.actor, caller.correlation_id))
             if not aggregate.pending_events:
                 return Receipt(aggregate.id, aggregate.version, None, aggregate, item_id)
             try:

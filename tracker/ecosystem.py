@@ -7,10 +7,26 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any, cast
 from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 
+from tracker import limits
 from tracker.base import Context, TrackerAggregate
 from tracker.errors import DuplicateMembershipError, InvalidDateError, ValidationError
 from tracker.validation import choice, day, integer, money, required_text, text
 
+# The details an ecosystem is registered with, in the order the API lists them.
+ECOSYSTEM_DETAILS = (
+    "acronym",
+    "title",
+    "programme",
+    "key_action",
+    "action_type",
+    "project_identifier",
+    "call_year",
+    "start_date",
+    "end_date",
+    "eu_grant_eur",
+    "is_good_practice",
+    "is_success_story",
+)
 MEMBER_ROLES = ("coordinator", "partner", "associated_partner", "affiliated_entity")
 _NAMESPACE = uuid5(NAMESPACE_URL, "https://innovation-ecosystem-tracker/ecosystem")
 
@@ -60,7 +76,9 @@ class Ecosystem(TrackerAggregate):
         end = day(end_date, "end_date", required=False)
         if start and end and end < start:
             raise InvalidDateError("end_date", "must not be before start_date", rule="validation.date.order")
-        identifier = text(project_identifier, "project_identifier", max_length=100, required=False)
+        identifier = text(
+            project_identifier, "project_identifier", max_length=limits.PROJECT_IDENTIFIER_MAX, required=False
+        )
         for flag, value in (("is_good_practice", is_good_practice), ("is_success_story", is_success_story)):
             if not isinstance(value, bool):
                 raise ValidationError(flag, "must be true or false")
@@ -68,13 +86,13 @@ class Ecosystem(TrackerAggregate):
             cls.Registered,
             ctx,
             id=ecosystem_id(identifier),
-            acronym=required_text(acronym, "acronym", max_length=80),
-            title=required_text(title, "title", max_length=500),
-            programme=text(programme, "programme", max_length=120, required=False),
-            key_action=text(key_action, "key_action", max_length=200, required=False),
-            action_type=text(action_type, "action_type", max_length=200, required=False),
+            acronym=required_text(acronym, "acronym", max_length=limits.ACRONYM_MAX),
+            title=required_text(title, "title", max_length=limits.ECOSYSTEM_TITLE_MAX),
+            programme=text(programme, "programme", max_length=limits.PROGRAMME_MAX, required=False),
+            key_action=text(key_action, "key_action", max_length=limits.ACTION_MAX, required=False),
+            action_type=text(action_type, "action_type", max_length=limits.ACTION_MAX, required=False),
             project_identifier=identifier,
-            call_year=integer(call_year, "call_year", low=1987, high=ctx.at.year + 1, required=False),
+            call_year=integer(call_year, "call_year", low=limits.FIRST_CALL_YEAR, high=ctx.at.year + 1, required=False),
             start_date=start,
             end_date=end,
             eu_grant_eur=money(eu_grant_eur, "eu_grant_eur"),
@@ -98,20 +116,7 @@ class Ecosystem(TrackerAggregate):
 
         def apply(self, aggregate: Any) -> None:
             eco = cast(Ecosystem, aggregate)
-            for name in (
-                "acronym",
-                "title",
-                "programme",
-                "key_action",
-                "action_type",
-                "project_identifier",
-                "call_year",
-                "start_date",
-                "end_date",
-                "eu_grant_eur",
-                "is_good_practice",
-                "is_success_story",
-            ):
+            for name in ECOSYSTEM_DETAILS:
                 setattr(eco, name, getattr(self, name))
             eco.members = []
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 from uuid import NAMESPACE_URL, UUID, uuid5
 
+from tracker import limits
 from tracker.base import Context, TrackerAggregate
 from tracker.validation import choice, country_code, normalise_name, required_text, text, url
 
@@ -47,7 +48,7 @@ class Organisation(TrackerAggregate):
         oid: str | None = None,
         website: str | None = None,
     ) -> Organisation:
-        clean_name = " ".join(required_text(name, "name", max_length=300).split())
+        clean_name = " ".join(required_text(name, "name", max_length=limits.NAME_MAX).split())
         code = country_code(country)
         return cls._start(
             cls.Registered,
@@ -56,8 +57,8 @@ class Organisation(TrackerAggregate):
             name=clean_name,
             country=code,
             kind=choice(kind, "kind", ORGANISATION_KINDS),
-            pic=text(pic, "pic", max_length=20, required=False),
-            oid=text(oid, "oid", max_length=20, required=False),
+            pic=text(pic, "pic", max_length=limits.IDENTIFIER_MAX, required=False),
+            oid=text(oid, "oid", max_length=limits.IDENTIFIER_MAX, required=False),
             website=url(website, "website"),
         )
 

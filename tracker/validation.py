@@ -9,6 +9,7 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from tracker import limits
 from tracker.countries import COUNTRY_NAMES, EU_ALIASES
 from tracker.errors import InvalidCountryError, InvalidDateError, ValidationError
 
@@ -58,7 +59,9 @@ def required_text(value: Any, field: str, *, max_length: int) -> str:
     return result
 
 
-def labels(value: Any, field: str, *, max_items: int = 20, max_length: int = 80) -> list[str]:
+def labels(
+    value: Any, field: str, *, max_items: int = limits.LABELS_MAX, max_length: int = limits.LABEL_MAX
+) -> list[str]:
     """A list of short labels (themes, target groups), trimmed and de-duplicated in order."""
     if value is None:
         return []
@@ -127,7 +130,7 @@ def day(value: Any, field: str, *, today: date | None = None, required: bool = T
 
 
 def url(value: Any, field: str) -> str | None:
-    cleaned = text(value, field, max_length=2000, required=False)
+    cleaned = text(value, field, max_length=limits.URL_MAX, required=False)
     if cleaned is None:
         return None
     candidate = cleaned if "://" in cleaned else f"https://{cleaned}"

@@ -10,7 +10,7 @@ from flask.views import MethodView
 from api.auth import READERS, require
 from api.errors import ProblemError
 from api.resources import MIN_POSITION, POSITION_HEADER, READ_ERRORS, ApiBlueprint, projected
-from api.schemas import (
+from api.schemas.history import (
     AuditHeadSchema,
     AuditPageSchema,
     AuditQuery,

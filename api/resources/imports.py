@@ -14,7 +14,7 @@ from marshmallow import Schema, fields, validate
 from api.auth import principal, require
 from api.errors import ProblemError
 from api.resources import WRITE_ERRORS, ApiBlueprint
-from api.schemas import Input
+from api.schemas.common import Input
 from importers.common import RowError
 from importers.cove import import_cove
 from importers.erasmus import RowFilter, import_erasmus

@@ -23,7 +23,8 @@ from api.resources import (
     projected,
     wants_csv,
 )
-from api.schemas import (
+from api.schemas.common import page_of
+from api.schemas.innovations import (
     AdoptionInput,
     AdoptionWrittenSchema,
     AssessmentInput,
@@ -41,7 +42,6 @@ from api.schemas import (
     PilotInput,
     PilotWrittenSchema,
     WrittenSchema,
-    page_of,
 )
 from projections.queries import innovations as queries
 from tracker.application import Receipt
@@ -72,30 +72,7 @@ CSV_FORMATS: dict[str, Callable[[Any], Any]] = {
 
 def innovation_body(inn: Innovation) -> dict[str, Any]:
     """The detail of an innovation replayed from its events (writes, as_of and version reads)."""
-    score = inn.consolidated
-    return {
-        "id": inn.id,
-        "title": inn.title,
-        "summary": inn.summary,
-        "themes": inn.themes,
-        "target_groups": inn.target_groups,
-        "organisation_id": inn.organisation_id,
-        "ecosystem_id": inn.ecosystem_id,
-        "stage": inn.stage,
-        "status": inn.status,
-        "readiness_level": inn.readiness_level,
-        "mpi": score.as_dict() if score else None,
-        "pilots_count": len(inn.pilots),
-        "evidence_count": len(inn.evidence),
-        "assessments_count": len(inn.assessments),
-        "adoptions_count": len(inn.adoptions),
-        "pilots": list(inn.pilots.values()),
-        "evidence": inn.evidence,
-        "adoptions": inn.adoptions,
-        "submitted_at": inn.created_on,
-        "updated_at": inn.modified_on,
-        "version": inn.version,
-    }
+    return queries.detail(inn.summary_fields())
 
 
 def state(receipt: Receipt) -> dict[str, Any]:
@@ -270,12 +247,11 @@ class Assessments(MethodView):
             correlation_id=request_id(),
             **data,
         )
-        inn = receipt.aggregate
-        assessment = next(a for a in inn.assessments if a["assessment_id"] == receipt.item_id)
-        consolidated = inn.consolidated
+        assert receipt.recorded is not None
+        consolidated = receipt.aggregate.consolidated
         body = state(receipt) | {
             "assessment_id": receipt.item_id,
-            "mpi": assessment["mpi"],
+            "mpi": receipt.recorded["mpi"],
             "consolidated": consolidated.as_dict() if consolidated else None,
         }
         return written(receipt, body, 201)

@@ -21,7 +21,8 @@ from api.resources import (
     projected,
     wants_csv,
 )
-from api.schemas import (
+from api.schemas.common import page_of
+from api.schemas.directory import (
     EcosystemDetailSchema,
     EcosystemInput,
     EcosystemQuery,
@@ -30,10 +31,9 @@ from api.schemas import (
     OrganisationInput,
     OrganisationQuery,
     OrganisationSchema,
-    page_of,
 )
 from projections.queries import directory
-from tracker.ecosystem import Ecosystem
+from tracker.ecosystem import ECOSYSTEM_DETAILS, Ecosystem
 from tracker.organisation import Organisation
 from web.observability import request_id
 from web.read_connection import read_connection
@@ -42,24 +42,7 @@ from web.services import services
 blp = ApiBlueprint("directory", __name__, url_prefix="/api/v1", description="Organisations and ecosystems")
 
 ORG_COLUMNS = ["id", "name", "country", "kind", "pic", "oid", "website", "registered_at", "version"]
-ECO_COLUMNS = [
-    "id",
-    "acronym",
-    "title",
-    "programme",
-    "key_action",
-    "action_type",
-    "project_identifier",
-    "call_year",
-    "start_date",
-    "end_date",
-    "eu_grant_eur",
-    "is_good_practice",
-    "is_success_story",
-    "member_count",
-    "registered_at",
-    "version",
-]
+ECO_COLUMNS = ["id", *ECOSYSTEM_DETAILS, "member_count", "registered_at", "version"]
 
 
 def organisation_body(org: Organisation) -> dict[str, Any]:
@@ -90,21 +73,7 @@ def ecosystem_body(eco: Ecosystem) -> dict[str, Any]:
                 "joined_at": m["joined_at"],
             }
         )
-    fields = (
-        "acronym",
-        "title",
-        "programme",
-        "key_action",
-        "action_type",
-        "project_identifier",
-        "call_year",
-        "start_date",
-        "end_date",
-        "eu_grant_eur",
-        "is_good_practice",
-        "is_success_story",
-    )
-    return {"id": eco.id, **{f: getattr(eco, f) for f in fields}} | {
+    return {"id": eco.id, **{f: getattr(eco, f) for f in ECOSYSTEM_DETAILS}} | {
         "registered_at": eco.created_on,
         "updated_at": eco.modified_on,
         "version": eco.version,

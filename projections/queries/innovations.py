@@ -260,8 +260,14 @@ _EXPORT_CONVERTERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def summary(row: Any) -> dict[str, Any]:
-    row = dict(row)  # one conversion, then plain dictionary lookups (a RowMapping lookup costs more)
+# Copied into the read model from the directory: a projected innovation has them, one replayed from its events not.
+_DIRECTORY_FIELDS = ("organisation_name", "country", "ecosystem_acronym")
+ITEMS = ("pilots", "evidence", "adoptions")
+
+
+def summary(values: Any) -> dict[str, Any]:
+    """An innovation as lists show it, from a read-model row or from `Innovation.summary_fields()`."""
+    row = dict(values)  # one conversion, then plain dictionary lookups (a RowMapping lookup costs more)
     mpi = None
     if row["mpi_value"] is not None:
         mpi = {"value": row["mpi_value"], "evaluators": row["mpi_evaluators"], "spread": row["mpi_spread"]}
@@ -272,10 +278,8 @@ def summary(row: Any) -> dict[str, Any]:
         "themes": row["themes"],
         "target_groups": row["target_groups"],
         "organisation_id": row["organisation_id"],
-        "organisation_name": row["organisation_name"],
-        "country": row["country"],
+        **{name: row[name] for name in _DIRECTORY_FIELDS if name in row},
         "ecosystem_id": row["ecosystem_id"],
-        "ecosystem_acronym": row["ecosystem_acronym"],
         "stage": row["stage"],
         "status": row["status"],
         "readiness_level": row["readiness_level"],
@@ -290,13 +294,16 @@ def summary(row: Any) -> dict[str, Any]:
     }
 
 
+def detail(values: Any) -> dict[str, Any]:
+    """An innovation in detail: the summary plus its pilots, evidence and adoptions (from the same sources)."""
+    return summary(values) | {key: [typed(item) for item in values[key]] for key in ITEMS}
+
+
 def get_innovation(conn: Connection, innovation_id: UUID) -> dict[str, Any] | None:
-    """The detail of one innovation as projected: the summary plus pilots, evidence and adoptions."""
+    """The detail of one innovation as projected."""
     i = t.innovations
     row = conn.execute(select(i).where(i.c.id == innovation_id)).mappings().first()
-    if row is None:
-        return None
-    return summary(row) | {key: [typed(item) for item in row[key]] for key in ("pilots", "evidence", "adoptions")}
+    return None if row is None else detail(row)
 
 
 def typed(value: Any) -> Any:

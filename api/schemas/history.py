@@ -1,0 +1,176 @@
+"""History, analytics, the audit trail and the audit chain: what the API accepts and answers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from api.schemas.common import COUNTRY, LABEL, Input
+from tracker import limits
+from tracker.audit_chain import GENESIS, HASH_RE, REASONS
+from tracker.stages import STAGES, STATUSES
+
+# ---- history and analytics ---------------------------------------------------------------
+
+
+class ActorSchema(Schema):
+    id = fields.Str(required=True)
+    role = fields.Str(required=True)
+
+
+class HistoryEventSchema(Schema):
+    position = fields.Int(strict=True, required=True, allow_none=True)
+    version = fields.Int(strict=True, required=True)
+    type = fields.Str(required=True)
+    at = fields.AwareDateTime(format="iso", required=True)
+    actor = fields.Nested(ActorSchema, required=True)
+    correlation_id = fields.Str(allow_none=True)
+    data = fields.Dict(required=True)
+
+
+class ScorePointSchema(Schema):
+    at = fields.AwareDateTime(format="iso", required=True)
+    value = fields.Float(required=True)
+    evaluators = fields.Int(strict=True, required=True)
+    spread = fields.Float(required=True)
+
+
+class StageIntervalSchema(Schema):
+    stage = fields.Str(required=True)
+    entered_at = fields.AwareDateTime(format="iso", required=True)
+    exited_at = fields.AwareDateTime(format="iso", required=True, allow_none=True)
+
+
+class ScopeQuery(Input):
+    ecosystem_id = fields.UUID()
+    country = fields.Str(validate=COUNTRY)
+    theme = fields.Str(validate=LABEL)
+
+
+class FunnelQuery(ScopeQuery):
+    as_of = fields.AwareDateTime(format="iso")
+
+
+def _counts(keys: tuple[str, ...], name: str) -> type[Schema]:
+    return Schema.from_dict({k: fields.Int(strict=True, required=True) for k in keys}, name=name)
+
+
+class FunnelSchema(Schema):
+    as_of = fields.AwareDateTime(format="iso", allow_none=True, required=True)
+    stages = fields.Nested(_counts(STAGES, "StageCounts"), required=True)
+    statuses = fields.Nested(_counts(STATUSES, "StatusCounts"), required=True)
+
+
+class DurationSchema(Schema):
+    count = fields.Int(strict=True, required=True)
+    median_days = fields.Float(allow_none=True, required=True)
+    p90_days = fields.Float(allow_none=True, required=True)
+
+
+class StageDurationsSchema(Schema):
+    stages = fields.Dict(keys=fields.Str(), values=fields.Nested(DurationSchema), required=True)
+
+
+class ScoreGroupsQuery(Input):
+    group_by = fields.Str(required=True, validate=validate.OneOf(["theme", "country", "ecosystem", "organisation"]))
+    as_of = fields.AwareDateTime(format="iso")
+
+
+class ScoreGroupSchema(Schema):
+    key = fields.Str(required=True)
+    label = fields.Str(allow_none=True)
+    innovations = fields.Int(
+        strict=True, required=True, metadata={"description": "Innovations in the group with a consolidated MPI."}
+    )
+    mean_mpi = fields.Float(required=True)
+    median_mpi = fields.Float(required=True)
+
+
+class ScoreGroupsSchema(Schema):
+    group_by = fields.Str()
+    as_of = fields.AwareDateTime(format="iso", allow_none=True)
+    items = fields.List(fields.Nested(ScoreGroupSchema), required=True)
+
+
+class AuditQuery(Input):
+    actor = fields.Str(validate=validate.Length(min=1, max=limits.ID_MAX))
+    aggregate_id = fields.UUID()
+    event_type = fields.Str(validate=validate.Length(min=1, max=64))
+    since = fields.AwareDateTime(format="iso")
+    until = fields.AwareDateTime(format="iso")
+    after = fields.Int(validate=validate.Range(min=0, max=2**62))
+    limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class AuditItemSchema(Schema):
+    position = fields.Int(strict=True, required=True)
+    at = fields.AwareDateTime(format="iso", required=True)
+    aggregate_type = fields.Str(required=True)
+    aggregate_id = fields.UUID(required=True)
+    version = fields.Int(strict=True, required=True)
+    type = fields.Str(required=True)
+    actor = fields.Nested(ActorSchema, required=True)
+    correlation_id = fields.Str(allow_none=True)
+
+
+class AuditPageSchema(Schema):
+    items = fields.List(fields.Nested(AuditItemSchema), required=True)
+    next_after = fields.Int(strict=True, allow_none=True, required=True)
+
+
+# ---- audit chain -------------------------------------------------------------------------
+
+HASH_FIELD = {"description": "A link of the audit chain: SHA-256, lower-case hex.", "example": GENESIS}
+
+
+class AuditHeadSchema(Schema):
+    position = fields.Int(
+        strict=True, required=True, metadata={"description": "Log position of the chain's last link (0 if empty)."}
+    )
+    hash = fields.Str(required=True, metadata=HASH_FIELD)
+
+
+class AuditVerifyQuery(Input):
+    position = fields.Int(
+        validate=validate.Range(min=0, max=2**62),
+        metadata={"description": "Verify up to this log position (default: the chain's head)."},
+    )
+    hash = fields.Str(
+        validate=validate.Regexp(HASH_RE, error="Must be 64 lower-case hexadecimal digits (a SHA-256 hash)."),
+        metadata={**HASH_FIELD, "description": "The hash recorded for `position`, e.g. from an earlier head."},
+    )
+
+    @validates_schema
+    def hash_needs_position(self, data: dict[str, Any], **_: Any) -> None:
+        if "hash" in data and "position" not in data:
+            raise ValidationError("give the position the hash was recorded at", "position")
+
+
+class AuditVerificationSchema(Schema):
+    ok = fields.Bool(required=True, metadata={"description": "Whether the log still matches, up to `position`."})
+    position = fields.Int(strict=True, required=True, metadata={"description": "The position verified up to."})
+    hash = fields.Str(
+        required=True,
+        allow_none=True,
+        metadata={**HASH_FIELD, "description": "The chain recomputed from the stored events, at `position`."},
+    )
+    expected_hash = fields.Str(
+        required=True,
+        allow_none=True,
+        metadata={**HASH_FIELD, "description": "The hash given, else the link recorded at `position`."},
+    )
+    first_bad_position = fields.Int(
+        strict=True,
+        required=True,
+        allow_none=True,
+        metadata={"description": "The first position where the log and the recorded chain disagree."},
+    )
+    reason = fields.Str(
+        required=True,
+        allow_none=True,
+        validate=validate.OneOf(sorted(REASONS)),
+        metadata={"description": "Why the log does not match (null when it does)."},
+    )
+    detail = fields.Str(required=True)
+    checked = fields.Int(strict=True, required=True, metadata={"description": "Stored events recomputed."})

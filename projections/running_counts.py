@@ -1,0 +1,54 @@
+"""The running counts kept event by event: intervals entered and left per day (the funnel), and the consolidated
+MPIs counted into score groups. A rebuild leaves them until its end and counts them in one go (projections.counts)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from projections import tables as t
+from projections.rows import Rows
+
+
+def count_day(rows: Rows, dimension: str, value: str, at: datetime, column: str) -> None:
+    """Add one to the intervals of `value` entered (exited) on the day of `at`."""
+    if rows.counts_deferred:
+        return
+    counts = {"entered": 0, "exited": 0} | {column: 1}
+    rows.add(t.funnel_days, (dimension, value, at.date()), counts)
+
+
+def score_groups_of(row: dict[str, Any]) -> list[tuple[str, str, str | None]]:
+    """The score groups (grouping, key, label) an innovation's consolidated MPI counts in."""
+    groups = [
+        ("country", row["country"], row["country"]),
+        ("organisation", str(row["organisation_id"]), row["organisation_name"]),
+    ]
+    if row["ecosystem_id"] is not None:
+        groups.append(("ecosystem", str(row["ecosystem_id"]), row["ecosystem_acronym"]))
+    groups.extend(("theme", theme, theme) for theme in row["themes"])
+    return groups
+
+
+def recount_score(rows: Rows, row: dict[str, Any], **changes: Any) -> None:
+    """Move an innovation's MPI between score groups as `changes` (its MPI, its themes) are made to its row.
+
+    Call it before the row changes. Groups the innovation stays in get a count out and back in, which cancel."""
+    if rows.counts_deferred:
+        return
+    after = row | changes
+    if row["mpi_value"] is not None:
+        count_score(rows, score_groups_of(row), row["mpi_value"], -1)
+    if after["mpi_value"] is not None:
+        count_score(rows, score_groups_of(after), after["mpi_value"], 1)
+
+
+def count_score(rows: Rows, groups: list[tuple[str, str, str | None]], mpi: float, sign: int) -> None:
+    """Count an MPI into (sign 1) or out of (sign -1) each group's total, whole-point bucket and exact value."""
+    hundredths = round(mpi * 100)
+    for group_by, key, label in groups:
+        rows.add(
+            t.score_groups, (group_by, key), {"innovations": sign, "mpi_hundredths": sign * hundredths}, label=label
+        )
+        rows.add(t.score_buckets, (group_by, key, hundredths // 100), {"innovations": sign})
+        rows.add(t.score_values, (group_by, key, hundredths), {"innovations": sign})

@@ -1,0 +1,59 @@
+"""Rules every innovation command meets: what a status accepts, the conflict of interest, the revisable details."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+from tracker import limits
+from tracker.errors import ConflictOfInterestError, InnovationOnHoldError, TerminalStateError, ValidationError
+from tracker.validation import integer, labels, required_text
+
+REVISABLE = ("title", "summary", "themes", "target_groups", "readiness_level")
+
+
+def clean_details(fields: dict[str, Any]) -> dict[str, Any]:
+    """Validate the revisable details; only the keys given are checked and returned."""
+    checks = {
+        "title": lambda v: required_text(v, "title", max_length=limits.NAME_MAX),
+        "summary": lambda v: required_text(v, "summary", max_length=limits.TEXT_MAX),
+        "themes": lambda v: labels(v, "themes"),
+        "target_groups": lambda v: labels(v, "target_groups"),
+        "readiness_level": lambda v: integer(
+            v, "readiness_level", low=limits.READINESS.low, high=limits.READINESS.high, required=False
+        ),
+    }
+    unknown = set(fields) - set(checks)
+    if unknown:
+        raise ValidationError(sorted(unknown)[0], "cannot be revised")
+    return {key: checks[key](value) for key, value in fields.items()}
+
+
+def check_accepts(status: str, command: str) -> None:
+    """Discontinued takes nothing; on hold takes resume/discontinue; mainstreamed takes evidence/adoptions."""
+    if status == "discontinued":
+        raise TerminalStateError("a discontinued innovation accepts no further changes", rule="terminal.discontinued")
+    if status == "on_hold" and command not in ("resume", "discontinue"):
+        raise InnovationOnHoldError("an innovation on hold accepts only resume and discontinue")
+    if status == "mainstreamed" and command not in ("add_evidence", "record_adoption"):
+        raise TerminalStateError(
+            "a mainstreamed innovation accepts only evidence and adoptions", rule="terminal.mainstreamed"
+        )
+
+
+def check_no_conflict_of_interest(
+    actor_organisation_id: UUID | None, owner_id: UUID, ecosystem_members: frozenset[UUID], verb: str
+) -> None:
+    """Refuse an actor from the owning organisation, or from a member of the innovation's ecosystem."""
+    if actor_organisation_id is None:
+        return
+    if actor_organisation_id == owner_id:
+        raise ConflictOfInterestError(
+            f"an evaluator from the owning organisation may not {verb} this innovation",
+            rule="conflict_of_interest.owner",
+        )
+    if actor_organisation_id in ecosystem_members:
+        raise ConflictOfInterestError(
+            f"an evaluator from a member of the innovation's ecosystem may not {verb} this innovation",
+            rule="conflict_of_interest.ecosystem_member",
+        )
