@@ -25,10 +25,8 @@ from sqlalchemy import (
     update,
 )
 
-from tracker.actors import Actor
+from tracker.actors import ORGANISATION_ROLES, PERSON_ROLES, Actor
 
-ROLES = ("admin", "provider", "evaluator", "analyst")
-ORGANISATION_ROLES = ("provider", "evaluator")
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 PREFIX = "iet"
 
@@ -94,8 +92,8 @@ class KeyStore:
         """Create a key; returns the full token (shown once) and its record."""
         if not NAME.match(name):
             raise KeyError_("name: 1-100 letters, digits or . _ @ -, starting with a letter or digit")
-        if role not in ROLES:
-            raise KeyError_(f"role must be one of {', '.join(ROLES)}")
+        if role not in PERSON_ROLES:
+            raise KeyError_(f"role must be one of {', '.join(PERSON_ROLES)}")
         if role in ORGANISATION_ROLES and organisation_id is None:
             raise KeyError_(f"a {role} key must be bound to an organisation (--organisation)")
         if role not in ORGANISATION_ROLES and organisation_id is not None:

@@ -11,6 +11,7 @@ from flask_httpauth import HTTPTokenAuth
 
 from access.keys import Principal
 from api.errors import ProblemError, problem
+from tracker.actors import PERSON_ROLES
 from web.read_connection import read_connection
 from web.services import services
 
@@ -18,8 +19,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 auth = HTTPTokenAuth(scheme="Bearer")
 
-ALL_ROLES = ("admin", "provider", "evaluator", "analyst")
-READERS = ALL_ROLES
+READERS = PERSON_ROLES
 
 
 @auth.verify_token

@@ -11,6 +11,8 @@ from tracker.errors import ValidationError
 # The roles a person (and an API key) may hold; importers and the system act without one.
 PERSON_ROLES = ("admin", "provider", "evaluator", "analyst")
 ROLES = (*PERSON_ROLES, "importer", "system")
+# The roles bound to an organisation, on whose behalf they act.
+ORGANISATION_ROLES = ("provider", "evaluator")
 
 
 @dataclass(frozen=True)
