@@ -4,7 +4,7 @@ is refused with 429 until the window passes.
 The check runs before the key is looked at, so a guess that would succeed is refused too. It talks to the `limits`
 storage directly (the one Flask-Limiter uses, shared across workers when it is Redis): one storage read per limit
 for every call, and one write per limit for a 401. Run as a Flask-Limiter application limit, the same check took
-0.3–0.9 ms of CPU on every request, measured through Flask's test client on a write of about 3 ms.
+0.3–0.9 ms of CPU on every request (through Flask's test client, on a write of about 3 ms).
 
 When the storage cannot be reached (Redis down, or not answering within STORAGE_TIMEOUT), the check lets the call
 through and logs the error: the limit slows guessing, it is not what keeps a key secret, and an outage of the

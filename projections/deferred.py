@@ -1,7 +1,7 @@
 """What a rebuild puts off until its end, and finishing it.
 
 A rebuild writes every row of the read model again, and keeping each secondary index and each running count up to
-date row by row cost it more than building them once at its end (measured in the README's Performance section).
+date row by row costs more than building them once at its end (see docs/performance.md).
 So a rebuild
 - drops the read model's secondary indexes when it empties the tables, recording the statement that builds each one
   again as the database itself gives it (the indexes are the migrations' work: nothing here restates them);

@@ -32,7 +32,7 @@ def _processors(table: Table, dialect: Dialect) -> dict[str, Processor]:
     """Each column's bind processor for this dialect: what SQLAlchemy itself applies to a parameter of that type.
 
     On SQLite a naive datetime in SQLAlchemy's default format is written by datetime.isoformat, which gives the same
-    text: in a rebuild SQLAlchemy's formatting in Python was the largest cost of binding a row."""
+    text: in a rebuild SQLAlchemy's formatting in Python is otherwise the largest cost of binding a row."""
     processors: dict[str, Processor] = {}
     for column in table.columns:
         impl = column.type.dialect_impl(dialect)
@@ -112,8 +112,8 @@ class BulkWriter:
     """Many-row INSERTs, UPDATEs and counter upserts, written below SQLAlchemy's statement compiler.
 
     The statement is written once per column set and every row becomes a tuple bound by the same processors
-    SQLAlchemy uses, which skips SQLAlchemy's per-row statement compilation: in a rebuild that was the largest
-    single cost per event.
+    SQLAlchemy uses, which skips SQLAlchemy's per-row statement compilation: in a rebuild that compilation is
+    otherwise the largest single cost per event.
     - On SQLite the rows go to the driver's executemany, which loops in C.
     - On PostgreSQL psycopg's executemany sends one query per row and spent more Python on each than the handlers
       spent on the event. So the rows go in one statement, as one array per column (`unnest`): INSERT ... SELECT

@@ -11,7 +11,8 @@ from web.services import services
 def read_connection() -> Connection:
     """The request's connection to the read model, taken from the pool on first use and returned when it ends.
 
-    On PostgreSQL every checkout costs a ping, and a read used to take three (key, projection position, query)."""
+    On PostgreSQL every checkout costs a ping; one connection serves the key check, the projection position and the
+    query."""
     conn: Connection | None = g.get("read_connection")
     if conn is None:
         conn = g.read_connection = services().read_model.statement_reader.connect()
