@@ -1,8 +1,9 @@
-"""Fixtures for HTTP tests: a Flask app on a fresh store, keys for every role, and a small world."""
+"""Fixtures for HTTP tests: a Flask app on a fresh store, keys for every role, and a small world; and what the
+hostile-input tests share: their store, a pilot in it, and how they send a body and check a refusal."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -111,3 +112,51 @@ def submit(env: Env, **overrides: Any) -> dict[str, Any]:
     response = env.post("/api/v1/innovations", env.keys.provider, json=body)
     assert response.status_code == 201, response.json
     return response.json
+
+
+# ---- hostile input: the store and the helpers the hostile-input modules share ---------------------------------------
+
+Tried = Callable[..., None]
+LABEL = "hostile input"  # the line their cases are counted under in the "cases tried" summary
+INNOVATIONS = "/api/v1/innovations"
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Env]:
+    environment = make_env(f"sqlite:///{tmp_path_factory.mktemp('hostile')}/tracker.db")
+    yield environment
+    environment.app.extensions["tracker"].close()
+
+
+@pytest.fixture(scope="module")
+def pilot(hostile: Env) -> dict[str, str]:
+    created = submit(hostile, title="Pilot target")
+    started = hostile.post(
+        f"{INNOVATIONS}/{created['id']}/pilots",
+        hostile.keys.provider,
+        json={"site_organisation_id": str(hostile.world.site), "started_on": "2025-01-01"},
+    )
+    assert started.status_code == 201
+    return {"iid": created["id"], "pilot": started.json["pilot_id"]}
+
+
+def position(env: Env) -> int:
+    return int(env.app.extensions["tracker"].app.current_position())
+
+
+def send(env: Env, tried: Tried, method: str, path: str, key: str, body: bytes | str, **kw: Any) -> Any:
+    tried(LABEL)
+    data = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    return env.call(method, path, key, data=data, content_type=kw.pop("content_type", "application/json"), **kw)
+
+
+def refused(response: Any, status: int, detail: str | None = None, field: str | None = None) -> None:
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    assert response.content_type == "application/problem+json"
+    problem = response.get_json()
+    assert problem["status"] == status
+    assert problem["title"]
+    if detail is not None:
+        assert detail in problem["detail"], problem
+    if field is not None:
+        assert field in problem["errors"], problem
