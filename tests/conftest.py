@@ -11,8 +11,12 @@ import pytest
 
 from storage.application import open_application
 from storage.schema import create_event_tables, drop_postgres_schema
+from tests.world import World, build_world
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
+
+# Helper modules whose asserts should explain themselves when they fail, as a test's own do.
+pytest.register_assert_rewrite("tests.contract")
 
 PG_URL = os.environ.get("TRACKER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 STORES = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
@@ -140,3 +144,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         terminalreporter.section("cases tried")
         for label, count in sorted(totals.items()):
             terminalreporter.write_line(f"{label}: {count:,} cases")
+
+
+@pytest.fixture
+def world(app: TrackerApplication) -> World:
+    """Organisations, an ecosystem and actors of every role, registered in `app` (see tests/world.py)."""
+    return build_world(app)

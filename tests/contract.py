@@ -1,17 +1,11 @@
-"""The application contract suite's shared parts: the `world` fixture, and `refused`, which checks a refusal."""
+"""The application contract suite's check of a refusal (its `world` fixture is in tests/conftest.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.world import World, build_world
 from tracker.application import TrackerApplication
 from tracker.errors import DomainError
-
-
-@pytest.fixture(name="world")
-def world_fixture(app: TrackerApplication) -> World:
-    return build_world(app)
 
 
 def refused(app: TrackerApplication, error: type[DomainError], rule: str | None = None):

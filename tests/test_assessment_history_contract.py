@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.contract import refused, world_fixture  # noqa: F401 - world_fixture provides the `world` fixture
+from tests.contract import refused
 from tests.world import ADMIN, FULL_SCORES, World
 from tracker.actors import Actor
 from tracker.errors import (

@@ -10,7 +10,7 @@ from uuid import uuid4
 
 import pytest
 
-from tests.contract import refused, world_fixture  # noqa: F401 - world_fixture provides the `world` fixture
+from tests.contract import refused
 from tests.world import ADMIN, FULL_SCORES, World
 from tracker.errors import (
     DomainError,

@@ -178,7 +178,6 @@ def test_rate_limit_retry_after_is_rounded_up_to_the_window_reset(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import api.rate_limit
-
     from bootstrap import upgrade_database
 
     settings = Settings(database_url=sqlite_url, rate_limit="1/minute")
