@@ -2,7 +2,14 @@
 
 `wsgi.py`, the `tracker` command, the workers, `bench/` and `soak/` all start here."""
 
-from bootstrap.build import build_application, build_read_model, build_services, open_application, upgrade_database
+from bootstrap.build import (
+    build_application,
+    build_read_model,
+    build_services,
+    open_application,
+    open_event_log,
+    upgrade_database,
+)
 from bootstrap.web import create_app
 
 __all__ = [
@@ -11,5 +18,6 @@ __all__ = [
     "build_services",
     "create_app",
     "open_application",
+    "open_event_log",
     "upgrade_database",
 ]

@@ -1,9 +1,16 @@
-"""Builds the application, the read model and the services from settings."""
+"""Builds the application, the read model and the services from settings, and the undecoded event log for audits."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from eventsourcing.persistence import ApplicationRecorder
+from sqlalchemy import Engine
+
 from access.keys import KeyStore
 from projections import migrate
+from projections.engine import make_engine
 from projections.read_model import ReadModel
 from runtime.services import Services
 from runtime.settings import Settings
@@ -11,7 +18,14 @@ from storage.application import check_stored_events_readable, open_application
 from storage.schema import create_event_tables
 from tracker.application import TrackerApplication
 
-__all__ = ["build_application", "build_read_model", "build_services", "open_application", "upgrade_database"]
+__all__ = [
+    "build_application",
+    "build_read_model",
+    "build_services",
+    "open_application",
+    "open_event_log",
+    "upgrade_database",
+]
 
 
 def upgrade_database(settings: Settings) -> None:
@@ -47,3 +61,21 @@ def build_services(settings: Settings) -> Services:
     return Services(
         settings=settings, app=app, read_model=read_model, keys=KeyStore(read_model.reader, read_model.writer)
     )
+
+
+@contextmanager
+def open_event_log(settings: Settings) -> Iterator[tuple[ApplicationRecorder, Engine]]:
+    """The event store's recorder and the read model's engine, for the audit chain.
+
+    Verification hashes the stored bytes and never decodes an event, so it must run even when an event no longer
+    decodes; the application built for serving (build_application) refuses to start then.
+    """
+    app = open_application(settings.database_url, pool_size=1)
+    try:
+        engine = make_engine(settings.database_url, pool_size=1)
+        try:
+            yield app.recorder, engine
+        finally:
+            engine.dispose()
+    finally:
+        app.close()
