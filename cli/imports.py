@@ -1,0 +1,72 @@
+"""`tracker import`: the European Commission's public data, CoVE projects and the Erasmus+ export."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from cli.common import open_services
+from importers.common import Progress, RowError
+from importers.cove import import_cove
+from importers.erasmus import RowFilter, import_erasmus
+from tracker.actors import Actor
+
+
+@click.group("import")
+def import_() -> None:
+    """Load the European Commission's public data (idempotent and resumable: rerun freely)."""
+
+
+def _run_import(kind: str, file: str, filters: tuple[str, ...] = ()) -> None:
+    path = Path(file)
+    with open_services() as services:
+        actor = Actor("importer:cli", "importer")
+        total = 1000 if kind == "erasmus" else _count_records(path)
+        progress = Progress(total, f"importing {path.name}")
+        try:
+            if kind == "cove":
+                summary = import_cove(services.app, path, actor=actor, progress=progress)
+            else:
+                parsed = [RowFilter.parse(f) for f in filters]
+                summary = import_erasmus(services.app, path, actor=actor, filters=parsed, progress=progress)
+        except (RowError, ValueError) as exc:
+            raise click.UsageError(str(exc)) from None
+        if services.settings.inline_projections:
+            services.read_model.catch_up()
+    for problem in summary.problems:
+        click.echo(f"row {problem['row']}: rejected: {problem['reason']}", err=True)
+    rate = summary.rows / summary.seconds if summary.seconds else 0.0
+    click.echo(
+        f"{summary.source}: {summary.rows} rows: {summary.created} created, {summary.unchanged} unchanged, "
+        f"{summary.rejected} rejected, {summary.skipped} filtered out; organisations {summary.organisations_created} "
+        f"created, memberships {summary.memberships_created} created ({rate:,.0f} rows/s)"
+    )
+    if summary.changed_nothing:
+        click.echo("nothing changed: everything in the file was already imported")
+
+
+def _count_records(path: Path) -> int:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return 1
+    return len(data) if isinstance(data, list) else 1
+
+
+@import_.command("cove")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def import_cove_command(file: str) -> None:
+    """Centres of Vocational Excellence (cove-projects.json): projects, participants and roles."""
+    _run_import("cove", file)
+
+
+@import_.command("erasmus")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--filter", "filters", multiple=True, help="'COLUMN=VALUE' (equals) or 'COLUMN~TEXT' (contains); repeatable."
+)
+def import_erasmus_command(file: str, filters: tuple[str, ...]) -> None:
+    """The Erasmus+ Projects_Overview export, CSV or XLSX, streamed."""
+    _run_import("erasmus", file, filters)

@@ -1,0 +1,56 @@
+"""`tracker keys`: create, list and revoke API keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from access.keys import KeyError_
+from cli.common import open_services
+
+
+@click.group("keys")
+def keys() -> None:
+    """API keys (stored hashed; a key is shown once, when it is created)."""
+
+
+@keys.command("create")
+@click.option("--role", required=True, type=click.Choice(["admin", "provider", "evaluator", "analyst"]))
+@click.option("--organisation", "organisation_id", type=click.UUID, help="Required for provider and evaluator keys.")
+@click.option("--name", required=True, help="Unique among active keys; becomes the actor id on events.")
+def keys_create(role: str, organisation_id: Any, name: str) -> None:
+    """Create a key and print it once."""
+    with open_services() as services:
+        if organisation_id is not None:
+            services.app.get_organisation(organisation_id)
+        try:
+            token, info = services.keys.create(name=name, role=role, organisation_id=organisation_id)
+        except KeyError_ as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(token)
+    click.echo(f"created key {info.id} ({info.name}, {info.role}); it is not shown again", err=True)
+
+
+@keys.command("list")
+@click.option("--all", "include_revoked", is_flag=True, help="Include revoked keys.")
+def keys_list(include_revoked: bool) -> None:
+    """List keys (never their secrets)."""
+    with open_services() as services:
+        rows = services.keys.list(include_revoked=include_revoked)
+    click.echo(f"{'id':<17}{'name':<24}{'role':<10}{'organisation':<38}{'created':<21}revoked")
+    for k in rows:
+        revoked = k.revoked_at.strftime("%Y-%m-%d %H:%M") if k.revoked_at else ""
+        organisation = str(k.organisation_id or "")
+        click.echo(f"{k.id:<17}{k.name:<24}{k.role:<10}{organisation:<38}{k.created_at:%Y-%m-%d %H:%M}     {revoked}")
+
+
+@keys.command("revoke")
+@click.argument("key")
+def keys_revoke(key: str) -> None:
+    """Revoke a key by id or name; it fails at once."""
+    with open_services() as services:
+        count = services.keys.revoke(key)
+    if not count:
+        raise click.UsageError(f"no active key with id or name {key!r}")
+    click.echo(f"revoked {count} key(s)")
