@@ -1,0 +1,53 @@
+"""The rooms' import contracts (import-linter, run by `make lint`) are alive: a forbidden import breaks them."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+ROOMS = ("tracker", "storage", "projections", "access", "importers", "runtime", "web", "api", "pages", "cli")
+COPIED = (*ROOMS, "bootstrap", "bench", "soak", "tests")
+LINT_IMPORTS = Path(sys.executable).with_name("lint-imports")
+
+
+def lint_imports(tree: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(tree)}
+    return subprocess.run(  # noqa: S603 - the project's own lint-imports, on a copy of its own tree
+        [str(LINT_IMPORTS), "--config", "pyproject.toml", "--no-cache"],
+        cwd=tree,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize(
+    ("module", "line", "complaint"),
+    [
+        ("tracker/stages.py", "import sqlite3", "tracker is not allowed to import sqlite3"),
+        ("tracker/rubric.py", "import sqlalchemy", "tracker is not allowed to import sqlalchemy"),
+        ("api/http.py", "import pages.dashboard", "api is not allowed to import pages"),
+        ("projections/handlers.py", "import web.services", "projections is not allowed to import web"),
+        ("storage/config.py", "import projections.tables", "storage is not allowed to import projections"),
+    ],
+)
+def test_contracts_break_when_a_room_imports_across_its_wall(
+    tmp_path: Path, module: str, line: str, complaint: str
+) -> None:
+    for room in COPIED:
+        shutil.copytree(ROOT / room, tmp_path / room, ignore=shutil.ignore_patterns("__pycache__", "static"))
+    shutil.copy(ROOT / "pyproject.toml", tmp_path / "pyproject.toml")
+    assert lint_imports(tmp_path).returncode == 0, "the copied tree should keep every contract before the change"
+    target = tmp_path / module
+    target.write_text(target.read_text(encoding="utf-8") + f"\n{line}\n", encoding="utf-8")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert complaint in result.stdout
