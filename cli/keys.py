@@ -8,6 +8,7 @@ import click
 
 from access.keys import KeyError_
 from cli.common import open_services
+from tracker.actors import PERSON_ROLES
 
 
 @click.group("keys")
@@ -16,7 +17,7 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--role", required=True, type=click.Choice(["admin", "provider", "evaluator", "analyst"]))
+@click.option("--role", required=True, type=click.Choice(PERSON_ROLES))
 @click.option("--organisation", "organisation_id", type=click.UUID, help="Required for provider and evaluator keys.")
 @click.option("--name", required=True, help="Unique among active keys; becomes the actor id on events.")
 def keys_create(role: str, organisation_id: Any, name: str) -> None:
