@@ -78,20 +78,9 @@ class TrackerApplication(Application[UUID]):
 
     # ---- organisations and ecosystems --------------------------------------------------
 
-    def register_organisation(
-        self,
-        *,
-        actor: Actor,
-        name: str,
-        country: str,
-        kind: str,
-        pic: str | None = None,
-        oid: str | None = None,
-        website: str | None = None,
-        correlation_id: str | None = None,
-    ) -> Receipt:
-        ctx = self._context(actor, correlation_id)
-        org = Organisation.register(ctx, name=name, country=country, kind=kind, pic=pic, oid=oid, website=website)
+    def register_organisation(self, *, actor: Actor, correlation_id: str | None = None, **organisation: Any) -> Receipt:
+        """Register an organisation (Organisation.register); the same name in the same country is refused."""
+        org = Organisation.register(self._context(actor, correlation_id), **organisation)
         if org.id in self.repository:
             raise DuplicateOrganisationError(
                 f"an organisation named {org.name!r} in {org.country} already exists", existing_id=org.id
@@ -158,30 +147,19 @@ class TrackerApplication(Application[UUID]):
         self,
         *,
         actor: Actor,
-        title: str,
-        summary: str,
-        themes: list[str],
         organisation_id: UUID,
         ecosystem_id: UUID | None = None,
-        target_groups: list[str] | None = None,
-        readiness_level: int | None = None,
         innovation_id: UUID | None = None,
         correlation_id: str | None = None,
+        **details: Any,
     ) -> Receipt:
+        """Submit an innovation of an organisation, optionally in an ecosystem (Innovation.submit)."""
         ctx = self._context(actor, correlation_id)
         self.get_organisation(organisation_id)
         if ecosystem_id is not None:
             self.get_ecosystem(ecosystem_id)
         innovation = Innovation.submit(
-            ctx,
-            id=innovation_id or uuid4(),
-            title=title,
-            summary=summary,
-            themes=themes,
-            organisation_id=organisation_id,
-            ecosystem_id=ecosystem_id,
-            target_groups=target_groups,
-            readiness_level=readiness_level,
+            ctx, id=innovation_id or uuid4(), organisation_id=organisation_id, ecosystem_id=ecosystem_id, **details
         )
         try:
             return self._save(innovation)
