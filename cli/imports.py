@@ -26,13 +26,16 @@ def _run_import(kind: str, file: str, filters: tuple[str, ...] = ()) -> None:
         total = 1000 if kind == "erasmus" else _count_records(path)
         progress = Progress(total, f"importing {path.name}")
         try:
+            parsed = [RowFilter.parse(f) for f in filters]
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        try:
             if kind == "cove":
                 summary = import_cove(services.app, path, actor=actor, progress=progress)
             else:
-                parsed = [RowFilter.parse(f) for f in filters]
                 summary = import_erasmus(services.app, path, actor=actor, filters=parsed, progress=progress)
-        except (RowError, ValueError) as exc:
-            raise click.UsageError(str(exc)) from None
+        except RowError as exc:  # the file as a whole: nothing in it was imported
+            raise click.ClickException(str(exc)) from None
         if services.settings.inline_projections:
             services.read_model.catch_up()
     for problem in summary.problems:
@@ -43,6 +46,8 @@ def _run_import(kind: str, file: str, filters: tuple[str, ...] = ()) -> None:
         f"{summary.rejected} rejected, {summary.skipped} filtered out; organisations {summary.organisations_created} "
         f"created, memberships {summary.memberships_created} created ({rate:,.0f} rows/s)"
     )
+    if summary.rows and summary.rejected == summary.rows:
+        raise click.ClickException(f"nothing imported: all {summary.rows} rows were rejected")
     if summary.changed_nothing:
         click.echo("nothing changed: everything in the file was already imported")
 

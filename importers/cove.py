@@ -48,9 +48,9 @@ def import_cove(
     try:
         records = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8 or JSON, or a 4,300-digit integer
-        raise RowError(f"{source} is not a readable JSON file: {type(exc).__name__}: {exc}") from None
+        raise RowError(f"{path.name} is not a readable JSON file: {type(exc).__name__}: {exc}") from None
     if not isinstance(records, list):
-        raise RowError(f"{source} must hold a JSON list of projects")
+        raise RowError(f"{path.name} must hold a JSON list of projects")
     writer = Writer(app, actor, source)
     for row, record in enumerate(records, 1):
         summary.rows += 1

@@ -18,6 +18,8 @@ from tracker.application import TrackerApplication
 from tracker.errors import DomainError
 
 GRANT_PREFIX = "eu grant award in euros"
+# The export's columns every row needs; a file without them is not an Erasmus+ export.
+REQUIRED_COLUMNS = ("Project Identifier", "Project Title", "Coordinating organisation name", "Coordinator's country")
 _PARTNER = re.compile(r"^partner (\d+) name$", re.IGNORECASE)
 _MONEY = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
 _YES = {"yes", "y", "true", "1"}
@@ -83,8 +85,15 @@ def _lookup(row: dict[str, str], column: str) -> str:
     return ""
 
 
+class UnreadableRest(ValueError):
+    """The file could be read up to a row, and not beyond it."""
+
+
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
-    """Rows as dicts with their 1-based data row number and the fraction of the file read; never the whole file."""
+    """Rows as dicts with their 1-based data row number and the fraction of the file read; never the whole file.
+
+    A file that is not an export (not CSV in UTF-8 or an Excel workbook, or without the export's columns) is refused
+    with a RowError before any row is read; one that breaks part way raises UnreadableRest there."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         yield from _xlsx_rows(path)
         return
@@ -92,27 +101,51 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
     with path.open("rb") as raw:
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
         reader = csv.DictReader(text)
-        if not reader.fieldnames:
-            raise RowError(f"{path.name} has no header row")
-        for number, row in enumerate(reader, 1):
-            yield number, {k: (v or "") for k, v in row.items() if k is not None}, raw.tell() / size
+        try:
+            names = reader.fieldnames
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise RowError(f"{path.name} is not a CSV file in UTF-8 ({type(exc).__name__}: {exc})") from None
+        check_columns(path.name, names or [])
+        try:
+            for number, row in enumerate(reader, 1):
+                yield number, {k: (v or "") for k, v in row.items() if k is not None}, raw.tell() / size
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise UnreadableRest(str(exc)) from None
+
+
+def check_columns(name: str, columns: list[str] | tuple[str, ...]) -> None:
+    """Refuse a file whose header lacks any of the export's required columns, naming them."""
+    present = {column.strip().casefold() for column in columns if column}
+    missing = [column for column in REQUIRED_COLUMNS if column.casefold() not in present]
+    if missing:
+        raise RowError(f"{name} is not an Erasmus+ projects export: it lacks the columns {', '.join(missing)}")
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
     from openpyxl import load_workbook
 
-    workbook = load_workbook(path, read_only=True, data_only=True)
     try:
-        sheet = workbook.worksheets[0]
-        total = max(sheet.max_row or 1, 1)
-        rows = sheet.iter_rows(values_only=True)
-        header = next(rows, None)
+        workbook = load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # whatever the bytes, a file that does not open is refused whole
+        raise RowError(f"{path.name} is not a readable Excel workbook ({type(exc).__name__}: {exc})") from None
+    try:
+        try:
+            sheet = workbook.worksheets[0]
+            total = max(sheet.max_row or 1, 1)
+            rows = sheet.iter_rows(values_only=True)
+            header = next(rows, None)
+        except Exception as exc:  # a sheet whose XML does not parse (or is refused) is no export
+            raise RowError(f"{path.name} has no readable first sheet ({type(exc).__name__}: {exc})") from None
         if header is None:
             raise RowError(f"{path.name} has no header row")
         names = [str(h).strip() if h is not None else "" for h in header]
-        for number, values in enumerate(rows, 1):
-            row = {n: _cell_text(v) for n, v in zip(names, values, strict=False) if n}
-            yield number, row, number / total
+        check_columns(path.name, names)
+        try:
+            for number, values in enumerate(rows, 1):
+                row = {n: _cell_text(v) for n, v in zip(names, values, strict=False) if n}
+                yield number, row, number / total
+        except Exception as exc:  # the sheet breaks part way: what was read stands
+            raise UnreadableRest(f"{type(exc).__name__}: {exc}") from None
     finally:
         workbook.close()
 
@@ -154,7 +187,7 @@ def import_erasmus(
                     summary.reject(number, str(exc))
             if progress is not None:
                 progress.update(int(fraction * progress.total), f"rows {summary.rows}, rejected {summary.rejected}")
-    except (UnicodeDecodeError, csv.Error) as exc:
+    except UnreadableRest as exc:
         summary.reject(summary.rows + 1, f"unreadable file from here on: {exc}")
     summary.seconds = time.perf_counter() - started
     return summary

@@ -10,6 +10,7 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
+from werkzeug.utils import secure_filename
 
 from api.auth import principal, require
 from api.errors import ProblemError
@@ -91,7 +92,9 @@ class Imports(MethodView):
         actor = Actor(f"importer:{who.name}", "importer")
         app = services().app
         with tempfile.TemporaryDirectory(prefix="tracker-import-") as tmp:
-            path = Path(tmp) / f"upload{suffix}"
+            # Saved under the uploaded file's own name (made safe), so what an import reports names the caller's file.
+            safe = secure_filename(upload.filename or "")
+            path = Path(tmp) / (safe if Path(safe).suffix.lower() == suffix else f"upload{suffix}")
             upload.save(path)
             name = f"{Path(upload.filename or 'upload').name}@{request_id()}"
             try:
