@@ -62,9 +62,26 @@ def wait_for_projections() -> int:
     if not raw.strip().isdigit() or len(raw.strip()) > 18:
         raise ProblemError(400, "X-Min-Position must be a non-negative integer log position.")
     wanted = int(raw)
-    if not current.read_model.wait_for(
-        wanted, timeout=current.settings.read_wait_timeout, catch_up=current.settings.inline_projections
-    ):
+    catch_up = current.settings.inline_projections
+    if current.read_model.wait_for(wanted, timeout=0, catch_up=catch_up):
+        return current.read_model.position(read_afresh())
+    head = current.app.current_position()
+    if wanted > head:
+        # A position no write has reached yet: waiting would only hold a thread for the whole timeout.
+        raise ProblemError(
+            422,
+            f"X-Min-Position {wanted} is beyond the end of the event log, which is at position {head}.",
+            errors={"X-Min-Position": [f"must be at most {head}, the log's last position"]},
+        )
+    if not current.waiters.acquire(blocking=False):
+        raise ProblemError(
+            503, "Too many reads are waiting for the read model; retry shortly.", headers={"Retry-After": "1"}
+        )
+    try:
+        reached = current.read_model.wait_for(wanted, timeout=current.settings.read_wait_timeout, catch_up=catch_up)
+    finally:
+        current.waiters.release()
+    if not reached:
         raise ProblemError(
             503, f"The read model has not reached position {wanted} yet; retry shortly.", headers={"Retry-After": "1"}
         )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 
 from access.keys import KeyStore
 from projections.background import BackgroundProjection
@@ -19,6 +20,11 @@ class Services:
     keys: KeyStore
     # With inline projections (SQLite): the web process's own projection thread.
     projection: BackgroundProjection | None = None
+    # Reads waiting for X-Min-Position (at most settings.read_waiters at once; see wait_for_position).
+    waiters: threading.BoundedSemaphore = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.waiters = threading.BoundedSemaphore(self.settings.read_waiters)
 
     def start_inline_projections(self) -> None:
         """Project this process's writes in a thread of its own (when the settings ask for inline projections)."""

@@ -12,6 +12,8 @@ from storage.config import DEFAULT_DATABASE_URL, StoreConfig, check_cipher_key
 
 # Failed authentications (401) one client address may make per window before it is answered 429.
 AUTH_FAILURE_LIMIT = "20/minute"
+# The host names the app answers for (a request naming another is refused 400): enough for `make run`.
+TRUSTED_HOSTS = ("localhost", "127.0.0.1", "::1")
 _OFF = ("", "0", "off", "no", "false")
 
 
@@ -29,6 +31,16 @@ class Settings:
     # Reverse proxies in front of the app whose X-Forwarded-For is trusted to name the client (0: none).
     trusted_proxies: int = 0
     log_level: str = "INFO"
+    # Host names requests may name (Flask's TRUSTED_HOSTS; ".example.org" admits its subdomains); empty: any.
+    trusted_hosts: tuple[str, ...] = TRUSTED_HOSTS
+    # Strict-Transport-Security on every answer: the app is served over HTTPS only.
+    hsts: bool = False
+    # Reads one process lets wait for X-Min-Position at once; more are answered 503 at once.
+    read_waiters: int = 2
+    # /readyz says not ready when the read model is this many events behind the log, or its oldest unprojected
+    # event has waited this many seconds.
+    ready_max_lag: int = 10_000
+    ready_max_lag_seconds: float = 30.0
     import_max_bytes: int = 200 * 1024 * 1024
     # Base64 AES key: with it, stored event and snapshot payloads are compressed and encrypted (AES-GCM).
     cipher_key: str | None = field(default=None, repr=False)
@@ -46,6 +58,10 @@ class Settings:
                 raise ValueError(f"TRACKER_{name.upper()}: {value!r} is not a limit such as '20/minute'") from None
         if self.trusted_proxies < 0:
             raise ValueError("TRACKER_TRUSTED_PROXIES must be 0 or more")
+        if self.read_waiters < 1:
+            raise ValueError("TRACKER_READ_WAITERS must be 1 or more")
+        if self.ready_max_lag < 0 or self.ready_max_lag_seconds <= 0:
+            raise ValueError("TRACKER_READY_MAX_LAG must be 0 or more, and TRACKER_READY_MAX_LAG_SECONDS above 0")
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
@@ -64,6 +80,11 @@ class Settings:
             auth_failure_limit=_limit(env.get("TRACKER_AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT)),
             trusted_proxies=int(env.get("TRACKER_TRUSTED_PROXIES", "0")),
             log_level=env.get("TRACKER_LOG_LEVEL", "INFO").upper(),
+            trusted_hosts=_hosts(env.get("TRACKER_TRUSTED_HOSTS", ",".join(TRUSTED_HOSTS))),
+            hsts=_on(env.get("TRACKER_HSTS", "")) or _on(env.get("TRACKER_SECURE_COOKIES", "")),
+            read_waiters=int(env.get("TRACKER_READ_WAITERS", "2")),
+            ready_max_lag=int(env.get("TRACKER_READY_MAX_LAG", "10000")),
+            ready_max_lag_seconds=float(env.get("TRACKER_READY_MAX_LAG_SECONDS", "30")),
             import_max_bytes=int(env.get("TRACKER_IMPORT_MAX_BYTES", str(200 * 1024 * 1024))),
             cipher_key=env.get("TRACKER_CIPHER_KEY", "").strip() or None,
         )
@@ -71,3 +92,13 @@ class Settings:
 
 def _limit(value: str) -> str:
     return "" if value.strip().lower() in _OFF else value.strip()
+
+
+def _on(value: str) -> bool:
+    return value.strip().lower() not in _OFF
+
+
+def _hosts(value: str) -> tuple[str, ...]:
+    """A comma-separated list of host names; "*" admits any."""
+    hosts = tuple(h.strip() for h in value.split(",") if h.strip())
+    return () if "*" in hosts else hosts

@@ -10,13 +10,14 @@ from typing import Any, TypeVar
 from flask import make_response, request
 from flask_smorest import Blueprint
 
+from api.errors import ProblemError
 from api.http import wait_for_projections, with_projection_position
 from api.json_input import StrictFlaskParser
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-READ_ERRORS = (400, 401, 403, 429, 503)
-WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 413, 422, 429, 503)
+READ_ERRORS = (400, 401, 403, 422, 429, 503)
+WRITE_ERRORS = (400, 401, 403, 404, 409, 412, 413, 415, 422, 429, 503)
 
 MIN_POSITION = {
     "in": "header",
@@ -83,6 +84,20 @@ def projected(func: F) -> F:
         position = wait_for_projections()
         response = make_response(func(*args, **kwargs))
         return with_projection_position(response, position)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def no_query(func: F) -> F:
+    """The operation takes no query parameters: any is refused 422, as the schemas refuse unknown fields."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if request.args:
+            raise ProblemError(
+                422, "The request has invalid fields.", errors={name: ["Unknown field."] for name in request.args}
+            )
+        return func(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 

@@ -64,8 +64,8 @@ def test_writes_carry_event_position_and_reads_wait_for_it(env: Env) -> None:
     assert read.status_code == 200
     assert int(read.headers["X-Projection-Position"]) >= position
     future = env.get("/api/v1/innovations", env.keys.analyst, headers={"X-Min-Position": str(position + 1000)})
-    assert future.status_code == 503
-    assert future.headers["Retry-After"] == "1"
+    assert future.status_code == 422  # beyond the log's head: refused at once (see tests/api/test_read_waits.py)
+    assert f"at position {position}" in future.json["detail"]
     assert env.get("/api/v1/innovations", env.keys.analyst, headers={"X-Min-Position": "soon"}).status_code == 400
 
 
@@ -145,7 +145,9 @@ def limited_env(sqlite_url: str) -> Iterator[Env]:
     environment.app.extensions["tracker"].close()
 
 
-def test_with_the_rate_limit_on_a_503_keeps_its_own_retry_after_and_a_200_carries_none(limited_env: Env) -> None:
+def test_with_the_rate_limit_on_a_503_keeps_its_own_retry_after_and_a_200_carries_none(
+    limited_env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Flask-Limiter sets Retry-After on every response to the time left in the limit's window (here up to an hour):
     # a read that waited for its position in vain must still say to try again in a second, not in an hour.
     created = submit(limited_env)
@@ -153,7 +155,10 @@ def test_with_the_rate_limit_on_a_503_keeps_its_own_retry_after_and_a_200_carrie
     assert read.status_code == 200
     assert read.headers["X-RateLimit-Limit"] == "1000"
     assert "Retry-After" not in read.headers
-    future = limited_env.get("/api/v1/innovations", limited_env.keys.analyst, headers={"X-Min-Position": "999999"})
+    services = limited_env.app.extensions["tracker"]
+    head = services.app.current_position()
+    monkeypatch.setattr(services.read_model, "wait_for", lambda *_, **__: False)  # a read side that lags behind
+    future = limited_env.get("/api/v1/innovations", limited_env.keys.analyst, headers={"X-Min-Position": str(head)})
     assert future.status_code == 503
     assert future.headers["Retry-After"] == "1"
 
