@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -11,7 +12,19 @@ from typing import Any
 
 from flask import Response, stream_with_context
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_FORMULA_START = frozenset("=+-@\t\r\n")
+# Signs NFKC leaves alone that spreadsheets still read as an operator.
+_LOOKALIKES = frozenset("\u2212\u2013\u2014\u02d7")
+
+
+def is_formula(text: str) -> bool:
+    """Whether a spreadsheet could run this text as a formula: it starts (after spaces) with =, +, -, @, a tab or a
+    line break, in any width or look-alike form (the fullwidth ＝ among them, compared after NFKC)."""
+    first = text[:1]
+    if first.isascii() and first != " ":
+        return first in _FORMULA_START
+    head = unicodedata.normalize("NFKC", text.lstrip(" \u3000")[:4]).lstrip(" ")[:1]
+    return head in _FORMULA_START or head in _LOOKALIKES
 
 
 def cell(value: Any) -> str:
@@ -20,7 +33,7 @@ def cell(value: Any) -> str:
         return ""
     kind = type(value)
     if kind is str:  # the common case first
-        return "'" + value if value.startswith(_FORMULA_START) else value
+        return "'" + value if is_formula(value) else value
     if kind is int or kind is float:
         return str(value)
     if isinstance(value, datetime):
@@ -32,14 +45,14 @@ def cell(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         value = "; ".join(str(v) for v in value)
     text = str(value)
-    if text.startswith(_FORMULA_START):  # even "-1" or "+1" in text: a caller's text is never a formula
+    if is_formula(text):  # even "-1" or "+1" in text: a caller's text is never a formula
         return "'" + text
     return text
 
 
 def text_cell(value: str | None) -> str | None:
     """`cell` for a text column, or None (csv writes an empty cell), without looking at the type each time."""
-    if value is not None and value.startswith(_FORMULA_START):
+    if value is not None and is_formula(value):
         return "'" + value
     return value
 
@@ -49,7 +62,7 @@ def list_cell(value: list[Any] | None) -> str:
     if not value:
         return ""
     text = "; ".join(map(str, value))
-    return "'" + text if text.startswith(_FORMULA_START) else text
+    return "'" + text if is_formula(text) else text
 
 
 def stream_csv(

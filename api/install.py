@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask
+from limits.storage import Storage
 
-from api import rate_limit
-from api.auth_failures import AuthFailureLimit, storage_options
+from access.attempts import DatabaseCounts
+from api import docs, rate_limit
+from api.auth_failures import AuthFailureLimit, shared_storage, storage_options
 from api.errors import ProblemApi, problem, register_error_handlers
 from api.resources import history, imports, innovations, ops, organisations
-from runtime.settings import Settings
+from runtime.services import Services
+from web.read_connection import read_connection
 
 
-def install(app: Flask, settings: Settings, exempt: tuple[Blueprint, ...] = ()) -> None:
+class TrackerApi(docs.SwaggerPage, ProblemApi):
+    """The API: problem+json errors, and docs under a strict Content-Security-Policy."""
+
+
+def install(app: Flask, services: Services, exempt: tuple[Blueprint, ...] = ()) -> None:
     """Serve the API under /api/v1 (and /healthz, /readyz, /metrics); `exempt` blueprints are left out of its limits."""
+    settings = services.settings
     app.config.update(
         API_TITLE="Innovation Ecosystem Tracker",
         API_VERSION="1",
@@ -36,20 +45,30 @@ def install(app: Flask, settings: Settings, exempt: tuple[Blueprint, ...] = ()) 
         # X-RateLimit-* headers describe TRACKER_RATE_LIMIT; Retry-After stays the app's own (see api.rate_limit).
         RATELIMIT_HEADERS_ENABLED=bool(settings.rate_limit),
     )
-    api = ProblemApi(app)
+    api = TrackerApi(app)
     register_error_handlers(app)
-    unlimited = (ops.blp, ops.assets, *exempt)
+    unlimited = (ops.blp, docs.assets, *exempt)
     if settings.auth_failure_limit:
         # Before the per-key limit, so an address over its failures is refused before any other limit counts it.
         AuthFailureLimit(
-            settings.auth_failure_limit, settings.rate_limit_storage, frozenset(b.name for b in unlimited)
+            settings.auth_failure_limit, _failure_counts(services), frozenset(b.name for b in unlimited)
         ).install(app)
     if settings.rate_limit:
         rate_limit.install(app, settings.rate_limit, unlimited)
-    app.register_blueprint(ops.assets)
+    app.register_blueprint(docs.assets)
     for blueprint in (ops.blp, organisations.blp, innovations.blp, history.blp, imports.blp):
         api.register_blueprint(blueprint)
 
     @app.errorhandler(404)
     def not_found(_: Any) -> Any:
         return problem(404, "No such resource.")
+
+
+def _failure_counts(services: Services) -> Storage:
+    """Where failed authentications are counted: Redis when the limits are stored there, else the tracker's own
+    database; either way every worker shares the count."""
+    uri = services.settings.rate_limit_storage
+    if urlsplit(uri).scheme.startswith("redis"):
+        return shared_storage(uri)
+    read_model = services.read_model
+    return DatabaseCounts(read_connection, read_model.writer, read_model.write_lock)

@@ -100,6 +100,12 @@ class StrictFlaskParser(FlaskParser):
 
     def _raw_load_json(self, req: Request) -> Any:
         if not is_json_request(req):
+            if req.mimetype or req.content_length:
+                raise ProblemError(
+                    415,
+                    f"The body must be JSON (Content-Type: application/json), not {req.mimetype or 'untyped data'}.",
+                    headers={"Accept-Post": "application/json"},
+                )
             return core.missing
         data = req.get_data(cache=True)
         if not data:

@@ -9,7 +9,7 @@ import api.install
 import pages.install
 from bootstrap.build import build_services
 from runtime.settings import Settings
-from web import observability, read_connection
+from web import observability, read_connection, security
 from web.services import SERVICES
 
 MAX_BODY_BYTES = 1024 * 1024
@@ -24,8 +24,9 @@ def create_app(settings: Settings | None = None) -> Flask:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
     services = app.extensions[SERVICES] = build_services(settings)
     services.start_inline_projections()
+    security.install(app, trusted_hosts=settings.trusted_hosts, hsts=settings.hsts)
     observability.install(app)
     read_connection.install(app)
     blueprints = pages.install.install(app)
-    api.install.install(app, settings, exempt=blueprints)
+    api.install.install(app, services, exempt=blueprints)
     return app

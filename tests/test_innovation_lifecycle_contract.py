@@ -135,7 +135,7 @@ def test_pilot_is_refused_when_it_starts_in_the_future_or_at_an_unknown_site(wor
 def test_evidence_and_adoptions_are_recorded_with_their_rules(world: World) -> None:
     app, iid = world.app, world.submit()
     app.add_evidence(
-        iid, actor=world.provider, kind="report", title="Evaluation report", url="www.example.org/report.pdf"
+        iid, actor=world.provider, kind="report", title="Evaluation report", url="https://www.example.org/report.pdf"
     )
     with refused(app, ValidationError, "validation.kind"):
         app.add_evidence(iid, actor=world.provider, kind="rumour", title="Heard it")

@@ -8,6 +8,7 @@ import unicodedata
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
+from urllib.parse import urlsplit
 
 from tracker import limits
 from tracker.countries import COUNTRY_NAMES, EU_ALIASES
@@ -130,13 +131,17 @@ def day(value: Any, field: str, *, today: date | None = None, required: bool = T
 
 
 def url(value: Any, field: str) -> str | None:
+    """An http or https URL with a host, kept as given; any other scheme, or none, is refused."""
     cleaned = text(value, field, max_length=limits.URL_MAX, required=False)
     if cleaned is None:
         return None
-    candidate = cleaned if "://" in cleaned else f"https://{cleaned}"
-    if not _URL.match(candidate):
-        raise ValidationError(field, "must be an http(s) URL")
-    return candidate
+    try:
+        parts = urlsplit(cleaned)
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme.lower() not in ("http", "https") or not parts.hostname or not _URL.match(cleaned):
+        raise ValidationError(field, "must be an http or https URL with a host, such as https://example.org/report")
+    return cleaned
 
 
 def money(value: Any, field: str) -> Decimal | None:

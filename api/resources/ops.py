@@ -1,19 +1,18 @@
-"""Operations: liveness, readiness with projection lag, metrics, and the local docs assets."""
+"""Operations: liveness, readiness with projection lag, and metrics."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, send_from_directory
-from swagger_ui_bundle import swagger_ui_path
+from flask import Response, jsonify
 
 from api.errors import problem
 from api.resources import ApiBlueprint
+from projections.read_model import ProjectionStatus
 from web.observability import metrics_response
 from web.services import services
 
 blp = ApiBlueprint("ops", __name__, description="Health, readiness and metrics")
-assets = Blueprint("docs_assets", __name__)
 PUBLIC = {"security": []}
 
 
@@ -33,16 +32,33 @@ def readyz() -> Any:
     """The store is reachable; reports the projections' lag behind the log."""
     try:
         statuses = services().read_model.status()
+        if not statuses:
+            return problem(503, "read model not migrated: run 'tracker db upgrade'", {"Retry-After": "5"})
+        behind = _behind(statuses)
     except Exception as exc:
         return problem(503, f"store unavailable: {type(exc).__name__}", {"Retry-After": "2"})
-    if not statuses:
-        return problem(503, "read model not migrated: run 'tracker db upgrade'", {"Retry-After": "5"})
-    return jsonify(
-        status="ready",
-        log_position=statuses[0].log_position,
-        projections={s.name: {"position": s.position, "lag": s.lag} for s in statuses},
-        lag=max(s.lag for s in statuses),
-    )
+    lags = {
+        "log_position": statuses[0].log_position,
+        "projections": {s.name: {"position": s.position, "lag": s.lag} for s in statuses},
+        "lag": max(s.lag for s in statuses),
+    }
+    if behind is not None:
+        return problem(503, f"the read model is behind the event log: {behind}", {"Retry-After": "5"}, **lags)
+    return jsonify(status="ready", **lags)
+
+
+def _behind(statuses: list[ProjectionStatus]) -> str | None:
+    """Why the read side is too far behind to serve (TRACKER_READY_MAX_LAG and _SECONDS), or None."""
+    settings = services().settings
+    lag = max(s.lag for s in statuses)
+    if lag > settings.ready_max_lag:
+        return f"{lag} events behind (at most {settings.ready_max_lag})"
+    if lag == 0:
+        return None
+    waited = services().read_model.oldest_unprojected_age()
+    if waited is not None and waited > settings.ready_max_lag_seconds:
+        return f"an event has waited {waited:.0f} s to be projected (at most {settings.ready_max_lag_seconds:g} s)"
+    return None
 
 
 @blp.route("/metrics")
@@ -57,9 +73,3 @@ def metrics() -> Response:
     except Exception:  # noqa: S110 - metrics must answer even when the store is down
         pass
     return metrics_response(lines)
-
-
-@assets.get("/api/v1/docs/assets/<path:filename>")
-def docs_assets(filename: str) -> Response:
-    """Swagger UI's files, served from the installed package (no CDN)."""
-    return send_from_directory(swagger_ui_path, filename, max_age=3600)
