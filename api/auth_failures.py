@@ -24,7 +24,7 @@ from flask import Flask, Response, request
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
-from limits.storage import storage_from_string
+from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from api.errors import problem
@@ -48,10 +48,14 @@ def storage_options(storage_uri: str) -> dict[str, Any]:
     return {"socket_timeout": STORAGE_TIMEOUT, "socket_connect_timeout": STORAGE_TIMEOUT}
 
 
+def shared_storage(storage_uri: str) -> Storage:
+    """The `limits` storage at `storage_uri` (Redis), with its timeouts."""
+    return storage_from_string(storage_uri, wrap_exceptions=True, **storage_options(storage_uri))
+
+
 class AuthFailureLimit:
-    def __init__(self, limit: str, storage_uri: str, exempt: frozenset[str]) -> None:
+    def __init__(self, limit: str, storage: Storage, exempt: frozenset[str]) -> None:
         self.items: list[RateLimitItem] = parse_many(limit)
-        storage = storage_from_string(storage_uri, wrap_exceptions=True, **storage_options(storage_uri))
         self.strategy = FixedWindowRateLimiter(storage)
         self.exempt = exempt
         self._logged_at = -LOG_EVERY

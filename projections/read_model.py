@@ -10,8 +10,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from eventsourcing.persistence import Notification
 from sqlalchemy import Connection, select, update
@@ -92,6 +94,11 @@ class ReadModel(SQLiteBatches, PostgresBatches, Following, Rebuilding):
         # resets the tracking table, not this; until that rebuild ends, reads see its partial tables either way.)
         self.reached = 0
 
+    @property
+    def write_lock(self) -> AbstractContextManager[Any]:
+        """What a writer to the read model's database takes first in this process (the SQLite file's writer lock)."""
+        return self._batch_lock if self.config.kind == "sqlite" else nullcontext()
+
     def close(self) -> None:
         self._stop.set()
         self.reader.dispose()
@@ -112,6 +119,14 @@ class ReadModel(SQLiteBatches, PostgresBatches, Following, Rebuilding):
     def status(self) -> list[ProjectionStatus]:
         log_position = self.app.current_position()
         return [ProjectionStatus(name, pos, log_position) for name, pos in sorted(self.positions().items())]
+
+    def oldest_unprojected_age(self) -> float | None:
+        """Seconds since the oldest event not yet applied by every projection was stored; None when none waits."""
+        waiting = self.app.recorder.select_notifications(self.position() + 1, 1)
+        if not waiting:
+            return None
+        stored_at = self.app.mapper.to_domain_event(waiting[0]).timestamp
+        return (datetime.now(UTC) - stored_at).total_seconds()
 
     # ---- catching up ---------------------------------------------------------------------
 

@@ -9,7 +9,7 @@ from flask.views import MethodView
 
 from api.auth import READERS, require
 from api.errors import ProblemError
-from api.resources import MIN_POSITION, POSITION_HEADER, READ_ERRORS, ApiBlueprint, projected
+from api.resources import MIN_POSITION, POSITION_HEADER, READ_ERRORS, ApiBlueprint, no_query, projected
 from api.schemas.history import (
     AuditHeadSchema,
     AuditPageSchema,
@@ -51,8 +51,9 @@ def _json_safe(value: Any) -> Any:
 @blp.route("/innovations/<uuid:innovation_id>/history")
 class History(MethodView):
     @require(*READERS)
+    @no_query
     @blp.response(200, HistoryEventSchema(many=True))
-    @blp.errors(404, 401, 403, 429, 503)
+    @blp.errors(404, 401, 403, 422, 429, 503)
     def get(self, innovation_id: UUID) -> Any:
         """Every event of the innovation in order: position, version, type, time, actor and data."""
         app = services().app
@@ -79,6 +80,7 @@ def _known(conn: Any, innovation_id: UUID) -> None:
 @blp.route("/innovations/<uuid:innovation_id>/scores")
 class Scores(MethodView):
     @require(*READERS)
+    @no_query
     @projected
     @blp.response(200, ScorePointSchema(many=True), headers=PROJECTED)
     @blp.errors(404, *READ_ERRORS)
@@ -93,6 +95,7 @@ class Scores(MethodView):
 @blp.route("/innovations/<uuid:innovation_id>/stages")
 class Stages(MethodView):
     @require(*READERS)
+    @no_query
     @projected
     @blp.response(200, StageIntervalSchema(many=True), headers=PROJECTED)
     @blp.errors(404, *READ_ERRORS)
@@ -168,6 +171,7 @@ class Audit(MethodView):
 @blp.route("/audit/head")
 class AuditHead(MethodView):
     @require("analyst", "admin")
+    @no_query
     @projected
     @blp.response(200, AuditHeadSchema, headers=PROJECTED)
     @blp.errors(*READ_ERRORS)

@@ -18,6 +18,7 @@ from api.resources import (
     READ_ERRORS,
     WRITE_ERRORS,
     ApiBlueprint,
+    no_query,
     projected,
     wants_csv,
 )
@@ -118,6 +119,7 @@ class Organisations(MethodView):
 @blp.route("/organisations/<uuid:organisation_id>")
 class OrganisationItem(MethodView):
     @require(*READERS)
+    @no_query
     @projected
     @blp.response(200, OrganisationSchema, headers={"X-Projection-Position": POSITION_HEADER})
     @blp.errors(404, *READ_ERRORS)
@@ -166,6 +168,7 @@ class Ecosystems(MethodView):
 @blp.route("/ecosystems/<uuid:ecosystem_id>")
 class EcosystemItem(MethodView):
     @require(*READERS)
+    @no_query
     @projected
     @blp.response(200, EcosystemDetailSchema, headers={"X-Projection-Position": POSITION_HEADER})
     @blp.errors(404, *READ_ERRORS)

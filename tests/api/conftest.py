@@ -53,7 +53,7 @@ class Env:
 
 
 def make_env(url: str, **settings: Any) -> Env:
-    config = Settings(database_url=url, read_wait_timeout=0.5, **settings)
+    config = Settings(**({"database_url": url, "read_wait_timeout": 0.5} | settings))
     upgrade_database(config)
     app = create_app(config)
     services = app.extensions["tracker"]
