@@ -2,14 +2,14 @@
 is refused with 429 until the window passes.
 
 The check runs before the key is looked at, so a guess that would succeed is refused too. It talks to the `limits`
-storage directly (the one Flask-Limiter uses, shared across workers when it is Redis): one storage read per limit
-for every call, and one write per limit for a 401. Run as a Flask-Limiter application limit, the same check took
-0.3–0.9 ms of CPU on every request (through Flask's test client, on a write of about 3 ms).
+storage directly: Redis when configured, else the tracker's own database (access.attempts), so every worker shares
+the count. One storage read per limit for every call, and one write per limit for a 401; as a Flask-Limiter
+application limit the same check costs 0.3–0.9 ms of CPU on every request.
 
 When the storage cannot be reached (Redis down, or not answering within STORAGE_TIMEOUT), the check lets the call
 through and logs the error: the limit slows guessing, it is not what keeps a key secret, and an outage of the
 shared counter should not stop every call to the API. Flask-Limiter's TRACKER_RATE_LIMIT does the same
-(api.app, RATELIMIT_SWALLOW_ERRORS).
+(api.install, RATELIMIT_SWALLOW_ERRORS).
 """
 
 from __future__ import annotations

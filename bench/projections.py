@@ -21,8 +21,8 @@ from bench.common import fresh_store, machine, median, progress_line, table, tim
 from bench.portfolio import Portfolio
 from bootstrap import open_application
 from projections.read_model import ReadModel
+from storage.application import StoredTrackerApplication
 from storage.config import StoreConfig
-from tracker.application import TrackerApplication
 
 
 class AuditView(PostgresTrackingRecorder):
@@ -68,7 +68,7 @@ def runner_rate(url: str, events: int) -> float:
         env["POSTGRES_SCHEMA"] = StoreConfig.from_url(url).schema or ""
     started = time.perf_counter()
     with ProjectionRunner(
-        application_class=TrackerApplication, projection_class=AuditProjection, view_class=AuditView, env=env
+        application_class=StoredTrackerApplication, projection_class=AuditProjection, view_class=AuditView, env=env
     ) as runner:
         runner.wait(events, timeout=600)
         elapsed = time.perf_counter() - started

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 from uuid import UUID
@@ -181,6 +180,3 @@ class Progress:
             return
         self.last = now
         self.stream.flush()
-
-
-ProgressCallback = Callable[[int, int], None]

@@ -115,8 +115,8 @@ class BulkWriter:
     SQLAlchemy uses, which skips SQLAlchemy's per-row statement compilation: in a rebuild that compilation is
     otherwise the largest single cost per event.
     - On SQLite the rows go to the driver's executemany, which loops in C.
-    - On PostgreSQL psycopg's executemany sends one query per row and spent more Python on each than the handlers
-      spent on the event. So the rows go in one statement, as one array per column (`unnest`): INSERT ... SELECT
+    - On PostgreSQL psycopg's executemany sends one query per row and spends more Python on each than the handlers
+      spend on the event. So the rows go in one statement, as one array per column (`unnest`): INSERT ... SELECT
       FROM unnest(...), UPDATE ... FROM unnest(...).
     """
 

@@ -13,7 +13,6 @@ from projections.dump import dump
 from projections.migrate import upgrade
 from projections.read_model import ReadModel
 from soak.ledger import ITEM_FIELDS, Write
-from storage.positions import event_positions
 from storage.schema import create_event_tables, drop_postgres_schema
 from tracker.application import TrackerApplication
 
@@ -89,7 +88,7 @@ def check_ledger(app: TrackerApplication, writes: Iterable[Write]) -> LedgerChec
 
     def stream(aggregate_id: UUID) -> dict[int, int]:
         if aggregate_id not in streams:
-            streams[aggregate_id] = event_positions(app.recorder, aggregate_id)
+            streams[aggregate_id] = app.event_positions(aggregate_id)
         return streams[aggregate_id]
 
     for write in writes:

@@ -46,7 +46,8 @@ class StoredTrackerApplication(TrackerApplication):
         return environment
 
     def event_positions(self, aggregate_id: UUID) -> dict[int, int]:
-        return event_positions(self.recorder, aggregate_id)
+        found = event_positions(self.recorder, aggregate_id)
+        return super().event_positions(aggregate_id) if found is None else found
 
 
 def open_application(

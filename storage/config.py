@@ -13,6 +13,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 import psycopg
 
+from storage import postgres
+
 DEFAULT_DATABASE_URL = "sqlite:///var/tracker.db"
 _SCHEMA = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -126,7 +128,7 @@ class StoreConfig:
         else:
             env.update(
                 # eventsourcing's PostgreSQL recorders, made to give up after two tries (see storage.postgres).
-                PERSISTENCE_MODULE="storage.postgres:FailFastPostgresFactory",
+                PERSISTENCE_MODULE=postgres.FACTORY_TOPIC,
                 POSTGRES_DBNAME=self.dbname or "",
                 POSTGRES_HOST=self.host or "",
                 POSTGRES_PORT=str(self.port),

@@ -5,16 +5,14 @@ from __future__ import annotations
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder
-from eventsourcing.popo import POPOApplicationRecorder
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
-_POPO_PAGE = 10_000
 
-
-def event_positions(recorder: ApplicationRecorder, originator_id: UUID) -> dict[int, int]:
-    """Map each stored version of the aggregate to its position in the notification log."""
+def event_positions(recorder: ApplicationRecorder, originator_id: UUID) -> dict[int, int] | None:
+    """Map each stored version of the aggregate to its log position, from the store's index by aggregate; None for
+    a store without one (the in-memory store), which the application reads through instead."""
     if isinstance(recorder, SQLiteApplicationRecorder):
         with recorder.datastore.transaction(commit=False) as c:
             c.execute(
@@ -29,17 +27,4 @@ def event_positions(recorder: ApplicationRecorder, originator_id: UUID) -> dict[
         with recorder.datastore.transaction(commit=False) as curs:
             curs.execute(statement, (originator_id,), prepare=True)
             return {row["originator_version"]: row["notification_id"] for row in curs.fetchall()}
-    if isinstance(recorder, POPOApplicationRecorder):
-        # The in-memory store has no index by originator; it is only used in tests.
-        found: dict[int, int] = {}
-        start = 1
-        while True:
-            page = recorder.select_notifications(start, _POPO_PAGE)
-            for n in page:
-                if n.originator_id == originator_id:
-                    found[n.originator_version] = n.id
-            if len(page) < _POPO_PAGE:
-                return found
-            start = page[-1].id + 1
-    msg = f"no position lookup for {type(recorder).__name__}"
-    raise TypeError(msg)
+    return None

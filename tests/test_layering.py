@@ -51,3 +51,18 @@ def test_contracts_break_when_a_room_imports_across_its_wall(
     result = lint_imports(tmp_path)
     assert result.returncode != 0
     assert complaint in result.stdout
+
+
+def test_the_domain_loads_no_driver_and_no_web_when_imported() -> None:
+    """What import-linter cannot see: a driver reached through a sub-module of a library (eventsourcing.sqlite)."""
+    modules = sorted(f"tracker.{path.stem}" for path in (ROOT / "tracker").glob("*.py") if path.stem != "__init__")
+    probe = (
+        "import importlib, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & "
+        "{'psycopg', 'psycopg_pool', 'sqlite3', '_sqlite3', 'sqlalchemy', 'flask', 'werkzeug', 'marshmallow'}))"
+    )
+    loaded = subprocess.run(  # noqa: S603 - this interpreter, on the project's own modules
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert loaded.stdout.strip() == "[]"

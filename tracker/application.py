@@ -30,7 +30,6 @@ from tracker.records import Caller, EventRecord, Receipt, describe
 from tracker.validation import text
 
 A = TypeVar("A", bound=TrackerAggregate)
-T = TypeVar("T")
 
 COMMAND_RETRIES = 20
 # Notifications read per page when the log is read through for one aggregate's positions.
@@ -53,6 +52,9 @@ def utc_now() -> datetime:
 
 
 class TrackerApplication(Application[UUID]):
+    """The use cases over an eventsourcing store. Over a real store, open it with storage.application (the
+    composition root does), which adds what SQLite and PostgreSQL need; this class alone suits the in-memory store."""
+
     name = "tracker"
     snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Innovation: 100}
 

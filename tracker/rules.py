@@ -9,8 +9,6 @@ from tracker import limits
 from tracker.errors import ConflictOfInterestError, InnovationOnHoldError, TerminalStateError, ValidationError
 from tracker.validation import integer, labels, required_text
 
-REVISABLE = ("title", "summary", "themes", "target_groups", "readiness_level")
-
 
 def clean_details(fields: dict[str, Any]) -> dict[str, Any]:
     """Validate the revisable details; only the keys given are checked and returned."""

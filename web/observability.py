@@ -25,9 +25,13 @@ LATENCY = Histogram(
 
 
 def request_id() -> str:
-    """The caller's X-Request-ID when it is sane, else a fresh one; becomes the correlation id."""
-    supplied = request.headers.get("X-Request-ID", "")
-    return supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+    """The request's id: the caller's X-Request-ID when it is sane, else one made for it; the response echoes it and
+    the events the request causes carry it as their correlation id."""
+    found: str | None = g.get("request_id")
+    if found is None:
+        supplied = request.headers.get("X-Request-ID", "")
+        found = g.request_id = supplied if _REQUEST_ID.match(supplied) else uuid.uuid4().hex
+    return found
 
 
 def install(app: Flask) -> None:
@@ -35,7 +39,7 @@ def install(app: Flask) -> None:
 
     @app.before_request
     def start() -> None:
-        g.request_id = request_id()
+        request_id()
         g.started = time.perf_counter()
         structlog.contextvars.bind_contextvars(request_id=g.request_id)
 

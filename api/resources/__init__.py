@@ -34,7 +34,6 @@ IF_MATCH = {
 }
 POSITION_HEADER = {"description": "Log position the read model had processed.", "schema": {"type": "integer"}}
 EVENT_POSITION_HEADER = {"description": "Log position of the write's last event.", "schema": {"type": "integer"}}
-ETAG_HEADER = {"description": "The aggregate version, quoted.", "schema": {"type": "string"}}
 
 
 class ApiBlueprint(Blueprint):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from flask import request
 from flask.views import MethodView
@@ -60,6 +60,15 @@ class ImportSummarySchema(Schema):
     seconds = fields.Float(required=True)
 
 
+def _sniffed(source: str, stream: IO[bytes]) -> str:
+    """The format of a file uploaded without a suffix: a zip is a workbook, anything else the source's text."""
+    start = stream.read(4)
+    stream.seek(0)
+    if source == "cove":
+        return ".json"
+    return ".xlsx" if start == b"PK\x03\x04" else ".csv"
+
+
 @blp.before_request
 def allow_large_uploads() -> None:
     """Real exports are about 90 MB; only this endpoint accepts more than the API's 1 MiB."""
@@ -77,7 +86,7 @@ class Imports(MethodView):
         """Import an uploaded file (admin): idempotent, and bad rows are reported while the rest are imported."""
         upload = files["file"]
         source = form["source"]
-        suffix = Path(upload.filename or "").suffix.lower()
+        suffix = Path(upload.filename or "").suffix.lower() or _sniffed(source, upload.stream)
         if suffix not in SUFFIXES[source]:
             raise ProblemError(
                 422,

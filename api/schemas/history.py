@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from api.schemas.common import COUNTRY, LABEL, Input
+from projections.queries.analytics import GROUPS
 from tracker import limits
 from tracker.audit_chain import GENESIS, HASH_RE, REASONS
 from tracker.stages import STAGES, STATUSES
@@ -73,7 +74,7 @@ class StageDurationsSchema(Schema):
 
 
 class ScoreGroupsQuery(Input):
-    group_by = fields.Str(required=True, validate=validate.OneOf(["theme", "country", "ecosystem", "organisation"]))
+    group_by = fields.Str(required=True, validate=validate.OneOf(GROUPS))
     as_of = fields.AwareDateTime(format="iso")
 
 

@@ -10,8 +10,6 @@ from sqlalchemy import ColumnElement, literal
 
 from tracker.validation import normalise_name
 
-MAX_PAGE_SIZE = 200
-
 
 @dataclass(frozen=True)
 class Page:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import missing_required_header, positive_data_acceptance
 
 from tests.api.conftest import make_env
+from tests.api.test_hostile_imports import HOSTILE
 
 # Examples generated per operation and per way of calling it; the run prints the number of cases actually tried.
 EXAMPLES_PER_OPERATION = 60
@@ -86,3 +88,15 @@ def test_every_operation_conforms_to_the_document_when_called_with_an_invalid_ke
         "schemathesis, invalid key (failed-auth limit on)",
         excluded=(missing_required_header,),
     )
+
+
+IMPORTS = schema["/api/v1/imports"]["POST"]
+
+
+@pytest.mark.parametrize("case_name", sorted(HOSTILE))
+def test_the_imports_operation_conforms_to_the_document_with_hostile_files(
+    case_name: str, tried: Callable[..., None]
+) -> None:
+    source, _, content, _ = HOSTILE[case_name]
+    case = IMPORTS.Case(body={"source": source, "file": content}, media_type="multipart/form-data")
+    call(case, {"Authorization": f"Bearer {_env.keys.admin}"}, tried, "schemathesis, hostile import files")

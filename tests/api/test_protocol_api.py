@@ -84,6 +84,13 @@ def test_request_id_is_echoed_and_becomes_the_correlation_id(env: Env) -> None:
     assert odd.headers["X-Request-ID"] != "bad id with spaces"
 
 
+def test_a_request_without_an_id_gets_one_that_is_also_its_events_correlation_id(env: Env) -> None:
+    response = env.post("/api/v1/innovations", env.keys.provider, json={"title": "T", "summary": "S", "themes": ["x"]})
+    made = response.headers["X-Request-ID"]
+    history = env.get(f"/api/v1/innovations/{response.json['id']}/history", env.keys.analyst).json
+    assert history[0]["correlation_id"] == made
+
+
 def test_store_failures_are_503_not_500(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
     services = env.app.extensions["tracker"]
 
