@@ -35,8 +35,9 @@ class Settings:
     trusted_hosts: tuple[str, ...] = TRUSTED_HOSTS
     # Strict-Transport-Security on every answer: the app is served over HTTPS only.
     hsts: bool = False
-    # Reads one process lets wait for X-Min-Position at once; more are answered 503 at once.
-    read_waiters: int = 2
+    # Reads one process lets wait for X-Min-Position at once; more are answered 503 at once. By default one fewer
+    # than the worker's threads, so one thread is always free for health checks and writes.
+    read_waiters: int = 3
     # /readyz says not ready when the read model is this many events behind the log, or its oldest unprojected
     # event has waited this many seconds.
     ready_max_lag: int = 10_000
@@ -82,7 +83,7 @@ class Settings:
             log_level=env.get("TRACKER_LOG_LEVEL", "INFO").upper(),
             trusted_hosts=_hosts(env.get("TRACKER_TRUSTED_HOSTS", ",".join(TRUSTED_HOSTS))),
             hsts=_on(env.get("TRACKER_HSTS", "")) or _on(env.get("TRACKER_SECURE_COOKIES", "")),
-            read_waiters=int(env.get("TRACKER_READ_WAITERS", "2")),
+            read_waiters=int(env.get("TRACKER_READ_WAITERS", str(_waiters(env.get("TRACKER_THREADS", "4"))))),
             ready_max_lag=int(env.get("TRACKER_READY_MAX_LAG", "10000")),
             ready_max_lag_seconds=float(env.get("TRACKER_READY_MAX_LAG_SECONDS", "30")),
             import_max_bytes=int(env.get("TRACKER_IMPORT_MAX_BYTES", str(200 * 1024 * 1024))),
@@ -102,3 +103,8 @@ def _hosts(value: str) -> tuple[str, ...]:
     """A comma-separated list of host names; "*" admits any."""
     hosts = tuple(h.strip() for h in value.split(",") if h.strip())
     return () if "*" in hosts else hosts
+
+
+def _waiters(threads: str) -> int:
+    """One fewer than gunicorn's threads per worker (TRACKER_THREADS), and at least one."""
+    return max(1, int(threads) - 1)
