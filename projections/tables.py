@@ -248,6 +248,7 @@ assessments = Table(
     Column("stage", String(16), nullable=False),
     Column("rubric_version", Integer, nullable=False),
     Column("scores", JSON, nullable=False),
+    Column("comments", JSON, nullable=False),
     Column("mpi", Float, nullable=False),
     Column("rationale", Text, nullable=False),
     Column("recorded_at", DateTime, nullable=False),

@@ -1,12 +1,13 @@
-"""The gate requirements for `advance`: what an innovation needs before it enters the next stage."""
+"""Gate decisions: what each decision records, and what an innovation needs before `advance` takes it on."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from tracker.errors import GateNotMetError
-from tracker.rubric import consolidate, criterion_means
-from tracker.stages import next_stage
+from tracker.errors import GateNotMetError, IllegalDecisionError
+from tracker.rubric import MAX_SPREAD, TIEBREAK_EVALUATORS, consolidate, criterion_means
+from tracker.stages import STAGES, next_stage, stage_index
+from tracker.validation import choice
 
 if TYPE_CHECKING:
     from tracker.innovation import Innovation
@@ -14,8 +15,8 @@ if TYPE_CHECKING:
 MAINSTREAM_MIN_EVALUATORS = 2
 MAINSTREAM_MIN_SCORE = 60.0
 MAINSTREAM_MIN_CRITERION_MEAN = 2.0
-MAINSTREAM_MAX_SPREAD = 30.0
-MAINSTREAM_TIEBREAK_EVALUATORS = 3
+MAINSTREAM_MAX_SPREAD = MAX_SPREAD
+MAINSTREAM_TIEBREAK_EVALUATORS = TIEBREAK_EVALUATORS
 
 
 def check_gate(innovation: Innovation) -> None:
@@ -67,3 +68,27 @@ def check_mainstreaming_gate(innovation: Innovation) -> None:
             "a third evaluator must assess before mainstreaming",
             rule="gate.mainstreamed.third_evaluator_required",
         )
+
+
+def decision_event(innovation: Innovation, decision: str, to_stage: str | None) -> tuple[type[Any], dict[str, Any]]:
+    """The event a gate decision records and its fields (besides the rationale), or the error that refuses it."""
+    stage = innovation.stage
+    if decision == "advance":
+        check_gate(innovation)
+        return innovation.Advanced, {"from_stage": stage, "to_stage": next_stage(stage)}
+    if decision == "hold":
+        return innovation.PutOnHold, {"stage": stage}
+    if decision == "resume":
+        if innovation.status != "on_hold":
+            raise IllegalDecisionError(
+                "only an innovation on hold can be resumed", rule="decision.resume_requires_hold"
+            )
+        return innovation.Resumed, {"stage": stage}
+    if decision == "recycle":
+        target = choice(to_stage, "to_stage", STAGES)
+        if stage_index(target) >= stage_index(stage):
+            raise IllegalDecisionError(
+                f"recycle must go back to a stage before {stage}", rule="decision.recycle_requires_earlier_stage"
+            )
+        return innovation.Recycled, {"from_stage": stage, "to_stage": target}
+    return innovation.Discontinued, {"stage": stage}

@@ -10,22 +10,29 @@ from tracker import items, limits, validation
 from tracker.base import Context, TrackerAggregate
 from tracker.errors import (
     DuplicateAdoptionError,
-    IllegalDecisionError,
     InvalidDateError,
     NotFoundError,
     PilotError,
     ValidationError,
 )
-from tracker.gates import check_gate
+from tracker.gates import decision_event
 from tracker.innovation_state import InnovationState
-from tracker.rubric import CURRENT_RUBRIC, validate_scores
+from tracker.rubric import CURRENT_RUBRIC, validate_comments, validate_scores
 from tracker.rules import check_accepts, check_no_conflict_of_interest, clean_details
-from tracker.stages import DECISIONS, EVIDENCE_KINDS, STAGES, next_stage, stage_index
+from tracker.stages import DECISIONS, EVIDENCE_KINDS, STAGES
 from tracker.validation import choice, day, integer, number, required_text, text
 
 
 class Innovation(TrackerAggregate, InnovationState):
     """The core aggregate; its state and what is read from it are in tracker.innovation_state."""
+
+    # Version 1 kept assessments without comments; upcast_v1_v2 gives a snapshot's assessments none.
+    class_version = 2
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        for assessment in state["assessments"]:
+            assessment.setdefault("comments", {})
 
     # ---- submission and details -------------------------------------------------------
 
@@ -277,6 +284,7 @@ class Innovation(TrackerAggregate, InnovationState):
         assessment_id: UUID,
         scores: dict[str, int | None],
         rationale: str,
+        comments: dict[str, str | None] | None = None,
         ecosystem_members: frozenset[UUID] = frozenset(),
     ) -> None:
         check_accepts(self.status, "record_assessment")
@@ -288,15 +296,24 @@ class Innovation(TrackerAggregate, InnovationState):
             evaluator_organisation_id=ctx.actor.organisation_id,
             rubric_version=CURRENT_RUBRIC.version,
             scores=validate_scores(scores),
+            comments=validate_comments(comments),
             rationale=required_text(rationale, "rationale", max_length=limits.TEXT_MAX),
         )
 
     class AssessmentRecorded(TrackerAggregate.Event):
+        # Version 1 had no comments; upcast_v1_v2 gives old events none.
+        class_version = 2
+
         assessment_id: UUID
         evaluator_organisation_id: UUID | None
         rubric_version: int
         scores: dict[str, int | None]
+        comments: dict[str, str]
         rationale: str
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            state["comments"] = {}
 
         def apply(self, aggregate: Any) -> None:
             inn = cast(Innovation, aggregate)
@@ -319,27 +336,8 @@ class Innovation(TrackerAggregate, InnovationState):
         why = required_text(rationale, "rationale", max_length=limits.TEXT_MAX)
         if to_stage is not None and decision != "recycle":
             raise ValidationError("to_stage", "is only for recycle decisions")
-        if decision == "advance":
-            check_gate(self)
-            self._record(self.Advanced, ctx, from_stage=self.stage, to_stage=next_stage(self.stage), rationale=why)
-        elif decision == "hold":
-            self._record(self.PutOnHold, ctx, stage=self.stage, rationale=why)
-        elif decision == "resume":
-            if self.status != "on_hold":
-                raise IllegalDecisionError(
-                    "only an innovation on hold can be resumed", rule="decision.resume_requires_hold"
-                )
-            self._record(self.Resumed, ctx, stage=self.stage, rationale=why)
-        elif decision == "recycle":
-            target = choice(to_stage, "to_stage", STAGES)
-            if stage_index(target) >= stage_index(self.stage):
-                raise IllegalDecisionError(
-                    f"recycle must go back to a stage before {self.stage}",
-                    rule="decision.recycle_requires_earlier_stage",
-                )
-            self._record(self.Recycled, ctx, from_stage=self.stage, to_stage=target, rationale=why)
-        else:
-            self._record(self.Discontinued, ctx, stage=self.stage, rationale=why)
+        event_class, fields = decision_event(self, decision, to_stage)
+        self._record(event_class, ctx, rationale=why, **fields)
 
     class Advanced(TrackerAggregate.Event):
         from_stage: str

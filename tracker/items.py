@@ -67,6 +67,7 @@ def assessment(e: Any, stage: str) -> dict[str, Any]:
         "evaluator_organisation_id": e.evaluator_organisation_id,
         "rubric_version": e.rubric_version,
         "scores": dict(e.scores),
+        "comments": dict(e.comments),
         "mpi": assessment_mpi(e.scores, RUBRICS[e.rubric_version]),
         "rationale": e.rationale,
         "stage": stage,

@@ -20,6 +20,7 @@ LABELS_MAX = 20  # themes or target groups of one innovation
 URL_MAX = 2000
 IDENTIFIER_MAX = 20  # an organisation's PIC or OID
 ID_MAX = 200  # an actor's id, a correlation id
+COMMENT_MAX = 2000  # an assessment's comment on one criterion
 
 # Innovations and their pilots.
 READINESS = Range(1, 9)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from itertools import pairwise
 from statistics import fmean
 from typing import Any
 
+from tracker import limits
 from tracker.errors import InvalidScoresError
+from tracker.validation import text
 
 
 @dataclass(frozen=True)
@@ -50,6 +53,14 @@ RUBRICS: dict[int, Rubric] = {RUBRIC_V1.version: RUBRIC_V1}
 CURRENT_RUBRIC = RUBRIC_V1
 
 Scores = dict[str, int | None]
+Comments = dict[str, str]
+
+# The assessable criteria must carry at least this share of the weight, so that one criterion alone never scores 100.
+MIN_ASSESSABLE_WEIGHT = 0.6
+# The Erasmus+ expert rule: scores this far apart need a third evaluator, and with three or more the consolidated
+# MPI is the mean of the two closest scores.
+MAX_SPREAD = 30.0
+TIEBREAK_EVALUATORS = 3
 
 
 @dataclass(frozen=True)
@@ -88,6 +99,34 @@ def validate_scores(scores: Any, rubric: Rubric = CURRENT_RUBRIC) -> Scores:
         cleaned[key] = value
     if all(v is None for v in cleaned.values()):
         raise InvalidScoresError("scores", "at least one criterion must be assessable", rule="scores.none_assessable")
+    assessed = sum(c.weight for c in rubric.criteria if cleaned[c.key] is not None)
+    share = assessed / sum(c.weight for c in rubric.criteria)
+    if share < MIN_ASSESSABLE_WEIGHT:
+        raise InvalidScoresError(
+            "scores",
+            f"the assessable criteria carry {share:.0%} of the rubric's weight; at least "
+            f"{MIN_ASSESSABLE_WEIGHT:.0%} must be assessable",
+            rule="scores.too_little_assessable",
+        )
+    return cleaned
+
+
+def validate_comments(comments: Any, rubric: Rubric = CURRENT_RUBRIC) -> Comments:
+    """An optional comment per criterion, as Erasmus+ experts comment per award criterion; blank ones are dropped."""
+    if comments is None:
+        return {}
+    if not isinstance(comments, Mapping):
+        raise InvalidScoresError("comments", "must be an object with a comment per criterion")
+    unknown = [k for k in comments if k not in rubric.keys]
+    if unknown:
+        raise InvalidScoresError(
+            "comments", f"unknown criteria: {', '.join(map(str, unknown))}", rule="comments.unknown_criterion"
+        )
+    cleaned: Comments = {}
+    for key in rubric.keys:
+        comment = text(comments.get(key), f"comments.{key}", max_length=limits.COMMENT_MAX, required=False)
+        if comment is not None:
+            cleaned[key] = comment
     return cleaned
 
 
@@ -100,11 +139,21 @@ def assessment_mpi(scores: Mapping[str, int | None], rubric: Rubric = CURRENT_RU
 
 
 def consolidate(mpis: Iterable[float]) -> Consolidated | None:
-    """Consolidate per-evaluator MPIs (already reduced to each evaluator's latest)."""
-    values = list(mpis)
+    """Consolidate per-evaluator MPIs (already reduced to each evaluator's latest): their mean, except that with
+    TIEBREAK_EVALUATORS or more whose spread is MAX_SPREAD or more, the mean of the two closest scores (the mean of
+    all when two pairs are equally close)."""
+    values = sorted(mpis)
     if not values:
         return None
-    return Consolidated(round(fmean(values), 2), len(values), round(max(values) - min(values), 2))
+    spread = round(values[-1] - values[0], 2)
+    value = fmean(values)
+    if len(values) >= TIEBREAK_EVALUATORS and spread >= MAX_SPREAD:
+        gaps = [round(b - a, 6) for a, b in pairwise(values)]
+        closest = min(gaps)
+        if gaps.count(closest) == 1:
+            at = gaps.index(closest)
+            value = fmean(values[at : at + 2])
+    return Consolidated(round(value, 2), len(values), spread)
 
 
 def criterion_means(

@@ -69,8 +69,25 @@ ScoresInput = Schema.from_dict({key: ScoreField for key in CURRENT_RUBRIC.keys},
 ScoresInput.Meta.unknown = RAISE  # type: ignore[attr-defined]
 
 
+CommentsInput = Schema.from_dict(
+    {
+        key: fields.Str(validate=validate.Length(min=1, max=limits.COMMENT_MAX), allow_none=True)
+        for key in CURRENT_RUBRIC.keys
+    },
+    name="CommentsInput",
+)
+CommentsInput.Meta.unknown = RAISE  # type: ignore[attr-defined]
+
+
 class AssessmentInput(Input):
-    scores = fields.Nested(ScoresInput, required=True)
+    scores = fields.Nested(
+        ScoresInput,
+        required=True,
+        metadata={
+            "description": "0-4 or null (not assessable); the assessable criteria carry at least 60% of the weight."
+        },
+    )
+    comments = fields.Nested(CommentsInput, metadata={"description": "An optional comment per criterion."})
     rationale = fields.Str(required=True, validate=LONG)
 
 
