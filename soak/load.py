@@ -77,7 +77,8 @@ class Client(HttpClient):
             return
         evaluator = self.rng.choice(self.cast.evaluators)
         scores = {k: self.rng.choice((2, 3, 3, 4, 4, None)) for k in CURRENT_RUBRIC.keys}
-        scores["relevance"] = self.rng.choice((3, 4))  # at least one criterion is always assessable
+        # At least 60% of the weight is always assessable, as rubric v1.1 asks.
+        scores.update({k: self.rng.choice((3, 4)) for k in ("relevance", "effectiveness", "transferability")})
         pinned = target.version if self.rng.random() < PINNED else None
         status, data = self.write(
             "assess",

@@ -198,7 +198,7 @@ def test_projected_score_groups_equal_the_plain_computation_and_the_history_when
                 ids[submitted.aggregate_id] = provider
             elif roll < 0.85:
                 scores = {k: rng.choice([None, 0, 1, 2, 3, 4, 4]) for k in FULL_SCORES} | {
-                    "relevance": rng.randint(0, 4)
+                    k: rng.randint(0, 4) for k in ("relevance", "effectiveness", "transferability")
                 }
                 evaluator = world.evaluator(rng.randint(1, 3))
                 app.record_assessment(rng.choice(list(ids)), actor=evaluator, scores=scores, rationale="r")

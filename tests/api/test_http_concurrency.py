@@ -157,7 +157,8 @@ def hammer(cast: Cast) -> list[Answer]:
                 assert status == 200, (status, detail)
                 version = _version(h)
                 scores = {k: rng.choice((None, 1, 2, 3, 4)) for k in CURRENT_RUBRIC.keys}
-                scores["relevance"] = rng.randint(0, 4)
+                # At least 60% of the weight assessable, as rubric v1.1 asks.
+                scores.update({k: rng.randint(0, 4) for k in ("relevance", "effectiveness", "transferability")})
                 if rng.random() < 0.5:
                     pinned = version if detail["status"] == "active" and rng.random() < 0.4 else None
                     write("assessments", iid, {"scores": scores, "rationale": f"round by {name}"}, pinned)
