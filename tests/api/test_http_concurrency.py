@@ -42,6 +42,7 @@ class Cast:
     analyst: str
     innovations: list[str]
     setup_events: int
+    setup_position: int  # the log position the setup reached: every client reads at least that far
 
 
 @dataclass(frozen=True)
@@ -95,9 +96,10 @@ def cast(request: pytest.FixtureRequest) -> Iterator[Cast]:
             ]
             analyst = key("analyst", "analyst")
             setup_events = len(app.recorder.select_notifications(1, 10_000))
+            setup_position = app.current_position()
         finally:
             services.close()
-        yield Cast(running["http"], url, evaluators, analyst, innovations, setup_events)
+        yield Cast(running["http"], url, evaluators, analyst, innovations, setup_events, setup_position)
 
 
 def _version(headers: dict[str, str]) -> int | None:
@@ -115,7 +117,9 @@ def hammer(cast: Cast) -> list[Answer]:
     def client(n: int) -> None:
         rng = random.Random(n)
         key, name = cast.evaluators[n]
-        seen = 0  # the latest log position this client wrote or read (read-your-writes)
+        # The latest log position this client wrote or read (read-your-writes); the setup was written by another
+        # process, so the first read waits for it to be projected too.
+        seen = cast.setup_position
 
         def write(kind: str, iid: str, body: dict[str, Any], if_match: int | None) -> None:
             nonlocal seen
