@@ -128,6 +128,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # whatever the bytes, a file that does not open is refused whole
         raise RowError(f"{path.name} is not a readable Excel workbook ({type(exc).__name__}: {exc})") from None
+    rows: Iterator[tuple[Any, ...]] | None = None
     try:
         try:
             sheet = workbook.worksheets[0]
@@ -147,6 +148,9 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
         except Exception as exc:  # the sheet breaks part way: what was read stands
             raise UnreadableRest(f"{type(exc).__name__}: {exc}") from None
     finally:
+        # The sheet's rows hold the workbook's file open until they are closed, whether or not they were read through.
+        if rows is not None:
+            rows.close()  # type: ignore[attr-defined]
         workbook.close()
 
 
