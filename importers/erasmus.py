@@ -124,34 +124,35 @@ def check_columns(name: str, columns: list[str] | tuple[str, ...]) -> None:
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
     from openpyxl import load_workbook
 
-    try:
-        workbook = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # whatever the bytes, a file that does not open is refused whole
-        raise RowError(f"{path.name} is not a readable Excel workbook ({type(exc).__name__}: {exc})") from None
-    rows: Iterator[tuple[Any, ...]] | None = None
-    try:
+    # The file is opened here, not by openpyxl, so it is closed however the workbook fails to load or to read.
+    with path.open("rb") as handle:
         try:
-            sheet = workbook.worksheets[0]
-            total = max(sheet.max_row or 1, 1)
-            rows = sheet.iter_rows(values_only=True)
-            header = next(rows, None)
-        except Exception as exc:  # a sheet whose XML does not parse (or is refused) is no export
-            raise RowError(f"{path.name} has no readable first sheet ({type(exc).__name__}: {exc})") from None
-        if header is None:
-            raise RowError(f"{path.name} has no header row")
-        names = [str(h).strip() if h is not None else "" for h in header]
-        check_columns(path.name, names)
+            workbook = load_workbook(handle, read_only=True, data_only=True)
+        except Exception as exc:  # whatever the bytes, a file that does not open is refused whole
+            raise RowError(f"{path.name} is not a readable Excel workbook ({type(exc).__name__}: {exc})") from None
+        rows: Iterator[tuple[Any, ...]] | None = None
         try:
-            for number, values in enumerate(rows, 1):
-                row = {n: _cell_text(v) for n, v in zip(names, values, strict=False) if n}
-                yield number, row, number / total
-        except Exception as exc:  # the sheet breaks part way: what was read stands
-            raise UnreadableRest(f"{type(exc).__name__}: {exc}") from None
-    finally:
-        # The sheet's rows hold the workbook's file open until they are closed, whether or not they were read through.
-        if rows is not None:
-            rows.close()  # type: ignore[attr-defined]
-        workbook.close()
+            try:
+                sheet = workbook.worksheets[0]
+                total = max(sheet.max_row or 1, 1)
+                rows = sheet.iter_rows(values_only=True)
+                header = next(rows, None)
+            except Exception as exc:  # a sheet whose XML does not parse (or is refused) is no export
+                raise RowError(f"{path.name} has no readable first sheet ({type(exc).__name__}: {exc})") from None
+            if header is None:
+                raise RowError(f"{path.name} has no header row")
+            names = [str(h).strip() if h is not None else "" for h in header]
+            check_columns(path.name, names)
+            try:
+                for number, values in enumerate(rows, 1):
+                    row = {n: _cell_text(v) for n, v in zip(names, values, strict=False) if n}
+                    yield number, row, number / total
+            except Exception as exc:  # the sheet breaks part way: what was read stands
+                raise UnreadableRest(f"{type(exc).__name__}: {exc}") from None
+        finally:
+            if rows is not None:
+                rows.close()  # type: ignore[attr-defined]
+            workbook.close()
 
 
 def _cell_text(value: Any) -> str:

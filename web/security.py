@@ -60,11 +60,6 @@ def install(app: Flask, *, trusted_hosts: tuple[str, ...], hsts: bool) -> None:
     app.request_class = BoundedRequest
     app.config["TRUSTED_HOSTS"] = list(trusted_hosts) or None
 
-    @app.before_request
-    def check_host() -> None:
-        # Routing already checks the host; a request no route matches is checked here too.
-        _ = request.host
-
     @app.after_request
     def secure(response: Response) -> Response:
         headers = response.headers

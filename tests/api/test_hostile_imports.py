@@ -55,6 +55,13 @@ ENTITY_EXPANSION = (
     + b"]>"
     + SHEET % (b'<row r="1"><c r="A1" t="inlineStr"><is><t>&l9;</t></is></c></row>')
 )
+TEXT_CELL = b'<c r="%s" t="inlineStr"><is><t>%s</t></is></c>'
+GOOD_HEADER = (
+    b'<row r="1">'
+    + b"".join(TEXT_CELL % (f"{column}1".encode(), name.encode()) for column, name in zip("ABCD", HEADER, strict=True))
+    + b"</row>"
+)
+BAD_NUMBER = b'<c r="%s" t="n"><v>abc</v></c>'
 EMPTY_ZIP = io.BytesIO()
 with zipfile.ZipFile(EMPTY_ZIP, "w") as _zip:
     _zip.writestr("hello.txt", "no workbook here")
@@ -73,6 +80,12 @@ HOSTILE = {
     "a password file as CSV": ("erasmus", "export.csv", Path("/etc/passwd").read_bytes(), "lacks the columns"),
     "a CSV not in UTF-8": ("erasmus", "export.csv", "Projekt;Größe\n".encode("utf-16"), "not a CSV file in UTF-8"),
     "an empty CSV": ("erasmus", "export.csv", b"", "lacks the columns"),
+    "a header row that does not parse": (
+        "erasmus",
+        "export.xlsx",
+        with_sheet(SHEET % (b'<row r="1">' + BAD_NUMBER % b"A1" + b"</row>")),
+        "has no readable first sheet",
+    ),
     "JSON that is not a list": ("cove", "cove.json", b'{"projects": []}', "must hold a JSON list"),
     "bytes that are not JSON": ("cove", "cove.json", b"\x00\x01PK", "not a readable JSON file"),
 }
@@ -116,6 +129,34 @@ def test_generated_import_files_never_answer_500(admin_env: Env, content: bytes,
     response = upload(admin_env, source, name, content)
     assert response.status_code in (200, 422), response.get_data(as_text=True)[:300]
     assert response.content_type in ("application/json", "application/problem+json")
+
+
+def test_a_workbook_that_breaks_after_its_header_keeps_what_was_read_and_reports_the_rest(admin_env: Env) -> None:
+    good = (
+        b'<row r="2">'
+        + b"".join(
+            TEXT_CELL % (f"{c}2".encode(), v)
+            for c, v in zip("ABCD", (b"2020-1-OK", b"Read", b"A school", b"Lithuania"), strict=True)
+        )
+        + b"</row>"
+    )
+    broken = b'<row r="3">' + BAD_NUMBER % b"A3" + b"</row>"
+    response = upload(admin_env, "erasmus", "export.xlsx", with_sheet(SHEET % (GOOD_HEADER + good + broken)))
+    assert response.status_code == 200, response.json
+    assert response.json["created"] == 1
+    assert "unreadable file from here on" in response.json["problems"][-1]["reason"]
+
+
+def test_a_csv_that_breaks_after_its_first_rows_keeps_them_and_reports_the_rest(admin_env: Env) -> None:
+    sample = (SHARED / "erasmus-plus-projects-sample.csv").read_bytes()
+    header, *rows = sample.splitlines(keepends=True)
+    # Past the text decoder's first read, a byte that is not UTF-8.
+    content = header + b"".join(rows) * 8 + b"\xff\xfe broken\n"
+    assert len(content) > 16 * 1024
+    response = upload(admin_env, "erasmus", "export.csv", content)
+    assert response.status_code == 200, response.json
+    assert response.json["rows"] >= len(rows)
+    assert "unreadable file from here on" in response.json["problems"][-1]["reason"]
 
 
 def test_the_command_line_names_the_missing_columns_and_exits_non_zero_for_a_file_that_is_no_export(

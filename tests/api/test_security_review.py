@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from api.csv_export import cell
 from bootstrap import create_app
 from runtime.settings import Settings
 from tests.api.conftest import Env, make_env, position, submit
@@ -134,7 +135,10 @@ def test_a_body_that_is_not_json_is_answered_415(env: Env, content_type: str, da
     assert "must be JSON" in response.json["detail"]
 
 
-@pytest.mark.parametrize("url", ["javascript:alert(1)", "example.org/report", "ftp://example.org/x", "https://"])
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "example.org/report", "ftp://example.org/x", "https://", "https://@/", "http://:8080/x"],
+)
 def test_an_evidence_url_that_is_not_http_or_https_with_a_host_is_refused(env: Env, url: str) -> None:
     iid = submit(env)["id"]
     response = env.post(
@@ -162,6 +166,11 @@ def test_csv_neutralises_formulas_written_in_look_alike_characters(env: Env, tit
     rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
     stored = title.strip()
     assert [row["title"] for row in rows if row["title"].endswith(stored)] == ["'" + stored]
+
+
+@pytest.mark.parametrize("text", [" =1+1", "  @SUM(A1)", "\u3000＝1", " -2"])
+def test_a_formula_behind_leading_spaces_is_neutralised_too(text: str) -> None:
+    assert cell(text) == "'" + text
 
 
 # ---- headers and hosts ------------------------------------------------------------------------------------------
