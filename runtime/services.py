@@ -20,7 +20,7 @@ class Services:
     keys: KeyStore
     # With inline projections (SQLite): the web process's own projection thread.
     projection: BackgroundProjection | None = None
-    # Reads waiting for X-Min-Position (at most settings.read_waiters at once; see wait_for_position).
+    # Reads waiting for X-Min-Position (at most settings.read_waiters at once; see api.http.wait_for_projections).
     waiters: threading.BoundedSemaphore = field(init=False)
 
     def __post_init__(self) -> None:
