@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 from uuid import UUID
@@ -82,6 +83,16 @@ class Summary:
     @property
     def changed_nothing(self) -> bool:
         return self.created == 0 and self.organisations_created == 0 and self.memberships_created == 0
+
+    def record(self, row: int, attempt: Callable[[], bool]) -> None:
+        """Count one record: created or unchanged as `attempt` says, or rejected with the reason it was refused."""
+        try:
+            if attempt():
+                self.created += 1
+            else:
+                self.unchanged += 1
+        except (RowError, DomainError) as exc:
+            self.reject(row, str(exc))
 
     def reject(self, row: int, reason: str) -> None:
         self.rejected += 1

@@ -11,7 +11,6 @@ from typing import Any
 from importers.common import Progress, RowError, Summary, Writer, country_from_name
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
-from tracker.errors import DomainError
 
 ROLES = {
     "coordinator": "coordinator",
@@ -54,13 +53,7 @@ def import_cove(
     writer = Writer(app, actor, source)
     for row, record in enumerate(records, 1):
         summary.rows += 1
-        try:
-            if _import_record(writer, summary, row, record):
-                summary.created += 1
-            else:
-                summary.unchanged += 1
-        except (RowError, DomainError) as exc:
-            summary.reject(row, str(exc))
+        summary.record(row, lambda row=row, record=record: _import_record(writer, summary, row, record))
         if progress is not None:
             progress.update(
                 row, f"created {summary.created}, unchanged {summary.unchanged}, rejected {summary.rejected}"

@@ -15,7 +15,6 @@ from typing import Any
 from importers.common import Progress, RowError, Summary, Writer, country_from_name
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
-from tracker.errors import DomainError
 
 GRANT_PREFIX = "eu grant award in euros"
 # The export's columns every row needs; a file without them is not an Erasmus+ export.
@@ -183,13 +182,7 @@ def import_erasmus(
             if filters and not all(f.keeps(row) for f in filters):
                 summary.skipped += 1
             else:
-                try:
-                    if _import_row(writer, summary, number, row):
-                        summary.created += 1
-                    else:
-                        summary.unchanged += 1
-                except (RowError, DomainError) as exc:
-                    summary.reject(number, str(exc))
+                summary.record(number, lambda number=number, row=row: _import_row(writer, summary, number, row))
             if progress is not None:
                 progress.update(int(fraction * progress.total), f"rows {summary.rows}, rejected {summary.rejected}")
     except UnreadableRest as exc:
