@@ -16,6 +16,7 @@ from tracker.actors import Actor
 from tracker.application import TrackerApplication
 
 LOADER = Actor("demo-loader", "system")
+MANAGER = Actor("demo-manager", "manager")
 FULL = {"relevance": 4, "effectiveness": 3, "transferability": 3, "sustainability": 3, "partnership": 3, "openness": 4}
 
 ECOSYSTEMS: list[dict[str, Any]] = [
@@ -147,7 +148,19 @@ def load(app: TrackerApplication, seed: int = 2026) -> dict[str, Any]:
                 ecosystem_id=ecosystems[acronym],
                 readiness_level=rng.randint(2, 6),
             ).aggregate_id
-            _walk(app, iid, target, provider, evaluators, site, other=orgs["PT"], advance=advance, rng=rng, now=now)
+            _walk(
+                app,
+                iid,
+                target,
+                provider,
+                evaluators,
+                site,
+                other=orgs["PT"],
+                advance=advance,
+                rng=rng,
+                now=now,
+                manager=MANAGER,
+            )
             created.append(iid)
         return {"organisations": orgs, "ecosystems": ecosystems, "innovations": created, "evaluators": evaluators}
     finally:
@@ -166,15 +179,29 @@ def _walk(
     advance: Callable[[float], None],
     rng: random.Random,
     now: list[datetime],
+    manager: Actor,
 ) -> None:
-    """Take one innovation through its stages up to `target`, with pilots, evidence and assessments."""
+    """Take one innovation through its stages up to `target`, with assignments, pilots, evidence and assessments."""
     lead = evaluators[0]
 
     def decide(decision: str, why: str, **kw: Any) -> None:
         advance(rng.uniform(10, 60))
-        app.decide_gate(iid, actor=lead, decision=decision, rationale=why, **kw)
+        app.decide_gate(iid, actor=manager, decision=decision, rationale=why, **kw)
+
+    def assign(evaluator: Actor, due_in_days: int = 30) -> None:
+        advance(rng.uniform(1, 5))
+        due_on = (now[0] + timedelta(days=due_in_days)).date()
+        app.assign_evaluator(
+            iid,
+            actor=manager,
+            evaluator_id=evaluator.id,
+            evaluator_organisation_id=evaluator.organisation_id,
+            due_on=due_on,
+        )
 
     def assess(evaluator: Actor, scores: dict[str, int | None], why: str) -> None:
+        if evaluator.id not in app.get_innovation(iid).assignments:
+            assign(evaluator)
         advance(rng.uniform(3, 20))
         app.record_assessment(iid, actor=evaluator, scores=scores, rationale=why)
 
@@ -222,9 +249,14 @@ def _walk(
         return
     decide("advance", "Evidence in place; ready for the mainstreaming assessment.")
     assess(evaluators[1], FULL, "Outcomes evidenced; transferable at low cost per learner.")
-    assess(evaluators[2], FULL | {"openness": 3}, "Sustainable beyond the grant; licence still to be opened fully.")
     if target == "assessment":
+        # The round is under way: one evaluator has assessed and opened the deliberation; another is still due.
+        app.add_note(iid, actor=evaluators[1], body="Strong outcomes; I would like a second view on the licence.")
+        advance(2)
+        app.add_note(iid, actor=manager, body="Agreed: the licence question decides the gate.")
+        assign(evaluators[2], due_in_days=21)
         return
+    assess(evaluators[2], FULL | {"openness": 3}, "Sustainable beyond the grant; licence still to be opened fully.")
     decide("advance", "Two independent evaluators, consolidated score above 60, spread under 30.")
     advance(30)
     app.record_adoption(

@@ -259,6 +259,47 @@ def assessment_recorded(rows: Rows, e: Innovation.AssessmentRecorded, position: 
         recount_score(rows, row, mpi_value=score.value)
         values.update(mpi_value=score.value, mpi_evaluators=score.evaluators, mpi_spread=score.spread, score_seq=seq)
     _touch(rows, e, position, **values)
+    assignment = (e.originator_id, e.actor_id, row["stage_seq"])
+    found = rows.get(t.assignments, *assignment)
+    if found is not None and found["assessed_at"] is None:
+        rows.update(t.assignments, assignment, assessed_at=at)
+
+
+def evaluator_assigned(rows: Rows, e: Innovation.EvaluatorAssigned, position: int) -> None:
+    row = _touch(rows, e, position)
+    rows.insert(
+        t.assignments,
+        {
+            "innovation_id": e.originator_id,
+            "evaluator_id": e.evaluator_id,
+            "seq": row["stage_seq"],
+            "stage": e.stage,
+            "assigned_at": naive_utc(e.timestamp),
+            "due_on": e.due_on,
+            "assessed_at": None,
+            "assigned_by": e.actor_id,
+        },
+    )
+
+
+def evaluator_unassigned(rows: Rows, e: Innovation.EvaluatorUnassigned, position: int) -> None:
+    row = _touch(rows, e, position)
+    rows.delete_where(t.assignments, innovation_id=e.originator_id, evaluator_id=e.evaluator_id, seq=row["stage_seq"])
+
+
+def note_added(rows: Rows, e: Innovation.NoteAdded, position: int) -> None:
+    _touch(rows, e, position)
+    note = items.note(e)
+    rows.insert(
+        t.notes,
+        {
+            "id": note.pop("note_id"),
+            "innovation_id": e.originator_id,
+            **note,
+            "written_at": naive_utc(e.timestamp),
+            "position": position,
+        },
+    )
 
 
 def _change_stage(rows: Rows, e: Any, position: int, stage: str) -> dict[str, Any]:
@@ -313,6 +354,9 @@ PORTFOLIO: dict[type, Handler] = {
     Innovation.EvidenceAdded: evidence_added,
     Innovation.AdoptionRecorded: adoption_recorded,
     Innovation.AssessmentRecorded: assessment_recorded,
+    Innovation.EvaluatorAssigned: evaluator_assigned,
+    Innovation.EvaluatorUnassigned: evaluator_unassigned,
+    Innovation.NoteAdded: note_added,
     Innovation.Advanced: advanced,
     Innovation.Recycled: recycled,
     Innovation.PutOnHold: status_changer("on_hold"),

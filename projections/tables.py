@@ -257,6 +257,38 @@ assessments = Table(
     Index("ix_rm_assessments_evaluator", "evaluator_id"),
 )
 
+# Evaluators' assignments: one row per evaluator and stage visit (`seq` is the innovation's stage_seq when assigned, so
+# an assignment is open while the innovation is still in that visit). Unassigning deletes the row.
+assignments = Table(
+    "rm_assignments",
+    metadata,
+    Column("innovation_id", Uuid, primary_key=True),
+    Column("evaluator_id", String(200), primary_key=True),
+    Column("seq", Integer, primary_key=True),
+    Column("stage", String(16), nullable=False),
+    Column("assigned_at", DateTime, nullable=False),
+    Column("due_on", Date),
+    Column("assessed_at", DateTime),
+    Column("assigned_by", String(200), nullable=False),
+    Index("ix_rm_assignments_queue", "evaluator_id", "assessed_at", "due_on"),
+)
+
+# Deliberation notes, with one level of replies.
+notes = Table(
+    "rm_notes",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("innovation_id", Uuid, nullable=False),
+    Column("stage", String(16), nullable=False),
+    Column("author_id", String(200), nullable=False),
+    Column("author_role", String(32), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("reply_to", Uuid),
+    Column("written_at", DateTime, nullable=False),
+    Column("position", BigInteger, nullable=False),
+    Index("ix_rm_notes_innovation", "innovation_id", "position"),
+)
+
 audit = Table(
     "rm_audit",
     metadata,
@@ -309,6 +341,8 @@ READ_MODEL_TABLES = (
     score_buckets,
     score_values,
     assessments,
+    assignments,
+    notes,
     audit,
     audit_chain,
 )

@@ -40,7 +40,7 @@ def random_history(world: World, rng: random.Random, steps: int, after_each: Any
             if roll < 0.08:
                 ids.append(world.submit(themes=rng.sample(["badges", "green skills", "dual learning", "mobility"], 2)))
             elif roll < 0.3:
-                app.record_assessment(iid, actor=evaluator, scores=scores, rationale="random")
+                world.assess(iid, evaluator, scores=scores, rationale="random")
             elif roll < 0.45:
                 pilot = app.start_pilot(
                     iid, actor=world.provider, site_organisation_id=world.site, started_on="2022-06-01"
@@ -67,7 +67,7 @@ def random_history(world: World, rng: random.Random, steps: int, after_each: Any
             else:
                 decision = rng.choice(("advance", "advance", "advance", *DECISIONS))
                 to_stage = rng.choice(STAGES) if decision == "recycle" else None
-                app.decide_gate(iid, actor=evaluator, decision=decision, to_stage=to_stage, rationale="random")
+                app.decide_gate(iid, actor=world.manager, decision=decision, to_stage=to_stage, rationale="random")
             accepted += 1
         except DomainError:
             pass

@@ -165,7 +165,7 @@ def test_advance_is_refused_when_the_gate_requirement_is_unmet(world: World, sta
     app, iid = world.app, world.submit()
     _advance_without_meeting(world, iid, stage)
     with refused(app, GateNotMetError, rule) as _:
-        app.decide_gate(iid, actor=world.evaluator(3), decision="advance", rationale="try")
+        app.decide_gate(iid, actor=world.manager, decision="advance", rationale="try")
 
 
 def _advance_without_meeting(world: World, iid: object, stage: str) -> None:
@@ -174,7 +174,7 @@ def _advance_without_meeting(world: World, iid: object, stage: str) -> None:
     order = ["identification", "testing", "development", "assessment"]
     for current in order[: order.index(stage)]:
         if current == "identification":
-            app.record_assessment(iid, actor=world.evaluator(1), scores=FULL_SCORES, rationale="ok")  # type: ignore[arg-type]
+            world.assess(iid, world.evaluator(1), scores=FULL_SCORES, rationale="ok")  # type: ignore[arg-type]
         if current == "testing":
             pilot = app.start_pilot(iid, actor=world.provider, site_organisation_id=world.site, started_on="2025-01-01")  # type: ignore[arg-type]
             app.record_pilot_outcome(
@@ -182,9 +182,9 @@ def _advance_without_meeting(world: World, iid: object, stage: str) -> None:
             )  # type: ignore[arg-type]
         if current == "development":
             app.add_evidence(iid, actor=world.provider, kind="report", title="r")  # type: ignore[arg-type]
-        app.decide_gate(iid, actor=world.evaluator(1), decision="advance", rationale="ok")  # type: ignore[arg-type]
+        app.decide_gate(iid, actor=world.manager, decision="advance", rationale="ok")  # type: ignore[arg-type]
     if stage == "assessment":
-        app.record_assessment(iid, actor=world.evaluator(1), scores=FULL_SCORES, rationale="only one")  # type: ignore[arg-type]
+        world.assess(iid, world.evaluator(1), scores=FULL_SCORES, rationale="only one")  # type: ignore[arg-type]
 
 
 def test_innovation_is_mainstreamed_when_every_gate_is_met(world: World) -> None:
@@ -200,78 +200,73 @@ def test_mainstreaming_is_refused_when_score_or_criterion_mean_is_too_low(world:
     low = world.submit()
     world.to_stage(low, "assessment")
     for n in (1, 2):
-        app.record_assessment(low, actor=world.evaluator(n), scores=dict.fromkeys(FULL_SCORES, 2), rationale="average")
+        world.assess(low, world.evaluator(n), scores=dict.fromkeys(FULL_SCORES, 2), rationale="average")
     with refused(app, GateNotMetError, "gate.mainstreamed.score_too_low"):
-        app.decide_gate(low, actor=world.evaluator(1), decision="advance", rationale="try")
+        app.decide_gate(low, actor=world.manager, decision="advance", rationale="try")
     weak = world.submit()
     world.to_stage(weak, "assessment")
     scores = dict.fromkeys(FULL_SCORES, 4) | {"openness": 1}
     for n in (1, 2):
-        app.record_assessment(weak, actor=world.evaluator(n), scores=scores, rationale="closed licence")
+        world.assess(weak, world.evaluator(n), scores=scores, rationale="closed licence")
     with refused(app, GateNotMetError, "gate.mainstreamed.criterion_too_low"):
-        app.decide_gate(weak, actor=world.evaluator(1), decision="advance", rationale="try")
+        app.decide_gate(weak, actor=world.manager, decision="advance", rationale="try")
 
 
 def test_mainstreaming_needs_a_third_evaluator_when_spread_is_30_or_more(world: World) -> None:
     app, iid = world.app, world.submit()
     world.to_stage(iid, "assessment")
-    app.record_assessment(iid, actor=world.evaluator(1), scores=dict.fromkeys(FULL_SCORES, 4), rationale="excellent")
-    app.record_assessment(
-        iid, actor=world.evaluator(2), scores=dict.fromkeys(FULL_SCORES, 2), rationale="partial"
-    )  # 100 vs 50
+    world.assess(iid, world.evaluator(1), scores=dict.fromkeys(FULL_SCORES, 4), rationale="excellent")
+    world.assess(iid, world.evaluator(2), scores=dict.fromkeys(FULL_SCORES, 2), rationale="partial")  # 100 vs 50
     with refused(app, GateNotMetError, "gate.mainstreamed.third_evaluator_required"):
-        app.decide_gate(iid, actor=world.evaluator(1), decision="advance", rationale="try")
-    app.record_assessment(iid, actor=world.evaluator(3), scores=dict.fromkeys(FULL_SCORES, 3), rationale="tie-break")
+        app.decide_gate(iid, actor=world.manager, decision="advance", rationale="try")
+    world.assess(iid, world.evaluator(3), scores=dict.fromkeys(FULL_SCORES, 3), rationale="tie-break")
     assert (
-        app.decide_gate(iid, actor=world.evaluator(3), decision="advance", rationale="third view").aggregate.status
+        app.decide_gate(iid, actor=world.manager, decision="advance", rationale="third view").aggregate.status
         == "mainstreamed"
     )
 
 
 def test_innovation_on_hold_accepts_only_resume_and_discontinue(world: World) -> None:
     app, iid = world.app, world.submit()
-    app.decide_gate(iid, actor=world.evaluator(1), decision="hold", rationale="funding pause")
+    app.decide_gate(iid, actor=world.manager, decision="hold", rationale="funding pause")
     with refused(app, InnovationOnHoldError, "hold.only_resume_or_discontinue"):
-        app.decide_gate(iid, actor=world.evaluator(1), decision="advance", rationale="x")
+        app.decide_gate(iid, actor=world.manager, decision="advance", rationale="x")
     with refused(app, InnovationOnHoldError):
-        app.decide_gate(iid, actor=world.evaluator(1), decision="hold", rationale="x")
+        app.decide_gate(iid, actor=world.manager, decision="hold", rationale="x")
     with refused(app, InnovationOnHoldError):
         app.add_evidence(iid, actor=world.provider, kind="report", title="x")
     with refused(app, InnovationOnHoldError):
-        app.record_assessment(iid, actor=world.evaluator(1), scores=FULL_SCORES, rationale="x")
-    assert (
-        app.decide_gate(iid, actor=world.evaluator(1), decision="resume", rationale="funded").aggregate.status
-        == "active"
-    )
+        world.assess(iid, world.evaluator(1), scores=FULL_SCORES, rationale="x")
+    assert app.decide_gate(iid, actor=world.manager, decision="resume", rationale="funded").aggregate.status == "active"
     with refused(app, IllegalDecisionError, "decision.resume_requires_hold"):
-        app.decide_gate(iid, actor=world.evaluator(1), decision="resume", rationale="x")
+        app.decide_gate(iid, actor=world.manager, decision="resume", rationale="x")
 
 
 def test_recycle_goes_back_to_an_earlier_stage_only(world: World) -> None:
     app, iid = world.app, world.submit()
     world.to_stage(iid, "development")
     with refused(app, IllegalDecisionError, "decision.recycle_requires_earlier_stage"):
-        app.decide_gate(iid, actor=world.evaluator(1), decision="recycle", to_stage="assessment", rationale="x")
+        app.decide_gate(iid, actor=world.manager, decision="recycle", to_stage="assessment", rationale="x")
     with refused(app, ValidationError, "validation.to_stage"):
-        app.decide_gate(iid, actor=world.evaluator(1), decision="recycle", rationale="x")
+        app.decide_gate(iid, actor=world.manager, decision="recycle", rationale="x")
     with refused(app, ValidationError, "validation.to_stage"):
-        app.decide_gate(iid, actor=world.evaluator(1), decision="advance", to_stage="testing", rationale="x")
+        app.decide_gate(iid, actor=world.manager, decision="advance", to_stage="testing", rationale="x")
     with refused(app, ValidationError, "validation.decision"):
-        app.decide_gate(iid, actor=world.evaluator(1), decision="approve", rationale="x")
+        app.decide_gate(iid, actor=world.manager, decision="approve", rationale="x")
     with refused(app, ValidationError, "validation.rationale"):
-        app.decide_gate(iid, actor=world.evaluator(1), decision="hold", rationale=" ")
+        app.decide_gate(iid, actor=world.manager, decision="hold", rationale=" ")
     inn = app.decide_gate(
-        iid, actor=world.evaluator(1), decision="recycle", to_stage="testing", rationale="retest"
+        iid, actor=world.manager, decision="recycle", to_stage="testing", rationale="retest"
     ).aggregate
     assert (inn.stage, inn.status) == ("testing", "active")
 
 
 def test_discontinued_innovation_accepts_nothing(world: World) -> None:
     app, iid = world.app, world.submit()
-    app.decide_gate(iid, actor=world.evaluator(1), decision="hold", rationale="pause")
-    app.decide_gate(iid, actor=world.evaluator(1), decision="discontinue", rationale="no funding")
+    app.decide_gate(iid, actor=world.manager, decision="hold", rationale="pause")
+    app.decide_gate(iid, actor=world.manager, decision="discontinue", rationale="no funding")
     for command in (
-        lambda: app.decide_gate(iid, actor=world.evaluator(1), decision="resume", rationale="x"),
+        lambda: app.decide_gate(iid, actor=world.manager, decision="resume", rationale="x"),
         lambda: app.add_evidence(iid, actor=world.provider, kind="report", title="x"),
         lambda: app.record_adoption(iid, actor=ADMIN, organisation_id=world.site, adopted_on="2025-01-01"),
         lambda: app.revise_innovation(iid, {"title": "x"}, actor=world.provider),
@@ -286,9 +281,9 @@ def test_mainstreamed_innovation_still_accepts_evidence_and_adoptions_only(world
     app.add_evidence(iid, actor=world.provider, kind="policy_document", title="Written into the national curriculum")
     app.record_adoption(iid, actor=ADMIN, organisation_id=world.site, adopted_on="2025-10-01")
     with refused(app, TerminalStateError, "terminal.mainstreamed"):
-        app.record_assessment(iid, actor=world.evaluator(3), scores=FULL_SCORES, rationale="late")
+        world.assess(iid, world.evaluator(3), scores=FULL_SCORES, rationale="late")
     with refused(app, TerminalStateError, "terminal.mainstreamed"):
-        app.decide_gate(iid, actor=world.evaluator(3), decision="recycle", to_stage="testing", rationale="x")
+        app.decide_gate(iid, actor=world.manager, decision="recycle", to_stage="testing", rationale="x")
     with refused(app, TerminalStateError, "terminal.mainstreamed"):
         app.start_pilot(iid, actor=world.provider, site_organisation_id=world.site, started_on="2025-01-01")
 
@@ -296,8 +291,8 @@ def test_mainstreamed_innovation_still_accepts_evidence_and_adoptions_only(world
 def test_decision_is_refused_when_expected_version_is_stale(world: World) -> None:
     iid = world.submit()
     with refused(world.app, VersionConflictError, "version_conflict"):
-        world.app.decide_gate(iid, actor=world.evaluator(1), decision="hold", rationale="x", expected_version=7)
-    receipt = world.app.decide_gate(iid, actor=world.evaluator(1), decision="hold", rationale="x", expected_version=1)
+        world.app.decide_gate(iid, actor=world.manager, decision="hold", rationale="x", expected_version=7)
+    receipt = world.app.decide_gate(iid, actor=world.manager, decision="hold", rationale="x", expected_version=1)
     assert receipt.version == 2
 
 

@@ -1,4 +1,8 @@
-"""Random command sequences over innovations, checking the invariants after every step."""
+"""Random command sequences over innovations, checking the invariants after every step.
+
+Besides stages and scores, the machine models each evaluation round: who is assigned at the current stage, who has
+assessed at which stage, and which managers may decide. A command the model says must be refused must be refused, and
+one it accepts must leave the aggregate as modelled."""
 
 from __future__ import annotations
 
@@ -34,6 +38,8 @@ scores_strategy = st.fixed_dictionaries(
     }
 )
 evaluators = st.sampled_from(["1", "2", "3", "owner", "member"])
+managers = st.sampled_from(["network", "owner", "member"])
+CONFLICTED = ("owner", "member")
 
 
 class InnovationMachine(RuleBasedStateMachine):
@@ -43,6 +49,9 @@ class InnovationMachine(RuleBasedStateMachine):
         self.world = build_world(self.app)
         self.ids: list[UUID] = []
         self.expected: dict[UUID, tuple[str, str]] = {}
+        # The evaluation round as modelled: who is assigned at the current stage, and (who, stage) assessed.
+        self.assigned: dict[UUID, set[str]] = {}
+        self.assessed: dict[UUID, set[tuple[str, str]]] = {}
 
     # ---- helpers ------------------------------------------------------------------------
 
@@ -52,6 +61,16 @@ class InnovationMachine(RuleBasedStateMachine):
         if who == "member":
             return self.world.conflicted_member_evaluator
         return self.world.evaluator(int(who))
+
+    def manager(self, who: str) -> Actor:
+        """A network-wide manager, or one bound to the owning or a member organisation (conflicted)."""
+        organisation = {"network": None, "owner": self.world.owner, "member": self.world.member}[who]
+        return Actor(f"manager-{who}", "manager", organisation)
+
+    def enter_stage(self, iid: UUID, stage: str, status: str) -> None:
+        if stage != self.expected[iid][0]:
+            self.assigned[iid] = set()
+        self.expected[iid] = (stage, status)
 
     def attempt(self, command: Any) -> Any:
         """Run a command; a refusal must leave the log exactly as it was."""
@@ -78,15 +97,73 @@ class InnovationMachine(RuleBasedStateMachine):
         iid = self.world.submit()
         self.ids.append(iid)
         self.expected[iid] = ("identification", "active")
+        self.assigned[iid] = set()
+        self.assessed[iid] = set()
+
+    @rule(data=st.data(), who=evaluators)
+    def assign(self, data: st.DataObject, who: str) -> None:
+        iid = self.pick(data)
+        evaluator = self.actor(who)
+        receipt = self.attempt(
+            lambda: self.app.assign_evaluator(
+                iid,
+                actor=self.world.manager,
+                evaluator_id=evaluator.id,
+                evaluator_organisation_id=evaluator.organisation_id,
+            )
+        )
+        if receipt is None:
+            return
+        assert who not in CONFLICTED, "a conflicted evaluator was assigned"
+        assert who not in self.assigned[iid], "an evaluator was assigned twice at one stage"
+        assert self.expected[iid][1] == "active"
+        self.assigned[iid].add(who)
+        event("assigned")
+
+    @rule(data=st.data(), who=evaluators)
+    def unassign(self, data: st.DataObject, who: str) -> None:
+        iid = self.pick(data)
+        stage = self.expected[iid][0]
+        receipt = self.attempt(lambda: self.app.unassign_evaluator(iid, self.actor(who).id, actor=self.world.manager))
+        if receipt is None:
+            return
+        assert who in self.assigned[iid], "an evaluator who was not assigned was unassigned"
+        assert (who, stage) not in self.assessed[iid], "an evaluator who had assessed was unassigned"
+        self.assigned[iid].discard(who)
+        event("unassigned")
 
     @rule(data=st.data(), who=evaluators, scores=scores_strategy)
     def assess(self, data: st.DataObject, who: str, scores: dict[str, int | None]) -> None:
         iid = self.pick(data)
-        self.attempt(lambda: self.app.record_assessment(iid, actor=self.actor(who), scores=scores, rationale="r"))
+        receipt = self.attempt(
+            lambda: self.app.record_assessment(iid, actor=self.actor(who), scores=scores, rationale="r")
+        )
+        if receipt is None:
+            return
+        assert who in self.assigned[iid], "an evaluator not assigned at the current stage assessed"
+        assert who not in CONFLICTED
+        self.assessed[iid].add((who, self.expected[iid][0]))
+        event("assessed")
+
+    @rule(data=st.data(), who=st.sampled_from(["1", "2", "3", "manager"]), reply=st.booleans())
+    def note(self, data: st.DataObject, who: str, reply: bool) -> None:
+        iid = self.pick(data)
+        actor = self.world.manager if who == "manager" else self.actor(who)
+        notes = [n for n in self.app.get_innovation(iid).notes if n["reply_to"] is None]
+        reply_to = notes[0]["note_id"] if reply and notes else None
+        receipt = self.attempt(lambda: self.app.add_note(iid, actor=actor, body="n", reply_to=reply_to))
+        if receipt is None:
+            return
+        stage, status = self.expected[iid]
+        assert status == "active"
+        if who != "manager":
+            assert who in self.assigned[iid], "an evaluator not assigned wrote a note"
+            assert (who, stage) in self.assessed[iid], "an evaluator wrote a note before assessing"
+        event("noted")
 
     @rule(
         data=st.data(),
-        who=evaluators,
+        who=managers,
         decision=st.sampled_from(DECISIONS),
         to_stage=st.one_of(st.none(), st.sampled_from(STAGES)),
     )
@@ -94,13 +171,13 @@ class InnovationMachine(RuleBasedStateMachine):
         iid = self.pick(data)
         receipt = self.attempt(
             lambda: self.app.decide_gate(
-                iid, actor=self.actor(who), decision=decision, to_stage=to_stage, rationale="r"
+                iid, actor=self.manager(who), decision=decision, to_stage=to_stage, rationale="r"
             )
         )
         if receipt is None:
             return
         stage, status = self.expected[iid]
-        assert who not in ("owner", "member"), "a conflicted evaluator's decision was accepted"
+        assert who not in CONFLICTED, "a conflicted manager's decision was accepted"
         if decision == "advance":
             stage = next_stage(stage)
             status = "mainstreamed" if stage == "mainstreamed" else status
@@ -114,7 +191,7 @@ class InnovationMachine(RuleBasedStateMachine):
             stage = to_stage
         else:
             status = "discontinued"
-        self.expected[iid] = (stage, status)
+        self.enter_stage(iid, stage, status)
         event(f"reached {stage}/{status}")
 
     @rule(data=st.data())
@@ -126,9 +203,9 @@ class InnovationMachine(RuleBasedStateMachine):
             return
         if stage == "assessment":  # outweigh any random low assessment already recorded
             for n in (1, 2, 3):
-                self.app.record_assessment(iid, actor=self.world.evaluator(n), scores=FULL_SCORES, rationale="r")
+                self.world.assess(iid, self.world.evaluator(n), scores=FULL_SCORES, rationale="r")
         self.world.to_stage(iid, next_stage(stage))
-        self.expected[iid] = (next_stage(stage), "mainstreamed" if stage == "assessment" else "active")
+        self.enter_stage(iid, next_stage(stage), "mainstreamed" if stage == "assessment" else "active")
         event(f"reached {next_stage(stage)}")
 
     @rule(data=st.data())
@@ -177,6 +254,26 @@ class InnovationMachine(RuleBasedStateMachine):
             inn = self.app.get_innovation(iid)
             assert (inn.stage, inn.status) in LEGAL_STATES
             assert (inn.stage, inn.status) == self.expected[iid]
+
+    @invariant()
+    def assignments_are_as_modelled(self) -> None:
+        for iid in self.ids:
+            held = set(self.app.get_innovation(iid).assignments)
+            assert held == {self.actor(who).id for who in self.assigned[iid]}
+
+    @invariant()
+    def every_assessment_was_by_an_evaluator_assigned_then(self) -> None:
+        for iid in self.ids:
+            assigned: set[str] = set()
+            for record in self.app.history(iid):
+                if record.type == "EvaluatorAssigned":
+                    assigned.add(record.data["evaluator_id"])
+                elif record.type == "EvaluatorUnassigned":
+                    assigned.discard(record.data["evaluator_id"])
+                elif record.type in ("Advanced", "Recycled"):
+                    assigned = set()
+                elif record.type == "AssessmentRecorded":
+                    assert record.actor_id in assigned, "an assessment by an evaluator not assigned at the stage"
 
     @invariant()
     def consolidated_mpi_equals_recomputation(self) -> None:

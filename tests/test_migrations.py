@@ -75,7 +75,11 @@ def test_upgrade_to_0006_backfills_the_funnel_days_the_projection_writes(read_mo
     downgrade(read_model.url, "0005")
     assert current_revision(read_model.url) == "0005"
     upgrade(read_model.url)
-    assert dump(read_model) == projected
+    # Tables that later migrations create come back empty from a downgrade below them; a rebuild refills them.
+    later = ("rm_assignments", "rm_notes")
+    assert {k: v for k, v in dump(read_model).items() if k not in later} == {
+        k: v for k, v in projected.items() if k not in later
+    }
 
 
 def test_score_counts_backfilled_by_the_upgrade_equal_the_projected_ones(read_model: ReadModel) -> None:

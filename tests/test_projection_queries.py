@@ -45,16 +45,16 @@ def history(read_model: ReadModel) -> dict[str, Any]:
     a = world.submit(title="Open badges", themes=["badges"])
     b = world.submit(title="Green skills lab", themes=["green skills"], ecosystem_id=None)
     at(utc(2024, 2, 1))
-    app.record_assessment(a, actor=world.evaluator(1), scores=FULL_SCORES, rationale="80")
+    world.assess(a, world.evaluator(1), scores=FULL_SCORES, rationale="80")
     at(utc(2024, 3, 1))
-    app.decide_gate(a, actor=world.evaluator(1), decision="advance", rationale="gate met")
+    app.decide_gate(a, actor=world.manager, decision="advance", rationale="gate met")
     at(utc(2024, 4, 1))
-    app.record_assessment(b, actor=world.evaluator(2), scores=dict.fromkeys(FULL_SCORES, 2), rationale="50")
-    app.decide_gate(b, actor=world.evaluator(2), decision="hold", rationale="pause")
+    world.assess(b, world.evaluator(2), scores=dict.fromkeys(FULL_SCORES, 2), rationale="50")
+    app.decide_gate(b, actor=world.manager, decision="hold", rationale="pause")
     at(utc(2024, 5, 1))
-    app.record_assessment(a, actor=world.evaluator(2), scores=dict.fromkeys(FULL_SCORES, 4), rationale="100")
+    world.assess(a, world.evaluator(2), scores=dict.fromkeys(FULL_SCORES, 4), rationale="100")
     at(utc(2024, 6, 1))
-    app.decide_gate(b, actor=world.evaluator(2), decision="discontinue", rationale="stopped")
+    app.decide_gate(b, actor=world.manager, decision="discontinue", rationale="stopped")
     read_model.catch_up()
     return {"a": a, "b": b, "world": world}
 
@@ -133,7 +133,7 @@ def test_score_history_and_stage_intervals_follow_the_changes(read_model: ReadMo
     assert detail is not None
     assert (detail["mpi"], detail["version"], detail["assessments_count"]) == (
         {"value": 90.0, "evaluators": 2, "spread": 20.0},
-        4,
+        6,  # submitted, assigned, assessed, advanced, assigned, assessed
         2,
     )
 
@@ -146,9 +146,9 @@ def test_stage_durations_give_median_and_p90_over_completed_stays(read_model: Re
     for days in (10, 20, 30, 40, 100):
         now[0] = utc(2024, 1, 1)
         iid = world.submit()
-        app.record_assessment(iid, actor=world.evaluator(1), scores=FULL_SCORES, rationale="ok")
+        world.assess(iid, world.evaluator(1), scores=FULL_SCORES, rationale="ok")
         now[0] = utc(2024, 1, 1 + days) if days < 31 else utc(2024, 1 + days // 30, 1 + days % 30)
-        app.decide_gate(iid, actor=world.evaluator(1), decision="advance", rationale="ok")
+        app.decide_gate(iid, actor=world.manager, decision="advance", rationale="ok")
     read_model.catch_up()
     with read_model.reader.connect() as conn:
         result = stage_durations(conn)["stages"]["identification"]
@@ -161,21 +161,31 @@ def test_audit_filters_by_actor_type_aggregate_time_and_pages_by_position(
 ) -> None:
     with read_model.reader.connect() as conn:
         by_actor = audit_trail(conn, actor="evaluator-2")
+        by_manager = audit_trail(conn, actor="manager-1")
         decisions = audit_trail(conn, event_type="PutOnHold")
         for_a = audit_trail(conn, aggregate_id=history["a"])
         spring = audit_trail(conn, since=utc(2024, 4, 1), until=utc(2024, 6, 1))
         first = audit_trail(conn, limit=3)
         second = audit_trail(conn, limit=3, after=first["next_after"])
-    assert [i["type"] for i in by_actor["items"]] == [
-        "AssessmentRecorded",
+    assert [i["type"] for i in by_actor["items"]] == ["AssessmentRecorded", "AssessmentRecorded"]
+    assert [i["type"] for i in by_manager["items"]] == [
+        "EvaluatorAssigned",
+        "Advanced",
+        "EvaluatorAssigned",
         "PutOnHold",
-        "AssessmentRecorded",
+        "EvaluatorAssigned",
         "Discontinued",
     ]
     assert by_actor["next_after"] is None
     assert [i["aggregate_id"] for i in decisions["items"]] == [history["b"]]
-    assert [i["version"] for i in for_a["items"]] == [1, 2, 3, 4]
-    assert [i["type"] for i in spring["items"]] == ["AssessmentRecorded", "PutOnHold", "AssessmentRecorded"]
+    assert [i["version"] for i in for_a["items"]] == [1, 2, 3, 4, 5, 6]
+    assert [i["type"] for i in spring["items"]] == [
+        "EvaluatorAssigned",
+        "AssessmentRecorded",
+        "PutOnHold",
+        "EvaluatorAssigned",
+        "AssessmentRecorded",
+    ]
     assert [i["position"] for i in first["items"]] == [1, 2, 3]
     assert [i["position"] for i in second["items"]] == [4, 5, 6]
     assert first["items"][0]["actor"] == {"id": "admin-1", "role": "admin"}
@@ -253,9 +263,7 @@ def test_list_pages_sorted_by_mpi_keep_ties_by_id_and_unscored_last_when_filtere
     for n, innovation_id in enumerate(ids):
         if n % 4 == 3:
             continue  # unscored: no MPI
-        app.record_assessment(
-            innovation_id, actor=world.evaluator(1), scores=FULL_SCORES if n % 2 else low, rationale="."
-        )
+        world.assess(innovation_id, world.evaluator(1), scores=FULL_SCORES if n % 2 else low, rationale=".")
     read_model.catch_up()
     country = app.get_organisation(world.owner).country
     with read_model.reader.connect() as conn:

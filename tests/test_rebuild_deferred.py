@@ -130,7 +130,7 @@ def test_the_next_batch_finishes_what_a_rebuild_that_stopped_part_way_left(
         # Once the lease is over the rebuild has stopped: the next batch finishes its work, then counts as usual.
         age_records(read_model)
         innovation = world.submit(title="Submitted after the rebuild stopped")
-        read_model.app.record_assessment(innovation, actor=world.evaluator(1), scores=FULL_SCORES, rationale="late")
+        world.assess(innovation, world.evaluator(1), scores=FULL_SCORES, rationale="late")
         assert other.catch_up() > 0
         assert records(other) == []
         assert indexes(other) == before

@@ -102,7 +102,7 @@ def test_the_mainstreaming_gate_consolidates_three_evaluators_with_the_same_rule
     high = dict.fromkeys(FULL_SCORES, 4)
     low = dict.fromkeys(FULL_SCORES, 1)
     for n, scores in ((1, high), (2, low), (3, high | {"openness": 3})):
-        app.record_assessment(iid, actor=world.evaluator(n), scores=scores, rationale="Assessed")
+        world.assess(iid, world.evaluator(n), scores=scores, rationale="Assessed")
     inn = app.get_innovation(iid)
     consolidated = inn.consolidated
     assert consolidated is not None
@@ -124,6 +124,7 @@ def test_an_assessment_stored_as_version_1_without_comments_is_read_by_current_c
             timestamp=app.clock(),
             actor_id=evaluator.id,
             actor_role=evaluator.role,
+            actor_key=None,
             correlation_id=None,
             assessment_id=uuid.uuid4(),
             evaluator_organisation_id=evaluator.organisation_id,
@@ -136,6 +137,7 @@ def test_an_assessment_stored_as_version_1_without_comments_is_read_by_current_c
     state = app.mapper.transcoder.decode(template.state)
     assert state.pop("class_version") == 2
     del state["comments"]  # exactly what a version 1 event held
+    del state["actor_key"]
     app.recorder.insert_events([dataclasses.replace(template, state=app.mapper.transcoder.encode(state))])
 
     innovation = app.get_innovation(iid)
@@ -144,20 +146,23 @@ def test_an_assessment_stored_as_version_1_without_comments_is_read_by_current_c
     assert app.history(iid)[-1].data["comments"] == {}
 
 
-def test_a_snapshot_taken_before_comments_is_read_by_current_code(app: TrackerApplication) -> None:
+def test_a_snapshot_taken_before_comments_and_assignments_is_read_by_current_code(app: TrackerApplication) -> None:
     world = build_world(app)
     iid = world.submit()
-    app.record_assessment(iid, actor=world.evaluator(1), scores=FULL_SCORES, rationale="Before comments")
+    world.assess(iid, world.evaluator(1), scores=FULL_SCORES, rationale="Before comments")
     app.take_snapshot(iid)
     (stored,) = app.snapshots.recorder.select_events(iid)
     snapshot = app.mapper.transcoder.decode(stored.state)
     snapshot["state"]["class_version"] = 1
     for assessment in snapshot["state"]["assessments"]:
         del assessment["comments"]  # what a version 1 snapshot held
+    del snapshot["state"]["assignments"]  # neither version 1 nor 2 had assignments or notes
+    del snapshot["state"]["notes"]
     old = dataclasses.replace(stored, state=app.mapper.transcoder.encode(snapshot))
     fresh = open_fresh(app, iid, old)
     assert fresh.assessments[0]["comments"] == {}
-    assert fresh.version == 2
+    assert (fresh.assignments, fresh.notes) == ({}, [])
+    assert fresh.version == 3  # submitted, assigned, assessed
 
 
 def open_fresh(app: TrackerApplication, iid: uuid.UUID, snapshot: object) -> Innovation:

@@ -201,7 +201,7 @@ def test_projected_score_groups_equal_the_plain_computation_and_the_history_when
                     k: rng.randint(0, 4) for k in ("relevance", "effectiveness", "transferability")
                 }
                 evaluator = world.evaluator(rng.randint(1, 3))
-                app.record_assessment(rng.choice(list(ids)), actor=evaluator, scores=scores, rationale="r")
+                world.assess(rng.choice(list(ids)), evaluator, scores=scores, rationale="r")
             else:
                 iid = rng.choice(list(ids))
                 app.revise_innovation(iid, {"themes": rng.sample(themes, rng.randint(1, 3))}, actor=ids[iid])

@@ -35,6 +35,27 @@ class World:
     def provider(self) -> Actor:
         return Actor("provider-1", "provider", self.owner)
 
+    @property
+    def manager(self) -> Actor:
+        return Actor("manager-1", "manager")
+
+    def assign(self, innovation_id: UUID, evaluator: Actor, **fields: Any) -> Any:
+        """The manager assigns `evaluator` at the innovation's current stage."""
+        return self.app.assign_evaluator(
+            innovation_id,
+            actor=self.manager,
+            evaluator_id=evaluator.id,
+            evaluator_organisation_id=evaluator.organisation_id,
+            **fields,
+        )
+
+    def assess(self, innovation_id: UUID, evaluator: Actor, **assessment: Any) -> Any:
+        """Assign `evaluator` where they are not yet (and the innovation takes assignments), then assess."""
+        inn = self.app.get_innovation(innovation_id)
+        if evaluator.id not in inn.assignments and inn.status == "active":
+            self.assign(innovation_id, evaluator)
+        return self.app.record_assessment(innovation_id, actor=evaluator, **assessment)
+
     def evaluator(self, n: int = 1) -> Actor:
         org = {1: self.eval_org_a, 2: self.eval_org_b, 3: self.eval_org_c}[n]
         return Actor(f"evaluator-{n}", "evaluator", org)
@@ -66,7 +87,7 @@ class World:
         while app.get_innovation(innovation_id).stage != stage:
             current = app.get_innovation(innovation_id).stage
             if current == "identification":
-                app.record_assessment(innovation_id, actor=self.evaluator(1), scores=FULL_SCORES, rationale="promising")
+                self.assess(innovation_id, self.evaluator(1), scores=FULL_SCORES, rationale="promising")
             elif current == "testing":
                 pilot = app.start_pilot(
                     innovation_id, actor=self.provider, site_organisation_id=self.site, started_on="2025-01-10"
@@ -83,8 +104,8 @@ class World:
                 app.add_evidence(innovation_id, actor=self.provider, kind="report", title="Pilot report")
             elif current == "assessment":
                 for n in (1, 2):
-                    app.record_assessment(innovation_id, actor=self.evaluator(n), scores=FULL_SCORES, rationale="ready")
-            app.decide_gate(innovation_id, actor=self.evaluator(1), decision="advance", rationale="gate met")
+                    self.assess(innovation_id, self.evaluator(n), scores=FULL_SCORES, rationale="ready")
+            app.decide_gate(innovation_id, actor=self.manager, decision="advance", rationale="gate met")
 
 
 def build_world(app: TrackerApplication) -> World:

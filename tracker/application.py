@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
 from uuid import UUID, uuid4
 
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
-from eventsourcing.persistence import JSONTranscoder, RecordConflictError, Transcoding
+from eventsourcing.persistence import JSONTranscoder, RecordConflictError
 from eventsourcing.utils import Environment, EnvType
 
 from tracker import limits
@@ -27,6 +27,7 @@ from tracker.errors import (
 from tracker.innovation import Innovation
 from tracker.organisation import Organisation, organisation_id
 from tracker.records import Caller, EventRecord, Receipt, describe
+from tracker.transcodings import DateAsISO
 from tracker.validation import text
 
 A = TypeVar("A", bound=TrackerAggregate)
@@ -34,17 +35,6 @@ A = TypeVar("A", bound=TrackerAggregate)
 COMMAND_RETRIES = 20
 # Notifications read per page when the log is read through for one aggregate's positions.
 _LOG_PAGE = 10_000
-
-
-class DateAsISO(Transcoding):
-    type = date
-    name = "date_iso"
-
-    def encode(self, obj: date) -> str:
-        return obj.isoformat()
-
-    def decode(self, data: str) -> date:
-        return date.fromisoformat(data)
 
 
 def utc_now() -> datetime:
@@ -257,6 +247,33 @@ class TrackerApplication(Application[UUID]):
                 ctx, adoption_id=adoption_id, organisation_id=organisation_id, **adoption
             ),
             adoption_id,
+        )
+
+    # ---- evaluation rounds: people are named by id, their organisation by the caller (see tracker.evaluation) ----
+
+    def assign_evaluator(self, innovation_id: UUID, *, actor: Actor, **assignment: Any) -> Receipt:
+        """Assign an evaluator at the current stage: evaluator_id, evaluator_organisation_id, due_on."""
+        caller = Caller.take(actor, assignment)
+        return self._change(
+            Innovation,
+            innovation_id,
+            caller,
+            lambda inn, ctx: inn.assign_evaluator(ctx, ecosystem_members=self._members_of(inn), **assignment),
+        )
+
+    def unassign_evaluator(self, innovation_id: UUID, evaluator_id: str, *, actor: Actor, **fields: Any) -> Receipt:
+        """End an evaluator's assignment at the current stage, unless they already assessed at it."""
+        caller = Caller.take(actor, fields)
+        return self._change(
+            Innovation, innovation_id, caller, lambda inn, ctx: inn.unassign_evaluator(ctx, evaluator_id=evaluator_id)
+        )
+
+    def add_note(self, innovation_id: UUID, *, actor: Actor, **note: Any) -> Receipt:
+        """Write a deliberation note (body, reply_to); the receipt's item is its id."""
+        caller = Caller.take(actor, note)
+        note_id = uuid4()
+        return self._change(
+            Innovation, innovation_id, caller, lambda inn, ctx: inn.add_note(ctx, note_id=note_id, **note), note_id
         )
 
     # ---- reads and time travel ---------------------------------------------------------

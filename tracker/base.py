@@ -26,6 +26,7 @@ class Context:
         return {
             "actor_id": self.actor.id,
             "actor_role": self.actor.role,
+            "actor_key": self.actor.key,
             "correlation_id": self.correlation_id,
             "timestamp": self.at,
         }
@@ -37,10 +38,16 @@ class TrackerAggregate(Aggregate):
     class Event(Aggregate.Event):
         actor_id: str
         actor_role: str
+        # The key the actor used; events stored before keys belonged to people have none (the class default below).
+        actor_key: str | None
         correlation_id: str | None
 
     class Created(Event, Aggregate.Created):
         pass
+
+    # A stored event without `actor_key` is read back by filling the instance's dict, so the attribute falls back to
+    # this class value; a new event must still name it (it is a field without a default).
+    Event.actor_key = None  # type: ignore[misc]
 
     @classmethod
     def _start(cls: type[A], event_class: type[Any], ctx: Context, *, id: UUID, **fields: Any) -> A:  # noqa: A002

@@ -105,6 +105,24 @@ class PilotError(DomainError):
     rule = "pilot"
 
 
+class AssignmentError(DomainError):
+    """An evaluator cannot be assigned or unassigned as asked."""
+
+    rule = "assignment"
+
+
+class AssessmentError(DomainError):
+    """The actor may not assess this innovation now (not assigned at its current stage)."""
+
+    rule = "assessment"
+
+
+class NoteError(DomainError):
+    """The actor may not write a deliberation note here yet."""
+
+    rule = "note"
+
+
 class VersionConflictError(DomainError):
     """The aggregate moved on since the caller read it (optimistic concurrency)."""
 

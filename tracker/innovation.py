@@ -2,37 +2,42 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any, cast
 from uuid import UUID
 
-from tracker import items, limits, validation
+from tracker import items, limits
 from tracker.base import Context, TrackerAggregate
-from tracker.errors import (
-    DuplicateAdoptionError,
-    InvalidDateError,
-    NotFoundError,
-    PilotError,
-    ValidationError,
-)
+from tracker.errors import NotFoundError, PilotError, ValidationError
+from tracker.evaluation import assignment_fields, check_may_assess, check_unassignable, note_fields
+from tracker.fields import adoption as adoption_fields
+from tracker.fields import evidence as evidence_fields
+from tracker.fields import outcome as outcome_fields
+from tracker.fields import pilot as pilot_fields
 from tracker.gates import decision_event
 from tracker.innovation_state import InnovationState
 from tracker.rubric import CURRENT_RUBRIC, validate_comments, validate_scores
 from tracker.rules import check_accepts, check_no_conflict_of_interest, clean_details
-from tracker.stages import DECISIONS, EVIDENCE_KINDS, STAGES
-from tracker.validation import choice, day, integer, number, required_text, text
+from tracker.stages import DECISIONS, STAGES
+from tracker.validation import choice, required_text
 
 
 class Innovation(TrackerAggregate, InnovationState):
     """The core aggregate; its state and what is read from it are in tracker.innovation_state."""
 
-    # Version 1 kept assessments without comments; upcast_v1_v2 gives a snapshot's assessments none.
-    class_version = 2
+    # Version 1 kept assessments without comments; version 2 had no assignments or notes. The upcasters bring a
+    # snapshot of either up to date.
+    class_version = 3
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         for assessment in state["assessments"]:
             assessment.setdefault("comments", {})
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        state["assignments"] = {}
+        state["notes"] = []
 
     # ---- submission and details -------------------------------------------------------
 
@@ -98,6 +103,8 @@ class Innovation(TrackerAggregate, InnovationState):
             inn.assessments = []
             inn.adoptions = []
             inn.decisions = []
+            inn.assignments = {}
+            inn.notes = []
 
     def revise(self, ctx: Context, changes: dict[str, Any]) -> bool:
         """Record the fields that actually change; returns False when nothing changed."""
@@ -133,21 +140,13 @@ class Innovation(TrackerAggregate, InnovationState):
         description: str | None = None,
     ) -> None:
         check_accepts(self.status, "start_pilot")
-        self._record(
-            self.PilotStarted,
-            ctx,
-            pilot_id=pilot_id,
-            site_organisation_id=site_organisation_id,
-            started_on=day(started_on, "started_on", today=ctx.at.date()),
-            planned_participants=integer(
-                planned_participants,
-                "planned_participants",
-                low=limits.PARTICIPANTS.low,
-                high=limits.PARTICIPANTS.high,
-                required=False,
-            ),
-            description=text(description, "description", max_length=limits.TEXT_MAX, required=False),
+        fields = pilot_fields(
+            ctx.at.date(),
+            started_on=started_on,
+            planned_participants=planned_participants,
+            description=description,
         )
+        self._record(self.PilotStarted, ctx, pilot_id=pilot_id, site_organisation_id=site_organisation_id, **fields)
 
     class PilotStarted(TrackerAggregate.Event):
         pilot_id: UUID
@@ -177,26 +176,16 @@ class Innovation(TrackerAggregate, InnovationState):
             raise NotFoundError("pilot", pilot_id)
         if pilot["outcome"] is not None:
             raise PilotError(f"pilot {pilot_id} already has an outcome", rule="pilot.outcome_already_recorded")
-        ended = day(ended_on, "ended_on", today=ctx.at.date())
-        assert ended is not None
-        if ended < pilot["started_on"]:
-            raise InvalidDateError("ended_on", "must not be before the pilot started", rule="validation.date.order")
-        self._record(
-            self.PilotOutcomeRecorded,
-            ctx,
-            pilot_id=pilot_id,
-            ended_on=ended,
-            participants=integer(
-                participants, "participants", low=limits.PARTICIPANTS.low, high=limits.PARTICIPANTS.high
-            ),
-            completion_rate=number(
-                completion_rate, "completion_rate", low=limits.COMPLETION_RATE.low, high=limits.COMPLETION_RATE.high
-            ),
-            satisfaction=number(
-                satisfaction, "satisfaction", low=limits.SATISFACTION.low, high=limits.SATISFACTION.high, required=False
-            ),
-            notes=text(notes, "notes", max_length=limits.TEXT_MAX, required=False),
+        fields = outcome_fields(
+            ctx.at.date(),
+            pilot["started_on"],
+            ended_on=ended_on,
+            participants=participants,
+            completion_rate=completion_rate,
+            satisfaction=satisfaction,
+            notes=notes,
         )
+        self._record(self.PilotOutcomeRecorded, ctx, pilot_id=pilot_id, **fields)
 
     class PilotOutcomeRecorded(TrackerAggregate.Event):
         pilot_id: UUID
@@ -220,15 +209,8 @@ class Innovation(TrackerAggregate, InnovationState):
         description: str | None = None,
     ) -> None:
         check_accepts(self.status, "add_evidence")
-        self._record(
-            self.EvidenceAdded,
-            ctx,
-            evidence_id=evidence_id,
-            kind=choice(kind, "kind", EVIDENCE_KINDS),
-            title=required_text(title, "title", max_length=limits.NAME_MAX),
-            url=validation.url(url, "url"),
-            description=text(description, "description", max_length=limits.TEXT_MAX, required=False),
-        )
+        fields = evidence_fields(kind=kind, title=title, url=url, description=description)
+        self._record(self.EvidenceAdded, ctx, evidence_id=evidence_id, **fields)
 
     class EvidenceAdded(TrackerAggregate.Event):
         evidence_id: UUID
@@ -251,20 +233,10 @@ class Innovation(TrackerAggregate, InnovationState):
         notes: str | None = None,
     ) -> None:
         check_accepts(self.status, "record_adoption")
-        if organisation_id == self.organisation_id:
-            raise DuplicateAdoptionError(
-                "the owning organisation cannot adopt its own innovation", rule="adoption.owner"
-            )
-        if any(a["organisation_id"] == organisation_id for a in self.adoptions):
-            raise DuplicateAdoptionError(f"organisation {organisation_id} has already adopted this innovation")
-        self._record(
-            self.AdoptionRecorded,
-            ctx,
-            adoption_id=adoption_id,
-            organisation_id=organisation_id,
-            adopted_on=day(adopted_on, "adopted_on", today=ctx.at.date()),
-            notes=text(notes, "notes", max_length=limits.TEXT_MAX, required=False),
+        fields = adoption_fields(
+            self, ctx.at.date(), organisation_id=organisation_id, adopted_on=adopted_on, notes=notes
         )
+        self._record(self.AdoptionRecorded, ctx, adoption_id=adoption_id, **fields)
 
     class AdoptionRecorded(TrackerAggregate.Event):
         adoption_id: UUID
@@ -287,8 +259,7 @@ class Innovation(TrackerAggregate, InnovationState):
         comments: dict[str, str | None] | None = None,
         ecosystem_members: frozenset[UUID] = frozenset(),
     ) -> None:
-        check_accepts(self.status, "record_assessment")
-        check_no_conflict_of_interest(ctx.actor.organisation_id, self.organisation_id, ecosystem_members, "assess")
+        check_may_assess(self, ctx.actor, ecosystem_members)
         self._record(
             self.AssessmentRecorded,
             ctx,
@@ -318,6 +289,44 @@ class Innovation(TrackerAggregate, InnovationState):
         def apply(self, aggregate: Any) -> None:
             inn = cast(Innovation, aggregate)
             inn.assessments.append(items.assessment(self, inn.stage))
+
+    # ---- evaluation rounds (the rules are in tracker.evaluation) -----------------------
+
+    def assign_evaluator(self, ctx: Context, **assignment: Any) -> None:
+        """Assign an evaluator at the current stage (evaluator_id, evaluator_organisation_id, due_on, members)."""
+        self._record(self.EvaluatorAssigned, ctx, **assignment_fields(self, **assignment))
+
+    class EvaluatorAssigned(TrackerAggregate.Event):
+        evaluator_id: str
+        evaluator_organisation_id: UUID | None
+        stage: str
+        due_on: date | None
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Innovation, aggregate).assignments[self.evaluator_id] = items.assignment(self)
+
+    def unassign_evaluator(self, ctx: Context, *, evaluator_id: str) -> None:
+        check_unassignable(self, evaluator_id)
+        self._record(self.EvaluatorUnassigned, ctx, evaluator_id=evaluator_id, stage=self.stage)
+
+    class EvaluatorUnassigned(TrackerAggregate.Event):
+        evaluator_id: str
+        stage: str
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Innovation, aggregate).assignments.pop(self.evaluator_id, None)
+
+    def add_note(self, ctx: Context, *, note_id: UUID, body: str, reply_to: UUID | None = None) -> None:
+        self._record(self.NoteAdded, ctx, note_id=note_id, **note_fields(self, ctx.actor, body, reply_to))
+
+    class NoteAdded(TrackerAggregate.Event):
+        note_id: UUID
+        body: str
+        reply_to: UUID | None
+        stage: str
+
+        def apply(self, aggregate: Any) -> None:
+            cast(Innovation, aggregate).notes.append(items.note(self))
 
     # ---- gate decisions ----------------------------------------------------------------
 
@@ -387,10 +396,3 @@ class Innovation(TrackerAggregate, InnovationState):
             inn = cast(Innovation, aggregate)
             inn.status = "discontinued"
             inn._note_decision("discontinue", self)
-
-    def _enter_stage(self, stage: str, at: datetime) -> None:
-        self.stage = stage
-        self.stage_entered_at = at
-
-    def _note_decision(self, decision: str, event: Any) -> None:
-        self.decisions.append(items.decision(event, decision, self.stage, self.status))

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
+from tracker import items
 from tracker.errors import NotFoundError
 from tracker.rubric import Consolidated, consolidate
 
@@ -33,6 +34,9 @@ class InnovationState:
         assessments: list[dict[str, Any]]
         adoptions: list[dict[str, Any]]
         decisions: list[dict[str, Any]]
+        # The evaluators assigned at the current stage, by person id; a change of stage ends them.
+        assignments: dict[str, dict[str, Any]]
+        notes: list[dict[str, Any]]
 
     def latest_assessments(self, stage: str | None = None) -> list[dict[str, Any]]:
         """Each evaluator's latest assessment (optionally among those made in one stage)."""
@@ -81,3 +85,11 @@ class InnovationState:
             if found["assessment_id"] == assessment_id:
                 return found
         raise NotFoundError("assessment", assessment_id)
+
+    def _enter_stage(self, stage: str, at: datetime) -> None:
+        self.stage = stage
+        self.stage_entered_at = at
+        self.assignments = {}
+
+    def _note_decision(self, decision: str, event: Any) -> None:
+        self.decisions.append(items.decision(event, decision, self.stage, self.status))

@@ -85,3 +85,28 @@ def decision(e: Any, decision: str, stage: str, status: str) -> dict[str, Any]:
         "decided_by": e.actor_id,
         "decided_at": e.timestamp,
     }
+
+
+def assignment(e: Any) -> dict[str, Any]:
+    """An evaluator's assignment at a stage, from `EvaluatorAssigned`."""
+    return {
+        "evaluator_id": e.evaluator_id,
+        "evaluator_organisation_id": e.evaluator_organisation_id,
+        "stage": e.stage,
+        "due_on": e.due_on,
+        "assigned_at": e.timestamp,
+        "assigned_by": e.actor_id,
+    }
+
+
+def note(e: Any) -> dict[str, Any]:
+    """A deliberation note, from `NoteAdded`."""
+    return {
+        "note_id": e.note_id,
+        "author_id": e.actor_id,
+        "author_role": e.actor_role,
+        "body": e.body,
+        "reply_to": e.reply_to,
+        "stage": e.stage,
+        "written_at": e.timestamp,
+    }

@@ -10,7 +10,16 @@ from uuid import UUID
 from tracker.actors import Actor
 
 _BASE_FIELDS = frozenset(
-    {"originator_id", "originator_version", "timestamp", "originator_topic", "actor_id", "actor_role", "correlation_id"}
+    {
+        "originator_id",
+        "originator_version",
+        "timestamp",
+        "originator_topic",
+        "actor_id",
+        "actor_role",
+        "actor_key",
+        "correlation_id",
+    }
 )
 
 
@@ -53,6 +62,7 @@ class EventRecord:
     at: datetime
     actor_id: str
     actor_role: str
+    actor_key: str | None
     correlation_id: str | None
     data: dict[str, Any]
 
@@ -70,6 +80,7 @@ def describe(event: Any, position: int | None) -> EventRecord:
         at=event.timestamp,
         actor_id=event.actor_id,
         actor_role=event.actor_role,
+        actor_key=event.actor_key,
         correlation_id=event.correlation_id,
         data=data,
     )

@@ -40,18 +40,24 @@ def check_accepts(status: str, command: str) -> None:
 
 
 def check_no_conflict_of_interest(
-    actor_organisation_id: UUID | None, owner_id: UUID, ecosystem_members: frozenset[UUID], verb: str
+    organisation_id: UUID | None,
+    owner_id: UUID,
+    ecosystem_members: frozenset[UUID],
+    verb: str,
+    *,
+    rule: str | None = None,
 ) -> None:
-    """Refuse an actor from the owning organisation, or from a member of the innovation's ecosystem."""
-    if actor_organisation_id is None:
+    """Refuse a person from the owning organisation, or from a member of the innovation's ecosystem, who would
+    assess, be assigned to or decide on the innovation. `rule` names the refusal where the contract fixes one."""
+    if organisation_id is None:
         return
-    if actor_organisation_id == owner_id:
+    if organisation_id == owner_id:
         raise ConflictOfInterestError(
-            f"an evaluator from the owning organisation may not {verb} this innovation",
-            rule="conflict_of_interest.owner",
+            f"a person from the owning organisation may not {verb} this innovation",
+            rule=rule or "conflict_of_interest.owner",
         )
-    if actor_organisation_id in ecosystem_members:
+    if organisation_id in ecosystem_members:
         raise ConflictOfInterestError(
-            f"an evaluator from a member of the innovation's ecosystem may not {verb} this innovation",
-            rule="conflict_of_interest.ecosystem_member",
+            f"a person from a member of the innovation's ecosystem may not {verb} this innovation",
+            rule=rule or "conflict_of_interest.ecosystem_member",
         )

@@ -1,0 +1,100 @@
+"""The rules of an evaluation round: who may be assigned, who may assess, who may write a deliberation note.
+
+Assignments are per stage: an evaluator assigned while the innovation is in testing assesses it in testing, and a
+gate decision that moves the innovation to another stage ends the round's assignments."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import TYPE_CHECKING, Any
+from uuid import UUID
+
+from tracker import limits
+from tracker.actors import Actor
+from tracker.errors import AssessmentError, AssignmentError, NoteError, NotFoundError, ValidationError
+from tracker.rules import check_accepts, check_no_conflict_of_interest
+from tracker.validation import day, required_text
+
+if TYPE_CHECKING:
+    from tracker.innovation_state import InnovationState
+
+
+def has_assessed(innovation: InnovationState, person_id: str, stage: str) -> bool:
+    """Whether the person recorded an assessment of the innovation at `stage`."""
+    return any(a["evaluator_id"] == person_id and a["stage"] == stage for a in innovation.assessments)
+
+
+def assignment_fields(
+    innovation: InnovationState,
+    *,
+    evaluator_id: str,
+    evaluator_organisation_id: UUID | None,
+    due_on: date | str | None = None,
+    ecosystem_members: frozenset[UUID] = frozenset(),
+) -> dict[str, Any]:
+    """The fields of an assignment at the current stage, or the rule that refuses it."""
+    check_accepts(innovation.status, "assign_evaluator")
+    check_no_conflict_of_interest(
+        evaluator_organisation_id,
+        innovation.organisation_id,
+        ecosystem_members,
+        "be assigned to",
+        rule="assignment.conflict_of_interest",
+    )
+    if evaluator_id in innovation.assignments:
+        raise AssignmentError(
+            f"evaluator {evaluator_id} is already assigned at stage {innovation.stage}", rule="assignment.duplicate"
+        )
+    return {
+        "evaluator_id": evaluator_id,
+        "evaluator_organisation_id": evaluator_organisation_id,
+        "stage": innovation.stage,
+        "due_on": day(due_on, "due_on", required=False),
+    }
+
+
+def check_unassignable(innovation: InnovationState, evaluator_id: str) -> None:
+    """An evaluator is unassigned only while assigned, and not once they assessed at this stage."""
+    check_accepts(innovation.status, "unassign_evaluator")
+    if evaluator_id not in innovation.assignments:
+        raise NotFoundError("assignment", f"of {evaluator_id} at stage {innovation.stage}")
+    if has_assessed(innovation, evaluator_id, innovation.stage):
+        raise AssignmentError(
+            f"evaluator {evaluator_id} has already assessed at stage {innovation.stage}",
+            rule="assignment.already_assessed",
+        )
+
+
+def check_may_assess(innovation: InnovationState, actor: Actor, ecosystem_members: frozenset[UUID]) -> None:
+    """Only an evaluator assigned at the current stage assesses, and the conflict of interest is checked again (the
+    evaluator's organisation may have joined the innovation's ecosystem since the assignment)."""
+    check_accepts(innovation.status, "record_assessment")
+    if actor.id not in innovation.assignments:
+        raise AssessmentError(
+            f"you are not assigned to assess this innovation at stage {innovation.stage}",
+            rule="assessment.not_assigned",
+        )
+    check_no_conflict_of_interest(actor.organisation_id, innovation.organisation_id, ecosystem_members, "assess")
+
+
+def note_fields(innovation: InnovationState, actor: Actor, body: str, reply_to: UUID | None) -> dict[str, Any]:
+    """A deliberation note: managers and admins write any time; an evaluator once assigned and assessed at the
+    current stage. Replies go one level deep."""
+    check_accepts(innovation.status, "add_note")
+    if actor.role == "evaluator" and (
+        actor.id not in innovation.assignments or not has_assessed(innovation, actor.id, innovation.stage)
+    ):
+        raise NoteError(
+            "an evaluator writes notes once assigned and assessed at the current stage", rule="note.assess_first"
+        )
+    if reply_to is not None:
+        parent = next((n for n in innovation.notes if n["note_id"] == reply_to), None)
+        if parent is None:
+            raise ValidationError("reply_to", "names no note of this innovation", rule="note.reply_to_unknown")
+        if parent["reply_to"] is not None:
+            raise ValidationError("reply_to", "replies go one level deep: reply to the first note", rule="note.depth")
+    return {
+        "body": required_text(body, "body", max_length=limits.TEXT_MAX),
+        "reply_to": reply_to,
+        "stage": innovation.stage,
+    }
