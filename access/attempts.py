@@ -14,7 +14,7 @@ import sqlalchemy.exc
 from limits.storage import Storage
 from sqlalchemy import Column, Connection, Engine, Float, Integer, String, Table, delete, select, text
 
-from access.keys import key_metadata
+from access.tables import key_metadata
 
 auth_failures = Table(
     "auth_failures",

@@ -10,41 +10,34 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from uuid import UUID
 
-from sqlalchemy import (
-    Boolean,
-    Column,
-    Connection,
-    DateTime,
-    Engine,
-    MetaData,
-    String,
-    Table,
-    Uuid,
-    bindparam,
-    select,
-    update,
-)
+from sqlalchemy import Connection, Engine, bindparam, select, update
 
-from tracker.actors import ORGANISATION_ROLES, PERSON_ROLES, Actor
+from access.people import PeopleStore, Person
+from access.tables import api_keys, key_metadata, people
+from tracker.actors import Actor
+from tracker.errors import ValidationError
 
 NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@-]{0,99}$")
 PREFIX = "iet"
 
-key_metadata = MetaData()
-api_keys = Table(
-    "api_keys",
-    key_metadata,
-    Column("id", String(16), primary_key=True),
-    Column("name", String(100), nullable=False, index=True),
-    Column("role", String(16), nullable=False),
-    Column("organisation_id", Uuid),
-    Column("secret_hash", String(64), nullable=False),
-    Column("created_at", DateTime, nullable=False),
-    Column("revoked_at", DateTime),
-    Column("demo", Boolean, nullable=False, default=False),
-)
+__all__ = ["KeyStore", "Principal", "key_metadata"]
 
-_BY_ID = select(api_keys).where(api_keys.c.id == bindparam("key_id"))
+# A key counts only while it is not revoked and its person is active: both are read with every request.
+_BY_ID = (
+    select(
+        api_keys.c.id,
+        api_keys.c.name,
+        api_keys.c.secret_hash,
+        api_keys.c.revoked_at,
+        people.c.id.label("person_id"),
+        people.c.role,
+        people.c.organisation_id,
+        people.c.active,
+        people.c.locale,
+    )
+    .join(people, people.c.id == api_keys.c.person_id)
+    .where(api_keys.c.id == bindparam("key_id"))
+)
 
 
 class KeyError_(ValueError):
@@ -53,15 +46,18 @@ class KeyError_(ValueError):
 
 @dataclass(frozen=True)
 class Principal:
-    """An authenticated caller: the key's name is the actor id on every event it causes."""
+    """An authenticated caller: a person, through one of their keys (or, in the pages, their session)."""
 
-    key_id: str
-    name: str
+    key_id: str | None
+    name: str  # the key's name, for logs
     role: str
     organisation_id: UUID | None
+    person_id: UUID
+    locale: str = "en"
 
     def actor(self) -> Actor:
-        return Actor(self.name, self.role, self.organisation_id)
+        """The person is the actor of every event they cause; the key used is kept with it."""
+        return Actor(str(self.person_id), self.role, self.organisation_id, self.key_id)
 
 
 @dataclass(frozen=True)
@@ -72,6 +68,7 @@ class KeyInfo:
     organisation_id: UUID | None
     created_at: datetime
     revoked_at: datetime | None
+    person_id: UUID | None = None
 
 
 def _hash(secret: str) -> str:
@@ -86,44 +83,63 @@ class KeyStore:
         # read before another connection's commit cannot take the lock any more and fails at once, busy timeout or not.
         self.writer = writer or engine
 
+    def create_for(self, *, person_id: UUID, name: str, demo: bool = False) -> tuple[str, KeyInfo]:
+        """Create a key for an active person; returns the full token (shown once) and its record."""
+        with self.writer.begin() as conn:
+            person = PeopleStore(self.engine, self.writer).get(person_id, conn)
+            if person is None or not person.active:
+                raise KeyError_(f"no active person with id {person_id}")
+            return self._create(conn, person, name, demo)
+
     def create(
         self, *, name: str, role: str, organisation_id: UUID | None = None, demo: bool = False
     ) -> tuple[str, KeyInfo]:
-        """Create a key; returns the full token (shown once) and its record."""
+        """The older way (`keys create --role`): a person of that role, named after the key, and their key."""
         if not NAME.match(name):
             raise KeyError_("name: 1-100 letters, digits or . _ @ -, starting with a letter or digit")
-        if role not in PERSON_ROLES:
-            raise KeyError_(f"role must be one of {', '.join(PERSON_ROLES)}")
-        if role in ORGANISATION_ROLES and organisation_id is None:
-            raise KeyError_(f"a {role} key must be bound to an organisation (--organisation)")
-        if role not in ORGANISATION_ROLES and organisation_id is not None:
-            raise KeyError_(f"an {role} key is not bound to an organisation")
+        with self.writer.begin() as conn:
+            self._check_free(conn, None, name)
+            try:
+                person = PeopleStore(self.engine, self.writer).create(
+                    actor_id="tracker keys create", name=name, role=role, organisation_id=organisation_id, conn=conn
+                )
+            except ValidationError as exc:
+                raise KeyError_(str(exc.message)) from None
+            return self._create(conn, person, name, demo)
+
+    def _check_free(self, conn: Connection, person_id: UUID | None, name: str) -> None:
+        """Key names are unique among a person's active keys, and (for keys made with a person) among all."""
+        query = select(api_keys.c.id).where(api_keys.c.name == name, api_keys.c.revoked_at.is_(None))
+        if person_id is not None:
+            query = query.where(api_keys.c.person_id == person_id)
+        if conn.execute(query).first() is not None:
+            raise KeyError_(f"an active key named {name!r} exists; revoke it first")
+
+    def _create(self, conn: Connection, person: Person, name: str, demo: bool) -> tuple[str, KeyInfo]:
+        if not NAME.match(name):
+            raise KeyError_("name: 1-100 letters, digits or . _ @ -, starting with a letter or digit")
+        self._check_free(conn, person.id, name)
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
         now = datetime.now(UTC).replace(tzinfo=None)
-        with self.writer.begin() as conn:
-            active = conn.execute(
-                select(api_keys.c.id).where(api_keys.c.name == name, api_keys.c.revoked_at.is_(None))
-            ).first()
-            if active is not None:
-                raise KeyError_(f"an active key named {name!r} exists; revoke it first")
-            conn.execute(
-                api_keys.insert().values(
-                    id=key_id,
-                    name=name,
-                    role=role,
-                    organisation_id=organisation_id,
-                    secret_hash=_hash(secret),
-                    created_at=now,
-                    revoked_at=None,
-                    demo=demo,
-                )
+        conn.execute(
+            api_keys.insert().values(
+                id=key_id,
+                name=name,
+                role=person.role,
+                organisation_id=person.organisation_id,
+                secret_hash=_hash(secret),
+                created_at=now,
+                revoked_at=None,
+                demo=demo,
+                person_id=person.id,
             )
-        info = KeyInfo(key_id, name, role, organisation_id, now.replace(tzinfo=UTC), None)
+        )
+        info = KeyInfo(key_id, name, person.role, person.organisation_id, now.replace(tzinfo=UTC), None, person.id)
         return f"{PREFIX}_{key_id}_{secret}", info
 
     def verify(self, token: str, conn: Connection | None = None) -> Principal | None:
-        """The principal for a token, or None (unknown, malformed, wrong secret or revoked).
+        """The principal for a token, or None (unknown, malformed, wrong secret, revoked, or its person inactive).
 
         The key is read from the database on every call (on `conn` if given), so a revocation holds at once."""
         parts = token.split("_", 2)
@@ -138,21 +154,21 @@ class KeyStore:
         # Compare even when the key is unknown, so timing does not reveal which ids exist.
         expected = row["secret_hash"] if row is not None else _hash("no such key")
         matches = hmac.compare_digest(expected, _hash(secret))
-        if row is None or not matches or row["revoked_at"] is not None:
+        if row is None or not matches or row["revoked_at"] is not None or not row["active"]:
             return None
-        return Principal(row["id"], row["name"], row["role"], row["organisation_id"])
+        return Principal(row["id"], row["name"], row["role"], row["organisation_id"], row["person_id"], row["locale"])
 
-    def revoke(self, key_id_or_name: str) -> int:
+    def revoke(self, key_id_or_name: str, *, person_id: UUID | None = None) -> int:
+        """Revoke active keys by id or name (only the person's, where a person is given); returns how many."""
         now = datetime.now(UTC).replace(tzinfo=None)
+        where = [
+            (api_keys.c.id == key_id_or_name) | (api_keys.c.name == key_id_or_name),
+            api_keys.c.revoked_at.is_(None),
+        ]
+        if person_id is not None:
+            where.append(api_keys.c.person_id == person_id)
         with self.engine.begin() as conn:
-            result = conn.execute(
-                update(api_keys)
-                .where(
-                    (api_keys.c.id == key_id_or_name) | (api_keys.c.name == key_id_or_name),
-                    api_keys.c.revoked_at.is_(None),
-                )
-                .values(revoked_at=now)
-            )
+            result = conn.execute(update(api_keys).where(*where).values(revoked_at=now))
         return result.rowcount
 
     def revoke_demo_keys(self) -> int:
@@ -164,8 +180,10 @@ class KeyStore:
                 .values(revoked_at=now)
             ).rowcount
 
-    def list(self, *, include_revoked: bool = False) -> list[KeyInfo]:
+    def list(self, *, include_revoked: bool = False, person_id: UUID | None = None) -> list[KeyInfo]:
         query = select(api_keys).order_by(api_keys.c.created_at)
+        if person_id is not None:
+            query = query.where(api_keys.c.person_id == person_id)
         if not include_revoked:
             query = query.where(api_keys.c.revoked_at.is_(None))
         with self.engine.connect() as conn:
@@ -178,6 +196,7 @@ class KeyStore:
                 r["organisation_id"],
                 r["created_at"].replace(tzinfo=UTC),
                 r["revoked_at"].replace(tzinfo=UTC) if r["revoked_at"] else None,
+                r["person_id"],
             )
             for r in rows
         ]

@@ -10,6 +10,7 @@ from flask import Response, g
 from flask_httpauth import HTTPTokenAuth
 
 from access.keys import Principal
+from access.policy import Viewer
 from api.errors import ProblemError, problem
 from tracker.actors import PERSON_ROLES
 from web.read_connection import read_connection
@@ -44,7 +45,7 @@ def user_roles(principal: Principal) -> list[str]:
 def auth_error(status: int) -> Response:
     if status == 401:
         return problem(401, "Send a valid API key as 'Authorization: Bearer <key>'.")
-    return problem(403, "Your key's role may not do this.")
+    return problem(403, "Your role may not do this.")
 
 
 def require(*roles: str) -> Callable[[F], F]:
@@ -57,6 +58,11 @@ def principal() -> Principal:
     if found is None:  # pragma: no cover - views are always behind require()
         raise ProblemError(401, "Send a valid API key.")
     return found
+
+
+def viewer() -> Viewer:
+    """The caller as the confidentiality policy sees them."""
+    return Viewer.of(principal())
 
 
 def ensure_owner(organisation_id: UUID) -> None:

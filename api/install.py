@@ -12,7 +12,7 @@ from access.attempts import DatabaseCounts
 from api import docs, rate_limit
 from api.auth_failures import AuthFailureLimit, shared_storage, storage_options
 from api.errors import ProblemApi, problem, register_error_handlers
-from api.resources import history, imports, innovations, ops, organisations
+from api.resources import evaluation, history, imports, innovations, ops, organisations, people
 from runtime.services import Services
 from web.read_connection import read_connection
 
@@ -56,7 +56,15 @@ def install(app: Flask, services: Services, exempt: tuple[Blueprint, ...] = ()) 
     if settings.rate_limit:
         rate_limit.install(app, settings.rate_limit, unlimited)
     app.register_blueprint(docs.assets)
-    for blueprint in (ops.blp, organisations.blp, innovations.blp, history.blp, imports.blp):
+    for blueprint in (
+        ops.blp,
+        organisations.blp,
+        innovations.blp,
+        evaluation.blp,
+        people.blp,
+        history.blp,
+        imports.blp,
+    ):
         api.register_blueprint(blueprint)
 
     @app.errorhandler(404)

@@ -9,6 +9,7 @@ from eventsourcing.persistence import ApplicationRecorder
 from sqlalchemy import Engine
 
 from access.keys import KeyStore
+from access.people import PeopleStore
 from projections import migrate
 from projections.engine import make_engine
 from projections.read_model import ReadModel
@@ -59,7 +60,11 @@ def build_services(settings: Settings) -> Services:
     app = build_application(settings)
     read_model = build_read_model(settings, app)
     return Services(
-        settings=settings, app=app, read_model=read_model, keys=KeyStore(read_model.reader, read_model.writer)
+        settings=settings,
+        app=app,
+        read_model=read_model,
+        keys=KeyStore(read_model.reader, read_model.writer),
+        people=PeopleStore(read_model.reader, read_model.writer),
     )
 
 

@@ -6,6 +6,7 @@ import threading
 from dataclasses import dataclass, field
 
 from access.keys import KeyStore
+from access.people import PeopleStore
 from projections.background import BackgroundProjection
 from projections.read_model import ReadModel
 from runtime.settings import Settings
@@ -18,6 +19,7 @@ class Services:
     app: TrackerApplication
     read_model: ReadModel
     keys: KeyStore
+    people: PeopleStore
     # With inline projections (SQLite): the web process's own projection thread.
     projection: BackgroundProjection | None = None
     # Reads waiting for X-Min-Position (at most settings.read_waiters at once; see api.http.wait_for_projections).

@@ -7,7 +7,8 @@ from uuid import UUID
 
 from flask.views import MethodView
 
-from api.auth import READERS, require
+from access import policy
+from api.auth import READERS, require, viewer
 from api.errors import ProblemError
 from api.resources import MIN_POSITION, POSITION_HEADER, READ_ERRORS, ApiBlueprint, no_query, projected
 from api.schemas.history import (
@@ -28,6 +29,7 @@ from api.schemas.history import (
 )
 from projections import audit_chain
 from projections.queries import analytics, audit, innovations
+from tracker.actors import READ_ALL_ROLES
 from web.read_connection import read_connection
 from web.services import services
 
@@ -55,26 +57,35 @@ class History(MethodView):
     @blp.response(200, HistoryEventSchema(many=True))
     @blp.errors(404, 401, 403, 422, 429, 503)
     def get(self, innovation_id: UUID) -> Any:
-        """Every event of the innovation in order: position, version, type, time, actor and data."""
+        """Every event of the innovation in order: position, version, type, time, actor and data.
+
+        Providers and evaluators see what "Who sees what" lets them: assessments, assignments and notes may be left
+        out, and the owner sees a closed stage's assessments with evaluators named "evaluator 1", "evaluator 2"."""
         app = services().app
-        app.get_innovation(innovation_id)  # 404 for unknown ids and for ids of other aggregate types
+        inn = app.get_innovation(innovation_id)  # 404 for unknown ids and for ids of other aggregate types
+        who = viewer()
+        if not policy.sees_innovation(who, inn):
+            raise ProblemError(404, f"innovation {innovation_id} not found", rule="not_found.innovation")
         return [
             {
                 "position": r.position,
                 "version": r.version,
                 "type": r.type,
                 "at": r.at,
-                "actor": {"id": r.actor_id, "role": r.actor_role},
+                "actor": {"id": r.actor_id, "role": r.actor_role, "key": r.actor_key},
                 "correlation_id": r.correlation_id,
                 "data": _json_safe(r.data),
             }
-            for r in app.history(innovation_id)
+            for r in policy.visible_history(who, inn, app.history(innovation_id))
         ]
 
 
-def _known(conn: Any, innovation_id: UUID) -> None:
-    if innovations.get_innovation(conn, innovation_id) is None:
+def _known(conn: Any, innovation_id: UUID) -> bool:
+    """404 unless the innovation is projected and the caller may see it; returns whether its MPI is hidden."""
+    found, mpi_hidden = innovations.visible(conn, innovation_id, policy.scope(viewer()))
+    if not found:
         raise ProblemError(404, f"innovation {innovation_id} not found", rule="not_found.innovation")
+    return mpi_hidden
 
 
 @blp.route("/innovations/<uuid:innovation_id>/scores")
@@ -86,9 +97,11 @@ class Scores(MethodView):
     @blp.errors(404, *READ_ERRORS)
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, innovation_id: UUID) -> Any:
-        """The consolidated MPI after each change, oldest first."""
+        """The consolidated MPI after each change, oldest first (empty for an evaluator who has yet to assess at the
+        current stage)."""
         conn = read_connection()
-        _known(conn, innovation_id)
+        if _known(conn, innovation_id):
+            return []
         return innovations.score_history(conn, innovation_id)
 
 
@@ -108,11 +121,13 @@ class Stages(MethodView):
 
 
 def _scope(query: dict[str, Any]) -> dict[str, Any]:
+    """The analytics filters, and what the caller may see: no count includes an innovation hidden from them."""
     country = query.get("country")
     return {
         "ecosystem_id": query.get("ecosystem_id"),
         "country": country.upper() if country else None,
         "theme": query.get("theme"),
+        "visible": policy.scope(viewer()),
     }
 
 
@@ -152,12 +167,14 @@ class ScoreGroups(MethodView):
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, query: dict[str, Any]) -> Any:
         """Mean and median consolidated MPI by theme, country, ecosystem or organisation, now or `as_of`."""
-        return analytics.score_groups(read_connection(), group_by=query["group_by"], as_of=query.get("as_of"))
+        return analytics.score_groups(
+            read_connection(), group_by=query["group_by"], as_of=query.get("as_of"), visible=policy.scope(viewer())
+        )
 
 
 @blp.route("/audit")
 class Audit(MethodView):
-    @require("analyst", "admin")
+    @require(*READ_ALL_ROLES)
     @projected
     @blp.arguments(AuditQuery, location="query")
     @blp.response(200, AuditPageSchema, headers=PROJECTED)
@@ -170,7 +187,7 @@ class Audit(MethodView):
 
 @blp.route("/audit/head")
 class AuditHead(MethodView):
-    @require("analyst", "admin")
+    @require(*READ_ALL_ROLES)
     @no_query
     @projected
     @blp.response(200, AuditHeadSchema, headers=PROJECTED)
@@ -184,7 +201,7 @@ class AuditHead(MethodView):
 
 @blp.route("/audit/verify")
 class AuditVerify(MethodView):
-    @require("analyst", "admin")
+    @require(*READ_ALL_ROLES)
     @projected
     @blp.arguments(AuditVerifyQuery, location="query")
     @blp.response(200, AuditVerificationSchema, headers=PROJECTED)

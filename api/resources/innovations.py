@@ -8,7 +8,8 @@ from uuid import UUID
 
 from flask.views import MethodView
 
-from api.auth import READERS, ensure_owner, principal, require
+from access import policy
+from api.auth import READERS, ensure_owner, principal, require, viewer
 from api.csv_export import list_cell, stream_rows, text_cell
 from api.errors import ProblemError
 from api.http import etag, expected_version, wait_for_projections, written
@@ -80,9 +81,17 @@ def state(receipt: Receipt) -> dict[str, Any]:
     return {"id": inn.id, "version": inn.version, "stage": inn.stage, "status": inn.status}
 
 
+def seen(innovation_id: UUID) -> Innovation:
+    """Load the innovation; 404 where the caller may not see it (access.policy), as if it did not exist."""
+    inn = services().app.get_innovation(innovation_id)
+    if not policy.sees_innovation(viewer(), inn):
+        raise ProblemError(404, f"innovation {innovation_id} not found", rule="not_found.innovation")
+    return inn
+
+
 def owned(innovation_id: UUID) -> Innovation:
     """Load the innovation and check the caller may change it as its owner."""
-    inn = services().app.get_innovation(innovation_id)
+    inn = seen(innovation_id)
     ensure_owner(inn.organisation_id)
     return inn
 
@@ -104,16 +113,19 @@ class Innovations(MethodView):
         if query.get("country"):
             query["country"] = query["country"].upper()
         filters = queries.InnovationFilter(**query)
+        scope = policy.scope(viewer())
         if wants_csv():
             engine = services().read_model.reader  # a streaming cursor, in a transaction of its own
 
             def rows() -> Iterator[list[Any]]:
                 with engine.connect() as conn:
-                    yield from queries.iter_innovations(conn, filters, sort=sort)
+                    yield from queries.iter_innovations(conn, filters, sort=sort, scope=scope)
 
             formats = [CSV_FORMATS.get(column) for column in queries.EXPORT_COLUMNS]
             return stream_rows(queries.EXPORT_COLUMNS, rows(), formats=formats, filename="innovations.csv")
-        page_of_rows = queries.list_innovations(read_connection(), filters, sort=sort, page=page, page_size=page_size)
+        page_of_rows = queries.list_innovations(
+            read_connection(), filters, sort=sort, page=page, page_size=page_size, scope=scope
+        )
         return page_of_rows.__dict__
 
     @require("provider", "admin")
@@ -152,10 +164,16 @@ class InnovationItem(MethodView):
     def get(self, query: dict[str, Any], innovation_id: UUID) -> Any:
         """One innovation; with `as_of` or `version`, replayed from its events to that point."""
         if query:
+            current = seen(innovation_id)
             inn = services().app.get_innovation(innovation_id, version=query.get("version"), as_of=query.get("as_of"))
-            return innovation_body(inn), 200, {"ETag": etag(inn.version)}
+            if not policy.sees_innovation(viewer(), current, stage=inn.stage):
+                raise ProblemError(404, f"innovation {innovation_id} not found", rule="not_found.innovation")
+            body = innovation_body(inn)
+            if policy.mpi_hidden(viewer(), current):
+                body["mpi"] = None
+            return body, 200, {"ETag": etag(inn.version)}
         position = wait_for_projections()
-        found = queries.get_innovation(read_connection(), innovation_id)
+        found = queries.get_innovation(read_connection(), innovation_id, policy.scope(viewer()))
         if found is None:
             raise ProblemError(404, f"innovation {innovation_id} not found", rule="not_found.innovation")
         return found, 200, {"ETag": etag(found["version"]), "X-Projection-Position": str(position)}
@@ -239,7 +257,9 @@ class Assessments(MethodView):
     @blp.errors(*WRITE_ERRORS)
     @blp.doc(parameters=[IF_MATCH])
     def post(self, data: dict[str, Any], innovation_id: UUID) -> Any:
-        """Record a rubric assessment (evaluator; refused on a conflict of interest)."""
+        """Record a rubric assessment (an evaluator assigned at the current stage; 409 `assessment.not_assigned`
+        otherwise, and 409 on a conflict of interest)."""
+        seen(innovation_id)
         receipt = services().app.record_assessment(
             innovation_id,
             actor=principal().actor(),
@@ -259,13 +279,14 @@ class Assessments(MethodView):
 
 @blp.route("/innovations/<uuid:innovation_id>/decisions")
 class Decisions(MethodView):
-    @require("evaluator")
+    @require("manager", "admin")
     @blp.arguments(DecisionInput)
     @blp.response(200, WrittenSchema, headers=WRITE_HEADERS)
     @blp.errors(*WRITE_ERRORS, 428)
     @blp.doc(parameters=[{**IF_MATCH, "required": True}])
     def post(self, data: dict[str, Any], innovation_id: UUID) -> Any:
-        """Make a gate decision: advance, hold, resume, recycle (with to_stage) or discontinue (If-Match required)."""
+        """Take a gate decision (manager or admin): advance, hold, resume, recycle (with to_stage) or discontinue
+        (If-Match required; a manager bound to the owning or a member organisation is refused)."""
         version = expected_version(required=True)
         receipt = services().app.decide_gate(
             innovation_id, actor=principal().actor(), expected_version=version, correlation_id=request_id(), **data
@@ -283,6 +304,7 @@ class Adoptions(MethodView):
     def post(self, data: dict[str, Any], innovation_id: UUID) -> Any:
         """Record an adoption (a provider of the adopting organisation, or admin)."""
         who = principal()
+        seen(innovation_id)
         if who.role == "provider" and who.organisation_id != data["organisation_id"]:
             raise ProblemError(403, "A provider records adoptions by its own organisation only.", rule="ownership")
         receipt = services().app.record_adoption(

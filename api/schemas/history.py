@@ -16,8 +16,9 @@ from tracker.stages import STAGES, STATUSES
 
 
 class ActorSchema(Schema):
-    id = fields.Str(required=True)
+    id = fields.Str(required=True, metadata={"description": "The person's id (older events: the key's name)."})
     role = fields.Str(required=True)
+    key = fields.Str(allow_none=True, metadata={"description": "The id of the API key used, where one was."})
 
 
 class HistoryEventSchema(Schema):

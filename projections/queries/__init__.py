@@ -12,6 +12,27 @@ from tracker.validation import normalise_name
 
 
 @dataclass(frozen=True)
+class Scope:
+    """What one caller may see of the portfolio, as SQL over `rm_innovations` (built by access.policy).
+
+    `where` keeps the innovations they may see at all; `mpi_hidden` is true where they may see the innovation but
+    not yet its consolidated MPI and score history (a blind evaluator). None means no restriction."""
+
+    where: ColumnElement[bool] | None = None
+    mpi_hidden: ColumnElement[bool] | None = None
+
+    @property
+    def restricted(self) -> bool:
+        return self.where is not None or self.mpi_hidden is not None
+
+    def conditions(self) -> list[ColumnElement[bool]]:
+        return [self.where] if self.where is not None else []
+
+
+EVERYTHING = Scope()
+
+
+@dataclass(frozen=True)
 class Page:
     items: list[dict[str, Any]]
     total: int

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -18,21 +18,23 @@ from sqlalchemy import (
     func,
     literal,
     literal_column,
+    not_,
     or_,
     select,
     union_all,
 )
 
 from projections import tables as t
-from projections.queries import naive, percentile
+from projections.queries import EVERYTHING, Scope, naive, percentile
 from tracker.stages import STAGES, STATUSES
 
 GROUPS = ("theme", "country", "ecosystem", "organisation")
 
 
-def _scope(ecosystem_id: UUID | None, country: str | None, theme: str | None) -> list[Any]:
+def _scope(ecosystem_id: UUID | None, country: str | None, theme: str | None, visible: Scope = EVERYTHING) -> list[Any]:
+    """The filters, plus what the caller may see (access.policy): no count includes an innovation they may not."""
     i = t.innovations
-    conditions: list[Any] = []
+    conditions: list[Any] = visible.conditions()
     if ecosystem_id:
         conditions.append(i.c.ecosystem_id == ecosystem_id)
     if country:
@@ -54,10 +56,11 @@ def funnel(
     ecosystem_id: UUID | None = None,
     country: str | None = None,
     theme: str | None = None,
+    visible: Scope = EVERYTHING,
 ) -> dict[str, Any]:
     """Innovations per stage and per status, now or as they stood at `as_of`."""
     i = t.innovations
-    scope = _scope(ecosystem_id, country, theme)
+    scope = _scope(ecosystem_id, country, theme, visible)
     if as_of is None:
         stage_rows = conn.execute(select(i.c.stage, func.count()).where(*scope).group_by(i.c.stage)).all()
         status_rows = conn.execute(select(i.c.status, func.count()).where(*scope).group_by(i.c.status)).all()
@@ -119,14 +122,19 @@ def portfolio_open_intervals(conn: Connection, at: datetime) -> dict[str, dict[s
 
 
 def stage_durations(
-    conn: Connection, *, ecosystem_id: UUID | None = None, country: str | None = None, theme: str | None = None
+    conn: Connection,
+    *,
+    ecosystem_id: UUID | None = None,
+    country: str | None = None,
+    theme: str | None = None,
+    visible: Scope = EVERYTHING,
 ) -> dict[str, Any]:
     """Median and 90th percentile of completed stays per stage, in days."""
     i, si = t.innovations, t.stage_intervals
     rows = conn.execute(
         select(si.c.stage, si.c.duration_days)
         .select_from(si.join(i, i.c.id == si.c.innovation_id))
-        .where(si.c.duration_days.is_not(None), *_scope(ecosystem_id, country, theme))
+        .where(si.c.duration_days.is_not(None), *_scope(ecosystem_id, country, theme, visible))
         .order_by(si.c.stage, si.c.duration_days)
     ).all()
     by_stage: dict[str, list[float]] = defaultdict(list)
@@ -144,14 +152,23 @@ def stage_durations(
     return {"stages": result}
 
 
-def score_groups(conn: Connection, *, group_by: str, as_of: datetime | None = None) -> dict[str, Any]:
+def score_groups(
+    conn: Connection, *, group_by: str, as_of: datetime | None = None, visible: Scope = EVERYTHING
+) -> dict[str, Any]:
     """Mean and median consolidated MPI per theme, country, ecosystem or organisation (scored innovations only).
 
     MPIs have two decimals, so the sums are taken in exact integer hundredths; the mean and the median (the mean of
-    the two middle values of an even group) are then rounded exactly to two decimals, halves to even."""
+    the two middle values of an even group) are then rounded exactly to two decimals, halves to even. The running
+    counts serve the whole portfolio; a caller who may see only part of it is answered from the score history."""
     if group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
-    groups = _current_groups(conn, group_by) if as_of is None else _groups_as_of(conn, group_by, naive(as_of))
+    if visible.restricted:
+        at = naive(as_of) if as_of is not None else datetime.now(UTC).replace(tzinfo=None)
+        groups = _groups_as_of(conn, group_by, at, visible)
+    elif as_of is None:
+        groups = _current_groups(conn, group_by)
+    else:
+        groups = _groups_as_of(conn, group_by, naive(as_of))
     items = [
         {
             "key": str(k),
@@ -239,13 +256,16 @@ def _current_groups(conn: Connection, group_by: str) -> list[GroupRow]:
     ]
 
 
-def _groups_as_of(conn: Connection, group_by: str, at: datetime) -> list[GroupRow]:
-    """From the score history: the values then, ranked per group by window functions."""
+def _groups_as_of(conn: Connection, group_by: str, at: datetime, visible: Scope = EVERYTHING) -> list[GroupRow]:
+    """From the score history: the values then, ranked per group by window functions (of the innovations the
+    caller may see, leaving out those whose MPI is hidden from them)."""
     i, sh = t.innovations, t.score_history
     source: Any = i.join(
         sh, and_(sh.c.innovation_id == i.c.id, sh.c.at <= at, or_(sh.c.valid_to.is_(None), sh.c.valid_to > at))
     )
-    conditions: list[Any] = []
+    conditions: list[Any] = visible.conditions()
+    if visible.mpi_hidden is not None:
+        conditions.append(not_(visible.mpi_hidden))
     if group_by == "theme":
         th = t.innovation_themes
         source = source.join(th, th.c.innovation_id == i.c.id)

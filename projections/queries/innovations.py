@@ -9,10 +9,10 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Select, Text, and_, case, cast, exists, func, or_, select, type_coerce
+from sqlalchemy import Connection, Select, Text, and_, case, cast, exists, func, literal, or_, select, type_coerce
 
 from projections import tables as t
-from projections.queries import Page, aware, contains, naive, offset
+from projections.queries import EVERYTHING, Page, Scope, aware, contains, naive, offset
 
 SORTS = ("mpi", "-mpi", "submitted_at", "-submitted_at", "title")
 
@@ -31,27 +31,47 @@ class InnovationFilter:
     as_of: datetime | None = None
 
 
-def _portfolio(f: InnovationFilter) -> tuple[Select[Any], dict[str, Any]]:
-    """The base query with stage, status and MPI as they are now, or as they were at `as_of`."""
+def _masked(cols: dict[str, Any], scope: Scope) -> dict[str, Any]:
+    """The MPI columns as the caller may see them: none where the scope hides the MPI (a blind evaluator)."""
+    if scope.mpi_hidden is None:
+        return cols
+    hidden = scope.mpi_hidden
+    return cols | {
+        "mpi_value": case((hidden, None), else_=cols["mpi_value"]),
+        "mpi_evaluators": case((hidden, 0), else_=cols["mpi_evaluators"]),
+        "mpi_spread": case((hidden, None), else_=cols["mpi_spread"]),
+    }
+
+
+def _portfolio(f: InnovationFilter, scope: Scope = EVERYTHING) -> tuple[Select[Any], dict[str, Any]]:
+    """The base query with stage, status and MPI as they are now, or as they were at `as_of`, of the innovations
+    the scope lets the caller see."""
     i = t.innovations
     if f.as_of is None:
-        cols = {
-            "stage": i.c.stage,
-            "status": i.c.status,
-            "mpi_value": i.c.mpi_value,
-            "mpi_evaluators": i.c.mpi_evaluators,
-            "mpi_spread": i.c.mpi_spread,
-        }
-        return select(*_summary_columns(), *[c.label(n) for n, c in cols.items()]).select_from(i), cols
+        cols = _masked(
+            {
+                "stage": i.c.stage,
+                "status": i.c.status,
+                "mpi_value": i.c.mpi_value,
+                "mpi_evaluators": i.c.mpi_evaluators,
+                "mpi_spread": i.c.mpi_spread,
+            },
+            scope,
+        )
+        query = select(*_summary_columns(), *[c.label(n) for n, c in cols.items()]).select_from(i)
+        return query.where(*scope.conditions()), cols
     at = naive(f.as_of)
     si, st, sh = t.stage_intervals.alias("si"), t.status_intervals.alias("st"), t.score_history.alias("sh")
-    cols = {
-        "stage": si.c.stage,
-        "status": st.c.status,
-        "mpi_value": sh.c.value,
-        "mpi_evaluators": func.coalesce(sh.c.evaluators, 0),
-        "mpi_spread": sh.c.spread,
-    }
+    cols = _masked(
+        {
+            "stage": si.c.stage,
+            "status": st.c.status,
+            "mpi_value": sh.c.value,
+            "mpi_evaluators": func.coalesce(sh.c.evaluators, 0),
+            "mpi_spread": sh.c.spread,
+        },
+        scope,
+    )
     joined = (
         i.join(
             si,
@@ -72,7 +92,7 @@ def _portfolio(f: InnovationFilter) -> tuple[Select[Any], dict[str, Any]]:
     query = (
         select(*_summary_columns(), *[c.label(n) for n, c in cols.items()])
         .select_from(joined)
-        .where(i.c.submitted_at <= at)
+        .where(i.c.submitted_at <= at, *scope.conditions())
     )
     return query, cols
 
@@ -101,9 +121,9 @@ def _summary_columns() -> list[Any]:
     ]
 
 
-def _filtered(f: InnovationFilter) -> tuple[Select[Any], dict[str, Any]]:
+def _filtered(f: InnovationFilter, scope: Scope = EVERYTHING) -> tuple[Select[Any], dict[str, Any]]:
     i = t.innovations
-    query, cols = _portfolio(f)
+    query, cols = _portfolio(f, scope)
     conditions = []
     if f.stage:
         conditions.append(cols["stage"] == f.stage)
@@ -142,9 +162,15 @@ def _ordered(query: Select[Any], cols: dict[str, Any], sort: str) -> Select[Any]
 
 
 def list_innovations(
-    conn: Connection, f: InnovationFilter, *, sort: str = "-submitted_at", page: int = 1, page_size: int = 20
+    conn: Connection,
+    f: InnovationFilter,
+    *,
+    sort: str = "-submitted_at",
+    page: int = 1,
+    page_size: int = 20,
+    scope: Scope = EVERYTHING,
 ) -> Page:
-    query, cols = _filtered(f)
+    query, cols = _filtered(f, scope)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(_ordered(query, cols, sort).limit(page_size).offset(offset(page, page_size))).mappings()
     return Page([summary(r) for r in rows], total, page, page_size)
@@ -178,13 +204,13 @@ EXPORT_COLUMNS = (
 
 
 def iter_innovations(
-    conn: Connection, f: InnovationFilter, *, sort: str = "-submitted_at", chunk: int = 2000
+    conn: Connection, f: InnovationFilter, *, sort: str = "-submitted_at", chunk: int = 2000, scope: Scope = EVERYTHING
 ) -> Iterator[list[Any]]:
     """Every matching innovation as a list in EXPORT_COLUMNS order, streamed from the database (for CSV export).
 
     Values are ready to write out: ids as canonical UUID text, instants as ISO-8601 UTC text ending in Z, themes
     and target groups as lists, and the MPI's evaluators and spread None when there is no MPI (as in `summary`)."""
-    query, cols = _filtered(f)
+    query, cols = _filtered(f, scope)
     exported = _export_columns(cols)
     statement = _ordered(query, cols, sort).with_only_columns(*(exported[column] for column in EXPORT_COLUMNS))
     convert = [(n, _EXPORT_CONVERTERS[c]) for n, c in enumerate(EXPORT_COLUMNS) if c in _EXPORT_CONVERTERS]
@@ -299,11 +325,27 @@ def detail(values: Any) -> dict[str, Any]:
     return summary(values) | {key: [typed(item) for item in values[key]] for key in ITEMS}
 
 
-def get_innovation(conn: Connection, innovation_id: UUID) -> dict[str, Any] | None:
-    """The detail of one innovation as projected."""
+def get_innovation(conn: Connection, innovation_id: UUID, scope: Scope = EVERYTHING) -> dict[str, Any] | None:
+    """The detail of one innovation as projected, or None where it does not exist or the scope hides it."""
     i = t.innovations
-    row = conn.execute(select(i).where(i.c.id == innovation_id)).mappings().first()
-    return None if row is None else detail(row)
+    query = select(i).where(i.c.id == innovation_id, *scope.conditions())
+    if scope.mpi_hidden is not None:
+        query = query.add_columns(scope.mpi_hidden.label("mpi_hidden"))
+    row = conn.execute(query).mappings().first()
+    if row is None:
+        return None
+    found = detail(row)
+    if scope.mpi_hidden is not None and row["mpi_hidden"]:
+        found["mpi"] = None
+    return found
+
+
+def visible(conn: Connection, innovation_id: UUID, scope: Scope) -> tuple[bool, bool]:
+    """Whether the scope lets the caller see the innovation, and whether it hides its MPI and score history."""
+    i = t.innovations
+    hidden = scope.mpi_hidden if scope.mpi_hidden is not None else literal(False)
+    row = conn.execute(select(hidden).where(i.c.id == innovation_id, *scope.conditions())).first()
+    return (row is not None, bool(row[0]) if row is not None else False)
 
 
 def typed(value: Any) -> Any:

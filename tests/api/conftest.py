@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from uuid import UUID
 
 import pytest
 from flask import Flask
@@ -27,6 +28,7 @@ class Keys:
     conflicted_evaluator: str
     owner_evaluator: str
     analyst: str
+    manager: str
 
 
 @dataclass
@@ -51,6 +53,32 @@ class Env:
     def patch(self, path: str, key: str | None = None, **kw: Any) -> Any:
         return self.call("PATCH", path, key, **kw)
 
+    def delete(self, path: str, key: str | None = None, **kw: Any) -> Any:
+        return self.call("DELETE", path, key, **kw)
+
+    def person_id(self, key: str) -> str:
+        """The id of the person a key belongs to (the actor id of what they do)."""
+        principal = self.app.extensions["tracker"].keys.verify(key)
+        assert principal is not None
+        return str(principal.person_id)
+
+    def assign(self, innovation_id: str, evaluator_key: str, **fields: Any) -> Any:
+        """The manager assigns the evaluator holding `evaluator_key` at the innovation's current stage."""
+        response = self.post(
+            f"/api/v1/innovations/{innovation_id}/assignments",
+            self.keys.manager,
+            json={"evaluator_id": self.person_id(evaluator_key), **fields},
+        )
+        assert response.status_code == 201, response.json
+        return response
+
+    def assess(self, innovation_id: str, evaluator_key: str, **body: Any) -> Any:
+        """Assign the evaluator where they are not yet assigned at the current stage, then assess over HTTP."""
+        inn = self.app.extensions["tracker"].app.get_innovation(UUID(innovation_id))
+        if self.person_id(evaluator_key) not in inn.assignments:
+            self.assign(innovation_id, evaluator_key)
+        return self.post(f"/api/v1/innovations/{innovation_id}/assessments", evaluator_key, json=body)
+
 
 def make_env(url: str, **settings: Any) -> Env:
     config = Settings(**({"database_url": url, "read_wait_timeout": 0.5} | settings))
@@ -73,6 +101,7 @@ def make_env(url: str, **settings: Any) -> Env:
         conflicted_evaluator=key("evaluator-member", "evaluator", world.member),
         owner_evaluator=key("evaluator-owner", "evaluator", world.owner),
         analyst=key("analyst", "analyst"),
+        manager=key("manager", "manager"),
     )
     return Env(app, app.test_client(), world, keys)
 

@@ -1,8 +1,12 @@
-"""Every endpoint × every role (own or other organisation, conflicted or not) against the expected status.
+"""Every endpoint × every role against the expected status: the roles of API.md and its "Who sees what" table.
 
-Principals: no key; an admin; providers of the owning organisation, of another organisation and of the pilot site;
-evaluators of two unrelated organisations; an evaluator whose organisation is a member of the innovation's ecosystem
-and one whose organisation owns it (both conflicts of interest, refused 409 with the rule named); an analyst."""
+Principals: no key; an admin; a manager; providers of the owning organisation, of another organisation and of the
+pilot site; the evaluator assigned to the innovation and one of another unrelated organisation; an evaluator whose
+organisation is a member of the innovation's ecosystem and one whose organisation owns it; an analyst.
+
+Each call gets a fresh innovation in identification (confidential: 404 to those who may not see it), with a pilot and
+the evaluator assigned; cases marked "(past identification)" get one in testing, which every caller sees. Conflicts
+of interest are refused when assigning (tests/api/test_evaluation_api.py)."""
 
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ from tests.world import ADMIN
 PRINCIPALS = (
     "anonymous",
     "admin",
+    "manager",
     "provider",
     "other_provider",
     "site_provider",
@@ -29,11 +34,6 @@ PRINCIPALS = (
     "owner_evaluator",
     "analyst",
 )
-# The conflict-of-interest cases: who is refused, and by which rule.
-CONFLICTS = {
-    "conflicted_evaluator": "conflict_of_interest.ecosystem_member",
-    "owner_evaluator": "conflict_of_interest.owner",
-}
 counter = itertools.count()
 
 
@@ -46,21 +46,49 @@ class Case:
     form: Callable[[Env, dict[str, Any]], Any] | None = None
     headers: dict[str, str] = field(default_factory=dict)
     default: int = 403
+    stage: str = "identification"
 
 
-def fresh(env: Env) -> dict[str, Any]:
-    """A new innovation (with a pilot) in the shared ecosystem, projected, for one call."""
-    app = env.world.app
-    iid = env.world.submit()
-    pilot = app.start_pilot(iid, actor=env.world.provider, site_organisation_id=env.world.site, started_on="2025-01-01")
+def fresh(env: Env, stage: str) -> dict[str, Any]:
+    """A new innovation in `stage` (with a pilot, and the evaluator assigned), a new person with a key, and a new
+    organisation, all projected, for one call."""
+    app, world = env.world.app, env.world
+    services = env.app.extensions["tracker"]
+    iid = world.submit()
+    world.to_stage(iid, stage)
+    pilot = app.start_pilot(iid, actor=world.provider, site_organisation_id=world.site, started_on="2025-01-01")
+    assigned = services.keys.verify(env.keys.evaluator)
+    app.assign_evaluator(
+        iid, actor=world.manager, evaluator_id=str(assigned.person_id), evaluator_organisation_id=world.eval_org_a
+    )
     org = app.register_organisation(actor=ADMIN, name=f"Org {next(counter)}", country="PT", kind="ngo").aggregate_id
-    env.app.extensions["tracker"].read_model.catch_up()
-    return {"iid": iid, "pilot": pilot.item_id, "org": org, "version": pilot.version}
+    person = services.people.create(
+        actor_id="test", name="Someone", email=f"p{next(counter)}@example.org", role="analyst"
+    )
+    services.keys.create_for(person_id=person.id, name="laptop")
+    services.read_model.catch_up()
+    version = app.get_innovation(iid).version
+    return {"iid": iid, "pilot": pilot.item_id, "org": org, "version": version, "person": person.id}
 
 
 EVERYONE = dict.fromkeys(PRINCIPALS[1:], 200)
-OWNER_WRITE = {"admin": 201, "provider": 201}
+READ_ALL = {"admin": 200, "manager": 200, "analyst": 200}
+# Who sees an innovation in identification: the roles that read all, its owner's providers, its assigned evaluator;
+# to everyone else it does not exist.
+CONFIDENTIAL = {
+    **READ_ALL,
+    "provider": 200,
+    "evaluator": 200,
+    "other_provider": 404,
+    "site_provider": 404,
+    "evaluator_b": 404,
+    "conflicted_evaluator": 404,
+    "owner_evaluator": 404,
+}
+OWNER_WRITE = {"admin": 201, "provider": 201, "other_provider": 404, "site_provider": 404}
+EVALUATORS = ("evaluator", "evaluator_b", "conflicted_evaluator", "owner_evaluator")
 ITEM = "/api/v1/innovations/{iid}"
+PERSON = "/api/v1/people/{person}"
 
 CASES: dict[str, Case] = {
     "list organisations": Case("GET", lambda e, s: "/api/v1/organisations", EVERYONE),
@@ -86,16 +114,17 @@ CASES: dict[str, Case] = {
     "submit innovation": Case(
         "POST",
         lambda e, s: "/api/v1/innovations",
-        OWNER_WRITE,
+        {"admin": 201, "provider": 201},
         body=lambda e, s: {"title": "T", "summary": "S", "themes": ["x"], "organisation_id": str(e.world.owner)},
     ),
-    "get innovation": Case("GET", lambda e, s: ITEM.format(**s), EVERYONE),
+    "get innovation": Case("GET", lambda e, s: ITEM.format(**s), CONFIDENTIAL),
+    "get innovation (past identification)": Case("GET", lambda e, s: ITEM.format(**s), EVERYONE, stage="testing"),
     "revise innovation": Case(
         "PATCH",
         lambda e, s: ITEM.format(**s),
-        {"admin": 200, "provider": 200},
+        {"admin": 200, "provider": 200, "other_provider": 404, "site_provider": 404},
         body=lambda e, s: {"title": "New"},
-        headers={"If-Match": '"2"'},
+        headers={"If-Match": '"3"'},
     ),
     "start pilot": Case(
         "POST",
@@ -118,31 +147,87 @@ CASES: dict[str, Case] = {
     "record assessment": Case(
         "POST",
         lambda e, s: ITEM.format(**s) + "/assessments",
-        {"evaluator": 201, "evaluator_b": 201, "conflicted_evaluator": 409, "owner_evaluator": 409},
+        {"evaluator": 201, "evaluator_b": 404, "conflicted_evaluator": 404, "owner_evaluator": 404},
         body=lambda e, s: {"scores": SCORES, "rationale": "r"},
+    ),
+    "record assessment (past identification)": Case(
+        "POST",
+        lambda e, s: ITEM.format(**s) + "/assessments",
+        {"evaluator": 201, "evaluator_b": 409, "conflicted_evaluator": 409, "owner_evaluator": 409},
+        body=lambda e, s: {"scores": SCORES, "rationale": "r"},
+        stage="testing",
     ),
     "decide gate": Case(
         "POST",
         lambda e, s: ITEM.format(**s) + "/decisions",
-        {"evaluator": 200, "evaluator_b": 200, "conflicted_evaluator": 409, "owner_evaluator": 409},
+        {"admin": 200, "manager": 200},
         body=lambda e, s: {"decision": "hold", "rationale": "r"},
-        headers={"If-Match": '"2"'},
+        headers={"If-Match": '"3"'},
     ),
     "record adoption": Case(
         "POST",
         lambda e, s: ITEM.format(**s) + "/adoptions",
-        {"admin": 201, "site_provider": 201},
+        {"admin": 201, "provider": 403, "site_provider": 404, "other_provider": 404},
         body=lambda e, s: {"organisation_id": str(e.world.site), "adopted_on": "2025-05-01"},
     ),
-    "history": Case("GET", lambda e, s: ITEM.format(**s) + "/history", EVERYONE),
-    "scores": Case("GET", lambda e, s: ITEM.format(**s) + "/scores", EVERYONE),
-    "stages": Case("GET", lambda e, s: ITEM.format(**s) + "/stages", EVERYONE),
+    "record adoption (past identification)": Case(
+        "POST",
+        lambda e, s: ITEM.format(**s) + "/adoptions",
+        {"admin": 201, "site_provider": 201},
+        body=lambda e, s: {"organisation_id": str(e.world.site), "adopted_on": "2025-05-01"},
+        stage="testing",
+    ),
+    "history": Case("GET", lambda e, s: ITEM.format(**s) + "/history", CONFIDENTIAL),
+    "history (past identification)": Case("GET", lambda e, s: ITEM.format(**s) + "/history", EVERYONE, stage="testing"),
+    "scores": Case("GET", lambda e, s: ITEM.format(**s) + "/scores", CONFIDENTIAL),
+    "stages": Case("GET", lambda e, s: ITEM.format(**s) + "/stages", CONFIDENTIAL),
     "funnel": Case("GET", lambda e, s: "/api/v1/analytics/funnel", EVERYONE),
     "stage durations": Case("GET", lambda e, s: "/api/v1/analytics/stage-durations", EVERYONE),
     "score groups": Case("GET", lambda e, s: "/api/v1/analytics/scores?group_by=country", EVERYONE),
-    "audit": Case("GET", lambda e, s: "/api/v1/audit", {"admin": 200, "analyst": 200}),
-    "audit head": Case("GET", lambda e, s: "/api/v1/audit/head", {"admin": 200, "analyst": 200}),
-    "audit verify": Case("GET", lambda e, s: "/api/v1/audit/verify", {"admin": 200, "analyst": 200}),
+    "evaluation analytics": Case("GET", lambda e, s: "/api/v1/analytics/evaluation", READ_ALL),
+    "audit": Case("GET", lambda e, s: "/api/v1/audit", READ_ALL),
+    "audit head": Case("GET", lambda e, s: "/api/v1/audit/head", READ_ALL),
+    "audit verify": Case("GET", lambda e, s: "/api/v1/audit/verify", READ_ALL),
+    "list assignments": Case("GET", lambda e, s: ITEM.format(**s) + "/assignments", READ_ALL),
+    "assign evaluator": Case(
+        "POST",
+        lambda e, s: ITEM.format(**s) + "/assignments",
+        {"admin": 201, "manager": 201},
+        body=lambda e, s: {"evaluator_id": e.person_id(e.keys.evaluator_b)},
+    ),
+    "unassign evaluator": Case(
+        "DELETE",
+        lambda e, s: ITEM.format(**s) + f"/assignments/{e.person_id(e.keys.evaluator)}",
+        {"admin": 204, "manager": 204},
+    ),
+    "evaluator queue": Case("GET", lambda e, s: "/api/v1/me/assignments", dict.fromkeys(EVALUATORS, 200)),
+    "list notes": Case(
+        "GET",
+        lambda e, s: ITEM.format(**s) + "/notes",
+        {**CONFIDENTIAL, "evaluator": 403, "provider": 403},  # the evaluator has not assessed; providers never
+    ),
+    "write note": Case(
+        "POST",
+        lambda e, s: ITEM.format(**s) + "/notes",
+        {"admin": 201, "manager": 201, "evaluator": 409, **dict.fromkeys(EVALUATORS[1:], 404)},
+        body=lambda e, s: {"body": "A thought"},
+    ),
+    "list people": Case("GET", lambda e, s: "/api/v1/people", {"admin": 200, "manager": 200}),
+    "add person": Case(
+        "POST",
+        lambda e, s: "/api/v1/people",
+        {"admin": 201},
+        body=lambda e, s: {"name": "New", "email": f"n{next(counter)}@example.org", "role": "analyst"},
+    ),
+    "get person": Case("GET", lambda e, s: PERSON.format(**s), {"admin": 200, "manager": 200}),
+    "change person": Case("PATCH", lambda e, s: PERSON.format(**s), {"admin": 200}, body=lambda e, s: {"locale": "fr"}),
+    "erase person": Case("DELETE", lambda e, s: PERSON.format(**s), {"admin": 204}),
+    "list keys": Case("GET", lambda e, s: PERSON.format(**s) + "/keys", {"admin": 200}),
+    "create key": Case(
+        "POST", lambda e, s: PERSON.format(**s) + "/keys", {"admin": 201}, body=lambda e, s: {"name": "k2"}
+    ),
+    "revoke key": Case("DELETE", lambda e, s: PERSON.format(**s) + "/keys/laptop", {"admin": 204}),
+    "me": Case("GET", lambda e, s: "/api/v1/me", EVERYONE),
     "import": Case(
         "POST",
         lambda e, s: "/api/v1/imports",
@@ -165,7 +250,7 @@ def test_endpoint_answers_each_principal_as_expected(matrix_env: Env, tried: Cal
     case = CASES[name]
     seen: dict[str, int] = {}
     for who in PRINCIPALS:
-        state = fresh(matrix_env)
+        state = fresh(matrix_env, case.stage)
         key = None if who == "anonymous" else getattr(matrix_env.keys, who)
         kwargs: dict[str, Any] = {"headers": case.headers}
         if case.body is not None:
@@ -178,8 +263,6 @@ def test_endpoint_answers_each_principal_as_expected(matrix_env: Env, tried: Cal
         tried("authorisation matrix")
         if response.status_code >= 400:
             assert response.content_type == "application/problem+json"
-        if response.status_code == 409 and who in CONFLICTS:
-            assert response.json["rule"] == CONFLICTS[who], response.json
     expected = {who: 401 if who == "anonymous" else case.allowed.get(who, case.default) for who in PRINCIPALS}
     assert seen == expected
 
@@ -188,14 +271,12 @@ def test_matrix_covers_every_documented_operation(matrix_env: Env) -> None:
     spec = matrix_env.get("/api/v1/openapi.json").json
     verbs = {"get", "post", "put", "patch", "delete"}
     operations = {(m, p) for p, item in spec["paths"].items() for m in item if m in verbs and p.startswith("/api/v1/")}
-    covered = len(CASES)
-    conflicts = sum(1 for case in CASES.values() for who in CONFLICTS if case.allowed.get(who) == 409)
+    covered = {name for name, case in CASES.items() if "(past identification)" not in name}
     print(
-        f"authorisation matrix: {covered} operations x {len(PRINCIPALS)} principals = {covered * len(PRINCIPALS)}"
-        f" cases, {conflicts} of them conflict-of-interest refusals"
+        f"authorisation matrix: {len(CASES)} cases of {len(covered)} operations x {len(PRINCIPALS)} principals ="
+        f" {len(CASES) * len(PRINCIPALS)} calls"
     )
-    assert covered == len(operations)
-    assert conflicts == 4  # assessment and gate decision, each for a member's and the owner's evaluator
+    assert len(covered) == len(operations)
 
 
 def test_matrix_covers_own_and_other_organisations_and_every_role(matrix_env: Env) -> None:
@@ -203,7 +284,13 @@ def test_matrix_covers_own_and_other_organisations_and_every_role(matrix_env: En
     services = matrix_env.app.extensions["tracker"]
     world = matrix_env.world
     principals = {who: services.keys.verify(getattr(matrix_env.keys, who)) for who in PRINCIPALS[1:]}
-    assert {p.role for p in principals.values() if p is not None} == {"admin", "provider", "evaluator", "analyst"}
+    assert {p.role for p in principals.values() if p is not None} == {
+        "admin",
+        "manager",
+        "provider",
+        "evaluator",
+        "analyst",
+    }
     assert principals["provider"].organisation_id == world.owner  # own organisation
     assert principals["other_provider"].organisation_id not in (world.owner, world.site)  # another organisation
     assert principals["owner_evaluator"].organisation_id == world.owner  # conflict: owns it

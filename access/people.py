@@ -1,0 +1,279 @@
+"""People: who uses the tracker, in an ordinary table so that a person can be erased.
+
+Events name a person only by id. Every change to a person is recorded in `person_changes` (who, when, which fields),
+which is only ever added to and never holds a name or an address."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, Engine, func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from access.tables import api_keys, people, person_changes
+from projections.queries import contains
+from tracker import limits
+from tracker.actors import OPTIONAL_ORGANISATION_ROLES, ORGANISATION_ROLES, PERSON_ROLES, Actor
+from tracker.errors import DuplicateError, NotFoundError, ValidationError
+from tracker.validation import required_text
+
+EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
+LOCALE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
+DEFAULT_LOCALE = "en"
+EMAIL_MAX = 320
+# Changes to these fields are recorded with their new value; the others (name, email) only as "changed".
+_RECORDED_VALUES = ("role", "organisation_id", "locale", "active")
+ERASED = "erased person"
+
+
+class DuplicateEmailError(DuplicateError):
+    rule = "person.duplicate_email"
+
+
+@dataclass(frozen=True)
+class Person:
+    id: UUID
+    name: str | None
+    email: str | None
+    role: str
+    organisation_id: UUID | None
+    locale: str
+    active: bool
+    erased: bool
+
+    @property
+    def display_name(self) -> str:
+        return self.name if self.name is not None else ERASED
+
+    def actor(self, key: str | None = None) -> Actor:
+        """The person as the actor of the commands they issue (through the key `key`, where there is one)."""
+        return Actor(str(self.id), self.role, self.organisation_id, key)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "name": self.display_name,
+            "email": self.email,
+            "role": self.role,
+            "organisation_id": self.organisation_id,
+            "locale": self.locale,
+            "active": self.active,
+        }
+
+
+def _person(row: Any) -> Person:
+    return Person(
+        row["id"],
+        row["name"],
+        row["email"],
+        row["role"],
+        row["organisation_id"],
+        row["locale"],
+        row["active"],
+        row["erased_at"] is not None,
+    )
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def clean_email(value: Any) -> str:
+    email = required_text(value, "email", max_length=EMAIL_MAX)
+    assert email is not None
+    if not EMAIL.match(email):
+        raise ValidationError("email", "must be an e-mail address such as name@example.org")
+    return email
+
+
+def check_role(role: Any, organisation_id: UUID | None) -> None:
+    """Providers and evaluators act for an organisation; managers may; admins and analysts do not."""
+    if role not in PERSON_ROLES:
+        raise ValidationError("role", f"must be one of {', '.join(PERSON_ROLES)}")
+    if role in ORGANISATION_ROLES and organisation_id is None:
+        raise ValidationError("organisation_id", f"a {role} must belong to an organisation")
+    if organisation_id is not None and role not in (*ORGANISATION_ROLES, *OPTIONAL_ORGANISATION_ROLES):
+        raise ValidationError("organisation_id", f"an {role} is not bound to an organisation")
+
+
+def _clean(fields: dict[str, Any]) -> dict[str, Any]:
+    cleaned: dict[str, Any] = {}
+    for key, value in fields.items():
+        if key == "name":
+            cleaned[key] = required_text(value, "name", max_length=limits.NAME_MAX)
+        elif key == "email":
+            cleaned[key] = clean_email(value) if value is not None else None
+        elif key == "locale":
+            if not isinstance(value, str) or not LOCALE.match(value):
+                raise ValidationError("locale", "must be a language tag such as en, fr or pt-PT")
+            cleaned[key] = value
+        elif key == "active":
+            if not isinstance(value, bool):
+                raise ValidationError("active", "must be true or false")
+            cleaned[key] = value
+        elif key in ("role", "organisation_id"):
+            cleaned[key] = value
+        else:
+            raise ValidationError(key, "is not a field of a person")
+    return cleaned
+
+
+def _recorded(fields: dict[str, Any]) -> dict[str, Any]:
+    return {
+        k: (str(v) if isinstance(v, UUID) else v) if k in _RECORDED_VALUES else "changed" for k, v in fields.items()
+    }
+
+
+class PeopleStore:
+    """People and the record of changes to them. Writes go through `writer` (on SQLite, the read model's writer)."""
+
+    def __init__(self, engine: Engine, writer: Engine | None = None) -> None:
+        self.engine = engine
+        self.writer = writer or engine
+
+    def create(
+        self,
+        *,
+        actor_id: str,
+        name: str,
+        role: str,
+        email: str | None = None,
+        organisation_id: UUID | None = None,
+        locale: str = DEFAULT_LOCALE,
+        conn: Connection | None = None,
+    ) -> Person:
+        """Add a person; the same address twice (ignoring case) is refused."""
+        fields = _clean({"name": name, "email": email, "locale": locale, "role": role})
+        check_role(role, organisation_id)
+        now = _now()
+        row = {
+            "id": uuid.uuid4(),
+            **fields,
+            "email_key": fields["email"].lower() if fields["email"] else None,
+            "organisation_id": organisation_id,
+            "active": True,
+            "created_at": now,
+            "updated_at": now,
+            "erased_at": None,
+        }
+        recorded = _recorded({k: row[k] for k in ("name", "email", "role", "organisation_id", "locale", "active")})
+        try:
+            with self._writing(conn) as tx:
+                tx.execute(people.insert().values(**row))
+                self._record(tx, row["id"], actor_id, "created", recorded, now)
+        except IntegrityError:
+            raise DuplicateEmailError(f"a person with the address {fields['email']} exists already") from None
+        return _person(row)
+
+    def get(self, person_id: UUID, conn: Connection | None = None) -> Person | None:
+        query = select(people).where(people.c.id == person_id)
+        if conn is not None:
+            row = conn.execute(query).mappings().first()
+        else:
+            with self.engine.connect() as own:
+                row = own.execute(query).mappings().first()
+        return _person(row) if row is not None else None
+
+    def require(self, person_id: UUID, conn: Connection | None = None) -> Person:
+        found = self.get(person_id, conn)
+        if found is None:
+            raise NotFoundError("person", person_id)
+        return found
+
+    def list(
+        self,
+        conn: Connection,
+        *,
+        role: str | None = None,
+        organisation_id: UUID | None = None,
+        q: str | None = None,
+        page: int = 1,
+        page_size: int = 20,
+    ) -> tuple[list[Person], int]:
+        """People, by name; filtered by role, organisation and a text in the name or address."""
+        where = []
+        if role is not None:
+            where.append(people.c.role == role)
+        if organisation_id is not None:
+            where.append(people.c.organisation_id == organisation_id)
+        if q:
+            where.append(or_(contains(func.lower(people.c.name), q), contains(people.c.email_key, q)))
+        total = conn.scalar(select(func.count()).select_from(people).where(*where)) or 0
+        rows = conn.execute(
+            select(people)
+            .where(*where)
+            .order_by(people.c.name.is_(None), func.lower(people.c.name), people.c.id)
+            .limit(page_size)
+            .offset((page - 1) * page_size)
+        ).mappings()
+        return [_person(r) for r in rows], total
+
+    def update(self, person_id: UUID, changes: dict[str, Any], *, actor_id: str) -> Person:
+        """Change a person's fields; `active: False` stops every key of theirs at once (keys check it per request)."""
+        if not changes:
+            raise ValidationError("changes", "name at least one field to change")
+        fields = _clean(changes)
+        with self.writer.begin() as tx:
+            current = self.require(person_id, tx)
+            if current.erased:
+                raise ValidationError("id", "an erased person cannot be changed", rule="person.erased")
+            role = fields.get("role", current.role)
+            organisation = fields.get("organisation_id", current.organisation_id)
+            check_role(role, organisation)
+            changed = {k: v for k, v in fields.items() if getattr(current, k) != v}
+            if not changed:
+                return current
+            values = dict(changed)
+            if "email" in changed:
+                values["email_key"] = changed["email"].lower() if changed["email"] else None
+            now = _now()
+            try:
+                tx.execute(update(people).where(people.c.id == person_id).values(**values, updated_at=now))
+            except IntegrityError:
+                raise DuplicateEmailError(f"a person with the address {changed['email']} exists already") from None
+            self._record(tx, person_id, actor_id, "updated", _recorded(changed), now)
+            return self.require(person_id, tx)
+
+    def erase(self, person_id: UUID, *, actor_id: str) -> Person:
+        """Remove the person's name and address (and their keys' names); the id stays in the history."""
+        now = _now()
+        with self.writer.begin() as tx:
+            current = self.require(person_id, tx)
+            if current.erased:
+                return current
+            tx.execute(
+                update(people)
+                .where(people.c.id == person_id)
+                .values(name=None, email=None, email_key=None, active=False, erased_at=now, updated_at=now)
+            )
+            tx.execute(
+                update(api_keys)
+                .where(api_keys.c.person_id == person_id)
+                .values(name="erased", revoked_at=func.coalesce(api_keys.c.revoked_at, now))
+            )
+            self._record(tx, person_id, actor_id, "erased", {"name": "erased", "email": "erased"}, now)
+            return self.require(person_id, tx)
+
+    def changes(self, person_id: UUID) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                select(person_changes).where(person_changes.c.person_id == person_id).order_by(person_changes.c.id)
+            ).mappings()
+            return [dict(r) for r in rows]
+
+    def _record(
+        self, tx: Connection, person_id: UUID, actor_id: str, change: str, fields: dict[str, Any], at: datetime
+    ) -> None:
+        tx.execute(
+            person_changes.insert().values(person_id=person_id, at=at, actor_id=actor_id, change=change, fields=fields)
+        )
+
+    def _writing(self, conn: Connection | None) -> AbstractContextManager[Connection]:
+        """The caller's transaction where it has one (a key made with its person), else one of our own."""
+        return nullcontext(conn) if conn is not None else self.writer.begin()

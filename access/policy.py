@@ -1,0 +1,183 @@
+"""Who sees what: the one place that decides what a caller may read (API.md, "Who sees what").
+
+- Admins, managers and analysts read everything.
+- An innovation in identification is seen only by them, its owning organisation's providers and the evaluators
+  assigned to it; past identification every caller sees its fields, stage, status, items and decisions.
+- An evaluator assigned at the current stage sees the consolidated MPI and score history only once their own
+  assessment at that stage is in (blind review).
+- Individual assessments: an evaluator sees their own, and the others' at a stage once they assessed at it; the
+  owning organisation's providers see a stage's assessments once a gate decision closed it, without evaluator ids.
+- Notes: admins, managers, analysts, and an evaluator assigned at the current stage who has assessed at it.
+
+For lists, totals and CSV the rules are SQL (`scope`), so paging and counting stay right; for one replayed innovation
+(its history, a past version) the same rules are read from the aggregate."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import and_, exists, false, literal, not_, or_
+
+from projections import tables as t
+from projections.queries import EVERYTHING, Scope
+from tracker.actors import READ_ALL_ROLES
+
+# Stages in which an innovation is confidential to its owner, its assigned evaluators and the roles that read all.
+CONFIDENTIAL_STAGES = ("identification",)
+# Decisions that close a stage's round: its assessments are then shown to the owner.
+CLOSING_DECISIONS = ("advance", "recycle", "discontinue")
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """The caller as the policy sees them: a person id (as events carry it), a role and an organisation."""
+
+    person_id: str
+    role: str
+    organisation_id: UUID | None
+
+    @classmethod
+    def of(cls, principal: Any) -> Viewer:
+        return cls(str(principal.person_id), principal.role, principal.organisation_id)
+
+    @property
+    def reads_all(self) -> bool:
+        return self.role in READ_ALL_ROLES
+
+    def owns(self, organisation_id: UUID) -> bool:
+        return self.role == "provider" and self.organisation_id == organisation_id
+
+    @property
+    def reads_audit(self) -> bool:
+        return self.reads_all
+
+
+# ---- SQL: lists, totals, CSV, analytics, one projected innovation ------------------------------------------------
+
+
+def scope(viewer: Viewer) -> Scope:
+    """What the viewer may see of `rm_innovations`, as SQL."""
+    if viewer.reads_all:
+        return EVERYTHING
+    i, a, s = t.innovations, t.assignments, t.assessments
+    public = i.c.stage.not_in(CONFIDENTIAL_STAGES)
+    if viewer.role == "provider":
+        return Scope(where=or_(public, i.c.organisation_id == viewer.organisation_id))
+    if viewer.role != "evaluator":
+        return Scope(where=false())
+    me = literal(viewer.person_id)
+    # "Assigned to the innovation" (as `was_assigned`): assigned at the current stage, or has assessed it.
+    assigned_now = exists().where(a.c.innovation_id == i.c.id, a.c.evaluator_id == me, a.c.seq == i.c.stage_seq)
+    assessed = exists().where(s.c.innovation_id == i.c.id, s.c.evaluator_id == me)
+    assessed_now = exists().where(s.c.innovation_id == i.c.id, s.c.evaluator_id == me, s.c.stage == i.c.stage)
+    return Scope(where=or_(public, assigned_now, assessed), mpi_hidden=and_(assigned_now, not_(assessed_now)))
+
+
+def assignments_visible(viewer: Viewer) -> Any:
+    """Which `rm_assignments` rows the viewer may list: all, or (an evaluator) their own."""
+    a = t.assignments
+    if viewer.reads_all:
+        return None
+    return a.c.evaluator_id == viewer.person_id
+
+
+# ---- one replayed innovation: its history, a past version, its assessments and notes ---------------------------
+
+
+def sees_innovation(viewer: Viewer, innovation: Any, stage: str | None = None) -> bool:
+    """Whether the viewer may see the innovation (as it stood in `stage`, for a past version)."""
+    if viewer.reads_all or viewer.owns(innovation.organisation_id):
+        return True
+    if (stage or innovation.stage) not in CONFIDENTIAL_STAGES:
+        return True
+    return viewer.role == "evaluator" and was_assigned(viewer, innovation)
+
+
+def was_assigned(viewer: Viewer, innovation: Any) -> bool:
+    """Whether the evaluator is assigned to the innovation: at its current stage, or they have assessed it."""
+    return viewer.person_id in innovation.assignments or any(
+        a["evaluator_id"] == viewer.person_id for a in innovation.assessments
+    )
+
+
+def has_assessed(viewer: Viewer, innovation: Any, stage: str) -> bool:
+    return any(a["evaluator_id"] == viewer.person_id and a["stage"] == stage for a in innovation.assessments)
+
+
+def mpi_hidden(viewer: Viewer, innovation: Any) -> bool:
+    """Blind review: an evaluator assigned at the current stage who has not assessed at it yet."""
+    return (
+        viewer.role == "evaluator"
+        and viewer.person_id in innovation.assignments
+        and not has_assessed(viewer, innovation, innovation.stage)
+    )
+
+
+def sees_notes(viewer: Viewer, innovation: Any) -> bool:
+    if viewer.reads_all:
+        return True
+    return (
+        viewer.role == "evaluator"
+        and viewer.person_id in innovation.assignments
+        and has_assessed(viewer, innovation, innovation.stage)
+    )
+
+
+def closed(innovation: Any, assessment: dict[str, Any]) -> bool:
+    """Whether a gate decision closed the stage round the assessment belongs to."""
+    return any(
+        d["decision"] in CLOSING_DECISIONS and d["decided_at"] > assessment["recorded_at"] for d in innovation.decisions
+    )
+
+
+def assessment_view(viewer: Viewer, innovation: Any, assessment: dict[str, Any]) -> str | None:
+    """How the viewer may see one assessment: "full", "anonymous" (evaluator ids withheld), or None (not at all)."""
+    if viewer.reads_all:
+        return "full"
+    if viewer.role == "evaluator":
+        if assessment["evaluator_id"] == viewer.person_id or has_assessed(viewer, innovation, assessment["stage"]):
+            return "full"
+        return None
+    if viewer.owns(innovation.organisation_id) and closed(innovation, assessment):
+        return "anonymous"
+    return None
+
+
+def sees_assignment(viewer: Viewer, evaluator_id: str) -> bool:
+    """Assignments name evaluators: the roles that read all see them, an evaluator sees their own."""
+    return viewer.reads_all or evaluator_id == viewer.person_id
+
+
+def visible_history(viewer: Viewer, innovation: Any, records: list[Any]) -> list[Any]:
+    """The innovation's event records as the viewer may see them: assessments per `assessment_view` (anonymised
+    for the owner: "evaluator 1", "evaluator 2" in order of first assessment), assignments per `sees_assignment`,
+    notes per `sees_notes`; every other event as it is."""
+    if viewer.reads_all:
+        return records
+    by_id = {a["assessment_id"]: a for a in innovation.assessments}
+    aliases: dict[str, str] = {}
+    shown = []
+    for record in records:
+        if record.type in ("EvaluatorAssigned", "EvaluatorUnassigned"):
+            if sees_assignment(viewer, record.data["evaluator_id"]):
+                shown.append(record)
+        elif record.type == "NoteAdded":
+            if sees_notes(viewer, innovation):
+                shown.append(record)
+        elif record.type == "AssessmentRecorded":
+            view = assessment_view(viewer, innovation, by_id[record.data["assessment_id"]])
+            if view == "full":
+                shown.append(record)
+            elif view == "anonymous":
+                alias = aliases.setdefault(record.actor_id, f"evaluator {len(aliases) + 1}")
+                data = {k: v for k, v in record.data.items() if k != "evaluator_organisation_id"}
+                shown.append(anonymised(record, alias, data))
+        else:
+            shown.append(record)
+    return shown
+
+
+def anonymised(record: Any, alias: str, data: dict[str, Any]) -> Any:
+    return replace(record, actor_id=alias, actor_key=None, correlation_id=None, data=data)

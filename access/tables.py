@@ -1,0 +1,53 @@
+"""The access room's tables: people, the append-only record of changes to them, and their API keys.
+
+People live here, not in the event log, so that a person can be erased; events carry only the person's id."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Uuid
+
+key_metadata = MetaData()
+
+people = Table(
+    "people",
+    key_metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("name", String(300)),  # None once erased
+    Column("email", String(320)),  # None once erased, and for people made for a key by `keys create --role`
+    Column("email_key", String(320), unique=True),  # the address in lower case: one person per address
+    Column("role", String(16), nullable=False),
+    Column("organisation_id", Uuid),
+    Column("locale", String(16), nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("updated_at", DateTime, nullable=False),
+    Column("erased_at", DateTime),
+    Index("ix_people_role", "role", "organisation_id"),
+)
+
+# Every change to a person: who made it, when, which fields. Names and addresses are never copied here, so erasing
+# a person leaves nothing of them behind; rows are only ever added.
+person_changes = Table(
+    "person_changes",
+    key_metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("person_id", Uuid, nullable=False, index=True),
+    Column("at", DateTime, nullable=False),
+    Column("actor_id", String(200), nullable=False),
+    Column("change", String(16), nullable=False),  # created, updated, erased
+    Column("fields", JSON, nullable=False),  # {field: new value} where the value is not personal, else "changed"
+)
+
+api_keys = Table(
+    "api_keys",
+    key_metadata,
+    Column("id", String(16), primary_key=True),
+    Column("name", String(100), nullable=False, index=True),
+    Column("role", String(16), nullable=False),  # the role when created; the person's role is the one that counts
+    Column("organisation_id", Uuid),
+    Column("secret_hash", String(64), nullable=False),
+    Column("created_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+    Column("demo", Boolean, nullable=False, default=False),
+    Column("person_id", Uuid, index=True),
+)
