@@ -17,20 +17,31 @@ def keys() -> None:
 
 
 @keys.command("create")
-@click.option("--role", required=True, type=click.Choice(PERSON_ROLES))
-@click.option("--organisation", "organisation_id", type=click.UUID, help="Required for provider and evaluator keys.")
-@click.option("--name", required=True, help="Unique among active keys; becomes the actor id on events.")
-def keys_create(role: str, organisation_id: Any, name: str) -> None:
-    """Create a key and print it once."""
+@click.option("--person", "person_id", type=click.UUID, help="The person the key belongs to.")
+@click.option("--role", type=click.Choice(PERSON_ROLES), help="Without --person: make a person of this role.")
+@click.option("--organisation", "organisation_id", type=click.UUID, help="With --role provider or evaluator.")
+@click.option("--name", required=True, help="The key's name, unique among the person's active keys.")
+def keys_create(person_id: Any, role: str | None, organisation_id: Any, name: str) -> None:
+    """Create a key for a person and print it once.
+
+    `--role ROLE [--organisation ORG_ID]` instead of `--person` makes a person of that role named after the key."""
+    if (person_id is None) == (role is None):
+        raise click.UsageError("give either --person, or --role (which makes a person for the key)")
+    if person_id is not None and organisation_id is not None:
+        raise click.UsageError("--organisation goes with --role; a person's organisation is their own")
     with open_services() as services:
         if organisation_id is not None:
             services.app.get_organisation(organisation_id)
         try:
-            token, info = services.keys.create(name=name, role=role, organisation_id=organisation_id)
+            if person_id is not None:
+                token, info = services.keys.create_for(person_id=person_id, name=name)
+            else:
+                assert role is not None
+                token, info = services.keys.create(name=name, role=role, organisation_id=organisation_id)
         except KeyError_ as exc:
             raise click.UsageError(str(exc)) from None
     click.echo(token)
-    click.echo(f"created key {info.id} ({info.name}, {info.role}); it is not shown again", err=True)
+    click.echo(f"created key {info.id} ({info.name}, {info.role}, person {info.person_id}); not shown again", err=True)
 
 
 @keys.command("list")

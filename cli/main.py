@@ -1,13 +1,13 @@
-"""The `tracker` command line: database setup, API keys, demo data, projections and audit checks.
+"""The `tracker` command line: database setup, people and API keys, demo data, projections and audit checks.
 
-The root group; each command group lives in its own module (cli.database, cli.keys, cli.imports, cli.demo,
+The root group; each command group lives in its own module (cli.database, cli.keys, cli.people, cli.imports, cli.demo,
 cli.projections, cli.audit)."""
 
 from __future__ import annotations
 
 import click
 
-from cli import audit, database, demo, imports, keys, projections
+from cli import audit, database, demo, imports, keys, people, projections
 
 
 @click.group()
@@ -17,6 +17,7 @@ def main() -> None:
 
 main.add_command(database.db)
 main.add_command(keys.keys)
+main.add_command(people.people)
 main.add_command(imports.import_)
 main.add_command(demo.demo)
 main.add_command(projections.projections)

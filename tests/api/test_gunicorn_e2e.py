@@ -163,9 +163,28 @@ def test_innovation_goes_from_submission_to_mainstreamed_over_real_gunicorn_on_p
     evaluator_1 = cli(
         env, "keys", "create", "--role", "evaluator", "--organisation", eval_a, "--name", "e2e-evaluator-1"
     )
-    evaluator_2 = cli(
-        env, "keys", "create", "--role", "evaluator", "--organisation", eval_b, "--name", "e2e-evaluator-2"
-    )
+    # The second evaluator and the manager are people first, each with a key of their own.
+    evaluator_2_id = cli(
+        env, "people", "create", "--name", "Eva Two", "--email", "eva@example.org", "--role", "evaluator",
+        "--organisation", eval_b,
+    )  # fmt: skip
+    evaluator_2 = cli(env, "keys", "create", "--person", evaluator_2_id, "--name", "laptop")
+    manager_id = cli(env, "people", "create", "--name", "Mia Lead", "--email", "mia@example.org", "--role", "manager")
+    manager = cli(env, "keys", "create", "--person", manager_id, "--name", "laptop")
+    listed = cli(env, "people", "list", "--role", "evaluator")
+    assert "Eva Two" in listed
+    assert "e2e-evaluator-1" in listed  # the person `keys create --role` made, named after the key
+    ids: dict[str, str] = {}
+    for name, key in (
+        ("provider", None),
+        ("evaluator_1", evaluator_1),
+        ("evaluator_2", evaluator_2),
+        ("manager", manager),
+    ):
+        if key is not None:
+            code, _, me = http.call("GET", "/api/v1/me", key)
+            assert code == 200
+            ids[name] = me["id"]
 
     status, headers, created = http.call(
         "POST",
@@ -191,8 +210,9 @@ def test_innovation_goes_from_submission_to_mainstreamed_over_real_gunicorn_on_p
         assert code == 200
         return int(h["ETag"].strip('"'))
 
+    write("POST", f"{base}/assignments", manager, {"evaluator_id": ids["evaluator_1"]})
     write("POST", f"{base}/assessments", evaluator_1, {"scores": SCORES, "rationale": "promising"})
-    write("POST", f"{base}/decisions", evaluator_1, {"decision": "advance", "rationale": "gate met"}, version())
+    write("POST", f"{base}/decisions", manager, {"decision": "advance", "rationale": "gate met"}, version())
     pilot = write("POST", f"{base}/pilots", provider, {"site_organisation_id": site, "started_on": "2025-01-10"})
     write(
         "POST",
@@ -200,15 +220,22 @@ def test_innovation_goes_from_submission_to_mainstreamed_over_real_gunicorn_on_p
         provider,
         {"ended_on": "2025-05-01", "participants": 30, "completion_rate": 0.9},
     )
-    write("POST", f"{base}/decisions", evaluator_1, {"decision": "advance", "rationale": "pilot done"}, version())
+    write("POST", f"{base}/decisions", manager, {"decision": "advance", "rationale": "pilot done"}, version())
     write("POST", f"{base}/evidence", provider, {"kind": "evaluation", "title": "External evaluation"})
-    write("POST", f"{base}/decisions", evaluator_1, {"decision": "advance", "rationale": "evidence in"}, version())
+    write("POST", f"{base}/decisions", manager, {"decision": "advance", "rationale": "evidence in"}, version())
+    for evaluator in ("evaluator_1", "evaluator_2"):
+        write("POST", f"{base}/assignments", manager, {"evaluator_id": ids[evaluator], "due_on": "2031-01-31"})
+    code, _, queue = http.call("GET", "/api/v1/me/assignments", evaluator_2, headers={"X-Min-Position": str(position)})
+    assert (code, [(q["innovation_id"], q["stage"], q["due_on"]) for q in queue["items"]]) == (
+        200,
+        [(iid, "assessment", "2031-01-31")],
+    )
     write("POST", f"{base}/assessments", evaluator_1, {"scores": SCORES, "rationale": "ready"})
     write("POST", f"{base}/assessments", evaluator_2, {"scores": SCORES, "rationale": "ready too"})
     done = write(
         "POST",
         f"{base}/decisions",
-        evaluator_2,
+        manager,
         {"decision": "advance", "rationale": "two evaluators agree"},
         version(),
     )
@@ -221,6 +248,7 @@ def test_innovation_goes_from_submission_to_mainstreamed_over_real_gunicorn_on_p
     _, _, history = http.call("GET", f"{base}/history", analyst, headers=read)
     assert [e["type"] for e in history] == [
         "Submitted",
+        "EvaluatorAssigned",
         "AssessmentRecorded",
         "Advanced",
         "PilotStarted",
@@ -228,11 +256,15 @@ def test_innovation_goes_from_submission_to_mainstreamed_over_real_gunicorn_on_p
         "Advanced",
         "EvidenceAdded",
         "Advanced",
+        "EvaluatorAssigned",
+        "EvaluatorAssigned",
         "AssessmentRecorded",
         "AssessmentRecorded",
         "Advanced",
     ]
-    assert {e["actor"]["id"] for e in history} == {"e2e-provider", "e2e-evaluator-1", "e2e-evaluator-2"}
+    code, _, me = http.call("GET", "/api/v1/me", provider)
+    ids["provider"] = me["id"]
+    assert {e["actor"]["id"] for e in history} == set(ids.values())  # people, not keys
     _, h, scores = http.call("GET", f"{base}/scores", analyst, headers=read)
     assert int(h["X-Projection-Position"]) >= position
     assert (scores[-1]["value"], scores[-1]["evaluators"], scores[-1]["spread"]) == (80.0, 2, 0.0)
@@ -243,6 +275,6 @@ def test_innovation_goes_from_submission_to_mainstreamed_over_real_gunicorn_on_p
     assert funnel["stages"]["mainstreamed"] == 1
     assert funnel["statuses"]["mainstreamed"] == 1
     _, _, audit = http.call("GET", f"/api/v1/audit?aggregate_id={iid}", analyst, headers=read)
-    assert [i["version"] for i in audit["items"]] == list(range(1, 12))
+    assert [i["version"] for i in audit["items"]] == list(range(1, 15))
     code, _, _ = http.call("GET", "/api/v1/audit", provider)
     assert code == 403

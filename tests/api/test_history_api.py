@@ -7,6 +7,7 @@ from tests.api.conftest import SCORES, Env, submit
 
 def test_history_scores_and_stages_follow_the_innovation(env: Env) -> None:
     iid = submit(env)["id"]
+    env.assign(iid, env.keys.evaluator)
     env.post(
         f"/api/v1/innovations/{iid}/assessments",
         env.keys.evaluator,
@@ -15,18 +16,20 @@ def test_history_scores_and_stages_follow_the_innovation(env: Env) -> None:
     )
     env.post(
         f"/api/v1/innovations/{iid}/decisions",
-        env.keys.evaluator,
+        env.keys.manager,
         json={"decision": "advance", "rationale": "gate met"},
-        headers={"If-Match": '"2"'},
+        headers={"If-Match": '"3"'},
     )
     for key in (env.keys.provider, env.keys.evaluator, env.keys.analyst, env.keys.admin):
         history = env.get(f"/api/v1/innovations/{iid}/history", key)
         assert history.status_code == 200
     events = history.json
-    assert [e["type"] for e in events] == ["Submitted", "AssessmentRecorded", "Advanced"]
-    assert events[1]["actor"] == {"id": "evaluator-a", "role": "evaluator"}
-    assert events[1]["correlation_id"] == "req-42"
-    assert events[1]["data"]["scores"]["relevance"] == 4
+    assert [e["type"] for e in events] == ["Submitted", "EvaluatorAssigned", "AssessmentRecorded", "Advanced"]
+    evaluator = env.app.extensions["tracker"].keys.verify(env.keys.evaluator)
+    assert evaluator is not None
+    assert events[2]["actor"] == {"id": str(evaluator.person_id), "role": "evaluator", "key": evaluator.key_id}
+    assert events[2]["correlation_id"] == "req-42"
+    assert events[2]["data"]["scores"]["relevance"] == 4
     assert [e["position"] for e in events] == sorted(e["position"] for e in events)
     scores = env.get(f"/api/v1/innovations/{iid}/scores", env.keys.analyst).json
     assert [(s["value"], s["evaluators"], s["spread"]) for s in scores] == [(80.0, 1, 0.0)]
@@ -42,12 +45,12 @@ def test_history_scores_and_stages_follow_the_innovation(env: Env) -> None:
 def test_analytics_answer_funnel_durations_and_score_groups(env: Env) -> None:
     first = submit(env, themes=["badges"])["id"]
     submit(env, themes=["green"])
-    env.post(f"/api/v1/innovations/{first}/assessments", env.keys.evaluator, json={"scores": SCORES, "rationale": "x"})
+    env.assess(first, env.keys.evaluator, **{"scores": SCORES, "rationale": "x"})
     env.post(
         f"/api/v1/innovations/{first}/decisions",
-        env.keys.evaluator,
+        env.keys.manager,
         json={"decision": "advance", "rationale": "x"},
-        headers={"If-Match": '"2"'},
+        headers={"If-Match": '"3"'},
     )
     funnel = env.get("/api/v1/analytics/funnel", env.keys.provider).json
     assert funnel["stages"] == {"identification": 1, "testing": 1, "development": 0, "assessment": 0, "mainstreamed": 0}
@@ -65,12 +68,13 @@ def test_analytics_answer_funnel_durations_and_score_groups(env: Env) -> None:
     assert env.get("/api/v1/analytics/scores?group_by=planet", env.keys.analyst).status_code == 422
 
 
-def test_audit_is_for_analysts_and_admins_and_filters_by_actor(env: Env) -> None:
+def test_audit_is_for_analysts_managers_and_admins_and_filters_by_actor(env: Env) -> None:
     submit(env)
     assert env.get("/api/v1/audit", env.keys.provider).status_code == 403
     assert env.get("/api/v1/audit", env.keys.evaluator).status_code == 403
     assert env.get("/api/v1/audit", env.keys.admin).status_code == 200
-    mine = env.get("/api/v1/audit?actor=owner-provider", env.keys.analyst).json
+    assert env.get("/api/v1/audit", env.keys.manager).status_code == 200
+    mine = env.get(f"/api/v1/audit?actor={env.person_id(env.keys.provider)}", env.keys.analyst).json
     assert [(i["type"], i["actor"]["role"]) for i in mine["items"]] == [("Submitted", "provider")]
     page = env.get("/api/v1/audit?limit=2", env.keys.analyst).json
     assert (len(page["items"]), page["next_after"]) == (2, page["items"][-1]["position"])

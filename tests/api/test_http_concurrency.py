@@ -38,7 +38,9 @@ ON_HOLD_RULE = "hold.only_resume_or_discontinue"
 class Cast:
     http: Http
     url: str
-    evaluators: list[tuple[str, str]]  # (key, name); a key's name is the actor id on its events
+    # Per client: an evaluator's key and person id (assessments), and a manager's key and person id (decisions); a
+    # person's id is the actor id on the events they cause.
+    clients: list[tuple[str, str, str, str]]
     analyst: str
     innovations: list[str]
     setup_events: int
@@ -68,8 +70,9 @@ def cast(request: pytest.FixtureRequest) -> Iterator[Cast]:
     with serve(url, workers=1 if request.param == "sqlite" else 2) as running:
         services = build_services(Settings(database_url=url))
 
-        def key(name: str, role: str, organisation: UUID | None = None) -> str:
-            return services.keys.create(name=name, role=role, organisation_id=organisation)[0]
+        def key(name: str, role: str, organisation: UUID | None = None) -> tuple[str, str]:
+            token, info = services.keys.create(name=name, role=role, organisation_id=organisation)
+            return token, str(info.person_id)
 
         try:
             app = services.app
@@ -91,15 +94,22 @@ def cast(request: pytest.FixtureRequest) -> Iterator[Cast]:
                 )
                 for n in range(INNOVATIONS)
             ]
-            evaluators = [
-                (key(f"evaluator-{n}", "evaluator", panels[n % PANELS]), f"evaluator-{n}") for n in range(THREADS)
+            clients = [
+                (*key(f"evaluator-{n}", "evaluator", panels[n % PANELS]), *key(f"manager-{n}", "manager"))
+                for n in range(THREADS)
             ]
-            analyst = key("analyst", "analyst")
+            lead = Actor("manager-setup", "manager")
+            for iid in innovations:
+                for n, (_, evaluator_id, _, _) in enumerate(clients):
+                    app.assign_evaluator(
+                        UUID(iid), actor=lead, evaluator_id=evaluator_id, evaluator_organisation_id=panels[n % PANELS]
+                    )
+            analyst, _ = key("analyst", "analyst")
             setup_events = len(app.recorder.select_notifications(1, 10_000))
             setup_position = app.current_position()
         finally:
             services.close()
-        yield Cast(running["http"], url, evaluators, analyst, innovations, setup_events, setup_position)
+        yield Cast(running["http"], url, clients, analyst, innovations, setup_events, setup_position)
 
 
 def _version(headers: dict[str, str]) -> int | None:
@@ -108,7 +118,8 @@ def _version(headers: dict[str, str]) -> int | None:
 
 
 def hammer(cast: Cast) -> list[Answer]:
-    """THREADS clients, each an evaluator, assess and decide on the same innovations as fast as they can."""
+    """THREADS clients, each an evaluator and a manager, assess and decide on the same innovations as fast as they
+    can."""
     answers: list[Answer] = []
     errors: list[BaseException] = []
     lock = threading.Lock()
@@ -116,7 +127,7 @@ def hammer(cast: Cast) -> list[Answer]:
 
     def client(n: int) -> None:
         rng = random.Random(n)
-        key, name = cast.evaluators[n]
+        key, name, manager_key, manager_name = cast.clients[n]
         # The latest log position this client wrote or read (read-your-writes); the setup was written by another
         # process, so the first read waits for it to be projected too.
         seen = cast.setup_position
@@ -127,7 +138,8 @@ def hammer(cast: Cast) -> list[Answer]:
             headers = {"X-Request-ID": request_id}
             if if_match is not None:
                 headers["If-Match"] = f'"{if_match}"'
-            status, h, answer = cast.http.call("POST", f"/api/v1/innovations/{iid}/{kind}", key, body, headers)
+            writer = key if kind == "assessments" else manager_key
+            status, h, answer = cast.http.call("POST", f"/api/v1/innovations/{iid}/{kind}", writer, body, headers)
             position = int(h["X-Event-Position"]) if "X-Event-Position" in h else None
             seen = max(seen, position or 0)
             with lock:
@@ -135,7 +147,7 @@ def hammer(cast: Cast) -> list[Answer]:
                     Answer(
                         kind,
                         iid,
-                        name,
+                        name if kind == "assessments" else manager_name,
                         request_id,
                         if_match,
                         body,
@@ -226,7 +238,7 @@ def test_concurrent_assessments_and_decisions_lose_no_update_when_sixteen_client
     by_request = {r.correlation_id: r for h in histories.values() for r in h if r.correlation_id}
     for iid, history in histories.items():
         assert [r.version for r in history] == list(range(1, len(history) + 1)), "versions have a gap"
-        assert len(history) == 1 + sum(a.innovation == iid for a in acknowledged)
+        assert len(history) == 1 + THREADS + sum(a.innovation == iid for a in acknowledged)  # submitted, assigned
     for a in answers:
         if a.status >= 300:
             assert a.request_id not in by_request, f"a refused write was stored: {a}"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from uuid import UUID
 
 from tests.api.conftest import SCORES, Env, submit
 
@@ -10,7 +11,7 @@ from tests.api.conftest import SCORES, Env, submit
 def decide(env: Env, iid: str, decision: str, version: int, key: str | None = None, **extra: Any) -> Any:
     return env.post(
         f"/api/v1/innovations/{iid}/decisions",
-        key or env.keys.evaluator,
+        key or env.keys.manager,
         json={"decision": decision, "rationale": "because", **extra},
         headers={"If-Match": f'"{version}"'},
     )
@@ -61,8 +62,9 @@ def test_patch_needs_if_match_and_refuses_stale_versions(env: Env) -> None:
     assert env.patch(path, env.keys.provider, json={"title": "New"}).status_code == 428
     assert env.patch(path, env.keys.provider, json={"title": "New"}, headers={"If-Match": '"7"'}).status_code == 412
     assert env.patch(path, env.keys.provider, json={"title": "New"}, headers={"If-Match": "garbage"}).status_code == 412
+    # In identification another organisation's innovation does not exist for a provider.
     assert (
-        env.patch(path, env.keys.other_provider, json={"title": "New"}, headers={"If-Match": '"1"'}).status_code == 403
+        env.patch(path, env.keys.other_provider, json={"title": "New"}, headers={"If-Match": '"1"'}).status_code == 404
     )
     assert env.patch(path, env.keys.provider, json={}, headers={"If-Match": '"1"'}).status_code == 422
     ok = env.patch(path, env.keys.provider, json={"title": "New"}, headers={"If-Match": '"1"'})
@@ -76,13 +78,13 @@ def test_patch_needs_if_match_and_refuses_stale_versions(env: Env) -> None:
 def test_full_lifecycle_reaches_mainstreamed_with_two_evaluators(env: Env) -> None:
     iid = submit(env)["id"]
     base = f"/api/v1/innovations/{iid}"
-    first = env.post(f"{base}/assessments", env.keys.evaluator, json={"scores": SCORES, "rationale": "promising"})
+    first = env.assess(iid, env.keys.evaluator, **{"scores": SCORES, "rationale": "promising"})
     assert first.status_code == 201
     assert first.json["mpi"] == 80.0
     assert first.json["consolidated"] == {"value": 80.0, "evaluators": 1, "spread": 0.0}
-    advanced = decide(env, iid, "advance", 2)
+    advanced = decide(env, iid, "advance", 3)  # submitted, assigned, assessed
     assert advanced.status_code == 200
-    assert (advanced.json["stage"], advanced.json["version"]) == ("testing", 3)
+    assert (advanced.json["stage"], advanced.json["version"]) == ("testing", 4)
     pilot = env.post(
         f"{base}/pilots",
         env.keys.provider,
@@ -95,19 +97,19 @@ def test_full_lifecycle_reaches_mainstreamed_with_two_evaluators(env: Env) -> No
         json={"ended_on": "2025-05-01", "participants": 30, "completion_rate": 0.9, "satisfaction": 4.2},
     )
     assert outcome.status_code == 201
-    assert decide(env, iid, "advance", 5).status_code == 200
+    assert decide(env, iid, "advance", 6).status_code == 200
     assert (
         env.post(f"{base}/evidence", env.keys.provider, json={"kind": "report", "title": "Evaluation"}).status_code
         == 201
     )
-    assert decide(env, iid, "advance", 7).status_code == 200
-    env.post(f"{base}/assessments", env.keys.evaluator, json={"scores": SCORES, "rationale": "ready"})
-    refused = decide(env, iid, "advance", 9)
+    assert decide(env, iid, "advance", 8).status_code == 200
+    env.assess(iid, env.keys.evaluator, **{"scores": SCORES, "rationale": "ready"})
+    refused = decide(env, iid, "advance", 11)
     assert refused.status_code == 409
     assert "2 distinct evaluators" in refused.json["detail"]
     assert refused.json["rule"] == "gate.mainstreamed.evaluators_required"
-    env.post(f"{base}/assessments", env.keys.evaluator_b, json={"scores": SCORES, "rationale": "ready"})
-    done = decide(env, iid, "advance", 10, key=env.keys.evaluator_b)
+    env.assess(iid, env.keys.evaluator_b, **{"scores": SCORES, "rationale": "ready"})
+    done = decide(env, iid, "advance", 13)
     assert (done.status_code, done.json["stage"], done.json["status"]) == (200, "mainstreamed", "mainstreamed")
     adopted = env.post(
         f"{base}/adoptions",
@@ -128,7 +130,7 @@ def test_full_lifecycle_reaches_mainstreamed_with_two_evaluators(env: Env) -> No
 def test_decisions_need_if_match_and_name_unmet_gates(env: Env) -> None:
     iid = submit(env)["id"]
     path = f"/api/v1/innovations/{iid}/decisions"
-    missing = env.post(path, env.keys.evaluator, json={"decision": "advance", "rationale": "x"})
+    missing = env.post(path, env.keys.manager, json={"decision": "advance", "rationale": "x"})
     assert missing.status_code == 428
     stale = decide(env, iid, "hold", 5)
     assert stale.status_code == 412
@@ -137,14 +139,22 @@ def test_decisions_need_if_match_and_name_unmet_gates(env: Env) -> None:
     assert "assessment recorded in identification" in gate.json["detail"]
     assert decide(env, iid, "approve", 1).status_code == 422
     assert decide(env, iid, "hold", 1, key=env.keys.provider).status_code == 403
+    assert decide(env, iid, "hold", 1, key=env.keys.evaluator).status_code == 403  # evaluators no longer decide
 
 
 def test_conflicted_evaluator_is_refused_and_other_roles_cannot_assess(env: Env) -> None:
     iid = submit(env)["id"]
     path = f"/api/v1/innovations/{iid}/assessments"
-    conflicted = env.post(path, env.keys.conflicted_evaluator, json={"scores": SCORES, "rationale": "partner"})
+    conflicted = env.post(
+        f"/api/v1/innovations/{iid}/assignments",
+        env.keys.manager,
+        json={"evaluator_id": env.person_id(env.keys.conflicted_evaluator)},
+    )
     assert conflicted.status_code == 409
-    assert conflicted.json["rule"] == "conflict_of_interest.ecosystem_member"
+    assert conflicted.json["rule"] == "assignment.conflict_of_interest"
+    unassigned = env.post(path, env.keys.evaluator, json={"scores": SCORES, "rationale": "not mine"})
+    assert unassigned.status_code == 404  # in identification, unassigned: it does not exist for them
+    env.assign(iid, env.keys.evaluator)
     assert env.post(path, env.keys.provider, json={"scores": SCORES, "rationale": "mine"}).status_code == 403
     assert env.post(path, env.keys.analyst, json={"scores": SCORES, "rationale": "x"}).status_code == 403
     incomplete = env.post(path, env.keys.evaluator, json={"scores": {"relevance": 4}, "rationale": "x"})
@@ -159,8 +169,11 @@ def test_conflicted_evaluator_is_refused_and_other_roles_cannot_assess(env: Env)
 def test_only_the_owner_or_admin_adds_pilots_and_evidence(env: Env) -> None:
     iid = submit(env)["id"]
     pilot = {"site_organisation_id": str(env.world.site), "started_on": "2025-01-10"}
-    assert env.post(f"/api/v1/innovations/{iid}/pilots", env.keys.other_provider, json=pilot).status_code == 403
+    # In identification another organisation's innovation does not exist for a provider; past it, it is not theirs.
+    assert env.post(f"/api/v1/innovations/{iid}/pilots", env.keys.other_provider, json=pilot).status_code == 404
     assert env.post(f"/api/v1/innovations/{iid}/pilots", env.keys.admin, json=pilot).status_code == 201
+    env.world.to_stage(UUID(iid), "testing")
+    assert env.post(f"/api/v1/innovations/{iid}/pilots", env.keys.other_provider, json=pilot).status_code == 403
     assert (
         env.post(
             f"/api/v1/innovations/{iid}/evidence", env.keys.other_provider, json={"kind": "report", "title": "x"}
@@ -185,6 +198,7 @@ def test_only_the_owner_or_admin_adds_pilots_and_evidence(env: Env) -> None:
 
 def test_adoptions_are_recorded_by_the_adopting_provider_only(env: Env) -> None:
     iid = submit(env)["id"]
+    env.world.to_stage(UUID(iid), "testing")  # past identification, where other organisations see it
     body = {"organisation_id": str(env.world.site), "adopted_on": "2025-01-01"}
     assert env.post(f"/api/v1/innovations/{iid}/adoptions", env.keys.provider, json=body).status_code == 403
     assert env.post(f"/api/v1/innovations/{iid}/adoptions", env.keys.site_provider, json=body).status_code == 201
@@ -195,7 +209,7 @@ def test_list_filters_sorts_pages_and_exports_csv(env: Env) -> None:
     first = submit(env, title="Alpha", themes=["badges"])["id"]
     submit(env, title="Beta", themes=["green"])
     submit(env, title="=cmd|' /C calc'!A0", themes=["green"])
-    env.post(f"/api/v1/innovations/{first}/assessments", env.keys.evaluator, json={"scores": SCORES, "rationale": "x"})
+    env.assess(first, env.keys.evaluator, **{"scores": SCORES, "rationale": "x"})
     listing = env.get("/api/v1/innovations?sort=title&page_size=2", env.keys.analyst).json
     assert (listing["total"], listing["page"], listing["page_size"], len(listing["items"])) == (3, 1, 2, 2)
     assert listing["items"][0]["title"] == "=cmd|' /C calc'!A0"
@@ -217,7 +231,7 @@ def test_list_filters_sorts_pages_and_exports_csv(env: Env) -> None:
 def test_detail_replays_history_as_of_a_version_or_instant(env: Env) -> None:
     created = submit(env)
     iid = created["id"]
-    env.post(f"/api/v1/innovations/{iid}/assessments", env.keys.evaluator, json={"scores": SCORES, "rationale": "x"})
+    env.assess(iid, env.keys.evaluator, **{"scores": SCORES, "rationale": "x"})
     decide(env, iid, "advance", 2)
     then = env.get(f"/api/v1/innovations/{iid}?version=2", env.keys.analyst)
     assert (then.json["stage"], then.json["version"], then.headers["ETag"]) == ("identification", 2, '"2"')
@@ -252,9 +266,7 @@ def test_the_projected_detail_and_the_replayed_detail_are_the_same_shape_and_val
         env.keys.admin,
         json={"organisation_id": str(env.world.site), "adopted_on": "2024-09-01"},
     )
-    assessed = env.post(
-        f"/api/v1/innovations/{iid}/assessments", env.keys.evaluator, json={"scores": SCORES, "rationale": "Sound"}
-    )
+    assessed = env.assess(iid, env.keys.evaluator, **{"scores": SCORES, "rationale": "Sound"})
     position = assessed.headers["X-Event-Position"]
     projected = env.get(f"/api/v1/innovations/{iid}", env.keys.analyst, headers={"X-Min-Position": position}).json
     replayed = env.get(f"/api/v1/innovations/{iid}", env.keys.analyst, query_string={"version": projected["version"]})

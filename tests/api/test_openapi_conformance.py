@@ -33,7 +33,7 @@ schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _env.app)
 # With an invalid key, the production default limit is on: the answers turn from 401 to 429, both documented.
 _limited = make_env(f"sqlite:///{tempfile.mkdtemp(prefix='tracker-schemathesis-')}/tracker.db")
 limited_schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _limited.app)
-EVALUATOR_PATHS = ("/assessments", "/decisions")
+EVALUATOR_PATHS = ("/assessments", "/me/assignments")
 # A documented 503 is not a failure (never_500 checks the real rule), and schema-valid input may still break a
 # domain rule the schema cannot state (a date in the future, an end before a start): 422; or lack a key: 401.
 EXCLUDED = [not_a_server_error, positive_data_acceptance]

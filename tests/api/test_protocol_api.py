@@ -79,7 +79,9 @@ def test_request_id_is_echoed_and_becomes_the_correlation_id(env: Env) -> None:
     assert response.headers["X-Request-ID"] == "abc-123"
     history = env.get(f"/api/v1/innovations/{response.json['id']}/history", env.keys.analyst).json
     assert history[0]["correlation_id"] == "abc-123"
-    assert history[0]["actor"] == {"id": "owner-provider", "role": "provider"}
+    provider = env.app.extensions["tracker"].keys.verify(env.keys.provider)
+    assert provider is not None
+    assert history[0]["actor"] == {"id": str(provider.person_id), "role": "provider", "key": provider.key_id}
     odd = env.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
     assert odd.headers["X-Request-ID"] != "bad id with spaces"
 

@@ -9,6 +9,7 @@ NONE = dict.fromkeys(SCORES)
 
 def test_an_assessment_of_one_criterion_is_refused_422_with_errors_on_scores(env: Env) -> None:
     iid = submit(env)["id"]
+    env.assign(iid, env.keys.evaluator)
     response = env.post(
         f"/api/v1/innovations/{iid}/assessments",
         env.keys.evaluator,
@@ -21,6 +22,7 @@ def test_an_assessment_of_one_criterion_is_refused_422_with_errors_on_scores(env
 def test_comments_travel_with_the_assessment_over_http(env: Env) -> None:
     iid = submit(env)["id"]
     comments = {"relevance": "Fits the national VET strategy", "openness": "Published under CC BY 4.0"}
+    env.assign(iid, env.keys.evaluator)
     made = env.post(
         f"/api/v1/innovations/{iid}/assessments",
         env.keys.evaluator,
