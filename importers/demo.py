@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -16,7 +17,51 @@ from tracker.actors import Actor
 from tracker.application import TrackerApplication
 
 LOADER = Actor("demo-loader", "system")
-MANAGER = Actor("demo-manager", "manager")
+
+
+@dataclass(frozen=True)
+class DemoPerson:
+    """One of the demo's people. `organisation` names the demo organisation they work for: a provider's country
+    (the VET provider there) or an evaluation panel ("panel 1" to "panel 3"); None for roles without one."""
+
+    slug: str
+    name: str
+    email: str
+    role: str
+    organisation: str | None = None
+
+
+DEMO_PEOPLE = (
+    DemoPerson("admin", "Ada Adams", "ada.adams@demo.example", "admin"),
+    DemoPerson("manager", "Marta Moreau", "marta.moreau@demo.example", "manager"),
+    DemoPerson("analyst", "Aino Laine", "aino.laine@demo.example", "analyst"),
+    DemoPerson("provider-lt", "Paulius Petrauskas", "paulius@demo.example", "provider", "LT"),
+    DemoPerson("provider-si", "Petra Novak", "petra.novak@demo.example", "provider", "SI"),
+    DemoPerson("provider-fi", "Pekka Virtanen", "pekka.virtanen@demo.example", "provider", "FI"),
+    DemoPerson("provider-be", "Pauline Peeters", "pauline.peeters@demo.example", "provider", "BE"),
+    DemoPerson("provider-rs", "Petar Jovanović", "petar.jovanovic@demo.example", "provider", "RS"),
+    DemoPerson("evaluator-1", "Eva Dubois", "eva.dubois@demo.example", "evaluator", "panel 1"),
+    DemoPerson("evaluator-2", "Erik Schmidt", "erik.schmidt@demo.example", "evaluator", "panel 2"),
+    DemoPerson("evaluator-3", "Elena Rossi", "elena.rossi@demo.example", "evaluator", "panel 3"),
+)
+# How the demo turns one of its people into the actor of the commands they issue: the command line adds each to the
+# directory of people (outside the event log) and acts as them; without one, actors are named after the slug.
+Cast = Callable[[DemoPerson, UUID | None], Actor]
+
+
+def named_actor(person: DemoPerson, organisation_id: UUID | None) -> Actor:
+    return Actor(f"demo-{person.slug}", person.role, organisation_id)
+
+
+def demo_organisation(person: DemoPerson) -> tuple[str, str] | None:
+    """The (name, country) of the demo organisation a person works for."""
+    if person.organisation is None:
+        return None
+    if person.organisation.startswith("panel "):
+        return evaluator_org(int(person.organisation.removeprefix("panel ")))
+    return provider_name(person.organisation), person.organisation
+
+
 FULL = {"relevance": 4, "effectiveness": 3, "transferability": 3, "sustainability": 3, "partnership": 3, "openness": 4}
 
 ECOSYSTEMS: list[dict[str, Any]] = [
@@ -103,8 +148,9 @@ def evaluator_org(n: int) -> tuple[str, str]:
     ][n - 1]
 
 
-def load(app: TrackerApplication, seed: int = 2026) -> dict[str, Any]:
-    """Write the demo data set through the application's commands; returns what it created."""
+def load(app: TrackerApplication, seed: int = 2026, cast: Cast = named_actor) -> dict[str, Any]:
+    """Write the demo data set through the application's commands, acting as the demo's people (`cast`); returns
+    what it created."""
     rng = random.Random(seed)  # noqa: S311 - demo data, not secrets
     now = [datetime(2023, 1, 9, 9, 0, tzinfo=UTC)]
     original_clock = app.clock
@@ -119,11 +165,14 @@ def load(app: TrackerApplication, seed: int = 2026) -> dict[str, Any]:
             orgs[country] = app.register_organisation(
                 actor=LOADER, name=provider_name(country), country=country, kind="vet_provider"
             ).aggregate_id
-        evaluators = []
         for n in (1, 2, 3):
             name, country = evaluator_org(n)
-            org_id = app.register_organisation(actor=LOADER, name=name, country=country, kind="research").aggregate_id
-            evaluators.append(Actor(f"demo-evaluator-{n}", "evaluator", org_id))
+            app.register_organisation(actor=LOADER, name=name, country=country, kind="research")
+        actors: dict[str, Actor] = {}
+        for person in DEMO_PEOPLE:
+            where = demo_organisation(person)
+            actors[person.slug] = cast(person, app.find_organisation_id(*where) if where else None)
+        evaluators = [actors[f"evaluator-{n}"] for n in (1, 2, 3)]
         ecosystems: dict[str, UUID] = {}
         for spec in ECOSYSTEMS:
             fields = {k: v for k, v in spec.items() if k != "members"}
@@ -138,7 +187,7 @@ def load(app: TrackerApplication, seed: int = 2026) -> dict[str, Any]:
             owner_country = spec["members"][0][0]
             owner = orgs[owner_country]
             site = orgs[spec["members"][-1][0]]
-            provider = Actor(f"demo-provider-{owner_country.lower()}", "provider", owner)
+            provider = actors[f"provider-{owner_country.lower()}"]
             iid = app.submit_innovation(
                 actor=provider,
                 title=title,
@@ -159,10 +208,10 @@ def load(app: TrackerApplication, seed: int = 2026) -> dict[str, Any]:
                 advance=advance,
                 rng=rng,
                 now=now,
-                manager=MANAGER,
+                manager=actors["manager"],
             )
             created.append(iid)
-        return {"organisations": orgs, "ecosystems": ecosystems, "innovations": created, "evaluators": evaluators}
+        return {"organisations": orgs, "ecosystems": ecosystems, "innovations": created, "people": actors}
     finally:
         app.clock = original_clock
 
@@ -207,6 +256,7 @@ def _walk(
 
     assess(lead, {k: rng.randint(2, 4) for k in FULL}, "Documented need and a clear fit with national VET priorities.")
     if target == "identification":
+        assign(evaluators[1], due_in_days=14)  # a second view, still pending (and by now overdue)
         return
     if target == "on_hold":
         decide("hold", "Pilot site funding is pending the next regional budget.")
@@ -262,11 +312,3 @@ def _walk(
     app.record_adoption(
         iid, actor=LOADER, organisation_id=other, adopted_on=now[0].date(), notes="Adopted after a peer visit."
     )
-
-
-DEMO_KEYS = (
-    ("demo-admin", "admin", None),
-    ("demo-provider", "provider", ("LT",)),
-    ("demo-evaluator", "evaluator", evaluator_org(1)),
-    ("demo-analyst", "analyst", None),
-)

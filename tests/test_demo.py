@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from bootstrap import create_app
+from importers.demo import DEMO_PEOPLE
 from runtime.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -23,12 +25,16 @@ def test_demo_loads_once_and_its_printed_keys_list_innovations_in_every_stage(sq
         return done.stdout + done.stderr
 
     tracker("db", "upgrade")
-    assert "demo data loaded: 5 ecosystems, 12 innovations" in tracker("demo", "load", "--if-empty")
+    assert "demo data loaded: 5 ecosystems, 12 innovations, 11 people" in tracker("demo", "load", "--if-empty")
     assert "not loaded" in tracker("demo", "load", "--if-empty")
     first = tracker("demo", "keys")
     second = tracker("demo", "keys")
-    keys = dict(line.split() for line in second.splitlines() if line.startswith("  "))
-    assert set(keys) == {"admin", "provider", "evaluator", "analyst"}
+
+    def printed(output: str) -> dict[str, str]:
+        return {line.split()[0]: line.split()[1] for line in output.splitlines() if line.startswith("  ")}
+
+    keys = printed(second)
+    assert set(keys) == {person.slug for person in DEMO_PEOPLE}
 
     app = create_app(Settings(database_url=sqlite_url))
     client = app.test_client()
@@ -39,9 +45,29 @@ def test_demo_loads_once_and_its_printed_keys_list_innovations_in_every_stage(sq
         assert stages == {"identification", "testing", "development", "assessment", "mainstreamed"}
         statuses = {item["status"] for item in listing.json["items"]}
         assert statuses == {"active", "on_hold", "mainstreamed", "discontinued"}
-        vision = client.get("/api/v1/ecosystems?q=vision", headers={"Authorization": f"Bearer {keys['provider']}"}).json
-        assert vision["items"][0]["eu_grant_eur"] == "136836.00"
-        old_analyst = dict(line.split() for line in first.splitlines() if line.startswith("  "))["analyst"]
+        vision = client.get("/api/v1/ecosystems?q=vision", headers={"Authorization": f"Bearer {keys['provider-lt']}"})
+        assert vision.json["items"][0]["eu_grant_eur"] == "136836.00"
+        old_analyst = printed(first)["analyst"]
         assert client.get("/api/v1/innovations", headers={"Authorization": f"Bearer {old_analyst}"}).status_code == 401
+
+        # Every person is a person, and the evaluation round has something to show on each screen.
+        def get(path: str, who: str) -> Any:
+            answer = client.get(path, headers={"Authorization": f"Bearer {keys[who]}"})
+            assert answer.status_code == 200, (path, who, answer.json)
+            return answer.json
+
+        for person in DEMO_PEOPLE:
+            assert get("/api/v1/me", person.slug)["name"] == person.name
+        queues = {n: get("/api/v1/me/assignments?state=all", f"evaluator-{n}")["items"] for n in (1, 2, 3)}
+        assert all(queues.values())
+        pending = [i for n in (2, 3) for i in get("/api/v1/me/assignments", f"evaluator-{n}")["items"]]
+        assert pending
+        assert any(i["overdue"] for i in pending)
+        rounds = get("/api/v1/analytics/evaluation", "manager")["stages"]
+        assert sum(s["done"] for s in rounds.values()) > sum(s["pending"] for s in rounds.values()) > 0
+        in_assessment = [i["id"] for i in listing.json["items"] if i["stage"] == "assessment"]
+        assert any(get(f"/api/v1/innovations/{iid}/notes", "manager") for iid in in_assessment)
+        people = get("/api/v1/people?page_size=50", "admin")
+        assert people["total"] == len(DEMO_PEOPLE)
     finally:
         app.extensions["tracker"].close()
