@@ -17,7 +17,7 @@ from soak.portfolio import Innovation, Portfolio
 @dataclass(frozen=True)
 class Key:
     token: str
-    name: str  # the key's name is the actor id on every event it causes
+    name: str  # the id of the key's person: the actor id on every event it causes
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ class Cast:
     site: str
     evaluators: tuple[Key, ...]
     analyst: Key
+    manager: Key
 
 
 def _etag_version(value: str | None) -> int | None:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 EVENTS = {
     "submit": "Submitted",
     "assess": "AssessmentRecorded",
+    "assign": "EvaluatorAssigned",
     "pilot": "PilotStarted",
     "outcome": "PilotOutcomeRecorded",
     "evidence": "EvidenceAdded",

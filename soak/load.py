@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from soak.client import Cast, HttpClient
+from soak.client import Cast, HttpClient, Key
 from soak.ledger import DECISION_EVENTS, Ledger
 from soak.portfolio import Innovation, Portfolio
 from tracker.rubric import CURRENT_RUBRIC
@@ -76,6 +76,8 @@ class Client(HttpClient):
             self.submit()
             return
         evaluator = self.rng.choice(self.cast.evaluators)
+        if evaluator.name not in target.assigned_in_stage and not self.assign(target, evaluator):
+            return
         scores = {k: self.rng.choice((2, 3, 3, 4, 4, None)) for k in CURRENT_RUBRIC.keys}
         # At least 60% of the weight is always assessable, as rubric v1.1 asks.
         scores.update({k: self.rng.choice((3, 4)) for k in ("relevance", "effectiveness", "transferability")})
@@ -94,6 +96,24 @@ class Client(HttpClient):
                 target.assessed_in_stage.add(evaluator.name)
         elif status == 412:
             self.refresh(target)
+
+    def assign(self, target: Innovation, evaluator: Key) -> bool:
+        """The manager assigns the evaluator at the innovation's current stage; whether they are assigned now."""
+        status, data = self.write(
+            "assign",
+            "POST",
+            self._path(target, "/assignments"),
+            self.cast.manager,
+            {"evaluator_id": evaluator.name},
+            target=target,
+        )
+        assigned = status == 201 or (
+            status == 409 and isinstance(data, dict) and data.get("rule") == "assignment.duplicate"
+        )
+        if assigned:
+            with self.portfolio.lock:
+                target.assigned_in_stage.add(evaluator.name)
+        return assigned
 
     def decide(self) -> None:
         target = self._pick(lambda i: i.status in ("active", "on_hold"))
@@ -116,7 +136,7 @@ class Client(HttpClient):
             "decide",
             "POST",
             self._path(target, "/decisions"),
-            self.rng.choice(self.cast.evaluators),
+            self.cast.manager,
             body,
             target=target,
             if_match=target.version,

@@ -24,6 +24,8 @@ class Innovation:
     has_evidence: bool = False
     adopted: bool = False
     assessed_in_stage: set[str] = field(default_factory=set)
+    # Evaluators assigned at the current stage (a stage change ends the round).
+    assigned_in_stage: set[str] = field(default_factory=set)
 
     def gate_met(self) -> bool:
         if self.stage == "identification":
@@ -60,7 +62,8 @@ class Portfolio:
             if body["version"] <= innovation.version:
                 return
             innovation.version = body["version"]
-            if body.get("stage") != innovation.stage:
+            if body.get("stage", innovation.stage) != innovation.stage:
                 innovation.assessed_in_stage.clear()
+                innovation.assigned_in_stage.clear()
             innovation.stage = body.get("stage", innovation.stage)
             innovation.status = body.get("status", innovation.status)

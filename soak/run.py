@@ -119,12 +119,14 @@ class Report:
 
 
 def _make_cast(stack: Stack) -> Cast:
-    """Keys for the load: the owner's provider, the adopting site's provider, three evaluators, an analyst."""
+    """Keys for the load: the owner's provider, the adopting site's provider, three evaluators, an analyst and a
+    manager, each a person (named after the key) whose id the events carry."""
     services = build_services(Settings(database_url=stack.url))
     try:
 
         def key(name: str, role: str, organisation: UUID | None = None) -> Key:
-            return Key(services.keys.create(name=name, role=role, organisation_id=organisation)[0], name)
+            token, info = services.keys.create(name=name, role=role, organisation_id=organisation)
+            return Key(token, str(info.person_id))
 
         panels = [
             services.app.register_organisation(actor=ADMIN, name=f"Soak panel {n}", country=c, kind="research")
@@ -136,6 +138,7 @@ def _make_cast(stack: Stack) -> Cast:
             site=stack.site,
             evaluators=tuple(key(f"soak-evaluator-{n}", "evaluator", p.aggregate_id) for n, p in enumerate(panels, 1)),
             analyst=key("soak-analyst", "analyst"),
+            manager=key("soak-manager", "manager"),
         )
     finally:
         services.close()
