@@ -219,7 +219,10 @@ class Client(HttpClient):
             self.refresh(target)
 
     def adopt(self) -> None:
-        target = self._pick(lambda i: i.status in ("active", "mainstreamed") and not i.adopted)
+        # Another organisation sees (and so adopts) an innovation only once it is past identification.
+        target = self._pick(
+            lambda i: i.status in ("active", "mainstreamed") and not i.adopted and i.stage != "identification"
+        )
         if target is None:
             self.submit()
             return

@@ -57,7 +57,9 @@ def install(app: Flask) -> None:
             path=request.path,
             status=response.status_code,
             duration_ms=round(elapsed * 1000, 2),
-            principal=principal.name if principal is not None else None,
+            # The person's id and the key's id, never a name: logs outlive an erasure.
+            person=str(principal.person_id) if principal is not None else None,
+            key=principal.key_id if principal is not None else None,
         )
         structlog.contextvars.clear_contextvars()
         return response

@@ -98,7 +98,7 @@ class Imports(MethodView):
         except ValueError as exc:
             raise ProblemError(422, str(exc), errors={"filter": [str(exc)]}) from None
         who = principal()
-        actor = Actor(f"importer:{who.name}", "importer")
+        actor = Actor(f"importer:{who.person_id}", "importer", key=who.key_id)
         app = services().app
         with tempfile.TemporaryDirectory(prefix="tracker-import-") as tmp:
             # Saved under the uploaded file's own name (made safe), so what an import reports names the caller's file.
