@@ -64,7 +64,8 @@ def scope(viewer: Viewer) -> Scope:
     i, a, s = t.innovations, t.assignments, t.assessments
     public = i.c.stage.not_in(CONFIDENTIAL_STAGES)
     if viewer.role == "provider":
-        return Scope(where=or_(public, i.c.organisation_id == viewer.organisation_id))
+        own = i.c.organisation_id == viewer.organisation_id
+        return Scope(where=or_(public, own), then=lambda stage: or_(stage.not_in(CONFIDENTIAL_STAGES), own))
     if viewer.role != "evaluator":
         return Scope(where=false())
     me = literal(viewer.person_id)
@@ -72,7 +73,11 @@ def scope(viewer: Viewer) -> Scope:
     assigned_now = exists().where(a.c.innovation_id == i.c.id, a.c.evaluator_id == me, a.c.seq == i.c.stage_seq)
     assessed = exists().where(s.c.innovation_id == i.c.id, s.c.evaluator_id == me)
     assessed_now = exists().where(s.c.innovation_id == i.c.id, s.c.evaluator_id == me, s.c.stage == i.c.stage)
-    return Scope(where=or_(public, assigned_now, assessed), mpi_hidden=and_(assigned_now, not_(assessed_now)))
+    return Scope(
+        where=or_(public, assigned_now, assessed),
+        mpi_hidden=and_(assigned_now, not_(assessed_now)),
+        then=lambda stage: or_(stage.not_in(CONFIDENTIAL_STAGES), assigned_now, assessed),
+    )
 
 
 def assignments_visible(viewer: Viewer) -> Any:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, literal
+from sqlalchemy import ColumnElement, and_, exists, literal, or_
 
+from projections import tables as t
 from tracker.validation import normalise_name
 
 
@@ -20,6 +22,9 @@ class Scope:
 
     where: ColumnElement[bool] | None = None
     mpi_hidden: ColumnElement[bool] | None = None
+    # Whether an innovation in a given stage is visible (a clause over a stage column): reads of the portfolio as
+    # it stood at an instant also need the innovation to have been visible in the stage it was in then.
+    then: Callable[[Any], ColumnElement[bool]] | None = None
 
     @property
     def restricted(self) -> bool:
@@ -27,6 +32,15 @@ class Scope:
 
     def conditions(self) -> list[ColumnElement[bool]]:
         return [self.where] if self.where is not None else []
+
+    def as_of(self, at: datetime) -> list[ColumnElement[bool]]:
+        """The conditions for the portfolio as it stood at `at` (naive UTC): visible now, and visible then."""
+        if self.then is None:
+            return self.conditions()
+        i, si = t.innovations, t.stage_intervals.alias("visible_then")
+        open_then = and_(si.c.entered_at <= at, or_(si.c.exited_at.is_(None), si.c.exited_at > at))
+        then = exists().where(si.c.innovation_id == i.c.id, open_then, self.then(si.c.stage))
+        return [*self.conditions(), then]
 
 
 EVERYTHING = Scope()

@@ -31,10 +31,13 @@ from tracker.stages import STAGES, STATUSES
 GROUPS = ("theme", "country", "ecosystem", "organisation")
 
 
-def _scope(ecosystem_id: UUID | None, country: str | None, theme: str | None, visible: Scope = EVERYTHING) -> list[Any]:
-    """The filters, plus what the caller may see (access.policy): no count includes an innovation they may not."""
+def _scope(
+    ecosystem_id: UUID | None, country: str | None, theme: str | None, visible: list[Any] | None = None
+) -> list[Any]:
+    """The filters, plus the conditions of what the caller may see (access.policy): no count includes an innovation
+    they may not."""
     i = t.innovations
-    conditions: list[Any] = visible.conditions()
+    conditions: list[Any] = list(visible or [])
     if ecosystem_id:
         conditions.append(i.c.ecosystem_id == ecosystem_id)
     if country:
@@ -60,7 +63,8 @@ def funnel(
 ) -> dict[str, Any]:
     """Innovations per stage and per status, now or as they stood at `as_of`."""
     i = t.innovations
-    scope = _scope(ecosystem_id, country, theme, visible)
+    seen = visible.conditions() if as_of is None else visible.as_of(naive(as_of))
+    scope = _scope(ecosystem_id, country, theme, seen)
     if as_of is None:
         stage_rows = conn.execute(select(i.c.stage, func.count()).where(*scope).group_by(i.c.stage)).all()
         status_rows = conn.execute(select(i.c.status, func.count()).where(*scope).group_by(i.c.status)).all()
@@ -134,7 +138,7 @@ def stage_durations(
     rows = conn.execute(
         select(si.c.stage, si.c.duration_days)
         .select_from(si.join(i, i.c.id == si.c.innovation_id))
-        .where(si.c.duration_days.is_not(None), *_scope(ecosystem_id, country, theme, visible))
+        .where(si.c.duration_days.is_not(None), *_scope(ecosystem_id, country, theme, visible.conditions()))
         .order_by(si.c.stage, si.c.duration_days)
     ).all()
     by_stage: dict[str, list[float]] = defaultdict(list)
@@ -263,7 +267,7 @@ def _groups_as_of(conn: Connection, group_by: str, at: datetime, visible: Scope 
     source: Any = i.join(
         sh, and_(sh.c.innovation_id == i.c.id, sh.c.at <= at, or_(sh.c.valid_to.is_(None), sh.c.valid_to > at))
     )
-    conditions: list[Any] = visible.conditions()
+    conditions: list[Any] = visible.as_of(at)
     if visible.mpi_hidden is not None:
         conditions.append(not_(visible.mpi_hidden))
     if group_by == "theme":

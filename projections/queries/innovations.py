@@ -92,7 +92,7 @@ def _portfolio(f: InnovationFilter, scope: Scope = EVERYTHING) -> tuple[Select[A
     query = (
         select(*_summary_columns(), *[c.label(n) for n, c in cols.items()])
         .select_from(joined)
-        .where(i.c.submitted_at <= at, *scope.conditions())
+        .where(i.c.submitted_at <= at, *scope.as_of(at))
     )
     return query, cols
 

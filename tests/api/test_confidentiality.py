@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -326,3 +327,25 @@ def test_people_are_listed_for_admins_and_managers_and_refuse_bad_input(env: Env
     assert (me["role"], me["organisation_id"]) == ("provider", str(env.world.owner))
     assert env.get(f"/api/v1/people/{me['id']}", env.keys.provider).status_code == 200  # oneself
     assert env.get(f"/api/v1/people/{made.json['id']}", env.keys.provider).status_code == 403
+
+
+def test_the_portfolio_as_of_an_instant_hides_what_was_confidential_then(env: Env) -> None:
+    """Past identification now, but in identification at the instant asked: as it stood then, another provider may not
+    see it, in the list, the replayed detail or the funnel; its owner may."""
+    iid = submit(env, title="Once confidential")["id"]
+    env.world.to_stage(UUID(iid), "testing")
+    env.app.extensions["tracker"].read_model.catch_up()
+    history = env.get(f"/api/v1/innovations/{iid}/history", env.keys.analyst).json
+    advanced = next(e["at"] for e in history if e["type"] == "Advanced")
+    then = advanced.replace("Z", "+00:00")
+    before = (datetime.fromisoformat(then) - timedelta(microseconds=1)).isoformat()
+    for key, sees in ((env.keys.provider, True), (env.keys.other_provider, False), (env.keys.evaluator_b, False)):
+        listed = env.get("/api/v1/innovations", key, query_string={"as_of": before}).json
+        assert (iid in {i["id"] for i in listed["items"]}) is sees
+        assert listed["total"] == (1 if sees else 0)
+        detail = env.get(f"/api/v1/innovations/{iid}", key, query_string={"as_of": before})
+        assert detail.status_code == (200 if sees else 404)
+        funnel = env.get("/api/v1/analytics/funnel", key, query_string={"as_of": before}).json
+        assert sum(funnel["stages"].values()) == (1 if sees else 0)
+        now = env.get("/api/v1/innovations", key).json
+        assert iid in {i["id"] for i in now["items"]}  # past identification now: everyone sees it
