@@ -68,6 +68,24 @@ def test_every_operation_conforms_to_the_document_when_called_with_a_valid_key(
 
 @schema.parametrize()
 @HYPOTHESIS_WITHOUT_ACCESS
+def test_every_operation_conforms_to_the_document_when_called_by_a_provider_or_an_evaluator(
+    case: schemathesis.Case, tried: Callable[..., None]
+) -> None:
+    """The confidentiality policy's paths (404 for what is hidden, 403 for what the role may not do) conform too.
+    A role that may not call an operation gets 403 before its headers are checked, so a missing If-Match is not
+    looked for."""
+    key = _env.keys.evaluator if case.path.endswith(EVALUATOR_PATHS) else _env.keys.provider
+    call(
+        case,
+        {"Authorization": f"Bearer {key}"},
+        tried,
+        "schemathesis, provider or evaluator key",
+        excluded=(missing_required_header,),
+    )
+
+
+@schema.parametrize()
+@HYPOTHESIS_WITHOUT_ACCESS
 def test_every_operation_conforms_to_the_document_when_called_without_a_key(
     case: schemathesis.Case, tried: Callable[..., None]
 ) -> None:
