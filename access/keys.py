@@ -159,7 +159,9 @@ class KeyStore:
         return Principal(row["id"], row["name"], row["role"], row["organisation_id"], row["person_id"], row["locale"])
 
     def revoke(self, key_id_or_name: str, *, person_id: UUID | None = None) -> int:
-        """Revoke active keys by id or name (only the person's, where a person is given); returns how many."""
+        """Revoke an active key by id or name (only among the person's, where a person is given); returns how many.
+
+        Names are unique per person, so without a person a name several people use is refused: revoke by id."""
         now = datetime.now(UTC).replace(tzinfo=None)
         where = [
             (api_keys.c.id == key_id_or_name) | (api_keys.c.name == key_id_or_name),
@@ -168,6 +170,9 @@ class KeyStore:
         if person_id is not None:
             where.append(api_keys.c.person_id == person_id)
         with self.engine.begin() as conn:
+            found = conn.execute(select(api_keys.c.id).where(*where)).scalars().all()
+            if len(found) > 1:
+                raise KeyError_(f"{len(found)} active keys are named {key_id_or_name!r}; revoke one by its id")
             result = conn.execute(update(api_keys).where(*where).values(revoked_at=now))
         return result.rowcount
 

@@ -62,7 +62,10 @@ def keys_list(include_revoked: bool) -> None:
 def keys_revoke(key: str) -> None:
     """Revoke a key by id or name; it fails at once."""
     with open_services() as services:
-        count = services.keys.revoke(key)
+        try:
+            count = services.keys.revoke(key)
+        except KeyError_ as exc:
+            raise click.UsageError(str(exc)) from None
     if not count:
         raise click.UsageError(f"no active key with id or name {key!r}")
     click.echo(f"revoked {count} key(s)")

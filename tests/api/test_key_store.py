@@ -1,4 +1,4 @@
-"""Creating keys while other connections write to the same SQLite file."""
+"""Creating keys while other connections write to the same SQLite file; key names per person."""
 
 from __future__ import annotations
 
@@ -6,11 +6,14 @@ import sqlite3
 import threading
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
+from access.keys import KeyError_
 from bootstrap import build_services, upgrade_database
 from runtime.settings import Settings
 from storage.config import StoreConfig
+from tests.api.conftest import Env
 
 
 def test_a_key_is_created_when_another_connection_writes_between_its_name_check_and_its_insert(
@@ -54,3 +57,25 @@ def test_a_key_is_created_when_another_connection_writes_between_its_name_check_
     assert interfered == ["database is locked"]  # the other writer waited for the key's transaction, not the reverse
     assert token.startswith("iet_")
     assert info.name == "while-writing"
+
+
+def test_key_names_are_per_person_and_an_ambiguous_name_is_revoked_only_by_id(env: Env) -> None:
+    services = env.app.extensions["tracker"]
+    people = [
+        services.people.create(actor_id="test", name=f"Person {n}", email=f"p{n}@example.org", role="analyst")
+        for n in (1, 2)
+    ]
+    (first, first_info), (second, _) = (services.keys.create_for(person_id=p.id, name="laptop") for p in people)
+    with pytest.raises(KeyError_, match="exists"):
+        services.keys.create_for(person_id=people[0].id, name="laptop")
+    with pytest.raises(KeyError_, match="revoke one by its id"):
+        services.keys.revoke("laptop")
+    assert services.keys.verify(first) is not None
+    assert services.keys.revoke("laptop", person_id=people[1].id) == 1
+    assert services.keys.verify(second) is None
+    assert services.keys.verify(first) is not None
+    assert services.keys.revoke(first_info.id) == 1
+    assert services.keys.verify(first) is None
+    inactive = services.people.update(people[0].id, {"active": False}, actor_id="test")
+    with pytest.raises(KeyError_, match="no active person"):
+        services.keys.create_for(person_id=inactive.id, name="phone")
