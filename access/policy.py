@@ -22,6 +22,7 @@ from sqlalchemy import and_, exists, false, literal, not_, or_
 
 from projections import tables as t
 from projections.queries import EVERYTHING, Scope
+from tracker import evaluation
 from tracker.actors import READ_ALL_ROLES
 
 # Stages in which an innovation is confidential to its owner, its assigned evaluators and the roles that read all.
@@ -58,7 +59,8 @@ class Viewer:
 
 
 def scope(viewer: Viewer) -> Scope:
-    """What the viewer may see of `rm_innovations`, as SQL."""
+    """What the viewer may see of `rm_innovations`, as SQL: the same rules as `sees_innovation` and `mpi_hidden`
+    (tracker.evaluation's `blind`), over the projected assignments and assessments."""
     if viewer.reads_all:
         return EVERYTHING
     i, a, s = t.innovations, t.assignments, t.assessments
@@ -107,27 +109,13 @@ def was_assigned(viewer: Viewer, innovation: Any) -> bool:
     )
 
 
-def has_assessed(viewer: Viewer, innovation: Any, stage: str) -> bool:
-    return any(a["evaluator_id"] == viewer.person_id and a["stage"] == stage for a in innovation.assessments)
-
-
 def mpi_hidden(viewer: Viewer, innovation: Any) -> bool:
     """Blind review: an evaluator assigned at the current stage who has not assessed at it yet."""
-    return (
-        viewer.role == "evaluator"
-        and viewer.person_id in innovation.assignments
-        and not has_assessed(viewer, innovation, innovation.stage)
-    )
+    return viewer.role == "evaluator" and evaluation.blind(innovation, viewer.person_id)
 
 
 def sees_notes(viewer: Viewer, innovation: Any) -> bool:
-    if viewer.reads_all:
-        return True
-    return (
-        viewer.role == "evaluator"
-        and viewer.person_id in innovation.assignments
-        and has_assessed(viewer, innovation, innovation.stage)
-    )
+    return viewer.reads_all or (viewer.role == "evaluator" and evaluation.deliberates(innovation, viewer.person_id))
 
 
 def closed(innovation: Any, assessment: dict[str, Any]) -> bool:
@@ -142,7 +130,8 @@ def assessment_view(viewer: Viewer, innovation: Any, assessment: dict[str, Any])
     if viewer.reads_all:
         return "full"
     if viewer.role == "evaluator":
-        if assessment["evaluator_id"] == viewer.person_id or has_assessed(viewer, innovation, assessment["stage"]):
+        mine = assessment["evaluator_id"] == viewer.person_id
+        if mine or evaluation.has_assessed(innovation, viewer.person_id, assessment["stage"]):
             return "full"
         return None
     if viewer.owns(innovation.organisation_id) and closed(innovation, assessment):

@@ -24,6 +24,17 @@ def has_assessed(innovation: InnovationState, person_id: str, stage: str) -> boo
     return any(a["evaluator_id"] == person_id and a["stage"] == stage for a in innovation.assessments)
 
 
+def deliberates(innovation: InnovationState, person_id: str) -> bool:
+    """An evaluator assigned at the current stage whose own assessment at it is in: they may read the others'
+    scores, the consolidated MPI and the notes, and write notes."""
+    return person_id in innovation.assignments and has_assessed(innovation, person_id, innovation.stage)
+
+
+def blind(innovation: InnovationState, person_id: str) -> bool:
+    """An evaluator assigned at the current stage who has not assessed at it yet (blind review)."""
+    return person_id in innovation.assignments and not has_assessed(innovation, person_id, innovation.stage)
+
+
 def assignment_fields(
     innovation: InnovationState,
     *,
@@ -81,9 +92,7 @@ def note_fields(innovation: InnovationState, actor: Actor, body: str, reply_to: 
     """A deliberation note: managers and admins write any time; an evaluator once assigned and assessed at the
     current stage. Replies go one level deep."""
     check_accepts(innovation.status, "add_note")
-    if actor.role == "evaluator" and (
-        actor.id not in innovation.assignments or not has_assessed(innovation, actor.id, innovation.stage)
-    ):
+    if actor.role == "evaluator" and not deliberates(innovation, actor.id):
         raise NoteError(
             "an evaluator writes notes once assigned and assessed at the current stage", rule="note.assess_first"
         )
