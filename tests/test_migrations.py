@@ -6,15 +6,17 @@ import os
 import random
 import subprocess
 import sys
+import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import select
 
 from access.attempts import auth_failures
-from access.keys import key_metadata
+from access.tables import api_keys, key_metadata, people, person_changes
 from projections.dump import dump
 from projections.engine import make_engine
 from projections.migrate import alembic_config, current_revision, downgrade, upgrade
@@ -38,8 +40,51 @@ def test_migrated_schema_matches_the_table_definitions(sql_url: str) -> None:
         engine.dispose()
     assert [d for d in read_model_diff if "rm_" in repr(d)] == []
     assert auth_failures.metadata is key_metadata
-    assert [d for d in keys_diff if "api_keys" in repr(d) or "auth_failures" in repr(d)] == []
+    access_tables = ("api_keys", "auth_failures", "people", "person_changes")
+    assert [d for d in keys_diff if any(name in repr(d) for name in access_tables)] == []
     assert current_revision(sql_url) == HEAD
+
+
+def test_upgrade_to_0013_gives_every_existing_key_a_person_of_its_own(sql_url: str) -> None:
+    """Keys made before people existed keep working: each becomes a person named after the key, with its role and
+    organisation, active unless the key was revoked."""
+    downgrade(sql_url, "0012")
+    engine = make_engine(sql_url)
+    organisation = uuid.uuid4()
+    rows = [
+        ("a" * 16, "kaunas-vet", "provider", organisation, None),
+        ("b" * 16, "old-analyst", "analyst", None, datetime(2026, 1, 1)),
+    ]
+    try:
+        with engine.begin() as conn:
+            for key_id, name, role, org, revoked in rows:
+                conn.execute(
+                    api_keys.insert().values(
+                        id=key_id,
+                        name=name,
+                        role=role,
+                        organisation_id=org,
+                        secret_hash="0" * 64,
+                        created_at=datetime(2025, 1, 1),
+                        revoked_at=revoked,
+                        demo=False,
+                    )
+                )
+        upgrade(sql_url)
+        with engine.connect() as conn:
+            found = conn.execute(
+                select(api_keys.c.name, people.c.name, people.c.role, people.c.organisation_id, people.c.active)
+                .join(people, people.c.id == api_keys.c.person_id)
+                .order_by(api_keys.c.name)
+            ).all()
+            changes = conn.execute(select(person_changes.c.change, person_changes.c.actor_id)).all()
+    finally:
+        engine.dispose()
+    assert [tuple(r) for r in found] == [
+        ("kaunas-vet", "kaunas-vet", "provider", organisation, True),
+        ("old-analyst", "old-analyst", "analyst", None, False),
+    ]
+    assert changes == [("created", "migration"), ("created", "migration")]
 
 
 def test_upgrade_twice_changes_nothing(sql_url: str) -> None:
