@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -19,6 +20,7 @@ from api.schemas.people import (
     KeySchema,
     MeSchema,
     PeopleQuery,
+    PersonChangeSchema,
     PersonInput,
     PersonPatch,
     PersonSchema,
@@ -108,6 +110,26 @@ class PersonItem(MethodView):
         """Erase a person (admin): their name and address go; the id stays in the history as an erased person."""
         services().people.erase(person_id, actor_id=principal().actor().id)
         return "", 204
+
+
+@blp.route("/people/<uuid:person_id>/changes")
+class PersonChanges(MethodView):
+    @require("admin")
+    @no_query
+    @blp.response(200, PersonChangeSchema(many=True))
+    @blp.errors(404, *READ_ERRORS)
+    def get(self, person_id: UUID) -> Any:
+        """Every change to the person, oldest first (admin): who, when, which fields; never a name or an address."""
+        _person(person_id)
+        return [
+            {
+                "at": c["at"].replace(tzinfo=UTC),
+                "actor_id": c["actor_id"],
+                "change": c["change"],
+                "fields_": c["fields"],
+            }
+            for c in services().people.changes(person_id)
+        ]
 
 
 @blp.route("/people/<uuid:person_id>/keys")

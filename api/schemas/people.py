@@ -73,3 +73,14 @@ class KeySchema(Schema):
     name = fields.Str(required=True)
     created_at = fields.AwareDateTime(format="iso", required=True)
     revoked_at = fields.AwareDateTime(format="iso", allow_none=True)
+
+
+class PersonChangeSchema(Schema):
+    at = fields.AwareDateTime(format="iso", required=True)
+    actor_id = fields.Str(required=True, metadata={"description": "Who made the change (a person's id)."})
+    change = fields.Str(required=True, metadata={"description": "created, updated or erased"})
+    fields_ = fields.Dict(
+        data_key="fields",
+        required=True,
+        metadata={"description": 'New role, organisation, language or active flag; "changed" for a name or address.'},
+    )

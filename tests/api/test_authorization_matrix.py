@@ -221,6 +221,7 @@ CASES: dict[str, Case] = {
     ),
     "get person": Case("GET", lambda e, s: PERSON.format(**s), {"admin": 200, "manager": 200}),
     "change person": Case("PATCH", lambda e, s: PERSON.format(**s), {"admin": 200}, body=lambda e, s: {"locale": "fr"}),
+    "person changes": Case("GET", lambda e, s: PERSON.format(**s) + "/changes", {"admin": 200}),
     "erase person": Case("DELETE", lambda e, s: PERSON.format(**s), {"admin": 204}),
     "list keys": Case("GET", lambda e, s: PERSON.format(**s) + "/keys", {"admin": 200}),
     "create key": Case(
