@@ -53,7 +53,8 @@ def sample_ids(read_model: ReadModel, n: int = 200) -> list[Any]:
         return [UUID(str(row[0])) for row in conn.execute(text(f"SELECT id FROM rm_innovations LIMIT {n}"))]  # noqa: S608
 
 
-def http_reads(stack: Stack, ids: list[Any], repeats: int, csv_query: str) -> dict[str, list[float]]:
+def http_reads(stack: Stack, ids: list[Any], repeats: int, csv_query: str, actors: list[str]) -> dict[str, list[float]]:
+    """Each read by an analyst; the audit filter names one of `actors` (the portfolio's evaluators) at random."""
     parts = urlsplit(stack.base)
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=60)
     headers = {"Authorization": f"Bearer {stack.analyst_key}"}
@@ -81,7 +82,7 @@ def http_reads(stack: Stack, ids: list[Any], repeats: int, csv_query: str) -> di
             repeats,
         ),
         "scores by country": _timed(lambda: get("/api/v1/analytics/scores?group_by=country"), repeats),
-        "audit filter": _timed(lambda: get(f"/api/v1/audit?actor=evaluator-{rng.randint(0, 29)}&limit=100"), repeats),
+        "audit filter": _timed(lambda: get(f"/api/v1/audit?actor={rng.choice(actors)}&limit=100"), repeats),
         "csv 10,000 rows": _timed(
             lambda: get(f"/api/v1/innovations?{quote(csv_query, safe='=')}", accept="text/csv"), max(3, repeats // 20)
         ),
@@ -89,7 +90,7 @@ def http_reads(stack: Stack, ids: list[Any], repeats: int, csv_query: str) -> di
 
 
 def sql_reads(
-    read_model: ReadModel, ids: list[Any], repeats: int, csv_filters: dict[str, Any]
+    read_model: ReadModel, ids: list[Any], repeats: int, csv_filters: dict[str, Any], actors: list[str]
 ) -> dict[str, list[float]]:
     rng = random.Random(3)
     countries = ["LT", "IT", "NL", "FI", "DE", "FR"]
@@ -121,9 +122,7 @@ def sql_reads(
             repeats,
         ),
         "scores by country": _timed(run(lambda c: score_groups(c, group_by="country")), repeats),
-        "audit filter": _timed(
-            run(lambda c: audit_trail(c, actor=f"evaluator-{rng.randint(0, 29)}", limit=100)), repeats
-        ),
+        "audit filter": _timed(run(lambda c: audit_trail(c, actor=rng.choice(actors), limit=100)), repeats),
         "csv 10,000 rows": _timed(
             run(lambda c: sum(1 for _ in iter_innovations(c, InnovationFilter(**typed_filters)))),
             max(3, repeats // 20),

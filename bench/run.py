@@ -18,8 +18,10 @@ import psutil
 from eventsourcing.cryptography import AESCipher
 from sqlalchemy import text
 
+from access.keys import KeyStore
 from bench.aggregates import load_times, long_history
 from bench.common import fresh_store, machine, progress_line, table
+from bench.policy_reads import LISTS, Cast, PanelKeys, choose_cast, http_policy_reads, sql_policy_reads
 from bench.portfolio import Portfolio
 from bench.projections import runner_rate
 from bench.reads import csv_filter, http_reads, pct, sample_ids, sql_reads
@@ -30,8 +32,9 @@ from projections.read_model import ReadModel
 
 SCALES: dict[str, dict[str, Any]] = {
     # A quick look (a few minutes for both stores): the same measures on smaller data, not the targets' sizes.
+    # The reads' portfolio is sized in innovations (about fourteen events each, assignments included).
     "small": {
-        "events": 30_000,
+        "innovations": 3_000,
         "write_seconds": 5,
         "read_repeats": 30,
         "clients": 4,
@@ -39,7 +42,7 @@ SCALES: dict[str, dict[str, Any]] = {
         "history": 2_000,
     },
     "full": {
-        "events": 1_000_000,
+        "innovations": 100_000,
         "write_seconds": 30,
         "read_repeats": 300,
         "clients": 4,
@@ -145,9 +148,13 @@ def write_path(store: str, scale: dict[str, Any]) -> None:
 def reads_and_rebuild(store: str, scale: dict[str, Any]) -> None:
     with fresh_store(store) as url:
         app = open_application(url)
-        log(f"{store}: generating ~{scale['events']:,} events")
-        written = Portfolio(app).generate(scale["events"], per_save=200, progress=progress_line("events written"))
         read_model = ReadModel(app, url)
+        # The portfolio's evaluators are people with keys, so their queues can be read over HTTP.
+        panel = PanelKeys(KeyStore(read_model.reader, read_model.writer))
+        log(f"{store}: generating {scale['innovations']:,} innovations")
+        written = Portfolio(app, evaluator_id=panel).generate_innovations(
+            scale["innovations"], per_save=200, progress=progress_line("events written")
+        )
         log(f"{store}: rebuilding all projections over {written:,} events")
         started = time.perf_counter()
         read_model.rebuild(progress_line("rebuilt"))
@@ -181,7 +188,10 @@ def reads_and_rebuild(store: str, scale: dict[str, Any]) -> None:
         ids = sample_ids(read_model)
         csv_query, csv_filters, csv_rows = csv_filter(read_model)
         log(f"{store}: reads over {innovations:,} innovations (CSV of {csv_rows:,} rows: {csv_query})")
-        sql = sql_reads(read_model, ids, scale["read_repeats"], csv_filters)
+        sql = sql_reads(read_model, ids, scale["read_repeats"], csv_filters, list(panel.tokens))
+        cast = choose_cast(read_model, panel)
+        log(f"{store}: policy reads (queue of {cast.pending:,}; provider owning {cast.owned:,} innovations)")
+        sql_policy = sql_policy_reads(read_model, cast, scale["read_repeats"])
         with running_stack(url) as stack:
             peak_rss = [0]
             sampling = threading.Event()
@@ -195,7 +205,8 @@ def reads_and_rebuild(store: str, scale: dict[str, Any]) -> None:
 
             sampler = threading.Thread(target=sample_rss)
             sampler.start()
-            over_http = http_reads(stack, ids, scale["read_repeats"], csv_query)
+            over_http = http_reads(stack, ids, scale["read_repeats"], csv_query, list(panel.tokens))
+            policy_http = http_policy_reads(stack, cast, scale["read_repeats"])
             sampling.set()
             sampler.join()
         for name, samples in over_http.items():
@@ -212,6 +223,7 @@ def reads_and_rebuild(store: str, scale: dict[str, Any]) -> None:
                 f"p95 < {target_ms:,} ms" if not name.startswith("csv") else "< 1,000 ms",
                 p95 < target_ms,
             )
+        policy_reads(store, cast, policy_http, sql_policy)
         record(
             "gunicorn worker peak RSS during reads",
             store,
@@ -238,6 +250,32 @@ def reads_and_rebuild(store: str, scale: dict[str, Any]) -> None:
         )
         read_model.close()
         app.close()
+
+
+def policy_reads(store: str, cast: Cast, over_http: dict[str, list[float]], sql: dict[str, list[float]]) -> None:
+    """The queue, and each list by an analyst, a provider and an evaluator: the policy's cost is the ratio of a
+    restricted role's p95 to the analyst's (who reads with no condition)."""
+
+    def measured(name: str) -> tuple[float, str]:
+        http, db = over_http[name], sql[name]
+        detail = f"p50 {pct(http, 50):.1f} ms; SQL p50 {pct(db, 50):.1f} / p95 {pct(db, 95):.1f} ms"
+        return pct(http, 95), detail
+
+    p95, detail = measured("queue")
+    record(
+        f"read evaluator queue ({cast.pending:,} pending)", store, p95, "ms p95", detail, None, "p95 < 25 ms", p95 < 25
+    )
+    for name in LISTS:
+        analyst, detail = measured(f"{name} as analyst")
+        record(f"read {name} as analyst", store, analyst, "ms p95", detail, None, "p95 < 25 ms", analyst < 25)
+        for role, label in (("provider", f"provider (owns {cast.owned:,})"), ("evaluator", "evaluator")):
+            p95, detail = measured(f"{name} as {role}")
+            ratio = p95 / analyst
+            within = ratio <= 1.5
+            target = "≤ 1.5× analyst"
+            if role == "provider":
+                target, within = f"p95 < 25 ms, {target}", within and p95 < 25
+            record(f"read {name} as {label}", store, p95, "ms p95", detail, ratio, target, within)
 
 
 def main(argv: list[str] | None = None) -> int:

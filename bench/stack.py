@@ -35,6 +35,9 @@ class Stack:
     owner: str
     site: str
     web_pids: list[int]
+    # Gate decisions and assignments are the manager's; the evaluator's person id is what assignments name.
+    manager_key: str = ""
+    evaluator_id: str = ""
 
 
 def _free_port() -> int:
@@ -75,8 +78,9 @@ def running_stack(
     site = app.register_organisation(actor=ADMIN, name="Bench site VET", country="IT", kind="vet_provider").aggregate_id
     panel = app.register_organisation(actor=ADMIN, name="Bench panel", country="FI", kind="research").aggregate_id
     provider_key = services.keys.create(name="bench-provider", role="provider", organisation_id=owner)[0]
-    evaluator_key = services.keys.create(name="bench-evaluator", role="evaluator", organisation_id=panel)[0]
+    evaluator_key, evaluator = services.keys.create(name="bench-evaluator", role="evaluator", organisation_id=panel)
     analyst_key = services.keys.create(name="bench-analyst", role="analyst")[0]
+    manager_key = services.keys.create(name="bench-manager", role="manager")[0]
     services.read_model.catch_up()
     services.close()
     postgres = StoreConfig.from_url(url).kind == "postgresql"
@@ -122,7 +126,18 @@ def running_stack(
                 time.sleep(0.2)
         time.sleep(1)  # let every worker boot
         children = [child.pid for child in psutil.Process(web.pid).children()]
-        yield Stack(base, url, provider_key, evaluator_key, analyst_key, str(owner), str(site), children)
+        yield Stack(
+            base,
+            url,
+            provider_key,
+            evaluator_key,
+            analyst_key,
+            str(owner),
+            str(site),
+            children,
+            manager_key=manager_key,
+            evaluator_id=str(evaluator.person_id),
+        )
     finally:
         _stop(web)
         if follower is not None:

@@ -1,4 +1,9 @@
-"""The write path over HTTP (submissions, assessments, decisions) next to the bare Application in-process."""
+"""The write path over HTTP (submissions, assignments, assessments, decisions) next to the bare Application in-process.
+
+The mix: each command rolls 40% submission, 40% assessment, 20% gate decision (hold or resume, with If-Match), and a
+submission's next command is the manager's assignment of the bench evaluator to it, since an evaluator assesses only
+where assigned. So of every seven commands, two are submissions, two assignments, two assessments and one decision;
+each is one request, timed on its own, and the bare Application runs the same sequence."""
 
 from __future__ import annotations
 
@@ -26,7 +31,7 @@ SCORES = {
     "partnership": 3,
     "openness": 2,
 }
-MIX = (("submit", 0.4), ("assess", 0.4), ("decide", 0.2))
+MIX = (("submit", 0.4), ("assess", 0.4), ("decide", 0.2))  # each submission is followed by its assignment
 
 
 @dataclass
@@ -61,6 +66,8 @@ class Client:
         self.stack = stack
         self.rng = random.Random(seed)
         self.mine: list[dict[str, Any]] = []
+        # Submitted and not yet assigned: the next command assigns the first.
+        self.unassigned: list[dict[str, Any]] = []
         self.seed = seed
         self.calls = 0
         # The latest call's X-Request-ID and the wall-clock time it was sent.
@@ -84,6 +91,8 @@ class Client:
         return response.status, dict(response.getheaders()), json.loads(payload or b"null")
 
     def command(self) -> tuple[bool, dict[str, str]]:
+        if self.unassigned:
+            return self.assign(self.unassigned.pop())
         roll = self.rng.random()
         active = [i for i in self.mine if i["status"] == "active"]
         if roll < 0.4 or not active:
@@ -94,7 +103,7 @@ class Client:
                 {"title": "Bench pilot", "summary": "Load", "themes": ["bench"]},
             )
             if status == 201:
-                self.mine.append({"id": body["id"], "version": body["version"], "status": "active"})
+                self.unassigned.append({"id": body["id"], "version": body["version"], "status": "active"})
             return status == 201, headers
         target = self.rng.choice(self.mine if roll >= 0.8 else active)
         path = f"/api/v1/innovations/{target['id']}"
@@ -109,13 +118,26 @@ class Client:
         status, headers, body = self.call(
             "POST",
             f"{path}/decisions",
-            self.stack.evaluator_key,
+            self.stack.manager_key,
             {"decision": decision, "rationale": "bench"},
             target["version"],
         )
         if status == 200:
             target["version"], target["status"] = body["version"], body["status"]
         return status == 200, headers
+
+    def assign(self, target: dict[str, Any]) -> tuple[bool, dict[str, str]]:
+        """The manager assigns the bench evaluator to a new submission, so that the evaluator may assess it."""
+        status, headers, body = self.call(
+            "POST",
+            f"/api/v1/innovations/{target['id']}/assignments",
+            self.stack.manager_key,
+            {"evaluator_id": self.stack.evaluator_id},
+        )
+        if status == 201:
+            target["version"] = body["version"]
+            self.mine.append(target)
+        return status == 201, headers
 
 
 def _client_process(stack: Stack, seed: int, seconds: float, rate: float | None, results: Any, ready: Any) -> None:
@@ -188,25 +210,32 @@ def bare_application(url: str, seconds: float, *, cipher_key: str | None = None)
         actor=Actor("ref", "admin"), name="Reference panel", country="FI", kind="research"
     ).aggregate_id
     provider, evaluator = Actor("ref-provider", "provider", owner), Actor("ref-evaluator", "evaluator", panel)
+    manager = Actor("ref-manager", "manager")
     mine: list[dict[str, Any]] = []
+    unassigned: list[Any] = []
     latencies: list[float] = []
     start = time.perf_counter()
     while time.perf_counter() - start < seconds:
         t0 = time.perf_counter()
-        roll = rng.random()
         active = [i for i in mine if i["status"] == "active"]
-        if roll < 0.4 or not active:
+        if unassigned:
+            innovation_id = unassigned.pop()
+            app.assign_evaluator(
+                innovation_id, actor=manager, evaluator_id=evaluator.id, evaluator_organisation_id=panel
+            )
+            mine.append({"id": innovation_id, "status": "active"})
+        elif (roll := rng.random()) < 0.4 or not active:
             r = app.submit_innovation(
                 actor=provider, title="Reference", summary="Load", themes=["bench"], organisation_id=owner
             )
-            mine.append({"id": r.aggregate_id, "status": "active"})
+            unassigned.append(r.aggregate_id)
         elif roll < 0.8:
             app.record_assessment(rng.choice(active)["id"], actor=evaluator, scores=SCORES, rationale="ref")
         else:
             target = rng.choice(mine)
             decision = "resume" if target["status"] == "on_hold" else "hold"
             target["status"] = app.decide_gate(
-                target["id"], actor=evaluator, decision=decision, rationale="ref"
+                target["id"], actor=manager, decision=decision, rationale="ref"
             ).aggregate.status
         latencies.append((time.perf_counter() - t0) * 1000)
     elapsed = time.perf_counter() - start
