@@ -132,6 +132,8 @@ innovations = Table(
     Index("ix_rm_innovations_stage_country_mpi", "stage", "country", "mpi_value"),
     Index("ix_rm_innovations_submitted_at", "submitted_at"),
     Index("ix_rm_innovations_title", "title"),
+    # What a provider sees of a confidential stage: its own organisation's innovations in it.
+    Index("ix_rm_innovations_stage_organisation", "stage", "organisation_id"),
 )
 # List pages sorted by MPI, highest first, in the index's own order (migration 0007; SQLite's descending order
 # already puts NULLs last, and it refuses NULLS LAST in an index).
@@ -254,7 +256,7 @@ assessments = Table(
     Column("recorded_at", DateTime, nullable=False),
     Column("position", BigInteger, nullable=False),
     Index("ix_rm_assessments_innovation", "innovation_id", "position"),
-    Index("ix_rm_assessments_evaluator", "evaluator_id"),
+    Index("ix_rm_assessments_evaluator", "evaluator_id", "innovation_id", "stage"),
 )
 
 # Evaluators' assignments: one row per evaluator and stage visit (`seq` is the innovation's stage_seq when assigned, so
@@ -271,6 +273,7 @@ assignments = Table(
     Column("assessed_at", DateTime),
     Column("assigned_by", String(200), nullable=False),
     Index("ix_rm_assignments_queue", "evaluator_id", "assessed_at", "due_on"),
+    Index("ix_rm_assignments_evaluator", "evaluator_id", "innovation_id", "seq"),
 )
 
 # Deliberation notes, with one level of replies.

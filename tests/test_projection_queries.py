@@ -16,9 +16,8 @@ from projections.queries.innovations import (
     InnovationFilter,
     get_innovation,
     list_innovations,
-    score_history,
-    stage_intervals,
 )
+from projections.queries.timeline import score_history, stage_intervals
 from projections.read_model import ReadModel
 from tests.world import FULL_SCORES, build_world
 

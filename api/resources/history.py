@@ -28,7 +28,7 @@ from api.schemas.history import (
     StageIntervalSchema,
 )
 from projections import audit_chain
-from projections.queries import analytics, audit, innovations
+from projections.queries import analytics, audit, innovations, timeline
 from tracker.actors import READ_ALL_ROLES
 from web.read_connection import read_connection
 from web.services import services
@@ -102,7 +102,7 @@ class Scores(MethodView):
         conn = read_connection()
         if _known(conn, innovation_id):
             return []
-        return innovations.score_history(conn, innovation_id)
+        return timeline.score_history(conn, innovation_id)
 
 
 @blp.route("/innovations/<uuid:innovation_id>/stages")
@@ -117,7 +117,7 @@ class Stages(MethodView):
         """Stage intervals, oldest first; the current stage has no exited_at."""
         conn = read_connection()
         _known(conn, innovation_id)
-        return innovations.stage_intervals(conn, innovation_id)
+        return timeline.stage_intervals(conn, innovation_id)
 
 
 def _scope(query: dict[str, Any]) -> dict[str, Any]:

@@ -4,12 +4,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Select, Text, and_, case, cast, exists, func, literal, or_, select, type_coerce
+from sqlalchemy import (
+    Connection,
+    Select,
+    Text,
+    and_,
+    case,
+    cast,
+    exists,
+    func,
+    literal,
+    not_,
+    or_,
+    select,
+    type_coerce,
+)
 
 from projections import tables as t
 from projections.queries import EVERYTHING, Page, Scope, aware, contains, naive, offset
@@ -48,30 +62,24 @@ def _portfolio(f: InnovationFilter, scope: Scope = EVERYTHING) -> tuple[Select[A
     the scope lets the caller see."""
     i = t.innovations
     if f.as_of is None:
-        cols = _masked(
-            {
-                "stage": i.c.stage,
-                "status": i.c.status,
-                "mpi_value": i.c.mpi_value,
-                "mpi_evaluators": i.c.mpi_evaluators,
-                "mpi_spread": i.c.mpi_spread,
-            },
-            scope,
-        )
-        query = select(*_summary_columns(), *[c.label(n) for n, c in cols.items()]).select_from(i)
-        return query.where(*scope.conditions()), cols
+        raw = {
+            "stage": i.c.stage,
+            "status": i.c.status,
+            "mpi_value": i.c.mpi_value,
+            "mpi_evaluators": i.c.mpi_evaluators,
+            "mpi_spread": i.c.mpi_spread,
+        }
+        query = select(*_summary_columns(), *_labelled(raw, scope)).select_from(i)
+        return query.where(*scope.conditions()), _masked(raw, scope)
     at = naive(f.as_of)
     si, st, sh = t.stage_intervals.alias("si"), t.status_intervals.alias("st"), t.score_history.alias("sh")
-    cols = _masked(
-        {
-            "stage": si.c.stage,
-            "status": st.c.status,
-            "mpi_value": sh.c.value,
-            "mpi_evaluators": func.coalesce(sh.c.evaluators, 0),
-            "mpi_spread": sh.c.spread,
-        },
-        scope,
-    )
+    raw = {
+        "stage": si.c.stage,
+        "status": st.c.status,
+        "mpi_value": sh.c.value,
+        "mpi_evaluators": func.coalesce(sh.c.evaluators, 0),
+        "mpi_spread": sh.c.spread,
+    }
     joined = (
         i.join(
             si,
@@ -90,11 +98,20 @@ def _portfolio(f: InnovationFilter, scope: Scope = EVERYTHING) -> tuple[Select[A
         )
     )
     query = (
-        select(*_summary_columns(), *[c.label(n) for n, c in cols.items()])
+        select(*_summary_columns(), *_labelled(raw, scope))
         .select_from(joined)
         .where(i.c.submitted_at <= at, *scope.as_of(at))
     )
-    return query, cols
+    return query, _masked(raw, scope)
+
+
+def _labelled(raw: dict[str, Any], scope: Scope) -> list[Any]:
+    """The selected columns: stage, status and MPI as stored, and where the scope may hide the MPI, whether it does
+    (computed once per row; `summary` then leaves the MPI out). Filters and sorting use the masked MPI instead."""
+    columns = [c.label(n) for n, c in raw.items()]
+    if scope.mpi_hidden is not None:
+        columns.append(scope.mpi_hidden.label("mpi_hidden"))
+    return columns
 
 
 def _summary_columns() -> list[Any]:
@@ -171,9 +188,20 @@ def list_innovations(
     scope: Scope = EVERYTHING,
 ) -> Page:
     query, cols = _filtered(f, scope)
-    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
     rows = conn.execute(_ordered(query, cols, sort).limit(page_size).offset(offset(page, page_size))).mappings()
-    return Page([summary(r) for r in rows], total, page, page_size)
+    return Page([summary(r) for r in rows], _total(conn, f, scope, query), page, page_size)
+
+
+def _total(conn: Connection, f: InnovationFilter, scope: Scope, query: Select[Any]) -> int:
+    """How many innovations match. For a caller who sees part of the portfolio now, counted in two parts (what
+    everyone sees, and what else the caller may), each answered from an index, instead of testing every row."""
+    if scope.public is None or scope.granted is None or f.as_of is not None:
+        return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
+    total = 0
+    for part in (scope.public, and_(not_(scope.public), scope.granted)):
+        counted, _ = _filtered(f, replace(scope, where=part))
+        total += int(conn.execute(counted.with_only_columns(func.count())).scalar_one())
+    return total
 
 
 # The columns of an export row, in order (see iter_innovations).
@@ -295,7 +323,7 @@ def summary(values: Any) -> dict[str, Any]:
     """An innovation as lists show it, from a read-model row or from `Innovation.summary_fields()`."""
     row = dict(values)  # one conversion, then plain dictionary lookups (a RowMapping lookup costs more)
     mpi = None
-    if row["mpi_value"] is not None:
+    if row["mpi_value"] is not None and not row.get("mpi_hidden"):
         mpi = {"value": row["mpi_value"], "evaluators": row["mpi_evaluators"], "spread": row["mpi_spread"]}
     return {
         "id": row["id"],
@@ -332,12 +360,7 @@ def get_innovation(conn: Connection, innovation_id: UUID, scope: Scope = EVERYTH
     if scope.mpi_hidden is not None:
         query = query.add_columns(scope.mpi_hidden.label("mpi_hidden"))
     row = conn.execute(query).mappings().first()
-    if row is None:
-        return None
-    found = detail(row)
-    if scope.mpi_hidden is not None and row["mpi_hidden"]:
-        found["mpi"] = None
-    return found
+    return None if row is None else detail(row)
 
 
 def visible(conn: Connection, innovation_id: UUID, scope: Scope) -> tuple[bool, bool]:
@@ -365,25 +388,3 @@ def typed(value: Any) -> Any:
         else:
             out[key] = item
     return out
-
-
-def score_history(conn: Connection, innovation_id: UUID) -> list[dict[str, Any]]:
-    sh = t.score_history
-    rows = conn.execute(select(sh).where(sh.c.innovation_id == innovation_id).order_by(sh.c.seq)).mappings()
-    return [
-        {"at": aware(r["at"]), "value": r["value"], "evaluators": r["evaluators"], "spread": r["spread"]} for r in rows
-    ]
-
-
-def stage_intervals(conn: Connection, innovation_id: UUID) -> list[dict[str, Any]]:
-    si = t.stage_intervals
-    rows = conn.execute(select(si).where(si.c.innovation_id == innovation_id).order_by(si.c.seq)).mappings()
-    return [
-        {"stage": r["stage"], "entered_at": aware(r["entered_at"]), "exited_at": aware(r["exited_at"])} for r in rows
-    ]
-
-
-def assessments(conn: Connection, innovation_id: UUID) -> list[dict[str, Any]]:
-    a = t.assessments
-    rows = conn.execute(select(a).where(a.c.innovation_id == innovation_id).order_by(a.c.position)).mappings()
-    return [dict(r) | {"recorded_at": aware(r["recorded_at"])} for r in rows]

@@ -1,0 +1,32 @@
+"""indexes for reads under the confidentiality policy
+
+A provider's or evaluator's list is counted in two parts (what is public, and what of a confidential stage they may
+see); these indexes let each part be answered from an index.
+
+Revision ID: 0014
+Revises: 0013
+Create Date: 2026-12-06
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+revision = "0014"
+down_revision = "0013"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_index("ix_rm_innovations_stage_organisation", "rm_innovations", ["stage", "organisation_id"])
+    op.drop_index("ix_rm_assessments_evaluator", table_name="rm_assessments")
+    op.create_index("ix_rm_assessments_evaluator", "rm_assessments", ["evaluator_id", "innovation_id", "stage"])
+    op.create_index("ix_rm_assignments_evaluator", "rm_assignments", ["evaluator_id", "innovation_id", "seq"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_rm_assignments_evaluator", table_name="rm_assignments")
+    op.drop_index("ix_rm_assessments_evaluator", table_name="rm_assessments")
+    op.create_index("ix_rm_assessments_evaluator", "rm_assessments", ["evaluator_id"])
+    op.drop_index("ix_rm_innovations_stage_organisation", table_name="rm_innovations")
