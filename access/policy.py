@@ -18,7 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, false, literal, not_, or_, select, tuple_
+from sqlalchemy import and_, exists, false, literal, not_, or_, select, tuple_
 
 from projections import tables as t
 from projections.queries import EVERYTHING, Scope
@@ -66,29 +66,38 @@ def scope(viewer: Viewer) -> Scope:
     if viewer.reads_all:
         return EVERYTHING
     i, a, s = t.innovations, t.assignments, t.assessments
-    public = i.c.stage.in_(PUBLIC_STAGES)
+    public, private = i.c.stage.in_(PUBLIC_STAGES), i.c.stage.in_(CONFIDENTIAL_STAGES)
     if viewer.role == "provider":
         own = i.c.organisation_id == viewer.organisation_id
         return Scope(
             where=or_(public, own),
             public=public,
+            private=private,
             granted=own,
             then=lambda stage: or_(stage.in_(PUBLIC_STAGES), own),
         )
     if viewer.role != "evaluator":
         return Scope(where=false())
     me = literal(viewer.person_id)
-    # "Assigned to the innovation" (as `was_assigned`): assigned at the current stage, or has assessed it. Written as
-    # IN over the evaluator's own rows, so the database reads them from the evaluator's index once.
-    assigned_now = tuple_(i.c.id, i.c.stage_seq).in_(select(a.c.innovation_id, a.c.seq).where(a.c.evaluator_id == me))
-    assessed = i.c.id.in_(select(s.c.innovation_id).where(s.c.evaluator_id == me))
-    assessed_now = tuple_(i.c.id, i.c.stage).in_(select(s.c.innovation_id, s.c.stage).where(s.c.evaluator_id == me))
+    # "Assigned to the innovation" (as `was_assigned`): assigned at the current stage, or has assessed it. Each test
+    # is one index probe per row (rm_assignments' key, ix_rm_assessments_evaluator), so a page of 20 rows costs a few
+    # probes however many innovations the evaluator has assessed.
+    assigned_now = exists().where(a.c.evaluator_id == me, a.c.innovation_id == i.c.id, a.c.seq == i.c.stage_seq)
+    assessed = exists().where(s.c.evaluator_id == me, s.c.innovation_id == i.c.id)
+    assessed_now = exists().where(s.c.evaluator_id == me, s.c.innovation_id == i.c.id, s.c.stage == i.c.stage)
     granted = or_(assigned_now, assessed)
+    # The same grant as IN over the evaluator's own rows, read once per query: cheaper where many rows are tested
+    # (counting a confidential stage), dearer than the probes above where a page stops after a few rows.
+    granted_in = or_(
+        tuple_(i.c.id, i.c.stage_seq).in_(select(a.c.innovation_id, a.c.seq).where(a.c.evaluator_id == me)),
+        i.c.id.in_(select(s.c.innovation_id).where(s.c.evaluator_id == me)),
+    )
     return Scope(
         where=or_(public, granted),
         mpi_hidden=and_(assigned_now, not_(assessed_now)),
         public=public,
-        granted=granted,
+        private=private,
+        granted=granted_in,
         then=lambda stage: or_(stage.in_(PUBLIC_STAGES), granted),
     )
 

@@ -22,9 +22,10 @@ class Scope:
 
     where: ColumnElement[bool] | None = None
     mpi_hidden: ColumnElement[bool] | None = None
-    # `where` is `public OR granted`: what everyone sees, and what of the rest this caller may. A list's total is
-    # counted in those two parts, each of which an index answers, rather than testing the OR row by row.
+    # `where` is `public OR granted`: what everyone sees, and what of the rest (`private`, the complement of
+    # `public`, written so an index answers it) this caller may. A list's total is counted in those two parts.
     public: ColumnElement[bool] | None = None
+    private: ColumnElement[bool] | None = None
     granted: ColumnElement[bool] | None = None
     # Whether an innovation in a given stage is visible (a clause over a stage column): reads of the portfolio as
     # it stood at an instant also need the innovation to have been visible in the stage it was in then.

@@ -19,7 +19,6 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    not_,
     or_,
     select,
     type_coerce,
@@ -195,10 +194,10 @@ def list_innovations(
 def _total(conn: Connection, f: InnovationFilter, scope: Scope, query: Select[Any]) -> int:
     """How many innovations match. For a caller who sees part of the portfolio now, counted in two parts (what
     everyone sees, and what else the caller may), each answered from an index, instead of testing every row."""
-    if scope.public is None or scope.granted is None or f.as_of is not None:
+    if scope.public is None or scope.private is None or scope.granted is None or f.as_of is not None:
         return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
     total = 0
-    for part in (scope.public, and_(not_(scope.public), scope.granted)):
+    for part in (scope.public, and_(scope.private, scope.granted)):
         counted, _ = _filtered(f, replace(scope, where=part))
         total += int(conn.execute(counted.with_only_columns(func.count())).scalar_one())
     return total
