@@ -18,15 +18,22 @@ branch_labels = None
 depends_on = None
 
 
+def _replace_evaluator_index(columns: list[str]) -> None:
+    """Redefine ix_rm_assessments_evaluator. An unfinished rebuild may have dropped it and kept its old definition in
+    rm_deferred to build at its end: that record goes, and the index is built now as defined here."""
+    op.drop_index("ix_rm_assessments_evaluator", table_name="rm_assessments", if_exists=True)
+    op.get_bind().exec_driver_sql("DELETE FROM rm_deferred WHERE name = 'ix_rm_assessments_evaluator'")
+    op.create_index("ix_rm_assessments_evaluator", "rm_assessments", columns)
+
+
 def upgrade() -> None:
     op.create_index("ix_rm_innovations_stage_organisation", "rm_innovations", ["stage", "organisation_id"])
-    op.drop_index("ix_rm_assessments_evaluator", table_name="rm_assessments")
-    op.create_index("ix_rm_assessments_evaluator", "rm_assessments", ["evaluator_id", "innovation_id", "stage"])
+    _replace_evaluator_index(["evaluator_id", "innovation_id", "stage"])
     op.create_index("ix_rm_assignments_evaluator", "rm_assignments", ["evaluator_id", "innovation_id", "seq"])
 
 
 def downgrade() -> None:
-    op.drop_index("ix_rm_assignments_evaluator", table_name="rm_assignments")
-    op.drop_index("ix_rm_assessments_evaluator", table_name="rm_assessments")
-    op.create_index("ix_rm_assessments_evaluator", "rm_assessments", ["evaluator_id"])
-    op.drop_index("ix_rm_innovations_stage_organisation", table_name="rm_innovations")
+    # An unfinished rebuild may have dropped these; 0009 then refuses the downgrade and all of it is undone.
+    op.drop_index("ix_rm_assignments_evaluator", table_name="rm_assignments", if_exists=True)
+    _replace_evaluator_index(["evaluator_id"])
+    op.drop_index("ix_rm_innovations_stage_organisation", table_name="rm_innovations", if_exists=True)
