@@ -28,6 +28,7 @@ from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
 from api.errors import problem
+from web.read_connection import recover
 
 SCOPE = "auth-failures"
 MESSAGE = "Too many failed authentication attempts from this address; wait for Retry-After seconds."
@@ -97,7 +98,9 @@ class AuthFailureLimit:
         return response
 
     def _storage_failed(self, error: StorageError) -> None:
-        """Log that calls go unchecked, once per LOG_EVERY seconds rather than once per call."""
+        """Log that calls go unchecked, once per LOG_EVERY seconds rather than once per call; the request's read
+        connection, which the counts may have failed on, is made usable again for the rest of the request."""
+        recover()
         self._unlogged += 1
         now = time.monotonic()
         if now - self._logged_at >= LOG_EVERY:

@@ -12,6 +12,7 @@ from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import DBAPIError as SQLAlchemyDBAPIError
 from sqlalchemy.exc import OperationalError as SQLAlchemyOperationalError
+from sqlalchemy.exc import PendingRollbackError
 from werkzeug.exceptions import HTTPException
 
 from api.schemas.common import ProblemSchema
@@ -119,8 +120,11 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(PersistenceError)
     @app.errorhandler(SQLAlchemyOperationalError)
+    @app.errorhandler(PendingRollbackError)
     def on_store_unavailable(error: Exception) -> Response:
-        if isinstance(error, (OperationalError, InterfaceError, SQLAlchemyOperationalError)) or _is_disconnect(error):
+        # PendingRollbackError: the connection was lost earlier in the request and its failure handled there.
+        unavailable = (OperationalError, InterfaceError, SQLAlchemyOperationalError, PendingRollbackError)
+        if isinstance(error, unavailable) or _is_disconnect(error):
             log.warning("store_unavailable", error=str(error)[:500])
             return problem(503, "The store is unavailable; try again shortly.", {"Retry-After": "2"})
         log.error("store_error", error=str(error)[:500])

@@ -65,11 +65,13 @@ def running_stack(
     projection_worker: bool = True,
     wsgi_app: str = "wsgi:app",
     extra_env: dict[str, str] | None = None,
+    web_log: Path | None = None,
 ) -> Iterator[Stack]:
     """gunicorn on a free loopback port, plus the projection worker on PostgreSQL (SQLite projects in-process).
 
     With projection_worker=False the caller runs (and supervises) the projection worker itself. `wsgi_app` and
-    `extra_env` let a benchmark serve an instrumented app (bench.tail)."""
+    `extra_env` let a benchmark serve an instrumented app (bench.tail). gunicorn's output (the app's JSON logs)
+    goes to `web_log` where one is given (the soak keeps it), else nowhere."""
     services = build_services(Settings(database_url=url))
     app = services.app
     owner = app.register_organisation(
@@ -97,13 +99,16 @@ def running_stack(
             "TRACKER_INLINE_PROJECTIONS": "0" if postgres else "1",
         }
     )
+    output = web_log.open("ab") if web_log is not None else None
     web = subprocess.Popen(  # noqa: S603 - our own module names
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", wsgi_app],
         cwd=ROOT,
         env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stdout=output or subprocess.DEVNULL,
+        stderr=output or subprocess.DEVNULL,
     )
+    if output is not None:
+        output.close()  # the child holds its own copy
     follower = None
     if postgres and projection_worker:
         follower = subprocess.Popen(

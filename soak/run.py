@@ -237,7 +237,13 @@ def run(options: Options) -> Report:
     ensure_postgres_running()
     with (
         fresh_store("postgresql") as url,
-        running_stack(url, workers=options.workers, threads=options.threads, projection_worker=False) as stack,
+        running_stack(
+            url,
+            workers=options.workers,
+            threads=options.threads,
+            projection_worker=False,
+            web_log=report.logs / "web.log",
+        ) as stack,
     ):
         cast = _make_cast(stack)
         env = os.environ | {

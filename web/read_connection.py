@@ -26,6 +26,14 @@ def read_afresh() -> Connection:
     return conn
 
 
+def recover() -> None:
+    """After a statement on the request's connection failed and the caller carries on (a limit left unchecked), roll
+    its transaction back: a connection the store dropped is otherwise refused for the rest of the request."""
+    conn: Connection | None = g.get("read_connection")
+    if conn is not None:
+        conn.rollback()
+
+
 def install(app: Flask) -> None:
     @app.teardown_request
     def return_read_connection(_: BaseException | None) -> None:
