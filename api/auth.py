@@ -9,10 +9,12 @@ from uuid import UUID
 from flask import Response, g
 from flask_httpauth import HTTPTokenAuth
 
+from access import policy
 from access.keys import Principal
 from access.policy import Viewer
 from api.errors import ProblemError, problem
 from tracker.actors import PERSON_ROLES
+from tracker.innovation import Innovation
 from web.read_connection import read_connection
 from web.services import services
 
@@ -63,6 +65,14 @@ def principal() -> Principal:
 def viewer() -> Viewer:
     """The caller as the confidentiality policy sees them."""
     return Viewer.of(principal())
+
+
+def seen(innovation_id: UUID) -> Innovation:
+    """Load the innovation; 404 where the caller may not see it (access.policy), as if it did not exist."""
+    inn = services().app.get_innovation(innovation_id)
+    if not policy.sees_innovation(viewer(), inn):
+        raise ProblemError(404, f"innovation {innovation_id} not found", rule="not_found.innovation")
+    return inn
 
 
 def ensure_owner(organisation_id: UUID) -> None:

@@ -8,7 +8,7 @@ from uuid import UUID
 from flask.views import MethodView
 
 from access import policy
-from api.auth import principal, require, viewer
+from api.auth import principal, require, seen, viewer
 from api.errors import ProblemError
 from api.http import expected_version, written
 from api.resources import (
@@ -36,7 +36,6 @@ from api.schemas.evaluation import (
 )
 from projections.queries import evaluation as queries
 from projections.queries.innovations import visible
-from tracker.innovation import Innovation
 from web.observability import request_id
 from web.read_connection import read_connection
 from web.services import services
@@ -48,14 +47,6 @@ WRITE_HEADERS = {
     "X-Event-Position": EVENT_POSITION_HEADER,
 }
 PROJECTED = {"X-Projection-Position": POSITION_HEADER}
-
-
-def seen(innovation_id: UUID) -> Innovation:
-    """The innovation, or 404 where the caller may not see it (as if it did not exist)."""
-    inn = services().app.get_innovation(innovation_id)
-    if not policy.sees_innovation(viewer(), inn):
-        raise ProblemError(404, f"innovation {innovation_id} not found", rule="not_found.innovation")
-    return inn
 
 
 def projected_innovation(innovation_id: UUID) -> None:

@@ -8,7 +8,7 @@ from uuid import UUID
 from flask.views import MethodView
 
 from access import policy
-from api.auth import READERS, require, viewer
+from api.auth import READERS, require, seen, viewer
 from api.errors import ProblemError
 from api.resources import MIN_POSITION, POSITION_HEADER, READ_ERRORS, ApiBlueprint, no_query, projected
 from api.schemas.history import (
@@ -61,11 +61,8 @@ class History(MethodView):
 
         Providers and evaluators see what "Who sees what" lets them: assessments, assignments and notes may be left
         out, and the owner sees a closed stage's assessments with evaluators named "evaluator 1", "evaluator 2"."""
-        app = services().app
-        inn = app.get_innovation(innovation_id)  # 404 for unknown ids and for ids of other aggregate types
+        inn = seen(innovation_id)  # 404 for unknown ids, ids of other aggregate types, and what the caller may not see
         who = viewer()
-        if not policy.sees_innovation(who, inn):
-            raise ProblemError(404, f"innovation {innovation_id} not found", rule="not_found.innovation")
         return [
             {
                 "position": r.position,
@@ -76,7 +73,7 @@ class History(MethodView):
                 "correlation_id": r.correlation_id,
                 "data": _json_safe(r.data),
             }
-            for r in policy.visible_history(who, inn, app.history(innovation_id))
+            for r in policy.visible_history(who, inn, services().app.history(innovation_id))
         ]
 
 

@@ -9,7 +9,7 @@ from uuid import UUID
 from flask.views import MethodView
 
 from access import policy
-from api.auth import READERS, ensure_owner, principal, require, viewer
+from api.auth import READERS, ensure_owner, principal, require, seen, viewer
 from api.csv_export import list_cell, stream_rows, text_cell
 from api.errors import ProblemError
 from api.http import etag, expected_version, wait_for_projections, written
@@ -79,14 +79,6 @@ def innovation_body(inn: Innovation) -> dict[str, Any]:
 def state(receipt: Receipt) -> dict[str, Any]:
     inn = receipt.aggregate
     return {"id": inn.id, "version": inn.version, "stage": inn.stage, "status": inn.status}
-
-
-def seen(innovation_id: UUID) -> Innovation:
-    """Load the innovation; 404 where the caller may not see it (access.policy), as if it did not exist."""
-    inn = services().app.get_innovation(innovation_id)
-    if not policy.sees_innovation(viewer(), inn):
-        raise ProblemError(404, f"innovation {innovation_id} not found", rule="not_found.innovation")
-    return inn
 
 
 def owned(innovation_id: UUID) -> Innovation:
