@@ -34,6 +34,12 @@ IF_MATCH = {
 }
 POSITION_HEADER = {"description": "Log position the read model had processed.", "schema": {"type": "integer"}}
 EVENT_POSITION_HEADER = {"description": "Log position of the write's last event.", "schema": {"type": "integer"}}
+# The headers of a write's answer, and of a read from projections.
+WRITE_HEADERS = {
+    "ETag": {"description": "The new version, quoted.", "schema": {"type": "string"}},
+    "X-Event-Position": EVENT_POSITION_HEADER,
+}
+PROJECTED = {"X-Projection-Position": POSITION_HEADER}
 
 
 class ApiBlueprint(Blueprint):

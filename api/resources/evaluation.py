@@ -15,9 +15,10 @@ from api.resources import (
     EVENT_POSITION_HEADER,
     IF_MATCH,
     MIN_POSITION,
-    POSITION_HEADER,
+    PROJECTED,
     READ_ERRORS,
     WRITE_ERRORS,
+    WRITE_HEADERS,
     ApiBlueprint,
     no_query,
     projected,
@@ -41,12 +42,6 @@ from web.read_connection import read_connection
 from web.services import services
 
 blp = ApiBlueprint("evaluation", __name__, url_prefix="/api/v1", description="Evaluation rounds")
-
-WRITE_HEADERS = {
-    "ETag": {"description": "The innovation's new version, quoted.", "schema": {"type": "string"}},
-    "X-Event-Position": EVENT_POSITION_HEADER,
-}
-PROJECTED = {"X-Projection-Position": POSITION_HEADER}
 
 
 def projected_innovation(innovation_id: UUID) -> None:

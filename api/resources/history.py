@@ -10,7 +10,14 @@ from flask.views import MethodView
 from access import policy
 from api.auth import READERS, require, seen, viewer
 from api.errors import ProblemError
-from api.resources import MIN_POSITION, POSITION_HEADER, READ_ERRORS, ApiBlueprint, no_query, projected
+from api.resources import (
+    MIN_POSITION,
+    PROJECTED,
+    READ_ERRORS,
+    ApiBlueprint,
+    no_query,
+    projected,
+)
 from api.schemas.history import (
     AuditHeadSchema,
     AuditPageSchema,
@@ -34,7 +41,6 @@ from web.read_connection import read_connection
 from web.services import services
 
 blp = ApiBlueprint("history", __name__, url_prefix="/api/v1", description="History, analytics and audit")
-PROJECTED = {"X-Projection-Position": POSITION_HEADER}
 
 
 def _json_safe(value: Any) -> Any:

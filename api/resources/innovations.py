@@ -14,12 +14,12 @@ from api.csv_export import list_cell, stream_rows, text_cell
 from api.errors import ProblemError
 from api.http import etag, expected_version, wait_for_projections, written
 from api.resources import (
-    EVENT_POSITION_HEADER,
     IF_MATCH,
     MIN_POSITION,
     POSITION_HEADER,
     READ_ERRORS,
     WRITE_ERRORS,
+    WRITE_HEADERS,
     ApiBlueprint,
     projected,
     wants_csv,
@@ -53,10 +53,6 @@ from web.services import services
 
 blp = ApiBlueprint("innovations", __name__, url_prefix="/api/v1", description="Innovations and their lifecycle")
 
-WRITE_HEADERS = {
-    "ETag": {"description": "The new version, quoted.", "schema": {"type": "string"}},
-    "X-Event-Position": EVENT_POSITION_HEADER,
-}
 # How each column of queries.EXPORT_COLUMNS is written: text a caller wrote is neutralised; numbers the application
 # computed, ids and instants go as they are.
 CSV_FORMATS: dict[str, Callable[[Any], Any]] = {

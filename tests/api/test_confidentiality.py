@@ -14,20 +14,11 @@ import pytest
 from sqlalchemy import MetaData, select
 
 from tests.api.conftest import SCORES, Env, submit
+from tests.api.test_authorization_matrix import PRINCIPALS as MATRIX_PRINCIPALS
 from tracker.actors import Actor
 
-PRINCIPALS = (
-    "admin",
-    "manager",
-    "analyst",
-    "provider",
-    "other_provider",
-    "site_provider",
-    "evaluator",
-    "evaluator_b",
-    "conflicted_evaluator",
-    "owner_evaluator",
-)
+# Every role with a key (the matrix's principals but the anonymous caller).
+PRINCIPALS = MATRIX_PRINCIPALS[1:]
 
 
 def portfolio(env: Env) -> dict[str, str]:
