@@ -49,7 +49,7 @@ class Principal:
     """An authenticated caller: a person, through one of their keys (or, in the pages, their session)."""
 
     key_id: str | None
-    name: str  # the key's name, for logs
+    name: str  # the key's name
     role: str
     organisation_id: UUID | None
     person_id: UUID
