@@ -15,20 +15,18 @@ For lists, totals and CSV the rules are SQL (`scope`), so paging and counting st
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, exists, false, literal, not_, or_, select, tuple_
+from sqlalchemy import and_, exists, false, literal, not_, or_, select
 
 from projections import tables as t
 from projections.queries import EVERYTHING, Scope
 from tracker import evaluation
 from tracker.actors import READ_ALL_ROLES
-from tracker.stages import STAGES
+from tracker.stages import CONFIDENTIAL_STAGES, PUBLIC_STAGES
 
-# Stages in which an innovation is confidential to its owner, its assigned evaluators and the roles that read all.
-CONFIDENTIAL_STAGES = ("identification",)
-PUBLIC_STAGES = tuple(stage for stage in STAGES if stage not in CONFIDENTIAL_STAGES)
 # Decisions that close a stage's round: its assessments are then shown to the owner.
 CLOSING_DECISIONS = ("advance", "recycle", "discontinue")
 
@@ -60,9 +58,11 @@ class Viewer:
 # ---- SQL: lists, totals, CSV, analytics, one projected innovation ------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def scope(viewer: Viewer) -> Scope:
     """What the viewer may see of `rm_innovations`, as SQL: the same rules as `sees_innovation` and `mpi_hidden`
-    (tracker.evaluation's `blind`), over the projected assignments and assessments."""
+    (tracker.evaluation's `blind`), over the projected assignments, assessments and grants. The clauses depend only
+    on the viewer, so each viewer's are built once and reused (SQL constructs are immutable)."""
     if viewer.reads_all:
         return EVERYTHING
     i, a, s = t.innovations, t.assignments, t.assessments
@@ -79,26 +79,30 @@ def scope(viewer: Viewer) -> Scope:
     if viewer.role != "evaluator":
         return Scope(where=false())
     me = literal(viewer.person_id)
-    # "Assigned to the innovation" (as `was_assigned`): assigned at the current stage, or has assessed it. Each test
-    # is one index probe per row (rm_assignments' key, ix_rm_assessments_evaluator), so a page of 20 rows costs a few
-    # probes however many innovations the evaluator has assessed.
+    g = t.grants
+    # "Assigned to the innovation" (`was_assigned`) for an innovation in a confidential stage, kept as rows by
+    # projections.grants: what an evaluator may see is the public stages and their grants, and counting the
+    # confidential part of a list reads their grants from one index range, however many innovations they assessed.
+    granted = exists().where(g.c.evaluator_id == me, g.c.innovation_id == i.c.id)
+    granted_in = i.c.id.in_(select(g.c.innovation_id).where(g.c.evaluator_id == me))
+    # The same rule for an innovation in any stage, for the portfolio as it stood at an instant: assigned at the
+    # current stage, or has assessed it. Each test is one index probe per row.
     assigned_now = exists().where(a.c.evaluator_id == me, a.c.innovation_id == i.c.id, a.c.seq == i.c.stage_seq)
     assessed = exists().where(s.c.evaluator_id == me, s.c.innovation_id == i.c.id)
-    assessed_now = exists().where(s.c.evaluator_id == me, s.c.innovation_id == i.c.id, s.c.stage == i.c.stage)
-    granted = or_(assigned_now, assessed)
-    # The same grant as IN over the evaluator's own rows, read once per query: cheaper where many rows are tested
-    # (counting a confidential stage), dearer than the probes above where a page stops after a few rows.
-    granted_in = or_(
-        tuple_(i.c.id, i.c.stage_seq).in_(select(a.c.innovation_id, a.c.seq).where(a.c.evaluator_id == me)),
-        i.c.id.in_(select(s.c.innovation_id).where(s.c.evaluator_id == me)),
+    # Blind review (`evaluation.blind`): assigned at the current stage, not assessed at it. An assignment the
+    # evaluator assessed in this visit is an assessment at this stage, so only their open assignments (the queue's
+    # index) need testing.
+    open_now = exists().where(
+        a.c.evaluator_id == me, a.c.assessed_at.is_(None), a.c.innovation_id == i.c.id, a.c.seq == i.c.stage_seq
     )
+    assessed_now = exists().where(s.c.evaluator_id == me, s.c.innovation_id == i.c.id, s.c.stage == i.c.stage)
     return Scope(
         where=or_(public, granted),
-        mpi_hidden=and_(assigned_now, not_(assessed_now)),
+        mpi_hidden=and_(open_now, not_(assessed_now)),
         public=public,
         private=private,
         granted=granted_in,
-        then=lambda stage: or_(stage.in_(PUBLIC_STAGES), granted),
+        then=lambda stage: or_(stage.in_(PUBLIC_STAGES), assigned_now, assessed),
     )
 
 

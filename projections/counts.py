@@ -1,13 +1,15 @@
 """The running counts, counted again from the read model's own rows in SQL.
 
-The projection keeps the daily funnel counts and the score groups' counts event by event. A rebuild puts that off
-and counts them here once, at its end (see projections.deferred), with the SQL that migrations 0006 and 0007 filled
-the new tables with (they keep their own copy: a migration must not change when this module does). Both functions
-replace what the tables held."""
+The projection keeps the daily funnel counts, the score groups' counts and the evaluators' grants (projections.grants)
+event by event. A rebuild puts that off and counts them here once, at its end (see projections.deferred), with the
+SQL that migrations 0006, 0007 and 0015 filled the new tables with (they keep their own copy: a migration must not
+change when this module does). Each function replaces what its tables held."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection
+
+from projections import grants
 
 INTERVALS = (("stage", "rm_stage_intervals"), ("status", "rm_status_intervals"))
 
@@ -15,6 +17,7 @@ INTERVALS = (("stage", "rm_stage_intervals"), ("status", "rm_status_intervals"))
 def recount(conn: Connection) -> None:
     recount_funnel_days(conn)
     recount_score_groups(conn)
+    grants.recount(conn)
 
 
 def recount_funnel_days(conn: Connection) -> None:

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
+from projections import grants
 from projections import tables as t
 from projections.rows import Rows
 from projections.running_counts import count_day, recount_score
@@ -231,6 +232,9 @@ def assessment_recorded(rows: Rows, e: Innovation.AssessmentRecorded, position: 
         {"id": assessment.pop("assessment_id"), "innovation_id": e.originator_id, **assessment}
         | {"recorded_at": at, "position": position},
     )
+    assignment = (e.originator_id, e.actor_id, row["stage_seq"])
+    found = rows.get(t.assignments, *assignment)
+    grants.assessed(rows, row, e.actor_id, was_assigned=found is not None)
     evaluator_mpis = row["evaluator_mpis"] | {e.actor_id: mpi}
     score = consolidate(evaluator_mpis.values())
     assert score is not None
@@ -259,8 +263,6 @@ def assessment_recorded(rows: Rows, e: Innovation.AssessmentRecorded, position: 
         recount_score(rows, row, mpi_value=score.value)
         values.update(mpi_value=score.value, mpi_evaluators=score.evaluators, mpi_spread=score.spread, score_seq=seq)
     _touch(rows, e, position, **values)
-    assignment = (e.originator_id, e.actor_id, row["stage_seq"])
-    found = rows.get(t.assignments, *assignment)
     if found is not None and found["assessed_at"] is None:
         rows.update(t.assignments, assignment, assessed_at=at)
 
@@ -280,11 +282,13 @@ def evaluator_assigned(rows: Rows, e: Innovation.EvaluatorAssigned, position: in
             "assigned_by": e.actor_id,
         },
     )
+    grants.assigned(rows, row, e.evaluator_id)
 
 
 def evaluator_unassigned(rows: Rows, e: Innovation.EvaluatorUnassigned, position: int) -> None:
     row = _touch(rows, e, position)
     rows.delete_where(t.assignments, innovation_id=e.originator_id, evaluator_id=e.evaluator_id, seq=row["stage_seq"])
+    grants.unassigned(rows, row, e.evaluator_id)
 
 
 def note_added(rows: Rows, e: Innovation.NoteAdded, position: int) -> None:
@@ -312,6 +316,7 @@ def _change_stage(rows: Rows, e: Any, position: int, stage: str) -> dict[str, An
     rows.insert(t.stage_intervals, _interval(e.originator_id, seq, "stage", stage, at))
     count_day(rows, "stage", row["stage"], max(at, row["stage_entered_at"]), "exited")
     count_day(rows, "stage", stage, at, "entered")
+    grants.stage_changed(rows, row, stage)
     return _touch(rows, e, position, stage=stage, stage_seq=seq, stage_entered_at=at)
 
 

@@ -276,6 +276,19 @@ assignments = Table(
     Index("ix_rm_assignments_evaluator", "evaluator_id", "innovation_id", "seq"),
 )
 
+# Who besides the owner and the roles that read all may see an innovation in a confidential stage: its evaluators
+# (assigned at the current stage, or who assessed it), a row each while it is in such a stage. It is the policy's
+# grant (access.policy.scope) kept as rows, so that an evaluator's share of a confidential stage counts from an
+# index. Kept event by event, and counted again from rm_assignments and rm_assessments after a rebuild
+# (projections.counts).
+grants = Table(
+    "rm_grants",
+    metadata,
+    Column("evaluator_id", String(200), primary_key=True),
+    Column("innovation_id", Uuid, primary_key=True),
+    Index("ix_rm_grants_innovation", "innovation_id"),
+)
+
 # Deliberation notes, with one level of replies.
 notes = Table(
     "rm_notes",
@@ -345,6 +358,7 @@ READ_MODEL_TABLES = (
     score_values,
     assessments,
     assignments,
+    grants,
     notes,
     audit,
     audit_chain,

@@ -40,7 +40,14 @@ def random_history(world: World, rng: random.Random, steps: int, after_each: Any
             if roll < 0.08:
                 ids.append(world.submit(themes=rng.sample(["badges", "green skills", "dual learning", "mobility"], 2)))
             elif roll < 0.3:
-                world.assess(iid, evaluator, scores=scores, rationale="random")
+                # Mostly assessments; some rounds are opened or changed without one (the evaluators' grants).
+                turn = rng.random()
+                if turn < 0.7:
+                    world.assess(iid, evaluator, scores=scores, rationale="random")
+                elif turn < 0.85:
+                    world.assign(iid, evaluator)
+                else:
+                    app.unassign_evaluator(iid, actor=world.manager, evaluator_id=evaluator.id)
             elif roll < 0.45:
                 pilot = app.start_pilot(
                     iid, actor=world.provider, site_organisation_id=world.site, started_on="2022-06-01"

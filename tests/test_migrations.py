@@ -121,7 +121,7 @@ def test_upgrade_to_0006_backfills_the_funnel_days_the_projection_writes(read_mo
     assert current_revision(read_model.url) == "0005"
     upgrade(read_model.url)
     # Tables that later migrations create come back empty from a downgrade below them; a rebuild refills them.
-    later = ("rm_assignments", "rm_notes")
+    later = ("rm_assignments", "rm_notes", "rm_grants")
     assert {k: v for k, v in dump(read_model).items() if k not in later} == {
         k: v for k, v in projected.items() if k not in later
     }
@@ -139,6 +139,19 @@ def test_score_counts_backfilled_by_the_upgrade_equal_the_projected_ones(read_mo
     downgrade(read_model.url, "0006")
     upgrade(read_model.url)
     assert {name: rows for name, rows in dump(read_model).items() if name in counts} == projected
+
+
+def test_grants_filled_by_the_upgrade_to_0015_equal_the_projected_ones(read_model: ReadModel) -> None:
+    rng = random.Random(15)
+    read_model.app.clock = Clock(rng)
+    random_history(build_world(read_model.app), rng, steps=160)
+    read_model.catch_up()
+    projected = dump(read_model)["rm_grants"]
+    assert projected, "no evaluator holds a grant"
+
+    downgrade(read_model.url, "0014")
+    upgrade(read_model.url)
+    assert dump(read_model)["rm_grants"] == projected
 
 
 def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) -> None:

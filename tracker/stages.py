@@ -5,6 +5,10 @@ from __future__ import annotations
 STAGES = ("identification", "testing", "development", "assessment", "mainstreamed")
 STATUSES = ("active", "on_hold", "mainstreamed", "discontinued")
 DECISIONS = ("advance", "hold", "resume", "recycle", "discontinue")
+# Stages in which an innovation is confidential to its owner, its evaluators and the roles that read all
+# (API.md, "Who sees what"); the others are public to every caller.
+CONFIDENTIAL_STAGES = ("identification",)
+PUBLIC_STAGES = tuple(stage for stage in STAGES if stage not in CONFIDENTIAL_STAGES)
 EVIDENCE_KINDS = (
     "report",
     "evaluation",

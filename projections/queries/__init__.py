@@ -22,8 +22,9 @@ class Scope:
 
     where: ColumnElement[bool] | None = None
     mpi_hidden: ColumnElement[bool] | None = None
-    # `where` is `public OR granted`: what everyone sees, and what of the rest (`private`, the complement of
-    # `public`, written so an index answers it) this caller may. A list's total is counted in those two parts.
+    # `where` is `public OR granted`: what everyone sees (the public stages), and what of the rest (`private`, the
+    # confidential stages, written so an index answers it) this caller may. A list's total is counted in those two
+    # parts.
     public: ColumnElement[bool] | None = None
     private: ColumnElement[bool] | None = None
     granted: ColumnElement[bool] | None = None

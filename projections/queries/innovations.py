@@ -26,6 +26,7 @@ from sqlalchemy import (
 
 from projections import tables as t
 from projections.queries import EVERYTHING, Page, Scope, aware, contains, naive, offset
+from tracker.stages import CONFIDENTIAL_STAGES
 
 SORTS = ("mpi", "-mpi", "submitted_at", "-submitted_at", "title")
 
@@ -192,15 +193,22 @@ def list_innovations(
 
 
 def _total(conn: Connection, f: InnovationFilter, scope: Scope, query: Select[Any]) -> int:
-    """How many innovations match. For a caller who sees part of the portfolio now, counted in two parts (what
-    everyone sees, and what else the caller may), each answered from an index, instead of testing every row."""
+    """How many innovations match. For a caller who sees part of the portfolio now, counted in two parts in one
+    statement, each answered from an index instead of testing every row: what everyone sees, and what of the
+    confidential stages the caller may. A list of one stage is all public or all confidential: only its part is
+    counted."""
     if scope.public is None or scope.private is None or scope.granted is None or f.as_of is not None:
         return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
-    total = 0
-    for part in (scope.public, and_(scope.private, scope.granted)):
-        counted, _ = _filtered(f, replace(scope, where=part))
-        total += int(conn.execute(counted.with_only_columns(func.count())).scalar_one())
-    return total
+
+    def count(where: Any) -> Any:
+        return _filtered(f, replace(scope, where=where))[0].with_only_columns(func.count()).scalar_subquery()
+
+    public, granted = scope.public, and_(scope.private, scope.granted)
+    if not f.stage:
+        total = count(public) + count(granted)
+    else:
+        total = count(granted if f.stage in CONFIDENTIAL_STAGES else public)
+    return int(conn.execute(select(total)).scalar_one())
 
 
 # The columns of an export row, in order (see iter_innovations).
