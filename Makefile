@@ -3,9 +3,23 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 
-.PHONY: install test lint format clean run bench bench-projections browser soak
+.PHONY: install test lint format clean run bench bench-projections browser soak messages
 
-install: $(STAMP)
+# The pages' translations, compiled from their catalogues whenever a catalogue changes.
+CATALOGUES := $(wildcard pages/translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+
+install: $(STAMP) $(COMPILED)
+
+%.mo: %.po $(STAMP)
+	$(BIN)/pybabel compile --statistics -i $< -o $@
+
+# After changing a page's text: extract every message and add the new ones to each catalogue, to be translated.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F pages/babel.cfg -k _l -k lazy_gettext --no-location --sort-output --omit-header \
+		-o pages/translations/messages.pot .
+	$(BIN)/pybabel update -i pages/translations/messages.pot -d pages/translations --no-location \
+		--ignore-obsolete --no-fuzzy-matching --width 120
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -26,14 +40,14 @@ browser:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	}
 
-test: lint browser
+test: install lint browser
 	$(BIN)/pytest -n 2
 
-run: $(STAMP)
+run: install
 	$(BIN)/tracker db upgrade
 	$(BIN)/tracker demo load --if-empty
 	$(BIN)/tracker demo keys
-	@echo "Serving http://127.0.0.1:8000/api/v1/docs"
+	@echo "Serving the pages at http://127.0.0.1:8000/ and the API docs at http://127.0.0.1:8000/api/v1/docs"
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 BENCH_SCALE ?= small

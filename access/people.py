@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, func, or_, select, update
+from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
-from access.tables import api_keys, people, person_changes
+from access.tables import api_keys, invitations, passwords, people, person_changes
 from projections.queries import contains
 from tracker import limits
 from tracker.actors import OPTIONAL_ORGANISATION_ROLES, ORGANISATION_ROLES, PERSON_ROLES, Actor
@@ -241,7 +241,8 @@ class PeopleStore:
             return self.require(person_id, tx)
 
     def erase(self, person_id: UUID, *, actor_id: str) -> Person:
-        """Remove the person's name and address (and their keys' names); the id stays in the history."""
+        """Remove the person's name and address, their keys' names, their password and invitations; the id stays in the
+        history."""
         now = _now()
         with self.writer.begin() as tx:
             current = self.require(person_id, tx)
@@ -257,6 +258,8 @@ class PeopleStore:
                 .where(api_keys.c.person_id == person_id)
                 .values(name="erased", revoked_at=func.coalesce(api_keys.c.revoked_at, now))
             )
+            tx.execute(delete(passwords).where(passwords.c.person_id == person_id))
+            tx.execute(delete(invitations).where(invitations.c.person_id == person_id))
             self._record(tx, person_id, actor_id, "erased", {"name": "erased", "email": "erased"}, now)
             return self.require(person_id, tx)
 

@@ -1,10 +1,11 @@
-"""The access room's tables: people, the append-only record of changes to them, and their API keys.
+"""The access room's tables: people, the append-only record of changes to them, their API keys, passwords and
+invitations.
 
 People live here, not in the event log, so that a person can be erased; events carry only the person's id."""
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Uuid
+from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text, Uuid
 
 key_metadata = MetaData()
 
@@ -50,4 +51,33 @@ api_keys = Table(
     Column("revoked_at", DateTime),
     Column("demo", Boolean, nullable=False, default=False),
     Column("person_id", Uuid, index=True),
+)
+
+# A person's password for the pages, as an argon2 hash (access.signin). Erasing the person deletes it.
+passwords = Table(
+    "passwords",
+    key_metadata,
+    Column("person_id", Uuid, primary_key=True),
+    Column("hash", Text, nullable=False),
+    Column("set_at", DateTime, nullable=False),
+)
+
+# Invitations to set a password: single-use links, kept as the SHA-256 of their token, that lapse at expires_at.
+invitations = Table(
+    "invitations",
+    key_metadata,
+    Column("token_hash", String(64), primary_key=True),
+    Column("person_id", Uuid, nullable=False, index=True),
+    Column("created_at", DateTime, nullable=False),
+    Column("created_by", String(200), nullable=False),
+    Column("expires_at", DateTime, nullable=False),
+    Column("used_at", DateTime),
+)
+
+# Secrets the processes share that nobody configured, made once at first use (access.secrets).
+app_secrets = Table(
+    "app_secrets",
+    key_metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", String(200), nullable=False),
 )

@@ -6,9 +6,9 @@ storage directly: Redis when configured, else the tracker's own database (access
 the count. One storage read per limit for every call, and one write per limit for a 401; as a Flask-Limiter
 application limit the same check costs 0.3–0.9 ms of CPU on every request.
 
-When the storage cannot be reached (Redis down, or not answering within STORAGE_TIMEOUT), the check lets the call
-through and logs the error: the limit slows guessing, it is not what keeps a key secret, and an outage of the
-shared counter should not stop every call to the API. Flask-Limiter's TRACKER_RATE_LIMIT does the same
+When the storage cannot be reached (Redis down, or not answering within web.failure_counts.STORAGE_TIMEOUT), the
+check lets the call through and logs the error: the limit slows guessing, it is not what keeps a key secret, and an
+outage of the shared counter should not stop every call to the API. Flask-Limiter's TRACKER_RATE_LIMIT does the same
 (api.install, RATELIMIT_SWALLOW_ERRORS).
 """
 
@@ -16,15 +16,13 @@ from __future__ import annotations
 
 import math
 import time
-from typing import Any
-from urllib.parse import urlsplit
 
 import structlog
 from flask import Flask, Response, request
 from flask_limiter.util import get_remote_address
 from limits import RateLimitItem, parse_many
 from limits.errors import StorageError
-from limits.storage import Storage, storage_from_string
+from limits.storage import Storage
 from limits.strategies import FixedWindowRateLimiter
 
 from api.errors import problem
@@ -32,26 +30,10 @@ from web.read_connection import recover
 
 SCOPE = "auth-failures"
 MESSAGE = "Too many failed authentication attempts from this address; wait for Retry-After seconds."
-# Seconds a Redis storage may take to connect or answer before a call goes through unchecked (see above).
-STORAGE_TIMEOUT = 0.5
 # While the storage is down, one log line per this many seconds, counting the calls since the last one.
 LOG_EVERY = 10.0
 
 log = structlog.get_logger("tracker.auth_failures")
-
-
-def storage_options(storage_uri: str) -> dict[str, Any]:
-    """Timeouts for a Redis storage, which otherwise waits for an unanswering server for as long as the socket does.
-
-    Set in the URL (`?socket_timeout=2`), a value there wins."""
-    if not urlsplit(storage_uri).scheme.startswith("redis"):
-        return {}
-    return {"socket_timeout": STORAGE_TIMEOUT, "socket_connect_timeout": STORAGE_TIMEOUT}
-
-
-def shared_storage(storage_uri: str) -> Storage:
-    """The `limits` storage at `storage_uri` (Redis), with its timeouts."""
-    return storage_from_string(storage_uri, wrap_exceptions=True, **storage_options(storage_uri))
 
 
 class AuthFailureLimit:

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit
 
 from flask import Blueprint, Flask
-from limits.storage import Storage
 
-from access.attempts import DatabaseCounts
 from api import docs, rate_limit
-from api.auth_failures import AuthFailureLimit, shared_storage, storage_options
+from api.auth_failures import AuthFailureLimit
 from api.errors import ProblemApi, problem, register_error_handlers
 from api.resources import evaluation, history, imports, innovations, ops, organisations, people
 from runtime.services import Services
-from web.read_connection import read_connection
+from web.failure_counts import failure_counts, storage_options
 
 
 class TrackerApi(docs.SwaggerPage, ProblemApi):
@@ -51,7 +48,7 @@ def install(app: Flask, services: Services, exempt: tuple[Blueprint, ...] = ()) 
     if settings.auth_failure_limit:
         # Before the per-key limit, so an address over its failures is refused before any other limit counts it.
         AuthFailureLimit(
-            settings.auth_failure_limit, _failure_counts(services), frozenset(b.name for b in unlimited)
+            settings.auth_failure_limit, failure_counts(services), frozenset(b.name for b in unlimited)
         ).install(app)
     if settings.rate_limit:
         rate_limit.install(app, settings.rate_limit, unlimited)
@@ -70,13 +67,3 @@ def install(app: Flask, services: Services, exempt: tuple[Blueprint, ...] = ()) 
     @app.errorhandler(404)
     def not_found(_: Any) -> Any:
         return problem(404, "No such resource.")
-
-
-def _failure_counts(services: Services) -> Storage:
-    """Where failed authentications are counted: Redis when the limits are stored there, else the tracker's own
-    database; either way every worker shares the count."""
-    uri = services.settings.rate_limit_storage
-    if urlsplit(uri).scheme.startswith("redis"):
-        return shared_storage(uri)
-    read_model = services.read_model
-    return DatabaseCounts(read_connection, read_model.writer, read_model.write_lock)

@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from access.keys import KeyStore
 from access.people import PeopleStore
+from access.signin import SignIn
 from projections import migrate
 from projections.engine import make_engine
 from projections.read_model import ReadModel
@@ -59,12 +60,14 @@ def build_read_model(settings: Settings, app: TrackerApplication) -> ReadModel:
 def build_services(settings: Settings) -> Services:
     app = build_application(settings)
     read_model = build_read_model(settings, app)
+    people = PeopleStore(read_model.reader, read_model.writer)
     return Services(
         settings=settings,
         app=app,
         read_model=read_model,
         keys=KeyStore(read_model.reader, read_model.writer),
-        people=PeopleStore(read_model.reader, read_model.writer),
+        people=people,
+        signin=SignIn(people),
     )
 
 

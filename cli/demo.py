@@ -1,7 +1,8 @@
-"""`tracker demo`: the demo data set, its people, and a key for each of them."""
+"""`tracker demo`: the demo data set, its people, and a key and a password for each of them."""
 
 from __future__ import annotations
 
+import secrets
 from uuid import UUID
 
 import click
@@ -60,9 +61,11 @@ def demo_load(if_empty: bool) -> None:
 
 @demo.command("keys")
 def demo_keys() -> None:
-    """Revoke earlier demo keys and print a fresh key for each demo person."""
-    lines = []
+    """Revoke earlier demo keys and print a fresh key and a fresh password for each demo person."""
+    lines: list[str] = []
+    sign_ins: list[str] = []
     with open_services() as services:
+        base = services.settings.base_url
         services.keys.revoke_demo_keys()
         for person in DEMO_PEOPLE:
             where = demo_organisation(person)
@@ -72,5 +75,10 @@ def demo_keys() -> None:
             found = demo_person(services, person, organisation_id)
             token, _ = services.keys.create_for(person_id=found.id, name=f"demo-{person.slug}", demo=True)
             lines.append(f"  {person.slug:<12} {token}  {person.name} ({person.role})")
+            password = f"demo-{secrets.token_urlsafe(9)}"
+            services.signin.set_password(found.id, password, actor_id=DEMO_ACTOR)
+            sign_ins.append(f"  {person.slug:<12} {person.email:<32} {password}")
     click.echo("Demo API keys, one per person (send as 'Authorization: Bearer <key>'):")
     click.echo("\n".join(lines))
+    click.echo(f"Demo sign-ins for the pages at {base}/login (address and password), one per person:")
+    click.echo("\n".join(sign_ins))

@@ -1,4 +1,4 @@
-"""`tracker people`: add, list and deactivate people (the directory outside the event log)."""
+"""`tracker people`: add, list, invite and deactivate people (the directory outside the event log)."""
 
 from __future__ import annotations
 
@@ -69,3 +69,22 @@ def people_deactivate(person_id: Any) -> None:
         except DomainError as exc:
             raise click.UsageError(exc.message) from None
     click.echo(f"deactivated {person.display_name} ({person.id})")
+
+
+@people.command("invite")
+@click.argument("person_id", type=click.UUID)
+def people_invite(person_id: Any) -> None:
+    """Print a single-use link, valid for 7 days, where the person sets a password for the pages (an earlier link of
+    theirs stops working). The link starts with TRACKER_BASE_URL."""
+    with open_services() as services:
+        try:
+            invitation = services.signin.invite(person_id, actor_id=CLI_ACTOR)
+        except DomainError as exc:
+            raise click.UsageError(exc.message) from None
+        base = services.settings.base_url
+    click.echo(f"{base}/invitations/{invitation.token}")
+    click.echo(
+        f"invitation for {invitation.person.display_name} <{invitation.person.email}>, valid until "
+        f"{invitation.expires_at:%Y-%m-%d %H:%M} UTC",
+        err=True,
+    )

@@ -14,7 +14,7 @@ CHART_JS_DIR = Path(str(files("chartkick"))) / "django" / "static" / "chartkick"
 blp = Blueprint("dashboard", __name__)
 
 
-@blp.get("/")
+@blp.get("/dashboard")
 def index() -> Response:
     response = send_from_directory(STATIC, "dashboard.html", max_age=0)
     response.headers["Content-Security-Policy"] = (

@@ -1,15 +1,69 @@
-"""The pages on a Flask app."""
+"""The pages on a Flask app: sign-in, each role's pages, and the analysts' dashboard."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask
+from typing import Any
 
-from pages import dashboard
+from flask import Blueprint, Flask, render_template, request
+from flask_babel import get_locale
+from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from limits.strategies import FixedWindowRateLimiter
+
+from access.signin import PASSWORD_MIN
+from pages import dashboard, evaluation, home, i18n, session, signin, vocabulary
+from web.failure_counts import failure_counts
+from web.services import SERVICES
+
+# The pages' own policy: their scripts and styles come from this app only, and forms post only to it.
+PAGES_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "form-action 'self'; base-uri 'none'; object-src 'none'"
+)
+
+
+def _not_found(_: Any) -> tuple[str, int]:
+    """A page that does not exist, or that the reader may not see: an HTML page, not the API's problem+json."""
+    return render_template("signin/not_found.html"), 404
+
+
+# The workbench's pages (the dashboard is a static page of its own).
+PAGES = (home.blp, signin.blp, evaluation.blp)
+for _blueprint in PAGES:
+    _blueprint.register_error_handler(404, _not_found)
 
 
 def install(app: Flask) -> tuple[Blueprint, ...]:
     """Register the pages; returns their blueprints (the API's limits leave them out)."""
-    blueprints = (dashboard.blp,)
+    services = app.extensions[SERVICES]
+    limit = services.settings.auth_failure_limit
+    session.install(app, session.FailedSignIns(limit, FixedWindowRateLimiter(failure_counts(services))))
+    i18n.install(app)
+    blueprints = (dashboard.blp, *PAGES)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
+    app.jinja_env.globals["csrf_token"] = generate_csrf
+    names = {blueprint.name for blueprint in PAGES}
+
+    @app.context_processor
+    def page_context() -> dict[str, Any]:
+        role = current_user.role if current_user.is_authenticated else None
+        return {
+            "current_language": str(get_locale() or i18n.DEFAULT),
+            "languages": i18n.LANGUAGES,
+            "role_names": vocabulary.ROLE_NAMES,
+            "stage_names": vocabulary.STAGE_NAMES,
+            "status_names": vocabulary.STATUS_NAMES,
+            "decision_names": vocabulary.DECISION_NAMES,
+            "evidence_kind_names": vocabulary.EVIDENCE_KIND_NAMES,
+            "navigation": home.navigation(role) if role else [],
+            "password_min": PASSWORD_MIN,
+        }
+
+    @app.after_request
+    def page_policy(response: Any) -> Any:
+        if request.blueprint in names and "Content-Security-Policy" not in response.headers:
+            response.headers["Content-Security-Policy"] = PAGES_CSP
+        return response
+
     return blueprints

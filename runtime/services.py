@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from access.keys import KeyStore
 from access.people import PeopleStore
+from access.signin import SignIn
 from projections.background import BackgroundProjection
 from projections.read_model import ReadModel
 from runtime.settings import Settings
@@ -20,6 +21,7 @@ class Services:
     read_model: ReadModel
     keys: KeyStore
     people: PeopleStore
+    signin: SignIn
     # With inline projections (SQLite): the web process's own projection thread.
     projection: BackgroundProjection | None = None
     # Reads waiting for X-Min-Position (at most settings.read_waiters at once; see api.http.wait_for_projections).

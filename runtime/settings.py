@@ -45,6 +45,13 @@ class Settings:
     import_max_bytes: int = 200 * 1024 * 1024
     # Base64 AES key: with it, stored event and snapshot payloads are compressed and encrypted (AES-GCM).
     cipher_key: str | None = field(default=None, repr=False)
+    # The pages' session cookie: sent over HTTPS only, and ended after this many minutes without a request.
+    secure_cookies: bool = False
+    session_idle_minutes: int = 30
+    # Where people reach the pages: links in invitations (and e-mails) start with it.
+    base_url: str = "http://127.0.0.1:8000"
+    # Signs the pages' session cookies; without it, one made at first start and kept in the database is used.
+    secret_key: str | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         # A malformed key or limit stops the process at start-up, not at its first write or request.
@@ -61,6 +68,10 @@ class Settings:
             raise ValueError("TRACKER_TRUSTED_PROXIES must be 0 or more")
         if self.read_waiters < 1:
             raise ValueError("TRACKER_READ_WAITERS must be 1 or more")
+        if self.session_idle_minutes < 1:
+            raise ValueError("TRACKER_SESSION_IDLE_MINUTES must be 1 or more")
+        if self.secret_key is not None and len(self.secret_key) < 32:
+            raise ValueError("TRACKER_SECRET_KEY must be at least 32 characters")
         if self.ready_max_lag < 0 or self.ready_max_lag_seconds <= 0:
             raise ValueError("TRACKER_READY_MAX_LAG must be 0 or more, and TRACKER_READY_MAX_LAG_SECONDS above 0")
 
@@ -88,6 +99,10 @@ class Settings:
             ready_max_lag_seconds=float(env.get("TRACKER_READY_MAX_LAG_SECONDS", "30")),
             import_max_bytes=int(env.get("TRACKER_IMPORT_MAX_BYTES", str(200 * 1024 * 1024))),
             cipher_key=env.get("TRACKER_CIPHER_KEY", "").strip() or None,
+            secure_cookies=_on(env.get("TRACKER_SECURE_COOKIES", "")),
+            session_idle_minutes=int(env.get("TRACKER_SESSION_IDLE_MINUTES", "30")),
+            secret_key=env.get("TRACKER_SECRET_KEY", "").strip() or None,
+            base_url=env.get("TRACKER_BASE_URL", "http://127.0.0.1:8000").strip().rstrip("/"),
         )
 
 

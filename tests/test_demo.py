@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from markupsafe import escape
+
 from bootstrap import create_app
 from importers.demo import DEMO_PEOPLE
 from runtime.settings import Settings
@@ -30,11 +32,22 @@ def test_demo_loads_once_and_its_printed_keys_list_innovations_in_every_stage(sq
     first = tracker("demo", "keys")
     second = tracker("demo", "keys")
 
-    def printed(output: str) -> dict[str, str]:
-        return {line.split()[0]: line.split()[1] for line in output.splitlines() if line.startswith("  ")}
+    def printed(output: str, heading: str) -> dict[str, list[str]]:
+        """The lines under `heading`, by the slug they start with."""
+        found: dict[str, list[str]] = {}
+        inside = False
+        for line in output.splitlines():
+            if not line.startswith("  "):
+                inside = line.startswith(heading)
+            elif inside:
+                slug, *rest = line.split()
+                found[slug] = rest
+        return found
 
-    keys = printed(second)
+    keys = {slug: rest[0] for slug, rest in printed(second, "Demo API keys").items()}
     assert set(keys) == {person.slug for person in DEMO_PEOPLE}
+    sign_ins = {slug: rest[:2] for slug, rest in printed(second, "Demo sign-ins").items()}
+    assert set(sign_ins) == {person.slug for person in DEMO_PEOPLE}
 
     app = create_app(Settings(database_url=sqlite_url))
     client = app.test_client()
@@ -47,7 +60,7 @@ def test_demo_loads_once_and_its_printed_keys_list_innovations_in_every_stage(sq
         assert statuses == {"active", "on_hold", "mainstreamed", "discontinued"}
         vision = client.get("/api/v1/ecosystems?q=vision", headers={"Authorization": f"Bearer {keys['provider-lt']}"})
         assert vision.json["items"][0]["eu_grant_eur"] == "136836.00"
-        old_analyst = printed(first)["analyst"]
+        old_analyst = printed(first, "Demo API keys")["analyst"][0]
         assert client.get("/api/v1/innovations", headers={"Authorization": f"Bearer {old_analyst}"}).status_code == 401
 
         # Every person is a person, and the evaluation round has something to show on each screen.
@@ -69,5 +82,15 @@ def test_demo_loads_once_and_its_printed_keys_list_innovations_in_every_stage(sq
         assert any(get(f"/api/v1/innovations/{iid}/notes", "manager") for iid in in_assessment)
         people = get("/api/v1/people?page_size=50", "admin")
         assert people["total"] == len(DEMO_PEOPLE)
+
+        # The printed sign-ins work on the pages: the evaluator with pending work finds it in their queue.
+        email, password = sign_ins["evaluator-2"]
+        login = client.get("/login").get_data(as_text=True)
+        token = login.split('name="csrf_token" value="')[1].split('"')[0]
+        signed = client.post("/login", data={"csrf_token": token, "email": email, "password": password})
+        assert signed.status_code == 302
+        queue = client.get("/queue").get_data(as_text=True)
+        pending_titles = [str(escape(item["title"])) for item in get("/api/v1/me/assignments", "evaluator-2")["items"]]
+        assert all(title in queue for title in pending_titles)
     finally:
         app.extensions["tracker"].close()

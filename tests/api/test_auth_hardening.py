@@ -21,11 +21,11 @@ from click.testing import CliRunner
 from structlog.testing import capture_logs
 
 from access import keys as key_module
-from api.auth_failures import STORAGE_TIMEOUT
 from bootstrap import create_app
 from cli.main import main as cli
 from runtime.settings import AUTH_FAILURE_LIMIT, Settings
 from tests.api.conftest import Env, Keys, make_env
+from web.failure_counts import STORAGE_TIMEOUT
 
 BAD_KEY = "iet_0123456789abcdef_" + "x" * 43
 LIST = "/api/v1/innovations"

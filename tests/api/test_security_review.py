@@ -180,10 +180,12 @@ COMMON = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin",
 
 @contextmanager
 def answers(env: Env) -> Iterator[dict[str, Any]]:
-    """One answer of every kind: a page, JSON, CSV, a problem, the docs, an unauthenticated problem, a script."""
+    """One answer of every kind: a page, the dashboard, JSON, CSV, a problem, the docs, an unauthenticated problem,
+    a script."""
     key = env.keys.analyst
     found = {
-        "page": env.get("/"),
+        "page": env.get("/login"),
+        "dashboard": env.get("/dashboard"),
         "json": env.get("/api/v1/innovations", key),
         "csv": env.get("/api/v1/innovations", key, headers={"Accept": "text/csv"}),
         "problem": env.get("/api/v1/innovations/not-an-id", key),

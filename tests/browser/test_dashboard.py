@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -15,30 +13,14 @@ from werkzeug.serving import make_server
 from bootstrap import create_app, upgrade_database
 from importers.demo import load as load_demo
 from runtime.settings import Settings
-
-ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "var" / "test-artifacts"
-CHROMIUM = os.environ.get("TRACKER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
+from tests.browser.chromium import ARTIFACTS, chromium, require_chromium, watch_errors
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    if not Path(CHROMIUM).exists():
-        if os.environ.get("REQUIRE_BROWSER") == "1":
-            pytest.fail(f"Chromium is required (REQUIRE_BROWSER=1) but {CHROMIUM} is missing")
-        pytest.skip(f"Chromium not installed at {CHROMIUM}")
+    require_chromium()
     url = f"sqlite:///{tmp_path_factory.mktemp('dashboard')}/tracker.db"
     settings = Settings(database_url=url)
     upgrade_database(settings)
@@ -57,20 +39,12 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 @pytest.fixture
 def page(server: dict[str, Any]) -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
-
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as browser:
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         tab = context.new_page()
-        errors: list[str] = []
-        tab.on("console", lambda msg: errors.append(msg.text) if msg.type == "error" else None)
-        tab.on("pageerror", lambda exc: errors.append(str(exc)))
-        tab.console_errors = errors  # type: ignore[attr-defined]
+        tab.console_errors = watch_errors(tab)  # type: ignore[attr-defined]
         yield tab
         context.close()
-        browser.close()
 
 
 def api_json(server: dict[str, Any], path: str) -> Any:
@@ -88,7 +62,7 @@ def table_counts(page: Any, table: str, attribute: str) -> dict[str, int]:
 
 
 def enter_key(page: Any, server: dict[str, Any]) -> None:
-    page.goto(server["base"] + "/")
+    page.goto(server["base"] + "/dashboard")
     page.get_by_label("Analyst API key").fill(server["key"])
     page.get_by_role("button", name="Use key").click()
     expect(page.locator("#innovations-table tbody tr").first).to_be_visible()
@@ -156,7 +130,7 @@ def test_ecosystem_members_by_role_and_country_and_sortable_tables(page: Any, se
 
 
 def test_dashboard_assets_are_served_locally(server: dict[str, Any]) -> None:
-    index = server["client"].get("/")
+    index = server["client"].get("/dashboard")
     html = index.get_data(as_text=True)
     index.close()
     assert "script-src 'self'" in index.headers["Content-Security-Policy"]

@@ -1,0 +1,41 @@
+"""The start page: each role's tasks, and the navigation every page shows."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_babel import lazy_gettext as _l
+from flask_login import login_required
+
+from pages.session import signed_in
+
+blp = Blueprint("home", __name__, template_folder="templates", static_folder="static", static_url_path="/pages/static")
+
+# Each role's tasks: (endpoint, label, what it is for). The first ones are also the navigation.
+TASKS = {
+    "admin": [("dashboard.index", _l("Dashboard"), _l("The portfolio by stage, its scores and trends."))],
+    "manager": [("dashboard.index", _l("Dashboard"), _l("The portfolio by stage, its scores and trends."))],
+    "analyst": [("dashboard.index", _l("Dashboard"), _l("The portfolio by stage, its scores and trends."))],
+    "provider": [],
+    "evaluator": [
+        (
+            "evaluator.my_queue",
+            _l("My queue"),
+            _l("The innovations waiting for your assessment, and those you assessed."),
+        ),
+    ],
+}
+ACCOUNT = ("signin.account", _l("Your account"), _l("Your password and your language."))
+
+
+def tasks(role: str) -> list[tuple[str, str, str]]:
+    return [*TASKS.get(role, []), ACCOUNT]
+
+
+def navigation(role: str) -> list[tuple[str, str]]:
+    return [("home.index", _l("Start"))] + [(endpoint, label) for endpoint, label, _ in tasks(role)]
+
+
+@blp.get("/")
+@login_required
+def index() -> str:
+    return render_template("home/index.html", tasks=tasks(signed_in().role))

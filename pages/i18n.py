@@ -1,0 +1,38 @@
+"""The pages' languages (Flask-Babel): the reader's own setting, else what the browser asks for, else English.
+
+Every string a person reads on a page goes through gettext; dates and numbers are formatted by Babel for the
+locale. The catalogues live in pages/translations and are compiled by `make install` (pybabel compile)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, request, session
+from flask_babel import Babel
+from flask_login import current_user
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+# The shipped languages, each named in itself (the switcher shows them so).
+LANGUAGES = {"en": "English", "lt": "Lietuvių", "it": "Italiano"}
+DEFAULT = "en"
+# Where a reader who is not signed in keeps the language they picked.
+SESSION_LANGUAGE = "language"
+
+
+def locale() -> str:
+    """The reader's language: theirs if signed in (a tag such as pt-PT counts by its language), else the one they
+    picked on the sign-in pages, else the best of Accept-Language, else English."""
+    if current_user.is_authenticated:
+        chosen = current_user.locale.split("-")[0]
+        if chosen in LANGUAGES:
+            return chosen
+    picked = session.get(SESSION_LANGUAGE)
+    if picked in LANGUAGES:
+        return str(picked)
+    return request.accept_languages.best_match(LANGUAGES) or DEFAULT
+
+
+def install(app: Flask) -> None:
+    app.config["BABEL_TRANSLATION_DIRECTORIES"] = str(TRANSLATIONS)
+    app.config["BABEL_DEFAULT_LOCALE"] = DEFAULT
+    Babel(app, locale_selector=locale)

@@ -1,0 +1,131 @@
+"""Signing in and out, accepting an invitation, and one's own account (password and language)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.wrappers import Response
+
+from access.signin import InvitationError
+from pages.forms import ChangePasswordForm, LanguageForm, SetPasswordForm, SignInForm, SignOutForm, refused_status
+from pages.i18n import LANGUAGES, SESSION_LANGUAGE
+from pages.session import SignedIn, failed_sign_ins, safe_next, signed_in
+from tracker.errors import ValidationError
+from web.services import services
+
+blp = Blueprint("signin", __name__, template_folder="templates")
+
+Page = str | tuple[str, int] | Response
+
+
+def _start_session(person: Any) -> None:
+    """Sign the person in with a fresh session (nothing of the session before it is kept)."""
+    stamp = services().signin.stamp(person.id)
+    assert stamp is not None
+    language = session.get(SESSION_LANGUAGE)
+    session.clear()
+    if language:
+        session[SESSION_LANGUAGE] = language
+    session.permanent = True
+    login_user(SignedIn(person, stamp))
+
+
+@blp.route("/login", methods=["GET", "POST"])
+def login() -> Page:
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = SignInForm()
+    if not form.validate_on_submit():
+        if request.method == "POST":
+            return render_template("signin/login.html", form=form), refused_status(form)
+        return render_template("signin/login.html", form=form)
+    address, email = get_remote_address(), form.email.data
+    if not failed_sign_ins().allowed(address, email):
+        message = _("Too many failed sign-ins. Wait a few minutes, then try again.")
+        return render_template("signin/login.html", form=form, error=message), 429
+    person = services().signin.authenticate(email, form.password.data)
+    if person is None:
+        failed_sign_ins().failed(address, email)
+        message = _("The e-mail address or the password is wrong.")
+        return render_template("signin/login.html", form=form, error=message), 422
+    _start_session(person)
+    return redirect(safe_next(request.args.get("next")) or url_for("home.index"))
+
+
+@blp.post("/logout")
+def logout() -> Page:
+    form = SignOutForm()
+    if not form.validate_on_submit():
+        return render_template("signin/message.html", message=_("The form expired. Sign out again.")), 400
+    logout_user()
+    language = session.get(SESSION_LANGUAGE)
+    session.clear()
+    if language:
+        session[SESSION_LANGUAGE] = language
+    flash(_("You are signed out."), "info")
+    return redirect(url_for("signin.login"))
+
+
+def _invitation_invalid() -> Page:
+    message = _(
+        "This invitation is not valid any more: it was used, or it expired. Ask an administrator for a new one."
+    )
+    return render_template("signin/message.html", message=message), 404
+
+
+@blp.route("/invitations/<token>", methods=["GET", "POST"])
+def invitation(token: str) -> Page:
+    signin = services().signin
+    try:
+        person = signin.invited(token)
+    except InvitationError:
+        return _invitation_invalid()
+    form = SetPasswordForm()
+    if not form.validate_on_submit():
+        status = refused_status(form) if request.method == "POST" else 200
+        return render_template("signin/invitation.html", form=form, person=person), status
+    try:
+        person = signin.accept(token, form.password.data)
+    except InvitationError:
+        return _invitation_invalid()
+    logout_user()
+    _start_session(person)
+    flash(_("Your password is set. Welcome, %(name)s.", name=person.display_name), "success")
+    return redirect(url_for("home.index"))
+
+
+@blp.route("/account", methods=["GET", "POST"])
+@login_required
+def account() -> Page:
+    password = ChangePasswordForm()
+    if password.validate_on_submit():
+        try:
+            services().signin.change_password(signed_in().person.id, password.current.data, password.password.data)
+        except ValidationError:
+            password.current.errors = [_("This is not your current password.")]
+            return render_template("signin/account.html", password=password), 422
+        _start_session(signed_in().person)
+        flash(_("Your password is changed. Your other sessions are signed out."), "success")
+        return redirect(url_for("signin.account"))
+    if request.method == "POST":
+        return render_template("signin/account.html", password=password), refused_status(password)
+    return render_template("signin/account.html", password=password)
+
+
+@blp.post("/language")
+def language() -> Page:
+    """The language switcher on every page: a signed-in person's setting changes, else this browser's."""
+    form = LanguageForm()
+    back = safe_next(form.next.data) or url_for("home.index")
+    if not form.validate_on_submit() or form.language.data not in LANGUAGES:
+        message = _("The form expired or was not sent from this site. Go back and try again.")
+        return render_template("signin/message.html", message=message), refused_status(form)
+    if current_user.is_authenticated:
+        person = signed_in().person
+        services().people.update(person.id, {"locale": form.language.data}, actor_id=str(person.id))
+    session[SESSION_LANGUAGE] = form.language.data
+    return redirect(back)

@@ -1,0 +1,93 @@
+"""The domain's words as a reader sees them, translated: stages, statuses, roles, rubric criteria and levels, event
+types. The rules behind them stay in the domain (tracker.stages, tracker.rubric); this module only names them."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+
+from tracker.rubric import CURRENT_RUBRIC
+from tracker.stages import DECISIONS, EVIDENCE_KINDS, STAGES, STATUSES
+
+STAGE_NAMES = {
+    "identification": _l("identification"),
+    "testing": _l("testing"),
+    "development": _l("development"),
+    "assessment": _l("assessment"),
+    "mainstreamed": _l("mainstreamed"),
+}
+STATUS_NAMES = {
+    "active": _l("active"),
+    "on_hold": _l("on hold"),
+    "mainstreamed": _l("mainstreamed"),
+    "discontinued": _l("discontinued"),
+}
+ROLE_NAMES = {
+    "admin": _l("administrator"),
+    "manager": _l("manager"),
+    "provider": _l("VET provider"),
+    "evaluator": _l("evaluator"),
+    "analyst": _l("policy analyst"),
+}
+DECISION_NAMES = {
+    "advance": _l("advance"),
+    "hold": _l("hold"),
+    "resume": _l("resume"),
+    "recycle": _l("send back"),
+    "discontinue": _l("discontinue"),
+}
+EVIDENCE_KIND_NAMES = {
+    "report": _l("report"),
+    "evaluation": _l("evaluation"),
+    "dataset": _l("dataset"),
+    "publication": _l("publication"),
+    "case_study": _l("case study"),
+    "testimonial": _l("testimonial"),
+    "video": _l("video"),
+    "curriculum": _l("curriculum"),
+    "policy_document": _l("policy document"),
+    "other": _l("other"),
+}
+# Each criterion of the rubric: its name and what it asks.
+CRITERIA = {
+    "relevance": (_l("Relevance"), _l("Documented need; fit with EU and national VET priorities.")),
+    "effectiveness": (_l("Effectiveness"), _l("Evidence of outcomes from testing.")),
+    "transferability": (_l("Transferability"), _l("Works in varied settings, simple, affordable per learner.")),
+    "sustainability": (_l("Sustainability"), _l("Owner, funding beyond the grant, embedded in curricula.")),
+    "partnership": (_l("Partnership"), _l("Employers and authorities engaged.")),
+    "openness": (_l("Openness"), _l("Open licence, results published.")),
+}
+# What each level of the scale means.
+LEVELS = {
+    0: _l("none"),
+    1: _l("claimed"),
+    2: _l("partial"),
+    3: _l("evidenced"),
+    4: _l("independently verified"),
+}
+EVENT_NAMES = {
+    "Submitted": _l("submitted"),
+    "DetailsRevised": _l("details revised"),
+    "PilotStarted": _l("pilot started"),
+    "PilotOutcomeRecorded": _l("pilot outcome recorded"),
+    "EvidenceAdded": _l("evidence added"),
+    "AdoptionRecorded": _l("adoption recorded"),
+    "AssessmentRecorded": _l("assessment recorded"),
+    "EvaluatorAssigned": _l("evaluator assigned"),
+    "EvaluatorUnassigned": _l("evaluator unassigned"),
+    "NoteAdded": _l("note added"),
+    "Advanced": _l("advanced"),
+    "Recycled": _l("sent back"),
+    "PutOnHold": _l("put on hold"),
+    "Resumed": _l("resumed"),
+    "Discontinued": _l("discontinued"),
+}
+
+# Every stage, status, criterion and level of the domain has a name here (tests/pages check it).
+NAMED = {
+    "stages": (set(STAGES), set(STAGE_NAMES)),
+    "statuses": (set(STATUSES), set(STATUS_NAMES)),
+    "criteria": (set(CURRENT_RUBRIC.keys), set(CRITERIA)),
+    "levels": (set(CURRENT_RUBRIC.scale), set(LEVELS)),
+    "decisions": (set(DECISIONS), set(DECISION_NAMES)),
+    "evidence kinds": (set(EVIDENCE_KINDS), set(EVIDENCE_KIND_NAMES)),
+}

@@ -1,0 +1,226 @@
+"""The workbench in real headless Chromium: an invited person sets a password and signs in (with the keyboard alone),
+in English and in Lithuanian; an evaluator assesses with the keyboard alone; every page passes an axe-core scan and
+reflows at 360 px."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+from werkzeug.serving import make_server
+
+from bootstrap import create_app, upgrade_database
+from runtime.settings import Settings
+from tests.browser.chromium import (
+    ARTIFACTS,
+    chromium,
+    require_chromium,
+    scrolls_sideways,
+    serious_violations,
+    watch_errors,
+)
+from tests.world import FULL_SCORES, build_world
+from tracker.rubric import assessment_mpi
+
+pytestmark = pytest.mark.browser
+PASSWORD = "a long enough pass phrase"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+    require_chromium()
+    url = f"sqlite:///{tmp_path_factory.mktemp('signin')}/tracker.db"
+    settings = Settings(database_url=url)
+    upgrade_database(settings)
+    app = create_app(settings)
+    services = app.extensions["tracker"]
+    http = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=http.serve_forever, daemon=True)
+    thread.start()
+    yield {"base": f"http://127.0.0.1:{http.server_port}", "services": services}
+    http.shutdown()
+    services.close()
+
+
+@pytest.fixture(scope="module")
+def browser(server: dict[str, Any]) -> Iterator[Any]:
+    with chromium() as found:
+        yield found
+
+
+def invite(server: dict[str, Any], email: str, role: str = "analyst", locale: str = "en") -> str:
+    services = server["services"]
+    person = services.people.create(actor_id="admin", name="Rūta Žemaitė", email=email, role=role, locale=locale)
+    return f"{server['base']}/invitations/{services.signin.invite(person.id, actor_id='admin').token}"
+
+
+def checked(tab: Any, name: str) -> None:
+    """The page as it is now: no serious accessibility finding; no sideways scrolling at 360 px; a screenshot."""
+    assert serious_violations(tab) == [], name
+    size = tab.viewport_size
+    tab.set_viewport_size({"width": 360, "height": 740})
+    assert not scrolls_sideways(tab), f"{name} scrolls sideways at 360 px"
+    tab.screenshot(path=str(ARTIFACTS / f"{name}-360.png"), full_page=True)
+    tab.set_viewport_size(size)
+
+
+def tab_to(tab: Any, selector: str, limit: int = 25) -> None:
+    """Press Tab until the element is focused, as a keyboard user does."""
+    for _ in range(limit):
+        if tab.evaluate(f"document.activeElement === document.querySelector({selector!r})"):
+            return
+        tab.keyboard.press("Tab")
+    raise AssertionError(f"{selector} is not reachable with Tab")
+
+
+def test_an_invited_person_sets_a_password_and_signs_in_with_the_keyboard(server: dict[str, Any], browser: Any) -> None:
+    link = invite(server, "aino@example.org")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    tab = context.new_page()
+    errors = watch_errors(tab)
+
+    tab.goto(link)
+    expect(tab.get_by_role("heading", name="Set your password")).to_be_visible()
+    checked(tab, "invitation")
+    tab.get_by_label("New password").fill("too short")
+    tab.get_by_label("The same password again").fill("too short")
+    tab.get_by_role("button", name="Set password").click()
+    expect(tab.get_by_text("Use at least 12 characters.")).to_be_visible()
+    # The error is tied to its field, so a screen reader reads it with the field.
+    field = tab.get_by_label("New password")
+    assert field.get_attribute("aria-invalid") == "true"
+    assert "password-error" in field.get_attribute("aria-describedby")
+    checked(tab, "invitation-refused")
+    tab.get_by_label("New password").fill(PASSWORD)
+    tab.get_by_label("The same password again").fill(PASSWORD)
+    tab.get_by_role("button", name="Set password").click()
+    expect(tab.get_by_role("heading", name="Welcome, Rūta Žemaitė")).to_be_visible()
+    checked(tab, "start")
+
+    tab.get_by_role("link", name="Your account").first.click()
+    expect(tab.get_by_role("heading", name="Your account")).to_be_visible()
+    checked(tab, "account")
+    tab.get_by_role("button", name="Sign out").click()
+    expect(tab.get_by_text("You are signed out.")).to_be_visible()
+    checked(tab, "login")
+
+    # Signing in again with the keyboard alone: Tab to each field, type, Enter.
+    tab_to(tab, "#email")
+    tab.keyboard.type("aino@example.org")
+    tab.keyboard.press("Tab")
+    tab.keyboard.type("not the password")
+    tab.keyboard.press("Enter")
+    expect(tab.get_by_text("The e-mail address or the password is wrong.")).to_be_visible()
+    checked(tab, "login-refused")
+    tab_to(tab, "#password")
+    tab.keyboard.type(PASSWORD)
+    tab.keyboard.press("Enter")
+    expect(tab.get_by_role("heading", name="Welcome, Rūta Žemaitė")).to_be_visible()
+    # The focused control is visibly outlined.
+    tab_to(tab, "a.brand")
+    outline = tab.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", ""), "no visible focus"
+    assert errors == []
+    context.close()
+
+
+def test_the_pages_in_lithuanian(server: dict[str, Any], browser: Any) -> None:
+    link = invite(server, "ruta@example.org", locale="lt")
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="lt-LT")
+    tab = context.new_page()
+    tab.goto(f"{server['base']}/login")
+    assert tab.locator("html").get_attribute("lang") == "lt"
+    expect(tab.get_by_role("heading", name="Prisijungti")).to_be_visible()
+    checked(tab, "login-lt")
+    tab.goto(link)
+    expect(tab.get_by_role("heading", name="Nustatykite slaptažodį")).to_be_visible()
+    tab.get_by_label("Naujas slaptažodis").fill(PASSWORD)
+    tab.get_by_label("Pakartokite slaptažodį").fill(PASSWORD)
+    tab.get_by_role("button", name="Nustatyti slaptažodį").click()
+    expect(tab.get_by_role("heading", name="Sveiki, Rūta Žemaitė")).to_be_visible()
+    checked(tab, "start-lt")
+    # The switcher changes the person's language, and it stays theirs.
+    tab.get_by_label("Kalba").select_option("it")
+    tab.get_by_role("button", name="Keisti kalbą").click()
+    expect(tab.get_by_role("heading", name="Benvenuto/a, Rūta Žemaitė")).to_be_visible()
+    assert tab.locator("html").get_attribute("lang") == "it"
+    checked(tab, "start-it")
+    context.close()
+
+
+def test_an_evaluator_assesses_with_the_keyboard_alone_blind_until_their_own_is_in(
+    server: dict[str, Any], browser: Any
+) -> None:
+    """The evaluator's queue and assessment page: no sign of the other evaluator's scores before their own is in;
+    the live preview matches the stored MPI; the whole assessment done with the keyboard; then the panel appears."""
+    services = server["services"]
+    world = build_world(services.app)
+    iid = world.submit(title="Welding simulator badges")
+    world.to_stage(iid, "testing")
+    a = services.people.create(
+        actor_id="admin", name="Eva Dubois", email="eva@example.org", role="evaluator", organisation_id=world.eval_org_a
+    )
+    b = services.people.create(
+        actor_id="admin",
+        name="Erik Schmidt",
+        email="erik@example.org",
+        role="evaluator",
+        organisation_id=world.eval_org_b,
+    )
+    services.signin.set_password(a.id, PASSWORD, actor_id="admin")
+    for person in (a, b):
+        services.app.assign_evaluator(
+            iid, actor=world.manager, evaluator_id=str(person.id), evaluator_organisation_id=person.organisation_id
+        )
+    services.app.record_assessment(iid, actor=b.actor(), scores=FULL_SCORES, rationale="Erik's reasons, unseen")
+    services.read_model.catch_up()
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    tab = context.new_page()
+    errors = watch_errors(tab)
+    tab.goto(f"{server['base']}/login")
+    tab.get_by_label("E-mail address").fill("eva@example.org")
+    tab.get_by_label("Password").fill(PASSWORD)
+    tab.get_by_role("button", name="Sign in").click()
+    tab.get_by_role("link", name="My queue").first.click()
+    expect(tab.get_by_role("link", name="Welding simulator badges")).to_be_visible()
+    checked(tab, "queue")
+    tab.get_by_role("link", name="Next pending").click()
+    expect(tab.get_by_role("heading", name="Welding simulator badges")).to_be_visible()
+    page = tab.content()
+    assert "Erik" not in page
+    assert "unseen" not in page
+    checked(tab, "assess")
+
+    # The rubric with the keyboard alone: Tab into each criterion's radio group, arrow keys to a level, Tab to the
+    # comment; then the rationale and Enter on the button.
+    levels = {"relevance": 4, "effectiveness": 3, "transferability": 3, "sustainability": 2, "partnership": 4}
+    for key, level in levels.items():
+        tab_to(tab, f"#score_{key}-0", limit=60)
+        for _ in range(level):
+            tab.keyboard.press("ArrowRight")
+        assert tab.evaluate(f"document.querySelector('#score_{key}-{level}').checked")
+        tab.keyboard.press("Tab")
+        tab.keyboard.type(f"About {key}")
+    tab_to(tab, "#score_openness-0", limit=60)
+    for _ in range(5):  # past level 4 to "not assessable", the sixth option
+        tab.keyboard.press("ArrowRight")
+    assert tab.evaluate("document.querySelector('#score_openness-5').checked")
+    scores = dict(levels, openness=None)
+    expected = assessment_mpi(scores)
+    expect(tab.locator("#mpi-preview")).to_have_attribute("data-mpi", str(expected))
+    tab_to(tab, "#rationale", limit=60)
+    tab.keyboard.type("Evidence from two pilots.")
+    tab_to(tab, "#rubric-form button[type=submit]", limit=10)
+    tab.keyboard.press("Enter")
+    expect(tab.get_by_text("Your assessment is recorded.")).to_be_visible()
+    stored = next(x for x in services.app.get_innovation(iid).assessments if x["evaluator_id"] == str(a.id))
+    assert stored["mpi"] == expected
+    assert stored["comments"]["relevance"] == "About relevance"
+    expect(tab.get_by_text("Erik's reasons, unseen")).to_be_visible()
+    checked(tab, "assess-after")
+    assert errors == []
+    context.close()

@@ -1,0 +1,75 @@
+"""Every message a page shows is translated in every shipped language, in the catalogue and in what was compiled
+from it (`make install` compiles them)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+from babel.support import Translations
+
+from pages.i18n import DEFAULT, LANGUAGES, TRANSLATIONS
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
+
+
+def extracted() -> set[str]:
+    """The messages of the pages' Python and templates, as `make messages` extracts them (pages/babel.cfg)."""
+    method_map = [("pages/**.py", "python"), ("pages/templates/**.html", "jinja2")]
+    found = set()
+    for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map, keywords=KEYWORDS):
+        found.update([message] if isinstance(message, str) else [m for m in message if m])
+    return found
+
+
+MESSAGES = extracted()
+TRANSLATED = [code for code in LANGUAGES if code != DEFAULT]
+
+
+def test_the_pages_have_messages_to_translate() -> None:
+    assert len(MESSAGES) > 40
+    assert "Sign in" in MESSAGES
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_every_message_is_translated_with_the_same_placeholders(language: str) -> None:
+    with (TRANSLATIONS / language / "LC_MESSAGES" / "messages.po").open("rb") as po:
+        catalogue = read_po(po, locale=language)
+    missing, fuzzy, placeholders = [], [], []
+    for message in MESSAGES:
+        entry = catalogue.get(message)
+        if entry is None or not entry.string:
+            missing.append(message)
+        elif entry.fuzzy:
+            fuzzy.append(message)
+        elif set(PLACEHOLDER.findall(message)) != set(PLACEHOLDER.findall(entry.string)):
+            placeholders.append(message)
+    assert not missing, f"{language} lacks: {sorted(missing)}"
+    assert not fuzzy, f"{language} has fuzzy translations: {sorted(fuzzy)}"
+    assert not placeholders, f"{language} changes the placeholders of: {sorted(placeholders)}"
+
+
+@pytest.mark.parametrize("language", TRANSLATED)
+def test_the_compiled_catalogue_is_current(language: str) -> None:
+    compiled = Translations.load(str(TRANSLATIONS), [language])
+    assert isinstance(compiled, Translations), f"no compiled catalogue for {language}: run make install"
+    untranslated = [m for m in MESSAGES if compiled.gettext(m) == m and m not in SAME_IN[language]]
+    assert not untranslated, f"compiled {language} catalogue is out of date (make install): {sorted(untranslated)}"
+
+
+# Messages whose translation is the English word itself.
+SAME_IN = {"lt": set(), "it": {"Password"}}
+
+
+def test_every_word_of_the_domain_has_a_name_on_the_pages() -> None:
+    from pages.vocabulary import NAMED
+
+    for kind, (domain, named) in NAMED.items():
+        assert domain == named, (
+            f"{kind}: the domain has {sorted(domain - named)}, the pages name {sorted(named - domain)}"
+        )
