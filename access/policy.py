@@ -19,7 +19,7 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, exists, false, literal, not_, or_, select
+from sqlalchemy import and_, exists, false, func, literal, not_, or_, select
 
 from projections import tables as t
 from projections.queries import EVERYTHING, Scope
@@ -74,6 +74,7 @@ def scope(viewer: Viewer) -> Scope:
             public=public,
             private=private,
             granted=own,
+            granted_total=select(func.count()).select_from(i).where(private, own),
             then=lambda stage: or_(stage.in_(PUBLIC_STAGES), own),
         )
     if viewer.role != "evaluator":
@@ -102,6 +103,7 @@ def scope(viewer: Viewer) -> Scope:
         public=public,
         private=private,
         granted=granted_in,
+        granted_total=select(func.count()).select_from(g).where(g.c.evaluator_id == me),
         then=lambda stage: or_(stage.in_(PUBLIC_STAGES), assigned_now, assessed),
     )
 
