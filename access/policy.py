@@ -54,6 +54,11 @@ class Viewer:
     def reads_audit(self) -> bool:
         return self.reads_all
 
+    def acts_for(self, organisation_id: UUID) -> bool:
+        """Whether the viewer writes for this organisation: its innovations' details, pilots and evidence, and its
+        adoptions. Providers act for their own organisation only; admins for any."""
+        return self.role == "admin" or self.owns(organisation_id)
+
 
 # ---- SQL: lists, totals, CSV, analytics, one projected innovation ------------------------------------------------
 

@@ -77,8 +77,5 @@ def seen(innovation_id: UUID) -> Innovation:
 
 def ensure_owner(organisation_id: UUID) -> None:
     """Providers act only for their own organisation; admins for any."""
-    who = principal()
-    if who.role == "admin":
-        return
-    if who.role != "provider" or who.organisation_id != organisation_id:
+    if not viewer().acts_for(organisation_id):
         raise ProblemError(403, "This innovation belongs to another organisation.", rule="ownership")

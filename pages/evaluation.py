@@ -17,7 +17,8 @@ from werkzeug.wrappers import Response
 from access import policy
 from pages.forms import NOT_ASSESSABLE, AssessmentForm, refused_status
 from pages.session import caught_up, role_required, signed_in, wrote
-from pages.vocabulary import CRITERIA, EVENT_NAMES, LEVELS
+from pages.vocabulary import CRITERIA, LEVELS
+from pages.writing import changes_since
 from projections.queries.evaluation import QUEUE_STATES, queue
 from tracker.errors import DomainError, InvalidScoresError, NotFoundError, VersionConflictError
 from tracker.rubric import CURRENT_RUBRIC, MIN_ASSESSABLE_WEIGHT, assessment_mpi, validate_scores
@@ -159,7 +160,7 @@ def assess(innovation_id: UUID) -> Page:
     except VersionConflictError:
         # Someone changed the innovation since the evaluator opened it: say what changed, keep what they typed, and
         # let them send it again against the current version.
-        changes = _changes_since(inn, read or 0)
+        changes = changes_since(inn, read or 0)
         form.version.data = str(inn.version)
         return _render(inn, form, 409, stale=changes)
     except DomainError as error:
@@ -168,12 +169,6 @@ def assess(innovation_id: UUID) -> Page:
     mpi = receipt.recorded["mpi"] if receipt.recorded else None
     flash(_("Your assessment is recorded. Its MPI is %(mpi)s.", mpi=format_decimal(mpi)), "success")
     return redirect(url_for("evaluator.assess", innovation_id=innovation_id))
-
-
-def _changes_since(inn: Any, version: int) -> list[dict[str, Any]]:
-    """The events after `version` the evaluator may see, as "what changed" (type and time)."""
-    records = policy.visible_history(signed_in().viewer(), inn, services().app.history(inn.id))
-    return [{"what": EVENT_NAMES.get(r.type, r.type), "at": r.at} for r in records if r.version > version]
 
 
 def _refusal(error: DomainError) -> str:

@@ -4,15 +4,38 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, HiddenField, PasswordField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms import (
+    DateField,
+    DecimalField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    PasswordField,
+    RadioField,
+    SelectField,
+    StringField,
+    SubmitField,
+    TextAreaField,
+    URLField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import AnyOf, DataRequired, EqualTo, InputRequired, Length
+from wtforms.validators import (
+    AnyOf,
+    DataRequired,
+    EqualTo,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    StopValidation,
+)
 
 from access.signin import PASSWORD_MAX, PASSWORD_MIN
 from pages.i18n import LANGUAGES
 from pages.vocabulary import CRITERIA
 from tracker import limits
 from tracker.rubric import CURRENT_RUBRIC
+from tracker.stages import DECISIONS, EVIDENCE_KINDS, STAGES
 
 
 def _new_password(label: str) -> PasswordField:
@@ -127,3 +150,124 @@ for _key in CURRENT_RUBRIC.keys:
             _l("Comment on %(criterion)s", criterion=CRITERIA[_key][0]), validators=[Length(max=limits.COMMENT_MAX)]
         ),
     )
+
+
+class AssignForm(FlaskForm):  # type: ignore[misc]
+    """Assign an evaluator (the choices are set per innovation: those who may be assigned now)."""
+
+    evaluator = SelectField(
+        _l("Evaluator"), validate_choice=False, validators=[DataRequired(message=_l("Choose an evaluator."))]
+    )
+    due_on = DateField(_l("Due on (optional)"), validators=[Optional()])
+
+    def validate_evaluator(self, field: SelectField) -> None:
+        if field.data not in {choice.value for choice in field.choices or []}:
+            raise StopValidation(_l("Choose one of the evaluators listed."))
+
+
+class UnassignForm(FlaskForm):  # type: ignore[misc]
+    """End an assignment (the evaluator is named in the address)."""
+
+
+class DecisionForm(FlaskForm):  # type: ignore[misc]
+    decision = RadioField(
+        _l("Decision"),
+        choices=[SelectChoice(d, d) for d in DECISIONS],
+        validators=[InputRequired(message=_l("Choose a decision."))],
+    )
+    to_stage = SelectField(
+        _l("Send back to"), choices=[SelectChoice("", "")] + [SelectChoice(s, s) for s in STAGES], validate_choice=False
+    )
+    rationale = TextAreaField(
+        _l("Reasons"),
+        validators=[DataRequired(message=_l("Give the reasons for the decision.")), Length(max=limits.TEXT_MAX)],
+    )
+    version = HiddenField()
+
+
+def _labels(text: str | None) -> list[str]:
+    """Themes or target groups typed as a comma-separated list."""
+    return [part.strip() for part in (text or "").split(",") if part.strip()]
+
+
+class InnovationForm(FlaskForm):  # type: ignore[misc]
+    title = StringField(
+        _l("Title"), validators=[DataRequired(message=_l("Give a title.")), Length(max=limits.NAME_MAX)]
+    )
+    summary = TextAreaField(
+        _l("Summary"),
+        validators=[DataRequired(message=_l("Describe the innovation.")), Length(max=limits.TEXT_MAX)],
+    )
+    themes = StringField(
+        _l("Themes, separated by commas"), validators=[DataRequired(message=_l("Name at least one theme."))]
+    )
+    target_groups = StringField(_l("Target groups, separated by commas (optional)"))
+    readiness_level = IntegerField(
+        _l("Readiness level, 1 to 9 (optional)"),
+        validators=[
+            Optional(),
+            NumberRange(min=limits.READINESS.low, max=limits.READINESS.high, message=_l("From 1 to 9.")),
+        ],
+    )
+    version = HiddenField()
+
+    def details(self) -> dict[str, object]:
+        return {
+            "title": self.title.data,
+            "summary": self.summary.data,
+            "themes": _labels(self.themes.data),
+            "target_groups": _labels(self.target_groups.data),
+            "readiness_level": self.readiness_level.data,
+        }
+
+
+class PilotForm(FlaskForm):  # type: ignore[misc]
+    site = SelectField(
+        _l("Where it is piloted"), validate_choice=False, validators=[DataRequired(message=_l("Choose the site."))]
+    )
+    started_on = DateField(_l("Started on"), validators=[InputRequired(message=_l("Give the start date."))])
+    planned_participants = IntegerField(
+        _l("Planned participants (optional)"),
+        validators=[Optional(), NumberRange(min=0, message=_l("A number of people, 0 or more."))],
+    )
+    description = TextAreaField(_l("Description (optional)"), validators=[Length(max=limits.TEXT_MAX)])
+    version = HiddenField()
+
+
+class OutcomeForm(FlaskForm):  # type: ignore[misc]
+    ended_on = DateField(_l("Ended on"), validators=[InputRequired(message=_l("Give the end date."))])
+    participants = IntegerField(
+        _l("Participants"),
+        validators=[InputRequired(message=_l("Give the number of participants.")), NumberRange(min=0)],
+    )
+    completion_rate = DecimalField(
+        _l("Completion rate, in percent"),
+        places=None,
+        validators=[
+            InputRequired(message=_l("Give the completion rate.")),
+            NumberRange(min=0, max=100, message=_l("From 0 to 100.")),
+        ],
+    )
+    satisfaction = DecimalField(
+        _l("Satisfaction, 0 to 5 (optional)"),
+        places=None,
+        validators=[Optional(), NumberRange(min=0, max=5, message=_l("From 0 to 5."))],
+    )
+    notes = TextAreaField(_l("Notes (optional)"), validators=[Length(max=limits.TEXT_MAX)])
+    version = HiddenField()
+
+
+class EvidenceForm(FlaskForm):  # type: ignore[misc]
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, k) for k in EVIDENCE_KINDS])
+    title = StringField(
+        _l("Title"), validators=[DataRequired(message=_l("Give a title.")), Length(max=limits.NAME_MAX)]
+    )
+    url = URLField(_l("Address on the web (optional)"), validators=[Optional(), Length(max=2000)])
+    description = TextAreaField(_l("Description (optional)"), validators=[Length(max=limits.TEXT_MAX)])
+    version = HiddenField()
+
+
+class AdoptionForm(FlaskForm):  # type: ignore[misc]
+    adopted_on = DateField(_l("Adopted on"), validators=[InputRequired(message=_l("Give the date."))])
+    notes = TextAreaField(_l("Notes (optional)"), validators=[Length(max=limits.TEXT_MAX)])
+    version = HiddenField()

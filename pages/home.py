@@ -11,11 +11,20 @@ from pages.session import signed_in
 blp = Blueprint("home", __name__, template_folder="templates", static_folder="static", static_url_path="/pages/static")
 
 # Each role's tasks: (endpoint, label, what it is for). The first ones are also the navigation.
+DASHBOARD = ("dashboard.index", _l("Dashboard"), _l("The portfolio by stage, its scores and trends."))
+PORTFOLIO = (
+    "manager.portfolio",
+    _l("Portfolio"),
+    _l("Every innovation by stage with its round's progress: assign evaluators and take the gate decisions."),
+)
 TASKS = {
-    "admin": [("dashboard.index", _l("Dashboard"), _l("The portfolio by stage, its scores and trends."))],
-    "manager": [("dashboard.index", _l("Dashboard"), _l("The portfolio by stage, its scores and trends."))],
-    "analyst": [("dashboard.index", _l("Dashboard"), _l("The portfolio by stage, its scores and trends."))],
-    "provider": [],
+    "admin": [PORTFOLIO, DASHBOARD],
+    "manager": [PORTFOLIO, DASHBOARD],
+    "analyst": [DASHBOARD],
+    "provider": [
+        ("provider.mine", _l("My innovations"), _l("Your organisation's innovations in every stage, and their pages.")),
+        ("provider.submit", _l("Submit an innovation"), _l("Record a new idea for the network to test.")),
+    ],
     "evaluator": [
         (
             "evaluator.my_queue",

@@ -11,7 +11,7 @@ from flask_wtf.csrf import generate_csrf
 from limits.strategies import FixedWindowRateLimiter
 
 from access.signin import PASSWORD_MIN
-from pages import dashboard, evaluation, home, i18n, session, signin, vocabulary
+from pages import dashboard, evaluation, home, i18n, manager, provider, session, signin, vocabulary
 from web.failure_counts import failure_counts
 from web.services import SERVICES
 
@@ -28,9 +28,16 @@ def _not_found(_: Any) -> tuple[str, int]:
 
 
 # The workbench's pages (the dashboard is a static page of its own).
-PAGES = (home.blp, signin.blp, evaluation.blp)
+PAGES = (home.blp, signin.blp, evaluation.blp, manager.blp, provider.blp)
+
+
+def _forbidden(_: Any) -> tuple[str, int]:
+    return render_template("signin/forbidden.html"), 403
+
+
 for _blueprint in PAGES:
     _blueprint.register_error_handler(404, _not_found)
+    _blueprint.register_error_handler(403, _forbidden)
 
 
 def install(app: Flask) -> tuple[Blueprint, ...]:

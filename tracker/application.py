@@ -218,7 +218,7 @@ class TrackerApplication(Application[UUID]):
             innovation_id,
             caller,
             lambda inn, ctx: inn.record_assessment(
-                ctx, assessment_id=assessment_id, ecosystem_members=self._members_of(inn), **assessment
+                ctx, assessment_id=assessment_id, ecosystem_members=self.ecosystem_members(inn), **assessment
             ),
             assessment_id,
         )
@@ -231,7 +231,7 @@ class TrackerApplication(Application[UUID]):
             Innovation,
             innovation_id,
             caller,
-            lambda inn, ctx: inn.decide(ctx, ecosystem_members=self._members_of(inn), **decision),
+            lambda inn, ctx: inn.decide(ctx, ecosystem_members=self.ecosystem_members(inn), **decision),
         )
 
     def record_adoption(self, innovation_id: UUID, *, actor: Actor, organisation_id: UUID, **adoption: Any) -> Receipt:
@@ -258,7 +258,7 @@ class TrackerApplication(Application[UUID]):
             Innovation,
             innovation_id,
             caller,
-            lambda inn, ctx: inn.assign_evaluator(ctx, ecosystem_members=self._members_of(inn), **assignment),
+            lambda inn, ctx: inn.assign_evaluator(ctx, ecosystem_members=self.ecosystem_members(inn), **assignment),
         )
 
     def unassign_evaluator(self, innovation_id: UUID, evaluator_id: str, *, actor: Actor, **fields: Any) -> Receipt:
@@ -361,7 +361,8 @@ class TrackerApplication(Application[UUID]):
             raise NotFoundError(cls.__name__.lower(), aggregate_id)
         return aggregate
 
-    def _members_of(self, innovation: Innovation) -> frozenset[UUID]:
+    def ecosystem_members(self, innovation: Innovation) -> frozenset[UUID]:
+        """The organisations of the innovation's ecosystem (for the conflict-of-interest rule)."""
         if innovation.ecosystem_id is None:
             return frozenset()
         return self.get_ecosystem(innovation.ecosystem_id).member_ids()

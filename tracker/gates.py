@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from tracker.errors import GateNotMetError, IllegalDecisionError
@@ -19,55 +20,99 @@ MAINSTREAM_MAX_SPREAD = MAX_SPREAD
 MAINSTREAM_TIEBREAK_EVALUATORS = TIEBREAK_EVALUATORS
 
 
-def check_gate(innovation: Innovation) -> None:
-    """Refuse `advance` with an error naming the unmet requirement."""
+@dataclass(frozen=True)
+class Requirement:
+    """One requirement of the gate an `advance` passes: its rule, whether it is met, and what it asks (with the
+    figures a reader needs: what the innovation has, and what the gate needs)."""
+
+    rule: str
+    met: bool
+    message: str
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+def gate_requirements(innovation: Innovation) -> list[Requirement]:
+    """Every requirement of the gate out of the innovation's current stage, met or not, in the order they are
+    checked (the managers' checklist; `check_gate` refuses with the first unmet one)."""
     target = next_stage(innovation.stage)
-    if target == "testing" and not any(a["stage"] == "identification" for a in innovation.assessments):
-        raise GateNotMetError(
-            "advancing to testing needs at least one assessment recorded in identification",
-            rule="gate.testing.assessment_required",
-        )
-    if target == "development" and not any(p["outcome"] is not None for p in innovation.pilots.values()):
-        raise GateNotMetError(
-            "advancing to development needs at least one pilot with a recorded outcome",
-            rule="gate.development.pilot_outcome_required",
-        )
-    if target == "assessment" and not innovation.evidence:
-        raise GateNotMetError(
-            "advancing to assessment needs at least one evidence item", rule="gate.assessment.evidence_required"
-        )
+    if target == "testing":
+        found = sum(1 for a in innovation.assessments if a["stage"] == "identification")
+        return [
+            Requirement(
+                "gate.testing.assessment_required",
+                found > 0,
+                "advancing to testing needs at least one assessment recorded in identification",
+                {"has": found, "needs": 1},
+            )
+        ]
+    if target == "development":
+        found = sum(1 for p in innovation.pilots.values() if p["outcome"] is not None)
+        return [
+            Requirement(
+                "gate.development.pilot_outcome_required",
+                found > 0,
+                "advancing to development needs at least one pilot with a recorded outcome",
+                {"has": found, "needs": 1},
+            )
+        ]
+    if target == "assessment":
+        return [
+            Requirement(
+                "gate.assessment.evidence_required",
+                bool(innovation.evidence),
+                "advancing to assessment needs at least one evidence item",
+                {"has": len(innovation.evidence), "needs": 1},
+            )
+        ]
     if target == "mainstreamed":
-        check_mainstreaming_gate(innovation)
+        return mainstreaming_requirements(innovation)
+    return []
 
 
-def check_mainstreaming_gate(innovation: Innovation) -> None:
+def mainstreaming_requirements(innovation: Innovation) -> list[Requirement]:
     latest = innovation.latest_assessments(stage="assessment")
-    if len(latest) < MAINSTREAM_MIN_EVALUATORS:
-        raise GateNotMetError(
+    score = consolidate(a["mpi"] for a in latest)
+    value = score.value if score is not None else None
+    spread = score.spread if score is not None else 0.0
+    means = criterion_means(a["scores"] for a in latest)
+    low = {k: v for k, v in means.items() if v < MAINSTREAM_MIN_CRITERION_MEAN}
+    names = ", ".join(f"{k} ({v:.2f})" for k, v in sorted(low.items()))
+    return [
+        Requirement(
+            "gate.mainstreamed.evaluators_required",
+            len(latest) >= MAINSTREAM_MIN_EVALUATORS,
             f"mainstreaming needs assessments from at least {MAINSTREAM_MIN_EVALUATORS} distinct evaluators "
             f"in the assessment stage (has {len(latest)})",
-            rule="gate.mainstreamed.evaluators_required",
-        )
-    score = consolidate(a["mpi"] for a in latest)
-    assert score is not None
-    if score.value < MAINSTREAM_MIN_SCORE:
-        raise GateNotMetError(
-            f"mainstreaming needs a consolidated score of at least {MAINSTREAM_MIN_SCORE:g} (is {score.value:g})",
-            rule="gate.mainstreamed.score_too_low",
-        )
-    low = {k: v for k, v in criterion_means(a["scores"] for a in latest).items() if v < MAINSTREAM_MIN_CRITERION_MEAN}
-    if low:
-        names = ", ".join(f"{k} ({v:.2f})" for k, v in sorted(low.items()))
-        raise GateNotMetError(
+            {"has": len(latest), "needs": MAINSTREAM_MIN_EVALUATORS},
+        ),
+        Requirement(
+            "gate.mainstreamed.score_too_low",
+            value is not None and value >= MAINSTREAM_MIN_SCORE,
+            f"mainstreaming needs a consolidated score of at least {MAINSTREAM_MIN_SCORE:g} "
+            f"(is {'none' if value is None else f'{value:g}'})",
+            {"has": value, "needs": MAINSTREAM_MIN_SCORE},
+        ),
+        Requirement(
+            "gate.mainstreamed.criterion_too_low",
+            bool(latest) and not low,
             f"mainstreaming needs every criterion mean at least {MAINSTREAM_MIN_CRITERION_MEAN:g}; below: {names}",
-            rule="gate.mainstreamed.criterion_too_low",
-        )
-    if score.spread >= MAINSTREAM_MAX_SPREAD and len(latest) < MAINSTREAM_TIEBREAK_EVALUATORS:
-        raise GateNotMetError(
-            f"the evaluators' scores differ by {score.spread:g} points (30 or more): "
+            {"below": low, "needs": MAINSTREAM_MIN_CRITERION_MEAN},
+        ),
+        Requirement(
+            "gate.mainstreamed.third_evaluator_required",
+            spread < MAINSTREAM_MAX_SPREAD or len(latest) >= MAINSTREAM_TIEBREAK_EVALUATORS,
+            f"the evaluators' scores differ by {spread:g} points (30 or more): "
             "a third evaluator must assess before mainstreaming",
-            rule="gate.mainstreamed.third_evaluator_required",
-        )
+            {"has": spread, "needs": MAINSTREAM_MAX_SPREAD},
+        ),
+    ]
+
+
+def check_gate(innovation: Innovation) -> None:
+    """Refuse `advance` with an error naming the first unmet requirement."""
+    for requirement in gate_requirements(innovation):
+        if not requirement.met:
+            raise GateNotMetError(requirement.message, rule=requirement.rule)
 
 
 def decision_event(innovation: Innovation, decision: str, to_stage: str | None) -> tuple[type[Any], dict[str, Any]]:

@@ -39,6 +39,11 @@ def check_accepts(status: str, command: str) -> None:
         )
 
 
+def has_conflict_of_interest(organisation_id: UUID | None, owner_id: UUID, ecosystem_members: frozenset[UUID]) -> bool:
+    """Whether a person of `organisation_id` is the owner, or a member of the innovation's ecosystem."""
+    return organisation_id is not None and (organisation_id == owner_id or organisation_id in ecosystem_members)
+
+
 def check_no_conflict_of_interest(
     organisation_id: UUID | None,
     owner_id: UUID,

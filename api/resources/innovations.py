@@ -293,7 +293,7 @@ class Adoptions(MethodView):
         """Record an adoption (a provider of the adopting organisation, or admin)."""
         who = principal()
         seen(innovation_id)
-        if who.role == "provider" and who.organisation_id != data["organisation_id"]:
+        if not viewer().acts_for(data["organisation_id"]):
             raise ProblemError(403, "A provider records adoptions by its own organisation only.", rule="ownership")
         receipt = services().app.record_adoption(
             innovation_id,

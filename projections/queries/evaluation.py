@@ -16,6 +16,13 @@ from tracker.stages import STAGES
 QUEUE_STATES = ("pending", "done", "all")
 
 
+def _pending() -> Any:
+    """An assignment still waiting for its evaluator: not assessed, the innovation still in the stage visit it was
+    assigned in, and taking assessments (joined with rm_innovations)."""
+    a, i = t.assignments, t.innovations
+    return and_(a.c.assessed_at.is_(None), a.c.seq == i.c.stage_seq, i.c.status == "active")
+
+
 def _assignment(row: Any) -> dict[str, Any]:
     return {
         "evaluator_id": row["evaluator_id"],
@@ -38,7 +45,7 @@ def queue(
     a, i = t.assignments, t.innovations
     conditions: list[Any] = [a.c.evaluator_id == evaluator_id]
     if state == "pending":
-        conditions += [a.c.assessed_at.is_(None), a.c.seq == i.c.stage_seq, i.c.status == "active"]
+        conditions.append(_pending())
     elif state == "done":
         conditions.append(a.c.assessed_at.is_not(None))
     rows = conn.execute(
@@ -104,7 +111,7 @@ def evaluation(
     for s, n in awaiting:
         result[s]["awaiting_assignment"] = n
     joined = a.join(i, i.c.id == a.c.innovation_id)
-    pending = and_(a.c.assessed_at.is_(None), a.c.seq == i.c.stage_seq, i.c.status == "active")
+    pending = _pending()
     rows = conn.execute(
         select(a.c.stage, a.c.due_on, a.c.assigned_at, a.c.assessed_at, pending.label("pending"))
         .select_from(joined)
@@ -124,3 +131,31 @@ def evaluation(
         median = percentile(sorted(values), 0.5)
         result[s]["median_days"] = round(median, 2) if median is not None else None
     return {"stages": result}
+
+
+def open_loads(conn: Connection, evaluator_ids: list[str]) -> dict[str, int]:
+    """How many assignments wait for each of these evaluators (the queue's "pending")."""
+    a, i = t.assignments, t.innovations
+    rows = conn.execute(
+        select(a.c.evaluator_id, func.count())
+        .select_from(a.join(i, i.c.id == a.c.innovation_id))
+        .where(a.c.evaluator_id.in_(evaluator_ids), _pending())
+        .group_by(a.c.evaluator_id)
+    ).all()
+    found = dict.fromkeys(evaluator_ids, 0)
+    found.update({evaluator: int(n) for evaluator, n in rows})
+    return found
+
+
+def round_progress(conn: Connection, innovation_ids: list[UUID]) -> dict[UUID, dict[str, int]]:
+    """For each innovation, its current stage's round: evaluators assigned, and how many of them have assessed."""
+    a, i = t.assignments, t.innovations
+    rows = conn.execute(
+        select(a.c.innovation_id, func.count(), func.count(a.c.assessed_at))
+        .select_from(a.join(i, i.c.id == a.c.innovation_id))
+        .where(a.c.innovation_id.in_(innovation_ids), a.c.seq == i.c.stage_seq)
+        .group_by(a.c.innovation_id)
+    ).all()
+    found = {iid: {"assigned": 0, "assessed": 0} for iid in innovation_ids}
+    found.update({iid: {"assigned": int(n), "assessed": int(done)} for iid, n, done in rows})
+    return found

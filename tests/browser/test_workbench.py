@@ -22,7 +22,7 @@ from tests.browser.chromium import (
     serious_violations,
     watch_errors,
 )
-from tests.world import FULL_SCORES, build_world
+from tests.world import FULL_SCORES, World, build_world
 from tracker.rubric import assessment_mpi
 
 pytestmark = pytest.mark.browser
@@ -46,6 +46,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
 
 
 @pytest.fixture(scope="module")
+def world(server: dict[str, Any]) -> World:
+    return build_world(server["services"].app)
+
+
+@pytest.fixture(scope="module")
 def browser(server: dict[str, Any]) -> Iterator[Any]:
     with chromium() as found:
         yield found
@@ -60,6 +65,7 @@ def invite(server: dict[str, Any], email: str, role: str = "analyst", locale: st
 def checked(tab: Any, name: str) -> None:
     """The page as it is now: no serious accessibility finding; no sideways scrolling at 360 px; a screenshot."""
     assert serious_violations(tab) == [], name
+    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"))
     size = tab.viewport_size
     tab.set_viewport_size({"width": 360, "height": 740})
     assert not scrolls_sideways(tab), f"{name} scrolls sideways at 360 px"
@@ -152,12 +158,11 @@ def test_the_pages_in_lithuanian(server: dict[str, Any], browser: Any) -> None:
 
 
 def test_an_evaluator_assesses_with_the_keyboard_alone_blind_until_their_own_is_in(
-    server: dict[str, Any], browser: Any
+    server: dict[str, Any], browser: Any, world: World
 ) -> None:
     """The evaluator's queue and assessment page: no sign of the other evaluator's scores before their own is in;
     the live preview matches the stored MPI; the whole assessment done with the keyboard; then the panel appears."""
     services = server["services"]
-    world = build_world(services.app)
     iid = world.submit(title="Welding simulator badges")
     world.to_stage(iid, "testing")
     a = services.people.create(
@@ -224,3 +229,84 @@ def test_an_evaluator_assesses_with_the_keyboard_alone_blind_until_their_own_is_
     checked(tab, "assess-after")
     assert errors == []
     context.close()
+
+
+def sign_in(browser: Any, server: dict[str, Any], email: str, locale: str = "en-GB") -> tuple[Any, Any, list[str]]:
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
+    tab = context.new_page()
+    errors = watch_errors(tab)
+    tab.goto(f"{server['base']}/login")
+    tab.get_by_label("E-mail address").fill(email)
+    tab.get_by_label("Password").fill(PASSWORD)
+    tab.get_by_role("button", name="Sign in").click()
+    expect(tab.get_by_role("heading", name="Welcome", exact=False)).to_be_visible()
+    return context, tab, errors
+
+
+def test_a_round_from_the_providers_form_to_the_managers_decision(
+    server: dict[str, Any], browser: Any, world: World
+) -> None:
+    """The provider submits through the form; the manager assigns an evaluator from the list (the owner's own
+    evaluator is not offered); the evaluator assesses; the manager advances from the checklist page; the provider
+    reads the decision and the assessment without the evaluator's name."""
+    services = server["services"]
+    people = {}
+    for role, email, name, organisation in (
+        ("provider", "pia@example.org", "Pia Provider", world.owner),
+        ("manager", "max@example.org", "Max Manager", None),
+        ("evaluator", "ella@example.org", "Ella Evaluator", world.eval_org_c),
+        ("evaluator", "otto@example.org", "Otto Owner", world.owner),
+    ):
+        people[email] = services.people.create(
+            actor_id="admin", name=name, email=email, role=role, organisation_id=organisation
+        )
+        services.signin.set_password(people[email].id, PASSWORD, actor_id="admin")
+
+    provider, tab, provider_errors = sign_in(browser, server, "pia@example.org")
+    tab.get_by_role("link", name="Submit an innovation").first.click()
+    tab.get_by_label("Title").fill("Peer tutoring for apprentices")
+    tab.get_by_label("Summary").fill("Second-year apprentices tutor first-years.")
+    tab.get_by_label("Themes, separated by commas").fill("peer learning, apprenticeships")
+    checked(tab, "submit")
+    tab.get_by_role("button", name="Submit").click()
+    expect(tab.get_by_role("heading", name="Peer tutoring for apprentices")).to_be_visible()
+    checked(tab, "provider-innovation")
+    innovation_url = tab.url
+
+    manager, desk, manager_errors = sign_in(browser, server, "max@example.org")
+    desk.get_by_role("link", name="Portfolio").first.click()
+    desk.get_by_role("link", name="Peer tutoring for apprentices").click()
+    options = desk.locator("#evaluator option").all_inner_texts()
+    assert any("Ella Evaluator" in o for o in options)
+    assert not any("Otto Owner" in o for o in options), "an evaluator with a conflict of interest is offered"
+    checked(desk, "manager-round")
+    desk.get_by_label("Evaluator", exact=True).select_option(label=next(o for o in options if "Ella" in o))
+    desk.get_by_role("button", name="Assign").click()
+    expect(desk.get_by_text("Ella Evaluator is assigned.")).to_be_visible()
+
+    evaluator, work, evaluator_errors = sign_in(browser, server, "ella@example.org")
+    work.get_by_role("link", name="My queue").first.click()
+    work.get_by_role("link", name="Peer tutoring for apprentices").click()
+    for key, level in FULL_SCORES.items():
+        work.locator(f"#score_{key}-{level}").check()
+    work.get_by_label("Rationale").fill("Clear need; strong partnership.")
+    work.get_by_role("button", name="Record my assessment").click()
+    expect(work.get_by_text("Your assessment is recorded.")).to_be_visible()
+
+    desk.reload()
+    expect(desk.get_by_text("met: At least one assessment recorded in identification (has 1).")).to_be_visible()
+    desk.get_by_label("advance").check()
+    desk.get_by_label("Reasons").fill("The panel supports testing.")
+    desk.get_by_role("button", name="Record the decision").click()
+    expect(desk.get_by_text("Decision recorded: advance.")).to_be_visible()
+    checked(desk, "manager-decided")
+
+    tab.goto(innovation_url)
+    expect(tab.get_by_text("The panel supports testing.")).to_be_visible()
+    expect(tab.get_by_text("Clear need; strong partnership.")).to_be_visible()
+    expect(tab.get_by_text("evaluator 1")).to_be_visible()
+    assert "Ella Evaluator" not in tab.content()
+    checked(tab, "provider-after-decision")
+    assert provider_errors == manager_errors == evaluator_errors == []
+    for context in (provider, manager, evaluator):
+        context.close()

@@ -1,0 +1,157 @@
+"""The provider's pages over Flask's test client: submitting and revising (a stale form says what changed), pilots,
+outcomes, evidence and adoptions, who may change what, and a closed round's assessments without evaluator names."""
+
+from __future__ import annotations
+
+from typing import Any
+from uuid import UUID
+
+import pytest
+from flask.testing import FlaskClient
+
+from tests.pages.conftest import Pages, csrf_of
+from tests.world import FULL_SCORES
+
+
+@pytest.fixture
+def owner(pages: Pages) -> FlaskClient:
+    pages.person("provider", "paulius@example.org", organisation=pages.world.owner, name="Paulius Petrauskas")
+    client = pages.client()
+    assert pages.sign_in(client, "paulius@example.org").status_code == 302
+    return client
+
+
+def post(client: FlaskClient, path: str, **data: Any) -> Any:
+    page = client.get(path)
+    assert page.status_code == 200, path
+    fields = {"csrf_token": csrf_of(page)} | {k: str(v) for k, v in data.items()}
+    html = page.get_data(as_text=True)
+    marker = 'name="version" type="hidden" value="'
+    if "version" not in data and marker in html:
+        fields["version"] = html.split(marker)[1].split('"')[0]
+    return client.post(path, data=fields)
+
+
+def submitted(pages: Pages, client: FlaskClient, **overrides: Any) -> UUID:
+    data = {"title": "Green welding badges", "summary": "Open badges for welding", "themes": "green skills, badges"}
+    answer = post(client, "/innovations/new", **(data | overrides))
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:2000]
+    return UUID(answer.headers["Location"].rsplit("/", 1)[-1])
+
+
+def test_a_provider_submits_and_finds_it_among_their_innovations(pages: Pages, owner: FlaskClient) -> None:
+    refused = post(owner, "/innovations/new", title="No themes", summary="x", themes=" , ")
+    assert refused.status_code == 422
+    assert "Not accepted: must name at least one theme" in refused.get_data(as_text=True)
+    iid = submitted(pages, owner, readiness_level="3")
+    inn = pages.services.app.get_innovation(iid)
+    assert inn.themes == ["green skills", "badges"]
+    assert inn.organisation_id == pages.world.owner
+    assert inn.readiness_level == 3
+    assert "Green welding badges" in owner.get("/innovations/mine").get_data(as_text=True)
+    assert "Green welding badges" in owner.get(f"/innovations/{iid}").get_data(as_text=True)
+
+
+def test_a_stale_revision_says_what_changed_and_keeps_what_was_typed(pages: Pages, owner: FlaskClient) -> None:
+    iid = submitted(pages, owner)
+    form = owner.get(f"/innovations/{iid}/edit")
+    pages.services.app.add_evidence(iid, actor=pages.world.provider, kind="report", title="Interim report")
+    data = {
+        "csrf_token": csrf_of(form),
+        "title": "Green welding badges, revised",
+        "summary": "Open badges for welding",
+        "themes": "green skills",
+        "version": "1",
+    }
+    stale = owner.post(f"/innovations/{iid}/edit", data=data)
+    assert stale.status_code == 409
+    html = stale.get_data(as_text=True)
+    assert "changed since you opened this form" in html
+    assert "evidence added" in html
+    assert "Green welding badges, revised" in html
+    assert pages.services.app.get_innovation(iid).title == "Green welding badges"
+    again = owner.post(f"/innovations/{iid}/edit", data=data | {"csrf_token": csrf_of(stale), "version": "2"})
+    assert again.status_code == 302
+    assert pages.services.app.get_innovation(iid).title == "Green welding badges, revised"
+
+
+def test_pilots_outcomes_and_evidence_through_the_forms(pages: Pages, owner: FlaskClient) -> None:
+    iid = submitted(pages, owner)
+    started = post(owner, f"/innovations/{iid}/pilots/new", site=pages.world.site, started_on="2025-01-10")
+    assert started.status_code == 302
+    inn = pages.services.app.get_innovation(iid)
+    pilot_id = next(iter(inn.pilots.values()))["pilot_id"]
+    early = post(
+        owner,
+        f"/innovations/{iid}/pilots/{pilot_id}/outcome",
+        ended_on="2024-12-01",
+        participants="12",
+        completion_rate="75",
+    )
+    assert early.status_code == 422
+    assert "must not be before the pilot started" in early.get_data(as_text=True)
+    done = post(
+        owner,
+        f"/innovations/{iid}/pilots/{pilot_id}/outcome",
+        ended_on="2025-03-01",
+        participants="12",
+        completion_rate="75",
+        satisfaction="4.5",
+    )
+    assert done.status_code == 302
+    outcome = next(iter(pages.services.app.get_innovation(iid).pilots.values()))["outcome"]
+    assert outcome["completion_rate"] == 0.75
+    assert outcome["satisfaction"] == 4.5
+    added = post(
+        owner,
+        f"/innovations/{iid}/evidence/new",
+        kind="dataset",
+        title="Completion data",
+        url="https://example.org/data.csv",
+    )
+    assert added.status_code == 302
+    page = owner.get(f"/innovations/{iid}").get_data(as_text=True)
+    assert "Completion data" in page
+    assert "75%" in page
+
+
+def test_another_provider_neither_sees_a_confidential_idea_nor_changes_a_public_one(
+    pages: Pages, owner: FlaskClient
+) -> None:
+    iid = submitted(pages, owner)
+    pages.person("provider", "petra@example.org", organisation=pages.world.site, name="Petra Novak")
+    other = pages.client()
+    pages.sign_in(other, "petra@example.org")
+    assert other.get(f"/innovations/{iid}").status_code == 404
+    pages.world.to_stage(iid, "testing")
+    assert other.get(f"/innovations/{iid}").status_code == 200
+    assert other.get(f"/innovations/{iid}/edit").status_code == 403
+    adopted = post(other, f"/innovations/{iid}/adoptions/new", adopted_on="2025-06-01")
+    assert adopted.status_code == 302
+    assert pages.services.app.get_innovation(iid).adoptions[0]["organisation_id"] == pages.world.site
+    own = post(owner, f"/innovations/{iid}/adoptions/new", adopted_on="2025-06-01")
+    assert own.status_code == 409
+    assert "owning organisation" in own.get_data(as_text=True)
+
+
+def test_the_owner_reads_a_closed_rounds_assessments_without_evaluator_names(pages: Pages, owner: FlaskClient) -> None:
+    iid = submitted(pages, owner)
+    eva = pages.person("evaluator", "eva@example.org", organisation=pages.world.eval_org_a, name="Eva Dubois")
+    pages.services.app.assign_evaluator(
+        iid, actor=pages.world.manager, evaluator_id=str(eva.id), evaluator_organisation_id=eva.organisation_id
+    )
+    pages.services.app.record_assessment(iid, actor=eva.actor(), scores=FULL_SCORES, rationale="Eva's reasons")
+    before = owner.get(f"/innovations/{iid}").get_data(as_text=True)
+    assert "Eva's reasons" not in before.replace("&#39;", "'")
+    pages.services.app.decide_gate(iid, actor=pages.world.manager, decision="advance", rationale="ready")
+    after = owner.get(f"/innovations/{iid}").get_data(as_text=True).replace("&#39;", "'")
+    assert "Eva's reasons" in after
+    assert "evaluator 1" in after
+    assert "Eva Dubois" not in after
+
+
+def test_without_the_csrf_token_nothing_is_submitted(pages: Pages, owner: FlaskClient) -> None:
+    before = pages.services.app.current_position()
+    sent = owner.post("/innovations/new", data={"title": "x", "summary": "y", "themes": "z"})
+    assert sent.status_code == 400
+    assert pages.services.app.current_position() == before
