@@ -6,8 +6,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 from uuid import UUID
 
-from flask import Response, g
+from flask import Response, g, request
 from flask_httpauth import HTTPTokenAuth
+from flask_login import current_user
 
 from access import policy
 from access.keys import Principal
@@ -20,7 +21,16 @@ from web.services import services
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-auth = HTTPTokenAuth(scheme="Bearer")
+class KeyOrSession(HTTPTokenAuth):  # type: ignore[misc]
+    """A bearer key; without one, the session of the tracker's pages for a read (`session_reader`)."""
+
+    def authenticate(self, auth: Any, stored_password: Any) -> Any:
+        if getattr(auth, "token", None):
+            return super().authenticate(auth, stored_password)
+        return session_reader()
+
+
+auth = KeyOrSession(scheme="Bearer")
 
 READERS = PERSON_ROLES
 
@@ -36,6 +46,15 @@ def verify_token(token: str) -> Principal | None:
     if principal is not None:
         g.principal = principal
     return principal
+
+
+def session_reader() -> Principal | None:
+    """The person signed in to the tracker's pages, for a read (GET or HEAD) sent without a key (API.md, "Auth"):
+    the pages' session may read the API, never write through it. Their session loader sets `g.principal`."""
+    if request.method not in ("GET", "HEAD") or not current_user.is_authenticated:
+        return None
+    found: Principal | None = g.get("principal")
+    return found
 
 
 @auth.get_user_roles

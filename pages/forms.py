@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    BooleanField,
     DateField,
     DecimalField,
     EmailField,
@@ -34,6 +35,7 @@ from access.signin import PASSWORD_MAX, PASSWORD_MIN
 from pages.i18n import LANGUAGES
 from pages.vocabulary import CRITERIA
 from tracker import limits
+from tracker.actors import PERSON_ROLES
 from tracker.rubric import CURRENT_RUBRIC
 from tracker.stages import DECISIONS, EVIDENCE_KINDS, STAGES
 
@@ -271,3 +273,45 @@ class AdoptionForm(FlaskForm):  # type: ignore[misc]
     adopted_on = DateField(_l("Adopted on"), validators=[InputRequired(message=_l("Give the date."))])
     notes = TextAreaField(_l("Notes (optional)"), validators=[Length(max=limits.TEXT_MAX)])
     version = HiddenField()
+
+
+class PersonForm(FlaskForm):  # type: ignore[misc]
+    """A person as an admin invites them (the organisation's choices are set per page from the directory)."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(message=_l("Give the name.")), Length(max=limits.NAME_MAX)])
+    email = EmailField(
+        _l("E-mail address"), validators=[DataRequired(message=_l("Give the address.")), Length(max=320)]
+    )
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, r) for r in PERSON_ROLES])
+    organisation = SelectField(
+        _l("Organisation (providers and evaluators; managers may have one)"), validate_choice=False
+    )
+    locale = SelectField(_l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()])
+
+
+class RoleForm(FlaskForm):  # type: ignore[misc]
+    role = SelectField(_l("Role"), choices=[SelectChoice(r, r) for r in PERSON_ROLES])
+    organisation = SelectField(
+        _l("Organisation (providers and evaluators; managers may have one)"), validate_choice=False
+    )
+
+
+class ConfirmForm(FlaskForm):  # type: ignore[misc]
+    """A change that needs no field: deactivate, reactivate, a new invitation, a key revoked."""
+
+
+class EraseForm(FlaskForm):  # type: ignore[misc]
+    confirm = BooleanField(
+        _l("I understand that the name and address are removed for good"),
+        validators=[InputRequired(message=_l("Tick the box to erase this person."))],
+    )
+
+
+class KeyForm(FlaskForm):  # type: ignore[misc]
+    name = StringField(
+        _l("Name of the key"),
+        validators=[
+            DataRequired(message=_l("Name the key, for example after the script that uses it.")),
+            Length(max=100),
+        ],
+    )

@@ -18,7 +18,11 @@ PORTFOLIO = (
     _l("Every innovation by stage with its round's progress: assign evaluators and take the gate decisions."),
 )
 TASKS = {
-    "admin": [PORTFOLIO, DASHBOARD],
+    "admin": [
+        ("admin.people", _l("People"), _l("Invite people, change their roles, deactivate or erase them, make keys.")),
+        PORTFOLIO,
+        DASHBOARD,
+    ],
     "manager": [PORTFOLIO, DASHBOARD],
     "analyst": [DASHBOARD],
     "provider": [

@@ -82,6 +82,23 @@ EVENT_NAMES = {
     "Discontinued": _l("discontinued"),
 }
 
+# What an admin reads in a person's change log (access.people's `person_changes`).
+PERSON_CHANGES = {
+    "created": _l("added"),
+    "updated": _l("changed"),
+    "invited": _l("invited"),
+    "erased": _l("erased"),
+}
+PERSON_FIELDS = {
+    "name": _l("name"),
+    "email": _l("e-mail address"),
+    "role": _l("role"),
+    "organisation_id": _l("organisation"),
+    "locale": _l("language"),
+    "active": _l("active"),
+    "password": _l("password"),
+}
+
 # Every stage, status, criterion and level of the domain has a name here (tests/pages check it).
 NAMED = {
     "stages": (set(STAGES), set(STAGE_NAMES)),

@@ -1,4 +1,5 @@
-// The analysts' dashboard. Every number comes from the public JSON API with the key kept in sessionStorage.
+// The analysts' dashboard. Every number comes from the public JSON API, read with the session of the tracker's pages
+// or with a key kept in sessionStorage.
 "use strict";
 
 const STAGES = ["identification", "testing", "development", "assessment", "mainstreamed"];
@@ -14,14 +15,18 @@ function status(message, isError = false) {
   el.classList.toggle("error", isError);
 }
 
+// With a key entered, it is sent; without one, the browser's session of the tracker's pages reads (same origin).
 async function api(path, { accept = "application/json" } = {}) {
   const key = sessionStorage.getItem(KEY);
-  if (!key) throw new Error("Enter an analyst API key to see the data.");
-  const response = await fetch(path, { headers: { Authorization: `Bearer ${key}`, Accept: accept } });
+  const headers = key ? { Authorization: `Bearer ${key}`, Accept: accept } : { Accept: accept };
+  const response = await fetch(path, { headers, credentials: "same-origin" });
   if (!response.ok) {
     let detail = response.statusText;
     try { detail = (await response.json()).detail || detail; } catch (_) { /* not JSON */ }
-    throw new Error(response.status === 401 ? "That key was refused; check it and try again." : `${response.status}: ${detail}`);
+    if (response.status === 401) {
+      throw new Error(key ? "That key was refused; check it and try again." : "Sign in, or enter an analyst API key, to see the data.");
+    }
+    throw new Error(`${response.status}: ${detail}`);
   }
   return accept === "application/json" ? response.json() : response.blob();
 }
@@ -342,7 +347,6 @@ async function route() {
   $("#portfolio-view").hidden = !(section === "" || section === undefined);
   $("#innovation-view").hidden = section !== "innovations";
   $("#ecosystems-view").hidden = section !== "ecosystems";
-  if (!sessionStorage.getItem(KEY)) { status("Enter an analyst API key to see the data."); return; }
   try {
     if (section === "innovations" && id) await showInnovation(id);
     else if (section === "ecosystems") await showEcosystems(id);

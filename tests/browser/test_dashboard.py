@@ -63,6 +63,9 @@ def table_counts(page: Any, table: str, attribute: str) -> dict[str, int]:
 
 def enter_key(page: Any, server: dict[str, Any]) -> None:
     page.goto(server["base"] + "/dashboard")
+    # Not signed in to the pages, the dashboard's first reads are refused until a key is entered.
+    expect(page.locator("#status")).to_contain_text("Sign in, or enter an analyst API key")
+    page.console_errors.clear()
     page.get_by_label("Analyst API key").fill(server["key"])
     page.get_by_role("button", name="Use key").click()
     expect(page.locator("#innovations-table tbody tr").first).to_be_visible()

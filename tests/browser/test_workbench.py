@@ -256,6 +256,7 @@ def test_a_round_from_the_providers_form_to_the_managers_decision(
         ("manager", "max@example.org", "Max Manager", None),
         ("evaluator", "ella@example.org", "Ella Evaluator", world.eval_org_c),
         ("evaluator", "otto@example.org", "Otto Owner", world.owner),
+        ("analyst", "ann@example.org", "Ann Analyst", None),
     ):
         people[email] = services.people.create(
             actor_id="admin", name=name, email=email, role=role, organisation_id=organisation
@@ -307,6 +308,13 @@ def test_a_round_from_the_providers_form_to_the_managers_decision(
     expect(tab.get_by_text("evaluator 1")).to_be_visible()
     assert "Ella Evaluator" not in tab.content()
     checked(tab, "provider-after-decision")
-    assert provider_errors == manager_errors == evaluator_errors == []
-    for context in (provider, manager, evaluator):
+
+    # The analyst's dashboard reads the API with the pages' session: no key to paste.
+    analyst, board, analyst_errors = sign_in(browser, server, "ann@example.org")
+    board.get_by_role("link", name="Dashboard").first.click()
+    expect(board.locator("#innovations-table tbody tr", has_text="Peer tutoring for apprentices")).to_be_visible()
+    row = board.locator("#innovations-table tbody tr", has_text="Peer tutoring for apprentices")
+    expect(row).to_contain_text("testing")
+    assert provider_errors == manager_errors == evaluator_errors == analyst_errors == []
+    for context in (provider, manager, evaluator, analyst):
         context.close()

@@ -282,3 +282,17 @@ def test_tracker_people_invite_prints_a_link_that_works(sqlite_url: str, monkeyp
         assert unknown.exit_code == 2
     finally:
         pages.services.close()
+
+
+def test_the_pages_session_reads_the_api_but_never_writes_through_it(pages: Pages) -> None:
+    pages.person("provider", "paulius@example.org", organisation=pages.world.owner)
+    client = pages.client()
+    assert client.get("/api/v1/me").status_code == 401
+    pages.sign_in(client, "paulius@example.org")
+    me = client.get("/api/v1/me")
+    assert me.status_code == 200
+    assert me.json["role"] == "provider"
+    assert me.headers["Cache-Control"] == "no-store"
+    body = {"title": "Through the session", "summary": "x", "themes": ["a"]}
+    assert client.post("/api/v1/innovations", json=body).status_code == 401
+    assert "Through the session" not in client.get("/api/v1/innovations").get_data(as_text=True)
