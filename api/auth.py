@@ -21,6 +21,7 @@ from web.services import services
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+
 class KeyOrSession(HTTPTokenAuth):  # type: ignore[misc]
     """A bearer key; without one, the session of the tracker's pages for a read (`session_reader`)."""
 
