@@ -6,9 +6,11 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
+from babel.dates import format_date
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
@@ -236,10 +238,11 @@ def sign_in(browser: Any, server: dict[str, Any], email: str, locale: str = "en-
     tab = context.new_page()
     errors = watch_errors(tab)
     tab.goto(f"{server['base']}/login")
-    tab.get_by_label("E-mail address").fill(email)
-    tab.get_by_label("Password").fill(PASSWORD)
-    tab.get_by_role("button", name="Sign in").click()
-    expect(tab.get_by_role("heading", name="Welcome", exact=False)).to_be_visible()
+    tab.locator("#email").fill(email)
+    tab.locator("#password").fill(PASSWORD)
+    tab.locator("main button[type=submit]").click()
+    expect(tab.locator("h1")).not_to_have_text("Sign in")
+    expect(tab.locator("ul.cards")).to_be_visible()
     return context, tab, errors
 
 
@@ -318,3 +321,52 @@ def test_a_round_from_the_providers_form_to_the_managers_decision(
     assert provider_errors == manager_errors == evaluator_errors == analyst_errors == []
     for context in (provider, manager, evaluator, analyst):
         context.close()
+
+
+def test_an_admin_invites_people_who_then_sign_in_and_the_pages_in_lithuanian(
+    server: dict[str, Any], browser: Any, world: World
+) -> None:
+    """An admin working in Lithuanian invites a provider, a manager and two evaluators; each opens their link, sets
+    a password and is signed in. The admin's pages read in Lithuanian, dates included."""
+    services = server["services"]
+    admin = services.people.create(
+        actor_id="admin", name="Ada Adams", email="ada@example.org", role="admin", locale="lt"
+    )
+    services.signin.set_password(admin.id, PASSWORD, actor_id="admin")
+    context, tab, errors = sign_in(browser, server, "ada@example.org", locale="lt-LT")
+    assert tab.locator("html").get_attribute("lang") == "lt"
+    tab.get_by_role("link", name="Žmonės").first.click()
+    checked(tab, "admin-people-lt")
+    invitees = [
+        ("Paula Teikėja", "paula@example.org", "provider", world.owner),
+        ("Marius Vadovas", "marius@example.org", "manager", None),
+        ("Eglė Vertintoja", "egle@example.org", "evaluator", world.eval_org_a),
+        ("Jonas Vertintojas", "jonas@example.org", "evaluator", world.eval_org_b),
+    ]
+    for name, email, role, organisation in invitees:
+        tab.goto(f"{server['base']}/admin/people")
+        tab.get_by_label("Vardas", exact=True).fill(name)
+        tab.get_by_label("El. pašto adresas").fill(email)
+        tab.locator("#role").select_option(role)
+        if organisation is not None:
+            tab.locator("#organisation").select_option(str(organisation))
+        tab.get_by_role("button", name="Pridėti ir pakviesti").click()
+        expect(tab.get_by_role("heading", name=f"Kvietimas: {name}")).to_be_visible()
+        link = tab.get_by_label("Kvietimo nuoroda").input_value()
+        if email == "paula@example.org":
+            checked(tab, "admin-invited-lt")
+        guest = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+        page = guest.new_page()
+        page.goto(link.replace("http://127.0.0.1:8000", server["base"]))
+        page.get_by_label("New password").fill(PASSWORD)
+        page.get_by_label("The same password again").fill(PASSWORD)
+        page.get_by_role("button", name="Set password").click()
+        expect(page.get_by_role("heading", name=f"Welcome, {name}")).to_be_visible()
+        guest.close()
+    person = services.people.list(services.read_model.reader.connect(), q="paula@example.org")[0][0]
+    tab.goto(f"{server['base']}/admin/people/{person.id}")
+    checked(tab, "admin-person-lt")
+    expected_day = format_date(date.today(), locale="lt")
+    assert expected_day in tab.content(), "the change log's dates are not in Lithuanian"
+    assert errors == []
+    context.close()
