@@ -12,6 +12,7 @@ blp = Blueprint("home", __name__, template_folder="templates", static_folder="st
 
 # Each role's tasks: (endpoint, label, what it is for). The first ones are also the navigation.
 DASHBOARD = ("dashboard.index", _l("Dashboard"), _l("The portfolio by stage, its scores and trends."))
+AUDIT = ("audit.trail", _l("Audit"), _l("Who did what and when; the audit chain's head and its check."))
 PORTFOLIO = (
     "manager.portfolio",
     _l("Portfolio"),
@@ -22,9 +23,10 @@ TASKS = {
         ("admin.people", _l("People"), _l("Invite people, change their roles, deactivate or erase them, make keys.")),
         PORTFOLIO,
         DASHBOARD,
+        AUDIT,
     ],
-    "manager": [PORTFOLIO, DASHBOARD],
-    "analyst": [DASHBOARD],
+    "manager": [PORTFOLIO, DASHBOARD, AUDIT],
+    "analyst": [DASHBOARD, AUDIT],
     "provider": [
         ("provider.mine", _l("My innovations"), _l("Your organisation's innovations in every stage, and their pages.")),
         ("provider.submit", _l("Submit an innovation"), _l("Record a new idea for the network to test.")),

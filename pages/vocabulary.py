@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from tracker.audit_chain import REASONS
 from tracker.rubric import CURRENT_RUBRIC
 from tracker.stages import DECISIONS, EVIDENCE_KINDS, STAGES, STATUSES
 
@@ -80,6 +81,16 @@ EVENT_NAMES = {
     "PutOnHold": _l("put on hold"),
     "Resumed": _l("resumed"),
     "Discontinued": _l("discontinued"),
+    "Registered": _l("registered"),
+    "MemberJoined": _l("member joined"),
+}
+# Why the event log no longer matches its audit chain (tracker.audit_chain's reasons).
+CHAIN_REASONS = {
+    "altered": _l("the stored event no longer hashes to the link recorded for it (altered, replaced or reordered)"),
+    "missing": _l("the chain recorded an event at this position, and the log no longer has it (deleted)"),
+    "unexpected": _l("the log has an event at this position that the chain never recorded (inserted)"),
+    "position_not_in_log": _l("the log has no event at this position"),
+    "hash_mismatch": _l("the log hashes to another value at this position than the hash given"),
 }
 
 # What an admin reads in a person's change log (access.people's `person_changes`).
@@ -107,4 +118,5 @@ NAMED = {
     "levels": (set(CURRENT_RUBRIC.scale), set(LEVELS)),
     "decisions": (set(DECISIONS), set(DECISION_NAMES)),
     "evidence kinds": (set(EVIDENCE_KINDS), set(EVIDENCE_KIND_NAMES)),
+    "chain reasons": (set(REASONS), set(CHAIN_REASONS)),
 }

@@ -318,6 +318,17 @@ def test_a_round_from_the_providers_form_to_the_managers_decision(
     expect(board.locator("#innovations-table tbody tr", has_text="Peer tutoring for apprentices")).to_be_visible()
     row = board.locator("#innovations-table tbody tr", has_text="Peer tutoring for apprentices")
     expect(row).to_contain_text("testing")
+    # ...and finds the decision in the audit, then checks the log against the chain's head.
+    board.goto(f"{server['base']}/audit?type=Advanced")
+    expect(board.locator("tbody tr", has_text="Max Manager")).to_be_visible()
+    checked(board, "audit")
+    board.get_by_role("link", name="The audit chain", exact=False).click()
+    position = board.locator("dl.facts dd").first.inner_text()
+    board.get_by_label("Position").fill(position)
+    board.get_by_label("Hash").fill(board.locator("dl.facts code").inner_text())
+    board.get_by_role("button", name="Check the log").click()
+    expect(board.get_by_text("The event log matches")).to_be_visible()
+    checked(board, "audit-chain")
     assert provider_errors == manager_errors == evaluator_errors == analyst_errors == []
     for context in (provider, manager, evaluator, analyst):
         context.close()
