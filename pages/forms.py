@@ -36,6 +36,8 @@ from pages.i18n import LANGUAGES
 from pages.vocabulary import CRITERIA
 from tracker import limits
 from tracker.actors import PERSON_ROLES
+from tracker.ecosystem import MEMBER_ROLES
+from tracker.organisation import ORGANISATION_KINDS
 from tracker.rubric import CURRENT_RUBRIC
 from tracker.stages import DECISIONS, EVIDENCE_KINDS, STAGES
 
@@ -315,3 +317,27 @@ class KeyForm(FlaskForm):  # type: ignore[misc]
             Length(max=100),
         ],
     )
+
+
+class OrganisationForm(FlaskForm):  # type: ignore[misc]
+    name = StringField(_l("Name"), validators=[DataRequired(message=_l("Give the name.")), Length(max=limits.NAME_MAX)])
+    country = StringField(
+        _l("Country (two letters, such as LT)"),
+        validators=[DataRequired(message=_l("Give the country.")), Length(min=2, max=2, message=_l("Two letters."))],
+    )
+    kind = SelectField(_l("Kind"), choices=[SelectChoice(k, k) for k in ORGANISATION_KINDS])
+
+
+class EcosystemForm(FlaskForm):  # type: ignore[misc]
+    acronym = StringField(_l("Acronym"), validators=[DataRequired(message=_l("Give the acronym.")), Length(max=80)])
+    title = StringField(
+        _l("Title"), validators=[DataRequired(message=_l("Give a title.")), Length(max=limits.NAME_MAX)]
+    )
+
+
+class MemberForm(FlaskForm):  # type: ignore[misc]
+    organisation = SelectField(
+        _l("Organisation"), validate_choice=False, validators=[DataRequired(message=_l("Choose an organisation."))]
+    )
+    role = SelectField(_l("Role in the ecosystem"), choices=[SelectChoice(r, r) for r in MEMBER_ROLES])
+    version = HiddenField()

@@ -21,6 +21,12 @@ PORTFOLIO = (
 TASKS = {
     "admin": [
         ("admin.people", _l("People"), _l("Invite people, change their roles, deactivate or erase them, make keys.")),
+        ("directory_pages.organisations", _l("Organisations"), _l("The organisations of the directory; register one.")),
+        (
+            "directory_pages.ecosystems",
+            _l("Ecosystems"),
+            _l("The ecosystems and their members; register one, add members."),
+        ),
         PORTFOLIO,
         DASHBOARD,
         AUDIT,

@@ -11,7 +11,20 @@ from flask_wtf.csrf import generate_csrf
 from limits.strategies import FixedWindowRateLimiter
 
 from access.signin import PASSWORD_MIN
-from pages import admin, audit, dashboard, evaluation, home, i18n, manager, provider, session, signin, vocabulary
+from pages import (
+    admin,
+    audit,
+    dashboard,
+    directory,
+    evaluation,
+    home,
+    i18n,
+    manager,
+    provider,
+    session,
+    signin,
+    vocabulary,
+)
 from web.failure_counts import failure_counts
 from web.services import SERVICES
 
@@ -28,7 +41,7 @@ def _not_found(_: Any) -> tuple[str, int]:
 
 
 # The workbench's pages (the dashboard is a static page of its own).
-PAGES = (home.blp, signin.blp, evaluation.blp, manager.blp, provider.blp, admin.blp, audit.blp)
+PAGES = (home.blp, signin.blp, evaluation.blp, manager.blp, provider.blp, admin.blp, audit.blp, directory.blp)
 
 
 def _forbidden(_: Any) -> tuple[str, int]:

@@ -6,6 +6,8 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from tracker.audit_chain import REASONS
+from tracker.ecosystem import MEMBER_ROLES
+from tracker.organisation import ORGANISATION_KINDS
 from tracker.rubric import CURRENT_RUBRIC
 from tracker.stages import DECISIONS, EVIDENCE_KINDS, STAGES, STATUSES
 
@@ -93,6 +95,22 @@ CHAIN_REASONS = {
     "hash_mismatch": _l("the log hashes to another value at this position than the hash given"),
 }
 
+ORGANISATION_KIND_NAMES = {
+    "vet_provider": _l("VET provider"),
+    "company": _l("company"),
+    "higher_education": _l("higher education"),
+    "ngo": _l("non-governmental organisation"),
+    "public_authority": _l("public authority"),
+    "chamber": _l("chamber"),
+    "research": _l("research"),
+    "other": _l("other"),
+}
+MEMBER_ROLE_NAMES = {
+    "coordinator": _l("coordinator"),
+    "partner": _l("partner"),
+    "associated_partner": _l("associated partner"),
+    "affiliated_entity": _l("affiliated entity"),
+}
 # What an admin reads in a person's change log (access.people's `person_changes`).
 PERSON_CHANGES = {
     "created": _l("added"),
@@ -119,4 +137,6 @@ NAMED = {
     "decisions": (set(DECISIONS), set(DECISION_NAMES)),
     "evidence kinds": (set(EVIDENCE_KINDS), set(EVIDENCE_KIND_NAMES)),
     "chain reasons": (set(REASONS), set(CHAIN_REASONS)),
+    "organisation kinds": (set(ORGANISATION_KINDS), set(ORGANISATION_KIND_NAMES)),
+    "member roles": (set(MEMBER_ROLES), set(MEMBER_ROLE_NAMES)),
 }

@@ -379,5 +379,12 @@ def test_an_admin_invites_people_who_then_sign_in_and_the_pages_in_lithuanian(
     checked(tab, "admin-person-lt")
     expected_day = format_date(date.today(), locale="lt")
     assert expected_day in tab.content(), "the change log's dates are not in Lithuanian"
+    tab.goto(f"{server['base']}/admin/organisations")
+    checked(tab, "admin-organisations-lt")
+    tab.goto(f"{server['base']}/admin/ecosystems")
+    checked(tab, "admin-ecosystems-lt")
+    tab.locator("tbody a").first.click()
+    expect(tab.get_by_role("heading", name="Pridėti narį")).to_be_visible()
+    checked(tab, "admin-ecosystem-lt")
     assert errors == []
     context.close()
