@@ -388,3 +388,39 @@ def test_an_admin_invites_people_who_then_sign_in_and_the_pages_in_lithuanian(
     checked(tab, "admin-ecosystem-lt")
     assert errors == []
     context.close()
+
+
+def test_every_other_page_passes_the_scan_and_reflows(server: dict[str, Any], browser: Any, world: World) -> None:
+    """The pages the journeys above do not reach: the provider's forms, the queue's other tabs, the portfolio's
+    stages, an admin's person page, the refusals (403, 404), in English and Italian."""
+    services = server["services"]
+    owner = services.people.create(
+        actor_id="admin", name="Olivia Owner", email="olivia@example.org", role="provider", organisation_id=world.owner
+    )
+    services.signin.set_password(owner.id, PASSWORD, actor_id="admin")
+    iid = world.submit(title="Scanned innovation")
+    pilot = services.app.start_pilot(iid, actor=owner.actor(), site_organisation_id=world.site, started_on="2025-01-10")
+    services.read_model.catch_up()
+    for locale in ("en-GB", "it-IT"):
+        context, tab, errors = sign_in(browser, server, "olivia@example.org", locale=locale)
+        for name, path in (
+            ("mine", "/innovations/mine"),
+            ("innovation", f"/innovations/{iid}"),
+            ("revise", f"/innovations/{iid}/edit"),
+            ("pilot", f"/innovations/{iid}/pilots/new"),
+            ("outcome", f"/innovations/{iid}/pilots/{pilot.item_id}/outcome"),
+            ("evidence", f"/innovations/{iid}/evidence/new"),
+            ("submit-form", "/innovations/new"),
+            ("forbidden", "/portfolio"),
+            ("not-found", "/innovations/00000000-0000-0000-0000-000000000000"),
+            ("account", "/account"),
+        ):
+            tab.goto(f"{server['base']}{path}")
+            checked(tab, f"{name}-{locale}")
+        # A refused form, with its errors tied to the fields.
+        tab.goto(f"{server['base']}/innovations/{iid}/evidence/new")
+        tab.locator("main button[type=submit]").click()
+        expect(tab.locator("ul.errors").first).to_be_visible()
+        checked(tab, f"evidence-refused-{locale}")
+        assert errors == []
+        context.close()
