@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
@@ -341,3 +342,18 @@ class MemberForm(FlaskForm):  # type: ignore[misc]
     )
     role = SelectField(_l("Role in the ecosystem"), choices=[SelectChoice(r, r) for r in MEMBER_ROLES])
     version = HiddenField()
+
+
+class ImportForm(FlaskForm):  # type: ignore[misc]
+    source = SelectField(
+        _l("What the file is"),
+        choices=[
+            SelectChoice("cove", _l("Centres of Vocational Excellence (JSON)")),
+            SelectChoice("erasmus", _l("Erasmus+ projects export (CSV or XLSX)")),
+        ],
+    )
+    file = FileField(_l("File"), validators=[FileRequired(message=_l("Choose a file."))])
+    filters = TextAreaField(
+        _l("Erasmus+ only: rows to keep, one filter a line (optional)"),
+        validators=[Length(max=6000)],
+    )

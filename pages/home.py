@@ -27,6 +27,11 @@ TASKS = {
             _l("Ecosystems"),
             _l("The ecosystems and their members; register one, add members."),
         ),
+        (
+            "imports_pages.imports",
+            _l("Imports"),
+            _l("Import CoVE and Erasmus+ files; watch an import and read its summary."),
+        ),
         PORTFOLIO,
         DASHBOARD,
         AUDIT,

@@ -19,12 +19,14 @@ from pages import (
     evaluation,
     home,
     i18n,
+    imports,
     manager,
     provider,
     session,
     signin,
     vocabulary,
 )
+from runtime.import_jobs import ImportJobs
 from web.failure_counts import failure_counts
 from web.services import SERVICES
 
@@ -41,7 +43,17 @@ def _not_found(_: Any) -> tuple[str, int]:
 
 
 # The workbench's pages (the dashboard is a static page of its own).
-PAGES = (home.blp, signin.blp, evaluation.blp, manager.blp, provider.blp, admin.blp, audit.blp, directory.blp)
+PAGES = (
+    home.blp,
+    signin.blp,
+    evaluation.blp,
+    manager.blp,
+    provider.blp,
+    admin.blp,
+    audit.blp,
+    directory.blp,
+    imports.blp,
+)
 
 
 def _forbidden(_: Any) -> tuple[str, int]:
@@ -59,6 +71,7 @@ def install(app: Flask) -> tuple[Blueprint, ...]:
     limit = services.settings.auth_failure_limit
     session.install(app, session.FailedSignIns(limit, FixedWindowRateLimiter(failure_counts(services))))
     i18n.install(app)
+    app.extensions[imports.IMPORT_JOBS] = ImportJobs(services)
     blueprints = (dashboard.blp, *PAGES)
     for blueprint in blueprints:
         app.register_blueprint(blueprint)
@@ -76,6 +89,7 @@ def install(app: Flask) -> tuple[Blueprint, ...]:
             "status_names": vocabulary.STATUS_NAMES,
             "decision_names": vocabulary.DECISION_NAMES,
             "evidence_kind_names": vocabulary.EVIDENCE_KIND_NAMES,
+            "job_states": vocabulary.JOB_STATES,
             "navigation": home.navigation(role) if role else [],
             "password_min": PASSWORD_MIN,
         }

@@ -111,6 +111,13 @@ MEMBER_ROLE_NAMES = {
     "associated_partner": _l("associated partner"),
     "affiliated_entity": _l("affiliated entity"),
 }
+# An import's state (runtime.import_jobs).
+JOB_STATES = {
+    "running": _l("running"),
+    "done": _l("done"),
+    "failed": _l("failed"),
+    "stopped": _l("stopped before it finished"),
+}
 # What an admin reads in a person's change log (access.people's `person_changes`).
 PERSON_CHANGES = {
     "created": _l("added"),

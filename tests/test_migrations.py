@@ -22,6 +22,7 @@ from projections.engine import make_engine
 from projections.migrate import alembic_config, current_revision, downgrade, upgrade
 from projections.read_model import ReadModel
 from projections.tables import metadata
+from runtime.import_jobs import import_jobs
 from storage.application import open_application
 from tests.readmodel import Clock, random_history
 from tests.world import build_world
@@ -40,6 +41,7 @@ def test_migrated_schema_matches_the_table_definitions(sql_url: str) -> None:
         engine.dispose()
     assert [d for d in read_model_diff if "rm_" in repr(d)] == []
     assert auth_failures.metadata is key_metadata
+    assert import_jobs.metadata is key_metadata
     access_tables = ("api_keys", "auth_failures", "people", "person_changes")
     assert [d for d in keys_diff if any(name in repr(d) for name in access_tables)] == []
     assert current_revision(sql_url) == HEAD

@@ -386,6 +386,8 @@ def test_an_admin_invites_people_who_then_sign_in_and_the_pages_in_lithuanian(
     tab.locator("tbody a").first.click()
     expect(tab.get_by_role("heading", name="Pridėti narį")).to_be_visible()
     checked(tab, "admin-ecosystem-lt")
+    tab.goto(f"{server['base']}/admin/imports")
+    checked(tab, "admin-imports-lt")
     assert errors == []
     context.close()
 

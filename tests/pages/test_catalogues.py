@@ -77,7 +77,7 @@ def test_the_compiled_catalogue_is_current(language: str) -> None:
 # Messages whose translation is the English word itself.
 SAME_IN = {
     "lt": {"MPI", "MPI %(mpi)s"},
-    "it": {"MPI", "Password", "MPI %(mpi)s", "video", "password", "Hash", "partner"},
+    "it": {"MPI", "Password", "MPI %(mpi)s", "video", "password", "Hash", "partner", "File"},
 }
 
 

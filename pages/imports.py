@@ -1,0 +1,83 @@
+"""The admin's imports: upload a CoVE JSON file or an Erasmus+ export, watch the import's progress, read its summary
+(created, unchanged, refused rows with their reasons). The import runs in the background (runtime.import_jobs)."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from uuid import UUID
+
+from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from werkzeug.utils import secure_filename
+from werkzeug.wrappers import Response
+
+from importers.erasmus import RowFilter
+from pages.forms import ImportForm, refused_status
+from pages.session import role_required, signed_in
+from runtime.import_jobs import SOURCES, ImportJobs
+from web.services import services
+
+blp = Blueprint("imports_pages", __name__, template_folder="templates")
+
+Page = str | tuple[str, int] | Response
+# The key of the Flask app's extensions that holds the ImportJobs.
+IMPORT_JOBS = "tracker.import_jobs"
+
+
+def jobs() -> ImportJobs:
+    found: ImportJobs = current_app.extensions[IMPORT_JOBS]
+    return found
+
+
+@blp.before_request
+def allow_large_uploads() -> None:
+    """Real exports are about 90 MB: the upload takes the imports' limit, as the API's import endpoint does."""
+    if request.endpoint == "imports_pages.imports" and request.method == "POST":
+        request.max_content_length = services().settings.import_max_bytes
+
+
+@blp.route("/admin/imports", methods=["GET", "POST"])
+@role_required("admin")
+def imports() -> Page:
+    form = ImportForm()
+
+    def render(status: int = 200, **extra: object) -> Page:
+        return render_template("imports/imports.html", form=form, jobs=jobs().recent(), **extra), status
+
+    if request.method == "GET":
+        return render()
+    if not form.validate_on_submit():
+        return render(refused_status(form))
+    upload = form.file.data
+    suffix = Path(upload.filename or "").suffix.lower()
+    if suffix not in SOURCES[form.source.data]:
+        form.file.errors = [
+            _("This kind of import takes %(suffixes)s files.", suffixes=", ".join(SOURCES[form.source.data]))
+        ]
+        return render(422)
+    try:
+        filters = [RowFilter.parse(line) for line in (form.filters.data or "").splitlines() if line.strip()]
+    except ValueError as error:
+        form.filters.errors = [_("Not accepted: %(reason)s", reason=str(error))]
+        return render(422)
+    folder = Path(tempfile.mkdtemp(prefix="tracker-import-"))
+    path = folder / (secure_filename(upload.filename or "") or f"upload{suffix}")
+    upload.save(path)
+    job_id = jobs().start(
+        person_id=signed_in().person.id,
+        source=form.source.data,
+        path=path,
+        filename=Path(upload.filename or path.name).name,
+        filters=filters,
+    )
+    return redirect(url_for("imports_pages.job", job_id=job_id))
+
+
+@blp.get("/admin/imports/<uuid:job_id>")
+@role_required("admin")
+def job(job_id: UUID) -> Page:
+    found = jobs().get(job_id)
+    if found is None:
+        abort(404)
+    return render_template("imports/job.html", job=found)
