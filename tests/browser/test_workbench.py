@@ -374,7 +374,8 @@ def test_an_admin_invites_people_who_then_sign_in_and_the_pages_in_lithuanian(
         page.get_by_role("button", name="Set password").click()
         expect(page.get_by_role("heading", name=f"Welcome, {name}")).to_be_visible()
         guest.close()
-    person = services.people.list(services.read_model.reader.connect(), q="paula@example.org")[0][0]
+    with services.read_model.reader.connect() as conn:
+        person = services.people.list(conn, q="paula@example.org")[0][0]
     tab.goto(f"{server['base']}/admin/people/{person.id}")
     checked(tab, "admin-person-lt")
     expected_day = format_date(date.today(), locale="lt")

@@ -54,6 +54,11 @@ class Pages:
             self.services.signin.set_password(person.id, password, actor_id="test")
         return person
 
+    def find(self, text: str) -> list[Person]:
+        """People whose name or address contains `text`."""
+        with self.services.read_model.reader.connect() as conn:
+            return self.services.people.list(conn, q=text)[0]
+
     def sign_in(self, client: FlaskClient, email: str, password: str = PASSWORD, **headers: Any) -> Any:
         token = csrf_of(client.get("/login", headers=headers))
         return client.post("/login", data={"csrf_token": token, "email": email, "password": password}, headers=headers)
@@ -70,7 +75,8 @@ def make_pages(url: str, **settings: Any) -> Pages:
 
 
 @pytest.fixture
-def pages(sqlite_url: str) -> Iterator[Pages]:
-    made = make_pages(sqlite_url)
+def pages(sql_url: str) -> Iterator[Pages]:
+    """The pages on each SQL store (SQLite, and PostgreSQL in a schema of its own)."""
+    made = make_pages(sql_url)
     yield made
     made.services.close()

@@ -262,7 +262,7 @@ def test_the_language_follows_the_browser_then_the_switcher_then_the_person(page
     assert '<html lang="it">' in client.get("/account").get_data(as_text=True)
     token = csrf_of(client.get("/account"))
     client.post("/language", data={"csrf_token": token, "language": "lt", "next": "/account"})
-    person = pages.services.people.list(pages.services.read_model.reader.connect(), q="aino")[0][0]
+    person = pages.find("aino")[0]
     assert person.locale == "lt"
     assert "Jūsų paskyra" in client.get("/account").get_data(as_text=True)
 
