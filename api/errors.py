@@ -8,6 +8,7 @@ from typing import Any
 import structlog
 from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
 from flask import Flask, Response, g, json
+from flask_babel import lazy_gettext as _l
 from flask_smorest import Api
 from flask_smorest.utils import prepare_response
 from sqlalchemy.exc import DBAPIError as SQLAlchemyDBAPIError
@@ -33,10 +34,35 @@ class ProblemError(Exception):
         self.extensions = extensions
 
 
+# The problems' titles in the reader's language (Flask-Babel: their setting, else Accept-Language; the catalogues
+# are the pages'). The detail stays in English: it names fields and rules for whoever debugs the call.
+TITLES = {
+    400: _l("Bad Request"),
+    401: _l("Unauthorized"),
+    403: _l("Forbidden"),
+    404: _l("Not Found"),
+    405: _l("Method Not Allowed"),
+    409: _l("Conflict"),
+    412: _l("Precondition Failed"),
+    413: _l("Request Entity Too Large"),
+    415: _l("Unsupported Media Type"),
+    422: _l("Unprocessable Entity"),
+    428: _l("Precondition Required"),
+    429: _l("Too Many Requests"),
+    500: _l("Internal Server Error"),
+    503: _l("Service Unavailable"),
+}
+
+
+def title(status: int) -> str:
+    known = TITLES.get(status)
+    return str(known) if known is not None else http.HTTPStatus(status).phrase
+
+
 def problem(
     status: int, detail: str | None = None, headers: dict[str, str] | None = None, **extensions: Any
 ) -> Response:
-    body: dict[str, Any] = {"type": "about:blank", "title": http.HTTPStatus(status).phrase, "status": status}
+    body: dict[str, Any] = {"type": "about:blank", "title": title(status), "status": status}
     if detail:
         body["detail"] = detail
     body.update({k: v for k, v in extensions.items() if v is not None})

@@ -29,7 +29,12 @@ def locale() -> str:
     picked = session.get(SESSION_LANGUAGE)
     if picked in LANGUAGES:
         return str(picked)
-    return request.accept_languages.best_match(LANGUAGES) or DEFAULT
+    # Accept-Language in the reader's order of preference; a regional tag (it-IT) counts by its language.
+    for tag, _quality in request.accept_languages:
+        language = tag.split("-")[0].lower()
+        if language in LANGUAGES:
+            return language
+    return DEFAULT
 
 
 def install(app: Flask) -> None:

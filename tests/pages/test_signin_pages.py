@@ -296,3 +296,15 @@ def test_the_pages_session_reads_the_api_but_never_writes_through_it(pages: Page
     body = {"title": "Through the session", "summary": "x", "themes": ["a"]}
     assert client.post("/api/v1/innovations", json=body).status_code == 401
     assert "Through the session" not in client.get("/api/v1/innovations").get_data(as_text=True)
+
+
+def test_the_apis_problem_titles_follow_the_readers_language(pages: Pages) -> None:
+    english = pages.client().get("/api/v1/innovations")
+    assert english.json["title"] == "Unauthorized"
+    lithuanian = pages.client().get("/api/v1/innovations", headers={"Accept-Language": "lt"})
+    assert lithuanian.status_code == 401
+    assert lithuanian.json["title"] == "Neautentifikuota"
+    assert lithuanian.json["detail"] == english.json["detail"], "the detail stays in English"
+    italian = pages.client().get("/api/v1/nothing-here", headers={"Accept-Language": "it-IT, en;q=0.5"})
+    assert italian.status_code == 404
+    assert italian.json["title"] == "Non trovato"
