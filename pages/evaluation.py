@@ -9,18 +9,19 @@ from __future__ import annotations
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from access import policy
 from pages.forms import NOT_ASSESSABLE, AssessmentForm, refused_status
+from pages.loading import organisation_names, person_names, seen
 from pages.session import caught_up, role_required, signed_in, wrote
 from pages.vocabulary import CRITERIA, LEVELS
 from pages.writing import changes_since
 from projections.queries.evaluation import QUEUE_STATES, queue
-from tracker.errors import DomainError, InvalidScoresError, NotFoundError, VersionConflictError
+from tracker.errors import DomainError, InvalidScoresError, VersionConflictError
 from tracker.rubric import CURRENT_RUBRIC, MIN_ASSESSABLE_WEIGHT, assessment_mpi, validate_scores
 from web.services import services
 
@@ -50,30 +51,6 @@ def next_pending() -> Page:
     return redirect(url_for("evaluator.assess", innovation_id=pending[0]["innovation_id"]))
 
 
-def _innovation(innovation_id: UUID) -> Any:
-    """The innovation, or a 404 page where it does not exist or the evaluator may not see it."""
-    try:
-        inn = services().app.get_innovation(innovation_id)
-    except NotFoundError:
-        abort(404)
-    if not policy.sees_innovation(signed_in().viewer(), inn):
-        abort(404)
-    return inn
-
-
-def _names(ids: set[str]) -> dict[str, str]:
-    """People's names by id, as the pages show them ("erased person" once erased)."""
-    people = services().people
-    found: dict[str, str] = {}
-    for ident in ids:
-        try:
-            person = people.get(UUID(ident))
-        except ValueError:
-            person = None
-        found[ident] = person.display_name if person is not None else ident
-    return found
-
-
 def _dossier(inn: Any) -> dict[str, Any]:
     """What the assessment page shows beside the form, as the evaluator may see it."""
     viewer = signed_in().viewer()
@@ -86,23 +63,16 @@ def _dossier(inn: Any) -> dict[str, Any]:
     organisations |= {a["organisation_id"] for a in inn.adoptions}
     return {
         "inn": inn,
-        "organisation_names": {o: _organisation_name(o) for o in organisations},
+        "organisation_names": organisation_names(organisations),
         "mine": mine,
         "others": others,
         "notes": notes,
-        "names": _names({a["evaluator_id"] for a in others} | {n["author_id"] for n in notes}),
+        "names": person_names({a["evaluator_id"] for a in others} | {n["author_id"] for n in notes}),
         "blind": policy.mpi_hidden(viewer, inn),
         "consolidated": None if policy.mpi_hidden(viewer, inn) else inn.consolidated,
         "assigned": me in inn.assignments,
         "assignment": inn.assignments.get(me),
     }
-
-
-def _organisation_name(organisation_id: UUID) -> str:
-    try:
-        return str(services().app.get_organisation(organisation_id).name)
-    except NotFoundError:
-        return str(organisation_id)
 
 
 def _prefilled(mine: dict[str, Any] | None, version: int) -> AssessmentForm:
@@ -137,7 +107,7 @@ def _render(inn: Any, form: AssessmentForm, status: int = 200, **extra: Any) -> 
 @blp.route("/assess/<uuid:innovation_id>", methods=["GET", "POST"])
 @role_required("evaluator")
 def assess(innovation_id: UUID) -> Page:
-    inn = _innovation(innovation_id)
+    inn = seen(innovation_id)
     dossier = _dossier(inn)
     form = _prefilled(dossier["mine"], inn.version)
     if request.method == "GET":

@@ -17,6 +17,7 @@ from wtforms.fields.choices import SelectChoice
 
 from access import policy
 from pages.forms import AssignForm, DecisionForm, UnassignForm, refused_status
+from pages.loading import organisation_names, person_names
 from pages.session import caught_up, role_required, signed_in, wrote
 from pages.vocabulary import CRITERIA, DECISION_NAMES
 from pages.writing import changes_since
@@ -93,22 +94,18 @@ def _choices(candidates: list[dict[str, Any]]) -> list[SelectChoice]:
 
 
 def _page(inn: Any, status: int = 200, **forms: Any) -> Page:
-    svc = services()
     candidates = _candidates(inn)
     assign = forms.get("assign") or AssignForm()
     assign.evaluator.choices = _choices(candidates)
     decision = forms.get("decision") or DecisionForm()
     if request.method == "GET" or not decision.version.data:
         decision.version.data = str(inn.version)
-    names = {}
-    for evaluator_id in inn.assignments:
-        person = svc.people.get(UUID(evaluator_id)) if _is_uuid(evaluator_id) else None
-        names[evaluator_id] = person.display_name if person is not None else evaluator_id
+    names = person_names(set(inn.assignments))
     assessed = {a["evaluator_id"] for a in inn.latest_assessments(inn.stage)}
     page = render_template(
         "manager/round.html",
         inn=inn,
-        owner=_organisation_name(inn.organisation_id),
+        owner=organisation_names({inn.organisation_id})[inn.organisation_id],
         candidates=candidates,
         assign=assign,
         unassign=UnassignForm(),
@@ -123,21 +120,6 @@ def _page(inn: Any, status: int = 200, **forms: Any) -> Page:
         **{k: v for k, v in forms.items() if k not in ("assign", "decision")},
     )
     return page, status
-
-
-def _is_uuid(value: str) -> bool:
-    try:
-        UUID(value)
-    except ValueError:
-        return False
-    return True
-
-
-def _organisation_name(organisation_id: UUID) -> str:
-    try:
-        return str(services().app.get_organisation(organisation_id).name)
-    except NotFoundError:
-        return str(organisation_id)
 
 
 @blp.get("/manage/<uuid:innovation_id>")

@@ -17,12 +17,12 @@ from wtforms.fields.choices import SelectChoice
 
 from access import policy
 from pages.forms import AdoptionForm, EvidenceForm, InnovationForm, OutcomeForm, PilotForm
+from pages.loading import organisation_names, person_names, seen
 from pages.session import caught_up, role_required, signed_in
 from pages.vocabulary import CRITERIA, LEVELS
 from pages.writing import page, write
 from projections.queries.directory import list_organisations
 from projections.queries.innovations import InnovationFilter, list_innovations
-from tracker.errors import NotFoundError
 from tracker.rubric import CURRENT_RUBRIC
 from web.services import services
 
@@ -53,33 +53,12 @@ def mine() -> Page:
     return render_template("provider/mine.html", found=found, pages=max(1, -(-found.total // PAGE_SIZE)))
 
 
-def _innovation(innovation_id: UUID) -> Any:
-    """The innovation, or a 404 page where it does not exist or the reader may not see it."""
-    try:
-        inn = services().app.get_innovation(innovation_id)
-    except NotFoundError:
-        abort(404)
-    if not policy.sees_innovation(signed_in().viewer(), inn):
-        abort(404)
-    return inn
-
-
 def _owned(innovation_id: UUID) -> Any:
     """The innovation, where the reader writes for its organisation (403 page otherwise)."""
-    inn = _innovation(innovation_id)
+    inn = seen(innovation_id)
     if not signed_in().viewer().acts_for(inn.organisation_id):
         abort(403)
     return inn
-
-
-def _organisation_names(ids: set[UUID]) -> dict[UUID, str]:
-    found: dict[UUID, str] = {}
-    for ident in ids:
-        try:
-            found[ident] = str(services().app.get_organisation(ident).name)
-        except NotFoundError:
-            found[ident] = str(ident)
-    return found
 
 
 def _assessments(inn: Any) -> list[dict[str, Any]]:
@@ -94,26 +73,15 @@ def _assessments(inn: Any) -> list[dict[str, Any]]:
         if view == "anonymous":
             name = aliases.setdefault(assessment["evaluator_id"], _("evaluator %(n)d", n=len(aliases) + 1))
         else:
-            person = (
-                services().people.get(UUID(assessment["evaluator_id"])) if _uuid(assessment["evaluator_id"]) else None
-            )
-            name = person.display_name if person is not None else assessment["evaluator_id"]
+            name = person_names({assessment["evaluator_id"]})[assessment["evaluator_id"]]
         shown.append(assessment | {"shown_as": name})
     return shown
-
-
-def _uuid(value: str) -> bool:
-    try:
-        UUID(value)
-    except ValueError:
-        return False
-    return True
 
 
 @blp.get("/innovations/<uuid:innovation_id>")
 @role_required(*READERS)
 def innovation(innovation_id: UUID) -> Page:
-    inn = _innovation(innovation_id)
+    inn = seen(innovation_id)
     viewer = signed_in().viewer()
     organisations = {inn.organisation_id} | {p["site_organisation_id"] for p in inn.pilots.values()}
     organisations |= {a["organisation_id"] for a in inn.adoptions}
@@ -121,7 +89,7 @@ def innovation(innovation_id: UUID) -> Page:
     return render_template(
         "provider/innovation.html",
         inn=inn,
-        names=_organisation_names(organisations),
+        names=organisation_names(organisations),
         assessments=_assessments(inn),
         criteria=[(c, CRITERIA[c.key]) for c in CURRENT_RUBRIC.criteria],
         levels=LEVELS,
@@ -236,7 +204,7 @@ def record_outcome(innovation_id: UUID, pilot_id: UUID) -> Page:
         form=form,
         inn=inn,
         pilot=pilot,
-        site=_organisation_names({pilot["site_organisation_id"]}),
+        site=organisation_names({pilot["site_organisation_id"]}),
     )
     if request.method == "GET":
         return render()
@@ -292,7 +260,7 @@ def add_evidence(innovation_id: UUID) -> Page:
 @role_required("provider")
 def record_adoption(innovation_id: UUID) -> Page:
     """Record that the reader's own organisation adopted the innovation."""
-    inn = _innovation(innovation_id)
+    inn = seen(innovation_id)
     me = signed_in().person
     form = AdoptionForm()
     if request.method == "GET":

@@ -66,3 +66,19 @@ def test_only_admins_keep_the_directory(pages: Pages) -> None:
     pages.sign_in(client, "marta@example.org")
     assert client.get("/admin/organisations").status_code == 403
     assert client.get("/admin/ecosystems").status_code == 403
+
+
+def test_a_long_directory_pages_by_fifty(pages: Pages, admin: FlaskClient) -> None:
+    for n in range(60):
+        pages.services.app.register_organisation(
+            actor=pages.world.manager, name=f"Paged College {n:02d}", country="LT", kind="vet_provider"
+        )
+    pages.services.read_model.catch_up()
+    first = admin.get("/admin/organisations?q=paged").get_data(as_text=True)
+    assert "Paged College 00" in first
+    assert "Paged College 55" not in first
+    assert 'href="/admin/organisations?page=2&amp;q=paged">Next page</a>' in first
+    second = admin.get("/admin/organisations?q=paged&page=2").get_data(as_text=True)
+    assert "Paged College 55" in second
+    assert "Previous page" in second
+    assert "Next page" not in second
