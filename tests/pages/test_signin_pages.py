@@ -9,7 +9,9 @@ import itsdangerous.timed
 import pytest
 from click.testing import CliRunner
 
+from bootstrap import create_app
 from cli.main import main as cli
+from runtime.settings import Settings
 from tests.pages.conftest import PASSWORD, Pages, csrf_of, make_pages
 
 WRONG = "The e-mail address or the password is wrong."
@@ -308,3 +310,23 @@ def test_the_apis_problem_titles_follow_the_readers_language(pages: Pages) -> No
     italian = pages.client().get("/api/v1/nothing-here", headers={"Accept-Language": "it-IT, en;q=0.5"})
     assert italian.status_code == 404
     assert italian.json["title"] == "Non trovato"
+
+
+def test_every_process_of_one_tracker_signs_sessions_alike(sql_url: str) -> None:
+    """Without TRACKER_SECRET_KEY, the secret made at first start is kept in the database: a session made by one
+    process (a gunicorn worker) is good in another."""
+    first = make_pages(sql_url)
+    second = create_app(Settings(database_url=sql_url))
+    try:
+        first.person("analyst", "aino@example.org")
+        client = first.client()
+        assert first.sign_in(client, "aino@example.org").status_code == 302
+        cookie = client.get_cookie("tracker_session")
+        assert cookie is not None
+        other = second.test_client()
+        assert other.get("/account").status_code == 302
+        other.set_cookie("tracker_session", cookie.value)
+        assert other.get("/account").status_code == 200
+    finally:
+        first.services.close()
+        second.extensions["tracker"].close()
