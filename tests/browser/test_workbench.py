@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -14,6 +14,7 @@ from babel.dates import format_date
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
+from access.signin import INVITATION_DAYS, _now
 from bootstrap import create_app, upgrade_database
 from runtime.settings import Settings
 from tests.browser.chromium import (
@@ -427,3 +428,55 @@ def test_every_other_page_passes_the_scan_and_reflows(server: dict[str, Any], br
         checked(tab, f"evidence-refused-{locale}")
         assert errors == []
         context.close()
+
+
+def test_refusals_say_what_happened_and_change_nothing(server: dict[str, Any], browser: Any, world: World) -> None:
+    """In the browser: a stale form, a form without its CSRF token, an expired invitation and a deactivated person."""
+    services = server["services"]
+    owner = services.people.create(
+        actor_id="admin", name="Rita Refused", email="rita@example.org", role="provider", organisation_id=world.owner
+    )
+    services.signin.set_password(owner.id, PASSWORD, actor_id="admin")
+    iid = world.submit(title="Refusals innovation")
+    services.read_model.catch_up()
+    context, tab, errors = sign_in(browser, server, "rita@example.org")
+
+    # A stale form: the innovation changes while the form is open.
+    tab.goto(f"{server['base']}/innovations/{iid}/edit")
+    tab.get_by_label("Title").fill("Refusals innovation, renamed")
+    services.app.add_evidence(iid, actor=owner.actor(), kind="report", title="Meanwhile")
+    tab.get_by_role("button", name="Save the changes").click()
+    expect(tab.get_by_text("This innovation changed since you opened this form.")).to_be_visible()
+    expect(tab.get_by_text("evidence added", exact=False)).to_be_visible()
+    assert tab.get_by_label("Title").input_value() == "Refusals innovation, renamed"
+    assert services.app.get_innovation(iid).title == "Refusals innovation"
+    checked(tab, "stale-form")
+
+    # A form sent without its CSRF token.
+    tab.goto(f"{server['base']}/innovations/{iid}/evidence/new")
+    tab.get_by_label("Title").fill("Sent without a token")
+    tab.evaluate("document.querySelectorAll('main input[name=csrf_token]').forEach((e) => e.remove())")
+    tab.get_by_role("button", name="Add the evidence").click()
+    expect(tab.get_by_text("The form expired or was not sent from this site.")).to_be_visible()
+    assert all(e["title"] != "Sent without a token" for e in services.app.get_innovation(iid).evidence)
+
+    # An expired invitation.
+    late = services.people.create(actor_id="admin", name="Leo Late", email="leo@example.org", role="analyst")
+    lapsed = services.signin.invite(late.id, actor_id="admin", now=_now() - timedelta(days=INVITATION_DAYS, minutes=1))
+    guest = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    page = guest.new_page()
+    page.goto(f"{server['base']}/invitations/{lapsed.token}")
+    expect(page.get_by_text("This invitation is not valid any more")).to_be_visible()
+    checked(page, "invitation-expired")
+    guest.close()
+
+    # A deactivated person: signed out at the next page, and refused at sign-in.
+    services.people.update(owner.id, {"active": False}, actor_id="admin")
+    tab.goto(f"{server['base']}/innovations/mine")
+    expect(tab.get_by_role("heading", name="Sign in")).to_be_visible()
+    tab.locator("#email").fill("rita@example.org")
+    tab.locator("#password").fill(PASSWORD)
+    tab.locator("main button[type=submit]").click()
+    expect(tab.get_by_text("The e-mail address or the password is wrong.")).to_be_visible()
+    assert errors == []
+    context.close()
