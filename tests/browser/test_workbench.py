@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
+from uuid import UUID
 
 import pytest
 from babel.dates import format_date
@@ -219,7 +220,7 @@ def test_an_evaluator_assesses_with_the_keyboard_alone_blind_until_their_own_is_
     assert tab.evaluate("document.querySelector('#score_openness-5').checked")
     scores = dict(levels, openness=None)
     expected = assessment_mpi(scores)
-    expect(tab.locator("#mpi-preview")).to_have_attribute("data-mpi", str(expected))
+    expect(tab.locator("#mpi-preview")).to_have_attribute("data-mpi", f"{expected:g}")
     tab_to(tab, "#rationale", limit=60)
     tab.keyboard.type("Evidence from two pilots.")
     tab_to(tab, "#rubric-form button[type=submit]", limit=10)
@@ -259,6 +260,7 @@ def test_a_round_from_the_providers_form_to_the_managers_decision(
         ("provider", "pia@example.org", "Pia Provider", world.owner),
         ("manager", "max@example.org", "Max Manager", None),
         ("evaluator", "ella@example.org", "Ella Evaluator", world.eval_org_c),
+        ("evaluator", "bruno@example.org", "Bruno Evaluator", world.eval_org_b),
         ("evaluator", "otto@example.org", "Otto Owner", world.owner),
         ("analyst", "ann@example.org", "Ann Analyst", None),
     ):
@@ -285,21 +287,46 @@ def test_a_round_from_the_providers_form_to_the_managers_decision(
     assert any("Ella Evaluator" in o for o in options)
     assert not any("Otto Owner" in o for o in options), "an evaluator with a conflict of interest is offered"
     checked(desk, "manager-round")
-    desk.get_by_label("Evaluator", exact=True).select_option(label=next(o for o in options if "Ella" in o))
-    desk.get_by_role("button", name="Assign").click()
-    expect(desk.get_by_text("Ella Evaluator is assigned.")).to_be_visible()
+    for name in ("Ella Evaluator", "Bruno Evaluator"):
+        choices = desk.locator("#evaluator option").all_inner_texts()
+        desk.get_by_label("Evaluator", exact=True).select_option(label=next(o for o in choices if name in o))
+        desk.get_by_role("button", name="Assign", exact=True).click()
+        expect(desk.get_by_text(f"{name} is assigned.")).to_be_visible()
+
+    # Evaluator B assesses first; A finds the innovation in the queue and sees no sign of B's assessment.
+    second, bruno, second_errors = sign_in(browser, server, "bruno@example.org")
+    bruno.get_by_role("link", name="My queue").first.click()
+    bruno.get_by_role("link", name="Peer tutoring for apprentices").click()
+    for key, level in FULL_SCORES.items():
+        bruno.locator(f"#score_{key}-{max(level - 1, 0)}").check()
+    bruno.get_by_label("Rationale").fill("Bruno's reasons: the pilot is still to come.")
+    bruno.get_by_role("button", name="Record my assessment").click()
+    expect(bruno.get_by_text("Your assessment is recorded.")).to_be_visible()
 
     evaluator, work, evaluator_errors = sign_in(browser, server, "ella@example.org")
     work.get_by_role("link", name="My queue").first.click()
     work.get_by_role("link", name="Peer tutoring for apprentices").click()
+    page = work.content()
+    assert "Bruno" not in page
+    assert "pilot is still to come" not in page
+    assert "Consolidated MPI" not in page
     for key, level in FULL_SCORES.items():
         work.locator(f"#score_{key}-{level}").check()
+    # The preview's figure as the script writes it (a JavaScript number); it settles on the last levels chosen.
+    expect(work.locator("#mpi-preview")).to_have_attribute("data-mpi", f"{assessment_mpi(FULL_SCORES):g}")
     work.get_by_label("Rationale").fill("Clear need; strong partnership.")
     work.get_by_role("button", name="Record my assessment").click()
     expect(work.get_by_text("Your assessment is recorded.")).to_be_visible()
+    stored = services.app.get_innovation(UUID(innovation_url.rsplit("/", 1)[-1])).latest_assessments("identification")
+    assert {a["mpi"] for a in stored if a["evaluator_id"] == str(people["ella@example.org"].id)} == {
+        assessment_mpi(FULL_SCORES)
+    }
+    # Her own is in: now B's assessment shows.
+    expect(work.get_by_text("Bruno's reasons: the pilot is still to come.")).to_be_visible()
+    expect(work.get_by_text("Consolidated MPI", exact=False)).to_be_visible()
 
     desk.reload()
-    expect(desk.get_by_text("met: At least one assessment recorded in identification (has 1).")).to_be_visible()
+    expect(desk.get_by_text("met: At least one assessment recorded in identification (has 2).")).to_be_visible()
     desk.get_by_label("advance").check()
     desk.get_by_label("Reasons").fill("The panel supports testing.")
     desk.get_by_role("button", name="Record the decision").click()
@@ -310,7 +337,9 @@ def test_a_round_from_the_providers_form_to_the_managers_decision(
     expect(tab.get_by_text("The panel supports testing.")).to_be_visible()
     expect(tab.get_by_text("Clear need; strong partnership.")).to_be_visible()
     expect(tab.get_by_text("evaluator 1")).to_be_visible()
+    expect(tab.get_by_text("evaluator 2")).to_be_visible()
     assert "Ella Evaluator" not in tab.content()
+    assert "Bruno Evaluator" not in tab.content()
     checked(tab, "provider-after-decision")
 
     # The analyst's dashboard reads the API with the pages' session: no key to paste.
@@ -330,8 +359,8 @@ def test_a_round_from_the_providers_form_to_the_managers_decision(
     board.get_by_role("button", name="Check the log").click()
     expect(board.get_by_text("The event log matches")).to_be_visible()
     checked(board, "audit-chain")
-    assert provider_errors == manager_errors == evaluator_errors == analyst_errors == []
-    for context in (provider, manager, evaluator, analyst):
+    assert provider_errors == manager_errors == evaluator_errors == second_errors == analyst_errors == []
+    for context in (provider, manager, evaluator, second, analyst):
         context.close()
 
 
