@@ -17,7 +17,7 @@ from wtforms.fields.choices import SelectChoice
 from access.keys import KeyError_
 from access.people import DuplicateEmailError, Person
 from access.signin import PersonCannotSignInError
-from pages.forms import ConfirmForm, EraseForm, KeyForm, PersonForm, RoleForm, refused_status
+from pages.forms import ConfirmForm, DetailsForm, EraseForm, KeyForm, PersonForm, RoleForm, refused_status
 from pages.session import caught_up, role_required, signed_in
 from pages.vocabulary import PERSON_CHANGES, PERSON_FIELDS
 from projections.queries.directory import list_organisations
@@ -127,6 +127,8 @@ def _person_page(person: Person, status: int = 200, **extra: Any) -> Page:
         person=person,
         role_form=role,
         key_form=extra.pop("key_form", None) or KeyForm(),
+        details_form=extra.pop("details_form", None)
+        or DetailsForm(data={"name": person.name, "email": person.email, "locale": person.locale}),
         erase_form=extra.pop("erase_form", None) or EraseForm(),
         keys=services().keys.list(person_id=person.id, include_revoked=True),
         changes=services().people.changes(person.id),
@@ -161,6 +163,34 @@ def change_role(person_id: UUID) -> Page:
     except DomainError as error:
         return _person_page(current, 422, role_form=form, refused=_refusal(error))
     flash(_("The role is changed."), "success")
+    return redirect(url_for("admin.person", person_id=person_id))
+
+
+@blp.post("/admin/people/<uuid:person_id>/details")
+@role_required("admin")
+def change_details(person_id: UUID) -> Page:
+    current = _person(person_id)
+    form = DetailsForm()
+    if not form.validate_on_submit():
+        return _person_page(current, refused_status(form), details_form=form)
+    try:
+        services().people.update(
+            person_id,
+            {"name": form.name.data, "email": form.email.data, "locale": form.locale.data},
+            actor_id=_actor(),
+        )
+    except DuplicateEmailError:
+        form.email.errors = [_("A person with this address exists already.")]
+        return _person_page(current, 422, details_form=form)
+    except ValidationError as error:
+        target = {"email": form.email, "name": form.name}.get(error.field)
+        if target is None:
+            return _person_page(current, 422, details_form=form, refused=_refusal(error))
+        target.errors = [_refusal(error)]
+        return _person_page(current, 422, details_form=form)
+    except DomainError as error:
+        return _person_page(current, 409, details_form=form, refused=_refusal(error))
+    flash(_("The details are changed."), "success")
     return redirect(url_for("admin.person", person_id=person_id))
 
 
@@ -223,9 +253,9 @@ def create_key(person_id: UUID) -> Page:
     if not form.validate_on_submit():
         return _person_page(current, refused_status(form), key_form=form)
     try:
-        token, info = services().keys.create_for(person_id=person_id, name=form.name.data)
+        token, info = services().keys.create_for(person_id=person_id, name=form.key_name.data)
     except KeyError_ as error:
-        form.name.errors = [_("Not accepted: %(reason)s", reason=str(error))]
+        form.key_name.errors = [_("Not accepted: %(reason)s", reason=str(error))]
         return _person_page(current, 422, key_form=form)
     return _person_page(current, 201, new_key=token, new_key_name=info.name)
 

@@ -311,7 +311,8 @@ class EraseForm(FlaskForm):  # type: ignore[misc]
 
 
 class KeyForm(FlaskForm):  # type: ignore[misc]
-    name = StringField(
+    # Not `name`: the person's page also has the details form, whose `name` field would share its id.
+    key_name = StringField(
         _l("Name of the key"),
         validators=[
             DataRequired(message=_l("Name the key, for example after the script that uses it.")),
@@ -357,3 +358,13 @@ class ImportForm(FlaskForm):  # type: ignore[misc]
         _l("Erasmus+ only: rows to keep, one filter a line (optional)"),
         validators=[Length(max=6000)],
     )
+
+
+class DetailsForm(FlaskForm):  # type: ignore[misc]
+    """A person's name, address and language, as an admin corrects them."""
+
+    name = StringField(_l("Name"), validators=[DataRequired(message=_l("Give the name.")), Length(max=limits.NAME_MAX)])
+    email = EmailField(
+        _l("E-mail address"), validators=[DataRequired(message=_l("Give the address.")), Length(max=320)]
+    )
+    locale = SelectField(_l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()])

@@ -60,7 +60,7 @@ def test_deactivating_stops_keys_and_sessions_and_erasing_needs_the_box_ticked(
     session = pages.client()
     pages.sign_in(session, "aino@example.org")
     page = admin.get(f"/admin/people/{analyst.id}")
-    made = admin.post(f"/admin/people/{analyst.id}/keys", data={"csrf_token": csrf_of(page), "name": "notebook"})
+    made = admin.post(f"/admin/people/{analyst.id}/keys", data={"csrf_token": csrf_of(page), "key_name": "notebook"})
     assert made.status_code == 201
     key = re.search(r'id="new-key" type="text" readonly value="([^"]+)"', made.get_data(as_text=True)).group(1)
     api = pages.client()
@@ -105,3 +105,17 @@ def test_without_the_csrf_token_or_the_role_nothing_changes(pages: Pages, admin:
     pages.sign_in(other, "aino@example.org")
     assert other.get("/admin/people").status_code == 403
     assert other.get(f"/admin/people/{person.id}").status_code == 403
+
+
+def test_correcting_a_persons_details(pages: Pages, admin: FlaskClient) -> None:
+    person = pages.person("analyst", "aino@example.org", name="Aino Laine")
+    pages.person("analyst", "taken@example.org", name="Taken")
+    page = admin.get(f"/admin/people/{person.id}")
+    data = {"csrf_token": csrf_of(page), "name": "Aino Laine-Virtanen", "email": "aino.lv@example.org", "locale": "it"}
+    assert admin.post(f"/admin/people/{person.id}/details", data=data).status_code == 302
+    changed = pages.services.people.get(person.id)
+    assert (changed.name, changed.email, changed.locale) == ("Aino Laine-Virtanen", "aino.lv@example.org", "it")
+    taken = admin.post(f"/admin/people/{person.id}/details", data=data | {"email": "TAKEN@example.org"})
+    assert taken.status_code == 422
+    assert "exists already" in taken.get_data(as_text=True)
+    assert pages.services.people.get(person.id).email == "aino.lv@example.org"
