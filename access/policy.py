@@ -175,6 +175,16 @@ def sees_assignment(viewer: Viewer, evaluator_id: str) -> bool:
     return viewer.reads_all or evaluator_id == viewer.person_id
 
 
+def anonymous_numbers(viewer: Viewer, innovation: Any) -> dict[str, int]:
+    """For the assessments the viewer reads without evaluator ids: each evaluator's number, 1, 2, … in the order
+    they first assessed ("evaluator 1", "evaluator 2")."""
+    numbers: dict[str, int] = {}
+    for assessment in innovation.assessments:
+        if assessment_view(viewer, innovation, assessment) == "anonymous":
+            numbers.setdefault(assessment["evaluator_id"], len(numbers) + 1)
+    return numbers
+
+
 def visible_history(viewer: Viewer, innovation: Any, records: list[Any]) -> list[Any]:
     """The innovation's event records as the viewer may see them: assessments per `assessment_view` (anonymised
     for the owner: "evaluator 1", "evaluator 2" in order of first assessment), assignments per `sees_assignment`,
@@ -182,7 +192,7 @@ def visible_history(viewer: Viewer, innovation: Any, records: list[Any]) -> list
     if viewer.reads_all:
         return records
     by_id = {a["assessment_id"]: a for a in innovation.assessments}
-    aliases: dict[str, str] = {}
+    numbers = anonymous_numbers(viewer, innovation)
     shown = []
     for record in records:
         if record.type in ("EvaluatorAssigned", "EvaluatorUnassigned"):
@@ -196,9 +206,8 @@ def visible_history(viewer: Viewer, innovation: Any, records: list[Any]) -> list
             if view == "full":
                 shown.append(record)
             elif view == "anonymous":
-                alias = aliases.setdefault(record.actor_id, f"evaluator {len(aliases) + 1}")
                 data = {k: v for k, v in record.data.items() if k != "evaluator_organisation_id"}
-                shown.append(anonymised(record, alias, data))
+                shown.append(anonymised(record, f"evaluator {numbers[record.actor_id]}", data))
         else:
             shown.append(record)
     return shown

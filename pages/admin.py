@@ -11,14 +11,13 @@ from uuid import UUID
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from access.keys import KeyError_
 from access.people import DuplicateEmailError, Person
 from access.signin import PersonCannotSignInError
 from pages.forms import ConfirmForm, DetailsForm, EraseForm, KeyForm, PersonForm, RoleForm, refused_status
-from pages.session import caught_up, role_required, signed_in
+from pages.session import Page, caught_up, role_required, signed_in
 from pages.vocabulary import PERSON_CHANGES, PERSON_FIELDS
 from projections.queries.directory import list_organisations
 from tracker.errors import DomainError, ValidationError
@@ -26,7 +25,6 @@ from web.services import services
 
 blp = Blueprint("admin", __name__, template_folder="templates")
 
-Page = str | tuple[str, int] | Response
 PAGE_SIZE = 50
 
 
@@ -68,7 +66,7 @@ def people() -> Page:
             q=query or "",
             page=number,
             pages=max(1, -(-total // PAGE_SIZE)),
-            names=_organisation_names(),
+            names=_names_of(form.organisation.choices),
             **extra,
         )
         return page, status
@@ -106,8 +104,9 @@ def _invitation_page(invitation: Any) -> Page:
     return render_template("admin/invited.html", person=invitation.person, link=link, expires_at=invitation.expires_at)
 
 
-def _organisation_names() -> dict[UUID, str]:
-    return {UUID(c.value): c.label for c in _organisations() if c.value}
+def _names_of(choices: list[SelectChoice]) -> dict[UUID, str]:
+    """The organisations' names by id, from the choices already read for a form."""
+    return {UUID(c.value): str(c.label) for c in choices if c.value}
 
 
 def _person(person_id: UUID) -> Person:
@@ -121,7 +120,8 @@ def _person_page(person: Person, status: int = 200, **extra: Any) -> Page:
     role = extra.pop("role_form", None) or RoleForm(
         data={"role": person.role, "organisation": str(person.organisation_id or "")}
     )
-    role.organisation.choices = _organisations()
+    if not role.organisation.choices:
+        role.organisation.choices = _organisations()
     page = render_template(
         "admin/person.html",
         person=person,
@@ -134,7 +134,7 @@ def _person_page(person: Person, status: int = 200, **extra: Any) -> Page:
         changes=services().people.changes(person.id),
         change_names=PERSON_CHANGES,
         field_names=PERSON_FIELDS,
-        organisation_name=_organisation_names().get(person.organisation_id) if person.organisation_id else None,
+        organisation_name=_names_of(role.organisation.choices).get(person.organisation_id),
         **extra,
     )
     return page, status

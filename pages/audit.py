@@ -7,9 +7,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 from flask import Blueprint, render_template, request
-from werkzeug.wrappers import Response
 
-from pages.session import caught_up, role_required
+from pages.session import Page, caught_up, role_required
 from pages.vocabulary import CHAIN_REASONS, EVENT_NAMES
 from projections import audit_chain
 from projections.queries.audit import audit_trail
@@ -18,7 +17,6 @@ from web.services import services
 
 blp = Blueprint("audit", __name__, template_folder="templates")
 
-Page = str | tuple[str, int] | Response
 PAGE_SIZE = 50
 
 

@@ -10,11 +10,10 @@ from uuid import UUID
 
 from flask import Blueprint, abort, request, url_for
 from flask_babel import gettext as _
-from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from pages.forms import EcosystemForm, MemberForm, OrganisationForm
-from pages.session import caught_up, role_required, signed_in
+from pages.session import Page, caught_up, role_required, signed_in
 from pages.vocabulary import MEMBER_ROLE_NAMES, ORGANISATION_KIND_NAMES
 from pages.writing import page, write
 from projections.queries.directory import get_ecosystem, list_ecosystems, list_organisations
@@ -23,7 +22,6 @@ from web.services import services
 
 blp = Blueprint("directory_pages", __name__, template_folder="templates")
 
-Page = str | tuple[str, int] | Response
 PAGE_SIZE = 50
 
 

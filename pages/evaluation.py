@@ -17,17 +17,15 @@ from werkzeug.wrappers import Response
 from access import policy
 from pages.forms import NOT_ASSESSABLE, AssessmentForm, refused_status
 from pages.loading import organisation_names, person_names, seen
-from pages.session import caught_up, role_required, signed_in, wrote
+from pages.session import Page, caught_up, role_required, signed_in, wrote
 from pages.vocabulary import CRITERIA, LEVELS
-from pages.writing import changes_since
+from pages.writing import changes_since, read_version
 from projections.queries.evaluation import QUEUE_STATES, queue
 from tracker.errors import DomainError, InvalidScoresError, VersionConflictError
 from tracker.rubric import CURRENT_RUBRIC, MIN_ASSESSABLE_WEIGHT, assessment_mpi, validate_scores
 from web.services import services
 
 blp = Blueprint("evaluator", __name__, template_folder="templates")
-
-Page = str | tuple[str, int] | Response
 
 
 @blp.get("/queue")
@@ -91,14 +89,14 @@ def _prefilled(mine: dict[str, Any] | None, version: int) -> AssessmentForm:
     return form
 
 
-def _render(inn: Any, form: AssessmentForm, status: int = 200, **extra: Any) -> Page:
+def _render(dossier: dict[str, Any], form: AssessmentForm, status: int = 200, **extra: Any) -> Page:
     page = render_template(
         "evaluation/assess.html",
         form=form,
         criteria=[(c, CRITERIA[c.key]) for c in CURRENT_RUBRIC.criteria],
         levels=LEVELS,
         not_assessable=NOT_ASSESSABLE,
-        **_dossier(inn),
+        **dossier,
         **extra,
     )
     return page, status
@@ -111,13 +109,10 @@ def assess(innovation_id: UUID) -> Page:
     dossier = _dossier(inn)
     form = _prefilled(dossier["mine"], inn.version)
     if request.method == "GET":
-        return _render(inn, form)
+        return _render(dossier, form)
     if not form.validate_on_submit():
-        return _render(inn, form, refused_status(form))
-    try:
-        read = int(form.version.data)
-    except (TypeError, ValueError):
-        read = None
+        return _render(dossier, form, refused_status(form))
+    read = read_version(form)
     try:
         receipt = services().app.record_assessment(
             innovation_id,
@@ -132,9 +127,10 @@ def assess(innovation_id: UUID) -> Page:
         # let them send it again against the current version.
         changes = changes_since(inn, read or 0)
         form.version.data = str(inn.version)
-        return _render(inn, form, 409, stale=changes)
+        return _render(dossier, form, 409, stale=changes)
     except DomainError as error:
-        return _render(inn, form, 409 if not isinstance(error, InvalidScoresError) else 422, refused=_refusal(error))
+        status = 422 if isinstance(error, InvalidScoresError) else 409
+        return _render(dossier, form, status, refused=_refusal(error))
     wrote(receipt.position)
     mpi = receipt.recorded["mpi"] if receipt.recorded else None
     flash(_("Your assessment is recorded. Its MPI is %(mpi)s.", mpi=format_decimal(mpi)), "success")

@@ -10,17 +10,15 @@ from uuid import UUID
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.utils import secure_filename
-from werkzeug.wrappers import Response
 
 from importers.erasmus import RowFilter
 from pages.forms import ImportForm, refused_status
-from pages.session import role_required, signed_in
+from pages.session import Page, role_required, signed_in
 from runtime.import_jobs import SOURCES, ImportJobs
 from web.services import services
 
 blp = Blueprint("imports_pages", __name__, template_folder="templates")
 
-Page = str | tuple[str, int] | Response
 # The key of the Flask app's extensions that holds the ImportJobs.
 IMPORT_JOBS = "tracker.import_jobs"
 

@@ -12,18 +12,18 @@ from uuid import UUID
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import format_decimal
 from flask_babel import gettext as _
-from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from access import policy
 from pages.forms import AssignForm, DecisionForm, UnassignForm, refused_status
 from pages.loading import organisation_names, person_names
-from pages.session import caught_up, role_required, signed_in, wrote
+from pages.session import Page, caught_up, role_required, signed_in, wrote
 from pages.vocabulary import CRITERIA, DECISION_NAMES
-from pages.writing import changes_since
+from pages.writing import changes_since, read_version
 from projections.queries.evaluation import open_loads, round_progress
 from projections.queries.innovations import InnovationFilter, list_innovations
 from tracker.errors import DomainError, NotFoundError, VersionConflictError
+from tracker.evaluation import has_assessed
 from tracker.gates import Requirement, gate_requirements
 from tracker.rules import has_conflict_of_interest
 from tracker.stages import STAGES, next_stage
@@ -31,7 +31,6 @@ from web.services import services
 
 blp = Blueprint("manager", __name__, template_folder="templates")
 
-Page = str | tuple[str, int] | Response
 MANAGERS = ("manager", "admin")
 PAGE_SIZE = 50
 
@@ -101,7 +100,8 @@ def _page(inn: Any, status: int = 200, **forms: Any) -> Page:
     if request.method == "GET" or not decision.version.data:
         decision.version.data = str(inn.version)
     names = person_names(set(inn.assignments))
-    assessed = {a["evaluator_id"] for a in inn.latest_assessments(inn.stage)}
+    # Whose assignment can no longer end: the domain's rule (tracker.evaluation.check_unassignable).
+    assessed = {e for e in inn.assignments if has_assessed(inn, e, inn.stage)}
     page = render_template(
         "manager/round.html",
         inn=inn,
@@ -180,10 +180,7 @@ def decide(innovation_id: UUID) -> Page:
     form = DecisionForm()
     if not form.validate_on_submit():
         return _page(inn, refused_status(form), decision=form)
-    try:
-        read = int(form.version.data)
-    except (TypeError, ValueError):
-        read = None
+    read = read_version(form)
     try:
         receipt = services().app.decide_gate(
             innovation_id,

@@ -12,23 +12,22 @@ from uuid import UUID
 
 from flask import Blueprint, abort, render_template, request, url_for
 from flask_babel import gettext as _
-from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from access import policy
 from pages.forms import AdoptionForm, EvidenceForm, InnovationForm, OutcomeForm, PilotForm
 from pages.loading import organisation_names, person_names, seen
-from pages.session import caught_up, role_required, signed_in
+from pages.session import Page, caught_up, role_required, signed_in
 from pages.vocabulary import CRITERIA, LEVELS
 from pages.writing import page, write
 from projections.queries.directory import list_organisations
 from projections.queries.innovations import InnovationFilter, list_innovations
+from tracker.fields import may_adopt
 from tracker.rubric import CURRENT_RUBRIC
 from web.services import services
 
 blp = Blueprint("provider", __name__, template_folder="templates")
 
-Page = str | tuple[str, int] | Response
 PROVIDERS = ("provider", "admin")
 READERS = ("admin", "manager", "analyst", "provider", "evaluator")
 PAGE_SIZE = 50
@@ -64,14 +63,14 @@ def _owned(innovation_id: UUID) -> Any:
 def _assessments(inn: Any) -> list[dict[str, Any]]:
     """The assessments the reader may see, with evaluators named as the policy names them for this reader."""
     viewer = signed_in().viewer()
-    aliases: dict[str, str] = {}
+    numbers = policy.anonymous_numbers(viewer, inn)
     shown = []
     for assessment in inn.assessments:
         view = policy.assessment_view(viewer, inn, assessment)
         if view is None:
             continue
         if view == "anonymous":
-            name = aliases.setdefault(assessment["evaluator_id"], _("evaluator %(n)d", n=len(aliases) + 1))
+            name = _("evaluator %(n)d", n=numbers[assessment["evaluator_id"]])
         else:
             name = person_names({assessment["evaluator_id"]})[assessment["evaluator_id"]]
         shown.append(assessment | {"shown_as": name})
@@ -95,10 +94,7 @@ def innovation(innovation_id: UUID) -> Page:
         levels=LEVELS,
         mpi_shown=not policy.mpi_hidden(viewer, inn),
         owner=viewer.acts_for(inn.organisation_id),
-        may_adopt=me.role == "provider"
-        and me.organisation_id is not None
-        and me.organisation_id != inn.organisation_id
-        and all(a["organisation_id"] != me.organisation_id for a in inn.adoptions),
+        may_adopt=me.role == "provider" and me.organisation_id is not None and may_adopt(inn, me.organisation_id),
     )
 
 

@@ -37,6 +37,8 @@ FAILED_SIGN_INS = "tracker.failed_sign_ins"
 # The session's record of the log position of the person's last write (read-your-writes across requests).
 WRITTEN = "written"
 F = TypeVar("F", bound=Callable[..., Any])
+# What a page view answers: the page, the page with its status, or a redirect.
+Page = str | tuple[str, int] | Response
 
 
 class SignedIn(UserMixin):  # type: ignore[misc]

@@ -8,18 +8,15 @@ from flask import Blueprint, flash, redirect, render_template, request, session,
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
-from werkzeug.wrappers import Response
 
 from access.signin import InvitationError
 from pages.forms import ChangePasswordForm, LanguageForm, SetPasswordForm, SignInForm, SignOutForm, refused_status
 from pages.i18n import LANGUAGES, SESSION_LANGUAGE
-from pages.session import SignedIn, failed_sign_ins, safe_next, signed_in
+from pages.session import Page, SignedIn, failed_sign_ins, safe_next, signed_in
 from tracker.errors import ValidationError
 from web.services import services
 
 blp = Blueprint("signin", __name__, template_folder="templates")
-
-Page = str | tuple[str, int] | Response
 
 
 def _start_session(person: Any) -> None:

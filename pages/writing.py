@@ -10,17 +10,14 @@ from typing import Any
 from flask import flash, redirect, render_template
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
-from werkzeug.wrappers import Response
 
 from access import policy
 from pages.forms import refused_status
-from pages.session import signed_in, wrote
+from pages.session import Page, signed_in, wrote
 from pages.vocabulary import EVENT_NAMES
 from tracker.errors import DomainError, ValidationError, VersionConflictError
 from tracker.records import Receipt
 from web.services import services
-
-Page = str | tuple[str, int] | Response
 
 
 def changes_since(inn: Any, version: int) -> list[dict[str, Any]]:

@@ -75,10 +75,19 @@ def adoption(
     """An adoption by another organisation than the owner, once per organisation."""
     if organisation_id == innovation.organisation_id:
         raise DuplicateAdoptionError("the owning organisation cannot adopt its own innovation", rule="adoption.owner")
-    if any(a["organisation_id"] == organisation_id for a in innovation.adoptions):
+    if adopted_by(innovation, organisation_id):
         raise DuplicateAdoptionError(f"organisation {organisation_id} has already adopted this innovation")
     return {
         "organisation_id": organisation_id,
         "adopted_on": day(adopted_on, "adopted_on", today=today),
         "notes": text(notes, "notes", max_length=limits.TEXT_MAX, required=False),
     }
+
+
+def adopted_by(innovation: InnovationState, organisation_id: UUID) -> bool:
+    return any(a["organisation_id"] == organisation_id for a in innovation.adoptions)
+
+
+def may_adopt(innovation: InnovationState, organisation_id: UUID) -> bool:
+    """Whether the organisation may record an adoption of the innovation: not its owner, and not adopted already."""
+    return organisation_id != innovation.organisation_id and not adopted_by(innovation, organisation_id)
