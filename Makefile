@@ -18,7 +18,7 @@ install: $(STAMP) $(COMPILED)
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F pages/babel.cfg -k _l -k lazy_gettext --no-location --sort-output --omit-header \
 		-o pages/translations/messages.pot .
-	$(BIN)/pybabel update -i pages/translations/messages.pot -d pages/translations --no-location \
+	$(BIN)/pybabel update -i pages/translations/messages.pot -d pages/translations \
 		--ignore-obsolete --no-fuzzy-matching --width 120
 
 $(STAMP): pyproject.toml

@@ -42,9 +42,10 @@ def _not_found(_: Any) -> tuple[str, int]:
     return render_template("signin/not_found.html"), 404
 
 
-# The workbench's pages (the dashboard is a static page of its own).
+# The workbench's pages.
 PAGES = (
     home.blp,
+    dashboard.blp,
     signin.blp,
     evaluation.blp,
     manager.blp,
@@ -72,8 +73,7 @@ def install(app: Flask) -> tuple[Blueprint, ...]:
     session.install(app, session.FailedSignIns(limit, FixedWindowRateLimiter(failure_counts(services))))
     i18n.install(app)
     app.extensions[imports.IMPORT_JOBS] = ImportJobs(services)
-    blueprints = (dashboard.blp, *PAGES)
-    for blueprint in blueprints:
+    for blueprint in PAGES:
         app.register_blueprint(blueprint)
     app.jinja_env.globals["csrf_token"] = generate_csrf
     names = {blueprint.name for blueprint in PAGES}
@@ -100,4 +100,4 @@ def install(app: Flask) -> tuple[Blueprint, ...]:
             response.headers["Content-Security-Policy"] = PAGES_CSP
         return response
 
-    return blueprints
+    return PAGES

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from tracker.actors import ROLES
 from tracker.audit_chain import REASONS
 from tracker.ecosystem import MEMBER_ROLES
 from tracker.organisation import ORGANISATION_KINDS
 from tracker.rubric import CURRENT_RUBRIC
+from tracker.rules import REVISABLE
 from tracker.stages import DECISIONS, EVIDENCE_KINDS, STAGES, STATUSES
 
 STAGE_NAMES = {
@@ -31,6 +33,8 @@ ROLE_NAMES = {
     "evaluator": _l("evaluator"),
     "analyst": _l("policy analyst"),
 }
+# Who acted, as the history names them: a person's role, or the tracker's own importer and system.
+ACTOR_ROLE_NAMES = {**ROLE_NAMES, "importer": _l("importer"), "system": _l("the tracker")}
 DECISION_NAMES = {
     "advance": _l("advance"),
     "hold": _l("hold"),
@@ -49,6 +53,14 @@ EVIDENCE_KIND_NAMES = {
     "curriculum": _l("curriculum"),
     "policy_document": _l("policy document"),
     "other": _l("other"),
+}
+# An innovation's revisable details (tracker.rules.REVISABLE).
+DETAIL_NAMES = {
+    "title": _l("title"),
+    "summary": _l("summary"),
+    "themes": _l("themes"),
+    "target_groups": _l("target groups"),
+    "readiness_level": _l("readiness level"),
 }
 # Each criterion of the rubric: its name and what it asks.
 CRITERIA = {
@@ -146,4 +158,6 @@ NAMED = {
     "chain reasons": (set(REASONS), set(CHAIN_REASONS)),
     "organisation kinds": (set(ORGANISATION_KINDS), set(ORGANISATION_KIND_NAMES)),
     "member roles": (set(MEMBER_ROLES), set(MEMBER_ROLE_NAMES)),
+    "actor roles": (set(ROLES), set(ACTOR_ROLE_NAMES)),
+    "revisable details": (set(REVISABLE), set(DETAIL_NAMES)),
 }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from uuid import UUID
 
@@ -9,22 +10,25 @@ from tracker import limits
 from tracker.errors import ConflictOfInterestError, InnovationOnHoldError, TerminalStateError, ValidationError
 from tracker.validation import integer, labels, required_text
 
+# The details a revision may change, each with its check.
+_DETAIL_CHECKS: dict[str, Callable[[Any], Any]] = {
+    "title": lambda v: required_text(v, "title", max_length=limits.NAME_MAX),
+    "summary": lambda v: required_text(v, "summary", max_length=limits.TEXT_MAX),
+    "themes": lambda v: labels(v, "themes"),
+    "target_groups": lambda v: labels(v, "target_groups"),
+    "readiness_level": lambda v: integer(
+        v, "readiness_level", low=limits.READINESS.low, high=limits.READINESS.high, required=False
+    ),
+}
+REVISABLE = tuple(_DETAIL_CHECKS)
+
 
 def clean_details(fields: dict[str, Any]) -> dict[str, Any]:
     """Validate the revisable details; only the keys given are checked and returned."""
-    checks = {
-        "title": lambda v: required_text(v, "title", max_length=limits.NAME_MAX),
-        "summary": lambda v: required_text(v, "summary", max_length=limits.TEXT_MAX),
-        "themes": lambda v: labels(v, "themes"),
-        "target_groups": lambda v: labels(v, "target_groups"),
-        "readiness_level": lambda v: integer(
-            v, "readiness_level", low=limits.READINESS.low, high=limits.READINESS.high, required=False
-        ),
-    }
-    unknown = set(fields) - set(checks)
+    unknown = set(fields) - set(_DETAIL_CHECKS)
     if unknown:
         raise ValidationError(sorted(unknown)[0], "cannot be revised")
-    return {key: checks[key](value) for key, value in fields.items()}
+    return {key: _DETAIL_CHECKS[key](value) for key, value in fields.items()}
 
 
 def check_accepts(status: str, command: str) -> None:

@@ -81,3 +81,42 @@ def serious_violations(tab: Any) -> list[str]:
 def scrolls_sideways(tab: Any) -> bool:
     """Whether the page is wider than the window (at 360 px, a page must reflow instead)."""
     return bool(tab.evaluate("document.documentElement.scrollWidth > document.documentElement.clientWidth"))
+
+
+def too_wide(tab: Any) -> list[str]:
+    """The outermost elements that reach past the window's right edge (what makes a page scroll sideways)."""
+    return list(
+        tab.evaluate(
+            """() => {
+              const past = (e) => e.getBoundingClientRect().right > document.documentElement.clientWidth + 1;
+              return [...document.querySelectorAll("body *")].filter((e) => past(e) && !past(e.parentElement))
+                .slice(0, 5).map((e) => `${e.tagName.toLowerCase()}#${e.id}.${e.className}`);
+            }"""
+        )
+    )
+
+
+def checked(tab: Any, name: str) -> None:
+    """The page as it is now: no serious accessibility finding; no sideways scrolling at 360 px; a screenshot."""
+    assert serious_violations(tab) == [], name
+    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    size = tab.viewport_size
+    tab.set_viewport_size({"width": 360, "height": 740})
+    assert not scrolls_sideways(tab), f"{name} scrolls sideways at 360 px: {too_wide(tab)}"
+    tab.screenshot(path=str(ARTIFACTS / f"{name}-360.png"), full_page=True)
+    tab.set_viewport_size(size)
+
+
+def sign_in(browser: Any, base: str, email: str, password: str, locale: str = "en-GB") -> tuple[Any, Any, list[str]]:
+    """A new browser context signed in to the tracker's pages at `base`: (context, tab, the tab's errors)."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
+    tab = context.new_page()
+    errors = watch_errors(tab)
+    tab.goto(f"{base}/login")
+    tab.locator("#email").fill(email)
+    tab.locator("#password").fill(password)
+    tab.locator("main button[type=submit]").click()
+    expect(tab.locator("ul.cards")).to_be_visible()
+    return context, tab, errors

@@ -18,14 +18,7 @@ from werkzeug.serving import make_server
 from access.signin import INVITATION_DAYS, _now
 from bootstrap import create_app, upgrade_database
 from runtime.settings import Settings
-from tests.browser.chromium import (
-    ARTIFACTS,
-    chromium,
-    require_chromium,
-    scrolls_sideways,
-    serious_violations,
-    watch_errors,
-)
+from tests.browser.chromium import checked, chromium, require_chromium, sign_in, watch_errors
 from tests.world import FULL_SCORES, World, build_world
 from tracker.rubric import assessment_mpi
 
@@ -64,17 +57,6 @@ def invite(server: dict[str, Any], email: str, role: str = "analyst", locale: st
     services = server["services"]
     person = services.people.create(actor_id="admin", name="Rūta Žemaitė", email=email, role=role, locale=locale)
     return f"{server['base']}/invitations/{services.signin.invite(person.id, actor_id='admin').token}"
-
-
-def checked(tab: Any, name: str) -> None:
-    """The page as it is now: no serious accessibility finding; no sideways scrolling at 360 px; a screenshot."""
-    assert serious_violations(tab) == [], name
-    tab.screenshot(path=str(ARTIFACTS / f"{name}.png"))
-    size = tab.viewport_size
-    tab.set_viewport_size({"width": 360, "height": 740})
-    assert not scrolls_sideways(tab), f"{name} scrolls sideways at 360 px"
-    tab.screenshot(path=str(ARTIFACTS / f"{name}-360.png"), full_page=True)
-    tab.set_viewport_size(size)
 
 
 def tab_to(tab: Any, selector: str, limit: int = 25) -> None:
@@ -235,19 +217,6 @@ def test_an_evaluator_assesses_with_the_keyboard_alone_blind_until_their_own_is_
     context.close()
 
 
-def sign_in(browser: Any, server: dict[str, Any], email: str, locale: str = "en-GB") -> tuple[Any, Any, list[str]]:
-    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale=locale)
-    tab = context.new_page()
-    errors = watch_errors(tab)
-    tab.goto(f"{server['base']}/login")
-    tab.locator("#email").fill(email)
-    tab.locator("#password").fill(PASSWORD)
-    tab.locator("main button[type=submit]").click()
-    expect(tab.locator("h1")).not_to_have_text("Sign in")
-    expect(tab.locator("ul.cards")).to_be_visible()
-    return context, tab, errors
-
-
 def test_a_round_from_the_providers_form_to_the_managers_decision(
     server: dict[str, Any], browser: Any, world: World
 ) -> None:
@@ -269,7 +238,7 @@ def test_a_round_from_the_providers_form_to_the_managers_decision(
         )
         services.signin.set_password(people[email].id, PASSWORD, actor_id="admin")
 
-    provider, tab, provider_errors = sign_in(browser, server, "pia@example.org")
+    provider, tab, provider_errors = sign_in(browser, server["base"], "pia@example.org", PASSWORD)
     tab.get_by_role("link", name="Submit an innovation").first.click()
     tab.get_by_label("Title").fill("Peer tutoring for apprentices")
     tab.get_by_label("Summary").fill("Second-year apprentices tutor first-years.")
@@ -280,7 +249,7 @@ def test_a_round_from_the_providers_form_to_the_managers_decision(
     checked(tab, "provider-innovation")
     innovation_url = tab.url
 
-    manager, desk, manager_errors = sign_in(browser, server, "max@example.org")
+    manager, desk, manager_errors = sign_in(browser, server["base"], "max@example.org", PASSWORD)
     desk.get_by_role("link", name="Portfolio").first.click()
     desk.get_by_role("link", name="Peer tutoring for apprentices").click()
     options = desk.locator("#evaluator option").all_inner_texts()
@@ -294,7 +263,7 @@ def test_a_round_from_the_providers_form_to_the_managers_decision(
         expect(desk.get_by_text(f"{name} is assigned.")).to_be_visible()
 
     # Evaluator B assesses first; A finds the innovation in the queue and sees no sign of B's assessment.
-    second, bruno, second_errors = sign_in(browser, server, "bruno@example.org")
+    second, bruno, second_errors = sign_in(browser, server["base"], "bruno@example.org", PASSWORD)
     bruno.get_by_role("link", name="My queue").first.click()
     bruno.get_by_role("link", name="Peer tutoring for apprentices").click()
     for key, level in FULL_SCORES.items():
@@ -303,7 +272,7 @@ def test_a_round_from_the_providers_form_to_the_managers_decision(
     bruno.get_by_role("button", name="Record my assessment").click()
     expect(bruno.get_by_text("Your assessment is recorded.")).to_be_visible()
 
-    evaluator, work, evaluator_errors = sign_in(browser, server, "ella@example.org")
+    evaluator, work, evaluator_errors = sign_in(browser, server["base"], "ella@example.org", PASSWORD)
     work.get_by_role("link", name="My queue").first.click()
     work.get_by_role("link", name="Peer tutoring for apprentices").click()
     page = work.content()
@@ -343,7 +312,7 @@ def test_a_round_from_the_providers_form_to_the_managers_decision(
     checked(tab, "provider-after-decision")
 
     # The analyst's dashboard reads the API with the pages' session: no key to paste.
-    analyst, board, analyst_errors = sign_in(browser, server, "ann@example.org")
+    analyst, board, analyst_errors = sign_in(browser, server["base"], "ann@example.org", PASSWORD)
     board.get_by_role("link", name="Dashboard").first.click()
     expect(board.locator("#innovations-table tbody tr", has_text="Peer tutoring for apprentices")).to_be_visible()
     row = board.locator("#innovations-table tbody tr", has_text="Peer tutoring for apprentices")
@@ -364,6 +333,74 @@ def test_a_round_from_the_providers_form_to_the_managers_decision(
         context.close()
 
 
+def test_a_round_in_lithuanian(server: dict[str, Any], browser: Any, world: World) -> None:
+    """The round's pages read in Lithuanian, dates included: the manager assigns and decides, the evaluator works
+    from the queue, the provider reads the decision and the anonymised assessment."""
+    services = server["services"]
+    people = {}
+    for role, email, organisation in (
+        ("provider", "lina@example.org", world.owner),
+        ("manager", "mantas@example.org", None),
+        ("evaluator", "vaida@example.org", world.eval_org_c),
+    ):
+        people[role] = services.people.create(
+            actor_id="admin", name=f"Lt {role}", email=email, role=role, organisation_id=organisation, locale="lt"
+        )
+        services.signin.set_password(people[role].id, PASSWORD, actor_id="admin")
+    world.submit(title="Mentorystė pameistriams")
+    services.read_model.catch_up()
+    due = date(2027, 1, 15)
+    english_due = format_date(due, locale="en")
+
+    manager, desk, manager_errors = sign_in(browser, server["base"], "mantas@example.org", PASSWORD, "lt-LT")
+    desk.get_by_role("link", name="Portfelis").first.click()
+    checked(desk, "portfolio-lt")
+    desk.get_by_role("link", name="Mentorystė pameistriams").click()
+    choices = desk.locator("#evaluator option").all_inner_texts()
+    desk.get_by_label("Vertintojas", exact=True).select_option(label=next(o for o in choices if "Lt evaluator" in o))
+    desk.locator("#due_on").fill(due.isoformat())
+    desk.get_by_role("button", name="Paskirti", exact=True).click()
+    expect(desk.get_by_text("Lt evaluator paskirtas (-a).")).to_be_visible()
+    round_page = desk.content()
+    assert format_date(due, locale="lt") in round_page
+    assert english_due not in round_page
+    checked(desk, "manager-round-lt")
+
+    evaluator, work, evaluator_errors = sign_in(browser, server["base"], "vaida@example.org", PASSWORD, "lt-LT")
+    work.get_by_role("link", name="Mano eilė").first.click()
+    expect(work.get_by_role("link", name="Mentorystė pameistriams")).to_be_visible()
+    assert format_date(due, locale="lt") in work.content()
+    checked(work, "queue-lt")
+    work.get_by_role("link", name="Kita laukianti").click()
+    expect(work.get_by_role("heading", name="Mentorystė pameistriams")).to_be_visible()
+    checked(work, "assess-lt")
+    for key, level in FULL_SCORES.items():
+        work.locator(f"#score_{key}-{level}").check()
+    work.get_by_label("Pagrindimas").fill("Aiškus poreikis.")
+    work.get_by_role("button", name="Užregistruoti mano vertinimą").click()
+    expect(work.get_by_text("Jūsų vertinimas užregistruotas.", exact=False)).to_be_visible()
+
+    desk.reload()
+    desk.get_by_label("perkelti į kitą etapą").check()
+    desk.get_by_label("Priežastys").fill("Verta išbandyti.")
+    desk.get_by_role("button", name="Užregistruoti sprendimą").click()
+    expect(desk.get_by_text("Sprendimas užregistruotas: perkelti į kitą etapą.")).to_be_visible()
+
+    provider, tab, provider_errors = sign_in(browser, server["base"], "lina@example.org", PASSWORD, "lt-LT")
+    tab.get_by_role("link", name="Mano inovacijos").first.click()
+    tab.get_by_role("link", name="Mentorystė pameistriams").click()
+    expect(tab.get_by_text("Verta išbandyti.")).to_be_visible()
+    expect(tab.get_by_text("vertintojas 1")).to_be_visible()
+    page = tab.content()
+    assert "Lt evaluator" not in page
+    assert format_date(date.today(), locale="lt") in page
+    assert format_date(date.today(), locale="en") not in page
+    checked(tab, "provider-innovation-lt")
+    assert manager_errors == evaluator_errors == provider_errors == []
+    for context in (manager, evaluator, provider):
+        context.close()
+
+
 def test_an_admin_invites_people_who_then_sign_in_and_the_pages_in_lithuanian(
     server: dict[str, Any], browser: Any, world: World
 ) -> None:
@@ -374,7 +411,7 @@ def test_an_admin_invites_people_who_then_sign_in_and_the_pages_in_lithuanian(
         actor_id="admin", name="Ada Adams", email="ada@example.org", role="admin", locale="lt"
     )
     services.signin.set_password(admin.id, PASSWORD, actor_id="admin")
-    context, tab, errors = sign_in(browser, server, "ada@example.org", locale="lt-LT")
+    context, tab, errors = sign_in(browser, server["base"], "ada@example.org", PASSWORD, locale="lt-LT")
     assert tab.locator("html").get_attribute("lang") == "lt"
     tab.get_by_role("link", name="Žmonės").first.click()
     checked(tab, "admin-people-lt")
@@ -435,7 +472,7 @@ def test_every_other_page_passes_the_scan_and_reflows(server: dict[str, Any], br
     pilot = services.app.start_pilot(iid, actor=owner.actor(), site_organisation_id=world.site, started_on="2025-01-10")
     services.read_model.catch_up()
     for locale in ("en-GB", "it-IT"):
-        context, tab, errors = sign_in(browser, server, "olivia@example.org", locale=locale)
+        context, tab, errors = sign_in(browser, server["base"], "olivia@example.org", PASSWORD, locale=locale)
         for name, path in (
             ("mine", "/innovations/mine"),
             ("innovation", f"/innovations/{iid}"),
@@ -468,7 +505,7 @@ def test_refusals_say_what_happened_and_change_nothing(server: dict[str, Any], b
     services.signin.set_password(owner.id, PASSWORD, actor_id="admin")
     iid = world.submit(title="Refusals innovation")
     services.read_model.catch_up()
-    context, tab, errors = sign_in(browser, server, "rita@example.org")
+    context, tab, errors = sign_in(browser, server["base"], "rita@example.org", PASSWORD)
 
     # A stale form: the innovation changes while the form is open.
     tab.goto(f"{server['base']}/innovations/{iid}/edit")

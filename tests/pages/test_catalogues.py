@@ -21,7 +21,12 @@ PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 def extracted() -> set[str | tuple[str, str]]:
     """The messages of the pages' Python and templates, as `make messages` extracts them (pages/babel.cfg): a text,
     or a (singular, plural) pair."""
-    method_map = [("pages/**.py", "python"), ("api/errors.py", "python"), ("pages/templates/**.html", "jinja2")]
+    method_map = [
+        ("pages/**.py", "python"),
+        ("api/errors.py", "python"),
+        ("pages/templates/**.html", "jinja2"),
+        ("pages/static/dashboard.js", "javascript"),
+    ]
     found: set[str | tuple[str, str]] = set()
     for _, _, message, _, _ in extract_from_dir(str(ROOT), method_map, keywords=KEYWORDS):
         found.add(message if isinstance(message, str) else (message[0], message[1]))
