@@ -4,9 +4,11 @@ reflows at 360 px."""
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Iterator
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -24,6 +26,7 @@ from tracker.rubric import assessment_mpi
 
 pytestmark = pytest.mark.browser
 PASSWORD = "a long enough pass phrase"
+COVE = Path(__file__).resolve().parents[3] / "shared" / "data" / "cove-projects.json"
 
 
 @pytest.fixture(scope="module")
@@ -402,7 +405,7 @@ def test_a_round_in_lithuanian(server: dict[str, Any], browser: Any, world: Worl
 
 
 def test_an_admin_invites_people_who_then_sign_in_and_the_pages_in_lithuanian(
-    server: dict[str, Any], browser: Any, world: World
+    server: dict[str, Any], browser: Any, world: World, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """An admin working in Lithuanian invites a provider, a manager and two evaluators; each opens their link, sets
     a password and is signed in. The admin's pages read in Lithuanian, dates included."""
@@ -456,6 +459,14 @@ def test_an_admin_invites_people_who_then_sign_in_and_the_pages_in_lithuanian(
     checked(tab, "admin-ecosystem-lt")
     tab.goto(f"{server['base']}/admin/imports")
     checked(tab, "admin-imports-lt")
+    # An import from the page: a part of the real CoVE file, and a row the importer refuses; its summary.
+    projects = json.loads(COVE.read_text(encoding="utf-8"))[:2] + [{"acronym": "", "project_title": ""}]
+    part = tmp_path_factory.mktemp("import") / "cove-part.json"
+    part.write_text(json.dumps(projects), encoding="utf-8")
+    tab.locator("#file").set_input_files(str(part))
+    tab.get_by_role("button", name="Importuoti", exact=True).click()
+    expect(tab.get_by_role("heading", name="Atmestos eilutės")).to_be_visible(timeout=60_000)
+    checked(tab, "admin-import-done-lt")
     assert errors == []
     context.close()
 
@@ -470,6 +481,12 @@ def test_every_other_page_passes_the_scan_and_reflows(server: dict[str, Any], br
     services.signin.set_password(owner.id, PASSWORD, actor_id="admin")
     iid = world.submit(title="Scanned innovation")
     pilot = services.app.start_pilot(iid, actor=owner.actor(), site_organisation_id=world.site, started_on="2025-01-10")
+    adopter = services.people.create(
+        actor_id="admin", name="Adele Adopter", email="adele@example.org", role="provider", organisation_id=world.site
+    )
+    services.signin.set_password(adopter.id, PASSWORD, actor_id="admin")
+    tested = world.submit(title="Scanned innovation in testing")  # past identification, others may see it
+    world.to_stage(tested, "testing")
     services.read_model.catch_up()
     for locale in ("en-GB", "it-IT"):
         context, tab, errors = sign_in(browser, server["base"], "olivia@example.org", PASSWORD, locale=locale)
@@ -492,6 +509,15 @@ def test_every_other_page_passes_the_scan_and_reflows(server: dict[str, Any], br
         tab.locator("main button[type=submit]").click()
         expect(tab.locator("ul.errors").first).to_be_visible()
         checked(tab, f"evidence-refused-{locale}")
+        assert errors == []
+        context.close()
+        # Another organisation's provider records an adoption.
+        context, tab, errors = sign_in(browser, server["base"], "adele@example.org", PASSWORD, locale=locale)
+        tab.goto(f"{server['base']}/innovations/{tested}/adoptions/new")
+        checked(tab, f"adoption-{locale}")
+        tab.locator("main button[type=submit]").click()
+        expect(tab.locator("ul.errors").first).to_be_visible()
+        checked(tab, f"adoption-refused-{locale}")
         assert errors == []
         context.close()
 
