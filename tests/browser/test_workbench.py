@@ -460,7 +460,7 @@ def test_an_admin_invites_people_who_then_sign_in_and_the_pages_in_lithuanian(
     tab.goto(f"{server['base']}/admin/imports")
     checked(tab, "admin-imports-lt")
     # An import from the page: a part of the real CoVE file, and a row the importer refuses; its summary.
-    projects = json.loads(COVE.read_text(encoding="utf-8"))[:2] + [{"acronym": "", "project_title": ""}]
+    projects = [*json.loads(COVE.read_text(encoding="utf-8"))[:2], {"acronym": "", "project_title": ""}]
     part = tmp_path_factory.mktemp("import") / "cove-part.json"
     part.write_text(json.dumps(projects), encoding="utf-8")
     tab.locator("#file").set_input_files(str(part))
