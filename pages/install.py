@@ -72,7 +72,13 @@ def install(app: Flask) -> tuple[Blueprint, ...]:
     limit = services.settings.auth_failure_limit
     session.install(app, session.FailedSignIns(limit, FixedWindowRateLimiter(failure_counts(services))))
     i18n.install(app)
-    app.extensions[imports.IMPORT_JOBS] = ImportJobs(services)
+    import_jobs = app.extensions[imports.IMPORT_JOBS] = ImportJobs(services)
+
+    @app.before_request
+    def take_over_stopped_imports() -> None:
+        """Any request may take over an import whose process stopped (it looks at most every CHECK_EVERY)."""
+        import_jobs.resume_stopped()
+
     for blueprint in PAGES:
         app.register_blueprint(blueprint)
     app.jinja_env.globals["csrf_token"] = generate_csrf

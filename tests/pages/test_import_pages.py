@@ -1,17 +1,26 @@
 """The admin's imports over Flask's test client: a real CoVE file (part of ../shared/data) imported in the background,
-its progress page, its summary with refused rows, and refusals of a wrong file."""
+its progress page, its summary with refused rows, and refusals of a wrong file; an import whose process stopped,
+taken over by another."""
 
 from __future__ import annotations
 
 import io
 import json
+import socket
+import subprocess
+import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from uuid import UUID, uuid4
 
 import pytest
 from flask.testing import FlaskClient
 
+from pages.imports import IMPORT_JOBS
+from runtime.import_jobs import STALE_AFTER, ImportJobs, TakenOver, _now, _Reporter, import_jobs, new_runner
 from tests.pages.conftest import Pages, csrf_of
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "cove-projects.json"
@@ -73,3 +82,109 @@ def test_a_wrong_kind_of_file_or_filter_is_refused_at_once(pages: Pages, admin: 
     missing = admin.post("/admin/imports", data={"csrf_token": token, "source": "cove"})
     assert missing.status_code == 422
     assert "Choose a file." in missing.get_data(as_text=True)
+
+
+# ---- an import whose process stopped ------------------------------------------------------------------------------
+
+
+def dead_pid() -> int:
+    """The id of a process of this host that has ended."""
+    ended = subprocess.Popen([sys.executable, "-c", ""])
+    ended.wait()
+    return ended.pid
+
+
+def stopped_job(pages: Pages, tmp_path: Path, *, runner: str, updated_at: datetime, keep_file: bool = True) -> UUID:
+    """A job as a process leaves it when it stops mid-import: running, its file kept, half its progress written."""
+    projects = json.loads(DATA.read_text(encoding="utf-8"))[:3]
+    folder = tmp_path / "upload"
+    folder.mkdir()
+    path = folder / "cove-part.json"
+    if keep_file:
+        path.write_text(json.dumps(projects), encoding="utf-8")
+    job_id = uuid4()
+    person = pages.person("admin", f"{job_id.hex[:8]}@example.org")
+    with pages.services.read_model.writer.begin() as tx:
+        tx.execute(
+            import_jobs.insert().values(
+                id=job_id,
+                person_id=person.id,
+                source="cove",
+                filename="cove-part.json",
+                state="running",
+                done=1,
+                total=3,
+                note="",
+                started_at=updated_at,
+                updated_at=updated_at,
+                runner=runner,
+                path=str(path),
+                filters=[],
+            )
+        )
+    return job_id
+
+
+def jobs_of(pages: Pages) -> ImportJobs:
+    found: ImportJobs = pages.app.extensions[IMPORT_JOBS]
+    return found
+
+
+def test_an_import_whose_process_is_gone_is_taken_over_and_finishes(
+    pages: Pages, admin: FlaskClient, tmp_path: Path
+) -> None:
+    job_id = stopped_job(pages, tmp_path, runner=f"{socket.gethostname()}:{dead_pid()}:a1b2c3d4", updated_at=_now())
+    assert jobs_of(pages).resume_now() == [job_id]
+    page = finished(admin, f"/admin/imports/{job_id}")
+    assert "Created</dt><dd>3</dd>" in page
+    assert "taken over from the start by another process" in page
+    assert jobs_of(pages).get(job_id)["resumed"] == 1
+    assert not (tmp_path / "upload").exists(), "the kept file is removed when the job ends"
+    assert jobs_of(pages).resume_now() == []
+
+
+def test_a_job_nobody_heard_of_is_taken_over_by_one_process_only(pages: Pages, tmp_path: Path) -> None:
+    """Another host's job, silent for longer than STALE_AFTER: of two processes looking at once, one takes it."""
+    job_id = stopped_job(pages, tmp_path, runner="elsewhere:4242:0", updated_at=_now() - STALE_AFTER * 2)
+    rivals = [ImportJobs(pages.services), ImportJobs(pages.services)]
+    with ThreadPoolExecutor(2) as pool:
+        taken = list(pool.map(lambda jobs: jobs.resume_now(), rivals))
+    assert sorted(len(t) for t in taken) == [0, 1]
+    deadline = time.monotonic() + 60
+    while jobs_of(pages).get(job_id)["state"] == "running":
+        assert time.monotonic() < deadline, "the import taken over did not end"
+        time.sleep(0.1)
+    assert jobs_of(pages).get(job_id)["summary"]["created"] == 3
+
+
+def test_a_live_job_is_left_to_its_process(pages: Pages, tmp_path: Path) -> None:
+    job_id = stopped_job(pages, tmp_path, runner=new_runner(), updated_at=_now())
+    assert jobs_of(pages).resume_now() == []
+    assert jobs_of(pages).get(job_id)["resumed"] == 0
+
+
+def test_a_stopped_job_whose_file_is_gone_says_to_import_it_again(
+    pages: Pages, admin: FlaskClient, tmp_path: Path
+) -> None:
+    job_id = stopped_job(
+        pages, tmp_path, runner=f"{socket.gethostname()}:{dead_pid()}:0", updated_at=_now(), keep_file=False
+    )
+    assert jobs_of(pages).resume_now() == []
+    page = admin.get(f"/admin/imports/{job_id}").get_data(as_text=True)
+    assert "stopped before it finished" in page
+    assert "Import the file again" in page
+    assert 'http-equiv="refresh"' not in page
+
+
+def test_any_request_takes_over_a_stopped_import(pages: Pages, admin: FlaskClient, tmp_path: Path) -> None:
+    job_id = stopped_job(pages, tmp_path, runner=f"{socket.gethostname()}:{dead_pid()}:0", updated_at=_now())
+    jobs_of(pages)._checked = 0.0  # as in a process that has not looked yet
+    assert admin.get("/healthz").status_code == 200
+    assert "Created</dt><dd>3</dd>" in finished(admin, f"/admin/imports/{job_id}")
+
+
+def test_a_run_taken_over_stops_at_its_next_report(pages: Pages, tmp_path: Path) -> None:
+    job_id = stopped_job(pages, tmp_path, runner="elsewhere:1:0", updated_at=_now())
+    with pytest.raises(TakenOver):
+        _Reporter(jobs_of(pages), job_id, runner="this-one:2:0", total=3).update(3)
+    assert jobs_of(pages).get(job_id)["done"] == 1
