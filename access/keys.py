@@ -14,6 +14,7 @@ from sqlalchemy import Connection, Engine, bindparam, select, update
 
 from access.people import PeopleStore, Person
 from access.tables import api_keys, key_metadata, people
+from projections.clock import utc_now
 from tracker.actors import Actor
 from tracker.errors import ValidationError
 
@@ -121,7 +122,7 @@ class KeyStore:
         self._check_free(conn, person.id, name)
         key_id = secrets.token_hex(8)
         secret = secrets.token_urlsafe(32)
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utc_now()
         conn.execute(
             api_keys.insert().values(
                 id=key_id,
@@ -162,7 +163,7 @@ class KeyStore:
         """Revoke an active key by id or name (only among the person's, where a person is given); returns how many.
 
         Names are unique per person, so without a person a name several people use is refused: revoke by id."""
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utc_now()
         where = [
             (api_keys.c.id == key_id_or_name) | (api_keys.c.name == key_id_or_name),
             api_keys.c.revoked_at.is_(None),
@@ -177,7 +178,7 @@ class KeyStore:
         return result.rowcount
 
     def revoke_demo_keys(self) -> int:
-        now = datetime.now(UTC).replace(tzinfo=None)
+        now = utc_now()
         with self.engine.begin() as conn:
             return conn.execute(
                 update(api_keys)

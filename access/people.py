@@ -9,7 +9,7 @@ import re
 import uuid
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -17,6 +17,7 @@ from sqlalchemy import Connection, Engine, delete, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from access.tables import api_keys, invitations, passwords, people, person_changes
+from projections.clock import utc_now
 from projections.queries import contains
 from tracker import limits
 from tracker.actors import OPTIONAL_ORGANISATION_ROLES, ORGANISATION_ROLES, PERSON_ROLES, Actor
@@ -67,7 +68,8 @@ class Person:
         }
 
 
-def _person(row: Any) -> Person:
+def person_of(row: Any) -> Person:
+    """A person from a row of `people` (extra columns are ignored)."""
     return Person(
         row["id"],
         row["name"],
@@ -78,10 +80,6 @@ def _person(row: Any) -> Person:
         row["active"],
         row["erased_at"] is not None,
     )
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def clean_email(value: Any) -> str:
@@ -151,7 +149,7 @@ class PeopleStore:
         """Add a person; the same address twice (ignoring case) is refused."""
         fields = _clean({"name": name, "email": email, "locale": locale, "role": role})
         check_role(role, organisation_id)
-        now = _now()
+        now = utc_now()
         row = {
             "id": uuid.uuid4(),
             **fields,
@@ -169,7 +167,7 @@ class PeopleStore:
                 self._record(tx, row["id"], actor_id, "created", recorded, now)
         except IntegrityError:
             raise DuplicateEmailError(f"a person with the address {fields['email']} exists already") from None
-        return _person(row)
+        return person_of(row)
 
     def get(self, person_id: UUID, conn: Connection | None = None) -> Person | None:
         query = select(people).where(people.c.id == person_id)
@@ -178,7 +176,7 @@ class PeopleStore:
         else:
             with self.engine.connect() as own:
                 row = own.execute(query).mappings().first()
-        return _person(row) if row is not None else None
+        return person_of(row) if row is not None else None
 
     def require(self, person_id: UUID, conn: Connection | None = None) -> Person:
         found = self.get(person_id, conn)
@@ -212,7 +210,7 @@ class PeopleStore:
             .limit(page_size)
             .offset((page - 1) * page_size)
         ).mappings()
-        return [_person(r) for r in rows], total
+        return [person_of(r) for r in rows], total
 
     def update(self, person_id: UUID, changes: dict[str, Any], *, actor_id: str) -> Person:
         """Change a person's fields; `active: False` stops every key of theirs at once (keys check it per request)."""
@@ -232,7 +230,7 @@ class PeopleStore:
             values = dict(changed)
             if "email" in changed:
                 values["email_key"] = changed["email"].lower() if changed["email"] else None
-            now = _now()
+            now = utc_now()
             try:
                 tx.execute(update(people).where(people.c.id == person_id).values(**values, updated_at=now))
             except IntegrityError:
@@ -243,7 +241,7 @@ class PeopleStore:
     def erase(self, person_id: UUID, *, actor_id: str) -> Person:
         """Remove the person's name and address, their keys' names, their password and invitations; the id stays in the
         history."""
-        now = _now()
+        now = utc_now()
         with self.writer.begin() as tx:
             current = self.require(person_id, tx)
             if current.erased:

@@ -11,15 +11,16 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from uuid import UUID
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, delete, select, update
 
-from access.people import PeopleStore, Person
+from access.people import PeopleStore, Person, person_of
 from access.tables import invitations, passwords, people, person_changes
+from projections.clock import utc_now
 from tracker.errors import DomainError, ValidationError
 
 INVITATION_DAYS = 7
@@ -42,10 +43,6 @@ class Invitation:
     token: str
     person: Person
     expires_at: datetime
-
-
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def _token_hash(token: str) -> str:
@@ -74,7 +71,7 @@ class SignIn:
 
     def invite(self, person_id: UUID, *, actor_id: str, now: datetime | None = None) -> Invitation:
         """A new invitation for the person; any earlier one they have not used stops working."""
-        now = now or _now()
+        now = now or utc_now()
         token = secrets.token_urlsafe(32)
         expires_at = now + timedelta(days=INVITATION_DAYS)
         with self.writer.begin() as tx:
@@ -107,7 +104,7 @@ class SignIn:
                 invitations.c.token_hash == _token_hash(token)
             )
         ).first()
-        if row is None or row.used_at is not None or row.expires_at <= _now():
+        if row is None or row.used_at is not None or row.expires_at <= utc_now():
             raise InvitationError("this invitation is unknown, used or expired")
         person = self.people.get(row.person_id, conn)
         if person is None or not person.active or person.erased:
@@ -118,7 +115,7 @@ class SignIn:
         """Use the invitation: set the person's password. Works once."""
         check_password(password)
         digest = self.hasher.hash(password)
-        now = _now()
+        now = utc_now()
         with self.writer.begin() as tx:
             person = self.invited(token, tx)
             used = tx.execute(
@@ -160,7 +157,7 @@ class SignIn:
         if stored is None or not self._verify(stored, current):
             raise ValidationError("current_password", "is not your password", rule="password.wrong")
         with self.writer.begin() as tx:
-            self._store(tx, person_id, self.hasher.hash(new), _now(), actor_id=str(person_id))
+            self._store(tx, person_id, self.hasher.hash(new), utc_now(), actor_id=str(person_id))
 
     def set_password(self, person_id: UUID, password: str, *, actor_id: str) -> None:
         """Set a person's password without the current one (the demo's people; an operator's recovery)."""
@@ -170,7 +167,7 @@ class SignIn:
             person = self.people.require(person_id, tx)
             if not person.active or person.erased:
                 raise PersonCannotSignInError("only an active person can have a password")
-            self._store(tx, person_id, digest, _now(), actor_id=actor_id)
+            self._store(tx, person_id, digest, utc_now(), actor_id=actor_id)
 
     def stamp(self, person_id: UUID, conn: Connection | None = None) -> str | None:
         """A short fingerprint of the person's password hash: a session made before the password changed no longer
@@ -181,7 +178,15 @@ class SignIn:
                 stored = own.scalar(query)
         else:
             stored = conn.scalar(query)
-        return hashlib.sha256(stored.encode()).hexdigest()[:16] if stored is not None else None
+        return _stamp_of(stored) if stored is not None else None
+
+    def session_person(self, person_id: UUID) -> tuple[Person, str] | None:
+        """The person a session names, with their password's stamp, in one query (each page asks): None where there
+        is no such person or they have no password."""
+        query = select(people, passwords.c.hash).join(passwords, passwords.c.person_id == people.c.id)
+        with self.engine.connect() as conn:
+            row = conn.execute(query.where(people.c.id == person_id)).mappings().first()
+        return (person_of(row), _stamp_of(row["hash"])) if row is not None else None
 
     @staticmethod
     def stamps_match(a: str | None, b: str | None) -> bool:
@@ -206,3 +211,7 @@ class SignIn:
         tx.execute(
             person_changes.insert().values(person_id=person_id, at=now, actor_id=actor_id, change=change, fields={})
         )
+
+
+def _stamp_of(stored_hash: str) -> str:
+    return hashlib.sha256(stored_hash.encode()).hexdigest()[:16]

@@ -119,13 +119,12 @@ def _load(session_id: str) -> SignedIn | None:
     except ValueError:
         return None
     svc = services()
-    person = svc.people.get(ident)
-    if person is None or not person.active or person.erased:
+    found = svc.signin.session_person(ident)
+    if found is None:
         return None
-    current = svc.signin.stamp(ident)
-    if not svc.signin.stamps_match(stamp, current):
+    person, current = found
+    if not person.active or person.erased or not svc.signin.stamps_match(stamp, current):
         return None
-    assert current is not None
     # The request log names the person, as it does for a key (web.observability).
     g.principal = Principal(None, "session", person.role, person.organisation_id, person.id, person.locale)
     return SignedIn(person, current)

@@ -29,13 +29,14 @@ has all its processes on one host.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Table, delete, func, insert, select, text
 
 from projections import counts
 from projections import tables as t
+from projections.clock import utc_now
 
 COUNTS = "counts"
 # How long a rebuild may go without touching its records before a batch elsewhere takes it to have stopped. Its
@@ -55,15 +56,11 @@ _POSTGRES_INDEXES = text(
 _RECORDS = select(t.deferred.c.name, t.deferred.c.touched_at)
 
 
-def now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 def clock(conn: Connection) -> datetime:
     """The time the lease is measured by: the database's on PostgreSQL, this host's on SQLite (naive UTC)."""
     if conn.dialect.name == "postgresql":
         return conn.execute(select(_database_now())).scalar_one()
-    return now()
+    return utc_now()
 
 
 def _database_now() -> Any:
@@ -72,7 +69,7 @@ def _database_now() -> Any:
 
 def _touched(conn: Connection) -> Any:
     """The value that marks a record touched now, by the clock above."""
-    return _database_now() if conn.dialect.name == "postgresql" else now()
+    return _database_now() if conn.dialect.name == "postgresql" else utc_now()
 
 
 def secondary_indexes(conn: Connection, table: Table) -> dict[str, str]:
@@ -111,7 +108,7 @@ def leave_counts(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         at, values = "timezone('UTC', now())", {"name": COUNTS}
     else:
-        at, values = ":at", {"name": COUNTS, "at": now()}
+        at, values = ":at", {"name": COUNTS, "at": utc_now()}
     conn.execute(
         text(
             f"INSERT INTO {table} (name, statement, touched_at) VALUES (:name, NULL, {at}) "  # noqa: S608 - see above

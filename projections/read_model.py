@@ -21,6 +21,7 @@ from sqlalchemy import Connection, select, update
 from projections import audit_chain, deferred
 from projections import tables as t
 from projections.batch import Batch
+from projections.clock import utc_now
 from projections.engine import make_engine
 from projections.following import Following
 from projections.handlers import PROJECTIONS
@@ -216,11 +217,7 @@ class ReadModel(SQLiteBatches, PostgresBatches, Following, Rebuilding):
         if self._rebuilding:
             deferred.leave_counts(conn)
         audit_chain.record(conn, links)
-        conn.execute(
-            update(t.tracking)
-            .where(t.tracking.c.position < last)
-            .values(position=last, updated_at=datetime.now(UTC).replace(tzinfo=None))
-        )
+        conn.execute(update(t.tracking).where(t.tracking.c.position < last).values(position=last, updated_at=utc_now()))
 
     def _lock_positions(self, conn: Connection) -> dict[str, int]:
         """Read the tracking rows under a lock, so concurrent catch-ups queue instead of double-applying."""

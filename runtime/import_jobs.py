@@ -21,7 +21,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -33,6 +33,7 @@ from access.tables import key_metadata
 from importers.common import RowError
 from importers.cove import import_cove
 from importers.erasmus import RowFilter, import_erasmus
+from projections.clock import utc_now
 from runtime.services import Services
 from tracker.actors import Actor
 
@@ -93,10 +94,6 @@ def _gone(runner: str) -> bool:
     return False
 
 
-def _now() -> datetime:
-    return datetime.now(UTC).replace(tzinfo=None)
-
-
 @dataclass
 class _Reporter:
     """The importers' progress interface (`total`, `update`), writing to the job's row at most every REPORT_EVERY."""
@@ -128,7 +125,7 @@ class ImportJobs:
         """Record the job and run it in a thread; the file (in a directory of its own) is removed at its end."""
         job_id = uuid.uuid4()
         total = max(ERASMUS_STEPS if source == "erasmus" else _count_records(path), 1)
-        now = _now()
+        now = utc_now()
         with self.writer.begin() as tx:
             tx.execute(
                 import_jobs.insert().values(
@@ -165,7 +162,7 @@ class ImportJobs:
 
     def resume_now(self) -> list[UUID]:
         taken = []
-        stale_before = _now() - STALE_AFTER
+        stale_before = utc_now() - STALE_AFTER
         with self.reader.connect() as conn:
             running = conn.execute(select(import_jobs).where(import_jobs.c.state == "running")).mappings().all()
         for job in running:
@@ -182,9 +179,9 @@ class ImportJobs:
             )
             runner = new_runner()
             if kept:
-                claim = claim.values(runner=runner, updated_at=_now(), done=0, note="", resumed=job["resumed"] + 1)
+                claim = claim.values(runner=runner, updated_at=utc_now(), done=0, note="", resumed=job["resumed"] + 1)
             else:
-                claim = claim.values(state="stopped", updated_at=_now(), finished_at=_now())
+                claim = claim.values(state="stopped", updated_at=utc_now(), finished_at=utc_now())
             with self.writer.begin() as tx:
                 if tx.execute(claim).rowcount != 1:
                     continue  # another process took it first
@@ -227,12 +224,12 @@ class ImportJobs:
             taken_over = True
             log.warning("import taken over by another process", job=str(job_id))
         except RowError as error:
-            self.report(job_id, runner, state="failed", error=str(error), finished_at=_now())
+            self.report(job_id, runner, state="failed", error=str(error), finished_at=utc_now())
         except Exception as error:
             log.exception("import failed", job=str(job_id))
-            self.report(job_id, runner, state="failed", error=f"{type(error).__name__}: {error}", finished_at=_now())
+            self.report(job_id, runner, state="failed", error=f"{type(error).__name__}: {error}", finished_at=utc_now())
         else:
-            finished = {"done": total, "summary": summary.as_dict(), "finished_at": _now()}
+            finished = {"done": total, "summary": summary.as_dict(), "finished_at": utc_now()}
             taken_over = not self.report(job_id, runner, state="done", **finished)
         finally:
             ended.set()
@@ -253,7 +250,7 @@ class ImportJobs:
                 .where(import_jobs.c.id == job_id)
                 .where(import_jobs.c.runner == runner)
                 .where(import_jobs.c.state == "running")
-                .values(updated_at=_now(), **values)
+                .values(updated_at=utc_now(), **values)
             )
             return bool(found.rowcount == 1)
 

@@ -10,8 +10,9 @@ from argon2 import PasswordHasher
 from sqlalchemy import select
 
 from access.people import PeopleStore
-from access.signin import INVITATION_DAYS, InvitationError, PersonCannotSignInError, SignIn, _now
+from access.signin import INVITATION_DAYS, InvitationError, PersonCannotSignInError, SignIn
 from access.tables import invitations, passwords, person_changes
+from projections.clock import utc_now
 from projections.engine import make_engine
 from tracker.errors import ValidationError
 
@@ -35,7 +36,7 @@ def test_an_invitation_sets_a_password_once(signin: SignIn) -> None:
     rasa = person(signin)
     invitation = signin.invite(rasa.id, actor_id="admin")
     assert signin.invited(invitation.token).id == rasa.id
-    assert invitation.expires_at - _now() > timedelta(days=INVITATION_DAYS) - timedelta(minutes=1)
+    assert invitation.expires_at - utc_now() > timedelta(days=INVITATION_DAYS) - timedelta(minutes=1)
     signin.accept(invitation.token, PASSWORD)
     assert signin.authenticate("RASA@example.org ", PASSWORD) == signin.people.get(rasa.id)
     with pytest.raises(InvitationError):
@@ -54,7 +55,7 @@ def test_a_new_invitation_ends_the_unused_one(signin: SignIn) -> None:
 
 def test_an_expired_invitation_is_refused(signin: SignIn) -> None:
     rasa = person(signin)
-    lapsed = signin.invite(rasa.id, actor_id="admin", now=_now() - timedelta(days=INVITATION_DAYS, seconds=1))
+    lapsed = signin.invite(rasa.id, actor_id="admin", now=utc_now() - timedelta(days=INVITATION_DAYS, seconds=1))
     with pytest.raises(InvitationError):
         signin.accept(lapsed.token, PASSWORD)
     assert signin.authenticate("rasa@example.org", PASSWORD) is None

@@ -11,6 +11,7 @@ from sqlalchemy import insert
 
 from projections import deferred
 from projections import tables as t
+from projections.clock import utc_now
 from projections.dump import dump
 from projections.handlers import PROJECTIONS
 from projections.read_model import Batch, ReadModel
@@ -133,7 +134,7 @@ def test_a_batch_finishes_what_a_stopped_rebuild_left_before_its_own_rows(
     with model.writer.begin() as conn:
         conn.execute(
             insert(t.deferred).values(
-                name=deferred.COUNTS, statement=None, touched_at=deferred.now() - 2 * deferred.REBUILD_LEASE
+                name=deferred.COUNTS, statement=None, touched_at=utc_now() - 2 * deferred.REBUILD_LEASE
             )
         )
     world.submit(title="After the rebuild stopped")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from datetime import UTC, datetime, time
+from datetime import datetime, time
 from typing import Any
 from uuid import UUID
 
@@ -25,6 +25,7 @@ from sqlalchemy import (
 )
 
 from projections import tables as t
+from projections.clock import utc_now
 from projections.queries import EVERYTHING, Scope, naive, percentile
 from tracker.stages import STAGES, STATUSES
 
@@ -167,7 +168,7 @@ def score_groups(
     if group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
     if visible.restricted:
-        at = naive(as_of) if as_of is not None else datetime.now(UTC).replace(tzinfo=None)
+        at = naive(as_of) if as_of is not None else utc_now()
         groups = _groups_as_of(conn, group_by, at, visible)
     elif as_of is None:
         groups = _current_groups(conn, group_by)

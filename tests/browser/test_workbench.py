@@ -17,8 +17,9 @@ from babel.dates import format_date
 from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
-from access.signin import INVITATION_DAYS, _now
+from access.signin import INVITATION_DAYS
 from bootstrap import create_app, upgrade_database
+from projections.clock import utc_now
 from runtime.settings import Settings
 from tests.browser.chromium import checked, chromium, require_chromium, sign_in, watch_errors
 from tests.world import FULL_SCORES, World, build_world
@@ -554,7 +555,8 @@ def test_refusals_say_what_happened_and_change_nothing(server: dict[str, Any], b
 
     # An expired invitation.
     late = services.people.create(actor_id="admin", name="Leo Late", email="leo@example.org", role="analyst")
-    lapsed = services.signin.invite(late.id, actor_id="admin", now=_now() - timedelta(days=INVITATION_DAYS, minutes=1))
+    long_ago = utc_now() - timedelta(days=INVITATION_DAYS, minutes=1)
+    lapsed = services.signin.invite(late.id, actor_id="admin", now=long_ago)
     guest = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
     page = guest.new_page()
     page.goto(f"{server['base']}/invitations/{lapsed.token}")

@@ -20,7 +20,8 @@ import pytest
 from flask.testing import FlaskClient
 
 from pages.imports import IMPORT_JOBS
-from runtime.import_jobs import STALE_AFTER, ImportJobs, TakenOver, _now, _Reporter, import_jobs, new_runner
+from projections.clock import utc_now
+from runtime.import_jobs import STALE_AFTER, ImportJobs, TakenOver, _Reporter, import_jobs, new_runner
 from tests.pages.conftest import Pages, csrf_of
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "cove-projects.json"
@@ -133,7 +134,7 @@ def jobs_of(pages: Pages) -> ImportJobs:
 def test_an_import_whose_process_is_gone_is_taken_over_and_finishes(
     pages: Pages, admin: FlaskClient, tmp_path: Path
 ) -> None:
-    job_id = stopped_job(pages, tmp_path, runner=f"{socket.gethostname()}:{dead_pid()}:a1b2c3d4", updated_at=_now())
+    job_id = stopped_job(pages, tmp_path, runner=f"{socket.gethostname()}:{dead_pid()}:a1b2c3d4", updated_at=utc_now())
     assert jobs_of(pages).resume_now() == [job_id]
     page = finished(admin, f"/admin/imports/{job_id}")
     assert "Created</dt><dd>3</dd>" in page
@@ -145,7 +146,7 @@ def test_an_import_whose_process_is_gone_is_taken_over_and_finishes(
 
 def test_a_job_nobody_heard_of_is_taken_over_by_one_process_only(pages: Pages, tmp_path: Path) -> None:
     """Another host's job, silent for longer than STALE_AFTER: of two processes looking at once, one takes it."""
-    job_id = stopped_job(pages, tmp_path, runner="elsewhere:4242:0", updated_at=_now() - STALE_AFTER * 2)
+    job_id = stopped_job(pages, tmp_path, runner="elsewhere:4242:0", updated_at=utc_now() - STALE_AFTER * 2)
     rivals = [ImportJobs(pages.services), ImportJobs(pages.services)]
     with ThreadPoolExecutor(2) as pool:
         taken = list(pool.map(lambda jobs: jobs.resume_now(), rivals))
@@ -158,7 +159,7 @@ def test_a_job_nobody_heard_of_is_taken_over_by_one_process_only(pages: Pages, t
 
 
 def test_a_live_job_is_left_to_its_process(pages: Pages, tmp_path: Path) -> None:
-    job_id = stopped_job(pages, tmp_path, runner=new_runner(), updated_at=_now())
+    job_id = stopped_job(pages, tmp_path, runner=new_runner(), updated_at=utc_now())
     assert jobs_of(pages).resume_now() == []
     assert jobs_of(pages).get(job_id)["resumed"] == 0
 
@@ -167,7 +168,7 @@ def test_a_stopped_job_whose_file_is_gone_says_to_import_it_again(
     pages: Pages, admin: FlaskClient, tmp_path: Path
 ) -> None:
     job_id = stopped_job(
-        pages, tmp_path, runner=f"{socket.gethostname()}:{dead_pid()}:0", updated_at=_now(), keep_file=False
+        pages, tmp_path, runner=f"{socket.gethostname()}:{dead_pid()}:0", updated_at=utc_now(), keep_file=False
     )
     assert jobs_of(pages).resume_now() == []
     page = admin.get(f"/admin/imports/{job_id}").get_data(as_text=True)
@@ -177,14 +178,14 @@ def test_a_stopped_job_whose_file_is_gone_says_to_import_it_again(
 
 
 def test_any_request_takes_over_a_stopped_import(pages: Pages, admin: FlaskClient, tmp_path: Path) -> None:
-    job_id = stopped_job(pages, tmp_path, runner=f"{socket.gethostname()}:{dead_pid()}:0", updated_at=_now())
+    job_id = stopped_job(pages, tmp_path, runner=f"{socket.gethostname()}:{dead_pid()}:0", updated_at=utc_now())
     jobs_of(pages)._checked = 0.0  # as in a process that has not looked yet
     assert admin.get("/healthz").status_code == 200
     assert "Created</dt><dd>3</dd>" in finished(admin, f"/admin/imports/{job_id}")
 
 
 def test_a_run_taken_over_stops_at_its_next_report(pages: Pages, tmp_path: Path) -> None:
-    job_id = stopped_job(pages, tmp_path, runner="elsewhere:1:0", updated_at=_now())
+    job_id = stopped_job(pages, tmp_path, runner="elsewhere:1:0", updated_at=utc_now())
     with pytest.raises(TakenOver):
         _Reporter(jobs_of(pages), job_id, runner="this-one:2:0", total=3).update(3)
     assert jobs_of(pages).get(job_id)["done"] == 1

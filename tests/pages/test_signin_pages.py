@@ -148,11 +148,12 @@ def test_an_invitation_link_sets_the_password_once_and_signs_in(pages: Pages) ->
 def test_an_expired_invitation_gets_a_clear_answer(pages: Pages) -> None:
     from datetime import timedelta
 
-    from access.signin import INVITATION_DAYS, _now
+    from access.signin import INVITATION_DAYS
+    from projections.clock import utc_now
 
     person = pages.person("provider", "paulius@example.org", organisation=pages.world.owner, password=None)
     lapsed = pages.services.signin.invite(
-        person.id, actor_id="admin", now=_now() - timedelta(days=INVITATION_DAYS, minutes=1)
+        person.id, actor_id="admin", now=utc_now() - timedelta(days=INVITATION_DAYS, minutes=1)
     )
     client = pages.client()
     answer = client.get(f"/invitations/{lapsed.token}")
