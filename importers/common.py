@@ -45,8 +45,41 @@ COUNTRY_OVERRIDES = {
 }
 
 
+# Why a record or a file is refused: a code, and its text in English with %(name)s placeholders. The summary keeps
+# the code and the values beside the English reason, so that a page can say it in the reader's language.
+REASONS = {
+    "country_code": "unknown country code %(value)s",
+    "country": "unknown country %(value)s",
+    "participant_format": "participant %(value)s is not 'NAME (Country, role)'",
+    "participant_role": "participant %(value)s has unknown role %(role)s",
+    "not_json": "%(file)s is not a readable JSON file: %(detail)s",
+    "not_a_list": "%(file)s must hold a JSON list of projects",
+    "not_an_object": "a project must be a JSON object",
+    "project_fields": "a project needs id, acronym and project_title",
+    "participants": "a project needs a list of participants",
+    "year": "%(column)s %(value)s is not a year",
+    "not_csv": "%(file)s is not a CSV file in UTF-8 (%(detail)s)",
+    "columns": "%(file)s is not an Erasmus+ projects export: it lacks the columns %(columns)s",
+    "not_xlsx": "%(file)s is not a readable Excel workbook (%(detail)s)",
+    "no_sheet": "%(file)s has no readable first sheet (%(detail)s)",
+    "no_header": "%(file)s has no header row",
+    "flag": "%(column)s must be Yes or No, not %(value)s",
+    "grant": "EU grant %(value)s is not an amount in euros such as 136836.00",
+    "empty": "%(column)s is empty",
+    "no_country": "%(value)s has no country",
+    "unreadable_rest": "unreadable file from here on: %(detail)s",
+    "refused": "%(detail)s",  # the tracker refused the record (a rule of the domain), in its words
+}
+
+
 class RowError(ValueError):
-    """A record that cannot be imported; the import goes on with the next one."""
+    """A record that cannot be imported (the import goes on with the next one), or a file that cannot be read: one
+    of REASONS, with its values."""
+
+    def __init__(self, code: str, **values: object) -> None:
+        self.code = code
+        self.values = {name: str(value) for name, value in values.items()}
+        super().__init__(REASONS[code] % self.values)
 
 
 def country_from_name(name: str) -> str:
@@ -56,14 +89,14 @@ def country_from_name(name: str) -> str:
         try:
             return country_code(cleaned)
         except DomainError:
-            raise RowError(f"unknown country code {cleaned!r}") from None
+            raise RowError("country_code", value=repr(cleaned)) from None
     override = COUNTRY_OVERRIDES.get(cleaned.casefold())
     if override:
         return override
     try:
         return str(pycountry.countries.lookup(cleaned).alpha_2)
     except LookupError:
-        raise RowError(f"unknown country {cleaned!r}") from None
+        raise RowError("country", value=repr(cleaned)) from None
 
 
 @dataclass
@@ -91,12 +124,14 @@ class Summary:
                 self.created += 1
             else:
                 self.unchanged += 1
-        except (RowError, DomainError) as exc:
-            self.reject(row, str(exc))
+        except RowError as exc:
+            self.reject(row, exc)
+        except DomainError as exc:
+            self.reject(row, RowError("refused", detail=exc))
 
-    def reject(self, row: int, reason: str) -> None:
+    def reject(self, row: int, error: RowError) -> None:
         self.rejected += 1
-        self.problems.append({"row": row, "reason": reason})
+        self.problems.append({"row": row, "reason": str(error), "code": error.code, "values": error.values})
 
     def as_dict(self) -> dict[str, Any]:
         return {

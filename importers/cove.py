@@ -25,10 +25,10 @@ def parse_participant(text: str) -> tuple[str, str, str]:
     """'NAME (Country, role)' with NAME possibly holding parentheses itself: parsed from the right."""
     match = _PARTICIPANT.match(text.strip())
     if match is None:
-        raise RowError(f"participant {text!r} is not 'NAME (Country, role)'")
+        raise RowError("participant_format", value=repr(text))
     role = ROLES.get(match["role"].strip().casefold())
     if role is None:
-        raise RowError(f"participant {text!r} has unknown role {match['role']!r}")
+        raise RowError("participant_role", value=repr(text), role=repr(match["role"]))
     return match["name"].strip(), country_from_name(match["country"]), role
 
 
@@ -47,9 +47,9 @@ def import_cove(
     try:
         records = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8 or JSON, or a 4,300-digit integer
-        raise RowError(f"{path.name} is not a readable JSON file: {type(exc).__name__}: {exc}") from None
+        raise RowError("not_json", file=path.name, detail=f"{type(exc).__name__}: {exc}") from None
     if not isinstance(records, list):
-        raise RowError(f"{path.name} must hold a JSON list of projects")
+        raise RowError("not_a_list", file=path.name)
     writer = Writer(app, actor, source)
     for row, record in enumerate(records, 1):
         summary.rows += 1
@@ -64,20 +64,20 @@ def import_cove(
 
 def _import_record(writer: Writer, summary: Summary, row: int, record: Any) -> bool:
     if not isinstance(record, dict):
-        raise RowError("a project must be a JSON object")
+        raise RowError("not_an_object")
     identifier = str(record.get("id") or "").strip()
     acronym = str(record.get("acronym") or "").strip()
     title = str(record.get("project_title") or "").strip()
     if not identifier or not acronym or not title:
-        raise RowError("a project needs id, acronym and project_title")
+        raise RowError("project_fields")
     call_year = record.get("call_year")
     try:
         year = int(call_year) if call_year not in (None, "") else None
     except (TypeError, ValueError):
-        raise RowError(f"call_year {call_year!r} is not a year") from None
+        raise RowError("year", column="call_year", value=repr(call_year)) from None
     participants = record.get("participants")
     if not isinstance(participants, list) or not participants:
-        raise RowError("a project needs a list of participants")
+        raise RowError("participants")
     parsed = [parse_participant(str(p)) for p in participants]  # parse all first: a bad row writes nothing
     members: list[tuple[Any, str]] = []
     for name, country, role in parsed:

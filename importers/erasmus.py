@@ -103,7 +103,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
         try:
             names = reader.fieldnames
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise RowError(f"{path.name} is not a CSV file in UTF-8 ({type(exc).__name__}: {exc})") from None
+            raise RowError("not_csv", file=path.name, detail=f"{type(exc).__name__}: {exc}") from None
         check_columns(path.name, names or [])
         try:
             for number, row in enumerate(reader, 1):
@@ -117,7 +117,7 @@ def check_columns(name: str, columns: list[str] | tuple[str, ...]) -> None:
     present = {column.strip().casefold() for column in columns if column}
     missing = [column for column in REQUIRED_COLUMNS if column.casefold() not in present]
     if missing:
-        raise RowError(f"{name} is not an Erasmus+ projects export: it lacks the columns {', '.join(missing)}")
+        raise RowError("columns", file=name, columns=", ".join(missing))
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
@@ -128,7 +128,7 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
         try:
             workbook = load_workbook(handle, read_only=True, data_only=True)
         except Exception as exc:  # whatever the bytes, a file that does not open is refused whole
-            raise RowError(f"{path.name} is not a readable Excel workbook ({type(exc).__name__}: {exc})") from None
+            raise RowError("not_xlsx", file=path.name, detail=f"{type(exc).__name__}: {exc}") from None
         rows: Iterator[tuple[Any, ...]] | None = None
         try:
             try:
@@ -137,9 +137,9 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
                 rows = sheet.iter_rows(values_only=True)
                 header = next(rows, None)
             except Exception as exc:  # a sheet whose XML does not parse (or is refused) is no export
-                raise RowError(f"{path.name} has no readable first sheet ({type(exc).__name__}: {exc})") from None
+                raise RowError("no_sheet", file=path.name, detail=f"{type(exc).__name__}: {exc}") from None
             if header is None:
-                raise RowError(f"{path.name} has no header row")
+                raise RowError("no_header", file=path.name)
             names = [str(h).strip() if h is not None else "" for h in header]
             check_columns(path.name, names)
             try:
@@ -186,7 +186,7 @@ def import_erasmus(
             if progress is not None:
                 progress.update(int(fraction * progress.total), f"rows {summary.rows}, rejected {summary.rejected}")
     except UnreadableRest as exc:
-        summary.reject(summary.rows + 1, f"unreadable file from here on: {exc}")
+        summary.reject(summary.rows + 1, RowError("unreadable_rest", detail=exc))
     summary.seconds = time.perf_counter() - started
     return summary
 
@@ -197,7 +197,7 @@ def _flag(row: dict[str, str], column: str) -> bool:
         return True
     if value in _NO:
         return False
-    raise RowError(f"{column} must be Yes or No, not {value!r}")
+    raise RowError("flag", column=column, value=repr(value))
 
 
 def _grant(row: dict[str, str]) -> Decimal | None:
@@ -206,7 +206,7 @@ def _grant(row: dict[str, str]) -> Decimal | None:
     if not raw:
         return None
     if not _MONEY.match(raw):
-        raise RowError(f"EU grant {raw!r} is not an amount in euros such as 136836.00")
+        raise RowError("grant", value=repr(raw))
     return Decimal(raw)
 
 
@@ -214,12 +214,12 @@ def _import_row(writer: Writer, summary: Summary, number: int, row: dict[str, st
     identifier = _lookup(row, "Project Identifier").strip()
     title = _lookup(row, "Project Title").strip()
     if not identifier:
-        raise RowError("Project Identifier is empty")
+        raise RowError("empty", column="Project Identifier")
     if not title:
-        raise RowError("Project Title is empty")
+        raise RowError("empty", column="Project Title")
     year_text = _lookup(row, "Call year").strip()
     if year_text and not year_text.isdigit():
-        raise RowError(f"Call year {year_text!r} is not a year")
+        raise RowError("year", column="Call year", value=repr(year_text))
     people = [
         (
             _lookup(row, "Coordinating organisation name"),
@@ -236,11 +236,11 @@ def _import_row(writer: Writer, summary: Summary, number: int, row: dict[str, st
                 (name, _lookup(row, f"Partner {n} country"), _lookup(row, f"Partner {n} organisation type"), "partner")
             )
     if not people[0][0].strip():
-        raise RowError("Coordinating organisation name is empty")
+        raise RowError("empty", column="Coordinating organisation name")
     parsed = []
     for name, country, kind, role in people:
         if not country.strip():
-            raise RowError(f"{name.strip()!r} has no country")
+            raise RowError("no_country", value=repr(name.strip()))
         parsed.append((name.strip(), country_from_name(country), organisation_kind(kind), role))
     details = {
         "acronym": identifier[:80],

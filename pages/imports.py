@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import tempfile
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
@@ -14,6 +15,7 @@ from werkzeug.utils import secure_filename
 from importers.erasmus import RowFilter
 from pages.forms import ImportForm, refused_status
 from pages.session import Page, role_required, signed_in
+from pages.vocabulary import IMPORT_REASONS
 from runtime.import_jobs import SOURCES, ImportJobs
 from web.services import services
 
@@ -78,4 +80,13 @@ def job(job_id: UUID) -> Page:
     found = jobs().get(job_id)
     if found is None:
         abort(404)
-    return render_template("imports/job.html", job=found)
+    return render_template("imports/job.html", job=found, reason=reason)
+
+
+def reason(said: dict[str, Any] | None, english: str | None) -> str:
+    """An importer's refusal ({"code", "values"}) in the reader's language; as the importer said it where the code
+    is not known (a summary recorded before reasons had codes)."""
+    template = IMPORT_REASONS.get((said or {}).get("code", ""))
+    if template is None:
+        return english or ""
+    return str(template) % (said or {}).get("values", {})

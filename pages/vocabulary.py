@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 
+from importers.common import REASONS as IMPORT_REFUSALS
 from tracker.actors import ROLES
 from tracker.audit_chain import REASONS
 from tracker.ecosystem import MEMBER_ROLES
@@ -130,6 +131,30 @@ JOB_STATES = {
     "failed": _l("failed"),
     "stopped": _l("stopped before it finished"),
 }
+# Why an importer refused a row or a file (importers.common.REASONS), with the same placeholders.
+IMPORT_REASONS = {
+    "country_code": _l("unknown country code %(value)s"),
+    "country": _l("unknown country %(value)s"),
+    "participant_format": _l("participant %(value)s is not written as 'NAME (Country, role)'"),
+    "participant_role": _l("participant %(value)s has an unknown role, %(role)s"),
+    "not_json": _l("%(file)s is not a readable JSON file: %(detail)s"),
+    "not_a_list": _l("%(file)s must hold a JSON list of projects"),
+    "not_an_object": _l("a project must be a JSON object"),
+    "project_fields": _l("a project needs id, acronym and project_title"),
+    "participants": _l("a project needs a list of participants"),
+    "year": _l("%(column)s: %(value)s is not a year"),
+    "not_csv": _l("%(file)s is not a CSV file in UTF-8 (%(detail)s)"),
+    "columns": _l("%(file)s is not an Erasmus+ projects export: it lacks the columns %(columns)s"),
+    "not_xlsx": _l("%(file)s is not a readable Excel workbook (%(detail)s)"),
+    "no_sheet": _l("%(file)s has no readable first sheet (%(detail)s)"),
+    "no_header": _l("%(file)s has no header row"),
+    "flag": _l("%(column)s must be Yes or No, not %(value)s"),
+    "grant": _l("the EU grant %(value)s is not an amount in euros such as 136836.00"),
+    "empty": _l("%(column)s is empty"),
+    "no_country": _l("%(value)s has no country"),
+    "unreadable_rest": _l("the file cannot be read from here on: %(detail)s"),
+    "refused": _l("the tracker refused it: %(detail)s"),
+}
 # What an admin reads in a person's change log (access.people's `person_changes`).
 PERSON_CHANGES = {
     "created": _l("added"),
@@ -160,4 +185,5 @@ NAMED = {
     "member roles": (set(MEMBER_ROLES), set(MEMBER_ROLE_NAMES)),
     "actor roles": (set(ROLES), set(ACTOR_ROLE_NAMES)),
     "revisable details": (set(REVISABLE), set(DETAIL_NAMES)),
+    "import reasons": (set(IMPORT_REFUSALS), set(IMPORT_REASONS)),
 }

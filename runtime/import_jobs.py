@@ -59,6 +59,7 @@ import_jobs = Table(
     Column("path", Text),  # the uploaded file, kept until the job ends
     Column("filters", JSON),  # the Erasmus+ row filters, as [column, value, contains]
     Column("resumed", Integer, nullable=False, server_default="0"),
+    Column("failure", JSON),  # a failed job's reason: {"code", "values"} of importers.common.REASONS
 )
 SOURCES = {"cove": (".json",), "erasmus": (".csv", ".xlsx", ".xlsm")}
 # An Erasmus+ import reports its progress as a fraction of this.
@@ -224,7 +225,8 @@ class ImportJobs:
             taken_over = True
             log.warning("import taken over by another process", job=str(job_id))
         except RowError as error:
-            self.report(job_id, runner, state="failed", error=str(error), finished_at=utc_now())
+            failure = {"code": error.code, "values": error.values}
+            self.report(job_id, runner, state="failed", error=str(error), failure=failure, finished_at=utc_now())
         except Exception as error:
             log.exception("import failed", job=str(job_id))
             self.report(job_id, runner, state="failed", error=f"{type(error).__name__}: {error}", finished_at=utc_now())

@@ -42,7 +42,11 @@ class ImportFile(Input):
 
 class ProblemRowSchema(Schema):
     row = fields.Int(required=True)
-    reason = fields.Str(required=True)
+    reason = fields.Str(required=True, metadata={"description": "Why the row was refused, in English."})
+    code = fields.Str(metadata={"description": "The reason's code (importers.common.REASONS), stable for scripts."})
+    values = fields.Dict(
+        keys=fields.Str(), values=fields.Str(), metadata={"description": "The values the reason names, by name."}
+    )
 
 
 class ImportSummarySchema(Schema):

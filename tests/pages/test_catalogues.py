@@ -93,3 +93,11 @@ def test_every_word_of_the_domain_has_a_name_on_the_pages() -> None:
         assert domain == named, (
             f"{kind}: the domain has {sorted(domain - named)}, the pages name {sorted(named - domain)}"
         )
+
+
+def test_the_pages_say_each_import_refusal_with_the_importers_values() -> None:
+    from importers.common import REASONS
+    from pages.vocabulary import IMPORT_REASONS
+
+    for code, english in REASONS.items():
+        assert placeholders(str(IMPORT_REASONS[code])) == placeholders(english), code

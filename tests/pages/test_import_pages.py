@@ -65,6 +65,21 @@ def test_a_cove_file_is_imported_in_the_background_with_its_summary(pages: Pages
     assert "Unchanged (already here)</dt><dd>3</dd>" in again
 
 
+def test_the_summary_and_a_failure_read_in_the_admins_language(pages: Pages) -> None:
+    pages.person("admin", "ausra@example.org", locale="lt")
+    client = pages.client()
+    pages.sign_in(client, "ausra@example.org")
+    projects = [*json.loads(DATA.read_text(encoding="utf-8"))[:1], {"acronym": "", "project_title": ""}]
+    page = finished(client, upload(client, json.dumps(projects).encode(), "cove-part.json").headers["Location"])
+    assert "projektui reikia id, acronym ir project_title" in page
+    assert "a project needs" not in page
+    broken = finished(client, upload(client, b"{not json", "broken.json").headers["Location"])
+    assert "broken.json nėra perskaitomas JSON failas" in broken
+    summary = jobs_of(pages).recent()[1]["summary"]
+    assert summary["problems"][0]["code"] == "project_fields"
+    assert summary["problems"][0]["reason"] == "a project needs id, acronym and project_title"
+
+
 def test_a_file_that_is_not_json_fails_with_its_reason_and_imports_nothing(pages: Pages, admin: FlaskClient) -> None:
     before = pages.services.app.current_position()
     page = finished(admin, upload(admin, b"{not json", "broken.json").headers["Location"])

@@ -1,5 +1,5 @@
 """what an import needs to be resumed after its process stopped: the process running it, the kept file, the filters,
-and how often it was resumed (runtime.import_jobs)
+how often it was resumed, and why a failed one failed (its reason's code and values; runtime.import_jobs)
 
 Revision ID: 0018
 Revises: 0017
@@ -23,9 +23,10 @@ def upgrade() -> None:
         batch.add_column(sa.Column("path", sa.Text()))
         batch.add_column(sa.Column("filters", sa.JSON()))
         batch.add_column(sa.Column("resumed", sa.Integer(), nullable=False, server_default="0"))
+        batch.add_column(sa.Column("failure", sa.JSON()))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("import_jobs") as batch:
-        for column in ("resumed", "filters", "path", "runner"):
+        for column in ("failure", "resumed", "filters", "path", "runner"):
             batch.drop_column(column)
