@@ -18,6 +18,7 @@ from projections import handlers
 from projections import tables as t
 from projections.engine import make_engine
 from projections.queries.analytics import funnel, open_intervals
+from projections.queries.series import boundaries, funnel_series
 from projections.rows import Rows
 from tracker.stages import STAGES, STATUSES
 
@@ -54,7 +55,7 @@ def _submitted(innovation_id: uuid.UUID, at: datetime) -> SimpleNamespace:
         ecosystem_id=None,
         title="t",
         summary="s",
-        themes=[],
+        themes=["peer learning"],
         target_groups=[],
         readiness_level=None,
     )
@@ -143,3 +144,45 @@ def test_portfolio_funnel_equals_the_open_interval_count_when_history_is_random(
             expected = open_intervals(conn, at)
             assert got["stages"] == dict.fromkeys(STAGES, 0) | expected["stage"], at
             assert got["statuses"] == dict.fromkeys(STATUSES, 0) | expected["status"], at
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(actions=ACTIONS, clock_in_order=st.booleans(), step=st.sampled_from(["month", "quarter"]))
+def test_each_point_of_the_funnel_series_is_the_funnel_as_of_it(
+    engines: tuple[Engine, Engine], actions: list[Any], clock_in_order: bool, step: str
+) -> None:
+    """Whole portfolio (daily counts) and filtered (the intervals) alike; entries and exits fall on, just before and
+    just after 1 March 2024, a month's (and a quarter's) first instant."""
+    writer, reader = engines
+    if clock_in_order:
+        times = sorted(a[4] for a in actions)
+        actions = [(*a[:4], at, a[5]) for a, at in zip(actions, times, strict=True)]
+    with writer.begin() as conn:
+        for table in (t.funnel_days, t.status_intervals, t.stage_intervals, t.innovation_themes, t.innovations):
+            conn.execute(delete(table))
+        _project(conn, actions)
+    with reader.connect() as conn:
+        for theme in (None, "peer learning"):
+            series = funnel_series(conn, start=date(2023, 12, 15), end=date(2024, 6, 1), step=step, theme=theme)
+            assert [p["at"] for p in series["points"]] == boundaries(date(2023, 12, 15), date(2024, 6, 1), step)
+            for point in series["points"]:
+                expected = funnel(conn, as_of=point["at"].replace(tzinfo=UTC), theme=theme)
+                assert point["stages"] == expected["stages"], (theme, point["at"])
+                assert point["statuses"] == expected["statuses"], (theme, point["at"])
+
+
+def test_a_series_starts_at_the_first_step_on_or_after_its_start() -> None:
+    assert boundaries(date(2024, 1, 1), date(2024, 3, 31), "month") == [
+        datetime(2024, 1, 1),
+        datetime(2024, 2, 1),
+        datetime(2024, 3, 1),
+    ]
+    assert boundaries(date(2024, 1, 2), date(2024, 12, 31), "quarter") == [
+        datetime(2024, 4, 1),
+        datetime(2024, 7, 1),
+        datetime(2024, 10, 1),
+    ]
+    assert boundaries(date(2019, 6, 1), date(2026, 5, 31), "year") == [datetime(y, 1, 1) for y in range(2020, 2027)]
+    assert boundaries(date(2024, 5, 2), date(2024, 5, 30), "month") == []
+    with pytest.raises(ValueError, match="at most"):
+        boundaries(date(1900, 1, 1), date(2024, 1, 1), "month")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, date
 from typing import Any
 from uuid import UUID
 
@@ -24,18 +25,22 @@ from api.schemas.history import (
     AuditQuery,
     AuditVerificationSchema,
     AuditVerifyQuery,
+    FacetsQuery,
+    FacetsSchema,
     FunnelQuery,
     FunnelSchema,
+    FunnelSeriesSchema,
     HistoryEventSchema,
     ScopeQuery,
     ScoreGroupsQuery,
     ScoreGroupsSchema,
     ScorePointSchema,
+    SeriesQuery,
     StageDurationsSchema,
     StageIntervalSchema,
 )
 from projections import audit_chain
-from projections.queries import analytics, audit, innovations, timeline
+from projections.queries import analytics, audit, facets, innovations, series, timeline
 from tracker.actors import READ_ALL_ROLES
 from web.read_connection import read_connection
 from web.services import services
@@ -145,6 +150,58 @@ class Funnel(MethodView):
     def get(self, query: dict[str, Any]) -> Any:
         """Innovations per stage and status, now or `as_of` an instant."""
         return analytics.funnel(read_connection(), as_of=query.get("as_of"), **_scope(query))
+
+
+@blp.route("/analytics/facets")
+class Facets(MethodView):
+    @require(*READERS)
+    @projected
+    @blp.arguments(FacetsQuery, location="query")
+    @blp.response(200, FacetsSchema, headers=PROJECTED)
+    @blp.errors(*READ_ERRORS)
+    @blp.doc(parameters=[MIN_POSITION])
+    def get(self, query: dict[str, Any]) -> Any:
+        """The filters' choices with their counts: countries, themes, ecosystems and organisations, now or `as_of`.
+
+        Counted over the innovations the caller may see. Each facet counts what the other filters keep; `facet`
+        and `q` serve a type-ahead over one long list."""
+        scope = _scope(query)
+        return facets.facets(
+            read_connection(),
+            as_of=query.get("as_of"),
+            organisation_id=query.get("organisation_id"),
+            q=query.get("q"),
+            only=query.get("facet"),
+            limit=query["limit"],
+            **scope,
+        )
+
+
+@blp.route("/analytics/funnel-series")
+class FunnelSeries(MethodView):
+    @require(*READ_ALL_ROLES)
+    @projected
+    @blp.arguments(SeriesQuery, location="query")
+    @blp.response(200, FunnelSeriesSchema, headers=PROJECTED)
+    @blp.errors(*READ_ERRORS)
+    @blp.doc(parameters=[MIN_POSITION])
+    def get(self, query: dict[str, Any]) -> Any:
+        """The funnel at the start of each month (quarter, year) from `from` to `to`, in one read.
+
+        For those who read the whole portfolio (admins, managers, analysts); others ask /analytics/funnel as of
+        each instant, which applies what they may see then. At most 1,200 points."""
+        scope = _scope(query)
+        scope.pop("visible")
+        conn = read_connection()
+        start = query.get("start") or series.first_day(conn) or date.today()
+        end = query.get("end") or date.today()
+        try:
+            found = series.funnel_series(conn, start=start, end=end, step=query["step"], **scope)
+        except ValueError as error:
+            raise ProblemError(422, str(error), errors={"from": [str(error)]}) from None
+        for point in found["points"]:
+            point["at"] = point["at"].replace(tzinfo=UTC)
+        return found
 
 
 @blp.route("/analytics/stage-durations")

@@ -8,6 +8,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from api.schemas.common import COUNTRY, LABEL, Input
 from projections.queries.analytics import GROUPS
+from projections.queries.facets import FACETS
+from projections.queries.facets import LIMIT_MAX as FACETS_LIMIT_MAX
+from projections.queries.series import STEPS
 from tracker import limits
 from tracker.audit_chain import GENESIS, HASH_RE, REASONS
 from tracker.stages import STAGES, STATUSES
@@ -58,10 +61,82 @@ def _counts(keys: tuple[str, ...], name: str) -> type[Schema]:
     return Schema.from_dict({k: fields.Int(strict=True, required=True) for k in keys}, name=name)
 
 
+StageCounts = _counts(STAGES, "StageCounts")
+StatusCounts = _counts(STATUSES, "StatusCounts")
+
+
 class FunnelSchema(Schema):
     as_of = fields.AwareDateTime(format="iso", allow_none=True, required=True)
-    stages = fields.Nested(_counts(STAGES, "StageCounts"), required=True)
-    statuses = fields.Nested(_counts(STATUSES, "StatusCounts"), required=True)
+    stages = fields.Nested(StageCounts, required=True)
+    statuses = fields.Nested(StatusCounts, required=True)
+
+
+class FacetsQuery(FunnelQuery):
+    organisation_id = fields.UUID()
+    facet = fields.Str(
+        validate=validate.OneOf(FACETS), metadata={"description": "One facet only (a type-ahead's); all by default."}
+    )
+    q = fields.Str(
+        validate=validate.Length(min=1, max=100),
+        metadata={"description": "Keep the values whose name contains this (an ecosystem's title and number too)."},
+    )
+    limit = fields.Int(
+        load_default=100,
+        validate=validate.Range(min=1, max=FACETS_LIMIT_MAX),
+        metadata={"description": "The most values per facet, most innovations first."},
+    )
+
+
+class FacetValueSchema(Schema):
+    key = fields.Str(required=True, metadata={"description": "The filter's value: a country code, theme or id."})
+    label = fields.Str(required=True)
+    innovations = fields.Int(strict=True, required=True)
+
+
+class FacetSchema(Schema):
+    items = fields.List(fields.Nested(FacetValueSchema), required=True)
+    total = fields.Int(strict=True, required=True, metadata={"description": "The facet's values in all."})
+
+
+class FacetsSchema(Schema):
+    as_of = fields.AwareDateTime(format="iso", allow_none=True, required=True)
+    facets = fields.Dict(
+        keys=fields.Str(validate=validate.OneOf(FACETS)),
+        values=fields.Nested(FacetSchema),
+        required=True,
+        metadata={
+            "description": "Per facet, the innovations the other filters keep that have each value (a facet's own "
+            "filter is left out, so that its other values stay on offer)."
+        },
+    )
+
+
+class SeriesQuery(ScopeQuery):
+    start = fields.Date(
+        data_key="from", metadata={"description": "The first day (default: the month of the first submission)."}
+    )
+    end = fields.Date(data_key="to", metadata={"description": "The last day (default: today)."})
+    step = fields.Str(load_default="month", validate=validate.OneOf(STEPS))
+
+    @validates_schema
+    def in_order(self, data: dict[str, Any], **_: Any) -> None:
+        if "start" in data and "end" in data and data["start"] > data["end"]:
+            raise ValidationError("must not be after 'to'", "from")
+
+
+class FunnelPointSchema(Schema):
+    at = fields.AwareDateTime(format="iso", required=True)
+    stages = fields.Nested(StageCounts, required=True)
+    statuses = fields.Nested(StatusCounts, required=True)
+
+
+class FunnelSeriesSchema(Schema):
+    step = fields.Str(required=True)
+    points = fields.List(
+        fields.Nested(FunnelPointSchema),
+        required=True,
+        metadata={"description": "The funnel at the first instant of each step (UTC), as /analytics/funnel?as_of=."},
+    )
 
 
 class DurationSchema(Schema):

@@ -183,6 +183,8 @@ CASES: dict[str, Case] = {
     "stages": Case("GET", lambda e, s: ITEM.format(**s) + "/stages", CONFIDENTIAL),
     "funnel": Case("GET", lambda e, s: "/api/v1/analytics/funnel", EVERYONE),
     "stage durations": Case("GET", lambda e, s: "/api/v1/analytics/stage-durations", EVERYONE),
+    "facets": Case("GET", lambda e, s: "/api/v1/analytics/facets", EVERYONE),
+    "funnel series": Case("GET", lambda e, s: "/api/v1/analytics/funnel-series?from=2024-01-01", READ_ALL),
     "score groups": Case("GET", lambda e, s: "/api/v1/analytics/scores?group_by=country", EVERYONE),
     "evaluation analytics": Case("GET", lambda e, s: "/api/v1/analytics/evaluation", READ_ALL),
     "audit": Case("GET", lambda e, s: "/api/v1/audit", READ_ALL),

@@ -74,6 +74,10 @@ def test_no_list_csv_or_total_shows_an_innovation_the_detail_hides(env: Env) -> 
         assert sum(past["stages"].values()) == len(visible), who
         by_theme = env.get("/api/v1/analytics/funnel?theme=badges", key).json
         assert sum(by_theme["stages"].values()) == len(visible), who
+        for as_of in ("", "?as_of=2100-01-01T00:00:00Z"):
+            facets = env.get(f"/api/v1/analytics/facets{as_of}", key).json["facets"]
+            assert sum(v["innovations"] for v in facets["organisation"]["items"]) == len(visible), (who, as_of)
+            assert sum(v["innovations"] for v in facets["country"]["items"]) == len(visible), (who, as_of)
         durations = env.get("/api/v1/analytics/stage-durations", key).json
         stays = sum(
             1 for iid in visible for s in env.get(f"/api/v1/innovations/{iid}/stages", key).json if s["exited_at"]

@@ -1,0 +1,107 @@
+"""Filter choices with counts: the countries, themes, ecosystems and organisations of the innovations a caller may
+see, now or as they stood at an instant.
+
+Each facet counts the innovations the other filters keep; its own filter is left out, so that choosing a country
+still offers the others, with what they would show. A facet lists its values most innovations first, as many as
+`limit`, with the number of values it has in all (`total`); `q` keeps the values whose label contains it (the
+dashboard's type-ahead for the long lists)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Connection, exists, func, select
+
+from projections import tables as t
+from projections.queries import EVERYTHING, Scope, contains, naive
+
+FACETS = ("country", "theme", "ecosystem", "organisation")
+LIMIT_MAX = 500
+
+
+def facets(
+    conn: Connection,
+    *,
+    as_of: datetime | None = None,
+    ecosystem_id: UUID | None = None,
+    organisation_id: UUID | None = None,
+    country: str | None = None,
+    theme: str | None = None,
+    q: str | None = None,
+    only: str | None = None,
+    limit: int = 100,
+    visible: Scope = EVERYTHING,
+) -> dict[str, Any]:
+    """The facets (or `only` one), each {"items": [{"key", "label", "innovations"}], "total"}."""
+    if only is not None and only not in FACETS:
+        raise ValueError(f"facet must be one of {', '.join(FACETS)}")
+    i = t.innovations
+    seen = visible.conditions() if as_of is None else [i.c.submitted_at <= naive(as_of), *visible.as_of(naive(as_of))]
+    theme_key = theme.strip().lower() if theme else None
+    filters = {
+        "country": i.c.country == country if country else None,
+        "theme": _has_theme(theme_key) if theme_key else None,
+        "ecosystem": i.c.ecosystem_id == ecosystem_id if ecosystem_id else None,
+        "organisation": i.c.organisation_id == organisation_id if organisation_id else None,
+    }
+    found = {}
+    for facet in FACETS if only is None else (only,):
+        others = [condition for name, condition in filters.items() if name != facet and condition is not None]
+        found[facet] = _facet(conn, facet, [*seen, *others], q, limit)
+    return {"as_of": as_of, "facets": found}
+
+
+def _has_theme(theme: str) -> Any:
+    th = t.innovation_themes
+    return exists().where(th.c.innovation_id == t.innovations.c.id, th.c.theme == theme)
+
+
+def _facet(conn: Connection, facet: str, conditions: list[Any], q: str | None, limit: int) -> dict[str, Any]:
+    """One facet's values, counted in one statement: grouped by key (an index each), most first, with the number of
+    groups beside each row; the labels of ecosystems and organisations are read for the rows returned only."""
+    i = t.innovations
+    source: Any = i
+    if facet == "theme":
+        th = t.innovation_themes
+        # With nothing to filter by, the themes' own index answers alone.
+        source = th.join(i, i.c.id == th.c.innovation_id) if conditions else th
+        key = th.c.theme
+    else:
+        key = {"country": i.c.country, "ecosystem": i.c.ecosystem_id, "organisation": i.c.organisation_id}[facet]
+    named = _names(facet)
+    if q:
+        if named is None:
+            conditions = [*conditions, contains(func.lower(key), q)]
+        else:
+            table, _, searched = named
+            conditions = [*conditions, key.in_(select(table.c.id).where(contains(searched, q)))]
+    if facet == "ecosystem":
+        conditions = [*conditions, key.is_not(None)]
+    n = func.count()
+    grouped = (
+        select(key.label("key"), n.label("innovations"), func.count().over().label("total"))
+        .select_from(source)
+        .where(*conditions)
+        .group_by(key)
+        .order_by(n.desc(), key)
+        .limit(min(max(limit, 1), LIMIT_MAX))
+    )
+    rows = conn.execute(grouped).all()
+    labels: dict[Any, str] = {}
+    if named is not None and rows:
+        table, label, _ = named
+        labels = dict(conn.execute(select(table.c.id, label).where(table.c.id.in_([r.key for r in rows]))).all())
+    items = [{"key": str(r.key), "label": labels.get(r.key, str(r.key)), "innovations": r.innovations} for r in rows]
+    return {"items": items, "total": rows[0].total if rows else 0}
+
+
+def _names(facet: str) -> tuple[Any, Any, Any] | None:
+    """Where a facet's labels are kept, for those whose key is an id: the table, the label, and what `q` searches
+    (an ecosystem's acronym, title and project number; an organisation's name)."""
+    if facet == "ecosystem":
+        return t.ecosystems, t.ecosystems.c.acronym, t.ecosystems.c.search_text
+    if facet == "organisation":
+        return t.organisations, t.organisations.c.name, t.organisations.c.name_key
+    return None
