@@ -132,6 +132,7 @@ innovations = Table(
     Index("ix_rm_innovations_stage_country_mpi", "stage", "country", "mpi_value"),
     Index("ix_rm_innovations_submitted_at", "submitted_at"),
     Index("ix_rm_innovations_title", "title"),
+    Index("ix_rm_innovations_ecosystem_acronym", "ecosystem_acronym", "submitted_at"),
     # What a provider sees of a confidential stage: its own organisation's innovations in it.
     Index("ix_rm_innovations_stage_organisation", "stage", "organisation_id"),
 )

@@ -25,6 +25,7 @@ from api.schemas.history import (
     AuditQuery,
     AuditVerificationSchema,
     AuditVerifyQuery,
+    DistributionSchema,
     FacetsQuery,
     FacetsSchema,
     FunnelQuery,
@@ -135,6 +136,7 @@ def _scope(query: dict[str, Any]) -> dict[str, Any]:
         "ecosystem_id": query.get("ecosystem_id"),
         "country": country.upper() if country else None,
         "theme": query.get("theme"),
+        "organisation_id": query.get("organisation_id"),
         "visible": policy.scope(viewer()),
     }
 
@@ -169,7 +171,6 @@ class Facets(MethodView):
         return facets.facets(
             read_connection(),
             as_of=query.get("as_of"),
-            organisation_id=query.get("organisation_id"),
             q=query.get("q"),
             only=query.get("facet"),
             limit=query["limit"],
@@ -202,6 +203,19 @@ class FunnelSeries(MethodView):
         for point in found["points"]:
             point["at"] = point["at"].replace(tzinfo=UTC)
         return found
+
+
+@blp.route("/analytics/mpi-distribution")
+class MpiDistribution(MethodView):
+    @require(*READERS)
+    @projected
+    @blp.arguments(FunnelQuery, location="query")
+    @blp.response(200, DistributionSchema, headers=PROJECTED)
+    @blp.errors(*READ_ERRORS)
+    @blp.doc(parameters=[MIN_POSITION])
+    def get(self, query: dict[str, Any]) -> Any:
+        """How the consolidated MPIs spread: scored innovations per band of ten points, now or `as_of`."""
+        return analytics.mpi_distribution(read_connection(), as_of=query.get("as_of"), **_scope(query))
 
 
 @blp.route("/analytics/stage-durations")

@@ -144,7 +144,7 @@ class Ecosystems(MethodView):
     def get(self, query: dict[str, Any]) -> Any:
         """List ecosystems, filtered by a member's country or by text."""
         country = query.get("country")
-        filters = {"country": country.upper() if country else None, "q": query.get("q")}
+        filters = {"country": country.upper() if country else None, "q": query.get("q"), "sort": query["sort"]}
         conn = read_connection()
         if wants_csv():
             rows = directory.list_ecosystems(conn, **filters, page=1, page_size=10**9).items

@@ -5,6 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas.common import COUNTRY, SEARCH, SHORT, URL, Input, Money, PageQuery, StrictBool
+from projections.queries.directory import ECOSYSTEM_SORTS
 from tracker import limits
 from tracker.ecosystem import MEMBER_ROLES
 from tracker.organisation import ORGANISATION_KINDS
@@ -98,3 +99,4 @@ class EcosystemDetailSchema(EcosystemSchema):
 class EcosystemQuery(PageQuery):
     country = fields.Str(validate=COUNTRY)
     q = fields.Str(validate=SEARCH)
+    sort = fields.Str(load_default="acronym", validate=validate.OneOf(ECOSYSTEM_SORTS))

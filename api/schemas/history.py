@@ -49,6 +49,7 @@ class StageIntervalSchema(Schema):
 
 class ScopeQuery(Input):
     ecosystem_id = fields.UUID()
+    organisation_id = fields.UUID()
     country = fields.Str(validate=COUNTRY)
     theme = fields.Str(validate=LABEL)
 
@@ -72,7 +73,6 @@ class FunnelSchema(Schema):
 
 
 class FacetsQuery(FunnelQuery):
-    organisation_id = fields.UUID()
     facet = fields.Str(
         validate=validate.OneOf(FACETS), metadata={"description": "One facet only (a type-ahead's); all by default."}
     )
@@ -136,6 +136,21 @@ class FunnelSeriesSchema(Schema):
         fields.Nested(FunnelPointSchema),
         required=True,
         metadata={"description": "The funnel at the first instant of each step (UTC), as /analytics/funnel?as_of=."},
+    )
+
+
+class BandSchema(Schema):
+    start = fields.Int(strict=True, required=True, data_key="from")
+    end = fields.Int(strict=True, required=True, data_key="to")
+    innovations = fields.Int(strict=True, required=True)
+
+
+class DistributionSchema(Schema):
+    as_of = fields.AwareDateTime(format="iso", allow_none=True, required=True)
+    bands = fields.List(
+        fields.Nested(BandSchema),
+        required=True,
+        metadata={"description": "Scored innovations per ten MPI points; 100 counts in the last band."},
     )
 
 

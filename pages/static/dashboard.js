@@ -1,14 +1,19 @@
 // The analysts' dashboard. Every number comes from the public JSON API, read with the session of the tracker's
-// pages. Every text it writes is in the reader's language: its messages pass through `_` (extracted by
-// `make messages`, translated by the server into the page's #dashboard-words), and the domain's names come from the
-// same vocabulary as the other pages. Dates and numbers are formatted for the page's language.
+// pages; lists are paged, sorted and searched by the API, the filters' choices come from its facets, and the slider
+// replays one funnel series. What the reader chose (filters, date, sort, page, group) lives in the address, so a view
+// can be sent to a colleague and the back button works. Every text is in the reader's language: the messages pass
+// through `_` (extracted by `make messages`, translated by the server into the page's #dashboard-words), the domain's
+// names come from the pages' vocabulary, and dates and numbers are formatted for the page's language.
 "use strict";
 
 const WORDS = JSON.parse(document.getElementById("dashboard-words").textContent);
 const LOCALE = document.documentElement.lang || "en";
 const STAGES = WORDS.stage_order;
 const STATUSES = WORDS.status_order;
-const state = { months: [], charts: {}, tables: {}, innovations: [], ecosystems: [] };
+const STAGE_COLOURS = ["#0b57a4", "#2f7d4f", "#7a4cc2", "#b45309", "#0e7490"];
+// The score groups chart shows this many groups, then the rest as one bar.
+const TOP_GROUPS = 12;
+const state = { charts: {}, tables: {}, series: null, seriesKey: "", innovations: [], total: 0, ecoTotal: 0, picked: {} };
 
 // A message in the reader's language, with its %(name)s placeholders filled in.
 function _(message, params) {
@@ -68,14 +73,44 @@ function cell(row, text, className) {
   return td;
 }
 
-// ---- sortable, filterable tables --------------------------------------------------------
+// ---- the view in the address: #/path?filters… --------------------------------------------
 
-function sortableTable(id, rows, render, filterInput) {
+const DEFAULTS = { sort: "-mpi", page: "1", size: "50", group: "theme", esort: "acronym", epage: "1", esize: "50" };
+
+function readView() {
+  const [path, search] = (location.hash.slice(1) || "/").split("?");
+  const params = new URLSearchParams(search || "");
+  const get = (name) => params.get(name) || DEFAULTS[name] || "";
+  return { path: path || "/", get, params };
+}
+
+// Change some of the view's values; `push` makes a new history entry (a new page of results, a new filter).
+function setView(changes, { push = true, path } = {}) {
+  const view = readView();
+  const params = view.params;
+  for (const [name, value] of Object.entries(changes)) {
+    if (value === null || value === undefined || value === "" || value === DEFAULTS[name]) params.delete(name);
+    else params.set(name, value);
+  }
+  const search = params.toString();
+  const hash = `#${path || view.path}${search ? `?${search}` : ""}`;
+  if (hash === location.hash) return;
+  if (push) history.pushState(null, "", hash);
+  else history.replaceState(null, "", hash);
+  route();
+}
+
+function filterParams(view) {
+  return { ecosystem_id: view.get("eco"), organisation_id: view.get("org"), country: view.get("country"), theme: view.get("theme") };
+}
+
+// ---- tables -------------------------------------------------------------------------------
+
+// A table sorted here (the few rows of an ecosystem's members or of the score groups).
+function sortableTable(id, rows, render) {
   const table = document.getElementById(id);
   const entry = state.tables[id] || { key: null, dir: 1 };
-  entry.rows = rows;
-  entry.render = render;
-  entry.filter = filterInput || null;
+  Object.assign(entry, { rows, render });
   state.tables[id] = entry;
   if (!table.dataset.wired) {
     table.dataset.wired = "1";
@@ -94,52 +129,115 @@ function sortableTable(id, rows, render, filterInput) {
       th.addEventListener("click", sort);
       th.addEventListener("keydown", (ev) => { if (ev.key === "Enter" || ev.key === " ") { ev.preventDefault(); sort(); } });
     });
-    if (filterInput) filterInput.addEventListener("input", () => drawTable(id));
   }
   drawTable(id);
 }
 
-function sortValue(row, key) {
-  const v = key === "mpi" ? (row.mpi ? row.mpi.value : null) : row[key];
-  return v === null || v === undefined ? "" : v;
-}
-
 function drawTable(id) {
   const e = state.tables[id];
-  const body = document.querySelector(`#${id} tbody`);
-  let rows = e.rows.slice();
-  const needle = e.filter ? e.filter.value.trim().toLocaleLowerCase(LOCALE) : "";
-  // A row matches what the reader sees in it (translated names included) or its raw values.
-  if (needle) {
-    const rendered = new Map(rows.map((r) => [r, e.render(r)]));
-    rows = rows.filter((r) => rendered.get(r).textContent.toLocaleLowerCase(LOCALE).includes(needle)
-      || JSON.stringify(r).toLocaleLowerCase(LOCALE).includes(needle));
-  }
+  const rows = e.rows.slice();
   if (e.key) {
     rows.sort((a, b) => {
-      const x = sortValue(a, e.key), y = sortValue(b, e.key);
+      const x = a[e.key] ?? "", y = b[e.key] ?? "";
       if (e.numeric) return ((x === "" ? -Infinity : Number(x)) - (y === "" ? -Infinity : Number(y))) * e.dir;
       return collator.compare(String(x), String(y)) * e.dir;
     });
   }
-  body.replaceChildren(...rows.map((r) => e.render(r)));
+  document.querySelector(`#${id} tbody`).replaceChildren(...rows.map((r) => e.render(r)));
 }
 
-// ---- charts -----------------------------------------------------------------------------
+// A table sorted by the API: each sortable header holds a button; the view's `sort` says which and which way.
+function wireServerSort(id, sortName, pageName) {
+  const table = document.getElementById(id);
+  table.querySelectorAll("th[data-sort]").forEach((th) => {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.append(...th.childNodes);
+    th.appendChild(button);
+    button.addEventListener("click", () => {
+      const current = readView().get(sortName);
+      const key = th.dataset.sort;
+      setView({ [sortName]: current === key ? `-${key}` : key, [pageName]: "1" });
+    });
+  });
+}
+
+function showServerSort(id, sort) {
+  document.querySelectorAll(`#${id} th[data-sort]`).forEach((th) => {
+    const key = th.dataset.sort;
+    th.setAttribute("aria-sort", sort === key ? "ascending" : sort === `-${key}` ? "descending" : "none");
+  });
+}
+
+function pager(prefix, page, size, total, pageName) {
+  const last = Math.max(1, Math.ceil(total / size));
+  const from = total ? (page - 1) * size + 1 : 0;
+  const to = Math.min(page * size, total);
+  $(`#${prefix}-range`).textContent = _("Showing %(from)s–%(to)s of %(total)s", { from: count(from), to: count(to), total: count(total) });
+  const go = { first: 1, previous: page - 1, next: page + 1, last };
+  for (const [name, target] of Object.entries(go)) {
+    const button = $(`#${prefix}-${name}`);
+    button.disabled = target < 1 || target > last || target === page;
+    button.onclick = () => setView({ [pageName]: String(target) });
+  }
+}
+
+// ---- charts and their exports -------------------------------------------------------------
 
 function chart(id, config) {
   if (state.charts[id]) state.charts[id].destroy();
+  state.charts[id] = null;
+  exportsFor(id, config);
   if (typeof Chart === "undefined") return;  // tables still carry every number
   config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false, locale: LOCALE }, config.options || {});
   state.charts[id] = new Chart(document.getElementById(id), config);
 }
 
+// "Data (CSV)" and "Image (PNG)" for a chart: its labels and each dataset's values as drawn.
+function exportsFor(id, config) {
+  const holder = document.querySelector(`.exports[data-chart="${id}"]`);
+  if (!holder) return;
+  const csvButton = document.createElement("button");
+  csvButton.type = "button";
+  csvButton.textContent = _("Data (CSV)");
+  csvButton.addEventListener("click", () => {
+    const sets = config.data.datasets;
+    const points = sets[0] && sets[0].data.length && typeof sets[0].data[0] === "object";
+    const labels = points ? [...new Set(sets.flatMap((s) => s.data.map((p) => p.x)))] : config.data.labels;
+    const lines = [["", ...sets.map((s) => s.label)]];
+    labels.forEach((label, n) => {
+      lines.push([label, ...sets.map((s) => {
+        const v = points ? (s.data.find((p) => p.x === label) || {}).y : s.data[n];
+        return v === null || v === undefined ? "" : v;
+      })]);
+    });
+    const text = lines.map((row) => row.map((v) => `"${String(v).replaceAll('"', '""')}"`).join(",")).join("\r\n");
+    save(new Blob([`${text}\r\n`], { type: "text/csv" }), `${id}.csv`);
+  });
+  const pngButton = document.createElement("button");
+  pngButton.type = "button";
+  pngButton.textContent = _("Image (PNG)");
+  pngButton.disabled = typeof Chart === "undefined";
+  pngButton.addEventListener("click", () => document.getElementById(id).toBlob((blob) => save(blob, `${id}.png`)));
+  holder.replaceChildren(csvButton, pngButton);
+}
+
+function save(blob, filename) {
+  const link = document.createElement("a");
+  link.href = URL.createObjectURL(blob);
+  link.download = filename;
+  document.body.appendChild(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+}
+
 // A time axis whose months and tooltips are in the reader's language.
-function timeOptions(label) {
+function timeOptions(label, { stacked = false } = {}) {
   return {
     scales: {
-      x: { type: "time", time: { unit: "month" }, ticks: { callback: (value) => formats.month.format(new Date(value)) } },
-      y: { min: 0, max: 100, title: { display: true, text: label } },
+      x: { type: "time", time: { unit: "month" }, stacked, ticks: { callback: (value) => formats.month.format(new Date(value)) } },
+      y: stacked ? { stacked, beginAtZero: true, ticks: { precision: 0 } } : { min: 0, max: 100, title: { display: true, text: label } },
     },
     plugins: { tooltip: { callbacks: { title: (items) => (items.length ? formats.day.format(new Date(items[0].parsed.x)) : "") } } },
   };
@@ -147,90 +245,199 @@ function timeOptions(label) {
 
 // ---- portfolio ---------------------------------------------------------------------------
 
-function filters() {
-  return { ecosystem_id: $("#f-ecosystem").value, country: $("#f-country").value, theme: $("#f-theme").value.trim().toLowerCase() };
+// The funnel series for the view's filters: the slider's positions (each month's start, then "now").
+async function loadSeries(view) {
+  const filters = filterParams(view);
+  const key = JSON.stringify(filters);
+  if (state.seriesKey === key && state.series) return state.series;
+  const series = await api(`/api/v1/analytics/funnel-series${query(filters)}`);
+  state.series = series;
+  state.seriesKey = key;
+  chart("series-chart", {
+    type: "line",
+    data: {
+      datasets: STAGES.map((s, n) => ({
+        label: named("stages", s),
+        data: series.points.map((p) => ({ x: p.at, y: p.stages[s] })),
+        borderColor: STAGE_COLOURS[n], backgroundColor: `${STAGE_COLOURS[n]}55`, fill: n === 0 ? "origin" : "-1", pointRadius: 0,
+      })),
+    },
+    options: timeOptions("", { stacked: true }),
+  });
+  return series;
 }
 
-function asOf() {
+function sliderPoints() { return state.series ? state.series.points : []; }
+
+// The view's date (a month's start) as the slider's position; the last position is "now".
+function placeSlider(view) {
+  const points = sliderPoints();
   const slider = $("#asof-slider");
-  const i = Number(slider.value);
-  return i >= state.months.length - 1 ? null : state.months[i];
+  slider.max = String(points.length);
+  const at = view.get("at");
+  const found = at ? points.findIndex((p) => p.at.slice(0, 10) === at) : -1;
+  slider.value = String(found >= 0 ? found : points.length);
+  return found >= 0 ? points[found] : null;
 }
 
-async function setUpPortfolio() {
-  const [ecosystems, first] = await Promise.all([
-    api("/api/v1/ecosystems?page_size=200"),
-    api("/api/v1/innovations?sort=submitted_at&page_size=1"),
-  ]);
-  const select = $("#f-ecosystem");
-  select.replaceChildren(select.options[0], ...ecosystems.items.map((e) => new Option(e.acronym, e.id)));
-  const start = first.items.length ? new Date(first.items[0].submitted_at) : new Date();
-  const months = [];
-  // Month starts after the first submission, so the earliest position already shows something.
-  const cursor = new Date(Date.UTC(start.getUTCFullYear(), start.getUTCMonth() + 1, 1));
-  const now = new Date();
-  while (cursor <= now) {
-    months.push(cursor.toISOString().replace(".000Z", "Z"));
-    cursor.setUTCMonth(cursor.getUTCMonth() + 1);
-  }
-  months.push(null);  // the last position means "now"
-  state.months = months;
-  const slider = $("#asof-slider");
-  slider.max = String(months.length - 1);
-  slider.value = slider.max;
-  slider.setAttribute("aria-valuetext", _("now"));
-}
-
-async function refreshPortfolio() {
-  const at = asOf();
-  const when = at ? formats.longDay.format(new Date(at)) : _("now");
-  const label = $("#asof-label");
-  label.textContent = when;
-  label.dataset.asOf = at || "";
-  $("#asof-slider").setAttribute("aria-valuetext", when);
-  const f = filters();
-  const [funnel, groups, list] = await Promise.all([
-    api(`/api/v1/analytics/funnel${query({ ...f, as_of: at })}`),
-    api(`/api/v1/analytics/scores${query({ group_by: $("#group-by").value, as_of: at })}`),
-    api(`/api/v1/innovations${query({ ...f, as_of: at, sort: "-mpi", page_size: 200 })}`),
-  ]);
+function showFunnel(counts) {
   const funnelBody = document.querySelector("#funnel-table tbody");
   funnelBody.replaceChildren(...STAGES.map((s) => {
     const tr = document.createElement("tr");
     tr.dataset.stage = s;
-    cell(tr, named("stages", s)); cell(tr, count(funnel.stages[s]), "number");
+    cell(tr, named("stages", s)); cell(tr, count(counts.stages[s]), "number");
     return tr;
   }));
   const statusBody = document.querySelector("#status-table tbody");
   statusBody.replaceChildren(...STATUSES.map((s) => {
     const tr = document.createElement("tr");
     tr.dataset.status = s;
-    cell(tr, named("statuses", s)); cell(tr, count(funnel.statuses[s]), "number");
+    cell(tr, named("statuses", s)); cell(tr, count(counts.statuses[s]), "number");
     return tr;
   }));
   chart("funnel-chart", {
     type: "bar",
-    data: { labels: STAGES.map((s) => named("stages", s)), datasets: [{ label: _("Innovations"), data: STAGES.map((s) => funnel.stages[s]), backgroundColor: "#0b57a4" }] },
+    data: { labels: STAGES.map((s) => named("stages", s)), datasets: [{ label: _("Innovations"), data: STAGES.map((s) => counts.stages[s]), backgroundColor: "#0b57a4" }] },
     options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
   });
-  sortableTable("groups-table", groups.items, (g) => {
+}
+
+function showAsOf(point) {
+  const when = point ? formats.longDay.format(new Date(point.at)) : _("now");
+  const label = $("#asof-label");
+  label.textContent = when;
+  label.dataset.asOf = point ? point.at : "";
+  $("#asof-slider").setAttribute("aria-valuetext", when);
+  return when;
+}
+
+// The filters' choices, with counts, from the API's facets (as of the view's date).
+async function showFacets(view, asOf) {
+  const filters = filterParams(view);
+  const found = await api(`/api/v1/analytics/facets${query({ ...filters, as_of: asOf, limit: 200 })}`);
+  const facets = found.facets;
+  fillSelect("#f-country", facets.country.items, view.get("country"), _("All countries"));
+  fillSelect("#f-theme", facets.theme.items, view.get("theme"), _("All themes"));
+  fillChoices("ecosystem", facets.ecosystem.items);
+  fillChoices("organisation", facets.organisation.items);
+  return facets;
+}
+
+function choiceText(item) { return _("%(name)s (%(innovations)s)", { name: item.label, innovations: count(item.innovations) }); }
+
+function fillSelect(selector, items, chosen, everything) {
+  const select = $(selector);
+  const options = [new Option(everything, "")];
+  for (const item of items) options.push(new Option(choiceText(item), item.key));
+  if (chosen && !items.some((i) => i.key === chosen)) options.push(new Option(chosen, chosen));
+  select.replaceChildren(...options);
+  select.value = chosen || "";
+}
+
+// A type-ahead's suggestions: the datalist shows "NAME (n)"; picking one keeps its id.
+function fillChoices(facet, items) {
+  state.picked[facet] = state.picked[facet] || {};
+  for (const item of items) state.picked[facet][choiceText(item)] = item;
+  document.getElementById(`${facet}-choices`).replaceChildren(...items.map((item) => new Option(choiceText(item))));
+}
+
+async function typeAhead(facet, input) {
+  const text = input.value.trim();
+  const chosen = (state.picked[facet] || {})[input.value];
+  if (chosen) { setView({ [facet === "ecosystem" ? "eco" : "org"]: chosen.key, page: "1" }); return; }
+  if (text.length < 1) return;
+  const view = readView();
+  const filters = filterParams(view);
+  const found = await api(`/api/v1/analytics/facets${query({ ...filters, facet, q: text, limit: 20 })}`);
+  fillChoices(facet, found.facets[facet].items);
+  status(_("%(count)s suggestions for “%(text)s”.", { count: count(found.facets[facet].total), text }));
+}
+
+function showPicked(view) {
+  for (const [facet, param] of [["ecosystem", "eco"], ["organisation", "org"]]) {
+    const input = document.getElementById(`f-${facet}`);
+    const id = view.get(param);
+    if (!id) { if (document.activeElement !== input) input.value = ""; continue; }
+    const known = Object.values(state.picked[facet] || {}).find((item) => item.key === id);
+    input.value = known ? known.label : id;
+  }
+}
+
+async function showDurations(view) {
+  const found = await api(`/api/v1/analytics/stage-durations${query(filterParams(view))}`);
+  const stages = STAGES.filter((s) => found.stages[s]);
+  document.querySelector("#durations-table tbody").replaceChildren(...stages.map((s) => {
+    const d = found.stages[s];
     const tr = document.createElement("tr");
-    cell(tr, g.label || g.key); cell(tr, count(g.innovations), "number"); cell(tr, score(g.mean_mpi), "number"); cell(tr, score(g.median_mpi), "number");
+    cell(tr, named("stages", s)); cell(tr, count(d.count), "number"); cell(tr, score(d.median_days), "number"); cell(tr, score(d.p90_days), "number");
+    return tr;
+  }));
+  chart("durations-chart", {
+    type: "bar",
+    data: {
+      labels: stages.map((s) => named("stages", s)),
+      datasets: [
+        { label: _("Median days"), data: stages.map((s) => found.stages[s].median_days), backgroundColor: "#0b57a4" },
+        { label: _("90th percentile"), data: stages.map((s) => found.stages[s].p90_days), backgroundColor: "#b45309" },
+      ],
+    },
+    options: { scales: { y: { beginAtZero: true } } },
+  });
+}
+
+// Mean MPI per group: the largest groups by name, the rest as "others" (their mean, weighted by size).
+async function showGroups(view, asOf) {
+  const groupBy = view.get("group");
+  $("#group-by").value = groupBy;
+  const found = await api(`/api/v1/analytics/scores${query({ group_by: groupBy, as_of: asOf })}`);
+  const items = found.items.map((g) => ({ ...g, label: groupBy === "theme" || groupBy === "country" ? g.key : g.label || g.key }));
+  sortableTable("groups-table", items, (g) => {
+    const tr = document.createElement("tr");
+    cell(tr, g.label); cell(tr, count(g.innovations), "number"); cell(tr, score(g.mean_mpi), "number"); cell(tr, score(g.median_mpi), "number");
     return tr;
   });
+  const largest = items.slice().sort((a, b) => b.innovations - a.innovations);
+  const shown = largest.slice(0, TOP_GROUPS);
+  const rest = largest.slice(TOP_GROUPS);
+  const bars = shown.map((g) => ({ label: g.label, value: g.mean_mpi }));
+  if (rest.length) {
+    const n = rest.reduce((sum, g) => sum + g.innovations, 0);
+    const mean = rest.reduce((sum, g) => sum + g.mean_mpi * g.innovations, 0) / n;
+    bars.push({ label: _("others (%(groups)s groups)", { groups: count(rest.length) }), value: Math.round(mean * 100) / 100 });
+  }
+  // Each bar gets the height its label needs, so every label is drawn.
+  document.querySelector("#groups-chart").parentElement.style.height = `${Math.max(12, bars.length * 1.9 + 3)}rem`;
   chart("groups-chart", {
     type: "bar",
-    data: { labels: groups.items.map((g) => g.label || g.key), datasets: [{ label: _("Mean MPI"), data: groups.items.map((g) => g.mean_mpi), backgroundColor: "#2f7d4f" }] },
-    options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { min: 0, max: 100 } } },
+    data: { labels: bars.map((b) => b.label), datasets: [{ label: _("Mean MPI"), data: bars.map((b) => b.value), backgroundColor: "#2f7d4f" }] },
+    options: { indexAxis: "y", plugins: { legend: { display: false } }, scales: { x: { min: 0, max: 100 }, y: { ticks: { autoSkip: false } } } },
   });
+}
+
+async function showDistribution(view, asOf) {
+  const found = await api(`/api/v1/analytics/mpi-distribution${query({ ...filterParams(view), as_of: asOf })}`);
+  chart("distribution-chart", {
+    type: "bar",
+    data: {
+      labels: found.bands.map((b) => `${b.from}–${b.to}`),
+      datasets: [{ label: _("Innovations"), data: found.bands.map((b) => b.innovations), backgroundColor: "#7a4cc2" }],
+    },
+    options: { plugins: { legend: { display: false } }, scales: { y: { beginAtZero: true, ticks: { precision: 0 } } } },
+  });
+}
+
+async function showList(view, asOf) {
+  const page = Math.max(1, Number(view.get("page")) || 1);
+  const size = Number(view.get("size")) || 50;
+  const sort = view.get("sort");
+  $("#page-size").value = String(size);
+  const search = view.get("q");
+  if (document.activeElement !== $("#list-filter")) $("#list-filter").value = search;
+  const list = await api(`/api/v1/innovations${query({ ...filterParams(view), q: search, as_of: asOf, sort, page, page_size: size })}`);
   state.innovations = list.items;
-  const countries = new Set(list.items.map((i) => i.country));
-  const countrySelect = $("#f-country");
-  if (countrySelect.options.length <= 1) {
-    countrySelect.append(...[...countries].sort(collator.compare).map((c) => new Option(c, c)));
-    $("#themes").replaceChildren(...[...new Set(list.items.flatMap((i) => i.themes))].sort(collator.compare).map((t) => new Option(t)));
-  }
-  sortableTable("innovations-table", list.items, (i) => {
+  state.total = list.total;
+  showServerSort("innovations-table", sort);
+  document.querySelector("#innovations-table tbody").replaceChildren(...list.items.map((i) => {
     const tr = document.createElement("tr");
     const pick = document.createElement("td");
     const box = document.createElement("input");
@@ -243,11 +450,43 @@ async function refreshPortfolio() {
     cell(tr, named("stages", i.stage)); cell(tr, named("statuses", i.status)); cell(tr, i.mpi ? score(i.mpi.value) : null, "number");
     cell(tr, i.country); cell(tr, i.ecosystem_acronym); cell(tr, day(i.submitted_at));
     return tr;
-  }, $("#list-filter"));
-  status(at
+  }));
+  pager("page", page, size, list.total, "page");
+  return list;
+}
+
+async function showPortfolio(view) {
+  await loadSeries(view);
+  const point = placeSlider(view);
+  const asOf = point ? point.at : null;
+  const when = showAsOf(point);
+  showPicked(view);
+  const [funnel, , list] = await Promise.all([
+    point ? Promise.resolve(point) : api(`/api/v1/analytics/funnel${query(filterParams(view))}`),
+    showFacets(view, asOf),
+    showList(view, asOf),
+    showDurations(view),
+    showGroups(view, asOf),
+    showDistribution(view, asOf),
+  ]);
+  showFunnel(funnel);
+  showPicked(view);
+  status(point
     ? _("The portfolio as of %(date)s: %(total)s innovations.", { date: when, total: count(list.total) })
     : _("The portfolio now: %(total)s innovations.", { total: count(list.total) }));
 }
+
+// Moving the slider replays the funnel from the series at once; the rest follows when it stops.
+function slid() {
+  const points = sliderPoints();
+  const n = Number($("#asof-slider").value);
+  const point = n < points.length ? points[n] : null;
+  showAsOf(point);
+  if (point) showFunnel(point);
+  settle(point ? point.at.slice(0, 10) : "");
+}
+
+const settle = debounce((at) => setView({ at, page: "1" }, { push: false }), 250);
 
 async function showTrends() {
   const ids = [...document.querySelectorAll("#innovations-table tbody input:checked")].map((b) => b.value);
@@ -269,14 +508,7 @@ async function showTrends() {
 }
 
 async function download(path, filename) {
-  const blob = await api(path, { accept: "text/csv" });
-  const link = document.createElement("a");
-  link.href = URL.createObjectURL(blob);
-  link.download = filename;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(link.href), 1000);
+  save(await api(path, { accept: "text/csv" }), filename);
 }
 
 // ---- one innovation ----------------------------------------------------------------------
@@ -381,21 +613,30 @@ async function showInnovation(id) {
 
 // ---- ecosystems --------------------------------------------------------------------------
 
-async function showEcosystems(id) {
-  const page = await api("/api/v1/ecosystems?page_size=200");
-  state.ecosystems = page.items;
-  sortableTable("ecosystems-table", page.items, (e) => {
+async function showEcosystems(view, id) {
+  const page = Math.max(1, Number(view.get("epage")) || 1);
+  const size = Number(view.get("esize")) || 50;
+  const sort = view.get("esort");
+  const search = view.get("eq");
+  $("#eco-page-size").value = String(size);
+  if (document.activeElement !== $("#eco-filter")) $("#eco-filter").value = search;
+  const found = await api(`/api/v1/ecosystems${query({ q: search, sort, page, page_size: size })}`);
+  state.ecoTotal = found.total;
+  showServerSort("ecosystems-table", sort);
+  document.querySelector("#ecosystems-table tbody").replaceChildren(...found.items.map((e) => {
     const tr = document.createElement("tr");
     const td = document.createElement("td");
     const a = document.createElement("a");
-    a.href = `#/ecosystems/${e.id}`; a.textContent = e.acronym;
+    a.href = `#/ecosystems/${e.id}${location.hash.includes("?") ? `?${location.hash.split("?")[1]}` : ""}`;
+    a.textContent = e.acronym;
     td.appendChild(a); tr.appendChild(td);
     cell(tr, e.title); cell(tr, e.call_year, "number"); cell(tr, count(e.member_count), "number");
     cell(tr, e.eu_grant_eur === null || e.eu_grant_eur === undefined ? null : count(e.eu_grant_eur), "number");
     return tr;
-  }, $("#eco-filter"));
+  }));
+  pager("eco", page, size, found.total, "epage");
   $("#ecosystem-detail").hidden = !id;
-  if (!id) { status(_("Ecosystems: %(total)s.", { total: count(page.total) })); return; }
+  if (!id) { status(_("Ecosystems: %(total)s.", { total: count(found.total) })); return; }
   const eco = await api(`/api/v1/ecosystems/${id}`);
   $("#ecosystem-name").textContent = `${eco.acronym}: ${eco.title}`;
   const roles = {}, countries = {};
@@ -417,9 +658,9 @@ async function showEcosystems(id) {
 // ---- routing and wiring ------------------------------------------------------------------
 
 async function route() {
-  const hash = location.hash || "#/";
-  const [, section, id] = hash.split("/");
-  const portfolio = section === "" || section === undefined;
+  const view = readView();
+  const [, section, id] = view.path.split("/");
+  const portfolio = !section;
   $("#portfolio-view").hidden = !portfolio;
   $("#innovation-view").hidden = section !== "innovations";
   $("#ecosystems-view").hidden = section !== "ecosystems";
@@ -427,13 +668,12 @@ async function route() {
   for (const [tab, on] of [["#tab-portfolio", onPortfolio], ["#tab-ecosystems", !onPortfolio]]) {
     if (on) $(tab).setAttribute("aria-current", "page"); else $(tab).removeAttribute("aria-current");
   }
+  $("#tab-portfolio").href = `#/${location.hash.includes("?") && onPortfolio ? `?${location.hash.split("?")[1]}` : ""}`;
   try {
     if (section === "innovations" && id) await showInnovation(id);
-    else if (section === "ecosystems") await showEcosystems(id);
-    else {
-      if (!state.months.length) await setUpPortfolio();
-      await refreshPortfolio();
-    }
+    else if (section === "ecosystems") await showEcosystems(view, id);
+    else await showPortfolio(view);
+    document.body.dataset.rendered = location.hash;
   } catch (error) {
     status(error.message, true);
   }
@@ -445,16 +685,35 @@ function debounce(fn, ms) {
 }
 
 document.addEventListener("DOMContentLoaded", () => {
-  const refresh = debounce(() => refreshPortfolio().catch((e) => status(e.message, true)), 150);
-  $("#asof-slider").addEventListener("input", refresh);
-  $("#group-by").addEventListener("change", refresh);
-  $("#filters").addEventListener("input", refresh);
+  wireServerSort("innovations-table", "sort", "page");
+  wireServerSort("ecosystems-table", "esort", "epage");
+  $("#asof-slider").addEventListener("input", slid);
+  $("#group-by").addEventListener("change", () => setView({ group: $("#group-by").value }));
+  $("#f-country").addEventListener("change", () => setView({ country: $("#f-country").value, page: "1" }));
+  $("#f-theme").addEventListener("change", () => setView({ theme: $("#f-theme").value, page: "1" }));
+  for (const [facet, param] of [["ecosystem", "eco"], ["organisation", "org"]]) {
+    const input = document.getElementById(`f-${facet}`);
+    const suggest = debounce(() => typeAhead(facet, input).catch((e) => status(e.message, true)), 200);
+    input.addEventListener("input", () => (input.value === "" && readView().get(param) ? setView({ [param]: "", page: "1" }) : suggest()));
+    input.addEventListener("change", () => typeAhead(facet, input).catch((e) => status(e.message, true)));
+  }
+  $("#clear-filters").addEventListener("click", () => setView({ eco: "", org: "", country: "", theme: "", q: "", page: "1" }));
   $("#filters").addEventListener("submit", (ev) => ev.preventDefault());
+  $("#list-filter").addEventListener("input", debounce(() => setView({ q: $("#list-filter").value.trim(), page: "1" }, { push: false }), 300));
+  $("#page-size").addEventListener("change", () => setView({ size: $("#page-size").value, page: "1" }));
+  $("#eco-filter").addEventListener("input", debounce(() => setView({ eq: $("#eco-filter").value.trim(), epage: "1" }, { push: false }), 300));
+  $("#eco-page-size").addEventListener("change", () => setView({ esize: $("#eco-page-size").value, epage: "1" }));
   $("#trend-button").addEventListener("click", () => showTrends().catch((e) => status(e.message, true)));
   $("#csv-download").addEventListener("click", () => {
-    download(`/api/v1/innovations${query({ ...filters(), as_of: asOf() })}`, "innovations.csv").catch((e) => status(e.message, true));
+    const view = readView();
+    const point = placeSlider(view);
+    download(`/api/v1/innovations${query({ ...filterParams(view), q: view.get("q"), as_of: point ? point.at : null, sort: view.get("sort") })}`, "innovations.csv")
+      .catch((e) => status(e.message, true));
   });
-  $("#eco-csv").addEventListener("click", () => download("/api/v1/ecosystems", "ecosystems.csv").catch((e) => status(e.message, true)));
+  $("#eco-csv").addEventListener("click", () => {
+    const view = readView();
+    download(`/api/v1/ecosystems${query({ q: view.get("eq"), sort: view.get("esort") })}`, "ecosystems.csv").catch((e) => status(e.message, true));
+  });
   window.addEventListener("hashchange", route);
   route();
 });

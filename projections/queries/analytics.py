@@ -33,7 +33,11 @@ GROUPS = ("theme", "country", "ecosystem", "organisation")
 
 
 def _scope(
-    ecosystem_id: UUID | None, country: str | None, theme: str | None, visible: list[Any] | None = None
+    ecosystem_id: UUID | None,
+    country: str | None,
+    theme: str | None,
+    visible: list[Any] | None = None,
+    organisation_id: UUID | None = None,
 ) -> list[Any]:
     """The filters, plus the conditions of what the caller may see (access.policy): no count includes an innovation
     they may not."""
@@ -41,6 +45,8 @@ def _scope(
     conditions: list[Any] = list(visible or [])
     if ecosystem_id:
         conditions.append(i.c.ecosystem_id == ecosystem_id)
+    if organisation_id:
+        conditions.append(i.c.organisation_id == organisation_id)
     if country:
         conditions.append(i.c.country == country)
     if theme:
@@ -61,11 +67,12 @@ def funnel(
     country: str | None = None,
     theme: str | None = None,
     visible: Scope = EVERYTHING,
+    organisation_id: UUID | None = None,
 ) -> dict[str, Any]:
     """Innovations per stage and per status, now or as they stood at `as_of`."""
     i = t.innovations
     seen = visible.conditions() if as_of is None else visible.as_of(naive(as_of))
-    scope = _scope(ecosystem_id, country, theme, seen)
+    scope = _scope(ecosystem_id, country, theme, seen, organisation_id)
     if as_of is None:
         stage_rows = conn.execute(select(i.c.stage, func.count()).where(*scope).group_by(i.c.stage)).all()
         status_rows = conn.execute(select(i.c.status, func.count()).where(*scope).group_by(i.c.status)).all()
@@ -133,13 +140,17 @@ def stage_durations(
     country: str | None = None,
     theme: str | None = None,
     visible: Scope = EVERYTHING,
+    organisation_id: UUID | None = None,
 ) -> dict[str, Any]:
     """Median and 90th percentile of completed stays per stage, in days."""
     i, si = t.innovations, t.stage_intervals
     rows = conn.execute(
         select(si.c.stage, si.c.duration_days)
         .select_from(si.join(i, i.c.id == si.c.innovation_id))
-        .where(si.c.duration_days.is_not(None), *_scope(ecosystem_id, country, theme, visible.conditions()))
+        .where(
+            si.c.duration_days.is_not(None),
+            *_scope(ecosystem_id, country, theme, visible.conditions(), organisation_id),
+        )
         .order_by(si.c.stage, si.c.duration_days)
     ).all()
     by_stage: dict[str, list[float]] = defaultdict(list)
@@ -155,6 +166,44 @@ def stage_durations(
             "p90_days": round(p90, 2) if p90 is not None else None,
         }
     return {"stages": result}
+
+
+BANDS = 10
+
+
+def mpi_distribution(
+    conn: Connection,
+    *,
+    as_of: datetime | None = None,
+    ecosystem_id: UUID | None = None,
+    country: str | None = None,
+    theme: str | None = None,
+    visible: Scope = EVERYTHING,
+    organisation_id: UUID | None = None,
+) -> dict[str, Any]:
+    """Scored innovations per band of ten MPI points (0–10, …, 90–100; 100 in the last), now or as of an instant;
+    an MPI hidden from the caller (blind review) is left out."""
+    i = t.innovations
+    if as_of is None:
+        value: Any = i.c.mpi_value
+        source: Any = i
+        seen = visible.conditions()
+    else:
+        at = naive(as_of)
+        sh = t.score_history
+        source = i.join(
+            sh, and_(sh.c.innovation_id == i.c.id, sh.c.at <= at, or_(sh.c.valid_to.is_(None), sh.c.valid_to > at))
+        )
+        value, seen = sh.c.value, visible.as_of(at)
+    conditions = [value.is_not(None), *_scope(ecosystem_id, country, theme, seen, organisation_id)]
+    if visible.mpi_hidden is not None:
+        conditions.append(not_(visible.mpi_hidden))
+    band = case((value >= 100, BANDS - 1), else_=cast(value / 10, Integer))
+    counts = dict(conn.execute(select(band, func.count()).select_from(source).where(*conditions).group_by(band)).all())
+    return {
+        "as_of": as_of,
+        "bands": [{"start": n * 10, "end": n * 10 + 10, "innovations": int(counts.get(n, 0))} for n in range(BANDS)],
+    }
 
 
 def score_groups(

@@ -79,19 +79,40 @@ def _ecosystem(row: Any) -> dict[str, Any]:
     }
 
 
+# The ecosystem list's sorts, ascending and with "-" descending.
+ECOSYSTEM_SORTED_BY = ("acronym", "title", "call_year", "eu_grant_eur", "member_count")
+ECOSYSTEM_SORTS = tuple(key for name in ECOSYSTEM_SORTED_BY for key in (name, f"-{name}"))
+
+
 def list_ecosystems(
-    conn: Connection, *, country: str | None = None, q: str | None = None, page: int = 1, page_size: int = 20
+    conn: Connection,
+    *,
+    country: str | None = None,
+    q: str | None = None,
+    sort: str = "acronym",
+    page: int = 1,
+    page_size: int = 20,
 ) -> Page:
     e, m = t.ecosystems, t.ecosystem_members
+    if sort not in ECOSYSTEM_SORTS:
+        raise ValueError(f"sort must be one of {', '.join(ECOSYSTEM_SORTS)}")
     conditions = []
     if country:
         conditions.append(exists().where(m.c.ecosystem_id == e.c.id, m.c.country == country))
     if q:
         conditions.append(contains(e.c.search_text, q))
     total = conn.execute(select(func.count()).select_from(e).where(*conditions)).scalar_one()
+    name = sort.lstrip("-")
+    members = select(func.count()).where(m.c.ecosystem_id == e.c.id).scalar_subquery()
+    column = members if name == "member_count" else e.c[name]
+    order = (column.desc() if sort.startswith("-") else column.asc()).nulls_last()
     rows = (
         conn.execute(
-            select(e).where(*conditions).order_by(e.c.acronym, e.c.id).limit(page_size).offset(offset(page, page_size))
+            select(e)
+            .where(*conditions)
+            .order_by(order, e.c.acronym, e.c.id)
+            .limit(page_size)
+            .offset(offset(page, page_size))
         )
         .mappings()
         .all()

@@ -28,7 +28,9 @@ from projections import tables as t
 from projections.queries import EVERYTHING, Page, Scope, aware, contains, naive, offset
 from tracker.stages import CONFIDENTIAL_STAGES
 
-SORTS = ("mpi", "-mpi", "submitted_at", "-submitted_at", "title")
+# Each sort key, ascending and with "-" descending; ties are broken by id, so pages never overlap.
+SORTED_BY = ("mpi", "submitted_at", "title", "stage", "status", "country", "ecosystem")
+SORTS = tuple(key for name in SORTED_BY for key in (name, f"-{name}"))
 
 
 @dataclass(frozen=True)
@@ -168,14 +170,26 @@ def _ordered(query: Select[Any], cols: dict[str, Any], sort: str) -> Select[Any]
     i = t.innovations
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
-    order = {
-        "mpi": [cols["mpi_value"].asc().nulls_last()],
-        "-mpi": [cols["mpi_value"].desc().nulls_last()],
-        "submitted_at": [i.c.submitted_at.asc()],
-        "-submitted_at": [i.c.submitted_at.desc()],
-        "title": [i.c.title.asc()],
-    }[sort]
-    return query.order_by(*order, i.c.id)
+    name = sort.lstrip("-")
+    column = {
+        "mpi": cols["mpi_value"],
+        "submitted_at": i.c.submitted_at,
+        "title": i.c.title,
+        "stage": i.c.stage,
+        "status": i.c.status,
+        "country": i.c.country,
+        "ecosystem": i.c.ecosystem_acronym,
+    }[name]
+    descending = sort.startswith("-")
+    order = column.desc() if descending else column.asc()
+    if name in ("mpi", "ecosystem"):  # the columns that may be empty: those rows last, either way
+        order = order.nulls_last()
+    if name in ("stage", "status", "country", "ecosystem"):
+        # Many rows share a value: ties by submission, as the (value, submitted_at) indexes keep them.
+        ties = [i.c.submitted_at.desc(), i.c.id.desc()] if descending else [i.c.submitted_at, i.c.id]
+        return query.order_by(order, *ties)
+    # Ties in id order either way: the indexes for the MPI lists end with the id, ascending.
+    return query.order_by(order, i.c.id)
 
 
 def list_innovations(

@@ -51,6 +51,7 @@ def funnel_series(
     ecosystem_id: UUID | None = None,
     country: str | None = None,
     theme: str | None = None,
+    organisation_id: UUID | None = None,
 ) -> dict[str, Any]:
     """The funnel at each boundary of the span (naive UTC instants), for the whole portfolio or the filtered part."""
     if step not in STEPS:
@@ -58,7 +59,7 @@ def funnel_series(
     points = boundaries(start, end, step)
     if not points:
         return {"step": step, "points": []}
-    scope = _scope(ecosystem_id, country, theme)
+    scope = _scope(ecosystem_id, country, theme, organisation_id=organisation_id)
     rows = conn.execute(_changes(conn.dialect.name, scope, points)).all()
     # Per dimension and value: the net change of each month, and the corrections at each boundary's own instant.
     monthly: dict[tuple[str, str], dict[int, int]] = {}

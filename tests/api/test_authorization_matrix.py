@@ -184,6 +184,7 @@ CASES: dict[str, Case] = {
     "funnel": Case("GET", lambda e, s: "/api/v1/analytics/funnel", EVERYONE),
     "stage durations": Case("GET", lambda e, s: "/api/v1/analytics/stage-durations", EVERYONE),
     "facets": Case("GET", lambda e, s: "/api/v1/analytics/facets", EVERYONE),
+    "MPI distribution": Case("GET", lambda e, s: "/api/v1/analytics/mpi-distribution", EVERYONE),
     "funnel series": Case("GET", lambda e, s: "/api/v1/analytics/funnel-series?from=2024-01-01", READ_ALL),
     "score groups": Case("GET", lambda e, s: "/api/v1/analytics/scores?group_by=country", EVERYONE),
     "evaluation analytics": Case("GET", lambda e, s: "/api/v1/analytics/evaluation", READ_ALL),
