@@ -694,7 +694,12 @@ document.addEventListener("DOMContentLoaded", () => {
   for (const [facet, param] of [["ecosystem", "eco"], ["organisation", "org"]]) {
     const input = document.getElementById(`f-${facet}`);
     const suggest = debounce(() => typeAhead(facet, input).catch((e) => status(e.message, true)), 200);
-    input.addEventListener("input", () => (input.value === "" && readView().get(param) ? setView({ [param]: "", page: "1" }) : suggest()));
+    input.addEventListener("input", () => {
+      const chosen = (state.picked[facet] || {})[input.value];
+      if (chosen) setView({ [param]: chosen.key, page: "1" });  // a suggestion was picked
+      else if (input.value === "" && readView().get(param)) setView({ [param]: "", page: "1" });
+      else suggest();
+    });
     input.addEventListener("change", () => typeAhead(facet, input).catch((e) => status(e.message, true)));
   }
   $("#clear-filters").addEventListener("click", () => setView({ eco: "", org: "", country: "", theme: "", q: "", page: "1" }));

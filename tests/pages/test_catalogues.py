@@ -81,8 +81,18 @@ def test_the_compiled_catalogue_is_current(language: str) -> None:
 
 # Messages whose translation is the English word itself.
 SAME_IN = {
-    "lt": {"MPI", "MPI %(mpi)s"},
-    "it": {"MPI", "Password", "MPI %(mpi)s", "video", "password", "Hash", "partner", "File"},
+    "lt": {"MPI", "MPI %(mpi)s", "%(name)s (%(innovations)s)"},
+    "it": {
+        "MPI",
+        "Password",
+        "MPI %(mpi)s",
+        "video",
+        "password",
+        "Hash",
+        "partner",
+        "File",
+        "%(name)s (%(innovations)s)",
+    },
 }
 
 
