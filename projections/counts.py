@@ -2,7 +2,7 @@
 
 The projection keeps the daily funnel counts, the score groups' counts and the evaluators' grants (projections.grants)
 event by event. A rebuild puts that off and counts them here once, at its end (see projections.deferred), with the
-SQL that migrations 0006, 0007 and 0015 filled the new tables with (they keep their own copy: a migration must not
+SQL that migrations 0006, 0007, 0015 and 0020 filled the new tables with (they keep their own copy: a migration must not
 change when this module does). Each function replaces what its tables held."""
 
 from __future__ import annotations
@@ -17,7 +17,24 @@ INTERVALS = (("stage", "rm_stage_intervals"), ("status", "rm_status_intervals"))
 def recount(conn: Connection) -> None:
     recount_funnel_days(conn)
     recount_score_groups(conn)
+    recount_facets(conn)
     grants.recount(conn)
+
+
+def recount_facets(conn: Connection) -> None:
+    """Count every innovation into its facets, as projections.running_counts.count_facets does event by event."""
+    dialect = conn.dialect.name
+    conn.exec_driver_sql("DELETE FROM rm_facet_counts")
+    for facet, key, source in (
+        ("country", "country", "rm_innovations"),
+        ("organisation", uuid_text("organisation_id", dialect), "rm_innovations"),
+        ("ecosystem", uuid_text("ecosystem_id", dialect), "rm_innovations WHERE ecosystem_id IS NOT NULL"),
+        ("theme", "theme", "rm_innovation_themes"),
+    ):
+        conn.exec_driver_sql(
+            "INSERT INTO rm_facet_counts (facet, key, innovations) "  # noqa: S608 - names from this list
+            f"SELECT '{facet}', {key}, count(*) FROM {source} GROUP BY {key}"
+        )
 
 
 def recount_funnel_days(conn: Connection) -> None:

@@ -10,7 +10,7 @@ from uuid import UUID
 from projections import grants
 from projections import tables as t
 from projections.rows import Rows
-from projections.running_counts import count_day, recount_score
+from projections.running_counts import count_day, count_facets, recount_score
 from tracker import items
 from tracker.ecosystem import ECOSYSTEM_DETAILS, Ecosystem
 from tracker.innovation import Innovation
@@ -110,46 +110,45 @@ def submitted(rows: Rows, e: Innovation.Submitted, position: int) -> None:
     at = naive_utc(e.timestamp)
     org = rows.constant(t.organisations, e.organisation_id, ("name", "country")) or {"name": "", "country": ""}
     eco = rows.constant(t.ecosystems, e.ecosystem_id, ("acronym",)) if e.ecosystem_id else None
-    rows.insert(
-        t.innovations,
-        {
-            "id": e.originator_id,
-            "title": e.title,
-            "summary": e.summary,
-            "search_text": search_text(e.title, e.summary, *e.themes),
-            "themes": list(e.themes),
-            "target_groups": list(e.target_groups),
-            "organisation_id": e.organisation_id,
-            "organisation_name": org["name"],
-            "country": org["country"],
-            "ecosystem_id": e.ecosystem_id,
-            "ecosystem_acronym": eco["acronym"] if eco else None,
-            "readiness_level": e.readiness_level,
-            "stage": "identification",
-            "status": "active",
-            "mpi_value": None,
-            "mpi_evaluators": 0,
-            "mpi_spread": None,
-            "evaluator_mpis": {},
-            "pilots_count": 0,
-            "evidence_count": 0,
-            "assessments_count": 0,
-            "adoptions_count": 0,
-            "pilots": [],
-            "evidence": [],
-            "adoptions": [],
-            "stage_seq": 1,
-            "stage_entered_at": at,
-            "status_seq": 1,
-            "score_seq": 0,
-            "submitted_at": at,
-            "updated_at": at,
-            "version": e.originator_version,
-            "position": position,
-        },
-    )
+    row = {
+        "id": e.originator_id,
+        "title": e.title,
+        "summary": e.summary,
+        "search_text": search_text(e.title, e.summary, *e.themes),
+        "themes": list(e.themes),
+        "target_groups": list(e.target_groups),
+        "organisation_id": e.organisation_id,
+        "organisation_name": org["name"],
+        "country": org["country"],
+        "ecosystem_id": e.ecosystem_id,
+        "ecosystem_acronym": eco["acronym"] if eco else None,
+        "readiness_level": e.readiness_level,
+        "stage": "identification",
+        "status": "active",
+        "mpi_value": None,
+        "mpi_evaluators": 0,
+        "mpi_spread": None,
+        "evaluator_mpis": {},
+        "pilots_count": 0,
+        "evidence_count": 0,
+        "assessments_count": 0,
+        "adoptions_count": 0,
+        "pilots": [],
+        "evidence": [],
+        "adoptions": [],
+        "stage_seq": 1,
+        "stage_entered_at": at,
+        "status_seq": 1,
+        "score_seq": 0,
+        "submitted_at": at,
+        "updated_at": at,
+        "version": e.originator_version,
+        "position": position,
+    }
+    rows.insert(t.innovations, row)
+    count_facets(rows, row, 1)
     for theme in e.themes:
-        rows.insert(t.innovation_themes, {"innovation_id": e.originator_id, "theme": theme})
+        rows.insert(t.innovation_themes, {"innovation_id": e.originator_id, "theme": theme, "submitted_at": at})
     rows.insert(t.stage_intervals, _interval(e.originator_id, 1, "stage", "identification", at))
     rows.insert(t.status_intervals, _interval(e.originator_id, 1, "status", "active", at))
     count_day(rows, "stage", "identification", at, "entered")
@@ -184,12 +183,15 @@ def details_revised(rows: Rows, e: Innovation.DetailsRevised, position: int) -> 
     changes = dict(e.changes)
     if "themes" in changes:
         recount_score(rows, row, themes=changes["themes"])
+        count_facets(rows, row, -1)
+        count_facets(rows, row | {"themes": changes["themes"]}, 1)
     merged = {k: changes.get(k, row[k]) for k in ("title", "summary", "themes")}
     _touch(rows, e, position, **changes, search_text=search_text(merged["title"], merged["summary"], *merged["themes"]))
     if "themes" in changes:
         rows.delete_where(t.innovation_themes, innovation_id=e.originator_id)
         for theme in changes["themes"]:
-            rows.insert(t.innovation_themes, {"innovation_id": e.originator_id, "theme": theme})
+            theme_row = {"innovation_id": e.originator_id, "theme": theme, "submitted_at": row["submitted_at"]}
+            rows.insert(t.innovation_themes, theme_row)
 
 
 def pilot_started(rows: Rows, e: Innovation.PilotStarted, position: int) -> None:

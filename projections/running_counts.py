@@ -18,6 +18,15 @@ def count_day(rows: Rows, dimension: str, value: str, at: datetime, column: str)
     rows.add(t.funnel_days, (dimension, value, at.date()), counts)
 
 
+def count_facets(rows: Rows, row: dict[str, Any], sign: int) -> None:
+    """Count an innovation into (sign 1) or out of (sign -1) the facets of its row: its country, organisation,
+    ecosystem and themes."""
+    if rows.counts_deferred:
+        return
+    for facet, key, _ in score_groups_of(row):
+        rows.add(t.facet_counts, (facet, key), {"innovations": sign})
+
+
 def score_groups_of(row: dict[str, Any]) -> list[tuple[str, str, str | None]]:
     """The score groups (grouping, key, label) an innovation's consolidated MPI counts in."""
     groups = [

@@ -125,8 +125,8 @@ innovations = Table(
     Index("ix_rm_innovations_stage", "stage", "submitted_at"),
     Index("ix_rm_innovations_status", "status", "submitted_at"),
     Index("ix_rm_innovations_country", "country", "submitted_at"),
-    Index("ix_rm_innovations_organisation", "organisation_id"),
-    Index("ix_rm_innovations_ecosystem", "ecosystem_id"),
+    Index("ix_rm_innovations_organisation", "organisation_id", "submitted_at"),
+    Index("ix_rm_innovations_ecosystem", "ecosystem_id", "submitted_at"),
     Index("ix_rm_innovations_mpi", "mpi_value"),
     Index("ix_rm_innovations_country_mpi", "country", "mpi_value"),
     Index("ix_rm_innovations_stage_country_mpi", "stage", "country", "mpi_value"),
@@ -151,7 +151,10 @@ innovation_themes = Table(
     metadata,
     Column("innovation_id", Uuid, primary_key=True),
     Column("theme", String(80), primary_key=True),
+    # The innovation's, so that the themes' facet as of an instant is counted from this table's index alone.
+    Column("submitted_at", DateTime),
     Index("ix_rm_innovation_themes_theme", "theme", "innovation_id"),
+    Index("ix_rm_innovation_themes_submitted", "theme", "submitted_at"),
 )
 
 stage_intervals = Table(
@@ -238,6 +241,16 @@ score_values = Table(
     Column("group_by", String(16), primary_key=True),
     Column("key", String(80), primary_key=True),
     Column("hundredths", Integer, primary_key=True),
+    Column("innovations", Integer, nullable=False),
+)
+
+# How many innovations each filter value has (the dashboard's facets for the whole portfolio now): per country,
+# theme, ecosystem and organisation (ids as canonical text). Rows whose count reaches zero are deleted.
+facet_counts = Table(
+    "rm_facet_counts",
+    metadata,
+    Column("facet", String(16), primary_key=True),
+    Column("key", String(80), primary_key=True),
     Column("innovations", Integer, nullable=False),
 )
 
@@ -357,6 +370,7 @@ READ_MODEL_TABLES = (
     score_groups,
     score_buckets,
     score_values,
+    facet_counts,
     assessments,
     assignments,
     grants,

@@ -123,7 +123,7 @@ def test_upgrade_to_0006_backfills_the_funnel_days_the_projection_writes(read_mo
     assert current_revision(read_model.url) == "0005"
     upgrade(read_model.url)
     # Tables that later migrations create come back empty from a downgrade below them; a rebuild refills them.
-    later = ("rm_assignments", "rm_notes", "rm_grants")
+    later = ("rm_assignments", "rm_notes", "rm_grants", "rm_facet_counts")
     assert {k: v for k, v in dump(read_model).items() if k not in later} == {
         k: v for k, v in projected.items() if k not in later
     }
@@ -154,6 +154,19 @@ def test_grants_filled_by_the_upgrade_to_0015_equal_the_projected_ones(read_mode
     downgrade(read_model.url, "0014")
     upgrade(read_model.url)
     assert dump(read_model)["rm_grants"] == projected
+
+
+def test_facet_counts_filled_by_the_upgrade_to_0020_equal_the_projected_ones(read_model: ReadModel) -> None:
+    rng = random.Random(20)
+    read_model.app.clock = Clock(rng)
+    random_history(build_world(read_model.app), rng, steps=120)
+    read_model.catch_up()
+    projected = dump(read_model)["rm_facet_counts"]
+    assert {row[0] for row in projected} == {"country", "theme", "ecosystem", "organisation"}
+
+    downgrade(read_model.url, "0019")
+    upgrade(read_model.url)
+    assert dump(read_model)["rm_facet_counts"] == projected
 
 
 def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) -> None:

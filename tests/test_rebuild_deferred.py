@@ -22,7 +22,7 @@ from projections.rebuilding import REBUILD_LOCK_WAIT
 from tests.readmodel import projected_history
 from tests.world import FULL_SCORES, World
 
-COUNT_TABLES = ("rm_funnel_days", "rm_score_groups", "rm_score_buckets", "rm_score_values")
+COUNT_TABLES = ("rm_funnel_days", "rm_score_groups", "rm_score_buckets", "rm_score_values", "rm_facet_counts")
 
 
 def indexes(read_model: ReadModel) -> dict[str, dict[str, str]]:

@@ -38,7 +38,8 @@ def facets(
     if only is not None and only not in FACETS:
         raise ValueError(f"facet must be one of {', '.join(FACETS)}")
     i = t.innovations
-    seen = visible.conditions() if as_of is None else [i.c.submitted_at <= naive(as_of), *visible.as_of(naive(as_of))]
+    at = naive(as_of) if as_of is not None else None
+    seen = visible.conditions() if at is None else visible.as_of(at)
     theme_key = theme.strip().lower() if theme else None
     filters = {
         "country": i.c.country == country if country else None,
@@ -49,7 +50,7 @@ def facets(
     found = {}
     for facet in FACETS if only is None else (only,):
         others = [condition for name, condition in filters.items() if name != facet and condition is not None]
-        found[facet] = _facet(conn, facet, [*seen, *others], q, limit)
+        found[facet] = _facet(conn, facet, [*seen, *others], at, q, limit)
     return {"as_of": as_of, "facets": found}
 
 
@@ -58,18 +59,26 @@ def _has_theme(theme: str) -> Any:
     return exists().where(th.c.innovation_id == t.innovations.c.id, th.c.theme == theme)
 
 
-def _facet(conn: Connection, facet: str, conditions: list[Any], q: str | None, limit: int) -> dict[str, Any]:
-    """One facet's values, counted in one statement: grouped by key (an index each), most first, with the number of
-    groups beside each row; the labels of ecosystems and organisations are read for the rows returned only."""
+def _facet(
+    conn: Connection, facet: str, conditions: list[Any], at: datetime | None, q: str | None, limit: int
+) -> dict[str, Any]:
+    """One facet's values, most first, with the number of values beside each row: from the running counts for the
+    whole portfolio now, else counted in one statement grouped by key from an index (the key and the submission
+    time). The labels of ecosystems and organisations are read for the rows returned only."""
+    if not conditions and at is None:
+        return _counted(conn, facet, q, limit)
     i = t.innovations
     source: Any = i
+    submitted = i.c.submitted_at
     if facet == "theme":
         th = t.innovation_themes
-        # With nothing to filter by, the themes' own index answers alone.
+        # With nothing else to filter by, the themes' own index answers alone.
         source = th.join(i, i.c.id == th.c.innovation_id) if conditions else th
-        key = th.c.theme
+        key, submitted = th.c.theme, th.c.submitted_at
     else:
         key = {"country": i.c.country, "ecosystem": i.c.ecosystem_id, "organisation": i.c.organisation_id}[facet]
+    if at is not None:
+        conditions = [*conditions, submitted <= at]
     named = _names(facet)
     if q:
         if named is None:
@@ -94,6 +103,34 @@ def _facet(conn: Connection, facet: str, conditions: list[Any], q: str | None, l
         table, label, _ = named
         labels = dict(conn.execute(select(table.c.id, label).where(table.c.id.in_([r.key for r in rows]))).all())
     items = [{"key": str(r.key), "label": labels.get(r.key, str(r.key)), "innovations": r.innovations} for r in rows]
+    return {"items": items, "total": rows[0].total if rows else 0}
+
+
+def _counted(conn: Connection, facet: str, q: str | None, limit: int) -> dict[str, Any]:
+    """The whole portfolio now, from the facets' running counts (projections.running_counts.count_facets)."""
+    fc = t.facet_counts
+    conditions = [fc.c.facet == facet]
+    named = _names(facet)
+    if q:
+        if named is None:
+            conditions.append(contains(func.lower(fc.c.key), q))
+        else:
+            table, _, searched = named
+            conditions.append(
+                fc.c.key.in_([str(k) for k in conn.scalars(select(table.c.id).where(contains(searched, q)))])
+            )
+    rows = conn.execute(
+        select(fc.c.key, fc.c.innovations, func.count().over().label("total"))
+        .where(*conditions)
+        .order_by(fc.c.innovations.desc(), fc.c.key)
+        .limit(min(max(limit, 1), LIMIT_MAX))
+    ).all()
+    labels: dict[str, str] = {}
+    if named is not None and rows:
+        table, label, _ = named
+        ids = [UUID(r.key) for r in rows]
+        labels = {str(k): v for k, v in conn.execute(select(table.c.id, label).where(table.c.id.in_(ids))).all()}
+    items = [{"key": r.key, "label": labels.get(r.key, r.key), "innovations": r.innovations} for r in rows]
     return {"items": items, "total": rows[0].total if rows else 0}
 
 
