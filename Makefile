@@ -51,7 +51,7 @@ run: install
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 BENCH_SCALE ?= small
-bench: $(STAMP)
+bench: install browser
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[test,bench]'
 	BENCH_SCALE=$(BENCH_SCALE) $(BIN)/python -m bench.run
 

@@ -1,4 +1,5 @@
-"""Reads at scale: list, detail, as-of funnel, scores by country, audit filter and CSV export, over HTTP and in SQL."""
+"""Reads at scale: list, detail, as-of funnel, scores by country, audit filter, the dashboard's facets (now and as of
+an instant) and its seven-year funnel series, and CSV export, over HTTP and in SQL."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import http.client
 import random
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 from uuid import UUID
@@ -16,10 +17,27 @@ from sqlalchemy import text
 from bench.stack import Stack
 from projections.queries.analytics import funnel, score_groups
 from projections.queries.audit import audit_trail
+from projections.queries.facets import facets
 from projections.queries.innovations import InnovationFilter, get_innovation, iter_innovations, list_innovations
+from projections.queries.series import funnel_series
 from projections.read_model import ReadModel
 
-QUERIES = ("list", "detail", "as-of funnel", "scores by country", "audit filter")
+QUERIES = (
+    "list",
+    "detail",
+    "as-of funnel",
+    "scores by country",
+    "audit filter",
+    "facets",
+    "facets as of",
+    "funnel series",
+)
+# The portfolio's seven years, month by month (84 points).
+SERIES = {"from": "2019-01-01", "to": "2025-12-31"}
+
+
+def _month(rng: random.Random) -> datetime:
+    return datetime(rng.randint(2019, 2025), rng.randint(1, 12), 1, tzinfo=UTC)
 
 
 def _timed(fn: Callable[[], Any], repeats: int) -> list[float]:
@@ -83,6 +101,13 @@ def http_reads(stack: Stack, ids: list[Any], repeats: int, csv_query: str, actor
         ),
         "scores by country": _timed(lambda: get("/api/v1/analytics/scores?group_by=country"), repeats),
         "audit filter": _timed(lambda: get(f"/api/v1/audit?actor={rng.choice(actors)}&limit=100"), repeats),
+        "facets": _timed(lambda: get("/api/v1/analytics/facets"), repeats),
+        "facets as of": _timed(
+            lambda: get(f"/api/v1/analytics/facets?as_of={quote(_month(rng).isoformat())}"), repeats
+        ),
+        "funnel series": _timed(
+            lambda: get(f"/api/v1/analytics/funnel-series?from={SERIES['from']}&to={SERIES['to']}"), repeats
+        ),
         "csv 10,000 rows": _timed(
             lambda: get(f"/api/v1/innovations?{quote(csv_query, safe='=')}", accept="text/csv"), max(3, repeats // 20)
         ),
@@ -123,6 +148,16 @@ def sql_reads(
         ),
         "scores by country": _timed(run(lambda c: score_groups(c, group_by="country")), repeats),
         "audit filter": _timed(run(lambda c: audit_trail(c, actor=rng.choice(actors), limit=100)), repeats),
+        "facets": _timed(run(lambda c: facets(c)), repeats),
+        "facets as of": _timed(run(lambda c: facets(c, as_of=_month(rng))), repeats),
+        "funnel series": _timed(
+            run(
+                lambda c: funnel_series(
+                    c, start=date.fromisoformat(SERIES["from"]), end=date.fromisoformat(SERIES["to"])
+                )
+            ),
+            repeats,
+        ),
         "csv 10,000 rows": _timed(
             run(lambda c: sum(1 for _ in iter_innovations(c, InnovationFilter(**typed_filters)))),
             max(3, repeats // 20),

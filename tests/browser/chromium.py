@@ -11,19 +11,11 @@ from typing import Any
 
 import pytest
 
+from bench.browser import CHROMIUM
+from bench.browser import chromium as launched
+
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "var" / "test-artifacts"
-CHROMIUM = os.environ.get("TRACKER_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--headless=new",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 def require_chromium() -> None:
@@ -35,16 +27,10 @@ def require_chromium() -> None:
 
 @contextmanager
 def chromium() -> Iterator[Any]:
-    """A headless Chromium (Playwright's browser object)."""
-    from playwright.sync_api import sync_playwright
-
+    """A headless Chromium (Playwright's browser object), with the screenshots' folder ready."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
+    with launched() as browser:
+        yield browser
 
 
 def watch_errors(tab: Any) -> list[str]:

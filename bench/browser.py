@@ -1,0 +1,88 @@
+"""Debian's Chromium driven by Playwright, as the browser tests drive it: the dashboard's timings at scale (the time
+to its first complete view, and to each step of its slider)."""
+
+from __future__ import annotations
+
+import os
+import random
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = os.environ.get("TRACKER_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# The dashboard marks the view it has drawn (document.body.dataset.rendered = the address's hash).
+DRAWN = "document.body.dataset.rendered === location.hash"
+
+
+def chromium_present() -> bool:
+    return Path(CHROMIUM).exists()
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (Playwright's browser object)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def _wait_drawn(tab: Any, timeout: float = 60) -> None:
+    """Poll (the page's policy forbids eval, which Playwright's wait_for_function uses)."""
+    deadline = time.perf_counter() + timeout
+    while not tab.evaluate(DRAWN):
+        if time.perf_counter() > deadline:
+            raise TimeoutError(f"the dashboard did not draw {tab.url}")
+        time.sleep(0.005)
+
+
+def dashboard_timings(base: str, email: str, password: str, loads: int = 5, steps: int = 10) -> dict[str, list[float]]:
+    """Milliseconds: to the first complete view (the page opened afresh, `loads` times); to the funnel redrawn at a
+    slider step; and to the whole view settled on that step (list, facets, groups and charts as of its date)."""
+    rng = random.Random(7)
+    found: dict[str, list[float]] = {"first view": [], "slider step (funnel)": [], "slider step (whole view)": []}
+    with chromium() as browser:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        tab = context.new_page()
+        tab.goto(f"{base}/login")
+        tab.locator("#email").fill(email)
+        tab.locator("#password").fill(password)
+        tab.locator("main button[type=submit]").click()
+        tab.wait_for_url(f"{base}/")
+        for _ in range(loads):
+            tab.goto("about:blank")
+            started = time.perf_counter()
+            tab.goto(f"{base}/dashboard")
+            _wait_drawn(tab)
+            found["first view"].append((time.perf_counter() - started) * 1000)
+        slider = tab.locator("#asof-slider")
+        last = int(slider.get_attribute("max") or 0)
+        for _ in range(steps):
+            position = rng.randint(0, max(last - 1, 0))
+            before = tab.evaluate("location.hash")
+            started = time.perf_counter()
+            slider.fill(str(position))  # the funnel is redrawn from the series within the input event
+            found["slider step (funnel)"].append((time.perf_counter() - started) * 1000)
+            deadline = time.perf_counter() + 60
+            while tab.evaluate("location.hash") == before and time.perf_counter() < deadline:
+                time.sleep(0.005)
+            _wait_drawn(tab)
+            found["slider step (whole view)"].append((time.perf_counter() - started) * 1000)
+        context.close()
+    return found
