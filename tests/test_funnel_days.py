@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, delete, select
 from projections import handlers
 from projections import tables as t
 from projections.engine import make_engine
-from projections.queries.analytics import funnel, open_intervals
+from projections.queries.analytics import funnel, open_intervals, stage_durations
 from projections.queries.series import boundaries, funnel_series
 from projections.rows import Rows
 from tracker.stages import STAGES, STATUSES
@@ -162,6 +162,9 @@ def test_each_point_of_the_funnel_series_is_the_funnel_as_of_it(
             conn.execute(delete(table))
         _project(conn, actions)
     with reader.connect() as conn:
+        # Every innovation has this theme: the whole portfolio's durations (read by rank from the index) and the
+        # filtered ones (computed from every stay) must agree.
+        assert stage_durations(conn) == stage_durations(conn, theme="peer learning")
         for theme in (None, "peer learning"):
             series = funnel_series(conn, start=date(2023, 12, 15), end=date(2024, 6, 1), step=step, theme=theme)
             assert [p["at"] for p in series["points"]] == boundaries(date(2023, 12, 15), date(2024, 6, 1), step)

@@ -144,12 +144,15 @@ def stage_durations(
 ) -> dict[str, Any]:
     """Median and 90th percentile of completed stays per stage, in days."""
     i, si = t.innovations, t.stage_intervals
+    scope = _scope(ecosystem_id, country, theme, visible.conditions(), organisation_id)
+    if not scope:
+        return _portfolio_durations(conn)
     rows = conn.execute(
         select(si.c.stage, si.c.duration_days)
         .select_from(si.join(i, i.c.id == si.c.innovation_id))
         .where(
             si.c.duration_days.is_not(None),
-            *_scope(ecosystem_id, country, theme, visible.conditions(), organisation_id),
+            *scope,
         )
         .order_by(si.c.stage, si.c.duration_days)
     ).all()
@@ -204,6 +207,33 @@ def mpi_distribution(
         "as_of": as_of,
         "bands": [{"start": n * 10, "end": n * 10 + 10, "innovations": int(counts.get(n, 0))} for n in range(BANDS)],
     }
+
+
+def _portfolio_durations(conn: Connection) -> dict[str, Any]:
+    """The whole portfolio's percentiles read from the (stage, duration) index: each stage's count, then the one or
+    two values each percentile interpolates between, found by their rank, without fetching the other stays."""
+    si = t.stage_intervals
+    completed = si.c.duration_days.is_not(None)
+    counts = dict(conn.execute(select(si.c.stage, func.count()).where(completed).group_by(si.c.stage)).all())
+    result = {}
+    for stage in STAGES[:-1]:
+        n = int(counts.get(stage, 0))
+        found: dict[str, float | None] = {}
+        for name, fraction in (("median_days", 0.5), ("p90_days", 0.9)):
+            if not n:
+                found[name] = None
+                continue
+            rank = fraction * (n - 1)
+            values = conn.scalars(
+                select(si.c.duration_days)
+                .where(si.c.stage == stage, completed)
+                .order_by(si.c.duration_days)
+                .limit(2)
+                .offset(int(rank))
+            ).all()
+            found[name] = round(percentile(list(values), rank - int(rank)) or 0.0, 2)
+        result[stage] = {"count": n, **found}
+    return {"stages": result}
 
 
 def score_groups(
