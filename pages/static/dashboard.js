@@ -486,7 +486,7 @@ function slid() {
   settle(point ? point.at.slice(0, 10) : "");
 }
 
-const settle = debounce((at) => setView({ at, page: "1" }, { push: false }), 250);
+const settle = debounce((at) => setView({ at, page: "1" }, { push: false }), 150);
 
 async function showTrends() {
   const ids = [...document.querySelectorAll("#innovations-table tbody input:checked")].map((b) => b.value);
