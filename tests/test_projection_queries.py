@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import inspect, select
 
 from projections import tables as t
-from projections.queries.analytics import funnel, score_groups, stage_durations
+from projections.queries.analytics import funnel, mpi_distribution, score_groups, stage_durations
 from projections.queries.audit import audit_trail
 from projections.queries.directory import get_ecosystem, list_ecosystems, list_organisations
 from projections.queries.innovations import (
@@ -280,3 +280,26 @@ def test_list_pages_sorted_by_mpi_keep_ties_by_id_and_unscored_last_when_filtere
             ]
             assert [item["id"] for p in pages for item in p.items] == expected
             assert {p.total for p in pages} == {13}
+
+
+def test_the_mpi_distribution_puts_each_mpi_in_its_band_of_ten(read_model: ReadModel) -> None:
+    """Band edges on both stores (a cast would round on PostgreSQL): 9.99 in 0–10, 10 in 10–20, 95.5 and 99.99 in
+    90–100 with 100 itself; an innovation without an MPI counts nowhere. As of an instant, from the score history."""
+    app = read_model.app
+    now = [utc(2024, 1, 1)]
+    app.clock = lambda: now[0]
+    world = build_world(app)
+    ids = [world.submit(title=f"Idea {n}") for n in range(6)]
+    for iid in ids[:5]:
+        world.assess(iid, world.evaluator(1), scores=FULL_SCORES, rationale="ok")
+    read_model.catch_up()
+    with read_model.writer.begin() as conn:
+        for iid, value in zip(ids, (9.99, 10.0, 95.5, 99.99, 100.0), strict=False):
+            conn.execute(t.innovations.update().where(t.innovations.c.id == iid).values(mpi_value=value))
+    with read_model.reader.connect() as conn:
+        bands = {b["start"]: b["innovations"] for b in mpi_distribution(conn)["bands"]}
+        assert bands == dict.fromkeys(range(0, 100, 10), 0) | {0: 1, 10: 1, 90: 3}
+        before = mpi_distribution(conn, as_of=utc(2023, 12, 31))["bands"]
+        assert sum(b["innovations"] for b in before) == 0
+        then = mpi_distribution(conn, as_of=utc(2024, 6, 1))["bands"]
+        assert sum(b["innovations"] for b in then) == 5  # the score history's values, not the rows changed above

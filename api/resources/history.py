@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -194,8 +194,9 @@ class FunnelSeries(MethodView):
         scope = _scope(query)
         scope.pop("visible")
         conn = read_connection()
-        start = query.get("start") or series.first_day(conn) or date.today()
-        end = query.get("end") or date.today()
+        today = datetime.now(UTC).date()
+        start = query.get("start") or series.first_day(conn) or today
+        end = query.get("end") or today
         try:
             found = series.funnel_series(conn, start=start, end=end, step=query["step"], **scope)
         except ValueError as error:

@@ -113,7 +113,8 @@ class FacetsSchema(Schema):
 
 class SeriesQuery(ScopeQuery):
     start = fields.Date(
-        data_key="from", metadata={"description": "The first day (default: the month of the first submission)."}
+        data_key="from",
+        metadata={"description": "The first day (default: the first submission's); points start on or after it."},
     )
     end = fields.Date(data_key="to", metadata={"description": "The last day (default: today)."})
     step = fields.Str(load_default="month", validate=validate.OneOf(STEPS))

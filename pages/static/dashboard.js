@@ -13,7 +13,18 @@ const STATUSES = WORDS.status_order;
 const STAGE_COLOURS = ["#0b57a4", "#2f7d4f", "#7a4cc2", "#b45309", "#0e7490"];
 // The score groups chart shows this many groups, then the rest as one bar.
 const TOP_GROUPS = 12;
-const state = { charts: {}, tables: {}, series: null, seriesKey: "", innovations: [], total: 0, ecoTotal: 0, picked: {} };
+const state = { charts: {}, tables: {}, series: null, seriesKey: "", innovations: [], total: 0, ecoTotal: 0, picked: {}, names: {} };
+// Each render's number: a render that a newer one (or the slider) has overtaken draws nothing more.
+let generation = 0;
+
+class Overtaken extends Error {}
+
+// The answer of an API read, unless the render that asked for it has been overtaken meanwhile.
+async function fresh(mine, reading) {
+  const answer = await reading;
+  if (mine !== generation) throw new Overtaken();
+  return answer;
+}
 
 // A message in the reader's language, with its %(name)s placeholders filled in.
 function _(message, params) {
@@ -94,7 +105,7 @@ function setView(changes, { push = true, path } = {}) {
   }
   const search = params.toString();
   const hash = `#${path || view.path}${search ? `?${search}` : ""}`;
-  if (hash === location.hash) return;
+  if (hash === location.hash) { route(); return; }  // the same view, drawn again (the slider may have left it half drawn)
   if (push) history.pushState(null, "", hash);
   else history.replaceState(null, "", hash);
   route();
@@ -203,7 +214,7 @@ function exportsFor(id, config) {
   csvButton.addEventListener("click", () => {
     const sets = config.data.datasets;
     const points = sets[0] && sets[0].data.length && typeof sets[0].data[0] === "object";
-    const labels = points ? [...new Set(sets.flatMap((s) => s.data.map((p) => p.x)))] : config.data.labels;
+    const labels = points ? [...new Set(sets.flatMap((s) => s.data.map((p) => p.x)))] : config.data.labels || [];
     const lines = [["", ...sets.map((s) => s.label)]];
     labels.forEach((label, n) => {
       lines.push([label, ...sets.map((s) => {
@@ -211,7 +222,7 @@ function exportsFor(id, config) {
         return v === null || v === undefined ? "" : v;
       })]);
     });
-    const text = lines.map((row) => row.map((v) => `"${String(v).replaceAll('"', '""')}"`).join(",")).join("\r\n");
+    const text = lines.map((row) => row.map((v) => `"${(typeof v === "number" ? String(v) : spreadsheetSafe(String(v))).replaceAll('"', '""')}"`).join(",")).join("\r\n");
     save(new Blob([`${text}\r\n`], { type: "text/csv" }), `${id}.csv`);
   });
   const pngButton = document.createElement("button");
@@ -221,6 +232,9 @@ function exportsFor(id, config) {
   pngButton.addEventListener("click", () => document.getElementById(id).toBlob((blob) => save(blob, `${id}.png`)));
   holder.replaceChildren(csvButton, pngButton);
 }
+
+// A cell a spreadsheet would run as a formula starts with a quote instead, as the API's CSV exports do.
+function spreadsheetSafe(text) { return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text; }
 
 function save(blob, filename) {
   const link = document.createElement("a");
@@ -246,11 +260,11 @@ function timeOptions(label, { stacked = false } = {}) {
 // ---- portfolio ---------------------------------------------------------------------------
 
 // The funnel series for the view's filters: the slider's positions (each month's start, then "now").
-async function loadSeries(view) {
+async function loadSeries(view, mine) {
   const filters = filterParams(view);
   const key = JSON.stringify(filters);
   if (state.seriesKey === key && state.series) return state.series;
-  const series = await api(`/api/v1/analytics/funnel-series${query(filters)}`);
+  const series = await fresh(mine, api(`/api/v1/analytics/funnel-series${query(filters)}`));
   state.series = series;
   state.seriesKey = key;
   chart("series-chart", {
@@ -312,9 +326,9 @@ function showAsOf(point) {
 }
 
 // The filters' choices, with counts, from the API's facets (as of the view's date).
-async function showFacets(view, asOf) {
+async function showFacets(view, asOf, mine) {
   const filters = filterParams(view);
-  const found = await api(`/api/v1/analytics/facets${query({ ...filters, as_of: asOf, limit: 200 })}`);
+  const found = await fresh(mine, api(`/api/v1/analytics/facets${query({ ...filters, as_of: asOf, limit: 200 })}`));
   const facets = found.facets;
   fillSelect("#f-country", facets.country.items, view.get("country"), _("All countries"));
   fillSelect("#f-theme", facets.theme.items, view.get("theme"), _("All themes"));
@@ -344,7 +358,12 @@ function fillChoices(facet, items) {
 async function typeAhead(facet, input) {
   const text = input.value.trim();
   const chosen = (state.picked[facet] || {})[input.value];
-  if (chosen) { setView({ [facet === "ecosystem" ? "eco" : "org"]: chosen.key, page: "1" }); return; }
+  if (chosen) {
+    state.names[chosen.key] = chosen.label;
+    input.value = chosen.label;
+    setView({ [facet === "ecosystem" ? "eco" : "org"]: chosen.key, page: "1" });
+    return;
+  }
   if (text.length < 1) return;
   const view = readView();
   const filters = filterParams(view);
@@ -353,18 +372,25 @@ async function typeAhead(facet, input) {
   status(_("%(count)s suggestions for “%(text)s”.", { count: count(found.facets[facet].total), text }));
 }
 
-function showPicked(view) {
-  for (const [facet, param] of [["ecosystem", "eco"], ["organisation", "org"]]) {
+// The chosen ecosystem and organisation by name: from the suggestions, else read once by id (a shared address may
+// name one that no list on the page shows).
+async function showPicked(view, mine) {
+  for (const [facet, param, path] of [["ecosystem", "eco", "ecosystems"], ["organisation", "org", "organisations"]]) {
     const input = document.getElementById(`f-${facet}`);
     const id = view.get(param);
     if (!id) { if (document.activeElement !== input) input.value = ""; continue; }
     const known = Object.values(state.picked[facet] || {}).find((item) => item.key === id);
-    input.value = known ? known.label : id;
+    if (known) state.names[id] = known.label;
+    if (!state.names[id] && mine !== undefined) {
+      const found = await fresh(mine, api(`/api/v1/${path}/${id}`).catch(() => null));
+      if (found) state.names[id] = found.acronym || found.name;
+    }
+    if (document.activeElement !== input) input.value = state.names[id] || id;
   }
 }
 
-async function showDurations(view) {
-  const found = await api(`/api/v1/analytics/stage-durations${query(filterParams(view))}`);
+async function showDurations(view, mine) {
+  const found = await fresh(mine, api(`/api/v1/analytics/stage-durations${query(filterParams(view))}`));
   const stages = STAGES.filter((s) => found.stages[s]);
   document.querySelector("#durations-table tbody").replaceChildren(...stages.map((s) => {
     const d = found.stages[s];
@@ -386,10 +412,10 @@ async function showDurations(view) {
 }
 
 // Mean MPI per group: the largest groups by name, the rest as "others" (their mean, weighted by size).
-async function showGroups(view, asOf) {
+async function showGroups(view, asOf, mine) {
   const groupBy = view.get("group");
   $("#group-by").value = groupBy;
-  const found = await api(`/api/v1/analytics/scores${query({ group_by: groupBy, as_of: asOf })}`);
+  const found = await fresh(mine, api(`/api/v1/analytics/scores${query({ group_by: groupBy, as_of: asOf })}`));
   const items = found.items.map((g) => ({ ...g, label: groupBy === "theme" || groupBy === "country" ? g.key : g.label || g.key }));
   sortableTable("groups-table", items, (g) => {
     const tr = document.createElement("tr");
@@ -414,8 +440,8 @@ async function showGroups(view, asOf) {
   });
 }
 
-async function showDistribution(view, asOf) {
-  const found = await api(`/api/v1/analytics/mpi-distribution${query({ ...filterParams(view), as_of: asOf })}`);
+async function showDistribution(view, asOf, mine) {
+  const found = await fresh(mine, api(`/api/v1/analytics/mpi-distribution${query({ ...filterParams(view), as_of: asOf })}`));
   chart("distribution-chart", {
     type: "bar",
     data: {
@@ -426,14 +452,19 @@ async function showDistribution(view, asOf) {
   });
 }
 
-async function showList(view, asOf) {
+async function showList(view, asOf, mine) {
   const page = Math.max(1, Number(view.get("page")) || 1);
   const size = Number(view.get("size")) || 50;
   const sort = view.get("sort");
   $("#page-size").value = String(size);
   const search = view.get("q");
   if (document.activeElement !== $("#list-filter")) $("#list-filter").value = search;
-  const list = await api(`/api/v1/innovations${query({ ...filterParams(view), q: search, as_of: asOf, sort, page, page_size: size })}`);
+  const list = await fresh(mine, api(`/api/v1/innovations${query({ ...filterParams(view), q: search, as_of: asOf, sort, page, page_size: size })}`));
+  const last = Math.max(1, Math.ceil(list.total / size));
+  if (page > last) {  // an address past the end (a stale link, a shorter list now): its last page instead
+    setView({ page: String(last) }, { push: false });
+    throw new Overtaken();
+  }
   state.innovations = list.items;
   state.total = list.total;
   showServerSort("innovations-table", sort);
@@ -455,29 +486,31 @@ async function showList(view, asOf) {
   return list;
 }
 
-async function showPortfolio(view) {
-  await loadSeries(view);
+async function showPortfolio(view, mine) {
+  await loadSeries(view, mine);
   const point = placeSlider(view);
   const asOf = point ? point.at : null;
   const when = showAsOf(point);
   showPicked(view);
   const [funnel, , list] = await Promise.all([
-    point ? Promise.resolve(point) : api(`/api/v1/analytics/funnel${query(filterParams(view))}`),
-    showFacets(view, asOf),
-    showList(view, asOf),
-    showDurations(view),
-    showGroups(view, asOf),
-    showDistribution(view, asOf),
+    point ? Promise.resolve(point) : fresh(mine, api(`/api/v1/analytics/funnel${query(filterParams(view))}`)),
+    showFacets(view, asOf, mine),
+    showList(view, asOf, mine),
+    showDurations(view, mine),
+    showGroups(view, asOf, mine),
+    showDistribution(view, asOf, mine),
   ]);
   showFunnel(funnel);
-  showPicked(view);
-  status(point
+  await showPicked(view, mine);
+  const summary = point
     ? _("The portfolio as of %(date)s: %(total)s innovations.", { date: when, total: count(list.total) })
-    : _("The portfolio now: %(total)s innovations.", { total: count(list.total) }));
+    : _("The portfolio now: %(total)s innovations.", { total: count(list.total) });
+  status(`${summary} ${$("#page-range").textContent}.`);
 }
 
 // Moving the slider replays the funnel from the series at once; the rest follows when it stops.
 function slid() {
+  generation += 1;  // what was being drawn for the old position is overtaken
   const points = sliderPoints();
   const n = Number($("#asof-slider").value);
   const point = n < points.length ? points[n] : null;
@@ -566,13 +599,13 @@ function pilotText(p) {
   });
 }
 
-async function showInnovation(id) {
-  const [detail, stages, scores, history] = await Promise.all([
+async function showInnovation(id, mine) {
+  const [detail, stages, scores, history] = await fresh(mine, Promise.all([
     api(`/api/v1/innovations/${id}`),
     api(`/api/v1/innovations/${id}/stages`),
     api(`/api/v1/innovations/${id}/scores`),
     api(`/api/v1/innovations/${id}/history`),
-  ]);
+  ]));
   $("#innovation-title").textContent = detail.title;
   const mpi = detail.mpi
     ? _("MPI %(mpi)s from %(evaluators)s evaluators, spread %(spread)s", { mpi: score(detail.mpi.value), evaluators: count(detail.mpi.evaluators), spread: score(detail.mpi.spread) })
@@ -613,14 +646,19 @@ async function showInnovation(id) {
 
 // ---- ecosystems --------------------------------------------------------------------------
 
-async function showEcosystems(view, id) {
+async function showEcosystems(view, id, mine) {
   const page = Math.max(1, Number(view.get("epage")) || 1);
   const size = Number(view.get("esize")) || 50;
   const sort = view.get("esort");
   const search = view.get("eq");
   $("#eco-page-size").value = String(size);
   if (document.activeElement !== $("#eco-filter")) $("#eco-filter").value = search;
-  const found = await api(`/api/v1/ecosystems${query({ q: search, sort, page, page_size: size })}`);
+  const found = await fresh(mine, api(`/api/v1/ecosystems${query({ q: search, sort, page, page_size: size })}`));
+  const last = Math.max(1, Math.ceil(found.total / size));
+  if (page > last) {
+    setView({ epage: String(last) }, { push: false });
+    throw new Overtaken();
+  }
   state.ecoTotal = found.total;
   showServerSort("ecosystems-table", sort);
   document.querySelector("#ecosystems-table tbody").replaceChildren(...found.items.map((e) => {
@@ -636,8 +674,11 @@ async function showEcosystems(view, id) {
   }));
   pager("eco", page, size, found.total, "epage");
   $("#ecosystem-detail").hidden = !id;
-  if (!id) { status(_("Ecosystems: %(total)s.", { total: count(found.total) })); return; }
-  const eco = await api(`/api/v1/ecosystems/${id}`);
+  if (!id) {
+    status([_("Ecosystems: %(total)s.", { total: count(found.total) }), `${$("#eco-range").textContent}.`].join(" "));
+    return;
+  }
+  const eco = await fresh(mine, api(`/api/v1/ecosystems/${id}`));
   $("#ecosystem-name").textContent = `${eco.acronym}: ${eco.title}`;
   const roles = {}, countries = {};
   for (const m of eco.members) { roles[m.role] = (roles[m.role] || 0) + 1; countries[m.country] = (countries[m.country] || 0) + 1; }
@@ -658,6 +699,7 @@ async function showEcosystems(view, id) {
 // ---- routing and wiring ------------------------------------------------------------------
 
 async function route() {
+  const mine = ++generation;
   const view = readView();
   const [, section, id] = view.path.split("/");
   const portfolio = !section;
@@ -670,12 +712,12 @@ async function route() {
   }
   $("#tab-portfolio").href = `#/${location.hash.includes("?") && onPortfolio ? `?${location.hash.split("?")[1]}` : ""}`;
   try {
-    if (section === "innovations" && id) await showInnovation(id);
-    else if (section === "ecosystems") await showEcosystems(view, id);
-    else await showPortfolio(view);
-    document.body.dataset.rendered = location.hash;
+    if (section === "innovations" && id) await showInnovation(id, mine);
+    else if (section === "ecosystems") await showEcosystems(view, id, mine);
+    else await showPortfolio(view, mine);
+    if (mine === generation) document.body.dataset.rendered = location.hash;
   } catch (error) {
-    status(error.message, true);
+    if (!(error instanceof Overtaken)) status(error.message, true);
   }
 }
 
@@ -696,7 +738,11 @@ document.addEventListener("DOMContentLoaded", () => {
     const suggest = debounce(() => typeAhead(facet, input).catch((e) => status(e.message, true)), 200);
     input.addEventListener("input", () => {
       const chosen = (state.picked[facet] || {})[input.value];
-      if (chosen) setView({ [param]: chosen.key, page: "1" });  // a suggestion was picked
+      if (chosen) {  // a suggestion was picked: its name stays in the field
+        state.names[chosen.key] = chosen.label;
+        input.value = chosen.label;
+        setView({ [param]: chosen.key, page: "1" });
+      }
       else if (input.value === "" && readView().get(param)) setView({ [param]: "", page: "1" });
       else suggest();
     });

@@ -201,7 +201,8 @@ def mpi_distribution(
     conditions = [value.is_not(None), *_scope(ecosystem_id, country, theme, seen, organisation_id)]
     if visible.mpi_hidden is not None:
         conditions.append(not_(visible.mpi_hidden))
-    band = case((value >= 100, BANDS - 1), else_=cast(value / 10, Integer))
+    # Each band by comparison: a cast would truncate on SQLite and round on PostgreSQL.
+    band = case(*((value >= n * 10, n) for n in range(BANDS - 1, 0, -1)), else_=0)
     counts = dict(conn.execute(select(band, func.count()).select_from(source).where(*conditions).group_by(band)).all())
     return {
         "as_of": as_of,

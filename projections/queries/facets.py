@@ -65,8 +65,8 @@ def _facet(
     """One facet's values, most first, with the number of values beside each row: from the running counts for the
     whole portfolio now, else counted in one statement grouped by key from an index (the key and the submission
     time). The labels of ecosystems and organisations are read for the rows returned only."""
-    if not conditions and at is None:
-        return _counted(conn, facet, q, limit)
+    if not conditions and at is None and not q:
+        return _counted(conn, facet, limit)
     i = t.innovations
     source: Any = i
     submitted = i.c.submitted_at
@@ -106,25 +106,16 @@ def _facet(
     return {"items": items, "total": rows[0].total if rows else 0}
 
 
-def _counted(conn: Connection, facet: str, q: str | None, limit: int) -> dict[str, Any]:
+def _counted(conn: Connection, facet: str, limit: int) -> dict[str, Any]:
     """The whole portfolio now, from the facets' running counts (projections.running_counts.count_facets)."""
     fc = t.facet_counts
-    conditions = [fc.c.facet == facet]
-    named = _names(facet)
-    if q:
-        if named is None:
-            conditions.append(contains(func.lower(fc.c.key), q))
-        else:
-            table, _, searched = named
-            conditions.append(
-                fc.c.key.in_([str(k) for k in conn.scalars(select(table.c.id).where(contains(searched, q)))])
-            )
     rows = conn.execute(
         select(fc.c.key, fc.c.innovations, func.count().over().label("total"))
-        .where(*conditions)
+        .where(fc.c.facet == facet)
         .order_by(fc.c.innovations.desc(), fc.c.key)
         .limit(min(max(limit, 1), LIMIT_MAX))
     ).all()
+    named = _names(facet)
     labels: dict[str, str] = {}
     if named is not None and rows:
         table, label, _ = named

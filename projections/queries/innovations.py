@@ -175,8 +175,9 @@ def _ordered(query: Select[Any], cols: dict[str, Any], sort: str) -> Select[Any]
         "mpi": cols["mpi_value"],
         "submitted_at": i.c.submitted_at,
         "title": i.c.title,
-        "stage": i.c.stage,
-        "status": i.c.status,
+        # As they were at the list's instant, where it has one.
+        "stage": cols["stage"],
+        "status": cols["status"],
         "country": i.c.country,
         "ecosystem": i.c.ecosystem_acronym,
     }[name]

@@ -118,6 +118,12 @@ def history_over_months(env: Env) -> None:
             iid = UUID(submit(env, title=f"Idea of month {n + 1}", themes=["badges"] if n % 2 else ["mobility"])["id"])
             clock[0] = datetime(2025, 8 + n, 1, tzinfo=UTC) if n < 2 else datetime(2025, 8 + n, 14, 9, tzinfo=UTC)
             world.to_stage(iid, "testing" if n % 3 else "development")
+        # One of another country (Germany), so that a country filter keeps only part of the portfolio.
+        clock[0] = datetime(2025, 9, 20, tzinfo=UTC)
+        stranger = Actor("stranger", "provider", world.eval_org_c)
+        app.submit_innovation(
+            actor=stranger, title="German idea", summary="s", themes=["mobility"], organisation_id=world.eval_org_c
+        )
     finally:
         app.clock = original
     env.app.extensions["tracker"].read_model.catch_up()
@@ -140,8 +146,10 @@ def test_each_point_of_the_series_is_the_funnel_as_of_it(env: Env) -> None:
             assert point["stages"] == as_of["stages"], (query, point["at"])
             assert point["statuses"] == as_of["statuses"], (query, point["at"])
         if not query:
-            assert [sum(p["stages"].values()) for p in points] == [0, 1, 2, 3, 4, 4, 4, 4]
+            assert [sum(p["stages"].values()) for p in points] == [0, 1, 2, 3, 5, 5, 5, 5]
             assert points[-1]["stages"]["development"] == 2
+        if query == {"country": "LT"}:
+            assert [sum(p["stages"].values()) for p in points] == [0, 1, 2, 3, 4, 4, 4, 4]
     yearly = env.get("/api/v1/analytics/funnel-series", key, query_string={"from": "2020-01-01", "step": "year"})
     assert [p["at"][:10] for p in yearly.json["points"]][:2] == ["2020-01-01", "2021-01-01"]
     default = env.get("/api/v1/analytics/funnel-series", key).json["points"]
