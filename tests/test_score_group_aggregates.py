@@ -214,7 +214,8 @@ def test_projected_score_groups_equal_the_plain_computation_and_the_history_when
     with read_model.reader.connect() as conn:
         innovations = [dict(row) for row in conn.execute(select(t.innovations)).mappings()]
         themed = defaultdict(list)
-        for innovation_id, theme in conn.execute(select(t.innovation_themes)):
+        themes_table = t.innovation_themes
+        for innovation_id, theme in conn.execute(select(themes_table.c.innovation_id, themes_table.c.theme)):
             themed[innovation_id].append(theme)
         innovations = [row | {"themes": themed[row["id"]]} for row in innovations]
         assert any(row["mpi_value"] is None for row in innovations), "every innovation was scored"

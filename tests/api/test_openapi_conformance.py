@@ -10,7 +10,12 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import missing_required_header, positive_data_acceptance
+from schemathesis.generation.meta import negated_parameters
+from schemathesis.specs.openapi.checks import (
+    missing_required_header,
+    negative_data_rejection,
+    positive_data_acceptance,
+)
 
 from tests.api.conftest import make_env
 from tests.api.test_hostile_imports import HOSTILE
@@ -63,7 +68,11 @@ def test_every_operation_conforms_to_the_document_when_called_with_a_valid_key(
     case: schemathesis.Case, tried: Callable[..., None]
 ) -> None:
     key = _env.keys.evaluator if case.path.endswith(EVALUATOR_PATHS) else _env.keys.admin
-    call(case, {"Authorization": f"Bearer {key}"}, tried, "schemathesis, valid key")
+    # A case whose only fault is a malformed Authorization header is sent with the valid key instead, so its
+    # acceptance proves nothing (the malformed header is tried by the tests without a key and with an invalid one).
+    replaced = any(name.lower() == "authorization" for name, _ in negated_parameters(case.meta))
+    excluded = (negative_data_rejection,) if replaced else ()
+    call(case, {"Authorization": f"Bearer {key}"}, tried, "schemathesis, valid key", excluded)
 
 
 @schema.parametrize()
