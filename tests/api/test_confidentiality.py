@@ -78,6 +78,12 @@ def test_no_list_csv_or_total_shows_an_innovation_the_detail_hides(env: Env) -> 
             facets = env.get(f"/api/v1/analytics/facets{as_of}", key).json["facets"]
             assert sum(v["innovations"] for v in facets["organisation"]["items"]) == len(visible), (who, as_of)
             assert sum(v["innovations"] for v in facets["country"]["items"]) == len(visible), (who, as_of)
+            badges = {v["key"]: v["innovations"] for v in facets["theme"]["items"]}.get("badges", 0)
+            listed = env.get("/api/v1/innovations?theme=badges&page_size=1", key).json["total"]
+            assert badges == listed, (who, as_of)
+        # The type-ahead counts no more: the foreign organisation's idea shows only to those who see it.
+        typed = env.get("/api/v1/analytics/facets?facet=organisation&q=bundesinstitut", key).json["facets"]
+        assert sum(v["innovations"] for v in typed["organisation"]["items"]) == int(ids["foreign"] in visible), who
         durations = env.get("/api/v1/analytics/stage-durations", key).json
         stays = sum(
             1 for iid in visible for s in env.get(f"/api/v1/innovations/{iid}/stages", key).json if s["exited_at"]
