@@ -28,6 +28,7 @@ from uuid import UUID
 
 import structlog
 from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, Text, Uuid, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from access.tables import key_metadata
 from importers.common import RowError
@@ -159,7 +160,12 @@ class ImportJobs:
             if now_monotonic - self._checked < CHECK_EVERY:
                 return []
             self._checked = now_monotonic
-        return self.resume_now()
+        try:
+            return self.resume_now()
+        except SQLAlchemyError:
+            # The store is unreachable: the request goes on (and answers as it would), the next look tries again.
+            log.warning("could not look for stopped imports", exc_info=True)
+            return []
 
     def resume_now(self) -> list[UUID]:
         taken = []

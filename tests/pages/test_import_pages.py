@@ -204,3 +204,18 @@ def test_a_run_taken_over_stops_at_its_next_report(pages: Pages, tmp_path: Path)
     with pytest.raises(TakenOver):
         _Reporter(jobs_of(pages), job_id, runner="this-one:2:0", total=3).update(3)
     assert jobs_of(pages).get(job_id)["done"] == 1
+
+
+def test_an_unreachable_store_does_not_fail_the_request_that_looks_for_stopped_imports(
+    pages: Pages, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    def unreachable() -> list[UUID]:
+        raise OperationalError("SELECT", {}, Exception("connection refused"))
+
+    jobs = jobs_of(pages)
+    monkeypatch.setattr(jobs, "resume_now", unreachable)
+    jobs._checked = 0.0
+    assert pages.client().get("/healthz").status_code == 200
+    assert jobs._checked > 0, "the look was made, and its failure swallowed"
