@@ -52,8 +52,6 @@ def organisations() -> Page:
         pages=max(1, -(-found.total // PAGE_SIZE)),
         kinds=ORGANISATION_KIND_NAMES,
     )
-    if request.method == "GET":
-        return render()
     return write(
         None,
         form,
@@ -76,8 +74,6 @@ def ecosystems() -> Page:
     render = page(
         "directory/ecosystems.html", form=form, found=found, q=query or "", pages=max(1, -(-found.total // PAGE_SIZE))
     )
-    if request.method == "GET":
-        return render()
     return write(
         None,
         form,
@@ -106,12 +102,8 @@ def ecosystem(ecosystem_id: UUID) -> Page:
     shown: dict[str, Any] | None = get_ecosystem(caught_up(), ecosystem_id)
     form = MemberForm()
     form.organisation.choices = _organisation_choices()
-    if request.method == "GET":
-        form.version.data = str(eco.version)
     render = page("directory/ecosystem.html", eco=shown or {}, form=form, roles=MEMBER_ROLE_NAMES)
-    if request.method == "GET":
-        return render()
-    if form.organisation.data not in {c.value for c in form.organisation.choices}:
+    if request.method == "POST" and form.organisation.data not in {c.value for c in form.organisation.choices}:
         form.organisation.errors = [_("Choose one of the organisations listed.")]
         return render(), 422
     return write(

@@ -103,8 +103,6 @@ def innovation(innovation_id: UUID) -> Page:
 def submit() -> Page:
     form = InnovationForm()
     render = page("provider/edit.html", form=form, inn=None)
-    if request.method == "GET":
-        return render()
     me = signed_in()
     return write(
         None,
@@ -159,12 +157,8 @@ def start_pilot(innovation_id: UUID) -> Page:
     inn = _owned(innovation_id)
     form = PilotForm()
     form.site.choices = _sites()
-    if request.method == "GET":
-        form.version.data = str(inn.version)
     render = page("provider/pilot.html", form=form, inn=inn)
-    if request.method == "GET":
-        return render()
-    if form.site.data not in {c.value for c in form.site.choices}:
+    if request.method == "POST" and form.site.data not in {c.value for c in form.site.choices}:
         form.site.errors = [_("Choose one of the organisations listed.")]
         return render(), 422
     return write(
@@ -193,8 +187,6 @@ def record_outcome(innovation_id: UUID, pilot_id: UUID) -> Page:
     if pilot is None:
         abort(404)
     form = OutcomeForm()
-    if request.method == "GET":
-        form.version.data = str(inn.version)
     render = page(
         "provider/outcome.html",
         form=form,
@@ -202,8 +194,6 @@ def record_outcome(innovation_id: UUID, pilot_id: UUID) -> Page:
         pilot=pilot,
         site=organisation_names({pilot["site_organisation_id"]}),
     )
-    if request.method == "GET":
-        return render()
     return write(
         inn,
         form,
@@ -229,11 +219,7 @@ def record_outcome(innovation_id: UUID, pilot_id: UUID) -> Page:
 def add_evidence(innovation_id: UUID) -> Page:
     inn = _owned(innovation_id)
     form = EvidenceForm()
-    if request.method == "GET":
-        form.version.data = str(inn.version)
     render = page("provider/evidence.html", form=form, inn=inn)
-    if request.method == "GET":
-        return render()
     return write(
         inn,
         form,
@@ -259,11 +245,7 @@ def record_adoption(innovation_id: UUID) -> Page:
     inn = seen(innovation_id)
     me = signed_in().person
     form = AdoptionForm()
-    if request.method == "GET":
-        form.version.data = str(inn.version)
     render = page("provider/adoption.html", form=form, inn=inn)
-    if request.method == "GET":
-        return render()
     return write(
         inn,
         form,

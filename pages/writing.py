@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from flask import flash, redirect, render_template
+from flask import flash, redirect, render_template, request
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
@@ -44,9 +44,14 @@ def write(
     then: str | Callable[[Receipt], str],
     refusal: Callable[[DomainError], str] | None = None,
 ) -> Page:
-    """Run `command` (given the version the form was read at) for a valid form, then go to `then` (or where
-    `then(receipt)` says); `render(**extra)` shows the form again when it is refused. `inn` is None for a
-    submission, which has no version to be stale against."""
+    """Show the form on a GET (filled in at the innovation's version); on a POST run `command` (given the version
+    the form was read at) for a valid form, then go to `then` (or where `then(receipt)` says); `render(**extra)`
+    shows the form again when it is refused. `inn` is None for a submission, which has no version to be stale
+    against."""
+    if request.method == "GET":
+        if inn is not None and hasattr(form, "version"):
+            form.version.data = str(inn.version)
+        return render(), 200
     if not form.validate_on_submit():
         return render(), refused_status(form)
     read = read_version(form)

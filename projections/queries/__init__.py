@@ -13,6 +13,16 @@ from projections import tables as t
 from tracker.validation import normalise_name
 
 
+def open_at(interval: Any, at: datetime) -> ColumnElement[bool]:
+    """A stage or status interval open at `at` (naive UTC): entered by then, not yet exited."""
+    return and_(interval.c.entered_at <= at, or_(interval.c.exited_at.is_(None), interval.c.exited_at > at))
+
+
+def scored_at(history: Any, at: datetime) -> ColumnElement[bool]:
+    """The row of the score history that held at `at` (naive UTC)."""
+    return and_(history.c.at <= at, or_(history.c.valid_to.is_(None), history.c.valid_to > at))
+
+
 @dataclass(frozen=True)
 class Scope:
     """What one caller may see of the portfolio, as SQL over `rm_innovations` (built by access.policy).
@@ -48,8 +58,7 @@ class Scope:
         if self.then is None:
             return self.conditions()
         i, si = t.innovations, t.stage_intervals.alias("visible_then")
-        open_then = and_(si.c.entered_at <= at, or_(si.c.exited_at.is_(None), si.c.exited_at > at))
-        then = exists().where(si.c.innovation_id == i.c.id, open_then, self.then(si.c.stage))
+        then = exists().where(si.c.innovation_id == i.c.id, open_at(si, at), self.then(si.c.stage))
         return [*self.conditions(), then]
 
 

@@ -19,20 +19,19 @@ from sqlalchemy import (
     literal,
     literal_column,
     not_,
-    or_,
     select,
     union_all,
 )
 
 from projections import tables as t
 from projections.clock import utc_now
-from projections.queries import EVERYTHING, Scope, naive, percentile
+from projections.queries import EVERYTHING, Scope, naive, open_at, percentile, scored_at
 from tracker.stages import STAGES, STATUSES
 
 GROUPS = ("theme", "country", "ecosystem", "organisation")
 
 
-def _scope(
+def scope_conditions(
     ecosystem_id: UUID | None,
     country: str | None,
     theme: str | None,
@@ -55,10 +54,6 @@ def _scope(
     return conditions
 
 
-def _open_at(table: Any, at: datetime) -> Any:
-    return and_(table.c.entered_at <= at, or_(table.c.exited_at.is_(None), table.c.exited_at > at))
-
-
 def funnel(
     conn: Connection,
     *,
@@ -72,7 +67,7 @@ def funnel(
     """Innovations per stage and per status, now or as they stood at `as_of`."""
     i = t.innovations
     seen = visible.conditions() if as_of is None else visible.as_of(naive(as_of))
-    scope = _scope(ecosystem_id, country, theme, seen, organisation_id)
+    scope = scope_conditions(ecosystem_id, country, theme, seen, organisation_id)
     if as_of is None:
         stage_rows = conn.execute(select(i.c.stage, func.count()).where(*scope).group_by(i.c.stage)).all()
         status_rows = conn.execute(select(i.c.status, func.count()).where(*scope).group_by(i.c.status)).all()
@@ -88,7 +83,7 @@ def funnel(
     }
 
 
-def _interval_tables() -> tuple[tuple[str, Any, Any], ...]:
+def interval_tables() -> tuple[tuple[str, Any, Any], ...]:
     si, st = t.stage_intervals, t.status_intervals
     return ("stage", si, si.c.stage), ("status", st, st.c.status)
 
@@ -97,13 +92,13 @@ def open_intervals(conn: Connection, at: datetime, scope: list[Any] | None = Non
     """Stage and status intervals open at `at` (naive UTC), per stage and status, counted one by one."""
     i = t.innovations
     counts: dict[str, dict[str, int]] = {}
-    for dimension, table, column in _interval_tables():
+    for dimension, table, column in interval_tables():
         # The innovations table is joined only to filter by scope: the whole portfolio needs the intervals alone.
         source = table.join(i, i.c.id == table.c.innovation_id) if scope else table
         # Grouping by an expression rather than the bare column keeps SQLite from walking the whole (stage, …)
         # index in group order; it then reads only the intervals entered before `at` from the as-of index.
         key = column.concat(literal_column("''"))
-        query = select(key, func.count()).select_from(source).where(_open_at(table, at), *(scope or [])).group_by(key)
+        query = select(key, func.count()).select_from(source).where(open_at(table, at), *(scope or [])).group_by(key)
         counts[dimension] = {k: v for k, v in conn.execute(query).all()}
     return counts
 
@@ -121,9 +116,9 @@ def portfolio_open_intervals(conn: Connection, at: datetime) -> dict[str, dict[s
         .where(fd.c.day < day)
         .group_by(fd.c.dimension, fd.c.value)
     ]
-    for dimension, table, column in _interval_tables():
+    for dimension, table, column in interval_tables():
         label = literal(dimension, String)
-        entered = and_(table.c.entered_at >= midnight, _open_at(table, at))
+        entered = and_(table.c.entered_at >= midnight, open_at(table, at))
         exited = and_(table.c.exited_at >= midnight, table.c.exited_at <= at, table.c.entered_at < midnight)
         parts.append(select(label, column, func.count()).where(entered).group_by(column))
         parts.append(select(label, column, -func.count()).where(exited).group_by(column))
@@ -144,7 +139,7 @@ def stage_durations(
 ) -> dict[str, Any]:
     """Median and 90th percentile of completed stays per stage, in days."""
     i, si = t.innovations, t.stage_intervals
-    scope = _scope(ecosystem_id, country, theme, visible.conditions(), organisation_id)
+    scope = scope_conditions(ecosystem_id, country, theme, visible.conditions(), organisation_id)
     if not scope:
         return _portfolio_durations(conn)
     rows = conn.execute(
@@ -194,11 +189,9 @@ def mpi_distribution(
     else:
         at = naive(as_of)
         sh = t.score_history
-        source = i.join(
-            sh, and_(sh.c.innovation_id == i.c.id, sh.c.at <= at, or_(sh.c.valid_to.is_(None), sh.c.valid_to > at))
-        )
+        source = i.join(sh, and_(sh.c.innovation_id == i.c.id, scored_at(sh, at)))
         value, seen = sh.c.value, visible.as_of(at)
-    conditions = [value.is_not(None), *_scope(ecosystem_id, country, theme, seen, organisation_id)]
+    conditions = [value.is_not(None), *scope_conditions(ecosystem_id, country, theme, seen, organisation_id)]
     if visible.mpi_hidden is not None:
         conditions.append(not_(visible.mpi_hidden))
     # Each band by comparison: a cast would truncate on SQLite and round on PostgreSQL.
@@ -345,9 +338,7 @@ def _groups_as_of(conn: Connection, group_by: str, at: datetime, visible: Scope 
     """From the score history: the values then, ranked per group by window functions (of the innovations the
     caller may see, leaving out those whose MPI is hidden from them)."""
     i, sh = t.innovations, t.score_history
-    source: Any = i.join(
-        sh, and_(sh.c.innovation_id == i.c.id, sh.c.at <= at, or_(sh.c.valid_to.is_(None), sh.c.valid_to > at))
-    )
+    source: Any = i.join(sh, and_(sh.c.innovation_id == i.c.id, scored_at(sh, at)))
     conditions: list[Any] = visible.as_of(at)
     if visible.mpi_hidden is not None:
         conditions.append(not_(visible.mpi_hidden))

@@ -97,13 +97,7 @@ def _facet(
         .order_by(n.desc(), key)
         .limit(min(max(limit, 1), LIMIT_MAX))
     )
-    rows = conn.execute(grouped).all()
-    labels: dict[Any, str] = {}
-    if named is not None and rows:
-        table, label, _ = named
-        labels = dict(conn.execute(select(table.c.id, label).where(table.c.id.in_([r.key for r in rows]))).all())
-    items = [{"key": str(r.key), "label": labels.get(r.key, str(r.key)), "innovations": r.innovations} for r in rows]
-    return {"items": items, "total": rows[0].total if rows else 0}
+    return _labelled(conn, facet, conn.execute(grouped).all())
 
 
 def _counted(conn: Connection, facet: str, limit: int) -> dict[str, Any]:
@@ -115,13 +109,21 @@ def _counted(conn: Connection, facet: str, limit: int) -> dict[str, Any]:
         .order_by(fc.c.innovations.desc(), fc.c.key)
         .limit(min(max(limit, 1), LIMIT_MAX))
     ).all()
+    return _labelled(conn, facet, rows)
+
+
+def _labelled(conn: Connection, facet: str, rows: list[Any]) -> dict[str, Any]:
+    """A facet's rows (key, innovations, total) as its answer, the ecosystems' and organisations' ids named (read
+    for these rows only). A key is an id, or its text from the running counts."""
     named = _names(facet)
     labels: dict[str, str] = {}
     if named is not None and rows:
         table, label, _ = named
-        ids = [UUID(r.key) for r in rows]
+        ids = [UUID(str(r.key)) for r in rows]
         labels = {str(k): v for k, v in conn.execute(select(table.c.id, label).where(table.c.id.in_(ids))).all()}
-    items = [{"key": r.key, "label": labels.get(r.key, r.key), "innovations": r.innovations} for r in rows]
+    items = [
+        {"key": str(r.key), "label": labels.get(str(r.key), str(r.key)), "innovations": r.innovations} for r in rows
+    ]
     return {"items": items, "total": rows[0].total if rows else 0}
 
 

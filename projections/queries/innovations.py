@@ -19,13 +19,12 @@ from sqlalchemy import (
     exists,
     func,
     literal,
-    or_,
     select,
     type_coerce,
 )
 
 from projections import tables as t
-from projections.queries import EVERYTHING, Page, Scope, aware, contains, naive, offset
+from projections.queries import EVERYTHING, Page, Scope, aware, contains, naive, offset, open_at, scored_at
 from tracker.stages import CONFIDENTIAL_STAGES
 
 # Each sort key, ascending and with "-" descending; ties are broken by id, so pages never overlap.
@@ -85,19 +84,13 @@ def _portfolio(f: InnovationFilter, scope: Scope = EVERYTHING) -> tuple[Select[A
     joined = (
         i.join(
             si,
-            and_(
-                si.c.innovation_id == i.c.id, si.c.entered_at <= at, or_(si.c.exited_at.is_(None), si.c.exited_at > at)
-            ),
+            and_(si.c.innovation_id == i.c.id, open_at(si, at)),
         )
         .join(
             st,
-            and_(
-                st.c.innovation_id == i.c.id, st.c.entered_at <= at, or_(st.c.exited_at.is_(None), st.c.exited_at > at)
-            ),
+            and_(st.c.innovation_id == i.c.id, open_at(st, at)),
         )
-        .outerjoin(
-            sh, and_(sh.c.innovation_id == i.c.id, sh.c.at <= at, or_(sh.c.valid_to.is_(None), sh.c.valid_to > at))
-        )
+        .outerjoin(sh, and_(sh.c.innovation_id == i.c.id, scored_at(sh, at)))
     )
     query = (
         select(*_summary_columns(), *_labelled(raw, scope))

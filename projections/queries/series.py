@@ -17,7 +17,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Integer, String, and_, case, cast, func, literal, or_, select, union_all
 
 from projections import tables as t
-from projections.queries.analytics import _interval_tables, _scope
+from projections.queries.analytics import interval_tables, scope_conditions
 from tracker.stages import STAGES, STATUSES
 
 STEPS = {"month": 1, "quarter": 3, "year": 12}
@@ -59,7 +59,7 @@ def funnel_series(
     points = boundaries(start, end, step)
     if not points:
         return {"step": step, "points": []}
-    scope = _scope(ecosystem_id, country, theme, organisation_id=organisation_id)
+    scope = scope_conditions(ecosystem_id, country, theme, organisation_id=organisation_id)
     rows = conn.execute(_changes(conn.dialect.name, scope, points)).all()
     # Per dimension and value: the net change of each month, and the corrections at each boundary's own instant.
     monthly: dict[tuple[str, str], dict[int, int]] = {}
@@ -124,7 +124,7 @@ def _changes(dialect: str, scope: list[Any], points: list[datetime]) -> Any:
             .where(fd.c.day < last.date())
             .group_by(fd.c.dimension, fd.c.value, month)
         )
-    for dimension, table, column in _interval_tables():
+    for dimension, table, column in interval_tables():
         label = literal(dimension, String)
         source = table.join(i, i.c.id == table.c.innovation_id) if scope else table
         entered, exited = table.c.entered_at, table.c.exited_at
