@@ -303,3 +303,26 @@ def test_the_mpi_distribution_puts_each_mpi_in_its_band_of_ten(read_model: ReadM
         assert sum(b["innovations"] for b in before) == 0
         then = mpi_distribution(conn, as_of=utc(2024, 6, 1))["bands"]
         assert sum(b["innovations"] for b in then) == 5  # the score history's values, not the rows changed above
+
+
+def test_the_largest_score_groups_and_the_mean_of_the_rest(read_model: ReadModel) -> None:
+    """With `top`, the largest groups by size (ties by key), and the rest's mean taken exactly over their values."""
+    world = build_world(read_model.app)
+    scores = [FULL_SCORES, FULL_SCORES | {"openness": 0}, FULL_SCORES | {"relevance": 1, "partnership": 1}]
+    ids = []
+    for themes, scored in zip((["alpha"], ["beta"], ["beta", "gamma"]), scores, strict=True):
+        iid = world.submit(themes=themes)
+        world.assess(iid, world.evaluator(1), scores=scored, rationale="ok")
+        ids.append(iid)
+    read_model.catch_up()
+    with read_model.reader.connect() as conn:
+        mpi = {r.id: r.mpi_value for r in conn.execute(select(t.innovations.c.id, t.innovations.c.mpi_value))}
+        found = score_groups(conn, group_by="theme", top=1)
+        everything = score_groups(conn, group_by="theme")
+    assert found["items"] == everything["items"], "top changes no group"
+    assert found["largest"] == ["beta"]
+    rest = round(mpi[ids[0]] * 100) + round(mpi[ids[2]] * 100)  # alpha's and gamma's one innovation each
+    assert found["others"] == {"groups": 2, "innovations": 2, "mean_mpi": round(rest / 2) / 100}
+    assert mpi[ids[0]] != mpi[ids[2]], "the rest's values differ, so their mean is a real mean"
+    with read_model.reader.connect() as conn:
+        assert score_groups(conn, group_by="theme", top=3)["others"] is None

@@ -243,7 +243,11 @@ class ScoreGroups(MethodView):
     def get(self, query: dict[str, Any]) -> Any:
         """Mean and median consolidated MPI by theme, country, ecosystem or organisation, now or `as_of`."""
         return analytics.score_groups(
-            read_connection(), group_by=query["group_by"], as_of=query.get("as_of"), visible=policy.scope(viewer())
+            read_connection(),
+            group_by=query["group_by"],
+            as_of=query.get("as_of"),
+            visible=policy.scope(viewer()),
+            top=query.get("top"),
         )
 
 

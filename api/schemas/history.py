@@ -168,6 +168,10 @@ class StageDurationsSchema(Schema):
 class ScoreGroupsQuery(Input):
     group_by = fields.Str(required=True, validate=validate.OneOf(GROUPS))
     as_of = fields.AwareDateTime(format="iso")
+    top = fields.Int(
+        validate=validate.Range(min=1, max=100),
+        metadata={"description": "Also name the largest groups, and give the mean of the rest together."},
+    )
 
 
 class ScoreGroupSchema(Schema):
@@ -180,10 +184,18 @@ class ScoreGroupSchema(Schema):
     median_mpi = fields.Float(required=True)
 
 
+class OtherGroupsSchema(Schema):
+    groups = fields.Int(strict=True, required=True)
+    innovations = fields.Int(strict=True, required=True)
+    mean_mpi = fields.Float(required=True, metadata={"description": "Of the rest's innovations taken together."})
+
+
 class ScoreGroupsSchema(Schema):
     group_by = fields.Str()
     as_of = fields.AwareDateTime(format="iso", allow_none=True)
     items = fields.List(fields.Nested(ScoreGroupSchema), required=True)
+    largest = fields.List(fields.Str(), metadata={"description": "With `top`: the keys of the largest groups."})
+    others = fields.Nested(OtherGroupsSchema, allow_none=True, metadata={"description": "With `top`: the rest."})
 
 
 class AuditQuery(Input):

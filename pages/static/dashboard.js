@@ -411,25 +411,21 @@ async function showDurations(view, mine) {
   });
 }
 
-// Mean MPI per group: the largest groups by name, the rest as "others" (their mean, weighted by size).
+// Mean MPI per group: the largest groups by name, the rest as "others" (their mean, as the API counts it).
 async function showGroups(view, asOf, mine) {
   const groupBy = view.get("group");
   $("#group-by").value = groupBy;
-  const found = await fresh(mine, api(`/api/v1/analytics/scores${query({ group_by: groupBy, as_of: asOf })}`));
+  const found = await fresh(mine, api(`/api/v1/analytics/scores${query({ group_by: groupBy, as_of: asOf, top: TOP_GROUPS })}`));
   const items = found.items.map((g) => ({ ...g, label: groupBy === "theme" || groupBy === "country" ? g.key : g.label || g.key }));
   sortableTable("groups-table", items, (g) => {
     const tr = document.createElement("tr");
     cell(tr, g.label); cell(tr, count(g.innovations), "number"); cell(tr, score(g.mean_mpi), "number"); cell(tr, score(g.median_mpi), "number");
     return tr;
   });
-  const largest = items.slice().sort((a, b) => b.innovations - a.innovations);
-  const shown = largest.slice(0, TOP_GROUPS);
-  const rest = largest.slice(TOP_GROUPS);
-  const bars = shown.map((g) => ({ label: g.label, value: g.mean_mpi }));
-  if (rest.length) {
-    const n = rest.reduce((sum, g) => sum + g.innovations, 0);
-    const mean = rest.reduce((sum, g) => sum + g.mean_mpi * g.innovations, 0) / n;
-    bars.push({ label: _("others (%(groups)s groups)", { groups: count(rest.length) }), value: Math.round(mean * 100) / 100 });
+  const byKey = new Map(items.map((g) => [g.key, g]));
+  const bars = found.largest.map((key) => ({ label: byKey.get(key).label, value: byKey.get(key).mean_mpi }));
+  if (found.others) {
+    bars.push({ label: _("others (%(groups)s groups)", { groups: count(found.others.groups) }), value: found.others.mean_mpi });
   }
   // Each bar gets the height its label needs, so every label is drawn.
   document.querySelector("#groups-chart").parentElement.style.height = `${Math.max(12, bars.length * 1.9 + 3)}rem`;

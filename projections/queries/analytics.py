@@ -231,13 +231,21 @@ def _portfolio_durations(conn: Connection) -> dict[str, Any]:
 
 
 def score_groups(
-    conn: Connection, *, group_by: str, as_of: datetime | None = None, visible: Scope = EVERYTHING
+    conn: Connection,
+    *,
+    group_by: str,
+    as_of: datetime | None = None,
+    visible: Scope = EVERYTHING,
+    top: int | None = None,
 ) -> dict[str, Any]:
     """Mean and median consolidated MPI per theme, country, ecosystem or organisation (scored innovations only).
 
     MPIs have two decimals, so the sums are taken in exact integer hundredths; the mean and the median (the mean of
     the two middle values of an even group) are then rounded exactly to two decimals, halves to even. The running
-    counts serve the whole portfolio; a caller who may see only part of it is answered from the score history."""
+    counts serve the whole portfolio; a caller who may see only part of it is answered from the score history.
+
+    With `top`, the answer also names the `top` largest groups (most innovations, then by key) and gives the mean of
+    the rest taken together (`others`, exact from their sums), for a chart that cannot label every group."""
     if group_by not in GROUPS:
         raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
     if visible.restricted:
@@ -257,7 +265,14 @@ def score_groups(
         }
         for k, lbl, n, total, middle_total, middle_n in groups
     ]
-    return {"group_by": group_by, "as_of": as_of, "items": sorted(items, key=lambda item: item["key"])}
+    answer = {"group_by": group_by, "as_of": as_of, "items": sorted(items, key=lambda item: item["key"])}
+    if top is not None:
+        by_size = sorted(groups, key=lambda g: (-g[2], str(g[0])))
+        rest = by_size[top:]
+        n, total = sum(g[2] for g in rest), sum(g[3] for g in rest)
+        answer["largest"] = [str(g[0]) for g in by_size[:top]]
+        answer["others"] = {"groups": len(rest), "innovations": n, "mean_mpi": _mpi(total, n)} if rest else None
+    return answer
 
 
 # Per group: key, label, innovations, sum of hundredths, and the sum and number of the middle one or two values.
