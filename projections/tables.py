@@ -209,6 +209,17 @@ score_history = Table(
     Column("evaluators", Integer, nullable=False),
     Column("spread", Float, nullable=False),
     Index("ix_rm_score_history_asof", "at", "valid_to"),
+    Index("ix_rm_score_history_low", "value", "innovation_id", "at", "valid_to"),
+)
+
+# The MPIs in either order, ties by id, with the instants to test which held when: a page of the portfolio as of
+# an instant sorted by MPI reads one of these until it is full.
+Index(
+    "ix_rm_score_history_top",
+    score_history.c.value.desc(),
+    score_history.c.innovation_id,
+    score_history.c.at,
+    score_history.c.valid_to,
 )
 
 # Score groups (analytics by theme, country, ecosystem or organisation) over the current consolidated MPI, kept as

@@ -25,6 +25,7 @@ from sqlalchemy import (
 
 from projections import tables as t
 from projections.queries import EVERYTHING, Page, Scope, aware, contains, naive, offset, open_at, scored_at
+from projections.queries.analytics import portfolio_open_intervals
 from tracker.stages import CONFIDENTIAL_STAGES
 
 # Each sort key, ascending and with "-" descending; ties are broken by id, so pages never overlap.
@@ -196,8 +197,54 @@ def list_innovations(
     scope: Scope = EVERYTHING,
 ) -> Page:
     query, cols = _filtered(f, scope)
+    if _by_score_then(f, sort, scope):
+        return _by_score_as_of(conn, f, sort, page, page_size, query, cols)
     rows = conn.execute(_ordered(query, cols, sort).limit(page_size).offset(offset(page, page_size))).mappings()
     return Page([summary(r) for r in rows], _total(conn, f, scope, query), page, page_size)
+
+
+def _by_score_then(f: InnovationFilter, sort: str, scope: Scope) -> bool:
+    """Whether a page is the whole portfolio as of an instant sorted by MPI, for a caller who sees all of it: the
+    dashboard's view as its slider moves, read from the score history's indexes in MPI order."""
+    return (
+        f.as_of is not None
+        and sort in ("mpi", "-mpi")
+        and f == InnovationFilter(as_of=f.as_of)
+        and not scope.restricted
+        and scope.then is None
+    )
+
+
+def _by_score_as_of(
+    conn: Connection, f: InnovationFilter, sort: str, page: int, page_size: int, query: Select[Any], cols: Any
+) -> Page:
+    """The same page as the general query, without joining and sorting every innovation submitted by then.
+
+    The scored innovations come first, in MPI order, each the score history's row that held then, read in the order
+    of an index (value, id) until the page is full; the page's rows are then read by id. Where the page runs past the
+    scored innovations, the unscored follow in id order, as in the general query. The total is the funnel's as of
+    that instant (every innovation submitted by then is in one stage)."""
+    i, sh = t.innovations, t.score_history
+    at = naive(f.as_of)  # type: ignore[arg-type]
+    start = offset(page, page_size)
+    value = sh.c.value.desc() if sort.startswith("-") else sh.c.value.asc()
+    ids = conn.scalars(
+        select(sh.c.innovation_id)
+        .where(scored_at(sh, at))
+        .order_by(value, sh.c.innovation_id)
+        .limit(page_size)
+        .offset(start)
+    ).all()
+    found = {r["id"]: summary(r) for r in conn.execute(query.where(i.c.id.in_(ids))).mappings()} if ids else {}
+    items = [found[n] for n in ids if n in found]
+    if len(ids) < page_size:
+        scored = conn.execute(select(func.count()).where(scored_at(sh, at))).scalar_one() if not ids else None
+        unscored = _ordered(query.where(cols["mpi_value"].is_(None)), cols, sort)
+        skip = start - scored if scored is not None else 0
+        rows = conn.execute(unscored.limit(page_size - len(ids)).offset(max(skip, 0))).mappings()
+        items.extend(summary(r) for r in rows)
+    total = sum(portfolio_open_intervals(conn, at)["stage"].values())
+    return Page(items, total, page, page_size)
 
 
 def _total(conn: Connection, f: InnovationFilter, scope: Scope, query: Select[Any]) -> int:
