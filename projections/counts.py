@@ -2,8 +2,8 @@
 
 The projection keeps the daily funnel counts, the score groups' counts and the evaluators' grants (projections.grants)
 event by event. A rebuild puts that off and counts them here once, at its end (see projections.deferred), with the
-SQL that migrations 0006, 0007, 0015 and 0020 filled the new tables with (they keep their own copy: a migration must not
-change when this module does). Each function replaces what its tables held."""
+SQL that migrations 0006, 0007, 0015, 0020 and 0022 filled the new tables with (they keep their own copy: a migration
+must not change when this module does). Each function replaces what its tables held."""
 
 from __future__ import annotations
 
@@ -22,9 +22,15 @@ def recount(conn: Connection) -> None:
 
 
 def recount_facets(conn: Connection) -> None:
-    """Count every innovation into its facets, as projections.running_counts.count_facets does event by event."""
+    """Count every innovation into its facets, in all and by month of submission, as
+    projections.running_counts.count_facets does event by event."""
     dialect = conn.dialect.name
+    if dialect == "postgresql":
+        month = "CAST(date_trunc('month', submitted_at) AS DATE)"
+    else:
+        month = "date(submitted_at, 'start of month')"
     conn.exec_driver_sql("DELETE FROM rm_facet_counts")
+    conn.exec_driver_sql("DELETE FROM rm_facet_months")
     for facet, key, source in (
         ("country", "country", "rm_innovations"),
         ("organisation", uuid_text("organisation_id", dialect), "rm_innovations"),
@@ -34,6 +40,10 @@ def recount_facets(conn: Connection) -> None:
         conn.exec_driver_sql(
             "INSERT INTO rm_facet_counts (facet, key, innovations) "  # noqa: S608 - names from this list
             f"SELECT '{facet}', {key}, count(*) FROM {source} GROUP BY {key}"
+        )
+        conn.exec_driver_sql(
+            "INSERT INTO rm_facet_months (facet, key, month, innovations) "  # noqa: S608 - names from this list
+            f"SELECT '{facet}', {key}, {month}, count(*) FROM {source} GROUP BY {key}, {month}"
         )
 
 

@@ -19,12 +19,14 @@ def count_day(rows: Rows, dimension: str, value: str, at: datetime, column: str)
 
 
 def count_facets(rows: Rows, row: dict[str, Any], sign: int) -> None:
-    """Count an innovation into (sign 1) or out of (sign -1) the facets of its row: its country, organisation,
-    ecosystem and themes."""
+    """Count an innovation into (sign 1) or out of (sign -1) the facets of its row (its country, organisation,
+    ecosystem and themes), in all and in its month of submission."""
     if rows.counts_deferred:
         return
+    month = row["submitted_at"].date().replace(day=1)
     for facet, key, _ in score_groups_of(row):
         rows.add(t.facet_counts, (facet, key), {"innovations": sign})
+        rows.add(t.facet_months, (facet, key, month), {"innovations": sign})
 
 
 def score_groups_of(row: dict[str, Any]) -> list[tuple[str, str, str | None]]:

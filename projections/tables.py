@@ -265,6 +265,18 @@ facet_counts = Table(
     Column("innovations", Integer, nullable=False),
 )
 
+# The same, per month of submission (the month's first day): the facets of the whole portfolio as of an instant sum
+# the months before the instant's and count that month's own submissions up to it.
+facet_months = Table(
+    "rm_facet_months",
+    metadata,
+    Column("facet", String(16), primary_key=True),
+    Column("key", String(80), primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("innovations", Integer, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 assessments = Table(
     "rm_assessments",
     metadata,
@@ -382,6 +394,7 @@ READ_MODEL_TABLES = (
     score_buckets,
     score_values,
     facet_counts,
+    facet_months,
     assessments,
     assignments,
     grants,

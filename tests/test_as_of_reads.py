@@ -3,6 +3,7 @@ sorted by MPI read from the score history's indexes, against an oracle over rand
 
 from __future__ import annotations
 
+import random
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -13,13 +14,18 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, Engine, delete, insert
+from sqlalchemy import Connection, Engine, delete, insert, select, true
 
 from projections import handlers
 from projections import tables as t
 from projections.engine import make_engine
+from projections.queries import Scope
+from projections.queries.facets import facets
 from projections.queries.innovations import InnovationFilter, list_innovations
+from projections.read_model import ReadModel
 from projections.rows import Rows
+from tests.readmodel import Clock, random_history
+from tests.world import build_world
 
 START = datetime(2024, 3, 1)
 ONE = timedelta(microseconds=1)
@@ -128,3 +134,26 @@ def test_the_portfolio_as_of_an_instant_by_mpi_pages_as_the_oracle_orders_it(
                     got.extend(item["id"] for item in found.items)
                     page += 1
                 assert got == expected, (at, sort, page_size)
+
+
+def test_the_facets_of_the_whole_portfolio_as_of_any_instant_are_those_counted_one_by_one(
+    read_model: ReadModel,
+) -> None:
+    """The running counts by month against the general count (a scope that sees everything, but a scope): at month
+    starts, a microsecond either side, in the middle of months and before anything was submitted, after a history
+    with theme revisions and refusals."""
+    rng = random.Random(23)
+    read_model.app.clock = Clock(rng)
+    random_history(build_world(read_model.app), rng, steps=160)
+    read_model.catch_up()
+    everyone = Scope(where=true())
+    with read_model.reader.connect() as conn:
+        submitted = sorted(conn.scalars(select(t.innovations.c.submitted_at)))
+        months = {datetime(m.year, m.month, 1) for m in submitted}
+        instants = {submitted[0] - ONE, *submitted, *(m + d for m in months for d in (-ONE, timedelta(0), ONE))}
+        instants |= {m + timedelta(days=14, hours=5) for m in months}
+        assert len(months) > 3
+        for at in sorted(instants):
+            fast = facets(conn, as_of=at.replace(tzinfo=UTC), limit=3)
+            counted = facets(conn, as_of=at.replace(tzinfo=UTC), limit=3, visible=everyone)
+            assert fast == counted, at

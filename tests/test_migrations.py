@@ -169,6 +169,20 @@ def test_facet_counts_filled_by_the_upgrade_to_0020_equal_the_projected_ones(rea
     assert dump(read_model)["rm_facet_counts"] == projected
 
 
+def test_facet_months_filled_by_the_upgrade_to_0022_equal_the_projected_ones(read_model: ReadModel) -> None:
+    rng = random.Random(22)
+    read_model.app.clock = Clock(rng)
+    random_history(build_world(read_model.app), rng, steps=120)
+    read_model.catch_up()
+    projected = dump(read_model)["rm_facet_months"]
+    assert {row[0] for row in projected} == {"country", "theme", "ecosystem", "organisation"}
+    assert len({row[2] for row in projected}) > 1, "the history spans one month only"
+
+    downgrade(read_model.url, "0021")
+    upgrade(read_model.url)
+    assert dump(read_model)["rm_facet_months"] == projected
+
+
 def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) -> None:
     env = os.environ | {"TRACKER_DATABASE_URL": sqlite_url}
 

@@ -8,11 +8,12 @@ dashboard's type-ahead for the long lists)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from collections import Counter
+from datetime import datetime, time
+from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import Connection, exists, func, select
+from sqlalchemy import Connection, and_, exists, func, select
 
 from projections import tables as t
 from projections.queries import EVERYTHING, Scope, contains, naive
@@ -65,8 +66,8 @@ def _facet(
     """One facet's values, most first, with the number of values beside each row: from the running counts for the
     whole portfolio now, else counted in one statement grouped by key from an index (the key and the submission
     time). The labels of ecosystems and organisations are read for the rows returned only."""
-    if not conditions and at is None and not q:
-        return _counted(conn, facet, limit)
+    if not conditions and not q:
+        return _counted(conn, facet, limit) if at is None else _counted_as_of(conn, facet, at, limit)
     i = t.innovations
     source: Any = i
     submitted = i.c.submitted_at
@@ -110,6 +111,41 @@ def _counted(conn: Connection, facet: str, limit: int) -> dict[str, Any]:
         .limit(min(max(limit, 1), LIMIT_MAX))
     ).all()
     return _labelled(conn, facet, rows)
+
+
+def _counted_as_of(conn: Connection, facet: str, at: datetime, limit: int) -> dict[str, Any]:
+    """The whole portfolio as of `at`, from the running counts by month (projections.running_counts.count_facets):
+    the months before `at`'s, plus that month's submissions up to `at` counted one by one (none, at a month's first
+    instant). Ties in key order, as in the counts for now."""
+    fm, i = t.facet_months, t.innovations
+    month = at.date().replace(day=1)
+    found: Counter[str] = Counter(
+        {
+            key: int(n)
+            for key, n in conn.execute(
+                select(fm.c.key, func.sum(fm.c.innovations))
+                .where(fm.c.facet == facet, fm.c.month < month)
+                .group_by(fm.c.key)
+            )
+        }
+    )
+    since = and_(i.c.submitted_at >= datetime.combine(month, time()), i.c.submitted_at <= at)
+    if facet == "theme":
+        th = t.innovation_themes
+        recent: Any = select(th.c.theme).select_from(th.join(i, i.c.id == th.c.innovation_id)).where(since)
+    else:
+        column = {"country": i.c.country, "ecosystem": i.c.ecosystem_id, "organisation": i.c.organisation_id}[facet]
+        recent = select(column).where(since, column.is_not(None))
+    found.update(str(key) for key in conn.scalars(recent))
+    ranked = sorted(((key, n) for key, n in found.items() if n > 0), key=lambda kn: (-kn[1], kn[0]))
+    rows = [_Row(key, n, len(ranked)) for key, n in ranked[: min(max(limit, 1), LIMIT_MAX)]]
+    return _labelled(conn, facet, rows)
+
+
+class _Row(NamedTuple):
+    key: str
+    innovations: int
+    total: int
 
 
 def _labelled(conn: Connection, facet: str, rows: list[Any]) -> dict[str, Any]:
