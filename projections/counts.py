@@ -2,20 +2,22 @@
 
 The projection keeps the daily funnel counts, the score groups' counts and the evaluators' grants (projections.grants)
 event by event. A rebuild puts that off and counts them here once, at its end (see projections.deferred), with the
-SQL that migrations 0006, 0007, 0015, 0020 and 0022 filled the new tables with (they keep their own copy: a migration
-must not change when this module does). Each function replaces what its tables held."""
+SQL that migrations 0006, 0007, 0015, 0020, 0022 and 0023 filled the new tables with (they keep their own copy: a
+migration must not change when this module does). Each function replaces what its tables held."""
 
 from __future__ import annotations
 
 from sqlalchemy import Connection
 
 from projections import grants
+from projections.running_counts import BANDS
 
 INTERVALS = (("stage", "rm_stage_intervals"), ("status", "rm_status_intervals"))
 
 
 def recount(conn: Connection) -> None:
     recount_funnel_days(conn)
+    recount_band_months(conn)
     recount_score_groups(conn)
     recount_facets(conn)
     grants.recount(conn)
@@ -68,6 +70,30 @@ def recount_funnel_days(conn: Connection) -> None:
             GROUP BY value, day
             """  # noqa: S608 - names from the constant above
         )
+
+
+def recount_band_months(conn: Connection) -> None:
+    """Count each row of the score history in its band, in the month it began and, once ended, in the month of
+    max(beginning, end), as projections.running_counts.count_band does."""
+    band = "CASE " + " ".join(f"WHEN value >= {n * 10} THEN {n}" for n in range(BANDS - 1, 0, -1)) + " ELSE 0 END"
+    if conn.dialect.name == "postgresql":
+        began, ended = "date_trunc('month', at)", "date_trunc('month', GREATEST(at, valid_to))"
+        began, ended = f"CAST({began} AS DATE)", f"CAST({ended} AS DATE)"
+    else:
+        began, ended = "date(at, 'start of month')", "date(max(at, valid_to), 'start of month')"
+    conn.exec_driver_sql("DELETE FROM rm_band_months")
+    conn.exec_driver_sql(
+        f"""
+        INSERT INTO rm_band_months (band, month, entered, exited)
+        SELECT band, month, SUM(entered), SUM(exited)
+        FROM (
+            SELECT {band} AS band, {began} AS month, 1 AS entered, 0 AS exited FROM rm_score_history
+            UNION ALL
+            SELECT {band}, {ended}, 0, 1 FROM rm_score_history WHERE valid_to IS NOT NULL
+        ) AS changes
+        GROUP BY band, month
+        """  # noqa: S608 - built from the constants above
+    )
 
 
 def uuid_text(column: str, dialect: str) -> str:

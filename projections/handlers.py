@@ -10,7 +10,7 @@ from uuid import UUID
 from projections import grants
 from projections import tables as t
 from projections.rows import Rows
-from projections.running_counts import count_day, count_facets, recount_score
+from projections.running_counts import count_band, count_day, count_facets, recount_score
 from tracker import items
 from tracker.ecosystem import ECOSYSTEM_DETAILS, Ecosystem
 from tracker.innovation import Innovation
@@ -249,6 +249,10 @@ def assessment_recorded(rows: Rows, e: Innovation.AssessmentRecorded, position: 
     if not unchanged:
         seq = row["score_seq"] + 1
         if row["score_seq"]:
+            if not rows.counts_deferred:
+                held = rows.get(t.score_history, e.originator_id, row["score_seq"])
+                assert held is not None
+                count_band(rows, held["value"], max(held["at"], at), "exited")
             rows.update(t.score_history, (e.originator_id, row["score_seq"]), valid_to=at)
         rows.insert(
             t.score_history,
@@ -262,6 +266,7 @@ def assessment_recorded(rows: Rows, e: Innovation.AssessmentRecorded, position: 
                 "spread": score.spread,
             },
         )
+        count_band(rows, score.value, at, "entered")
         recount_score(rows, row, mpi_value=score.value)
         values.update(mpi_value=score.value, mpi_evaluators=score.evaluators, mpi_spread=score.spread, score_seq=seq)
     _touch(rows, e, position, **values)

@@ -3,7 +3,7 @@ MPIs counted into score groups. A rebuild leaves them until its end and counts t
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from projections import tables as t
@@ -23,7 +23,7 @@ def count_facets(rows: Rows, row: dict[str, Any], sign: int) -> None:
     ecosystem and themes), in all and in its month of submission."""
     if rows.counts_deferred:
         return
-    month = row["submitted_at"].date().replace(day=1)
+    month = month_of(row["submitted_at"])
     for facet, key, _ in score_groups_of(row):
         rows.add(t.facet_counts, (facet, key), {"innovations": sign})
         rows.add(t.facet_months, (facet, key, month), {"innovations": sign})
@@ -63,3 +63,23 @@ def count_score(rows: Rows, groups: list[tuple[str, str, str | None]], mpi: floa
         )
         rows.add(t.score_buckets, (group_by, key, hundredths // 100), {"innovations": sign})
         rows.add(t.score_values, (group_by, key, hundredths), {"innovations": sign})
+
+
+BANDS = 10
+
+
+def band(mpi: float) -> int:
+    """The band of ten MPI points a value falls in: n where n × 10 ≤ value < n × 10 + 10, and 100 in the last."""
+    return next((n for n in range(BANDS - 1, 0, -1) if mpi >= n * 10), 0)
+
+
+def month_of(at: datetime) -> date:
+    return at.date().replace(day=1)
+
+
+def count_band(rows: Rows, mpi: float, at: datetime, column: str) -> None:
+    """Add one to the score history's rows in `mpi`'s band that began (ended) in the month of `at`."""
+    if rows.counts_deferred:
+        return
+    counts = {"entered": 0, "exited": 0} | {column: 1}
+    rows.add(t.band_months, (band(mpi), month_of(at)), counts)

@@ -209,6 +209,7 @@ score_history = Table(
     Column("evaluators", Integer, nullable=False),
     Column("spread", Float, nullable=False),
     Index("ix_rm_score_history_asof", "at", "valid_to"),
+    Index("ix_rm_score_history_ended", "valid_to", "at", "value"),
     Index("ix_rm_score_history_low", "value", "innovation_id", "at", "valid_to"),
 )
 
@@ -220,6 +221,20 @@ Index(
     score_history.c.innovation_id,
     score_history.c.at,
     score_history.c.valid_to,
+)
+
+# How many rows of the score history began and ended in each month (its first day), per band of ten MPI points (0 for
+# 0–10, …, 9 for 90–100): the distribution of the whole portfolio as of an instant sums the months before the
+# instant's and reads only that month from the history. A row is counted as ended in the month of its end or, should
+# a clock have stepped back, of its beginning if that is later.
+band_months = Table(
+    "rm_band_months",
+    metadata,
+    Column("band", Integer, primary_key=True, autoincrement=False),
+    Column("month", Date, primary_key=True),
+    Column("entered", Integer, nullable=False),
+    Column("exited", Integer, nullable=False),
+    sqlite_with_rowid=False,
 )
 
 # Score groups (analytics by theme, country, ecosystem or organisation) over the current consolidated MPI, kept as
@@ -390,6 +405,7 @@ READ_MODEL_TABLES = (
     status_intervals,
     funnel_days,
     score_history,
+    band_months,
     score_groups,
     score_buckets,
     score_values,

@@ -20,6 +20,7 @@ from projections import handlers
 from projections import tables as t
 from projections.engine import make_engine
 from projections.queries import Scope
+from projections.queries.analytics import mpi_distribution
 from projections.queries.facets import facets
 from projections.queries.innovations import InnovationFilter, list_innovations
 from projections.read_model import ReadModel
@@ -105,6 +106,12 @@ def _instants(stored: dict[uuid.UUID, tuple[datetime, list[Any]]]) -> set[dateti
     return found
 
 
+class _SteppingBack(Clock):
+    def __call__(self) -> datetime:
+        now = super().__call__()
+        return now - timedelta(days=40) if self.rng.random() < 0.2 else now
+
+
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(innovations=INNOVATIONS, page_size=st.integers(min_value=1, max_value=5))
 def test_the_portfolio_as_of_an_instant_by_mpi_pages_as_the_oracle_orders_it(
@@ -136,24 +143,30 @@ def test_the_portfolio_as_of_an_instant_by_mpi_pages_as_the_oracle_orders_it(
                 assert got == expected, (at, sort, page_size)
 
 
-def test_the_facets_of_the_whole_portfolio_as_of_any_instant_are_those_counted_one_by_one(
+def test_the_facets_and_the_distribution_of_the_whole_portfolio_as_of_any_instant_are_those_counted_one_by_one(
     read_model: ReadModel,
 ) -> None:
     """The running counts by month against the general count (a scope that sees everything, but a scope): at month
-    starts, a microsecond either side, in the middle of months and before anything was submitted, after a history
-    with theme revisions and refusals."""
+    starts, a microsecond either side, in the middle of months, at every submission and change of score, and before
+    anything was submitted, after a history with theme revisions and refusals, whose clock now and then steps back
+    (a score then ends before it began, and never held)."""
     rng = random.Random(23)
-    read_model.app.clock = Clock(rng)
+    read_model.app.clock = _SteppingBack(rng)
     random_history(build_world(read_model.app), rng, steps=160)
     read_model.catch_up()
     everyone = Scope(where=true())
     with read_model.reader.connect() as conn:
         submitted = sorted(conn.scalars(select(t.innovations.c.submitted_at)))
+        scored = [
+            moment for row in conn.execute(select(t.score_history.c.at, t.score_history.c.valid_to)) for moment in row
+        ]
         months = {datetime(m.year, m.month, 1) for m in submitted}
         instants = {submitted[0] - ONE, *submitted, *(m + d for m in months for d in (-ONE, timedelta(0), ONE))}
         instants |= {m + timedelta(days=14, hours=5) for m in months}
+        instants |= {m + d for m in scored if m is not None for d in (-ONE, timedelta(0), ONE)}
         assert len(months) > 3
+        assert len({m.month for m in scored if m is not None}) > 3, "the scores change in too few months"
         for at in sorted(instants):
-            fast = facets(conn, as_of=at.replace(tzinfo=UTC), limit=3)
-            counted = facets(conn, as_of=at.replace(tzinfo=UTC), limit=3, visible=everyone)
-            assert fast == counted, at
+            then = at.replace(tzinfo=UTC)
+            assert facets(conn, as_of=then, limit=3) == facets(conn, as_of=then, limit=3, visible=everyone), at
+            assert mpi_distribution(conn, as_of=then) == mpi_distribution(conn, as_of=then, visible=everyone), at

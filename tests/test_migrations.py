@@ -183,6 +183,19 @@ def test_facet_months_filled_by_the_upgrade_to_0022_equal_the_projected_ones(rea
     assert dump(read_model)["rm_facet_months"] == projected
 
 
+def test_band_months_filled_by_the_upgrade_to_0023_equal_the_projected_ones(read_model: ReadModel) -> None:
+    rng = random.Random(23)
+    read_model.app.clock = Clock(rng)
+    random_history(build_world(read_model.app), rng, steps=160)
+    read_model.catch_up()
+    projected = dump(read_model)["rm_band_months"]
+    assert any(row[3] for row in projected), "no score was ever replaced"
+
+    downgrade(read_model.url, "0022")
+    upgrade(read_model.url)
+    assert dump(read_model)["rm_band_months"] == projected
+
+
 def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) -> None:
     env = os.environ | {"TRACKER_DATABASE_URL": sqlite_url}
 

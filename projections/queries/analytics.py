@@ -26,6 +26,7 @@ from sqlalchemy import (
 from projections import tables as t
 from projections.clock import utc_now
 from projections.queries import EVERYTHING, Scope, naive, open_at, percentile, scored_at
+from projections.running_counts import BANDS
 from tracker.stages import STAGES, STATUSES
 
 GROUPS = ("theme", "country", "ecosystem", "organisation")
@@ -166,9 +167,6 @@ def stage_durations(
     return {"stages": result}
 
 
-BANDS = 10
-
-
 def mpi_distribution(
     conn: Connection,
     *,
@@ -182,6 +180,9 @@ def mpi_distribution(
     """Scored innovations per band of ten MPI points (0–10, …, 90–100; 100 in the last), now or as of an instant;
     an MPI hidden from the caller (blind review) is left out."""
     i = t.innovations
+    scope = scope_conditions(ecosystem_id, country, theme, None, organisation_id)
+    if as_of is not None and not scope and not visible.restricted and visible.then is None:
+        return _distribution_then(conn, as_of)
     if as_of is None:
         value: Any = i.c.mpi_value
         source: Any = i
@@ -194,13 +195,44 @@ def mpi_distribution(
     conditions = [value.is_not(None), *scope_conditions(ecosystem_id, country, theme, seen, organisation_id)]
     if visible.mpi_hidden is not None:
         conditions.append(not_(visible.mpi_hidden))
-    # Each band by comparison: a cast would truncate on SQLite and round on PostgreSQL.
-    band = case(*((value >= n * 10, n) for n in range(BANDS - 1, 0, -1)), else_=0)
+    band = _band(value)
     counts = dict(conn.execute(select(band, func.count()).select_from(source).where(*conditions).group_by(band)).all())
+    return _bands(as_of, counts)
+
+
+def _band(value: Any) -> Any:
+    """An MPI's band (projections.running_counts.band) in SQL, by comparison: a cast would truncate on SQLite and
+    round on PostgreSQL."""
+    return case(*((value >= n * 10, n) for n in range(BANDS - 1, 0, -1)), else_=0)
+
+
+def _bands(as_of: datetime | None, counts: dict[int, int]) -> dict[str, Any]:
     return {
         "as_of": as_of,
         "bands": [{"start": n * 10, "end": n * 10 + 10, "innovations": int(counts.get(n, 0))} for n in range(BANDS)],
     }
+
+
+def _distribution_then(conn: Connection, as_of: datetime) -> dict[str, Any]:
+    """The whole portfolio's distribution as of an instant, from the running counts by month: the score history's
+    rows that began before the instant's month less those that ended before it, then that month's own changes up to
+    the instant from the history's indexes (as `portfolio_open_intervals` does by day)."""
+    at = naive(as_of)
+    month = at.date().replace(day=1)
+    start = datetime.combine(month, time())
+    bm, sh = t.band_months, t.score_history
+    band = _band(sh.c.value)
+    began = and_(sh.c.at >= start, scored_at(sh, at))
+    ended = and_(sh.c.valid_to >= start, sh.c.valid_to <= at, sh.c.at < start)
+    parts = union_all(
+        select(bm.c.band, func.sum(bm.c.entered - bm.c.exited)).where(bm.c.month < month).group_by(bm.c.band),
+        select(band, func.count()).where(began).group_by(band),
+        select(band, -func.count()).where(ended).group_by(band),
+    )
+    counts: dict[int, int] = {}
+    for n, change in conn.execute(parts).all():
+        counts[int(n)] = counts.get(int(n), 0) + int(change)
+    return _bands(as_of, counts)
 
 
 def _portfolio_durations(conn: Connection) -> dict[str, Any]:
