@@ -2,7 +2,7 @@
 
 The projection keeps the daily funnel counts, the score groups' counts and the evaluators' grants (projections.grants)
 event by event. A rebuild puts that off and counts them here once, at its end (see projections.deferred), with the
-SQL that migrations 0006, 0007, 0015, 0020, 0022 and 0023 filled the new tables with (they keep their own copy: a
+SQL that migrations 0006, 0007, 0015, 0020, 0022, 0023 and 0024 filled the new tables with (they keep their own copy: a
 migration must not change when this module does). Each function replaces what its tables held."""
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ def recount(conn: Connection) -> None:
     recount_funnel_days(conn)
     recount_band_months(conn)
     recount_score_groups(conn)
+    recount_group_months(conn)
     recount_facets(conn)
     grants.recount(conn)
 
@@ -135,4 +136,39 @@ def recount_score_groups(conn: Connection) -> None:
         conn.exec_driver_sql(
             "INSERT INTO rm_score_values (group_by, key, hundredths, innovations) "
             f"SELECT '{group_by}', {key}, {hundredths}, count(*) {scored} GROUP BY {key}, {hundredths}"
+        )
+
+
+def recount_group_months(conn: Connection) -> None:
+    """Count each row of the score history into its groups' monthly changes, as
+    projections.running_counts.count_score_months does event by event."""
+    dialect = conn.dialect.name
+    if dialect == "postgresql":
+        began, ended = "date_trunc('month', sh.at)", "date_trunc('month', GREATEST(sh.at, sh.valid_to))"
+        began, ended = f"CAST({began} AS DATE)", f"CAST({ended} AS DATE)"
+    else:
+        began, ended = "date(sh.at, 'start of month')", "date(max(sh.at, sh.valid_to), 'start of month')"
+    hundredths = "CAST(round(sh.value * 100) AS INTEGER)"
+    scored = "rm_score_history sh JOIN rm_innovations i ON i.id = sh.innovation_id"
+    groupings = {
+        "country": (scored, "i.country"),
+        "theme": (f"{scored} JOIN rm_innovation_themes th ON th.innovation_id = i.id", "th.theme"),
+        "ecosystem": (f"{scored} AND i.ecosystem_id IS NOT NULL", uuid_text("i.ecosystem_id", dialect)),
+        "organisation": (scored, uuid_text("i.organisation_id", dialect)),
+    }
+    conn.exec_driver_sql("DELETE FROM rm_group_months")
+    for group_by, (source, key) in groupings.items():
+        conn.exec_driver_sql(
+            f"""
+            INSERT INTO rm_group_months
+                (group_by, key, month, entered, entered_hundredths, exited, exited_hundredths)
+            SELECT '{group_by}', key, month, SUM(n_in), SUM(h_in), SUM(n_out), SUM(h_out)
+            FROM (
+                SELECT {key} AS key, {began} AS month, 1 AS n_in, {hundredths} AS h_in, 0 AS n_out, 0 AS h_out
+                FROM {source}
+                UNION ALL
+                SELECT {key}, {ended}, 0, 0, 1, {hundredths} FROM {source} WHERE sh.valid_to IS NOT NULL
+            ) AS changes
+            GROUP BY key, month
+            """  # noqa: S608 - built from the constants above
         )

@@ -10,7 +10,15 @@ from uuid import UUID
 from projections import grants
 from projections import tables as t
 from projections.rows import Rows
-from projections.running_counts import count_band, count_day, count_facets, recount_score
+from projections.running_counts import (
+    count_band,
+    count_day,
+    count_facets,
+    count_score_months,
+    move_score_history,
+    recount_score,
+    score_groups_of,
+)
 from tracker import items
 from tracker.ecosystem import ECOSYSTEM_DETAILS, Ecosystem
 from tracker.innovation import Innovation
@@ -183,6 +191,7 @@ def details_revised(rows: Rows, e: Innovation.DetailsRevised, position: int) -> 
     changes = dict(e.changes)
     if "themes" in changes:
         recount_score(rows, row, themes=changes["themes"])
+        move_score_history(rows, row, changes["themes"])
         count_facets(rows, row, -1)
         count_facets(rows, row | {"themes": changes["themes"]}, 1)
     merged = {k: changes.get(k, row[k]) for k in ("title", "summary", "themes")}
@@ -253,6 +262,9 @@ def assessment_recorded(rows: Rows, e: Innovation.AssessmentRecorded, position: 
                 held = rows.get(t.score_history, e.originator_id, row["score_seq"])
                 assert held is not None
                 count_band(rows, held["value"], max(held["at"], at), "exited")
+                groups = score_groups_of(row)
+                count_score_months(rows, groups, held["value"], held["at"], None, -1)
+                count_score_months(rows, groups, held["value"], held["at"], at, 1)
             rows.update(t.score_history, (e.originator_id, row["score_seq"]), valid_to=at)
         rows.insert(
             t.score_history,
@@ -267,6 +279,7 @@ def assessment_recorded(rows: Rows, e: Innovation.AssessmentRecorded, position: 
             },
         )
         count_band(rows, score.value, at, "entered")
+        count_score_months(rows, score_groups_of(row), score.value, at, None, 1)
         recount_score(rows, row, mpi_value=score.value)
         values.update(mpi_value=score.value, mpi_evaluators=score.evaluators, mpi_spread=score.spread, score_seq=seq)
     _touch(rows, e, position, **values)

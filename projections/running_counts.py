@@ -83,3 +83,39 @@ def count_band(rows: Rows, mpi: float, at: datetime, column: str) -> None:
         return
     counts = {"entered": 0, "exited": 0} | {column: 1}
     rows.add(t.band_months, (band(mpi), month_of(at)), counts)
+
+
+def count_score_months(
+    rows: Rows,
+    groups: list[tuple[str, str, str | None]],
+    mpi: float,
+    began: datetime,
+    ended: datetime | None,
+    sign: int,
+) -> None:
+    """Count a row of the score history (`mpi`, held from `began` until `ended` or on) into (sign 1) or out of
+    (sign -1) its groups' monthly changes: entered in the month it began, exited in the month of max(began, ended)."""
+    if rows.counts_deferred:
+        return
+    hundredths = sign * round(mpi * 100)
+    nothing = {"entered": 0, "entered_hundredths": 0, "exited": 0, "exited_hundredths": 0}
+    for group_by, key, _ in groups:
+        entered = nothing | {"entered": sign, "entered_hundredths": hundredths}
+        rows.add(t.group_months, (group_by, key, month_of(began)), entered)
+        if ended is not None:
+            exited = nothing | {"exited": sign, "exited_hundredths": hundredths}
+            rows.add(t.group_months, (group_by, key, month_of(max(began, ended))), exited)
+
+
+def move_score_history(rows: Rows, row: dict[str, Any], themes: list[str]) -> None:
+    """Move an innovation's whole score history between theme groups as its themes change (call it before the row
+    changes): the groups over time, like the groups as of an instant, group by the themes it has now."""
+    if rows.counts_deferred or not row["score_seq"]:
+        return
+    gone = [("theme", theme, theme) for theme in row["themes"] if theme not in themes]
+    added = [("theme", theme, theme) for theme in themes if theme not in row["themes"]]
+    for seq in range(1, row["score_seq"] + 1):
+        held = rows.get(t.score_history, row["id"], seq)
+        assert held is not None
+        count_score_months(rows, gone, held["value"], held["at"], held["valid_to"], -1)
+        count_score_months(rows, added, held["value"], held["at"], held["valid_to"], 1)

@@ -270,6 +270,24 @@ score_values = Table(
     Column("innovations", Integer, nullable=False),
 )
 
+# The score groups' changes per month (its first day), per grouping and group: the rows of the score history that
+# began and ended in it, and their MPIs' sums in hundredths. A row is counted as ended in the month of its end or,
+# should a clock have stepped back, of its beginning if that is later. The groups over time (queries/series.py) sum
+# the months before each point and add what changed exactly at it. Rows whose counts are all back to zero (an
+# innovation's history moved to other themes) are deleted.
+group_months = Table(
+    "rm_group_months",
+    metadata,
+    Column("group_by", String(16), primary_key=True),
+    Column("key", String(80), primary_key=True),
+    Column("month", Date, primary_key=True),
+    Column("entered", Integer, nullable=False),
+    Column("entered_hundredths", BigInteger, nullable=False),
+    Column("exited", Integer, nullable=False),
+    Column("exited_hundredths", BigInteger, nullable=False),
+    sqlite_with_rowid=False,
+)
+
 # How many innovations each filter value has (the dashboard's facets for the whole portfolio now): per country,
 # theme, ecosystem and organisation (ids as canonical text). Rows whose count reaches zero are deleted.
 facet_counts = Table(
@@ -409,6 +427,7 @@ READ_MODEL_TABLES = (
     score_groups,
     score_buckets,
     score_values,
+    group_months,
     facet_counts,
     facet_months,
     assessments,

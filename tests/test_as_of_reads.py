@@ -14,15 +14,16 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Connection, Engine, delete, insert, select, true
+from sqlalchemy import Connection, Engine, delete, func, insert, select, true
 
 from projections import handlers
 from projections import tables as t
 from projections.engine import make_engine
 from projections.queries import Scope
-from projections.queries.analytics import mpi_distribution
+from projections.queries.analytics import GROUPS, mpi_distribution, score_groups
 from projections.queries.facets import facets
 from projections.queries.innovations import InnovationFilter, list_innovations
+from projections.queries.series import score_series
 from projections.read_model import ReadModel
 from projections.rows import Rows
 from tests.readmodel import Clock, random_history
@@ -107,9 +108,16 @@ def _instants(stored: dict[uuid.UUID, tuple[datetime, list[Any]]]) -> set[dateti
 
 
 class _SteppingBack(Clock):
+    """Now and then 40 days back, or back to the first instant of the month (exactly at a series' point)."""
+
     def __call__(self) -> datetime:
         now = super().__call__()
-        return now - timedelta(days=40) if self.rng.random() < 0.2 else now
+        draw = self.rng.random()
+        if draw < 0.15:
+            return now - timedelta(days=40)
+        if draw < 0.3:
+            return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return now
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -170,3 +178,43 @@ def test_the_facets_and_the_distribution_of_the_whole_portfolio_as_of_any_instan
             then = at.replace(tzinfo=UTC)
             assert facets(conn, as_of=then, limit=3) == facets(conn, as_of=then, limit=3, visible=everyone), at
             assert mpi_distribution(conn, as_of=then) == mpi_distribution(conn, as_of=then, visible=everyone), at
+
+
+@pytest.mark.parametrize("group_by", GROUPS)
+def test_each_point_of_the_score_groups_over_time_is_the_score_groups_as_of_it(
+    read_model: ReadModel, group_by: str
+) -> None:
+    """The monthly changes against the groups computed from the score history at each instant, after a history with
+    theme revisions (which move an innovation's whole history between themes) and a clock that steps back."""
+    rng = random.Random(24)
+    read_model.app.clock = _SteppingBack(rng)
+    world = build_world(read_model.app)
+    # Innovations of three organisations in three countries, half of them in the ecosystem.
+    submit, places = world.submit, [(world.owner, world.ecosystem), (world.member, None), (world.site, world.ecosystem)]
+    world.submit = lambda **fields: submit(
+        **dict(zip(("organisation_id", "ecosystem_id"), rng.choice(places), strict=True)) | fields
+    )  # type: ignore[method-assign]
+    random_history(world, rng, steps=200)
+    read_model.catch_up()
+    with read_model.reader.connect() as conn:
+        first = conn.execute(select(func.min(t.score_history.c.at))).scalar_one()
+        last = conn.execute(select(func.max(t.score_history.c.at))).scalar_one()
+        series = score_series(
+            conn,
+            group_by=group_by,
+            start=first.date() - timedelta(days=40),
+            end=last.date() + timedelta(days=40),
+            top=1,
+        )
+        assert len(series["points"]) > 3
+        if group_by != "ecosystem":  # the world has one
+            assert any(point["others"] for point in series["points"]), "no point has more than one group"
+        for point in series["points"]:
+            then = score_groups(conn, group_by=group_by, as_of=point["at"].replace(tzinfo=UTC), top=1)
+            items = {item["key"]: item for item in then["items"]}
+            assert [g["key"] for g in point["groups"]] == then["largest"], point["at"]
+            for group in point["groups"]:
+                expected = items[group["key"]]
+                assert (group["innovations"], group["mean_mpi"]) == (expected["innovations"], expected["mean_mpi"])
+                assert group["label"] == (expected["label"] or group["key"])
+            assert point["others"] == then["others"], point["at"]

@@ -196,6 +196,19 @@ def test_band_months_filled_by_the_upgrade_to_0023_equal_the_projected_ones(read
     assert dump(read_model)["rm_band_months"] == projected
 
 
+def test_group_months_filled_by_the_upgrade_to_0024_equal_the_projected_ones(read_model: ReadModel) -> None:
+    rng = random.Random(24)
+    read_model.app.clock = Clock(rng)
+    random_history(build_world(read_model.app), rng, steps=160)
+    read_model.catch_up()
+    projected = dump(read_model)["rm_group_months"]
+    assert {row[0] for row in projected} == {"country", "theme", "ecosystem", "organisation"}
+
+    downgrade(read_model.url, "0023")
+    upgrade(read_model.url)
+    assert dump(read_model)["rm_group_months"] == projected
+
+
 def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) -> None:
     env = os.environ | {"TRACKER_DATABASE_URL": sqlite_url}
 

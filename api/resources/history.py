@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
@@ -36,6 +37,8 @@ from api.schemas.history import (
     ScoreGroupsQuery,
     ScoreGroupsSchema,
     ScorePointSchema,
+    ScoreSeriesQuery,
+    ScoreSeriesSchema,
     SeriesQuery,
     StageDurationsSchema,
     StageIntervalSchema,
@@ -193,17 +196,41 @@ class FunnelSeries(MethodView):
         each instant, which applies what they may see then. At most 1,200 points."""
         scope = _scope(query)
         scope.pop("visible")
-        conn = read_connection()
-        today = datetime.now(UTC).date()
-        start = query.get("start") or series.first_day(conn) or today
-        end = query.get("end") or today
-        try:
-            found = series.funnel_series(conn, start=start, end=end, step=query["step"], **scope)
-        except ValueError as error:
-            raise ProblemError(422, str(error), errors={"from": [str(error)]}) from None
-        for point in found["points"]:
-            point["at"] = point["at"].replace(tzinfo=UTC)
-        return found
+        return _series(query, lambda conn, **span: series.funnel_series(conn, **span, **scope))
+
+
+def _series(query: dict[str, Any], compute: Callable[..., dict[str, Any]]) -> dict[str, Any]:
+    """A series over the query's span: from the first submission's day and until today unless given; a span of
+    too many points is refused; each point's instant in UTC."""
+    conn = read_connection()
+    today = datetime.now(UTC).date()
+    start = query.get("start") or series.first_day(conn) or today
+    end = query.get("end") or today
+    try:
+        found = compute(conn, start=start, end=end, step=query["step"])
+    except ValueError as error:
+        raise ProblemError(422, str(error), errors={"from": [str(error)]}) from None
+    for point in found["points"]:
+        point["at"] = point["at"].replace(tzinfo=UTC)
+    return found
+
+
+@blp.route("/analytics/score-series")
+class ScoreSeries(MethodView):
+    @require(*READ_ALL_ROLES)
+    @projected
+    @blp.arguments(ScoreSeriesQuery, location="query")
+    @blp.response(200, ScoreSeriesSchema, headers=PROJECTED)
+    @blp.errors(*READ_ERRORS)
+    @blp.doc(parameters=[MIN_POSITION])
+    def get(self, query: dict[str, Any]) -> Any:
+        """The mean MPI of the largest groups by theme, country, ecosystem or organisation at the start of each
+        month (quarter, year) from `from` to `to`, and of the rest together, in one read.
+
+        For those who read the whole portfolio (admins, managers, analysts); the medians, and what others may see,
+        come from /analytics/scores as of each instant. At most 1,200 points."""
+        group_by, top = query["group_by"], query["top"]
+        return _series(query, lambda conn, **span: series.score_series(conn, group_by=group_by, top=top, **span))
 
 
 @blp.route("/analytics/mpi-distribution")

@@ -111,7 +111,7 @@ class FacetsSchema(Schema):
     )
 
 
-class SeriesQuery(ScopeQuery):
+class SpanQuery(Input):
     start = fields.Date(
         data_key="from",
         metadata={"description": "The first day (default: the first submission's); points start on or after it."},
@@ -123,6 +123,19 @@ class SeriesQuery(ScopeQuery):
     def in_order(self, data: dict[str, Any], **_: Any) -> None:
         if "start" in data and "end" in data and data["start"] > data["end"]:
             raise ValidationError("must not be after 'to'", "from")
+
+
+class SeriesQuery(ScopeQuery, SpanQuery):
+    pass
+
+
+class ScoreSeriesQuery(SpanQuery):
+    group_by = fields.Str(required=True, validate=validate.OneOf(GROUPS))
+    top = fields.Int(
+        load_default=12,
+        validate=validate.Range(min=1, max=100),
+        metadata={"description": "How many of the largest groups each point names; the rest are `others`."},
+    )
 
 
 class FunnelPointSchema(Schema):
@@ -137,6 +150,42 @@ class FunnelSeriesSchema(Schema):
         fields.Nested(FunnelPointSchema),
         required=True,
         metadata={"description": "The funnel at the first instant of each step (UTC), as /analytics/funnel?as_of=."},
+    )
+
+
+class SeriesGroupSchema(Schema):
+    key = fields.Str(required=True, metadata={"description": "A theme, a country code, or an id."})
+    label = fields.Str(required=True)
+    innovations = fields.Int(strict=True, required=True, metadata={"description": "Scored innovations."})
+    mean_mpi = fields.Float(required=True)
+
+
+class SeriesOthersSchema(Schema):
+    groups = fields.Int(strict=True, required=True)
+    innovations = fields.Int(strict=True, required=True)
+    mean_mpi = fields.Float(required=True, metadata={"description": "The mean of all their MPIs together."})
+
+
+class ScorePointGroupsSchema(Schema):
+    at = fields.AwareDateTime(format="iso", required=True)
+    groups = fields.List(
+        fields.Nested(SeriesGroupSchema),
+        required=True,
+        metadata={"description": "The largest groups then (most scored innovations, then by key)."},
+    )
+    others = fields.Nested(SeriesOthersSchema, allow_none=True, required=True)
+
+
+class ScoreSeriesSchema(Schema):
+    group_by = fields.Str(required=True)
+    step = fields.Str(required=True)
+    points = fields.List(
+        fields.Nested(ScorePointGroupsSchema),
+        required=True,
+        metadata={
+            "description": "The score groups at the first instant of each step (UTC), as "
+            "/analytics/scores?as_of=&top= counts them."
+        },
     )
 
 

@@ -292,8 +292,8 @@ def score_groups(
             "key": str(k),
             "label": lbl,
             "innovations": n,
-            "mean_mpi": _mpi(total, n),
-            "median_mpi": _mpi(middle_total, middle_n),
+            "mean_mpi": mean_of(total, n),
+            "median_mpi": mean_of(middle_total, middle_n),
         }
         for k, lbl, n, total, middle_total, middle_n in groups
     ]
@@ -303,7 +303,7 @@ def score_groups(
         rest = by_size[top:]
         n, total = sum(g[2] for g in rest), sum(g[3] for g in rest)
         answer["largest"] = [str(g[0]) for g in by_size[:top]]
-        answer["others"] = {"groups": len(rest), "innovations": n, "mean_mpi": _mpi(total, n)} if rest else None
+        answer["others"] = {"groups": len(rest), "innovations": n, "mean_mpi": mean_of(total, n)} if rest else None
     return answer
 
 
@@ -311,7 +311,7 @@ def score_groups(
 GroupRow = tuple[Any, str | None, int, int, int, int]
 
 
-def _mpi(hundredths: int, count: int) -> float:
+def mean_of(hundredths: int, count: int) -> float:
     """hundredths / count, rounded exactly to a whole hundredth (halves to even, as Python's round), as an MPI."""
     whole, rest = divmod(hundredths, count)
     if 2 * rest > count or (2 * rest == count and whole % 2):

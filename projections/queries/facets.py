@@ -151,16 +151,22 @@ class _Row(NamedTuple):
 def _labelled(conn: Connection, facet: str, rows: list[Any]) -> dict[str, Any]:
     """A facet's rows (key, innovations, total) as its answer, the ecosystems' and organisations' ids named (read
     for these rows only). A key is an id, or its text from the running counts."""
-    named = _names(facet)
-    labels: dict[str, str] = {}
-    if named is not None and rows:
-        table, label, _ = named
-        ids = [UUID(str(r.key)) for r in rows]
-        labels = {str(k): v for k, v in conn.execute(select(table.c.id, label).where(table.c.id.in_(ids))).all()}
+    labels = names(conn, facet, [str(r.key) for r in rows])
     items = [
         {"key": str(r.key), "label": labels.get(str(r.key), str(r.key)), "innovations": r.innovations} for r in rows
     ]
     return {"items": items, "total": rows[0].total if rows else 0}
+
+
+def names(conn: Connection, facet: str, keys: list[str]) -> dict[str, str]:
+    """The labels of an ecosystem or organisation facet's keys (ids as text), read for these keys only; none for
+    the facets whose keys are their own labels."""
+    named = _names(facet)
+    if named is None or not keys:
+        return {}
+    table, label, _ = named
+    ids = [UUID(key) for key in keys]
+    return {str(k): v for k, v in conn.execute(select(table.c.id, label).where(table.c.id.in_(ids))).all()}
 
 
 def _names(facet: str) -> tuple[Any, Any, Any] | None:

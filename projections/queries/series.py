@@ -1,5 +1,6 @@
 """The funnel over time: innovations per stage and per status at the start of each month (or quarter, or year) of a
-span, in one statement. Each point is what `analytics.funnel` answers as of that instant.
+span, in one statement. Each point is what `analytics.funnel` answers as of that instant. And the score groups over
+time: at each point, the largest groups' scored innovations and mean MPI, as `analytics.score_groups` answers then.
 
 An interval is open at a boundary b (a month's first instant) when it was entered at or before b and not exited by
 then. Counted by month: what was entered in the months before b's, less what was exited in them, plus what was
@@ -9,6 +10,7 @@ as-of indexes."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date, datetime
 from itertools import accumulate
 from typing import Any
@@ -17,7 +19,8 @@ from uuid import UUID
 from sqlalchemy import Connection, Integer, String, and_, case, cast, func, literal, or_, select, union_all
 
 from projections import tables as t
-from projections.queries.analytics import interval_tables, scope_conditions
+from projections.queries.analytics import GROUPS, interval_tables, mean_of, scope_conditions
+from projections.queries.facets import names
 from tracker.stages import STAGES, STATUSES
 
 STEPS = {"month": 1, "quarter": 3, "year": 12}
@@ -149,3 +152,86 @@ def _changes(dialect: str, scope: list[Any], points: list[datetime]) -> Any:
                 .group_by(column, month)
             )
     return union_all(*parts)
+
+
+def score_series(
+    conn: Connection, *, group_by: str, start: date, end: date, step: str = "month", top: int = 12
+) -> dict[str, Any]:
+    """The score groups of the whole portfolio at each boundary of the span: the `top` largest groups (most scored
+    innovations, then by key) with their mean MPI, and the rest together (`others`, exact from their sums).
+
+    Each group's count and sum at a boundary are its monthly changes before the boundary's month
+    (`rm_group_months`) plus the score history's rows that began or ended exactly at it."""
+    if step not in STEPS:
+        raise ValueError(f"step must be one of {', '.join(STEPS)}")
+    if group_by not in GROUPS:
+        raise ValueError(f"group_by must be one of {', '.join(GROUPS)}")
+    points = boundaries(start, end, step)
+    if not points:
+        return {"group_by": group_by, "step": step, "points": []}
+    gm = t.group_months
+    monthly: dict[str, list[tuple[date, int, int]]] = defaultdict(list)
+    rows = conn.execute(
+        select(gm.c.key, gm.c.month, gm.c.entered - gm.c.exited, gm.c.entered_hundredths - gm.c.exited_hundredths)
+        .where(gm.c.group_by == group_by, gm.c.month < points[-1].date())
+        .order_by(gm.c.key, gm.c.month)
+    )
+    for key, month, n, hundredths in rows:
+        monthly[key].append((month, int(n), int(hundredths)))
+    # Per point, per group: [scored innovations, sum of their MPIs in hundredths].
+    at_point: list[dict[str, list[int]]] = [{} for _ in points]
+    for key, changes in monthly.items():
+        n = hundredths = seen = 0
+        for index, at in enumerate(points):
+            while seen < len(changes) and changes[seen][0] < at.date():
+                n, hundredths, seen = n + changes[seen][1], hundredths + changes[seen][2], seen + 1
+            if n or hundredths:
+                at_point[index][key] = [n, hundredths]
+    index_of = {at: index for index, at in enumerate(points)}
+    for key, began, ended, value in conn.execute(_changed_at(group_by, points)):
+        for moment, sign in ((began, 1), (None if ended is None else max(began, ended), -1)):
+            if moment in index_of:
+                cell = at_point[index_of[moment]].setdefault(str(key), [0, 0])
+                cell[0] += sign
+                cell[1] += sign * round(value * 100)
+    answer = []
+    shown: set[str] = set()
+    for at, groups in zip(points, at_point, strict=True):
+        ranked = sorted(((k, n, h) for k, (n, h) in groups.items() if n > 0), key=lambda g: (-g[1], g[0]))
+        largest, rest = ranked[:top], ranked[top:]
+        shown.update(k for k, _, _ in largest)
+        n, hundredths = sum(g[1] for g in rest), sum(g[2] for g in rest)
+        answer.append(
+            {
+                "at": at,
+                "groups": [{"key": k, "innovations": n, "mean_mpi": mean_of(h, n)} for k, n, h in largest],
+                "others": {"groups": len(rest), "innovations": n, "mean_mpi": mean_of(hundredths, n)} if rest else None,
+            }
+        )
+    labels = names(conn, group_by, sorted(shown))
+    for point in answer:
+        for group in point["groups"]:
+            group["label"] = labels.get(group["key"], group["key"])
+    return {"group_by": group_by, "step": step, "points": answer}
+
+
+def _changed_at(group_by: str, points: list[datetime]) -> Any:
+    """The score history's rows (group key, began, ended, MPI) that began or ended exactly at one of the points; a
+    row whose end was recorded before its beginning (a wall clock can go back) ends at its beginning."""
+    i, sh = t.innovations, t.score_history
+    source: Any = sh.join(i, i.c.id == sh.c.innovation_id)
+    conditions: list[Any] = []
+    if group_by == "theme":
+        th = t.innovation_themes
+        source = source.join(th, th.c.innovation_id == i.c.id)
+        key: Any = th.c.theme
+    elif group_by == "country":
+        key = i.c.country
+    elif group_by == "ecosystem":
+        key = i.c.ecosystem_id
+        conditions.append(key.is_not(None))
+    else:
+        key = i.c.organisation_id
+    began, ended = sh.c.at, sh.c.valid_to
+    changed = or_(began.in_(points), and_(ended.in_(points), ended >= began))
+    return select(key, began, ended, sh.c.value).select_from(source).where(changed, *conditions)

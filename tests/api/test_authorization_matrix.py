@@ -186,6 +186,7 @@ CASES: dict[str, Case] = {
     "facets": Case("GET", lambda e, s: "/api/v1/analytics/facets", EVERYONE),
     "MPI distribution": Case("GET", lambda e, s: "/api/v1/analytics/mpi-distribution", EVERYONE),
     "funnel series": Case("GET", lambda e, s: "/api/v1/analytics/funnel-series?from=2024-01-01", READ_ALL),
+    "score series": Case("GET", lambda e, s: "/api/v1/analytics/score-series?group_by=theme&from=2024-01-01", READ_ALL),
     "score groups": Case("GET", lambda e, s: "/api/v1/analytics/scores?group_by=country", EVERYONE),
     "evaluation analytics": Case("GET", lambda e, s: "/api/v1/analytics/evaluation", READ_ALL),
     "audit": Case("GET", lambda e, s: "/api/v1/audit", READ_ALL),

@@ -156,6 +156,44 @@ def test_each_point_of_the_series_is_the_funnel_as_of_it(env: Env) -> None:
     assert default[0]["at"][:10] == "2025-07-01", "by default the series starts at the first submission's month"
 
 
+def test_each_point_of_the_score_series_is_the_score_groups_as_of_it(env: Env) -> None:
+    history_over_months(env)
+    key = env.keys.analyst
+    for group_by in ("theme", "country", "organisation"):
+        query = {"group_by": group_by, "from": "2025-06-01", "to": "2026-01-31", "top": 1}
+        answer = env.get("/api/v1/analytics/score-series", key, query_string=query)
+        assert answer.status_code == 200, answer.json
+        points = answer.json["points"]
+        assert len(points) == 8
+        assert any(point["groups"] for point in points), "nothing was scored"
+        for point in points:
+            then = env.get(
+                "/api/v1/analytics/scores", key, query_string={"group_by": group_by, "as_of": point["at"], "top": 1}
+            ).json
+            items = {item["key"]: item for item in then["items"]}
+            assert [g["key"] for g in point["groups"]] == then["largest"], (group_by, point["at"])
+            for group in point["groups"]:
+                assert group["innovations"] == items[group["key"]]["innovations"]
+                assert group["mean_mpi"] == items[group["key"]]["mean_mpi"]
+            assert point["others"] == then["others"], (group_by, point["at"])
+    organisations = env.get("/api/v1/analytics/score-series", key, query_string={"group_by": "organisation"}).json
+    named = [g["label"] for point in organisations["points"] for g in point["groups"]]
+    assert "Kauno technologijos mokymo centras" in named
+
+
+def test_the_score_series_refuses_what_it_cannot_answer(env: Env) -> None:
+    key = env.keys.analyst
+    path = "/api/v1/analytics/score-series"
+    assert env.get(path, key).status_code == 422, "group_by is required"
+    assert env.get(path, key, query_string={"group_by": "stage"}).status_code == 422
+    assert env.get(path, key, query_string={"group_by": "theme", "top": 0}).status_code == 422
+    backwards = env.get(path, key, query_string={"group_by": "theme", "from": "2024-02-01", "to": "2024-01-01"})
+    assert backwards.status_code == 422
+    assert env.get(path, key, query_string={"group_by": "theme", "from": "1900-01-01"}).status_code == 422
+    assert env.get(path, env.keys.provider, query_string={"group_by": "theme"}).status_code == 403
+    assert env.get(path, env.keys.evaluator, query_string={"group_by": "theme"}).status_code == 403
+
+
 def test_the_series_refuses_what_it_cannot_answer(env: Env) -> None:
     key = env.keys.analyst
     backwards = env.get("/api/v1/analytics/funnel-series", key, query_string={"from": "2024-02-01", "to": "2024-01-01"})
