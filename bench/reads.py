@@ -15,11 +15,11 @@ from uuid import UUID
 from sqlalchemy import text
 
 from bench.stack import Stack
-from projections.queries.analytics import funnel, score_groups
+from projections.queries.analytics import funnel, mpi_distribution, score_groups
 from projections.queries.audit import audit_trail
 from projections.queries.facets import facets
 from projections.queries.innovations import InnovationFilter, get_innovation, iter_innovations, list_innovations
-from projections.queries.series import funnel_series
+from projections.queries.series import funnel_series, score_series
 from projections.read_model import ReadModel
 
 QUERIES = (
@@ -108,6 +108,19 @@ def http_reads(stack: Stack, ids: list[Any], repeats: int, csv_query: str, actor
         "funnel series": _timed(
             lambda: get(f"/api/v1/analytics/funnel-series?from={SERIES['from']}&to={SERIES['to']}"), repeats
         ),
+        "score series": _timed(
+            lambda: get(
+                f"/api/v1/analytics/score-series?group_by=organisation&from={SERIES['from']}&to={SERIES['to']}"
+            ),
+            repeats,
+        ),
+        "list as of": _timed(
+            lambda: get(f"/api/v1/innovations?sort=-mpi&page_size=50&as_of={quote(_month(rng).isoformat())}"),
+            repeats,
+        ),
+        "distribution as of": _timed(
+            lambda: get(f"/api/v1/analytics/mpi-distribution?as_of={quote(_month(rng).isoformat())}"), repeats
+        ),
         "csv 10,000 rows": _timed(
             lambda: get(f"/api/v1/innovations?{quote(csv_query, safe='=')}", accept="text/csv"), max(3, repeats // 20)
         ),
@@ -158,6 +171,22 @@ def sql_reads(
             ),
             repeats,
         ),
+        "score series": _timed(
+            run(
+                lambda c: score_series(
+                    c,
+                    group_by="organisation",
+                    start=date.fromisoformat(SERIES["from"]),
+                    end=date.fromisoformat(SERIES["to"]),
+                )
+            ),
+            repeats,
+        ),
+        "list as of": _timed(
+            run(lambda c: list_innovations(c, InnovationFilter(as_of=_month(rng)), sort="-mpi", page_size=50)),
+            repeats,
+        ),
+        "distribution as of": _timed(run(lambda c: mpi_distribution(c, as_of=_month(rng))), repeats),
         "csv 10,000 rows": _timed(
             run(lambda c: sum(1 for _ in iter_innovations(c, InnovationFilter(**typed_filters)))),
             max(3, repeats // 20),

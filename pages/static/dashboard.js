@@ -13,7 +13,10 @@ const STATUSES = WORDS.status_order;
 const STAGE_COLOURS = ["#0b57a4", "#2f7d4f", "#7a4cc2", "#b45309", "#0e7490"];
 // The score groups chart shows this many groups, then the rest as one bar.
 const TOP_GROUPS = 12;
-const state = { charts: {}, tables: {}, series: null, seriesKey: "", innovations: [], total: 0, ecoTotal: 0, picked: {}, names: {} };
+const state = {
+  charts: {}, tables: {}, series: null, seriesKey: "", scoreSeries: null, scoreSeriesKey: "", durationsKey: null, medians: null,
+  innovations: [], total: 0, ecoTotal: 0, picked: {}, names: {},
+};
 // Each render's number: a render that a newer one (or the slider) has overtaken draws nothing more.
 let generation = 0;
 
@@ -55,8 +58,8 @@ function status(message, isError = false) {
   el.classList.toggle("error", isError);
 }
 
-async function api(path, { accept = "application/json" } = {}) {
-  const response = await fetch(path, { headers: { Accept: accept }, credentials: "same-origin" });
+async function api(path, { accept = "application/json", signal } = {}) {
+  const response = await fetch(path, { headers: { Accept: accept }, credentials: "same-origin", signal });
   if (!response.ok) {
     if (response.status === 401) throw new Error(_("Your session has ended. Sign in again to see the data."));
     let detail = response.statusText;
@@ -196,11 +199,17 @@ function pager(prefix, page, size, total, pageName) {
 // ---- charts and their exports -------------------------------------------------------------
 
 function chart(id, config) {
-  if (state.charts[id]) state.charts[id].destroy();
-  state.charts[id] = null;
   exportsFor(id, config);
   if (typeof Chart === "undefined") return;  // tables still carry every number
   config.options = Object.assign({ responsive: true, maintainAspectRatio: false, animation: false, locale: LOCALE }, config.options || {});
+  const drawn = state.charts[id];
+  if (drawn && drawn.config.type === config.type) {  // the same chart with new numbers: redrawn in place
+    drawn.data = config.data;
+    drawn.options = config.options;
+    drawn.update("none");
+    return;
+  }
+  if (drawn) drawn.destroy();
   state.charts[id] = new Chart(document.getElementById(id), config);
 }
 
@@ -279,6 +288,20 @@ async function loadSeries(view, mine) {
     options: timeOptions("", { stacked: true }),
   });
   return series;
+}
+
+// The score groups over time for the view's grouping: the slider draws each month's largest groups from it.
+async function loadScoreSeries(view, mine) {
+  const groupBy = view.get("group");
+  if (state.scoreSeriesKey === groupBy && state.scoreSeries) return state.scoreSeries;
+  const found = await fresh(mine, api(`/api/v1/analytics/score-series${query({ group_by: groupBy, top: TOP_GROUPS })}`));
+  state.scoreSeries = found;
+  state.scoreSeriesKey = groupBy;
+  return found;
+}
+
+function scorePointAt(at) {
+  return state.scoreSeries ? state.scoreSeries.points.find((p) => p.at === at) : undefined;
 }
 
 function sliderPoints() { return state.series ? state.series.points : []; }
@@ -389,8 +412,12 @@ async function showPicked(view, mine) {
   }
 }
 
+// Stage durations are over every completed stay, not as of a date: moving the slider leaves them as they are.
 async function showDurations(view, mine) {
+  const key = JSON.stringify(filterParams(view));
+  if (state.durationsKey === key) return;
   const found = await fresh(mine, api(`/api/v1/analytics/stage-durations${query(filterParams(view))}`));
+  state.durationsKey = key;
   const stages = STAGES.filter((s) => found.stages[s]);
   document.querySelector("#durations-table tbody").replaceChildren(...stages.map((s) => {
     const d = found.stages[s];
@@ -411,21 +438,56 @@ async function showDurations(view, mine) {
   });
 }
 
-// Mean MPI per group: the largest groups by name, the rest as "others" (their mean, as the API counts it).
-async function showGroups(view, asOf, mine) {
+// Mean MPI per group: now, every group with its median; as of a month, its largest groups from the score series at
+// once, then every group with its median when the API has counted them from the score history.
+async function showGroups(view, point, mine) {
   const groupBy = view.get("group");
   $("#group-by").value = groupBy;
-  const found = await fresh(mine, api(`/api/v1/analytics/scores${query({ group_by: groupBy, as_of: asOf, top: TOP_GROUPS })}`));
-  const items = found.items.map((g) => ({ ...g, label: groupBy === "theme" || groupBy === "country" ? g.key : g.label || g.key }));
+  if (point) {
+    const then = scorePointAt(point.at);
+    if (then) drawGroups(groupBy, then.groups, then.groups.map((g) => g.key), then.others);
+    fillMedians(groupBy, point.at, mine);
+    return;
+  }
+  const found = await fresh(mine, api(`/api/v1/analytics/scores${query({ group_by: groupBy, top: TOP_GROUPS })}`));
+  drawGroups(groupBy, found.items, found.largest, found.others);
+  $("#groups-table").dataset.asOf = "";
+}
+
+// Every group as of `at`, with the medians (not part of the series), drawn when they come unless overtaken; a read
+// for a date the slider has left is abandoned.
+function fillMedians(groupBy, at, mine) {
+  const table = $("#groups-table");
+  const note = $("#groups-pending");
+  table.setAttribute("aria-busy", "true");
+  note.textContent = _("Counting every group and its median as of this date…");
+  if (state.medians) state.medians.abort();
+  state.medians = new AbortController();
+  api(`/api/v1/analytics/scores${query({ group_by: groupBy, as_of: at, top: TOP_GROUPS })}`, { signal: state.medians.signal })
+    .then((found) => {
+      if (mine !== generation) return;
+      drawGroups(groupBy, found.items, found.largest, found.others);
+      table.dataset.asOf = at;
+      note.textContent = _("Every group and its median as of this date.");
+    })
+    .catch((error) => { if (mine === generation && error.name !== "AbortError") status(error.message, true); })
+    .finally(() => { if (mine === generation) table.removeAttribute("aria-busy"); });
+}
+
+// The groups' table (a median not yet counted shows as "…") and chart: the largest groups by name, the rest as
+// "others" (their mean, as the API counts it).
+function drawGroups(groupBy, groups, largest, others) {
+  const items = groups.map((g) => ({ ...g, label: groupBy === "theme" || groupBy === "country" ? g.key : g.label || g.key }));
   sortableTable("groups-table", items, (g) => {
     const tr = document.createElement("tr");
-    cell(tr, g.label); cell(tr, count(g.innovations), "number"); cell(tr, score(g.mean_mpi), "number"); cell(tr, score(g.median_mpi), "number");
+    cell(tr, g.label); cell(tr, count(g.innovations), "number"); cell(tr, score(g.mean_mpi), "number");
+    cell(tr, g.median_mpi === undefined ? "…" : score(g.median_mpi), "number");
     return tr;
   });
   const byKey = new Map(items.map((g) => [g.key, g]));
-  const bars = found.largest.map((key) => ({ label: byKey.get(key).label, value: byKey.get(key).mean_mpi }));
-  if (found.others) {
-    bars.push({ label: _("others (%(groups)s groups)", { groups: count(found.others.groups) }), value: found.others.mean_mpi });
+  const bars = largest.map((key) => ({ label: byKey.get(key).label, value: byKey.get(key).mean_mpi }));
+  if (others) {
+    bars.push({ label: _("others (%(groups)s groups)", { groups: count(others.groups) }), value: others.mean_mpi });
   }
   // Each bar gets the height its label needs, so every label is drawn.
   document.querySelector("#groups-chart").parentElement.style.height = `${Math.max(12, bars.length * 1.9 + 3)}rem`;
@@ -483,17 +545,18 @@ async function showList(view, asOf, mine) {
 }
 
 async function showPortfolio(view, mine) {
-  await loadSeries(view, mine);
+  await Promise.all([loadSeries(view, mine), loadScoreSeries(view, mine)]);
   const point = placeSlider(view);
   const asOf = point ? point.at : null;
   const when = showAsOf(point);
   showPicked(view);
+  $("#groups-pending").textContent = "";
   const [funnel, , list] = await Promise.all([
     point ? Promise.resolve(point) : fresh(mine, api(`/api/v1/analytics/funnel${query(filterParams(view))}`)),
     showFacets(view, asOf, mine),
     showList(view, asOf, mine),
     showDurations(view, mine),
-    showGroups(view, asOf, mine),
+    showGroups(view, point, mine),
     showDistribution(view, asOf, mine),
   ]);
   showFunnel(funnel);
@@ -504,14 +567,19 @@ async function showPortfolio(view, mine) {
   status(`${summary} ${$("#page-range").textContent}.`);
 }
 
-// Moving the slider replays the funnel from the series at once; the rest follows when it stops.
+// Moving the slider replays the funnel and the largest score groups from the series at once; the rest follows when
+// it stops.
 function slid() {
   generation += 1;  // what was being drawn for the old position is overtaken
   const points = sliderPoints();
   const n = Number($("#asof-slider").value);
   const point = n < points.length ? points[n] : null;
   showAsOf(point);
-  if (point) showFunnel(point);
+  if (point) {
+    showFunnel(point);
+    const then = scorePointAt(point.at);
+    if (then) drawGroups(state.scoreSeriesKey, then.groups, then.groups.map((g) => g.key), then.others);
+  }
   settle(point ? point.at.slice(0, 10) : "");
 }
 

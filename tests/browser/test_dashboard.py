@@ -127,6 +127,20 @@ def test_dashboard_funnel_matches_the_api_and_the_slider_replays_it(page: Any, s
     then = api_json(server, "/api/v1/analytics/funnel", as_of=as_of)
     assert table_counts(page, "funnel-table", "data-stage") == then["stages"]
     assert then["stages"] != now["stages"], "the demo's history should change the funnel over time"
+    # The score groups as of then: the largest from the score series, then every group with its median.
+    series = api_json(server, "/api/v1/analytics/score-series", group_by="theme", top=12)
+    point = next(p for p in series["points"] if p["at"] == as_of)
+    expect(page.locator("#groups-table")).to_have_attribute("data-as-of", as_of)
+    groups = api_json(server, "/api/v1/analytics/scores", group_by="theme", as_of=as_of)
+    rows = page.locator("#groups-table tbody tr").evaluate_all(
+        "(rows) => rows.map((r) => [...r.cells].map((c) => c.textContent))"
+    )
+    assert {row[0] for row in rows} == {item["key"] for item in groups["items"]}
+    assert {g["key"] for g in point["groups"]} <= {row[0] for row in rows}
+    for item in groups["items"]:
+        shown = next(row for row in rows if row[0] == item["key"])
+        assert shown[2:] == [f"{item['mean_mpi']:.1f}", f"{item['median_mpi']:.1f}"], item
+    expect(page.locator("#groups-pending")).to_have_text("Every group and its median as of this date.")
     page.keyboard.press("End")
     expect(page.locator("#asof-label")).to_have_text("now")
     page.screenshot(path=str(ARTIFACTS / "dashboard-as-of.png"), full_page=True)
