@@ -1,16 +1,16 @@
 """The running counts, counted again from the read model's own rows in SQL.
 
-The projection keeps the daily funnel counts, the score groups' counts and the evaluators' grants (projections.grants)
+The projection keeps the running counts (projections.running_counts) and the evaluators' grants (projections.grants)
 event by event. A rebuild puts that off and counts them here once, at its end (see projections.deferred), with the
 SQL that migrations 0006, 0007, 0015, 0020, 0022, 0023 and 0024 filled the new tables with (they keep their own copy: a
 migration must not change when this module does). Each function replaces what its tables held."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, literal_column
 
 from projections import grants
-from projections.running_counts import BANDS
+from projections.running_counts import band_of
 
 INTERVALS = (("stage", "rm_stage_intervals"), ("status", "rm_status_intervals"))
 
@@ -28,10 +28,7 @@ def recount_facets(conn: Connection) -> None:
     """Count every innovation into its facets, in all and by month of submission, as
     projections.running_counts.count_facets does event by event."""
     dialect = conn.dialect.name
-    if dialect == "postgresql":
-        month = "CAST(date_trunc('month', submitted_at) AS DATE)"
-    else:
-        month = "date(submitted_at, 'start of month')"
+    month = month_start("submitted_at", dialect)
     conn.exec_driver_sql("DELETE FROM rm_facet_counts")
     conn.exec_driver_sql("DELETE FROM rm_facet_months")
     for facet, key, source in (
@@ -76,12 +73,9 @@ def recount_funnel_days(conn: Connection) -> None:
 def recount_band_months(conn: Connection) -> None:
     """Count each row of the score history in its band, in the month it began and, once ended, in the month of
     max(beginning, end), as projections.running_counts.count_band does."""
-    band = "CASE " + " ".join(f"WHEN value >= {n * 10} THEN {n}" for n in range(BANDS - 1, 0, -1)) + " ELSE 0 END"
-    if conn.dialect.name == "postgresql":
-        began, ended = "date_trunc('month', at)", "date_trunc('month', GREATEST(at, valid_to))"
-        began, ended = f"CAST({began} AS DATE)", f"CAST({ended} AS DATE)"
-    else:
-        began, ended = "date(at, 'start of month')", "date(max(at, valid_to), 'start of month')"
+    dialect = conn.dialect.name
+    band = band_of(literal_column("value")).compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True})
+    began, ended = month_start("at", dialect), month_start(later("at", "valid_to", dialect), dialect)
     conn.exec_driver_sql("DELETE FROM rm_band_months")
     conn.exec_driver_sql(
         f"""
@@ -95,6 +89,18 @@ def recount_band_months(conn: Connection) -> None:
         GROUP BY band, month
         """  # noqa: S608 - built from the constants above
     )
+
+
+def month_start(moment: str, dialect: str) -> str:
+    """The first day of an instant's month, as a date."""
+    if dialect == "postgresql":
+        return f"CAST(date_trunc('month', {moment}) AS DATE)"
+    return f"date({moment}, 'start of month')"
+
+
+def later(first: str, second: str, dialect: str) -> str:
+    """The later of two instants (the second may be NULL only where the rows are filtered on it)."""
+    return f"GREATEST({first}, {second})" if dialect == "postgresql" else f"max({first}, {second})"
 
 
 def uuid_text(column: str, dialect: str) -> str:
@@ -143,11 +149,7 @@ def recount_group_months(conn: Connection) -> None:
     """Count each row of the score history into its groups' monthly changes, as
     projections.running_counts.count_score_months does event by event."""
     dialect = conn.dialect.name
-    if dialect == "postgresql":
-        began, ended = "date_trunc('month', sh.at)", "date_trunc('month', GREATEST(sh.at, sh.valid_to))"
-        began, ended = f"CAST({began} AS DATE)", f"CAST({ended} AS DATE)"
-    else:
-        began, ended = "date(sh.at, 'start of month')", "date(max(sh.at, sh.valid_to), 'start of month')"
+    began, ended = month_start("sh.at", dialect), month_start(later("sh.at", "sh.valid_to", dialect), dialect)
     hundredths = "CAST(round(sh.value * 100) AS INTEGER)"
     scored = "rm_score_history sh JOIN rm_innovations i ON i.id = sh.innovation_id"
     groupings = {

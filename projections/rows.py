@@ -189,9 +189,7 @@ class BulkWriter:
 
     def add(self, table: Table, counts: dict[Key, tuple[dict[str, int], dict[str, Any]]]) -> None:
         """Add each key's amounts to its row's counters, creating a missing row with its initial columns, then
-        delete the rows counted down to zero. Every key must carry the same initial columns. Keys whose amounts
-        came to nothing within the batch are left alone (adding nothing must not create a row)."""
-        counts = {key: entry for key, entry in counts.items() if any(entry[0].values())}
+        delete the rows counted down to zero. Every key must carry the same initial columns."""
         if not counts:
             return
         pk = _pk(table)

@@ -1,10 +1,14 @@
-"""The running counts kept event by event: intervals entered and left per day (the funnel), and the consolidated
-MPIs counted into score groups. A rebuild leaves them until its end and counts them in one go (projections.counts)."""
+"""The running counts kept event by event: intervals entered and left per day (the funnel); the innovations per
+facet, in all and per month of submission; the score history's rows begun and ended per month, per MPI band and per
+score group; and the consolidated MPIs counted into score groups. A rebuild leaves them until its end and counts them
+in one go (projections.counts)."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
 from typing import Any
+
+from sqlalchemy import case
 
 from projections import tables as t
 from projections.rows import Rows
@@ -71,6 +75,11 @@ BANDS = 10
 def band(mpi: float) -> int:
     """The band of ten MPI points a value falls in: n where n × 10 ≤ value < n × 10 + 10, and 100 in the last."""
     return next((n for n in range(BANDS - 1, 0, -1) if mpi >= n * 10), 0)
+
+
+def band_of(value: Any) -> Any:
+    """`band` in SQL, by comparison: a cast would truncate on SQLite and round on PostgreSQL."""
+    return case(*((value >= n * 10, n) for n in range(BANDS - 1, 0, -1)), else_=0)
 
 
 def month_of(at: datetime) -> date:

@@ -35,7 +35,13 @@ INSTANTS = st.builds(lambda hours: START + timedelta(hours=hours), st.integers(m
 # Few values, so that ties (broken by id) are common.
 VALUES = st.sampled_from([10.0, 42.5, 42.5, 77.25, 100.0])
 INNOVATIONS = st.lists(
-    st.tuples(INSTANTS, st.lists(st.tuples(st.integers(min_value=0, max_value=6), VALUES), max_size=3)),
+    # The first score may begin before the submission (a wall clock that stepped back); each later one begins when
+    # the one before ends, or later.
+    st.tuples(
+        INSTANTS,
+        st.integers(min_value=-6, max_value=6),
+        st.lists(st.tuples(st.integers(min_value=0, max_value=6), VALUES), max_size=3),
+    ),
     min_size=1,
     max_size=8,
 )
@@ -56,10 +62,10 @@ def _store(conn: Connection, innovations: list[Any]) -> dict[uuid.UUID, tuple[da
         conn.execute(delete(table))
     conn.execute(delete(t.innovations))
     rows, stored = Rows(conn), {}
-    for position, (submitted, changes) in enumerate(innovations, start=1):
+    for position, (submitted, early, changes) in enumerate(innovations, start=1):
         innovation_id = uuid.uuid4()
         handlers.submitted(rows, _submitted(innovation_id, submitted.replace(tzinfo=UTC)), position)
-        history, at = [], submitted
+        history, at = [], submitted + timedelta(hours=early)
         for hours, value in changes:
             at += timedelta(hours=hours)
             history.append([at, None, value])

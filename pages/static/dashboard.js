@@ -290,18 +290,38 @@ async function loadSeries(view, mine) {
   return series;
 }
 
-// The score groups over time for the view's grouping: the slider draws each month's largest groups from it.
+// The score groups over time for the view's grouping, over the funnel series' months: the slider draws each month's
+// largest groups from it. Read again when the grouping changes or the funnel series has gained a month.
 async function loadScoreSeries(view, mine) {
   const groupBy = view.get("group");
-  if (state.scoreSeriesKey === groupBy && state.scoreSeries) return state.scoreSeries;
+  const points = sliderPoints();
+  const key = `${groupBy} ${points.length ? points[points.length - 1].at : ""}`;
+  if (state.scoreSeriesKey === key && state.scoreSeries) return state.scoreSeries;
   const found = await fresh(mine, api(`/api/v1/analytics/score-series${query({ group_by: groupBy, top: TOP_GROUPS })}`));
-  state.scoreSeries = found;
-  state.scoreSeriesKey = groupBy;
-  return found;
+  state.scoreSeries = { ...found, groupBy };
+  state.scoreSeriesKey = key;
+  return state.scoreSeries;
 }
 
 function scorePointAt(at) {
   return state.scoreSeries ? state.scoreSeries.points.find((p) => p.at === at) : undefined;
+}
+
+// A month's largest groups from the score series, at once; every group with its median is to follow.
+function showSeriesGroups(point) {
+  cancelMedians();
+  $("#groups-table").setAttribute("aria-busy", "true");
+  $("#groups-pending").textContent = _("Counting every group and its median as of this date…");
+  const then = scorePointAt(point.at);
+  if (then) drawGroups(state.scoreSeries.groupBy, then.groups, then.groups.map((g) => g.key), then.others);
+}
+
+// Abandon a read of every group's median (the slider has moved on, or the view is back to now).
+function cancelMedians() {
+  if (state.medians) state.medians.abort();
+  state.medians = null;
+  $("#groups-table").removeAttribute("aria-busy");
+  $("#groups-pending").textContent = "";
 }
 
 function sliderPoints() { return state.series ? state.series.points : []; }
@@ -440,30 +460,28 @@ async function showDurations(view, mine) {
 
 // Mean MPI per group: now, every group with its median; as of a month, its largest groups from the score series at
 // once, then every group with its median when the API has counted them from the score history.
-async function showGroups(view, point, mine) {
+async function showGroups(view, point, scoreSeries, mine) {
   const groupBy = view.get("group");
   $("#group-by").value = groupBy;
   if (point) {
-    const then = scorePointAt(point.at);
-    if (then) drawGroups(groupBy, then.groups, then.groups.map((g) => g.key), then.others);
+    await fresh(mine, scoreSeries);
+    showSeriesGroups(point);
     fillMedians(groupBy, point.at, mine);
     return;
   }
+  cancelMedians();
   const found = await fresh(mine, api(`/api/v1/analytics/scores${query({ group_by: groupBy, top: TOP_GROUPS })}`));
   drawGroups(groupBy, found.items, found.largest, found.others);
   $("#groups-table").dataset.asOf = "";
 }
 
-// Every group as of `at`, with the medians (not part of the series), drawn when they come unless overtaken; a read
-// for a date the slider has left is abandoned.
+// Every group as of `at`, with the medians (not part of the series), drawn when they come unless overtaken.
 function fillMedians(groupBy, at, mine) {
   const table = $("#groups-table");
   const note = $("#groups-pending");
-  table.setAttribute("aria-busy", "true");
-  note.textContent = _("Counting every group and its median as of this date…");
-  if (state.medians) state.medians.abort();
-  state.medians = new AbortController();
-  api(`/api/v1/analytics/scores${query({ group_by: groupBy, as_of: at, top: TOP_GROUPS })}`, { signal: state.medians.signal })
+  const reading = new AbortController();
+  state.medians = reading;
+  api(`/api/v1/analytics/scores${query({ group_by: groupBy, as_of: at, top: TOP_GROUPS })}`, { signal: reading.signal })
     .then((found) => {
       if (mine !== generation) return;
       drawGroups(groupBy, found.items, found.largest, found.others);
@@ -471,7 +489,11 @@ function fillMedians(groupBy, at, mine) {
       note.textContent = _("Every group and its median as of this date.");
     })
     .catch((error) => { if (mine === generation && error.name !== "AbortError") status(error.message, true); })
-    .finally(() => { if (mine === generation) table.removeAttribute("aria-busy"); });
+    .finally(() => {
+      if (state.medians !== reading) return;
+      state.medians = null;
+      table.removeAttribute("aria-busy");
+    });
 }
 
 // The groups' table (a median not yet counted shows as "…") and chart: the largest groups by name, the rest as
@@ -545,7 +567,9 @@ async function showList(view, asOf, mine) {
 }
 
 async function showPortfolio(view, mine) {
-  await Promise.all([loadSeries(view, mine), loadScoreSeries(view, mine)]);
+  await loadSeries(view, mine);
+  // Needed for a month's groups only: the view now does not wait for it, and draws without it should it fail.
+  const scoreSeries = loadScoreSeries(view, mine).catch(() => null);
   const point = placeSlider(view);
   const asOf = point ? point.at : null;
   const when = showAsOf(point);
@@ -556,7 +580,7 @@ async function showPortfolio(view, mine) {
     showFacets(view, asOf, mine),
     showList(view, asOf, mine),
     showDurations(view, mine),
-    showGroups(view, point, mine),
+    showGroups(view, point, scoreSeries, mine),
     showDistribution(view, asOf, mine),
   ]);
   showFunnel(funnel);
@@ -577,8 +601,9 @@ function slid() {
   showAsOf(point);
   if (point) {
     showFunnel(point);
-    const then = scorePointAt(point.at);
-    if (then) drawGroups(state.scoreSeriesKey, then.groups, then.groups.map((g) => g.key), then.others);
+    showSeriesGroups(point);
+  } else {
+    cancelMedians();
   }
   settle(point ? point.at.slice(0, 10) : "");
 }

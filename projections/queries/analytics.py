@@ -26,7 +26,7 @@ from sqlalchemy import (
 from projections import tables as t
 from projections.clock import utc_now
 from projections.queries import EVERYTHING, Scope, naive, open_at, percentile, scored_at
-from projections.running_counts import BANDS
+from projections.running_counts import BANDS, band_of, month_of
 from tracker.stages import STAGES, STATUSES
 
 GROUPS = ("theme", "country", "ecosystem", "organisation")
@@ -195,15 +195,9 @@ def mpi_distribution(
     conditions = [value.is_not(None), *scope_conditions(ecosystem_id, country, theme, seen, organisation_id)]
     if visible.mpi_hidden is not None:
         conditions.append(not_(visible.mpi_hidden))
-    band = _band(value)
+    band = band_of(value)
     counts = dict(conn.execute(select(band, func.count()).select_from(source).where(*conditions).group_by(band)).all())
     return _bands(as_of, counts)
-
-
-def _band(value: Any) -> Any:
-    """An MPI's band (projections.running_counts.band) in SQL, by comparison: a cast would truncate on SQLite and
-    round on PostgreSQL."""
-    return case(*((value >= n * 10, n) for n in range(BANDS - 1, 0, -1)), else_=0)
 
 
 def _bands(as_of: datetime | None, counts: dict[int, int]) -> dict[str, Any]:
@@ -218,10 +212,10 @@ def _distribution_then(conn: Connection, as_of: datetime) -> dict[str, Any]:
     rows that began before the instant's month less those that ended before it, then that month's own changes up to
     the instant from the history's indexes (as `portfolio_open_intervals` does by day)."""
     at = naive(as_of)
-    month = at.date().replace(day=1)
+    month = month_of(at)
     start = datetime.combine(month, time())
     bm, sh = t.band_months, t.score_history
-    band = _band(sh.c.value)
+    band = band_of(sh.c.value)
     began = and_(sh.c.at >= start, scored_at(sh, at))
     ended = and_(sh.c.valid_to >= start, sh.c.valid_to <= at, sh.c.at < start)
     parts = union_all(
@@ -299,12 +293,18 @@ def score_groups(
     ]
     answer = {"group_by": group_by, "as_of": as_of, "items": sorted(items, key=lambda item: item["key"])}
     if top is not None:
-        by_size = sorted(groups, key=lambda g: (-g[2], str(g[0])))
-        rest = by_size[top:]
-        n, total = sum(g[2] for g in rest), sum(g[3] for g in rest)
-        answer["largest"] = [str(g[0]) for g in by_size[:top]]
-        answer["others"] = {"groups": len(rest), "innovations": n, "mean_mpi": mean_of(total, n)} if rest else None
+        shown, answer["others"] = largest([(str(g[0]), g[2], g[3]) for g in groups], top)
+        answer["largest"] = [key for key, _, _ in shown]
     return answer
+
+
+def largest(groups: list[tuple[str, int, int]], top: int) -> tuple[list[tuple[str, int, int]], dict[str, Any] | None]:
+    """Of groups (key, scored innovations, sum of their MPIs in hundredths): the `top` largest (most innovations,
+    then by key), and the rest together (how many groups, innovations, and their mean MPI), or None."""
+    by_size = sorted(groups, key=lambda g: (-g[1], g[0]))
+    rest = by_size[top:]
+    n, total = sum(g[1] for g in rest), sum(g[2] for g in rest)
+    return by_size[:top], ({"groups": len(rest), "innovations": n, "mean_mpi": mean_of(total, n)} if rest else None)
 
 
 # Per group: key, label, innovations, sum of hundredths, and the sum and number of the middle one or two values.

@@ -8,15 +8,15 @@ dashboard's type-ahead for the long lists)."""
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import datetime, time
-from typing import Any, NamedTuple
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, and_, exists, func, select
+from sqlalchemy import Connection, String, and_, cast, exists, func, select, union_all
 
 from projections import tables as t
 from projections.queries import EVERYTHING, Scope, contains, naive
+from projections.running_counts import month_of
 
 FACETS = ("country", "theme", "ecosystem", "organisation")
 LIMIT_MAX = 500
@@ -116,36 +116,58 @@ def _counted(conn: Connection, facet: str, limit: int) -> dict[str, Any]:
 def _counted_as_of(conn: Connection, facet: str, at: datetime, limit: int) -> dict[str, Any]:
     """The whole portfolio as of `at`, from the running counts by month (projections.running_counts.count_facets):
     the months before `at`'s, plus that month's submissions up to `at` counted one by one (none, at a month's first
-    instant). Ties in key order, as in the counts for now."""
+    instant). Ranked in SQL, so that ties fall in the database's order of keys, as in the counts for now."""
     fm, i = t.facet_months, t.innovations
-    month = at.date().replace(day=1)
-    found: Counter[str] = Counter(
-        {
-            key: int(n)
-            for key, n in conn.execute(
-                select(fm.c.key, func.sum(fm.c.innovations))
-                .where(fm.c.facet == facet, fm.c.month < month)
-                .group_by(fm.c.key)
-            )
-        }
-    )
+    month = month_of(at)
     since = and_(i.c.submitted_at >= datetime.combine(month, time()), i.c.submitted_at <= at)
     if facet == "theme":
         th = t.innovation_themes
-        recent: Any = select(th.c.theme).select_from(th.join(i, i.c.id == th.c.innovation_id)).where(since)
+        key: Any = th.c.theme
+        recent: Any = select(key, func.count()).select_from(th.join(i, i.c.id == th.c.innovation_id)).where(since)
     else:
         column = {"country": i.c.country, "ecosystem": i.c.ecosystem_id, "organisation": i.c.organisation_id}[facet]
-        recent = select(column).where(since, column.is_not(None))
-    found.update(str(key) for key in conn.scalars(recent))
-    ranked = sorted(((key, n) for key, n in found.items() if n > 0), key=lambda kn: (-kn[1], kn[0]))
-    rows = [_Row(key, n, len(ranked)) for key, n in ranked[: min(max(limit, 1), LIMIT_MAX)]]
+        key = _text(column, conn.dialect.name)
+        recent = select(key, func.count()).where(since, column.is_not(None))
+    # Each part grouped on its own (the months in their key's order), then the few rows of both together.
+    changes = union_all(
+        select(fm.c.key, func.sum(fm.c.innovations)).where(fm.c.facet == facet, fm.c.month < month).group_by(fm.c.key),
+        recent.group_by(key),
+    ).subquery()
+    changes = select(changes.c[0].label("key"), changes.c[1].label("n")).subquery()
+    n = func.sum(changes.c.n)
+    rows = conn.execute(
+        select(changes.c.key, n.label("innovations"), func.count().over().label("total"))
+        .group_by(changes.c.key)
+        .having(n > 0)
+        .order_by(n.desc(), changes.c.key)
+        .limit(min(max(limit, 1), LIMIT_MAX))
+    ).all()
     return _labelled(conn, facet, rows)
 
 
-class _Row(NamedTuple):
-    key: str
-    innovations: int
-    total: int
+def submitted_by(conn: Connection, at: datetime) -> int:
+    """How many innovations were submitted by `at` (naive UTC), from the countries' running counts by month (every
+    innovation counts in one country) and that month's submissions up to `at`."""
+    fm, i = t.facet_months, t.innovations
+    month = month_of(at)
+    before = select(func.coalesce(func.sum(fm.c.innovations), 0)).where(fm.c.facet == "country", fm.c.month < month)
+    since = select(func.count()).where(i.c.submitted_at >= datetime.combine(month, time()), i.c.submitted_at <= at)
+    return int(conn.execute(select(before.scalar_subquery() + since.scalar_subquery())).scalar_one())
+
+
+def _text(column: Any, dialect: str) -> Any:
+    """A facet's key as the running counts hold it: an id as its canonical text (SQLAlchemy keeps UUIDs on SQLite as
+    32 hex digits), text as it is."""
+    if column.type.python_type is not UUID:
+        return column
+    if dialect == "postgresql":
+        return cast(column, String)
+    text = cast(column, String)
+    parts = [func.substr(text, start, length) for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))]
+    joined = parts[0]
+    for part in parts[1:]:
+        joined = joined.concat("-").concat(part)
+    return func.lower(joined)
 
 
 def _labelled(conn: Connection, facet: str, rows: list[Any]) -> dict[str, Any]:

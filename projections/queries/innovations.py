@@ -25,7 +25,7 @@ from sqlalchemy import (
 
 from projections import tables as t
 from projections.queries import EVERYTHING, Page, Scope, aware, contains, naive, offset, open_at, scored_at
-from projections.queries.analytics import portfolio_open_intervals
+from projections.queries.facets import submitted_by
 from tracker.stages import CONFIDENTIAL_STAGES
 
 # Each sort key, ascending and with "-" descending; ties are broken by id, so pages never overlap.
@@ -220,31 +220,27 @@ def _by_score_as_of(
 ) -> Page:
     """The same page as the general query, without joining and sorting every innovation submitted by then.
 
-    The scored innovations come first, in MPI order, each the score history's row that held then, read in the order
-    of an index (value, id) until the page is full; the page's rows are then read by id. Where the page runs past the
-    scored innovations, the unscored follow in id order, as in the general query. The total is the funnel's as of
-    that instant (every innovation submitted by then is in one stage)."""
+    The scored innovations come first, in MPI order, each the score history's row that held then (of an innovation
+    submitted by then), read in the order of an index (value, id) until the page is full; the page's rows are then
+    read by id. Where the page runs past the scored innovations, the unscored follow in id order, as in the general
+    query. The total is the number of innovations submitted by then, from running counts by month."""
     i, sh = t.innovations, t.score_history
     at = naive(f.as_of)  # type: ignore[arg-type]
     start = offset(page, page_size)
     value = sh.c.value.desc() if sort.startswith("-") else sh.c.value.asc()
+    # Tested row by row (not joined): the scores are read in the index's order and the page stops early.
+    held = and_(scored_at(sh, at), exists().where(i.c.id == sh.c.innovation_id, i.c.submitted_at <= at))
     ids = conn.scalars(
-        select(sh.c.innovation_id)
-        .where(scored_at(sh, at))
-        .order_by(value, sh.c.innovation_id)
-        .limit(page_size)
-        .offset(start)
+        select(sh.c.innovation_id).where(held).order_by(value, sh.c.innovation_id).limit(page_size).offset(start)
     ).all()
     found = {r["id"]: summary(r) for r in conn.execute(query.where(i.c.id.in_(ids))).mappings()} if ids else {}
     items = [found[n] for n in ids if n in found]
     if len(ids) < page_size:
-        scored = conn.execute(select(func.count()).where(scored_at(sh, at))).scalar_one() if not ids else None
+        scored = conn.execute(select(func.count()).where(held)).scalar_one() if not ids else start
         unscored = _ordered(query.where(cols["mpi_value"].is_(None)), cols, sort)
-        skip = start - scored if scored is not None else 0
-        rows = conn.execute(unscored.limit(page_size - len(ids)).offset(max(skip, 0))).mappings()
+        rows = conn.execute(unscored.limit(page_size - len(ids)).offset(max(start - scored, 0))).mappings()
         items.extend(summary(r) for r in rows)
-    total = sum(portfolio_open_intervals(conn, at)["stage"].values())
-    return Page(items, total, page, page_size)
+    return Page(items, submitted_by(conn, at), page, page_size)
 
 
 def _total(conn: Connection, f: InnovationFilter, scope: Scope, query: Select[Any]) -> int:

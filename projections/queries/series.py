@@ -19,7 +19,7 @@ from uuid import UUID
 from sqlalchemy import Connection, Integer, String, and_, case, cast, func, literal, or_, select, union_all
 
 from projections import tables as t
-from projections.queries.analytics import GROUPS, interval_tables, mean_of, scope_conditions
+from projections.queries.analytics import GROUPS, interval_tables, largest, mean_of, scope_conditions
 from projections.queries.facets import names
 from tracker.stages import STAGES, STATUSES
 
@@ -197,17 +197,10 @@ def score_series(
     answer = []
     shown: set[str] = set()
     for at, groups in zip(points, at_point, strict=True):
-        ranked = sorted(((k, n, h) for k, (n, h) in groups.items() if n > 0), key=lambda g: (-g[1], g[0]))
-        largest, rest = ranked[:top], ranked[top:]
-        shown.update(k for k, _, _ in largest)
-        n, hundredths = sum(g[1] for g in rest), sum(g[2] for g in rest)
-        answer.append(
-            {
-                "at": at,
-                "groups": [{"key": k, "innovations": n, "mean_mpi": mean_of(h, n)} for k, n, h in largest],
-                "others": {"groups": len(rest), "innovations": n, "mean_mpi": mean_of(hundredths, n)} if rest else None,
-            }
-        )
+        top_groups, others = largest([(k, n, h) for k, (n, h) in groups.items() if n > 0], top)
+        shown.update(k for k, _, _ in top_groups)
+        listed = [{"key": k, "innovations": n, "mean_mpi": mean_of(h, n)} for k, n, h in top_groups]
+        answer.append({"at": at, "groups": listed, "others": others})
     labels = names(conn, group_by, sorted(shown))
     for point in answer:
         for group in point["groups"]:

@@ -141,8 +141,14 @@ def test_dashboard_funnel_matches_the_api_and_the_slider_replays_it(page: Any, s
         shown = next(row for row in rows if row[0] == item["key"])
         assert shown[2:] == [f"{item['mean_mpi']:.1f}", f"{item['median_mpi']:.1f}"], item
     expect(page.locator("#groups-pending")).to_have_text("Every group and its median as of this date.")
+    # Back to now before a month's medians have come: nothing is left marked busy.
+    slider.fill(str(target + 1))
     page.keyboard.press("End")
     expect(page.locator("#asof-label")).to_have_text("now")
+    expect(page).not_to_have_url(re.compile(r"at="))
+    settled(page)
+    expect(page.locator("#groups-table")).not_to_have_attribute("aria-busy", "true")
+    assert page.locator("#groups-pending").inner_text() == ""
     page.screenshot(path=str(ARTIFACTS / "dashboard-as-of.png"), full_page=True)
     assert page.console_errors == []
 
