@@ -465,8 +465,7 @@ async function showGroups(view, point, scoreSeries, mine) {
   $("#group-by").value = groupBy;
   if (point) {
     await fresh(mine, scoreSeries);
-    showSeriesGroups(point);
-    fillMedians(groupBy, point.at, mine);
+    showSeriesGroups(point);  // the medians are read once the rest of the view is drawn (showPortfolio)
     return;
   }
   cancelMedians();
@@ -487,6 +486,7 @@ function fillMedians(groupBy, at, mine) {
       drawGroups(groupBy, found.items, found.largest, found.others);
       table.dataset.asOf = at;
       note.textContent = _("Every group and its median as of this date.");
+      performance.mark("dashboard:medians");
     })
     .catch((error) => { if (mine === generation && error.name !== "AbortError") status(error.message, true); })
     .finally(() => {
@@ -585,6 +585,8 @@ async function showPortfolio(view, mine) {
   ]);
   showFunnel(funnel);
   await showPicked(view, mine);
+  // Last, so that counting them from the score history does not hold up the reads the view waits for.
+  if (point) fillMedians(view.get("group"), point.at, mine);
   const summary = point
     ? _("The portfolio as of %(date)s: %(total)s innovations.", { date: when, total: count(list.total) })
     : _("The portfolio now: %(total)s innovations.", { total: count(list.total) });
@@ -594,6 +596,7 @@ async function showPortfolio(view, mine) {
 // Moving the slider replays the funnel and the largest score groups from the series at once; the rest follows when
 // it stops.
 function slid() {
+  performance.mark("dashboard:slid");  // User Timing marks: how long a step takes to draw, in the page's own clock
   generation += 1;  // what was being drawn for the old position is overtaken
   const points = sliderPoints();
   const n = Number($("#asof-slider").value);
@@ -804,7 +807,10 @@ async function route() {
     if (section === "innovations" && id) await showInnovation(id, mine);
     else if (section === "ecosystems") await showEcosystems(view, id, mine);
     else await showPortfolio(view, mine);
-    if (mine === generation) document.body.dataset.rendered = location.hash;
+    if (mine === generation) {
+      document.body.dataset.rendered = location.hash;
+      performance.mark("dashboard:drawn");
+    }
   } catch (error) {
     if (!(error instanceof Overtaken)) status(error.message, true);
   }
