@@ -14,7 +14,7 @@ const STAGE_COLOURS = ["#0b57a4", "#2f7d4f", "#7a4cc2", "#b45309", "#0e7490"];
 // The score groups chart shows this many groups, then the rest as one bar.
 const TOP_GROUPS = 12;
 const state = {
-  charts: {}, tables: {}, series: null, seriesKey: "", scoreSeries: null, scoreSeriesKey: "", durationsKey: null, medians: null,
+  charts: {}, tables: {}, series: null, seriesKey: "", scoreSeries: null, scoreSeriesKey: "", durationsKey: null, medians: null, mediansFor: "",
   innovations: [], total: 0, ecoTotal: 0, picked: {}, names: {},
 };
 // Each render's number: a render that a newer one (or the slider) has overtaken draws nothing more.
@@ -310,6 +310,8 @@ function scorePointAt(at) {
 // A month's largest groups from the score series, at once; every group with its median is to follow.
 function showSeriesGroups(point) {
   cancelMedians();
+  state.mediansFor = "";
+  delete $("#groups-table").dataset.asOf;
   $("#groups-table").setAttribute("aria-busy", "true");
   $("#groups-pending").textContent = _("Counting every group and its median as of this date…");
   const then = scorePointAt(point.at);
@@ -465,10 +467,13 @@ async function showGroups(view, point, scoreSeries, mine) {
   $("#group-by").value = groupBy;
   if (point) {
     await fresh(mine, scoreSeries);
+    // Another page of the list, say: the table already holds every group with its median as of this date.
+    if (state.mediansFor === `${groupBy} ${point.at}`) return;
     showSeriesGroups(point);  // the medians are read once the rest of the view is drawn (showPortfolio)
     return;
   }
   cancelMedians();
+  state.mediansFor = "";
   const found = await fresh(mine, api(`/api/v1/analytics/scores${query({ group_by: groupBy, top: TOP_GROUPS })}`));
   drawGroups(groupBy, found.items, found.largest, found.others);
   $("#groups-table").dataset.asOf = "";
@@ -485,6 +490,7 @@ function fillMedians(groupBy, at, mine) {
       if (mine !== generation) return;
       drawGroups(groupBy, found.items, found.largest, found.others);
       table.dataset.asOf = at;
+      state.mediansFor = `${groupBy} ${at}`;
       note.textContent = _("Every group and its median as of this date.");
       performance.mark("dashboard:medians");
     })
@@ -586,7 +592,7 @@ async function showPortfolio(view, mine) {
   showFunnel(funnel);
   await showPicked(view, mine);
   // Last, so that counting them from the score history does not hold up the reads the view waits for.
-  if (point) fillMedians(view.get("group"), point.at, mine);
+  if (point && state.mediansFor !== `${view.get("group")} ${point.at}`) fillMedians(view.get("group"), point.at, mine);
   const summary = point
     ? _("The portfolio as of %(date)s: %(total)s innovations.", { date: when, total: count(list.total) })
     : _("The portfolio now: %(total)s innovations.", { total: count(list.total) });

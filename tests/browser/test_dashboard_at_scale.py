@@ -152,6 +152,8 @@ def test_a_shared_address_restores_the_same_view(tab: Any, browser: Any, server:
     settled(tab)
     tab.get_by_role("button", name="Next").click()
     settled(tab)
+    as_of = tab.locator("#asof-label").get_attribute("data-as-of")
+    expect(tab.locator("#groups-table")).to_have_attribute("data-as-of", as_of)  # every group, with its median
     shared = tab.url
     seen = {
         "range": tab.locator("#page-range").inner_text(),
@@ -163,6 +165,7 @@ def test_a_shared_address_restores_the_same_view(tab: Any, browser: Any, server:
     context, colleague, errors = sign_in(browser, server["base"], "ann@example.org", PASSWORD)
     colleague.goto(shared)
     settled(colleague)
+    expect(colleague.locator("#groups-table")).to_have_attribute("data-as-of", as_of)
     assert colleague.locator("#f-theme").input_value() == "mobility"
     assert colleague.locator("#group-by").input_value() == "ecosystem"
     assert colleague.locator("#innovations-table th[data-sort=country]").get_attribute("aria-sort") == "ascending"
