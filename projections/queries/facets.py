@@ -8,11 +8,12 @@ dashboard's type-ahead for the long lists)."""
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
-from sqlalchemy import Connection, String, and_, cast, exists, func, select, union_all
+from sqlalchemy import Connection, and_, exists, func, select
 
 from projections import tables as t
 from projections.queries import EVERYTHING, Scope, contains, naive
@@ -95,7 +96,7 @@ def _facet(
         .select_from(source)
         .where(*conditions)
         .group_by(key)
-        .order_by(n.desc(), key)
+        .order_by(n.desc(), _ordered_by_key(key, conn.dialect.name))
         .limit(min(max(limit, 1), LIMIT_MAX))
     )
     return _labelled(conn, facet, conn.execute(grouped).all())
@@ -107,7 +108,7 @@ def _counted(conn: Connection, facet: str, limit: int) -> dict[str, Any]:
     rows = conn.execute(
         select(fc.c.key, fc.c.innovations, func.count().over().label("total"))
         .where(fc.c.facet == facet)
-        .order_by(fc.c.innovations.desc(), fc.c.key)
+        .order_by(fc.c.innovations.desc(), _ordered_by_key(fc.c.key, conn.dialect.name))
         .limit(min(max(limit, 1), LIMIT_MAX))
     ).all()
     return _labelled(conn, facet, rows)
@@ -116,33 +117,37 @@ def _counted(conn: Connection, facet: str, limit: int) -> dict[str, Any]:
 def _counted_as_of(conn: Connection, facet: str, at: datetime, limit: int) -> dict[str, Any]:
     """The whole portfolio as of `at`, from the running counts by month (projections.running_counts.count_facets):
     the months before `at`'s, plus that month's submissions up to `at` counted one by one (none, at a month's first
-    instant). Ranked in SQL, so that ties fall in the database's order of keys, as in the counts for now."""
+    instant)."""
     fm, i = t.facet_months, t.innovations
     month = month_of(at)
+    before = select(fm.c.key, func.sum(fm.c.innovations)).where(fm.c.facet == facet, fm.c.month < month)
+    found: Counter[str] = Counter({key: int(n) for key, n in conn.execute(before.group_by(fm.c.key))})
     since = and_(i.c.submitted_at >= datetime.combine(month, time()), i.c.submitted_at <= at)
     if facet == "theme":
         th = t.innovation_themes
-        key: Any = th.c.theme
-        recent: Any = select(key, func.count()).select_from(th.join(i, i.c.id == th.c.innovation_id)).where(since)
+        recent: Any = select(th.c.theme).select_from(th.join(i, i.c.id == th.c.innovation_id)).where(since)
     else:
         column = {"country": i.c.country, "ecosystem": i.c.ecosystem_id, "organisation": i.c.organisation_id}[facet]
-        key = _text(column, conn.dialect.name)
-        recent = select(key, func.count()).where(since, column.is_not(None))
-    # Each part grouped on its own (the months in their key's order), then the few rows of both together.
-    changes = union_all(
-        select(fm.c.key, func.sum(fm.c.innovations)).where(fm.c.facet == facet, fm.c.month < month).group_by(fm.c.key),
-        recent.group_by(key),
-    ).subquery()
-    changes = select(changes.c[0].label("key"), changes.c[1].label("n")).subquery()
-    n = func.sum(changes.c.n)
-    rows = conn.execute(
-        select(changes.c.key, n.label("innovations"), func.count().over().label("total"))
-        .group_by(changes.c.key)
-        .having(n > 0)
-        .order_by(n.desc(), changes.c.key)
-        .limit(min(max(limit, 1), LIMIT_MAX))
-    ).all()
+        recent = select(column).where(since, column.is_not(None))
+    found.update(str(key) for key in conn.scalars(recent))
+    # Most first, ties in the keys' order of code points, as _ordered_by_key has the database order them.
+    ranked = sorted(((key, n) for key, n in found.items() if n > 0), key=lambda kn: (-kn[1], kn[0]))
+    rows = [_Row(key, n, len(ranked)) for key, n in ranked[: min(max(limit, 1), LIMIT_MAX)]]
     return _labelled(conn, facet, rows)
+
+
+class _Row(NamedTuple):
+    key: str
+    innovations: int
+    total: int
+
+
+def _ordered_by_key(column: Any, dialect: str) -> Any:
+    """A facet's key to break ties by, in the order of its characters' code points whatever the database's
+    collation (SQLite compares text so already; ids compare as their text does)."""
+    if dialect == "postgresql" and column.type.python_type is str:
+        return column.collate("C")
+    return column
 
 
 def submitted_by(conn: Connection, at: datetime) -> int:
@@ -153,21 +158,6 @@ def submitted_by(conn: Connection, at: datetime) -> int:
     before = select(func.coalesce(func.sum(fm.c.innovations), 0)).where(fm.c.facet == "country", fm.c.month < month)
     since = select(func.count()).where(i.c.submitted_at >= datetime.combine(month, time()), i.c.submitted_at <= at)
     return int(conn.execute(select(before.scalar_subquery() + since.scalar_subquery())).scalar_one())
-
-
-def _text(column: Any, dialect: str) -> Any:
-    """A facet's key as the running counts hold it: an id as its canonical text (SQLAlchemy keeps UUIDs on SQLite as
-    32 hex digits), text as it is."""
-    if column.type.python_type is not UUID:
-        return column
-    if dialect == "postgresql":
-        return cast(column, String)
-    text = cast(column, String)
-    parts = [func.substr(text, start, length) for start, length in ((1, 8), (9, 4), (13, 4), (17, 4), (21, 12))]
-    joined = parts[0]
-    for part in parts[1:]:
-        joined = joined.concat("-").concat(part)
-    return func.lower(joined)
 
 
 def _labelled(conn: Connection, facet: str, rows: list[Any]) -> dict[str, Any]:
