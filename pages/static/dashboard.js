@@ -580,7 +580,6 @@ async function showPortfolio(view, mine) {
   const asOf = point ? point.at : null;
   const when = showAsOf(point);
   showPicked(view);
-  $("#groups-pending").textContent = "";
   const [funnel, , list] = await Promise.all([
     point ? Promise.resolve(point) : fresh(mine, api(`/api/v1/analytics/funnel${query(filterParams(view))}`)),
     showFacets(view, asOf, mine),
