@@ -358,6 +358,7 @@ def test_a_round_in_lithuanian(server: dict[str, Any], browser: Any, world: Worl
 
     manager, desk, manager_errors = sign_in(browser, server["base"], "mantas@example.org", PASSWORD, "lt-LT")
     desk.get_by_role("link", name="Portfelis").first.click()
+    desk.wait_for_url("**/portfolio")
     checked(desk, "portfolio-lt")
     desk.get_by_role("link", name="Mentorystė pameistriams").click()
     choices = desk.locator("#evaluator option").all_inner_texts()
@@ -418,6 +419,7 @@ def test_an_admin_invites_people_who_then_sign_in_and_the_pages_in_lithuanian(
     context, tab, errors = sign_in(browser, server["base"], "ada@example.org", PASSWORD, locale="lt-LT")
     assert tab.locator("html").get_attribute("lang") == "lt"
     tab.get_by_role("link", name="Žmonės").first.click()
+    tab.wait_for_url("**/admin/people")
     checked(tab, "admin-people-lt")
     invitees = [
         ("Paula Teikėja", "paula@example.org", "provider", world.owner),
