@@ -9,7 +9,7 @@ from flask import Blueprint, Flask
 from api import docs, rate_limit
 from api.auth_failures import AuthFailureLimit
 from api.errors import ProblemApi, problem, register_error_handlers
-from api.resources import evaluation, history, imports, innovations, ops, organisations, people
+from api.resources import evaluation, feed, history, imports, innovations, ops, organisations, people
 from runtime.services import Services
 from web.failure_counts import failure_counts, storage_options
 
@@ -61,8 +61,10 @@ def install(app: Flask, services: Services, exempt: tuple[Blueprint, ...] = ()) 
         people.blp,
         history.blp,
         imports.blp,
+        feed.blp,
     ):
         api.register_blueprint(blueprint)
+    feed.document(api.spec)
 
     @app.errorhandler(404)
     def not_found(_: Any) -> Any:

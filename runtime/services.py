@@ -10,6 +10,7 @@ from access.people import PeopleStore
 from access.signin import SignIn
 from projections.background import BackgroundProjection
 from projections.read_model import ReadModel
+from runtime.log_watch import LogWatch
 from runtime.settings import Settings
 from tracker.application import TrackerApplication
 
@@ -25,10 +26,14 @@ class Services:
     # With inline projections (SQLite): the web process's own projection thread.
     projection: BackgroundProjection | None = None
     # Reads waiting for X-Min-Position (at most settings.read_waiters at once; see api.http.wait_for_projections).
+    # Reads waiting for X-Min-Position, and event feed reads waiting for a new event, share this bound.
     waiters: threading.BoundedSemaphore = field(init=False)
+    # Wakes event feed reads waiting for the log to grow (GET /api/v1/events?wait=).
+    log_watch: LogWatch = field(init=False)
 
     def __post_init__(self) -> None:
         self.waiters = threading.BoundedSemaphore(self.settings.read_waiters)
+        self.log_watch = LogWatch(self.app.current_position)
 
     def start_inline_projections(self) -> None:
         """Project this process's writes in a thread of its own (when the settings ask for inline projections)."""
@@ -38,6 +43,7 @@ class Services:
 
     def after_write(self, position: int) -> None:
         """A write up to `position` is stored: the projection thread applies it in its next batch."""
+        self.log_watch.written(position)
         if self.projection is not None:
             self.projection.written(position)
 

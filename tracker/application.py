@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar, TypeVar
@@ -13,7 +13,7 @@ from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import JSONTranscoder, RecordConflictError
 from eventsourcing.utils import Environment, EnvType
 
-from tracker import limits
+from tracker import event_types, limits
 from tracker.actors import Actor
 from tracker.base import Context, TrackerAggregate
 from tracker.ecosystem import Ecosystem
@@ -319,6 +319,12 @@ class TrackerApplication(Application[UUID]):
         if not records:
             raise NotFoundError("aggregate", aggregate_id)
         return records
+
+    def read_log(self, after: int, limit: int, names: Collection[str] = ()) -> list[EventRecord]:
+        """The events after log position `after`, in order, at most `limit`; only those named (event_types.NAMES)
+        when `names` is given."""
+        notifications = self.recorder.select_notifications(after + 1, limit, topics=event_types.topics(sorted(names)))
+        return [describe(self.mapper.to_domain_event(n), n.id) for n in notifications]
 
     def current_position(self) -> int:
         return self.recorder.max_notification_id() or 0

@@ -9,7 +9,7 @@ from uuid import UUID
 
 from tracker.actors import Actor
 
-_BASE_FIELDS = frozenset(
+BASE_FIELDS = frozenset(
     {
         "originator_id",
         "originator_version",
@@ -70,7 +70,7 @@ class EventRecord:
 def describe(event: Any, position: int | None) -> EventRecord:
     """Turn a domain event into an audit record (the payload without the envelope)."""
     qualname = type(event).__qualname__
-    data = {k: v for k, v in event.__dict__.items() if k not in _BASE_FIELDS}
+    data = {k: v for k, v in event.__dict__.items() if k not in BASE_FIELDS}
     return EventRecord(
         position=position,
         aggregate_id=event.originator_id,

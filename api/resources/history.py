@@ -46,23 +46,11 @@ from api.schemas.history import (
 from projections import audit_chain
 from projections.queries import analytics, audit, facets, innovations, series, timeline
 from tracker.actors import READ_ALL_ROLES
+from tracker.event_types import json_safe
 from web.read_connection import read_connection
 from web.services import services
 
 blp = ApiBlueprint("history", __name__, url_prefix="/api/v1", description="History, analytics and audit")
-
-
-def _json_safe(value: Any) -> Any:
-    """Event data for JSON: UUIDs, dates and decimals as strings."""
-    if isinstance(value, dict):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, (str, int, float, bool)) or value is None:
-        return value
-    if hasattr(value, "isoformat"):
-        return value.isoformat().replace("+00:00", "Z")
-    return str(value)
 
 
 @blp.route("/innovations/<uuid:innovation_id>/history")
@@ -86,7 +74,7 @@ class History(MethodView):
                 "at": r.at,
                 "actor": {"id": r.actor_id, "role": r.actor_role, "key": r.actor_key},
                 "correlation_id": r.correlation_id,
-                "data": _json_safe(r.data),
+                "data": json_safe(r.data),
             }
             for r in policy.visible_history(who, inn, services().app.history(innovation_id))
         ]

@@ -192,6 +192,7 @@ CASES: dict[str, Case] = {
     "audit": Case("GET", lambda e, s: "/api/v1/audit", READ_ALL),
     "audit head": Case("GET", lambda e, s: "/api/v1/audit/head", READ_ALL),
     "audit verify": Case("GET", lambda e, s: "/api/v1/audit/verify", READ_ALL),
+    "event feed": Case("GET", lambda e, s: "/api/v1/events", READ_ALL),
     "list assignments": Case("GET", lambda e, s: ITEM.format(**s) + "/assignments", READ_ALL),
     "assign evaluator": Case(
         "POST",
