@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from uuid import UUID
@@ -59,8 +60,16 @@ def check_password(password: str) -> None:
 class SignIn:
     """Passwords and invitations. Writes go through `writer` (on SQLite, the read model's writer)."""
 
-    def __init__(self, people_store: PeopleStore, hasher: PasswordHasher | None = None) -> None:
+    def __init__(
+        self,
+        people_store: PeopleStore,
+        hasher: PasswordHasher | None = None,
+        *,
+        on_invite: Callable[[Connection, Invitation], None] | None = None,
+    ) -> None:
         self.people = people_store
+        # Called in the invitation's own transaction (the outbox queues its e-mail there, so neither goes alone).
+        self.on_invite = on_invite
         self.engine: Engine = people_store.engine
         self.writer: Engine = people_store.writer
         self.hasher = hasher or PasswordHasher()
@@ -92,7 +101,10 @@ class SignIn:
                 )
             )
             self._record(tx, person_id, actor_id, "invited", now)
-        return Invitation(token, person, expires_at)
+            invitation = Invitation(token, person, expires_at)
+            if self.on_invite is not None:
+                self.on_invite(tx, invitation)
+        return invitation
 
     def invited(self, token: str, conn: Connection | None = None) -> Person:
         """The person an invitation is for, while it can still be used; InvitationError otherwise."""

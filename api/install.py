@@ -9,7 +9,7 @@ from flask import Blueprint, Flask
 from api import docs, rate_limit
 from api.auth_failures import AuthFailureLimit
 from api.errors import ProblemApi, problem, register_error_handlers
-from api.resources import evaluation, feed, history, imports, innovations, ops, organisations, people
+from api.resources import evaluation, feed, history, imports, innovations, ops, organisations, people, webhooks
 from runtime.services import Services
 from web.failure_counts import failure_counts, storage_options
 
@@ -62,6 +62,7 @@ def install(app: Flask, services: Services, exempt: tuple[Blueprint, ...] = ()) 
         history.blp,
         imports.blp,
         feed.blp,
+        webhooks.blp,
     ):
         api.register_blueprint(blueprint)
     feed.document(api.spec)

@@ -11,6 +11,9 @@ from sqlalchemy import Engine
 from access.keys import KeyStore
 from access.people import PeopleStore
 from access.signin import SignIn
+from outbox.derive import invitation_email
+from outbox.mail import Mailer, SMTPConfig
+from outbox.service import Outbox
 from projections import migrate
 from projections.engine import make_engine
 from projections.read_model import ReadModel
@@ -22,6 +25,7 @@ from tracker.application import TrackerApplication
 
 __all__ = [
     "build_application",
+    "build_outbox",
     "build_read_model",
     "build_services",
     "open_application",
@@ -67,8 +71,15 @@ def build_services(settings: Settings) -> Services:
         read_model=read_model,
         keys=KeyStore(read_model.reader, read_model.writer),
         people=people,
-        signin=SignIn(people),
+        signin=SignIn(people, on_invite=invitation_email),
+        outbox=build_outbox(settings, app),
     )
+
+
+def build_outbox(settings: Settings, app: TrackerApplication) -> Outbox:
+    """The outbox; its e-mails are rendered once the pages give it their renderer (bootstrap.web)."""
+    mailer = Mailer(SMTPConfig.from_url(settings.smtp_url, settings.smtp_from)) if settings.smtp_url else None
+    return Outbox(app, settings.database_url, allow_private=settings.webhooks_allow_private, mailer=mailer)
 
 
 @contextmanager

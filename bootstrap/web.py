@@ -6,6 +6,7 @@ from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 import api.install
+import pages.emails
 import pages.install
 from bootstrap.build import build_services
 from runtime.settings import Settings
@@ -29,4 +30,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     read_connection.install(app)
     blueprints = pages.install.install(app)
     api.install.install(app, services, exempt=blueprints)
+    if services.outbox is not None:
+        services.outbox.sender.render = pages.emails.renderer(app, settings.base_url)
+        services.start_inline_outbox()
     return app

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from access.keys import KeyStore
 from access.people import PeopleStore
 from access.signin import SignIn
+from outbox.service import Outbox
 from projections.background import BackgroundProjection
 from projections.read_model import ReadModel
 from runtime.log_watch import LogWatch
@@ -23,6 +24,8 @@ class Services:
     keys: KeyStore
     people: PeopleStore
     signin: SignIn
+    # Webhooks and e-mail; sending in a thread of this process when the settings ask for an inline outbox.
+    outbox: Outbox | None = None
     # With inline projections (SQLite): the web process's own projection thread.
     projection: BackgroundProjection | None = None
     # Reads waiting for X-Min-Position (at most settings.read_waiters at once; see api.http.wait_for_projections).
@@ -41,9 +44,16 @@ class Services:
             self.projection = BackgroundProjection(self.read_model)
             self.projection.start()
 
+    def start_inline_outbox(self) -> None:
+        """Derive and send the outbox in a thread of this process (when the settings ask for an inline outbox)."""
+        if self.settings.inline_outbox and self.outbox is not None:
+            self.outbox.start()
+
     def after_write(self, position: int) -> None:
         """A write up to `position` is stored: the projection thread applies it in its next batch."""
         self.log_watch.written(position)
+        if self.outbox is not None:
+            self.outbox.wake()
         if self.projection is not None:
             self.projection.written(position)
 
@@ -53,6 +63,8 @@ class Services:
             self.projection.caught_up(self.settings.read_wait_timeout)
 
     def close(self) -> None:
+        if self.outbox is not None:
+            self.outbox.close()
         if self.projection is not None:
             self.projection.stop()
         self.read_model.close()

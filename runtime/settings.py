@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from limits import parse_many
 
+from outbox.mail import SMTPConfig
 from storage.config import DEFAULT_DATABASE_URL, StoreConfig, check_cipher_key
 
 # Failed authentications (401) one client address may make per window before it is answered 429.
@@ -52,6 +53,14 @@ class Settings:
     base_url: str = "http://127.0.0.1:8000"
     # Signs the pages' session cookies; without it, one made at first start and kept in the database is used.
     secret_key: str | None = field(default=None, repr=False)
+    # Run the outbox (webhooks and e-mail) in a thread of the web process; off when `tracker outbox run` does.
+    inline_outbox: bool = True
+    # Webhook endpoints may be http:// and reach private, loopback and link-local addresses (tests, closed networks).
+    webhooks_allow_private: bool = False
+    # Where e-mail is sent: smtp://[user:password@]host[:port][?starttls=1] or smtps://…; without it, e-mails wait
+    # in the outbox (listed for admins) and are sent once it is set.
+    smtp_url: str | None = field(default=None, repr=False)
+    smtp_from: str = "Innovation Ecosystem Tracker <tracker@localhost>"
 
     def __post_init__(self) -> None:
         # A malformed key or limit stops the process at start-up, not at its first write or request.
@@ -72,6 +81,8 @@ class Settings:
             raise ValueError("TRACKER_SESSION_IDLE_MINUTES must be 1 or more")
         if self.secret_key is not None and len(self.secret_key) < 32:
             raise ValueError("TRACKER_SECRET_KEY must be at least 32 characters")
+        if self.smtp_url:
+            SMTPConfig.from_url(self.smtp_url, self.smtp_from)
         if self.ready_max_lag < 0 or self.ready_max_lag_seconds <= 0:
             raise ValueError("TRACKER_READY_MAX_LAG must be 0 or more, and TRACKER_READY_MAX_LAG_SECONDS above 0")
 
@@ -103,6 +114,10 @@ class Settings:
             session_idle_minutes=int(env.get("TRACKER_SESSION_IDLE_MINUTES", "30")),
             secret_key=env.get("TRACKER_SECRET_KEY", "").strip() or None,
             base_url=env.get("TRACKER_BASE_URL", "http://127.0.0.1:8000").strip().rstrip("/"),
+            inline_outbox=_on(env.get("TRACKER_INLINE_OUTBOX", inline_default)),
+            webhooks_allow_private=_on(env.get("TRACKER_WEBHOOKS_ALLOW_PRIVATE", "")),
+            smtp_url=env.get("TRACKER_SMTP_URL", "").strip() or None,
+            smtp_from=env.get("TRACKER_SMTP_FROM", "").strip() or Settings.smtp_from,
         )
 
 

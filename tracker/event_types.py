@@ -46,16 +46,15 @@ NAMES = frozenset(EVENT_TYPES.values())
 CLASSES: dict[str, type[Any]] = {name: cls for cls, name in EVENT_TYPES.items()}
 _TOPICS: dict[str, str] = {name: get_topic(cls) for name, cls in CLASSES.items()}
 _NAMES_BY_TOPIC: dict[str, str] = {topic: name for name, topic in _TOPICS.items()}
-# Gate decisions: what a manager decided about an innovation at a stage's gate.
-DECISIONS = frozenset(
-    {
-        "innovation.advanced",
-        "innovation.put_on_hold",
-        "innovation.resumed",
-        "innovation.recycled",
-        "innovation.discontinued",
-    }
-)
+# Gate decisions: the events of what a manager decided at a stage's gate, and the decision each records
+# (tracker.stages.DECISIONS).
+DECISIONS = {
+    "innovation.advanced": "advance",
+    "innovation.put_on_hold": "hold",
+    "innovation.resumed": "resume",
+    "innovation.recycled": "recycle",
+    "innovation.discontinued": "discontinue",
+}
 # The namespace of the events' ids: an event's id is derived from its aggregate and version, so it never changes.
 _EVENT_ID_NAMESPACE = UUID("5d0c8a4e-2f0b-4c53-9b8e-6f1d2a7c9e31")
 

@@ -1,0 +1,482 @@
+"""Sending what the outbox holds: webhook deliveries (Standard Webhooks, signed with `standardwebhooks`) and e-mails.
+
+Each send runs in a thread of a pool with no database transaction open: a delivery is claimed for a while (LEASE) in
+one short transaction, sent, and its outcome recorded in another. A worker that dies mid-send leaves its claims to
+lapse, and they are sent again with the same webhook-id. An endpoint has at most PER_ENDPOINT sends in flight and
+backs off on its own after a failure, so a slow or dead receiver never holds up the others."""
+
+from __future__ import annotations
+
+import email.utils
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+import structlog
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from standardwebhooks.webhooks import Webhook
+
+from access.tables import people
+from outbox.derive import ENDPOINT_DISABLED, email_row, queue_emails
+from outbox.endpoints import Endpoint, endpoint_of
+from outbox.guard import Resolver, connection, resolve
+from outbox.mail import Mailer, Message
+from outbox.tables import attempts, deliveries, email_opt_outs, emails, webhook_endpoints
+from tracker import event_types
+from tracker.application import TrackerApplication
+
+log = structlog.get_logger("tracker.outbox")
+
+# Standard Webhooks' example schedule: each retry's wait after the attempt before it (about three days in all).
+SCHEDULE = (
+    timedelta(0),
+    timedelta(seconds=5),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+    timedelta(hours=5),
+    timedelta(hours=10),
+    timedelta(hours=14),
+    timedelta(hours=20),
+    timedelta(hours=24),
+)
+# An endpoint whose every attempt has failed for this long is disabled, and the admins are told.
+DISABLE_AFTER = timedelta(days=3)
+TIMEOUT = 10.0
+# How long a claimed send is left to its worker before another may send it again.
+LEASE = timedelta(seconds=TIMEOUT + 20)
+WORKERS = 8
+PER_ENDPOINT = 4
+# The longest Retry-After honoured; a longer one waits this long.
+MAX_RETRY_AFTER = timedelta(hours=24)
+RESPONSE_KEPT = 1024
+# Why an endpoint was disabled, as its `disabled_reason` says (e-mails name the reason in the admin's language).
+DISABLED_BECAUSE = {
+    "gone": "the receiver answered 410 Gone",
+    "failing": "every delivery failed for three days",
+}
+
+Renderer = Callable[[str, str, dict[str, Any]], Message]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status_code: int | None
+    duration_ms: float
+    error: str | None = None
+    response: str | None = None
+    retry_after: timedelta | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def delay_after(attempt: int, rand: Callable[[], float]) -> timedelta | None:
+    """The wait before the next attempt, after `attempt` attempts have failed (None: no attempt is left); with
+    jitter of ±20% so that receivers coming back are not met by every sender at once."""
+    if attempt >= len(SCHEDULE):
+        return None
+    return SCHEDULE[attempt] * (0.8 + 0.4 * rand())
+
+
+def retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """A Retry-After header (seconds, or an HTTP date) as a wait, at most MAX_RETRY_AFTER."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        wait = timedelta(seconds=max(0, int(value)))
+    except ValueError:
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        wait = max(timedelta(0), when - now.replace(tzinfo=UTC))
+    return min(wait, MAX_RETRY_AFTER)
+
+
+def body_of(record: Any, now: datetime) -> bytes:
+    """A delivery's body: {type, timestamp, data} with the feed item as data."""
+    item = event_types.feed_item(record)
+    payload = {
+        "type": item["type"],
+        "timestamp": now.replace(tzinfo=UTC).isoformat().replace("+00:00", "Z"),
+        "data": item,
+    }
+    return json.dumps(payload, separators=(",", ":")).encode()
+
+
+def signature(secrets: list[str], webhook_id: str, at: datetime, body: bytes) -> str:
+    """The webhook-signature header: one `v1,…` signature per secret, space-separated."""
+    return " ".join(Webhook(s).sign(webhook_id, at.replace(tzinfo=UTC), body) for s in secrets)
+
+
+class Sender:
+    """Claims what is due, sends it in a pool of threads, and records each outcome."""
+
+    def __init__(
+        self,
+        app: TrackerApplication,
+        engine: Engine,
+        writer: Engine,
+        write_lock: AbstractContextManager[Any],
+        *,
+        kind: str,
+        clock: Callable[[], datetime],
+        allow_private: bool,
+        resolver: Resolver = resolve,
+        mailer: Mailer | None = None,
+        render: Renderer | None = None,
+        rand: Callable[[], float] = random.random,
+        workers: int = WORKERS,
+        per_endpoint: int = PER_ENDPOINT,
+        timeout: float = TIMEOUT,
+    ) -> None:
+        self.app = app
+        self.engine = engine
+        self.writer = writer
+        self.write_lock = write_lock
+        self.kind = kind
+        self.clock = clock
+        self.allow_private = allow_private
+        self.resolver = resolver
+        self.mailer = mailer
+        self.render = render
+        self.rand = rand
+        self.per_endpoint = per_endpoint
+        self.timeout = timeout
+        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tracker-outbox-send")
+        self._lock = threading.Lock()
+        self._in_flight: dict[UUID, int] = {}
+        self._emails_in_flight = 0
+        self._futures: set[Future[None]] = set()
+        self.finished = threading.Event()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    # ---- dispatching ---------------------------------------------------------------------------------------------
+
+    def dispatch(self, *, wait: bool = False) -> int:
+        """Start sending everything due now that has room in its endpoint's share; returns how many were started.
+        With `wait`, return once they are all sent and recorded."""
+        now = self.clock()
+        started: list[Future[None]] = []
+        mailing = self.mailer is not None and self.render is not None
+        webhooks_due, emails_due = self._due(now)
+        if webhooks_due:
+            for endpoint, claimed in self._claim_deliveries(now):
+                for delivery in claimed:
+                    started.append(self._submit(self._deliver, endpoint, delivery, key=endpoint.id))
+        if mailing and emails_due:
+            for message in self._claim_emails(now):
+                started.append(self._submit(self._mail, message, key=None))
+        if wait:
+            for future in started:
+                future.result()
+        return len(started)
+
+    def _due(self, now: datetime) -> tuple[bool, bool]:
+        """Whether any delivery and any e-mail is due, read without taking the writer's lock."""
+        with self.engine.connect() as conn:
+            webhooks = conn.execute(
+                select(deliveries.c.id)
+                .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
+                .where(
+                    deliveries.c.status == "pending",
+                    deliveries.c.next_attempt_at <= now,
+                    webhook_endpoints.c.active,
+                    or_(webhook_endpoints.c.paused_until.is_(None), webhook_endpoints.c.paused_until <= now),
+                )
+                .limit(1)
+            ).first()
+            mail = conn.execute(
+                select(emails.c.id).where(emails.c.status == "pending", emails.c.next_attempt_at <= now).limit(1)
+            ).first()
+        return webhooks is not None, mail is not None
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._futures
+
+    def _submit(self, fn: Callable[..., None], *args: Any, key: UUID | None) -> Future[None]:
+        def run() -> None:
+            try:
+                fn(*args)
+            except Exception:  # recorded as a failed attempt where it could be; the claim lapses otherwise
+                log.exception("outbox_send_failed")
+            finally:
+                with self._lock:
+                    if key is None:
+                        self._emails_in_flight -= 1
+                    else:
+                        self._in_flight[key] -= 1
+                self.finished.set()
+
+        with self._lock:
+            if key is None:
+                self._emails_in_flight += 1
+            else:
+                self._in_flight[key] = self._in_flight.get(key, 0) + 1
+        future = self.pool.submit(run)
+        with self._lock:
+            self._futures.add(future)
+        future.add_done_callback(self._forget)
+        return future
+
+    def _forget(self, future: Future[None]) -> None:
+        with self._lock:
+            self._futures.discard(future)
+
+    def _claim_deliveries(self, now: datetime) -> list[tuple[Endpoint, list[Any]]]:
+        claimed = []
+        with self.write_lock, self.writer.begin() as tx:
+            ready = tx.execute(
+                select(webhook_endpoints).where(
+                    webhook_endpoints.c.active,
+                    or_(webhook_endpoints.c.paused_until.is_(None), webhook_endpoints.c.paused_until <= now),
+                )
+            ).all()
+            for row in ready:
+                endpoint = endpoint_of(row)
+                with self._lock:
+                    room = self.per_endpoint - self._in_flight.get(endpoint.id, 0)
+                if room <= 0:
+                    continue
+                query = (
+                    select(deliveries)
+                    .where(
+                        deliveries.c.endpoint_id == endpoint.id,
+                        deliveries.c.status == "pending",
+                        deliveries.c.next_attempt_at <= now,
+                    )
+                    .order_by(deliveries.c.next_attempt_at, deliveries.c.position)
+                    .limit(room)
+                )
+                if self.kind == "postgresql":
+                    query = query.with_for_update(skip_locked=True)
+                rows = tx.execute(query).all()
+                if rows:
+                    tx.execute(
+                        update(deliveries)
+                        .where(deliveries.c.id.in_([r.id for r in rows]))
+                        .values(next_attempt_at=now + LEASE)
+                    )
+                    claimed.append((endpoint, rows))
+        return claimed
+
+    def _claim_emails(self, now: datetime) -> list[Any]:
+        with self._lock:
+            room = self.per_endpoint - self._emails_in_flight
+        if room <= 0:
+            return []
+        with self.write_lock, self.writer.begin() as tx:
+            query = (
+                select(emails)
+                .where(emails.c.status == "pending", emails.c.next_attempt_at <= now)
+                .order_by(emails.c.next_attempt_at, emails.c.id)
+                .limit(room)
+            )
+            if self.kind == "postgresql":
+                query = query.with_for_update(skip_locked=True)
+            rows = tx.execute(query).all()
+            if rows:
+                tx.execute(
+                    update(emails).where(emails.c.id.in_([r.id for r in rows])).values(next_attempt_at=now + LEASE)
+                )
+        return rows
+
+    # ---- webhooks ------------------------------------------------------------------------------------------------
+
+    def _deliver(self, endpoint: Endpoint, delivery: Any) -> None:
+        records = self.app.read_log(delivery.position - 1, 1)
+        now = self.clock()
+        if not records or records[0].position != delivery.position:
+            outcome = Outcome(None, 0.0, f"the event at log position {delivery.position} cannot be read")
+        else:
+            outcome = self.post(endpoint, str(delivery.event_id), body_of(records[0], now), now)
+        self._record_delivery(endpoint, delivery, outcome)
+
+    def post(self, endpoint: Endpoint, webhook_id: str, body: bytes, now: datetime) -> Outcome:
+        """One attempt: POST the signed body to the endpoint's URL, through the SSRF guard. No transaction is open."""
+        headers = {
+            "Content-Type": "application/json",
+            "User-Agent": "innovation-ecosystem-tracker-webhooks",
+            "webhook-id": webhook_id,
+            "webhook-timestamp": str(int(now.replace(tzinfo=UTC).timestamp())),
+            "webhook-signature": signature(endpoint.secrets_at(now), webhook_id, now, body),
+        }
+        started = time.perf_counter()
+        try:
+            conn, path = connection(
+                endpoint.url, timeout=self.timeout, allow_private=self.allow_private, resolver=self.resolver
+            )
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                answer = conn.getresponse()
+                kept = answer.read(RESPONSE_KEPT).decode("utf-8", "replace")
+                code = answer.status
+                wait = retry_after(answer.getheader("Retry-After"), now) if code in (429, 503) else None
+            finally:
+                conn.close()
+        except Exception as error:  # no answer: refused, unreachable, timed out, guarded
+            elapsed = (time.perf_counter() - started) * 1000
+            return Outcome(None, elapsed, f"{type(error).__name__}: {error}"[:500])
+        elapsed = (time.perf_counter() - started) * 1000
+        return Outcome(code, elapsed, None if 200 <= code < 300 else f"answered {code}", kept, wait)
+
+    def _record_delivery(self, endpoint: Endpoint, delivery: Any, outcome: Outcome) -> None:
+        now = self.clock()
+        with self.write_lock, self.writer.begin() as tx:
+            current = tx.execute(select(deliveries.c.attempts).where(deliveries.c.id == delivery.id)).first()
+            if current is None:
+                return  # the endpoint was deleted meanwhile
+            tx.execute(
+                insert(attempts).values(
+                    delivery_id=delivery.id,
+                    at=now,
+                    status_code=outcome.status_code,
+                    duration_ms=round(outcome.duration_ms, 2),
+                    error=outcome.error,
+                    response=outcome.response,
+                )
+            )
+            tried = current.attempts + 1
+            where = deliveries.c.id == delivery.id
+            if outcome.succeeded:
+                tx.execute(
+                    update(deliveries)
+                    .where(where)
+                    .values(status="succeeded", attempts=tried, next_attempt_at=None, updated_at=now)
+                )
+                tx.execute(
+                    update(webhook_endpoints)
+                    .where(webhook_endpoints.c.id == endpoint.id, webhook_endpoints.c.failing_since.is_not(None))
+                    .values(failing_since=None, paused_until=None)
+                )
+                return
+            if outcome.status_code == 410:
+                tx.execute(
+                    update(deliveries)
+                    .where(where)
+                    .values(status="failed", attempts=tried, next_attempt_at=None, updated_at=now)
+                )
+                self._disable(tx, endpoint.id, "gone", now)
+                return
+            wait = delay_after(tried, self.rand)
+            if wait is None:
+                tx.execute(
+                    update(deliveries)
+                    .where(where)
+                    .values(status="failed", attempts=tried, next_attempt_at=None, updated_at=now)
+                )
+            else:
+                if outcome.retry_after is not None:
+                    wait = max(wait, outcome.retry_after)
+                tx.execute(
+                    update(deliveries).where(where).values(attempts=tried, next_attempt_at=now + wait, updated_at=now)
+                )
+            row = tx.execute(
+                select(webhook_endpoints.c.failing_since, webhook_endpoints.c.paused_until).where(
+                    webhook_endpoints.c.id == endpoint.id
+                )
+            ).first()
+            if row is None:
+                return
+            failing_since = row.failing_since or now
+            if now - failing_since >= DISABLE_AFTER:
+                self._disable(tx, endpoint.id, "failing", now)
+                return
+            paused = max(x for x in (row.paused_until, now + (wait or timedelta(0))) if x is not None)
+            tx.execute(
+                update(webhook_endpoints)
+                .where(webhook_endpoints.c.id == endpoint.id)
+                .values(failing_since=failing_since, paused_until=paused)
+            )
+
+    def _disable(self, tx: Connection, endpoint_id: UUID, why: str, now: datetime) -> None:
+        """Disable an endpoint (`why`: a key of DISABLED_BECAUSE) and tell every active admin, once per disabling."""
+        reason = DISABLED_BECAUSE[why]
+        tx.execute(
+            update(webhook_endpoints)
+            .where(webhook_endpoints.c.id == endpoint_id)
+            .values(active=False, disabled_at=now, disabled_reason=reason, updated_at=now)
+        )
+        url = tx.scalar(select(webhook_endpoints.c.url).where(webhook_endpoints.c.id == endpoint_id))
+        admins = tx.scalars(select(people.c.id).where(people.c.role == "admin", people.c.active)).all()
+        context = {"endpoint_id": str(endpoint_id), "url": url, "reason": why}
+        source = f"endpoint:{endpoint_id}:{now.isoformat()}"
+        queue_emails(tx, [email_row(ENDPOINT_DISABLED, a, context, source, now) for a in admins])
+        log.warning("webhook_endpoint_disabled", endpoint_id=str(endpoint_id), reason=reason)
+
+    # ---- e-mail --------------------------------------------------------------------------------------------------
+
+    def _mail(self, message: Any) -> None:
+        assert self.mailer is not None
+        assert self.render is not None
+        with self.engine.connect() as conn:
+            person = conn.execute(select(people).where(people.c.id == message.person_id)).first()
+            opted_out = conn.scalar(
+                select(func.count()).where(
+                    and_(email_opt_outs.c.person_id == message.person_id, email_opt_outs.c.kind == message.kind)
+                )
+            )
+        if person is None or not person.active or person.erased_at is not None or not person.email:
+            self._record_email(message, "skipped", "the person cannot be written to (erased, inactive or no address)")
+            return
+        if opted_out:
+            self._record_email(message, "skipped", f"{message.kind} e-mails are turned off by the person")
+            return
+        context = dict(message.context)
+        if "innovation_id" in context:
+            context["title"] = self.app.get_innovation(UUID(context["innovation_id"])).title
+        try:
+            self.mailer.send(person.email, self.render(message.kind, person.locale, context))
+        except Exception as error:
+            self._record_email(message, "pending", f"{type(error).__name__}: {error}"[:500])
+            return
+        self._record_email(message, "sent", None)
+
+    def _record_email(self, message: Any, status: str, error: str | None) -> None:
+        now = self.clock()
+        values: dict[str, Any] = {"status": status, "last_error": error, "attempts": message.attempts + 1}
+        if status == "sent":
+            # An invitation's link works once; it is not kept after it has gone.
+            values.update(
+                sent_at=now, next_attempt_at=None, context={k: v for k, v in message.context.items() if k != "token"}
+            )
+        elif status == "pending":
+            wait = delay_after(message.attempts + 1, self.rand)
+            if wait is None:
+                values.update(status="failed", next_attempt_at=None)
+            else:
+                values["next_attempt_at"] = now + wait
+        else:
+            values["next_attempt_at"] = None
+        with self.write_lock, self.writer.begin() as tx:
+            tx.execute(update(emails).where(emails.c.id == message.id).values(**values))
+
+
+def stats(conn: Connection, now: datetime) -> dict[str, Any]:
+    """Deliveries and e-mails by status, the queue's depth, and the age of the oldest undelivered (seconds)."""
+    by_status = dict(conn.execute(select(deliveries.c.status, func.count()).group_by(deliveries.c.status)).all())
+    mail = dict(conn.execute(select(emails.c.status, func.count()).group_by(emails.c.status)).all())
+    oldest = conn.scalar(select(func.min(deliveries.c.created_at)).where(deliveries.c.status == "pending"))
+    oldest_mail = conn.scalar(select(func.min(emails.c.created_at)).where(emails.c.status == "pending"))
+    return {
+        "deliveries": {s: by_status.get(s, 0) for s in ("pending", "succeeded", "failed")},
+        "emails": {s: mail.get(s, 0) for s in ("pending", "sent", "failed", "skipped")},
+        "oldest_undelivered_seconds": (now - oldest).total_seconds() if oldest else None,
+        "oldest_unsent_email_seconds": (now - oldest_mail).total_seconds() if oldest_mail else None,
+    }

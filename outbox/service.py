@@ -1,0 +1,168 @@
+"""The outbox of one store, put together: its endpoints, the derivation from the log, the sender, and the loop that
+runs them (a thread of the web process on SQLite, `tracker outbox run` on PostgreSQL)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from datetime import datetime
+from typing import Any
+
+import structlog
+from sqlalchemy import Connection, select
+
+from outbox import sending
+from outbox.derive import Derivation
+from outbox.endpoints import Endpoints, aware
+from outbox.guard import Resolver, resolve
+from outbox.mail import Mailer
+from outbox.preferences import Preferences
+from outbox.tables import emails
+from projections.clock import utc_now
+from projections.engine import make_engine
+from projections.following import STORE_UNAVAILABLE
+from storage.config import StoreConfig
+from storage.locks import sqlite_writer_lock
+from tracker.application import TrackerApplication
+
+log = structlog.get_logger("tracker.outbox")
+
+# How often the loop looks for new events and for sends that have come due, when nothing wakes it.
+POLL_SECONDS = 0.05
+MAX_BACKOFF_SECONDS = 5.0
+
+
+class Outbox:
+    def __init__(
+        self,
+        app: TrackerApplication,
+        url: str,
+        *,
+        allow_private: bool = False,
+        mailer: Mailer | None = None,
+        render: sending.Renderer | None = None,
+        clock: Callable[[], datetime] = utc_now,
+        resolver: Resolver = resolve,
+        poll: float = POLL_SECONDS,
+        **sender_options: Any,
+    ) -> None:
+        config = StoreConfig.from_url(url)
+        self.app = app
+        self.reader = make_engine(url, pool_size=2)
+        self.writer = make_engine(url, writer=True, pool_size=4)
+        lock: AbstractContextManager[Any] = (
+            sqlite_writer_lock(config.path) if config.kind == "sqlite" and config.path else nullcontext()
+        )
+        self.clock = clock
+        self.poll = poll
+        self.endpoints = Endpoints(self.reader, self.writer, lock, allow_private=allow_private, resolver=resolver)
+        self.preferences = Preferences(self.reader, self.writer, lock)
+        self.derivation = Derivation(app, self.reader, self.writer, lock, kind=config.kind, clock=clock)
+        self.sender = sending.Sender(
+            app,
+            self.reader,
+            self.writer,
+            lock,
+            kind=config.kind,
+            clock=clock,
+            allow_private=allow_private,
+            resolver=resolver,
+            mailer=mailer,
+            render=render,
+            **sender_options,
+        )
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # ---- running -------------------------------------------------------------------------------------------------
+
+    def run_once(self) -> int:
+        """Derive what is new and send everything due, waiting for the sends; returns how many were sent."""
+        self.derivation.catch_up()
+        return self.sender.dispatch(wait=True)
+
+    def follow(self) -> None:
+        """Derive and send until stop() is called, riding out the database going away."""
+        self._stop.clear()
+        backoff = self.poll
+        while not self._stop.is_set():
+            try:
+                self.derivation.catch_up()
+                self.sender.dispatch()
+                backoff = self.poll
+            except STORE_UNAVAILABLE as error:
+                log.warning("outbox_store_unavailable", error=str(error), retry_in=backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                continue
+            except Exception:
+                log.exception("outbox_failed", retry_in=backoff)
+                self._stop.wait(backoff)
+                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                continue
+            # Woken by a write in this process or a finished send; otherwise look again after `poll`.
+            woken = self._wake.wait(self.poll) or self.sender.finished.is_set()
+            self._wake.clear()
+            self.sender.finished.clear()
+            if woken:
+                continue
+
+    def start(self) -> None:
+        """Follow in a daemon thread of this process."""
+        if self._thread is None:
+            self._thread = threading.Thread(target=self.follow, name="tracker-outbox", daemon=True)
+            self._thread.start()
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self, timeout: float = 15.0) -> None:
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def close(self) -> None:
+        self.stop()
+        self.sender.close()
+        self.reader.dispose()
+        self.writer.dispose()
+
+    # ---- what operators read -------------------------------------------------------------------------------------
+
+    def stats(self, conn: Connection | None = None) -> dict[str, Any]:
+        """Deliveries and e-mails by status, the oldest undelivered age, and the outbox's lag behind the log."""
+        if conn is None:
+            with self.reader.connect() as own:
+                return self.stats(own)
+        found = sending.stats(conn, utc_now())
+        position = self.derivation.position(conn)
+        found["position"] = position
+        found["lag"] = max(self.app.current_position() - position, 0)
+        return found
+
+    def emails(self, *, status: str | None = None, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
+        """The e-mails in the outbox, oldest first (for admins): kind, person, status and attempts, never a token."""
+        query = select(emails).where(emails.c.id > after)
+        if status is not None:
+            query = query.where(emails.c.status == status)
+        with self.reader.connect() as conn:
+            rows = conn.execute(query.order_by(emails.c.id).limit(limit)).all()
+        return [
+            {
+                "id": r.id,
+                "kind": r.kind,
+                "person_id": r.person_id,
+                "about": {k: v for k, v in r.context.items() if k != "token"},
+                "status": r.status,
+                "attempts": r.attempts,
+                "created_at": aware(r.created_at),
+                "next_attempt_at": aware(r.next_attempt_at),
+                "sent_at": aware(r.sent_at),
+                "last_error": r.last_error,
+            }
+            for r in rows
+        ]
