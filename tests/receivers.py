@@ -49,7 +49,7 @@ def webhook_receiver() -> Iterator[Receiver]:
     receiver = Receiver()
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802 - the http.server protocol
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
             status, headers, delay = receiver.answer()
             if delay:
@@ -92,7 +92,7 @@ def smtp_server() -> Iterator[Mailbox]:
     box = Mailbox()
 
     class Handler:
-        async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's API
+        async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
             box.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
             return "250 OK"
 

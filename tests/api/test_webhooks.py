@@ -11,7 +11,6 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
-from outbox.guard import RefusedAddressError, check_url
 from outbox.service import Outbox
 from projections.clock import utc_now
 from tests.api.conftest import Env, make_env, submit
