@@ -142,7 +142,7 @@ class Derivation:
             name = event_types.name_of_record(record)
             event_id = event_types.event_id(record.aggregate_id, record.version)
             for endpoint in endpoints:
-                if endpoint.matches(name):
+                if endpoint.receives(record.position, name):
                     rows.append(
                         {
                             "endpoint_id": endpoint.id,
@@ -175,7 +175,10 @@ class Derivation:
             owner = self.app.get_innovation(record.aggregate_id, version=record.version).organisation_id
             providers = tx.scalars(
                 select(people.c.id).where(
-                    people.c.role == "provider", people.c.organisation_id == owner, people.c.active
+                    people.c.role == "provider",
+                    people.c.organisation_id == owner,
+                    people.c.active,
+                    people.c.email.is_not(None),
                 )
             ).all()
             context = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -49,9 +50,14 @@ class Endpoint:
     secret: str
     previous_secret: str | None
     previous_secret_until: datetime | None
+    starts_after: int
 
     def matches(self, name: str) -> bool:
         return "*" in self.event_types or name in self.event_types
+
+    def receives(self, position: int, name: str) -> bool:
+        """Whether the event stored at `position` goes to this endpoint as it is derived."""
+        return position > self.starts_after and self.matches(name)
 
     def secrets_at(self, now: datetime) -> list[str]:
         """The secrets a delivery sent at `now` is signed with: the current one, and the previous for a day after a
@@ -88,6 +94,7 @@ def endpoint_of(row: Any) -> Endpoint:
         row.secret,
         row.previous_secret,
         row.previous_secret_until,
+        row.starts_after,
     )
 
 
@@ -114,6 +121,7 @@ class Endpoints:
         engine: Engine,
         writer: Engine,
         write_lock: Any,
+        head: Callable[[], int],
         *,
         allow_private: bool,
         resolver: Resolver = resolve,
@@ -121,6 +129,7 @@ class Endpoints:
         self.engine = engine
         self.writer = writer
         self.write_lock = write_lock
+        self.head = head
         self.allow_private = allow_private
         self.resolver = resolver
 
@@ -147,6 +156,7 @@ class Endpoints:
                     description=description,
                     active=True,
                     secret=secret,
+                    starts_after=self.head(),
                     created_at=now,
                     created_by=actor_id,
                     updated_at=now,

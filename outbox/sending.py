@@ -414,7 +414,9 @@ class Sender:
             .values(active=False, disabled_at=now, disabled_reason=reason, updated_at=now)
         )
         url = tx.scalar(select(webhook_endpoints.c.url).where(webhook_endpoints.c.id == endpoint_id))
-        admins = tx.scalars(select(people.c.id).where(people.c.role == "admin", people.c.active)).all()
+        admins = tx.scalars(
+            select(people.c.id).where(people.c.role == "admin", people.c.active, people.c.email.is_not(None))
+        ).all()
         context = {"endpoint_id": str(endpoint_id), "url": url, "reason": why}
         source = f"endpoint:{endpoint_id}:{now.isoformat()}"
         queue_emails(tx, [email_row(ENDPOINT_DISABLED, a, context, source, now) for a in admins])

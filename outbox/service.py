@@ -56,7 +56,9 @@ class Outbox:
         )
         self.clock = clock
         self.poll = poll
-        self.endpoints = Endpoints(self.reader, self.writer, lock, allow_private=allow_private, resolver=resolver)
+        self.endpoints = Endpoints(
+            self.reader, self.writer, lock, app.current_position, allow_private=allow_private, resolver=resolver
+        )
         self.preferences = Preferences(self.reader, self.writer, lock)
         self.derivation = Derivation(app, self.reader, self.writer, lock, kind=config.kind, clock=clock)
         self.sender = sending.Sender(

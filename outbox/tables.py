@@ -44,6 +44,8 @@ webhook_endpoints = Table(
     Column("description", String(500)),
     Column("active", Boolean, nullable=False),
     Column("secret", String(200), nullable=False),
+    # The log's head when the endpoint was made: it receives the events after it (a replay sends earlier ones).
+    Column("starts_after", BigInteger, nullable=False),
     # After a rotation, deliveries are signed with the previous secret too until this time.
     Column("previous_secret", String(200)),
     Column("previous_secret_until", DateTime),

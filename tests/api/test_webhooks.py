@@ -4,6 +4,7 @@ three days of failure, redelivery and replay, and the SSRF guard."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -11,6 +12,8 @@ from typing import Any
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
+from outbox import sending
+from outbox.guard import RefusedAddressError, check_url
 from outbox.service import Outbox
 from projections.clock import utc_now
 from tests.api.conftest import Env, make_env, submit
@@ -133,3 +136,246 @@ def signed_by(received: Any, secret: str) -> bool:
     at = datetime.fromtimestamp(int(received.headers["webhook-timestamp"]), UTC)
     expected = Webhook(secret).sign(received.headers["webhook-id"], at, received.body)
     return expected in received.headers["webhook-signature"].split(" ")
+
+
+def attempts_of(env: Env, hook_id: str) -> list[dict[str, Any]]:
+    return env.get(f"/api/v1/webhooks/{hook_id}/deliveries", env.keys.admin).json["items"]  # type: ignore[no-any-return]
+
+
+def test_the_retry_schedule_under_an_injected_clock(hooks_env: Env, receiver: Receiver) -> None:
+    env = hooks_env
+    clock = Clock()
+    outbox = with_clock(env, clock)
+    hook = create(env, receiver.url, ["innovation.submitted"])
+    receiver.default = (500, {}, 0.0)
+    submit(env)
+    outbox.run_once()
+    waits = []
+    for expected in sending.SCHEDULE[1:]:
+        (delivery,) = attempts_of(env, hook["id"])
+        due = datetime.fromisoformat(delivery["next_attempt_at"]).replace(tzinfo=None)
+        waits.append(due - clock.now)
+        # Nothing goes before it is due: the endpoint backs off as a whole.
+        clock.now = due - timedelta(seconds=1)
+        assert outbox.run_once() == 0
+        clock.now = due
+        assert outbox.run_once() == 1
+        assert expected == waits[-1]  # no jitter with rand() = 0.5
+    (delivery,) = attempts_of(env, hook["id"])
+    assert delivery["status"] == "failed"
+    assert len(delivery["attempts"]) == len(sending.SCHEDULE)
+    assert {a["status_code"] for a in delivery["attempts"]} == {500}
+    assert len(set(receiver.ids())) == 1  # every attempt carried the same webhook-id
+    assert sum(waits, timedelta()) > timedelta(days=3)
+
+
+def test_jitter_spreads_the_waits() -> None:
+    assert sending.delay_after(2, lambda: 0.0) == timedelta(minutes=4)
+    assert sending.delay_after(2, lambda: 1.0) == timedelta(minutes=6)
+    assert sending.delay_after(len(sending.SCHEDULE), lambda: 0.5) is None
+
+
+def test_retry_after_is_honoured(hooks_env: Env, receiver: Receiver) -> None:
+    env = hooks_env
+    clock = Clock()
+    outbox = with_clock(env, clock)
+    hook = create(env, receiver.url, ["innovation.submitted"])
+    receiver.answers = [(503, {"Retry-After": "120"}, 0.0), (429, {"Retry-After": "3600"}, 0.0)]
+    submit(env)
+    outbox.run_once()
+    (delivery,) = attempts_of(env, hook["id"])
+    # 120 s, not the schedule's 5 s.
+    assert datetime.fromisoformat(delivery["next_attempt_at"]).replace(tzinfo=None) == clock.now + timedelta(
+        seconds=120
+    )
+    clock.advance(timedelta(seconds=119))
+    assert outbox.run_once() == 0
+    clock.advance(timedelta(seconds=1))
+    assert outbox.run_once() == 1
+    (delivery,) = attempts_of(env, hook["id"])
+    assert datetime.fromisoformat(delivery["next_attempt_at"]).replace(tzinfo=None) == clock.now + timedelta(hours=1)
+    clock.advance(timedelta(hours=1))
+    assert outbox.run_once() == 1
+    assert attempts_of(env, hook["id"])[0]["status"] == "succeeded"
+    assert sending.retry_after("Wed, 21 Oct 2015 07:28:00 GMT", datetime(2015, 10, 21, 7, 27)) == timedelta(minutes=1)
+    assert sending.retry_after("soon", utc_now()) is None
+
+
+def test_a_410_disables_the_endpoint_and_tells_the_admins(hooks_env: Env, receiver: Receiver) -> None:
+    env = hooks_env
+    services = env.app.extensions["tracker"]
+    admin = services.people.create(actor_id="admin", name="Ada", email="ada@example.org", role="admin")
+    hook = create(env, receiver.url, ["innovation.submitted"])
+    receiver.default = (410, {}, 0.0)
+    submit(env)
+    submit(env)
+    outbox = outbox_of(env)
+    outbox.sender.per_endpoint = 1
+    outbox.run_once()
+    endpoint = env.get(f"/api/v1/webhooks/{hook['id']}", env.keys.admin).json
+    assert endpoint["active"] is False
+    assert "410" in endpoint["disabled_reason"]
+    assert len(receiver.received) == 1  # the second delivery waits for the endpoint to be turned back on
+    emails = env.get("/api/v1/outbox/emails", env.keys.admin, query_string={"status": "pending"}).json
+    assert emails["smtp_configured"] is False
+    told = [e for e in emails["items"] if e["kind"] == "endpoint_disabled"]
+    assert {e["person_id"] for e in told} == {str(admin.id)}
+    receiver.default = (200, {}, 0.0)
+    again = env.patch(f"/api/v1/webhooks/{hook['id']}", env.keys.admin, json={"active": True})
+    assert again.json["active"] is True
+    assert again.json["disabled_at"] is None
+    outbox.run_once()
+    assert len(receiver.received) == 2
+
+
+def test_three_days_of_failure_disable_the_endpoint(hooks_env: Env, receiver: Receiver) -> None:
+    env = hooks_env
+    services = env.app.extensions["tracker"]
+    services.people.create(actor_id="admin", name="Ada", email="ada@example.org", role="admin")
+    clock = Clock()
+    outbox = with_clock(env, clock)
+    hook = create(env, receiver.url, ["innovation.submitted"])
+    receiver.default = (502, {}, 0.0)
+    submit(env)
+    started = clock.now
+    outbox.run_once()
+    while env.get(f"/api/v1/webhooks/{hook['id']}", env.keys.admin).json["active"]:
+        (delivery,) = attempts_of(env, hook["id"])
+        assert delivery["status"] == "pending"
+        clock.now = datetime.fromisoformat(delivery["next_attempt_at"]).replace(tzinfo=None)
+        assert outbox.run_once() == 1
+    assert clock.now - started >= timedelta(days=3)
+    assert clock.now - started < timedelta(days=3, hours=24)
+    endpoint = env.get(f"/api/v1/webhooks/{hook['id']}", env.keys.admin).json
+    assert "three days" in endpoint["disabled_reason"]
+    kinds = [e["kind"] for e in env.get("/api/v1/outbox/emails", env.keys.admin).json["items"]]
+    assert kinds.count("endpoint_disabled") == 1
+
+
+def test_redelivery_and_replay_send_again_with_the_same_webhook_id(hooks_env: Env, receiver: Receiver) -> None:
+    env = hooks_env
+    outbox = outbox_of(env)
+    first = submit(env)
+    hook = create(env, receiver.url, ["innovation.submitted", "innovation.evaluator_assigned"])
+    second = submit(env)
+    env.assign(second["id"], env.keys.evaluator)
+    outbox.run_once()
+    assert len(receiver.received) == 2
+    (delivery, _assigned) = attempts_of(env, hook["id"])
+    again = env.post(f"/api/v1/webhooks/{hook['id']}/deliveries/{delivery['delivery_id']}/redeliver", env.keys.admin)
+    assert again.status_code == 202
+    outbox.run_once()
+    assert receiver.ids()[-1] == delivery["event_id"]
+    assert receiver.ids().count(delivery["event_id"]) == 2
+    bodies = [r.json["data"] for r in receiver.received if r.headers["webhook-id"] == delivery["event_id"]]
+    assert bodies[0] == bodies[1]
+    # Replay from before the endpoint existed: the first innovation's submission too, once each.
+    before = (
+        int(
+            env.get("/api/v1/events", env.keys.admin, query_string={"types": "innovation.submitted"}).json["items"][-2][
+                "position"
+            ]
+        )
+        - 1
+    )
+    replayed = env.post(f"/api/v1/webhooks/{hook['id']}/replay", env.keys.admin, json={"after": before})
+    assert replayed.status_code == 202
+    assert replayed.json == {"queued": 3}
+    outbox.run_once()
+    last = receiver.received[-3:]
+    assert sorted(r.json["data"]["aggregate_id"] for r in last if r.json["type"] == "innovation.submitted") == sorted(
+        [first["id"], second["id"]]
+    )
+    assert set(receiver.ids()[:2]) <= set(receiver.ids()[-3:])
+    missing = env.post(f"/api/v1/webhooks/{hook['id']}/deliveries/999999/redeliver", env.keys.admin)
+    assert missing.status_code == 404
+
+
+def test_a_slow_receiver_does_not_hold_up_the_others(hooks_env: Env) -> None:
+    env = hooks_env
+    outbox = outbox_of(env)
+    with webhook_receiver() as slow, webhook_receiver() as fast:
+        slow.default = (200, {}, 3.0)
+        create(env, slow.url, ["innovation.submitted"])
+        create(env, fast.url, ["innovation.submitted"])
+        for _ in range(6):
+            env.world.submit(title="Many at once")
+        outbox.derivation.catch_up()
+        started = time.monotonic()
+        outbox.sender.dispatch()
+        while len(fast.received) < 6:
+            outbox.sender.dispatch()
+            time.sleep(0.01)
+            assert time.monotonic() - started < 2.5, "the fast receiver waited for the slow one"
+        # The slow one has at most its share in flight.
+        assert len(slow.received) == 0
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://example.org/hook",
+        "https://127.0.0.1/hook",
+        "https://10.0.0.1/hook",
+        "https://[::1]/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://localhost/hook",
+        "https://192.168.1.20/hook",
+        "https://[::ffff:10.0.0.1]/hook",
+        "ftp://example.org/hook",
+        "https://user:pass@example.org/hook",
+    ],
+)
+def test_the_ssrf_guard_refuses(url: str) -> None:
+    with pytest.raises(RefusedAddressError):
+        check_url(url, allow_private=False, resolver=lambda host, port: _resolve(host))
+
+
+def test_the_guard_refuses_a_name_resolving_to_a_private_address() -> None:
+    with pytest.raises(RefusedAddressError, match="not public"):
+        check_url(
+            "https://hooks.example.org/x", allow_private=False, resolver=lambda h, p: ["93.184.215.14", "10.1.2.3"]
+        )
+    check_url("https://hooks.example.org/x", allow_private=False, resolver=lambda h, p: ["93.184.215.14"])
+    # localhost, resolved by this machine's own resolver
+    with pytest.raises(RefusedAddressError, match="not public"):
+        check_url("https://localhost:8443/x", allow_private=False)
+
+
+def test_the_api_refuses_private_endpoints_unless_allowed(env: Env) -> None:
+    for url in ("http://example.org/hook", "https://127.0.0.1/hook", "https://169.254.169.254/"):
+        refused = env.post("/api/v1/webhooks", env.keys.admin, json={"url": url, "event_types": ["*"]})
+        assert refused.status_code == 422, url
+    unknown = env.post(
+        "/api/v1/webhooks", env.keys.admin, json={"url": "https://example.org/h", "event_types": ["innovation.x"]}
+    )
+    assert unknown.status_code == 422
+
+
+def test_the_guard_checks_the_address_at_each_delivery(hooks_env: Env, receiver: Receiver) -> None:
+    """An endpoint accepted while its name resolved to a public address is not reached once the name points inward
+    (DNS rebinding): each delivery resolves again and checks what it would connect to."""
+    env = hooks_env
+    outbox = outbox_of(env)
+    outbox.endpoints.allow_private = False
+    outbox.endpoints.resolver = lambda host, port: ["93.184.215.14"]
+    endpoint, _secret = outbox.endpoints.create(
+        url="https://hooks.example.org/x", event_types=["innovation.submitted"], description=None, actor_id="admin"
+    )
+    outbox.sender.allow_private = False
+    outbox.sender.resolver = lambda host, port: ["127.0.0.1"]
+    submit(env)
+    outbox.run_once()
+    assert receiver.received == []
+    (delivery,) = attempts_of(env, str(endpoint.id))
+    assert "not public" in delivery["attempts"][0]["error"]
+    assert delivery["status"] == "pending"
+
+
+def _resolve(host: str) -> list[str]:
+    import ipaddress
+
+    try:
+        return [str(ipaddress.ip_address(host.strip("[]")))]
+    except ValueError:
+        return ["127.0.0.1"] if host == "localhost" else ["93.184.215.14"]

@@ -37,6 +37,7 @@ def upgrade() -> None:
         sa.Column("description", sa.String(500)),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("secret", sa.String(200), nullable=False),
+        sa.Column("starts_after", sa.BigInteger(), nullable=False),
         sa.Column("previous_secret", sa.String(200)),
         sa.Column("previous_secret_until", sa.DateTime()),
         sa.Column("created_at", sa.DateTime(), nullable=False),
