@@ -187,6 +187,8 @@ class Endpoints:
     def update(self, endpoint_id: UUID, changes: dict[str, Any]) -> Endpoint:
         """Change the url, event types, description or active flag. Turning an endpoint back on clears its
         disabling and back-off, so its pending deliveries go out."""
+        if not changes:
+            raise ValidationError("changes", "name at least one of url, event_types, description and active")
         values: dict[str, Any] = {}
         if "url" in changes:
             values["url"] = self._check(changes["url"])

@@ -10,6 +10,7 @@ from sqlalchemy import Engine, delete, insert, select
 
 from outbox.derive import ENDPOINT_DISABLED, EVALUATOR_ASSIGNED, GATE_DECISION
 from outbox.tables import email_opt_outs
+from tracker.errors import ValidationError
 
 CHOOSABLE = (EVALUATOR_ASSIGNED, GATE_DECISION, ENDPOINT_DISABLED)
 
@@ -28,9 +29,11 @@ class Preferences:
 
     def set(self, person_id: UUID, choices: dict[str, bool]) -> dict[str, bool]:
         """Turn kinds on (True) or off (False); kinds not named stay as they are."""
+        if not choices:
+            raise ValidationError("changes", f"name at least one kind of e-mail: {', '.join(CHOOSABLE)}")
         unknown = sorted(set(choices) - set(CHOOSABLE))
         if unknown:
-            raise ValueError(f"unknown kinds of e-mail: {unknown}")
+            raise ValidationError("body", f"unknown kinds of e-mail {unknown}; the kinds are {', '.join(CHOOSABLE)}")
         with self.write_lock, self.writer.begin() as tx:  # type: ignore[attr-defined]
             for kind, on in choices.items():
                 tx.execute(

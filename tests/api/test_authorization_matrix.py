@@ -54,6 +54,9 @@ def fresh(env: Env, stage: str) -> dict[str, Any]:
     organisation, all projected, for one call."""
     app, world = env.world.app, env.world
     services = env.app.extensions["tracker"]
+    hook, _secret = services.outbox.endpoints.create(
+        url="http://127.0.0.1:9/hook", event_types=["innovation.submitted"], description=None, actor_id="test"
+    )
     iid = world.submit()
     world.to_stage(iid, stage)
     pilot = app.start_pilot(iid, actor=world.provider, site_organisation_id=world.site, started_on="2025-01-01")
@@ -67,8 +70,18 @@ def fresh(env: Env, stage: str) -> dict[str, Any]:
     )
     services.keys.create_for(person_id=person.id, name="laptop")
     services.read_model.catch_up()
+    services.outbox.derivation.catch_up()
+    (delivery,) = services.outbox.endpoints.deliveries(hook.id)["items"]
     version = app.get_innovation(iid).version
-    return {"iid": iid, "pilot": pilot.item_id, "org": org, "version": version, "person": person.id}
+    return {
+        "iid": iid,
+        "pilot": pilot.item_id,
+        "org": org,
+        "version": version,
+        "person": person.id,
+        "hook": hook.id,
+        "delivery": delivery["delivery_id"],
+    }
 
 
 EVERYONE = dict.fromkeys(PRINCIPALS[1:], 200)
@@ -89,6 +102,7 @@ OWNER_WRITE = {"admin": 201, "provider": 201, "other_provider": 404, "site_provi
 EVALUATORS = ("evaluator", "evaluator_b", "conflicted_evaluator", "owner_evaluator")
 ITEM = "/api/v1/innovations/{iid}"
 PERSON = "/api/v1/people/{person}"
+HOOK = "/api/v1/webhooks/{hook}"
 
 CASES: dict[str, Case] = {
     "list organisations": Case("GET", lambda e, s: "/api/v1/organisations", EVERYONE),
@@ -234,6 +248,28 @@ CASES: dict[str, Case] = {
     ),
     "revoke key": Case("DELETE", lambda e, s: PERSON.format(**s) + "/keys/laptop", {"admin": 204}),
     "me": Case("GET", lambda e, s: "/api/v1/me", EVERYONE),
+    "list webhooks": Case("GET", lambda e, s: "/api/v1/webhooks", {"admin": 200}),
+    "add webhook": Case(
+        "POST",
+        lambda e, s: "/api/v1/webhooks",
+        {"admin": 201},
+        body=lambda e, s: {"url": "http://127.0.0.1:9/other", "event_types": ["innovation.advanced"]},
+    ),
+    "get webhook": Case("GET", lambda e, s: HOOK.format(**s), {"admin": 200}),
+    "change webhook": Case("PATCH", lambda e, s: HOOK.format(**s), {"admin": 200}, body=lambda e, s: {"active": False}),
+    "delete webhook": Case("DELETE", lambda e, s: HOOK.format(**s), {"admin": 204}),
+    "rotate webhook secret": Case("POST", lambda e, s: HOOK.format(**s) + "/rotate-secret", {"admin": 200}),
+    "webhook deliveries": Case("GET", lambda e, s: HOOK.format(**s) + "/deliveries", {"admin": 200}),
+    "redeliver": Case(
+        "POST", lambda e, s: HOOK.format(**s) + "/deliveries/{delivery}/redeliver".format(**s), {"admin": 202}
+    ),
+    "replay": Case("POST", lambda e, s: HOOK.format(**s) + "/replay", {"admin": 202}, body=lambda e, s: {"after": 0}),
+    "outbox": Case("GET", lambda e, s: "/api/v1/outbox", {"admin": 200}),
+    "outbox emails": Case("GET", lambda e, s: "/api/v1/outbox/emails", {"admin": 200}),
+    "email preferences": Case("GET", lambda e, s: "/api/v1/me/email-preferences", EVERYONE),
+    "choose email preferences": Case(
+        "PUT", lambda e, s: "/api/v1/me/email-preferences", EVERYONE, body=lambda e, s: {"gate_decision": False}
+    ),
     "import": Case(
         "POST",
         lambda e, s: "/api/v1/imports",
@@ -246,7 +282,12 @@ CASES: dict[str, Case] = {
 @pytest.fixture(scope="module")
 def matrix_env(tmp_path_factory: pytest.TempPathFactory) -> Any:
     # The anonymous column alone fails authentication once per operation: more than the per-client limit allows.
-    environment = make_env(f"sqlite:///{tmp_path_factory.mktemp('matrix')}/tracker.db", auth_failure_limit="")
+    environment = make_env(
+        f"sqlite:///{tmp_path_factory.mktemp('matrix')}/tracker.db",
+        auth_failure_limit="",
+        inline_outbox=False,
+        webhooks_allow_private=True,
+    )
     yield environment
     environment.app.extensions["tracker"].close()
 
