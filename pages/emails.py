@@ -43,7 +43,7 @@ def renderer(app: Flask, base_url: str) -> Callable[[str, str, dict[str, Any]], 
         language = locale.split("-")[0]
         language = language if language in LANGUAGES else DEFAULT
         with app.test_request_context(base_url=base_url), force_locale(language):
-            values = dict(context)
+            values = dict(context, lang=language)
             values["link"] = base_url + _path(kind, context)
             values["account"] = f"{base_url}/account"
             if values.get("stage"):

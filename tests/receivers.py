@@ -4,6 +4,7 @@ tells it), and an SMTP server (aiosmtpd) that keeps the e-mails it is sent."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -96,10 +97,14 @@ def smtp_server() -> Iterator[Mailbox]:
             box.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
             return "250 OK"
 
-    controller = Controller(Handler(), hostname="127.0.0.1", port=0)
+    # The controller checks its server by connecting to the port it was given, so it needs a real one.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        box.url = f"smtp://127.0.0.1:{controller.server.sockets[0].getsockname()[1]}"  # type: ignore[union-attr]
+        box.url = f"smtp://127.0.0.1:{port}"
         yield box
     finally:
         controller.stop()

@@ -1,0 +1,164 @@
+"""E-mail to people through a real SMTP server (aiosmtpd): an evaluator assigned, a gate decision to the owning
+organisation's providers, an invitation and an endpoint disabled; in the person's language, plain text and HTML, each
+with a link to act on; a person can turn each kind off; without SMTP the messages wait in the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from outbox.service import Outbox
+from tests.api.conftest import Env, make_env, submit
+from tests.receivers import Mailbox, smtp_server, webhook_receiver
+
+
+@pytest.fixture
+def mailbox() -> Iterator[Mailbox]:
+    with smtp_server() as box:
+        yield box
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def mail_env(request: pytest.FixtureRequest, mailbox: Mailbox) -> Iterator[Env]:
+    environment = make_env(
+        request.getfixturevalue(f"{request.param}_url"),
+        inline_outbox=False,
+        webhooks_allow_private=True,
+        smtp_url=mailbox.url,
+        smtp_from="Tracker <tracker@example.org>",
+        base_url="https://tracker.example.org",
+    )
+    yield environment
+    environment.app.extensions["tracker"].close()
+
+
+def outbox_of(env: Env) -> Outbox:
+    return env.app.extensions["tracker"].outbox  # type: ignore[no-any-return]
+
+
+def parts(message: Any) -> tuple[str, str]:
+    text = message.get_body(preferencelist=("plain",)).get_content()
+    html = message.get_body(preferencelist=("html",)).get_content()
+    return text, html
+
+
+def person(env: Env, role: str, email: str, locale: str = "en", organisation: Any = None) -> Any:
+    return env.app.extensions["tracker"].people.create(
+        actor_id="admin", name=f"{role} {email}", email=email, role=role, organisation_id=organisation, locale=locale
+    )
+
+
+def test_an_assigned_evaluator_is_written_to_in_their_language(mail_env: Env, mailbox: Mailbox) -> None:
+    env = mail_env
+    vaida = person(env, "evaluator", "vaida@example.org", "lt", env.world.eval_org_b)
+    created = submit(env, title="Mentorystė pameistriams")
+    assigned = env.post(
+        f"/api/v1/innovations/{created['id']}/assignments",
+        env.keys.manager,
+        json={"evaluator_id": str(vaida.id), "due_on": "2027-01-15"},
+    )
+    assert assigned.status_code == 201
+    outbox_of(env).run_once()
+    (message,) = [m for m in mailbox.messages if m["To"] == "vaida@example.org"]
+    assert message["From"] == "Tracker <tracker@example.org>"
+    assert "Mentorystė pameistriams" in message["Subject"]
+    text, html = parts(message)
+    link = f"https://tracker.example.org/assess/{created['id']}"
+    assert link in text
+    assert f'href="{link}"' in html
+    assert "Sveiki" in text  # Lithuanian
+    assert "2027" in text
+    assert '<html lang="lt">' in html
+
+
+def test_a_gate_decision_goes_to_the_owning_organisations_providers(mail_env: Env, mailbox: Mailbox) -> None:
+    env = mail_env
+    owner = person(env, "provider", "owner@example.org", "it", env.world.owner)
+    other = person(env, "provider", "other@example.org", "en", env.world.eval_org_c)
+    created = submit(env, title="Badge aperti")
+    etag = env.get(f"/api/v1/innovations/{created['id']}", env.keys.manager).headers["ETag"]
+    decided = env.post(
+        f"/api/v1/innovations/{created['id']}/decisions",
+        env.keys.manager,
+        json={"decision": "hold", "rationale": "Aspettiamo i dati."},
+        headers={"If-Match": etag},
+    )
+    assert decided.status_code == 200, decided.json
+    outbox_of(env).run_once()
+    to = [m["To"] for m in mailbox.messages]
+    assert "owner@example.org" in to
+    assert "other@example.org" not in to
+    (message,) = [m for m in mailbox.messages if m["To"] == "owner@example.org"]
+    text, _html = parts(message)
+    assert "Aspettiamo i dati." in text
+    assert f"https://tracker.example.org/innovations/{created['id']}" in text
+    assert "Salve" in text or "Buongiorno" in text
+    del owner, other
+
+
+def test_a_person_can_turn_a_kind_off(mail_env: Env, mailbox: Mailbox) -> None:
+    env = mail_env
+    evaluator_key_person = UUID(env.person_id(env.keys.evaluator))
+    services = env.app.extensions["tracker"]
+    services.people.update(evaluator_key_person, {"email": "eva@example.org"}, actor_id="admin")
+    choices = env.call("PUT", "/api/v1/me/email-preferences", env.keys.evaluator, json={"evaluator_assigned": False})
+    assert choices.status_code == 200
+    assert choices.json == {"evaluator_assigned": False, "gate_decision": True, "endpoint_disabled": True}
+    assert env.get("/api/v1/me/email-preferences", env.keys.evaluator).json == choices.json
+    created = submit(env)
+    env.assign(created["id"], env.keys.evaluator)
+    outbox_of(env).run_once()
+    assert [m for m in mailbox.messages if m["To"] == "eva@example.org"] == []
+    listed = env.get("/api/v1/outbox/emails", env.keys.admin, query_string={"status": "skipped"}).json["items"]
+    assert [e["kind"] for e in listed] == ["evaluator_assigned"]
+    refused = env.call("PUT", "/api/v1/me/email-preferences", env.keys.evaluator, json={"invitation": False})
+    assert refused.status_code == 422
+
+
+def test_an_invitation_is_e_mailed_with_its_link_and_the_token_is_not_kept(mail_env: Env, mailbox: Mailbox) -> None:
+    env = mail_env
+    services = env.app.extensions["tracker"]
+    rasa = person(env, "analyst", "rasa@example.org", "lt")
+    invitation = services.signin.invite(rasa.id, actor_id="admin")
+    pending = env.get("/api/v1/outbox/emails", env.keys.admin, query_string={"status": "pending"}).json["items"]
+    assert all("token" not in e["about"] for e in pending)
+    outbox_of(env).run_once()
+    (message,) = [m for m in mailbox.messages if m["To"] == "rasa@example.org"]
+    text, html = parts(message)
+    assert f"https://tracker.example.org/invitations/{invitation.token}" in text
+    assert invitation.token in html
+    with outbox_of(env).reader.connect() as conn:
+        kept = conn.exec_driver_sql("SELECT context FROM outbox_emails WHERE kind = 'invitation'").scalar()
+    assert invitation.token not in str(kept)
+
+
+def test_the_admins_are_told_when_an_endpoint_is_disabled(mail_env: Env, mailbox: Mailbox) -> None:
+    env = mail_env
+    person(env, "admin", "ada@example.org")
+    with webhook_receiver() as receiver:
+        receiver.default = (410, {}, 0.0)
+        hook = env.post("/api/v1/webhooks", env.keys.admin, json={"url": receiver.url, "event_types": ["*"]}).json
+        submit(env)
+        outbox_of(env).run_once()
+        outbox_of(env).run_once()
+    (message,) = [m for m in mailbox.messages if m["To"] == "ada@example.org"]
+    text, _html = parts(message)
+    assert receiver.url in text
+    assert "410" in text
+    assert hook["id"] in text
+
+
+def test_without_smtp_messages_wait_in_the_outbox(env: Env) -> None:
+    created = submit(env)
+    env.assign(created["id"], env.keys.evaluator)
+    outbox = outbox_of(env)
+    outbox.run_once()
+    waiting = env.get("/api/v1/outbox/emails", env.keys.admin).json
+    assert waiting["smtp_configured"] is False
+    assert [(e["kind"], e["status"]) for e in waiting["items"]] == [("evaluator_assigned", "pending")]
+    status = env.get("/api/v1/outbox", env.keys.admin).json
+    assert status["emails"]["pending"] == 1
+    assert status["lag"] == 0
