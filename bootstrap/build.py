@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 
 from eventsourcing.persistence import ApplicationRecorder
 from sqlalchemy import Engine
@@ -79,7 +80,13 @@ def build_services(settings: Settings) -> Services:
 def build_outbox(settings: Settings, app: TrackerApplication) -> Outbox:
     """The outbox; its e-mails are rendered once the pages give it their renderer (bootstrap.web)."""
     mailer = Mailer(SMTPConfig.from_url(settings.smtp_url, settings.smtp_from)) if settings.smtp_url else None
-    return Outbox(app, settings.database_url, allow_private=settings.webhooks_allow_private, mailer=mailer)
+    return Outbox(
+        app,
+        settings.database_url,
+        allow_private=settings.webhooks_allow_private,
+        mailer=mailer,
+        lease=timedelta(seconds=settings.outbox_lease_seconds),
+    )
 
 
 @contextmanager

@@ -1,13 +1,14 @@
-"""The `tracker` command line: database setup, people and API keys, demo data, projections and audit checks.
+"""The `tracker` command line: database setup, people and API keys, demo data, projections, the outbox and audit
+checks.
 
 The root group; each command group lives in its own module (cli.database, cli.keys, cli.people, cli.imports, cli.demo,
-cli.projections, cli.audit)."""
+cli.projections, cli.outbox, cli.audit)."""
 
 from __future__ import annotations
 
 import click
 
-from cli import audit, database, demo, imports, keys, people, projections
+from cli import audit, database, demo, imports, keys, outbox, people, projections
 
 
 @click.group()
@@ -22,3 +23,4 @@ main.add_command(imports.import_)
 main.add_command(demo.demo)
 main.add_command(projections.projections)
 main.add_command(audit.audit)
+main.add_command(outbox.outbox)

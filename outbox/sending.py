@@ -51,8 +51,8 @@ SCHEDULE = (
 # An endpoint whose every attempt has failed for this long is disabled, and the admins are told.
 DISABLE_AFTER = timedelta(days=3)
 TIMEOUT = 10.0
-# How long a claimed send is left to its worker before another may send it again.
-LEASE = timedelta(seconds=TIMEOUT + 20)
+# How long a claimed send is left to its worker before another may send it again (TRACKER_OUTBOX_LEASE_SECONDS).
+LEASE = timedelta(seconds=30)
 WORKERS = 8
 PER_ENDPOINT = 4
 # The longest Retry-After honoured; a longer one waits this long.
@@ -142,6 +142,7 @@ class Sender:
         workers: int = WORKERS,
         per_endpoint: int = PER_ENDPOINT,
         timeout: float = TIMEOUT,
+        lease: timedelta = LEASE,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -156,6 +157,7 @@ class Sender:
         self.rand = rand
         self.per_endpoint = per_endpoint
         self.timeout = timeout
+        self.lease = lease
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tracker-outbox-send")
         self._lock = threading.Lock()
         self._in_flight: dict[UUID, int] = {}
@@ -271,7 +273,7 @@ class Sender:
                     tx.execute(
                         update(deliveries)
                         .where(deliveries.c.id.in_([r.id for r in rows]))
-                        .values(next_attempt_at=now + LEASE)
+                        .values(next_attempt_at=now + self.lease)
                     )
                     claimed.append((endpoint, rows))
         return claimed
@@ -293,7 +295,7 @@ class Sender:
             rows = tx.execute(query).all()
             if rows:
                 tx.execute(
-                    update(emails).where(emails.c.id.in_([r.id for r in rows])).values(next_attempt_at=now + LEASE)
+                    update(emails).where(emails.c.id.in_([r.id for r in rows])).values(next_attempt_at=now + self.lease)
                 )
         return rows
 

@@ -61,6 +61,9 @@ class Settings:
     # in the outbox (listed for admins) and are sent once it is set.
     smtp_url: str | None = field(default=None, repr=False)
     smtp_from: str = "Innovation Ecosystem Tracker <tracker@localhost>"
+    # How long a send claimed by an outbox worker is left to it before another may send it again (a worker killed
+    # mid-send is covered after this long).
+    outbox_lease_seconds: float = 30.0
 
     def __post_init__(self) -> None:
         # A malformed key or limit stops the process at start-up, not at its first write or request.
@@ -81,6 +84,8 @@ class Settings:
             raise ValueError("TRACKER_SESSION_IDLE_MINUTES must be 1 or more")
         if self.secret_key is not None and len(self.secret_key) < 32:
             raise ValueError("TRACKER_SECRET_KEY must be at least 32 characters")
+        if self.outbox_lease_seconds <= 10:
+            raise ValueError("TRACKER_OUTBOX_LEASE_SECONDS must be above 10 (a send may take 10 s)")
         if self.smtp_url:
             SMTPConfig.from_url(self.smtp_url, self.smtp_from)
         if self.ready_max_lag < 0 or self.ready_max_lag_seconds <= 0:
@@ -118,6 +123,7 @@ class Settings:
             webhooks_allow_private=_on(env.get("TRACKER_WEBHOOKS_ALLOW_PRIVATE", "")),
             smtp_url=env.get("TRACKER_SMTP_URL", "").strip() or None,
             smtp_from=env.get("TRACKER_SMTP_FROM", "").strip() or Settings.smtp_from,
+            outbox_lease_seconds=float(env.get("TRACKER_OUTBOX_LEASE_SECONDS", "30")),
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from flask import Response, jsonify
@@ -42,6 +43,20 @@ def readyz() -> Any:
         "projections": {s.name: {"position": s.position, "lag": s.lag} for s in statuses},
         "lag": max(s.lag for s in statuses),
     }
+    outbox = services().outbox
+    if outbox is not None:
+        try:
+            found = outbox.stats()
+        except Exception as exc:
+            return problem(503, f"store unavailable: {type(exc).__name__}", {"Retry-After": "2"})
+        # The outbox's lag is reported, not held against readiness: a receiver that is down must not take the API
+        # out of service.
+        lags["outbox"] = {
+            "position": found["position"],
+            "lag": found["lag"],
+            "pending_deliveries": found["deliveries"]["pending"],
+            "oldest_undelivered_seconds": found["oldest_undelivered_seconds"],
+        }
     if behind is not None:
         return problem(503, f"the read model is behind the event log: {behind}", {"Retry-After": "5"}, **lags)
     return jsonify(status="ready", **lags)
@@ -72,4 +87,30 @@ def metrics() -> Response:
             lines += f'tracker_projection_lag_events{{projection="{s.name}"}} {s.lag}\n'
     except Exception:  # noqa: S110 - metrics must answer even when the store is down
         pass
+    with contextlib.suppress(Exception):  # as above
+        lines += _outbox_metrics()
     return metrics_response(lines)
+
+
+def _outbox_metrics() -> str:
+    """The outbox as Prometheus gauges: deliveries and e-mails by outcome, the queue's depth, the oldest undelivered
+    age and the lag behind the log. Read from the database, so every worker reports the same."""
+    outbox = services().outbox
+    if outbox is None:
+        return ""
+    found = outbox.stats()
+    lines = [
+        "# HELP tracker_webhook_deliveries Webhook deliveries by status (pending is the queue's depth).",
+        "# TYPE tracker_webhook_deliveries gauge",
+        *(f'tracker_webhook_deliveries{{status="{k}"}} {v}' for k, v in found["deliveries"].items()),
+        "# HELP tracker_outbox_emails E-mails in the outbox by status.",
+        "# TYPE tracker_outbox_emails gauge",
+        *(f'tracker_outbox_emails{{status="{k}"}} {v}' for k, v in found["emails"].items()),
+        "# HELP tracker_outbox_oldest_undelivered_seconds Age of the oldest delivery not yet made (0: none waits).",
+        "# TYPE tracker_outbox_oldest_undelivered_seconds gauge",
+        f"tracker_outbox_oldest_undelivered_seconds {found['oldest_undelivered_seconds'] or 0}",
+        "# HELP tracker_outbox_lag_events Events stored but not yet derived into the outbox.",
+        "# TYPE tracker_outbox_lag_events gauge",
+        f"tracker_outbox_lag_events {found['lag']}",
+    ]
+    return "\n".join(lines) + "\n"

@@ -379,3 +379,22 @@ def _resolve(host: str) -> list[str]:
         return [str(ipaddress.ip_address(host.strip("[]")))]
     except ValueError:
         return ["127.0.0.1"] if host == "localhost" else ["93.184.215.14"]
+
+
+def test_metrics_and_readiness_report_the_outbox(hooks_env: Env, receiver: Receiver) -> None:
+    env = hooks_env
+    create(env, receiver.url, ["innovation.submitted"])
+    submit(env)
+    outbox_of(env).derivation.catch_up()
+    text = env.get("/metrics").get_data(as_text=True)
+    assert 'tracker_webhook_deliveries{status="pending"} 1' in text
+    assert "tracker_outbox_lag_events 0" in text
+    ready = env.get("/readyz").json
+    assert ready["outbox"]["pending_deliveries"] == 1
+    assert ready["outbox"]["oldest_undelivered_seconds"] >= 0
+    submit(env)
+    assert env.get("/readyz").json["outbox"]["lag"] == 1
+    outbox_of(env).run_once()
+    text = env.get("/metrics").get_data(as_text=True)
+    assert 'tracker_webhook_deliveries{status="succeeded"} 2' in text
+    assert "tracker_outbox_oldest_undelivered_seconds 0" in text
