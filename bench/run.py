@@ -24,11 +24,13 @@ from access.signin import SignIn
 from bench.aggregates import load_times, long_history
 from bench.browser import chromium_present, dashboard_timings
 from bench.common import fresh_store, machine, progress_line, table
+from bench.outbox import feed_rate, webhook_arrivals
 from bench.policy_reads import LISTS, Cast, PanelKeys, choose_cast, http_policy_reads, sql_policy_reads
 from bench.portfolio import Portfolio
 from bench.projections import runner_rate
 from bench.reads import csv_filter, http_reads, pct, sample_ids, sql_reads
-from bench.stack import running_stack
+from bench.receiver import webhook_receiver
+from bench.stack import Stack, running_stack
 from bench.write_path import bare_application, http_load, lag_during_load
 from bootstrap import open_application
 from projections.read_model import ReadModel
@@ -146,6 +148,38 @@ def write_path(store: str, scale: dict[str, Any]) -> None:
             "p99 < 50 ms",
             p99 < 50,
         )
+        outbox(store, stack, clients=clients, seconds=seconds, rate=paced)
+
+
+def outbox(store: str, stack: Stack, *, clients: int, seconds: float, rate: float) -> None:
+    """Webhooks under the paced load, then the event feed over the log the load wrote."""
+    with webhook_receiver() as receiver:
+        log(f"{store}: HTTP paced at 70% of peak ({rate:,.0f} cmd/s) with a webhook endpoint taking every event")
+        arrivals = webhook_arrivals(stack, receiver, clients=clients, seconds=seconds, rate=rate)
+    p99 = pct(arrivals.latencies_ms, 99)
+    record(
+        "write to webhook arrival at 70%",
+        store,
+        p99,
+        "ms p99",
+        f"p50 {pct(arrivals.latencies_ms, 50):.0f} ms; {arrivals.expected:,} events, {arrivals.undelivered} not "
+        f"arrived; writes p99 {arrivals.load.percentile(99):.1f} ms",
+        None,
+        "p99 < 500 ms",
+        p99 < 500 and arrivals.undelivered == 0,
+    )
+    log(f"{store}: the event feed from the start of the log")
+    over_http, direct, events = feed_rate(stack)
+    record(
+        "event feed read rate",
+        store,
+        over_http,
+        "events/s",
+        f"store read directly {direct:,.0f} events/s ({events:,} events, pages of 1,000)",
+        over_http / direct,
+        "– (reported)",
+        None,
+    )
 
 
 def reads_and_rebuild(store: str, scale: dict[str, Any]) -> None:

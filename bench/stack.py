@@ -67,7 +67,8 @@ def running_stack(
     extra_env: dict[str, str] | None = None,
     web_log: Path | None = None,
 ) -> Iterator[Stack]:
-    """gunicorn on a free loopback port, plus the projection worker on PostgreSQL (SQLite projects in-process).
+    """gunicorn on a free loopback port, plus the projection and outbox workers on PostgreSQL (SQLite runs both
+    in-process).
 
     With projection_worker=False the caller runs (and supervises) the projection worker itself. `wsgi_app` and
     `extra_env` let a benchmark serve an instrumented app (bench.tail). gunicorn's output (the app's JSON logs)
@@ -97,6 +98,8 @@ def running_stack(
             "TRACKER_THREADS": str(threads),
             "TRACKER_LOG_LEVEL": "WARNING",
             "TRACKER_INLINE_PROJECTIONS": "0" if postgres else "1",
+            # The benchmarks' webhook receiver listens on the loopback interface.
+            "TRACKER_WEBHOOKS_ALLOW_PRIVATE": "1",
         }
     )
     output = web_log.open("ab") if web_log is not None else None
@@ -109,10 +112,18 @@ def running_stack(
     )
     if output is not None:
         output.close()  # the child holds its own copy
-    follower = None
+    follower = outbox = None
     if postgres and projection_worker:
         follower = subprocess.Popen(
             [sys.executable, "-m", "cli", "projections", "run", "--idle-wait", "0.5"],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        # On PostgreSQL the outbox (webhooks and e-mail) is a worker of its own too; on SQLite gunicorn runs it.
+        outbox = subprocess.Popen(
+            [sys.executable, "-m", "cli", "outbox", "run"],
             cwd=ROOT,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -145,5 +156,6 @@ def running_stack(
         )
     finally:
         _stop(web)
-        if follower is not None:
-            _stop(follower)
+        for worker in (follower, outbox):
+            if worker is not None:
+                _stop(worker)

@@ -14,7 +14,7 @@ from access.people import PeopleStore
 from access.signin import SignIn
 from outbox.derive import invitation_email
 from outbox.mail import Mailer, SMTPConfig
-from outbox.service import Outbox
+from outbox.service import INLINE_POLL_SECONDS, POLL_SECONDS, Outbox
 from projections import migrate
 from projections.engine import make_engine
 from projections.read_model import ReadModel
@@ -86,6 +86,7 @@ def build_outbox(settings: Settings, app: TrackerApplication) -> Outbox:
         allow_private=settings.webhooks_allow_private,
         mailer=mailer,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
+        poll=INLINE_POLL_SECONDS if settings.inline_outbox else POLL_SECONDS,
     )
 
 

@@ -31,6 +31,8 @@ GATE_DECISION = "gate_decision"
 INVITATION = "invitation"
 ENDPOINT_DISABLED = "endpoint_disabled"
 EMAIL_KINDS = (EVALUATOR_ASSIGNED, GATE_DECISION, INVITATION, ENDPOINT_DISABLED)
+# The event types e-mails are derived from.
+EMAIL_EVENT_TYPES = frozenset({"innovation.evaluator_assigned", *event_types.DECISIONS})
 
 
 def email_row(kind: str, person_id: UUID, context: dict[str, Any], source: str, now: datetime) -> dict[str, Any]:
@@ -104,17 +106,16 @@ class Derivation:
         return self.app.current_position() > position
 
     def catch_up(self) -> int:
-        """Derive every event not yet derived; returns how many events were looked at."""
+        """Derive every event not yet derived; returns how many log positions it moved past."""
         if not self.behind():
             return 0
         done = 0
-        while True:
-            looked = self.derive_batch()
-            done += looked
-            if looked < self.batch_size:
-                return done
+        while moved := self.derive_batch():
+            done += moved
+        return done
 
     def derive_batch(self) -> int:
+        """Derive the next batch in one transaction; returns how many log positions it moved past."""
         with self.write_lock, self.writer.begin() as tx:
             query = select(outbox_tracking.c.position).where(outbox_tracking.c.name == NAME)
             if self.kind == "postgresql":
@@ -122,20 +123,28 @@ class Derivation:
             position = tx.scalar(query)
             if position is None:
                 raise RuntimeError("the outbox's tracking row is missing: run 'tracker db upgrade'")
-            records = self.app.read_log(position, self.batch_size)
-            if not records:
+            # Every event up to the head, read first, is stored: the batch reads only the types anything is derived
+            # from (every type when an endpoint takes them all), and moves past the rest without decoding them.
+            head = self.app.current_position()
+            if head <= position:
                 return 0
+            endpoints = [
+                endpoint_of(r) for r in tx.execute(select(webhook_endpoints).where(webhook_endpoints.c.active))
+            ]
+            wanted: set[str] = set(EMAIL_EVENT_TYPES)
+            for endpoint in endpoints:
+                wanted |= set(event_types.NAMES if "*" in endpoint.event_types else endpoint.event_types)
+            names = () if wanted >= event_types.NAMES else sorted(wanted)
+            records = self.app.read_log(position, self.batch_size, names, upto=head)
+            reached = records[-1].position if len(records) == self.batch_size else head
             now = self.clock()
-            self._derive(tx, records, now)
+            self._derive(tx, endpoints, records, now)
             tx.execute(
-                update(outbox_tracking)
-                .where(outbox_tracking.c.name == NAME)
-                .values(position=records[-1].position, updated_at=now)
+                update(outbox_tracking).where(outbox_tracking.c.name == NAME).values(position=reached, updated_at=now)
             )
-            return len(records)
+            return reached - position
 
-    def _derive(self, tx: Connection, records: list[EventRecord], now: datetime) -> None:
-        endpoints = [endpoint_of(r) for r in tx.execute(select(webhook_endpoints).where(webhook_endpoints.c.active))]
+    def _derive(self, tx: Connection, endpoints: list[Any], records: list[EventRecord], now: datetime) -> None:
         rows = []
         mail: list[dict[str, Any]] = []
         for record in records:

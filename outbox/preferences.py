@@ -13,6 +13,12 @@ from outbox.tables import email_opt_outs
 from tracker.errors import ValidationError
 
 CHOOSABLE = (EVALUATOR_ASSIGNED, GATE_DECISION, ENDPOINT_DISABLED)
+# The kinds each role is written to (by derive.Derivation and sending.Sender): what a person's choices are about.
+KINDS_FOR_ROLE = {
+    "evaluator": (EVALUATOR_ASSIGNED,),
+    "provider": (GATE_DECISION,),
+    "admin": (ENDPOINT_DISABLED,),
+}
 
 
 class Preferences:

@@ -400,7 +400,12 @@ class Sender:
             if now - failing_since >= DISABLE_AFTER:
                 self._disable(tx, endpoint.id, "failing", now)
                 return
-            paused = max(x for x in (row.paused_until, now + (wait or timedelta(0))) if x is not None)
+            # A second failure in a row (no success between) holds back the whole endpoint until this delivery's
+            # next attempt: a receiver that is down is not sent its whole queue meanwhile, while one that fails now
+            # and then keeps receiving the rest.
+            paused = row.paused_until
+            if row.failing_since is not None:
+                paused = max(x for x in (row.paused_until, now + (wait or timedelta(0))) if x is not None)
             tx.execute(
                 update(webhook_endpoints)
                 .where(webhook_endpoints.c.id == endpoint.id)

@@ -28,8 +28,10 @@ from tracker.application import TrackerApplication
 
 log = structlog.get_logger("tracker.outbox")
 
-# How often the loop looks for new events and for sends that have come due, when nothing wakes it.
+# How often the loop looks for new events and for sends that have come due, when nothing wakes it: often in a
+# worker process of its own (nothing else wakes it), seldom in a thread of the web process, whose own writes wake it.
 POLL_SECONDS = 0.05
+INLINE_POLL_SECONDS = 0.5
 MAX_BACKOFF_SECONDS = 5.0
 
 

@@ -103,6 +103,15 @@ class LanguageForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField(_l("Change language"))
 
 
+class EmailChoicesForm(FlaskForm):  # type: ignore[misc]
+    """Which e-mails a person receives (outbox.preferences); the page shows the kinds their role is sent."""
+
+    evaluator_assigned = BooleanField(_l("an innovation is assigned to me for assessment"))
+    gate_decision = BooleanField(_l("a decision is recorded on one of my organisation's innovations"))
+    endpoint_disabled = BooleanField(_l("a webhook endpoint is disabled"))
+    submit = SubmitField(_l("Save e-mail choices"))
+
+
 class SignOutForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField(_l("Sign out"))
 

@@ -10,7 +10,16 @@ from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
 
 from access.signin import InvitationError
-from pages.forms import ChangePasswordForm, LanguageForm, SetPasswordForm, SignInForm, SignOutForm, refused_status
+from outbox.preferences import KINDS_FOR_ROLE
+from pages.forms import (
+    ChangePasswordForm,
+    EmailChoicesForm,
+    LanguageForm,
+    SetPasswordForm,
+    SignInForm,
+    SignOutForm,
+    refused_status,
+)
 from pages.i18n import LANGUAGES, SESSION_LANGUAGE
 from pages.session import Page, SignedIn, failed_sign_ins, safe_next, signed_in
 from tracker.errors import ValidationError
@@ -95,6 +104,16 @@ def invitation(token: str) -> Page:
     return redirect(url_for("home.index"))
 
 
+def _account(password: ChangePasswordForm, emails: EmailChoicesForm | None = None) -> str:
+    """The account page: the person's details, their password, and the e-mails their role is sent."""
+    person = signed_in().person
+    outbox = services().outbox
+    kinds = KINDS_FOR_ROLE.get(person.role, ()) if outbox is not None else ()
+    if emails is None and outbox is not None:
+        emails = EmailChoicesForm(formdata=None, data=outbox.preferences.of(person.id))
+    return render_template("signin/account.html", password=password, emails=emails, email_kinds=kinds)
+
+
 @blp.route("/account", methods=["GET", "POST"])
 @login_required
 def account() -> Page:
@@ -104,13 +123,28 @@ def account() -> Page:
             services().signin.change_password(signed_in().person.id, password.current.data, password.password.data)
         except ValidationError:
             password.current.errors = [_("This is not your current password.")]
-            return render_template("signin/account.html", password=password), 422
+            return _account(password), 422
         _start_session(signed_in().person)
         flash(_("Your password is changed. Your other sessions are signed out."), "success")
         return redirect(url_for("signin.account"))
     if request.method == "POST":
-        return render_template("signin/account.html", password=password), refused_status(password)
-    return render_template("signin/account.html", password=password)
+        return _account(password), refused_status(password)
+    return _account(password)
+
+
+@blp.post("/account/emails")
+@login_required
+def account_emails() -> Page:
+    """Turn the e-mails of the person's role on or off."""
+    form = EmailChoicesForm()
+    person = signed_in().person
+    outbox = services().outbox
+    kinds = KINDS_FOR_ROLE.get(person.role, ())
+    if outbox is None or not kinds or not form.validate_on_submit():
+        return _account(ChangePasswordForm(formdata=None), form), refused_status(form)
+    outbox.preferences.set(person.id, {kind: bool(form[kind].data) for kind in kinds})
+    flash(_("Your e-mail choices are saved."), "success")
+    return redirect(url_for("signin.account"))
 
 
 @blp.post("/language")

@@ -22,6 +22,9 @@ def parse(argv: list[str] | None) -> Options:
         "--projection-every", type=float, default=defaults.projection_every, help="mean seconds between kills"
     )
     parser.add_argument(
+        "--outbox-every", type=float, default=defaults.outbox_every, help="mean seconds between outbox worker kills"
+    )
+    parser.add_argument(
         "--outage", type=float, default=defaults.outage, help="seconds PostgreSQL stays down (0: no restart)"
     )
     parser.add_argument("--seed", type=int, default=defaults.seed)
@@ -33,6 +36,7 @@ def parse(argv: list[str] | None) -> Options:
         clients=args.clients,
         kill_every=args.kill_every,
         projection_every=args.projection_every,
+        outbox_every=args.outbox_every,
         outage=args.outage,
         seed=args.seed,
     )
@@ -84,6 +88,8 @@ def summary(report: Report) -> str:
         ["gunicorn workers that died unasked", f"{report.workers_died_unasked:,}"],
         ["projection worker kills (restarted)", f"{report.projection_kills:,}"],
         ["projection worker exits unasked", f"{len(report.projection_exits_unasked):,}"],
+        ["outbox worker kills (restarted)", f"{report.outbox_kills:,}"],
+        ["outbox worker exits unasked", f"{len(report.outbox_exits_unasked):,}"],
         *outage_rows,
         ["events in the store", f"{ledger.events:,}"],
         ["acknowledged writes checked", f"{ledger.checked:,}"],
@@ -94,6 +100,13 @@ def summary(report: Report) -> str:
             f"{report.mismatches:,} rows over {len(report.differing_rows)} tables "
             f"({sum(report.table_rows.values()):,} rows compared)",
         ],
+        ["webhook deliveries expected", f"{report.webhooks_expected:,} events"],
+        [
+            "webhook deliveries received",
+            f"{report.webhooks_received:,} events ({report.webhooks_sent:,} requests, {report.webhooks_refused:,} "
+            "answered 503 on purpose and retried)",
+        ],
+        ["webhook deliveries lost", f"{report.webhooks_lost:,}"],
     ]
     return table(["figure", "value"], rows)
 

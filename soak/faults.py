@@ -57,12 +57,15 @@ class GunicornWorkers:
         return self.master.is_running() and self.master.status() != psutil.STATUS_ZOMBIE
 
 
-class ProjectionWorker:
-    """`tracker projections run` as a supervised child: killed on purpose, restarted, and restarted if it exits."""
+class WorkerProcess:
+    """A `tracker` worker (`projections run`, `outbox run`) as a supervised child: killed on purpose, restarted, and
+    restarted if it exits."""
 
-    def __init__(self, env: dict[str, str], log_dir: Path) -> None:
+    def __init__(self, env: dict[str, str], log_dir: Path, command: tuple[str, ...], name: str) -> None:
         self.env = env
         self.log_dir = log_dir
+        self.command = command
+        self.name = name
         self.process: subprocess.Popen[bytes] | None = None
         self.starts = 0
         self.kills = 0
@@ -70,10 +73,10 @@ class ProjectionWorker:
 
     def start(self) -> None:
         self.starts += 1
-        log = (self.log_dir / f"projection-worker-{self.starts}.log").open("wb")
+        log = (self.log_dir / f"{self.name}-{self.starts}.log").open("wb")
         with log:
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "cli", "projections", "run", "--idle-wait", "0.5"],
+            self.process = subprocess.Popen(  # noqa: S603 - our own CLI, with arguments of our own
+                [sys.executable, "-m", "cli", *self.command],
                 cwd=ROOT,
                 env=self.env,
                 stdout=log,

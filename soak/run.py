@@ -18,16 +18,18 @@ from uuid import UUID
 import psutil
 
 from bench.common import fresh_store
+from bench.receiver import Receiver, webhook_receiver
 from bench.stack import ADMIN, Stack, running_stack
 from bootstrap import build_services, open_application
 from projections.read_model import ReadModel
 from runtime.settings import Settings
 from soak.client import Cast, Key
-from soak.faults import GunicornWorkers, Outage, ProjectionWorker, ensure_postgres_running, restart_postgres
+from soak.faults import GunicornWorkers, Outage, WorkerProcess, ensure_postgres_running, restart_postgres
 from soak.ledger import Ledger, Write
 from soak.load import Client, run_clients
 from soak.portfolio import Portfolio
 from soak.verify import LedgerCheck, check_ledger, compare_with_rebuild
+from tracker import event_types
 from tracker.application import TrackerApplication
 
 
@@ -40,6 +42,7 @@ class Options:
     kill_every: float = 4.0
     projection_every: float = 20.0
     outage: float = 6.0
+    outbox_every: float = 25.0
     seed: int = 1
 
 
@@ -59,6 +62,15 @@ class Report:
     outage_load: Counter[int | None] = field(default_factory=Counter)
     load_503_outside_outage: int = 0
     caught_up: bool = False
+    outbox_kills: int = 0
+    outbox_exits_unasked: list[int] = field(default_factory=list)
+    # Webhook deliveries: the events the receiver should have (every one stored after its endpoint was made), those
+    # it answered 2xx at least once, those it never did, and how many it was sent in all (with retries and repeats).
+    webhooks_expected: int = 0
+    webhooks_received: int = 0
+    webhooks_lost: int = 0
+    webhooks_sent: int = 0
+    webhooks_refused: int = 0
     ledger: LedgerCheck = field(default_factory=LedgerCheck)
     differing_rows: dict[str, int] = field(default_factory=dict)
     table_rows: dict[str, int] = field(default_factory=dict)
@@ -109,6 +121,10 @@ class Report:
                 found.append(f"while PostgreSQL was down the API answered {dict(self.outage.probes)}, not only 503")
             if self.outage.recovered_after_s is None:
                 found.append("the API did not recover by itself after PostgreSQL came back")
+        if self.webhooks_lost or not self.webhooks_expected:
+            found.append(
+                f"{self.webhooks_lost:,} of {self.webhooks_expected:,} events never reached the webhook receiver"
+            )
         if not self.master_survived:
             found.append("the gunicorn master did not survive")
         if self.client_errors:
@@ -144,7 +160,7 @@ def _make_cast(stack: Stack) -> Cast:
         services.close()
 
 
-def _wait_caught_up(app: TrackerApplication, url: str, projection: ProjectionWorker, timeout: float) -> bool:
+def _wait_caught_up(app: TrackerApplication, url: str, projection: WorkerProcess, timeout: float) -> bool:
     model = ReadModel(app, url, pool_size=1)
     try:
         deadline = time.monotonic() + timeout
@@ -158,7 +174,9 @@ def _wait_caught_up(app: TrackerApplication, url: str, projection: ProjectionWor
         model.close()
 
 
-def _drive(stack: Stack, cast: Cast, projection: ProjectionWorker, options: Options, report: Report) -> None:
+def _drive(
+    stack: Stack, cast: Cast, projection: WorkerProcess, outbox: WorkerProcess, options: Options, report: Report
+) -> None:
     """Run the load for the duration while injecting the faults on their schedule."""
     rng = random.Random(options.seed)  # noqa: S311 - the fault schedule, not security
     ledger, probes, portfolio = Ledger(), Ledger(), Portfolio()
@@ -181,6 +199,7 @@ def _drive(stack: Stack, cast: Cast, projection: ProjectionWorker, options: Opti
 
     next_kill = started + options.kill_every * rng.uniform(0.5, 1.5)
     next_projection_kill = started + options.projection_every * rng.uniform(0.5, 1.5)
+    next_outbox_kill = started + options.outbox_every * rng.uniform(0.5, 1.5)
     outage_at = started + options.duration * 0.45
     try:
         while (now := time.monotonic()) < started + options.duration:
@@ -201,6 +220,17 @@ def _drive(stack: Stack, cast: Cast, projection: ProjectionWorker, options: Opti
                 projection.start()
                 note("projection worker started")
                 next_projection_kill = time.monotonic() + options.projection_every * rng.uniform(0.5, 1.5)
+            exits = len(outbox.unplanned_exits)
+            outbox.supervise()
+            if len(outbox.unplanned_exits) > exits:
+                note(f"outbox worker had exited by itself ({outbox.unplanned_exits[-1]}); restarted")
+            if now >= next_outbox_kill:
+                outbox.kill()
+                note("SIGKILL outbox worker")
+                time.sleep(rng.uniform(0.2, 2.0))
+                outbox.start()
+                note("outbox worker started")
+                next_outbox_kill = time.monotonic() + options.outbox_every * rng.uniform(0.5, 1.5)
             if options.outage > 0 and report.outage is None and now >= outage_at:
                 note("stopping PostgreSQL")
                 report.outage = restart_postgres(options.outage, lambda: next(probe_calls)(), recovered)
@@ -217,6 +247,7 @@ def _drive(stack: Stack, cast: Cast, projection: ProjectionWorker, options: Opti
     report.workers_died_unasked = len(workers.unplanned)
     report.master_survived = workers.master_alive() and master in {p.pid for p in psutil.Process().children()}
     report.projection_kills = projection.kills
+    report.outbox_kills = outbox.kills
     load = ledger.snapshot()
     report.writes = load + probes.snapshot()
     report.reads = ledger.reads + probes.reads
@@ -244,17 +275,26 @@ def run(options: Options) -> Report:
             projection_worker=False,
             web_log=report.logs / "web.log",
         ) as stack,
+        webhook_receiver() as receiver,
     ):
         cast = _make_cast(stack)
+        starts_after = _endpoint(url, receiver.url)
+        rng = random.Random(options.seed + 1)  # noqa: S311 - the receiver's failures, not security
+        # The receiver fails now and then, so retries are part of the run: one delivery in a hundred gets a 503.
+        receiver.choose = lambda: (503, {"Retry-After": "1"}, 0.0) if rng.random() < 0.01 else (200, {}, 0.0)
         env = os.environ | {
             "TRACKER_DATABASE_URL": url,
             "TRACKER_INLINE_PROJECTIONS": "0",
             "TRACKER_LOG_LEVEL": "WARNING",
+            "TRACKER_WEBHOOKS_ALLOW_PRIVATE": "1",
+            "TRACKER_OUTBOX_LEASE_SECONDS": "15",
         }
-        projection = ProjectionWorker(env, report.logs)
+        projection = WorkerProcess(env, report.logs, ("projections", "run", "--idle-wait", "0.5"), "projection-worker")
+        outbox = WorkerProcess(env, report.logs, ("outbox", "run"), "outbox-worker")
         projection.start()
+        outbox.start()
         try:
-            _drive(stack, cast, projection, options, report)
+            _drive(stack, cast, projection, outbox, options, report)
             app = open_application(url, pool_size=2)
             try:
                 report.caught_up = _wait_caught_up(app, url, projection, timeout=180)
@@ -262,8 +302,48 @@ def run(options: Options) -> Report:
                 report.ledger = check_ledger(app, report.writes)
                 if report.caught_up:
                     report.differing_rows, report.table_rows = compare_with_rebuild(app, url)
+                _count_webhooks(app, starts_after, receiver, outbox, report)
             finally:
                 app.close()
         finally:
             projection.stop()
+            outbox.stop()
     return report
+
+
+def _endpoint(url: str, receiver_url: str) -> int:
+    """A webhook endpoint for every event type, pointed at the receiver; returns the log position it starts after."""
+    services = build_services(
+        Settings(database_url=url, inline_projections=False, inline_outbox=False, webhooks_allow_private=True)
+    )
+    try:
+        assert services.outbox is not None
+        endpoint, _secret = services.outbox.endpoints.create(
+            url=receiver_url, event_types=["*"], description="soak receiver", actor_id="soak"
+        )
+        return endpoint.starts_after
+    finally:
+        services.close()
+
+
+def _count_webhooks(
+    app: TrackerApplication, starts_after: int, receiver: Receiver, outbox: WorkerProcess, report: Report
+) -> None:
+    """Wait (up to 5 minutes) until the receiver has accepted every event stored after its endpoint was made, then
+    count what it was sent, what it accepted and what never reached it."""
+    expected: set[str] = set()
+    position = starts_after
+    while records := app.read_log(position, 1000):
+        expected |= {str(event_types.event_id(r.aggregate_id, r.version)) for r in records}
+        position = records[-1].position
+    deadline = time.monotonic() + 300
+    while not expected <= receiver.accepted() and time.monotonic() < deadline:
+        outbox.supervise()
+        time.sleep(0.5)
+    report.outbox_exits_unasked = list(outbox.unplanned_exits)
+    accepted = receiver.accepted()
+    report.webhooks_expected = len(expected)
+    report.webhooks_received = len(expected & accepted)
+    report.webhooks_lost = len(expected - accepted)
+    report.webhooks_sent = len(receiver.received)
+    report.webhooks_refused = sum(not 200 <= r.status < 300 for r in receiver.received)

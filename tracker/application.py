@@ -320,10 +320,14 @@ class TrackerApplication(Application[UUID]):
             raise NotFoundError("aggregate", aggregate_id)
         return records
 
-    def read_log(self, after: int, limit: int, names: Collection[str] = ()) -> list[EventRecord]:
+    def read_log(
+        self, after: int, limit: int, names: Collection[str] = (), *, upto: int | None = None
+    ) -> list[EventRecord]:
         """The events after log position `after`, in order, at most `limit`; only those named (event_types.NAMES)
-        when `names` is given."""
-        notifications = self.recorder.select_notifications(after + 1, limit, topics=event_types.topics(sorted(names)))
+        when `names` is given, and none after position `upto` when it is given."""
+        notifications = self.recorder.select_notifications(
+            after + 1, limit, stop=upto, topics=event_types.topics(sorted(names))
+        )
         return [describe(self.mapper.to_domain_event(n), n.id) for n in notifications]
 
     def current_position(self) -> int:

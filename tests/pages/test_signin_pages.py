@@ -331,3 +331,28 @@ def test_every_process_of_one_tracker_signs_sessions_alike(sql_url: str) -> None
     finally:
         first.services.close()
         second.extensions["tracker"].close()
+
+
+def test_a_person_chooses_the_e_mails_their_role_is_sent(pages: Pages) -> None:
+    evaluator = pages.person("evaluator", "eva@example.org", organisation=pages.world.eval_org_a)
+    pages.person("analyst", "aino@example.org")
+    client = pages.client()
+    pages.sign_in(client, "eva@example.org")
+    page = client.get("/account")
+    text = page.get_data(as_text=True)
+    assert "an innovation is assigned to me for assessment" in text
+    assert "a webhook endpoint is disabled" not in text  # not a kind an evaluator is sent
+    assert re.search(r'<input checked id="evaluator_assigned"[^>]*type="checkbox"', text)
+    saved = client.post("/account/emails", data={"csrf_token": csrf_of(page)})  # the box left unticked
+    assert saved.status_code == 302
+    assert pages.services.outbox.preferences.of(evaluator.id)["evaluator_assigned"] is False
+    after = client.get("/account").get_data(as_text=True)
+    assert "Your e-mail choices are saved." in after
+    assert not re.search(r"<input checked id=\"evaluator_assigned\"", after)
+    forged = client.post("/account/emails", data={"evaluator_assigned": "y"})
+    assert forged.status_code == 400
+    assert pages.services.outbox.preferences.of(evaluator.id)["evaluator_assigned"] is False
+    # An analyst is sent no e-mail: nothing to choose.
+    other = pages.client()
+    pages.sign_in(other, "aino@example.org")
+    assert "Send me an e-mail when" not in other.get("/account").get_data(as_text=True)
