@@ -127,14 +127,19 @@ def _check_peer(sock: socket.socket, allow_private: bool) -> None:
         raise RefusedAddressError("url", f"connected to {peer}, which is not a public address")
 
 
+def path_of(url: str) -> str:
+    """What a request to `url` asks for: its path and query."""
+    parts = urlsplit(url)
+    return (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+
+
 def connection(
     url: str, *, timeout: float, allow_private: bool, resolver: Resolver = resolve
 ) -> tuple[http.client.HTTPConnection, str]:
     """A connection for one delivery to `url`, pinned to an address the guard allowed, and the request's path."""
     scheme, host, port = parse(url, allow_private=allow_private)
     address = allowed_addresses(url, allow_private=allow_private, resolver=resolver)[0]
-    parts = urlsplit(url)
-    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    path = path_of(url)
     conn: Any
     if scheme == "https":
         conn = _PinnedHTTPSConnection(host, port, address, timeout, allow_private, ssl.create_default_context())

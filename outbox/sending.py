@@ -8,6 +8,7 @@ backs off on its own after a failure, so a slow or dead receiver never holds up 
 from __future__ import annotations
 
 import email.utils
+import http.client
 import json
 import random
 import threading
@@ -27,7 +28,7 @@ from standardwebhooks.webhooks import Webhook
 from access.tables import people
 from outbox.derive import ENDPOINT_DISABLED, email_row, queue_emails
 from outbox.endpoints import Endpoint, endpoint_of
-from outbox.guard import Resolver, connection, resolve
+from outbox.guard import Resolver, connection, path_of, resolve
 from outbox.mail import Mailer, Message
 from outbox.tables import attempts, deliveries, email_opt_outs, emails, webhook_endpoints
 from tracker import event_types
@@ -54,10 +55,15 @@ TIMEOUT = 10.0
 # How long a claimed send is left to its worker before another may send it again (TRACKER_OUTBOX_LEASE_SECONDS).
 LEASE = timedelta(seconds=30)
 WORKERS = 8
+# Lanes (sends in flight) per endpoint; a lane sends up to LANE_SIZE deliveries one after another over one connection
+# and records their outcomes in one transaction.
 PER_ENDPOINT = 4
+LANE_SIZE = 200
 # The longest Retry-After honoured; a longer one waits this long.
 MAX_RETRY_AFTER = timedelta(hours=24)
 RESPONSE_KEPT = 1024
+# What more of an answer is read so that its connection can carry the next delivery; a longer answer closes it.
+RESPONSE_DRAINED = 64 * 1024
 # Why an endpoint was disabled, as its `disabled_reason` says (e-mails name the reason in the admin's language).
 DISABLED_BECAUSE = {
     "gone": "the receiver answered 410 Gone",
@@ -143,6 +149,7 @@ class Sender:
         per_endpoint: int = PER_ENDPOINT,
         timeout: float = TIMEOUT,
         lease: timedelta = LEASE,
+        lane_size: int = LANE_SIZE,
     ) -> None:
         self.app = app
         self.engine = engine
@@ -158,12 +165,15 @@ class Sender:
         self.per_endpoint = per_endpoint
         self.timeout = timeout
         self.lease = lease
+        self.lane_size = lane_size
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tracker-outbox-send")
         self._lock = threading.Lock()
         self._in_flight: dict[UUID, int] = {}
         self._emails_in_flight = 0
         self._futures: set[Future[None]] = set()
         self.finished = threading.Event()
+        # Called when a send ends (the outbox's loop is woken to claim what waits).
+        self.on_finished: Callable[[], None] | None = None
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
@@ -171,23 +181,25 @@ class Sender:
     # ---- dispatching ---------------------------------------------------------------------------------------------
 
     def dispatch(self, *, wait: bool = False) -> int:
-        """Start sending everything due now that has room in its endpoint's share; returns how many were started.
-        With `wait`, return once they are all sent and recorded."""
+        """Start sending what is due now, where its endpoint has a lane free; returns how many deliveries and
+        e-mails were claimed. With `wait`, return once they are all sent and recorded."""
         now = self.clock()
         started: list[Future[None]] = []
         mailing = self.mailer is not None and self.render is not None
         webhooks_due, emails_due = self._due(now)
+        claimed = 0
         if webhooks_due:
-            for endpoint, claimed in self._claim_deliveries(now):
-                for delivery in claimed:
-                    started.append(self._submit(self._deliver, endpoint, delivery, key=endpoint.id))
+            for endpoint, lane in self._claim_deliveries(now):
+                started.append(self._submit(self._deliver_lane, endpoint, lane, key=endpoint.id))
+                claimed += len(lane)
         if mailing and emails_due:
             for message in self._claim_emails(now):
                 started.append(self._submit(self._mail, message, key=None))
+                claimed += 1
         if wait:
             for future in started:
                 future.result()
-        return len(started)
+        return claimed
 
     def _due(self, now: datetime) -> tuple[bool, bool]:
         """Whether any delivery and any e-mail is due, read without taking the writer's lock."""
@@ -225,6 +237,8 @@ class Sender:
                     else:
                         self._in_flight[key] -= 1
                 self.finished.set()
+                if self.on_finished is not None:
+                    self.on_finished()
 
         with self._lock:
             if key is None:
@@ -264,7 +278,7 @@ class Sender:
                         deliveries.c.next_attempt_at <= now,
                     )
                     .order_by(deliveries.c.next_attempt_at, deliveries.c.position)
-                    .limit(room)
+                    .limit(self.lane_size)
                 )
                 if self.kind == "postgresql":
                     query = query.with_for_update(skip_locked=True)
@@ -301,17 +315,54 @@ class Sender:
 
     # ---- webhooks ------------------------------------------------------------------------------------------------
 
-    def _deliver(self, endpoint: Endpoint, delivery: Any) -> None:
-        records = self.app.read_log(delivery.position - 1, 1)
-        now = self.clock()
-        if not records or records[0].position != delivery.position:
-            outcome = Outcome(None, 0.0, f"the event at log position {delivery.position} cannot be read")
-        else:
-            outcome = self.post(endpoint, str(delivery.event_id), body_of(records[0], now), now)
-        self._record_delivery(endpoint, delivery, outcome)
+    def _deliver_lane(self, endpoint: Endpoint, lane: list[Any]) -> None:
+        """Send a lane's deliveries in log order over one connection; stop at the first that fails (the endpoint may
+        be down: the rest go back to the queue), then record every outcome in one transaction."""
+        records = self._events(endpoint, [d.position for d in lane])
+        sent: list[tuple[Any, Outcome]] = []
+        conn: http.client.HTTPConnection | None = None
+        try:
+            for delivery in lane:
+                now = self.clock()
+                record = records.get(delivery.position)
+                if record is None:
+                    outcome = Outcome(None, 0.0, f"the event at log position {delivery.position} cannot be read")
+                else:
+                    conn, outcome = self._post(conn, endpoint, str(delivery.event_id), body_of(record, now), now)
+                sent.append((delivery, outcome))
+                if not outcome.succeeded:
+                    break
+        finally:
+            if conn is not None:
+                conn.close()
+        self._record_lane(endpoint, sent, lane[len(sent) :])
+
+    def _events(self, endpoint: Endpoint, positions: list[int]) -> dict[int, Any]:
+        """The events at these log positions, read as ranges of the log (only the endpoint's types)."""
+        wanted = set(positions)
+        names = () if "*" in endpoint.event_types else endpoint.event_types
+        found: dict[int, Any] = {}
+        after, last = min(positions) - 1, max(positions)
+        while after < last:
+            page = self.app.read_log(after, 1000, names, upto=last)
+            if not page:
+                break
+            found.update((r.position, r) for r in page if r.position in wanted)
+            after = page[-1].position
+        return found
 
     def post(self, endpoint: Endpoint, webhook_id: str, body: bytes, now: datetime) -> Outcome:
-        """One attempt: POST the signed body to the endpoint's URL, through the SSRF guard. No transaction is open."""
+        """One attempt on a connection of its own: POST the signed body through the SSRF guard."""
+        conn, outcome = self._post(None, endpoint, webhook_id, body, now)
+        if conn is not None:
+            conn.close()
+        return outcome
+
+    def _post(
+        self, conn: http.client.HTTPConnection | None, endpoint: Endpoint, webhook_id: str, body: bytes, now: datetime
+    ) -> tuple[http.client.HTTPConnection | None, Outcome]:
+        """One attempt, on `conn` when it can be used again (else a new connection, through the SSRF guard): POST
+        the signed body. No transaction is open. Returns the connection to use next (None: make a new one)."""
         headers = {
             "Content-Type": "application/json",
             "User-Agent": "innovation-ecosystem-tracker-webhooks",
@@ -320,97 +371,136 @@ class Sender:
             "webhook-signature": signature(endpoint.secrets_at(now), webhook_id, now, body),
         }
         started = time.perf_counter()
+        reused = conn is not None
         try:
-            conn, path = connection(
-                endpoint.url, timeout=self.timeout, allow_private=self.allow_private, resolver=self.resolver
-            )
+            if conn is None:
+                conn, path = connection(
+                    endpoint.url, timeout=self.timeout, allow_private=self.allow_private, resolver=self.resolver
+                )
+            else:
+                path = path_of(endpoint.url)
             try:
                 conn.request("POST", path, body=body, headers=headers)
                 answer = conn.getresponse()
-                kept = answer.read(RESPONSE_KEPT).decode("utf-8", "replace")
-                code = answer.status
-                wait = retry_after(answer.getheader("Retry-After"), now) if code in (429, 503) else None
-            finally:
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                if not reused:
+                    raise
+                # The receiver closed a kept-alive connection between two deliveries: once more on a new one.
                 conn.close()
+                return self._post(None, endpoint, webhook_id, body, now)
+            kept = answer.read(RESPONSE_KEPT).decode("utf-8", "replace")
+            code = answer.status
+            wait = retry_after(answer.getheader("Retry-After"), now) if code in (429, 503) else None
+            # A connection is used again only once its answer is read to the end.
+            answer.read(RESPONSE_DRAINED)
+            if not answer.isclosed():
+                conn.close()
+                conn = None
         except Exception as error:  # no answer: refused, unreachable, timed out, guarded
+            if conn is not None:
+                conn.close()
             elapsed = (time.perf_counter() - started) * 1000
-            return Outcome(None, elapsed, f"{type(error).__name__}: {error}"[:500])
+            return None, Outcome(None, elapsed, f"{type(error).__name__}: {error}"[:500])
         elapsed = (time.perf_counter() - started) * 1000
-        return Outcome(code, elapsed, None if 200 <= code < 300 else f"answered {code}", kept, wait)
+        return conn, Outcome(code, elapsed, None if 200 <= code < 300 else f"answered {code}", kept, wait)
 
-    def _record_delivery(self, endpoint: Endpoint, delivery: Any, outcome: Outcome) -> None:
+    def _record_lane(self, endpoint: Endpoint, sent: list[tuple[Any, Outcome]], unsent: list[Any]) -> None:
+        """Record a lane in one transaction: every attempt, the deliveries that succeeded, the one that failed (if
+        any), and the unsent ones back in the queue, due now."""
         now = self.clock()
         with self.write_lock, self.writer.begin() as tx:
-            current = tx.execute(select(deliveries.c.attempts).where(deliveries.c.id == delivery.id)).first()
-            if current is None:
-                return  # the endpoint was deleted meanwhile
-            tx.execute(
-                insert(attempts).values(
-                    delivery_id=delivery.id,
-                    at=now,
-                    status_code=outcome.status_code,
-                    duration_ms=round(outcome.duration_ms, 2),
-                    error=outcome.error,
-                    response=outcome.response,
-                )
+            ids = [d.id for d, _ in sent] + [d.id for d in unsent]
+            tried = dict(
+                tx.execute(select(deliveries.c.id, deliveries.c.attempts).where(deliveries.c.id.in_(ids))).all()
             )
-            tried = current.attempts + 1
-            where = deliveries.c.id == delivery.id
-            if outcome.succeeded:
+            if not tried:
+                return  # the endpoint was deleted meanwhile
+            sent = [(d, o) for d, o in sent if d.id in tried]
+            if sent:
+                tx.execute(
+                    insert(attempts),
+                    [
+                        {
+                            "delivery_id": d.id,
+                            "at": now,
+                            "status_code": o.status_code,
+                            "duration_ms": round(o.duration_ms, 2),
+                            "error": o.error,
+                            "response": o.response,
+                        }
+                        for d, o in sent
+                    ],
+                )
+            succeeded = [d.id for d, o in sent if o.succeeded]
+            if succeeded:
                 tx.execute(
                     update(deliveries)
-                    .where(where)
-                    .values(status="succeeded", attempts=tried, next_attempt_at=None, updated_at=now)
+                    .where(deliveries.c.id.in_(succeeded))
+                    .values(
+                        status="succeeded", attempts=deliveries.c.attempts + 1, next_attempt_at=None, updated_at=now
+                    )
                 )
                 tx.execute(
                     update(webhook_endpoints)
                     .where(webhook_endpoints.c.id == endpoint.id, webhook_endpoints.c.failing_since.is_not(None))
                     .values(failing_since=None, paused_until=None)
                 )
-                return
-            if outcome.status_code == 410:
-                tx.execute(
-                    update(deliveries)
-                    .where(where)
-                    .values(status="failed", attempts=tried, next_attempt_at=None, updated_at=now)
-                )
-                self._disable(tx, endpoint.id, "gone", now)
-                return
-            wait = delay_after(tried, self.rand)
-            if wait is None:
-                tx.execute(
-                    update(deliveries)
-                    .where(where)
-                    .values(status="failed", attempts=tried, next_attempt_at=None, updated_at=now)
-                )
-            else:
-                if outcome.retry_after is not None:
-                    wait = max(wait, outcome.retry_after)
-                tx.execute(
-                    update(deliveries).where(where).values(attempts=tried, next_attempt_at=now + wait, updated_at=now)
-                )
-            row = tx.execute(
-                select(webhook_endpoints.c.failing_since, webhook_endpoints.c.paused_until).where(
-                    webhook_endpoints.c.id == endpoint.id
-                )
-            ).first()
-            if row is None:
-                return
-            failing_since = row.failing_since or now
-            if now - failing_since >= DISABLE_AFTER:
-                self._disable(tx, endpoint.id, "failing", now)
-                return
-            # A second failure in a row (no success between) holds back the whole endpoint until this delivery's
-            # next attempt: a receiver that is down is not sent its whole queue meanwhile, while one that fails now
-            # and then keeps receiving the rest.
-            paused = row.paused_until
-            if row.failing_since is not None:
-                paused = max(x for x in (row.paused_until, now + (wait or timedelta(0))) if x is not None)
+            back = [d.id for d in unsent if d.id in tried]
+            if back:
+                tx.execute(update(deliveries).where(deliveries.c.id.in_(back)).values(next_attempt_at=now))
+            for delivery, outcome in sent:
+                if not outcome.succeeded:
+                    self._failed(tx, endpoint, delivery.id, tried[delivery.id] + 1, outcome, now)
+
+    def _failed(
+        self, tx: Connection, endpoint: Endpoint, delivery_id: int, tried: int, outcome: Outcome, now: datetime
+    ) -> None:
+        """A failed attempt: retry on the schedule (or as Retry-After asks), disable the endpoint on 410 or after
+        three days of failures, and back the whole endpoint off after two failures in a row."""
+        where = deliveries.c.id == delivery_id
+        if outcome.status_code == 410:
             tx.execute(
-                update(webhook_endpoints)
-                .where(webhook_endpoints.c.id == endpoint.id)
-                .values(failing_since=failing_since, paused_until=paused)
+                update(deliveries)
+                .where(where)
+                .values(status="failed", attempts=tried, next_attempt_at=None, updated_at=now)
             )
+            self._disable(tx, endpoint.id, "gone", now)
+            return
+        wait = delay_after(tried, self.rand)
+        if wait is None:
+            tx.execute(
+                update(deliveries)
+                .where(where)
+                .values(status="failed", attempts=tried, next_attempt_at=None, updated_at=now)
+            )
+        else:
+            if outcome.retry_after is not None:
+                wait = max(wait, outcome.retry_after)
+            tx.execute(
+                update(deliveries).where(where).values(attempts=tried, next_attempt_at=now + wait, updated_at=now)
+            )
+        row = tx.execute(
+            select(webhook_endpoints.c.failing_since, webhook_endpoints.c.paused_until).where(
+                webhook_endpoints.c.id == endpoint.id
+            )
+        ).first()
+        if row is None:
+            return
+        failing_since = row.failing_since or now
+        if now - failing_since >= DISABLE_AFTER:
+            self._disable(tx, endpoint.id, "failing", now)
+            return
+        # A second failure in a row (no success between) holds back the whole endpoint until this delivery's
+        # next attempt: a receiver that is down is not sent its whole queue meanwhile, while one that fails now
+        # and then keeps receiving the rest.
+        paused = row.paused_until
+        if row.failing_since is not None:
+            paused = max(x for x in (row.paused_until, now + (wait or timedelta(0))) if x is not None)
+        tx.execute(
+            update(webhook_endpoints)
+            .where(webhook_endpoints.c.id == endpoint.id)
+            .values(failing_since=failing_since, paused_until=paused)
+        )
 
     def _disable(self, tx: Connection, endpoint_id: UUID, why: str, now: datetime) -> None:
         """Disable an endpoint (`why`: a key of DISABLED_BECAUSE) and tell every active admin, once per disabling."""

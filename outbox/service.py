@@ -32,6 +32,7 @@ log = structlog.get_logger("tracker.outbox")
 # worker process of its own (nothing else wakes it), seldom in a thread of the web process, whose own writes wake it.
 POLL_SECONDS = 0.05
 INLINE_POLL_SECONDS = 0.5
+SETTLE_SECONDS = 0.05
 MAX_BACKOFF_SECONDS = 5.0
 
 
@@ -78,6 +79,7 @@ class Outbox:
         )
         self._wake = threading.Event()
         self._stop = threading.Event()
+        self.sender.on_finished = self._wake.set
         self._thread: threading.Thread | None = None
 
     # ---- running -------------------------------------------------------------------------------------------------
@@ -106,12 +108,12 @@ class Outbox:
                 self._stop.wait(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                 continue
-            # Woken by a write in this process or a finished send; otherwise look again after `poll`.
-            woken = self._wake.wait(self.poll) or self.sender.finished.is_set()
+            # Woken by a write in this process (after SETTLE_SECONDS, so that one round serves the writes in flight
+            # too) or by a finished send; otherwise look again after `poll`.
+            if self._wake.wait(self.poll):
+                self._stop.wait(SETTLE_SECONDS)
             self._wake.clear()
             self.sender.finished.clear()
-            if woken:
-                continue
 
     def start(self) -> None:
         """Follow in a daemon thread of this process."""
