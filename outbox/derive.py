@@ -70,6 +70,12 @@ def invitation_email(tx: Connection, invitation: Any) -> None:
     """Queue the e-mail of an invitation (access.signin.Invitation), in the invitation's transaction. The token is
     kept only until the e-mail is sent; the source names the invitation by the hash of its token."""
     digest = hashlib.sha256(invitation.token.encode()).hexdigest()[:40]
+    # An earlier invitation's e-mail not sent yet would carry a link that no longer works: it is not sent.
+    tx.execute(
+        update(emails)
+        .where(emails.c.kind == INVITATION, emails.c.person_id == invitation.person.id, emails.c.status == "pending")
+        .values(status="skipped", last_error="a newer invitation replaced it", next_attempt_at=None, context={})
+    )
     context = {"token": invitation.token, "expires_at": invitation.expires_at.isoformat()}
     queue_emails(tx, [email_row(INVITATION, invitation.person.id, context, f"invitation:{digest}", utc_now())])
 
@@ -128,9 +134,8 @@ class Derivation:
             head = self.app.current_position()
             if head <= position:
                 return 0
-            endpoints = [
-                endpoint_of(r) for r in tx.execute(select(webhook_endpoints).where(webhook_endpoints.c.active))
-            ]
+            # Every endpoint, on or off: an endpoint that is off keeps its deliveries waiting until it is on again.
+            endpoints = [endpoint_of(r) for r in tx.execute(select(webhook_endpoints))]
             wanted: set[str] = set(EMAIL_EVENT_TYPES)
             for endpoint in endpoints:
                 wanted |= set(event_types.NAMES if "*" in endpoint.event_types else endpoint.event_types)
@@ -194,7 +199,7 @@ class Derivation:
                 **innovation,
                 "decision": event_types.DECISIONS[name],
                 "stage": record.data.get("to_stage") or record.data.get("stage"),
-                "rationale": record.data.get("rationale"),
+                "position": record.position,  # its reasons are read from the log when the e-mail is written
             }
             return [email_row(GATE_DECISION, p, context, source, now) for p in providers]
         return []

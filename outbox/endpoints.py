@@ -22,8 +22,8 @@ from tracker.errors import NotFoundError, ValidationError
 # After a rotation, deliveries carry signatures with both the new and the previous secret for this long.
 ROTATION_OVERLAP = timedelta(hours=24)
 STATUSES = ("pending", "succeeded", "failed")
-# How many deliveries a replay queues at most in one call (it tells how far it got).
-REPLAY_LIMIT = 100_000
+# Events a replay reads and queues per transaction.
+REPLAY_PAGE = 1000
 
 
 def aware(moment: datetime | None) -> datetime | None:
@@ -236,9 +236,16 @@ class Endpoints:
     # ---- the delivery log ----------------------------------------------------------------------------------------
 
     def deliveries(
-        self, endpoint_id: UUID, *, status: str | None = None, after: int | None = None, limit: int = 100
+        self,
+        endpoint_id: UUID,
+        *,
+        status: str | None = None,
+        after: int | None = None,
+        limit: int = 100,
+        newest_first: bool = False,
     ) -> dict[str, Any]:
-        """The endpoint's deliveries by log position, each with every attempt, newest attempt last."""
+        """The endpoint's deliveries by log position (the newest first if asked), each with every attempt, newest
+        attempt last."""
         with self.engine.connect() as conn:
             self.require(endpoint_id, conn)
             query = select(deliveries).where(deliveries.c.endpoint_id == endpoint_id)
@@ -246,7 +253,8 @@ class Endpoints:
                 query = query.where(deliveries.c.status == status)
             if after is not None:
                 query = query.where(deliveries.c.position > after)
-            rows = conn.execute(query.order_by(deliveries.c.position).limit(limit)).all()
+            order = deliveries.c.position.desc() if newest_first else deliveries.c.position
+            rows = conn.execute(query.order_by(order).limit(limit)).all()
             tried: dict[int, list[dict[str, Any]]] = {r.id: [] for r in rows}
             if rows:
                 for a in conn.execute(
@@ -273,7 +281,8 @@ class Endpoints:
             }
             for r in rows
         ]
-        return {"items": items, "next_after": rows[-1].position if len(rows) == limit else None}
+        more = len(rows) == limit and not newest_first
+        return {"items": items, "next_after": rows[-1].position if more else None}
 
     def redeliver(self, endpoint_id: UUID, delivery_id: int) -> None:
         """Send one delivery again, now (with the same webhook-id)."""
@@ -289,28 +298,28 @@ class Endpoints:
                 raise NotFoundError("delivery", delivery_id)
 
     def replay(self, endpoint_id: UUID, after: int, log: Any) -> int:
-        """Queue every matching event after log position `after` again (those already queued are sent again with
-        the same webhook-id); returns how many. `log` reads the event log (TrackerApplication.read_log)."""
+        """Queue every matching event after log position `after` again, up to what the outbox has derived (those
+        already queued are sent again with the same webhook-id); returns how many. `log` reads the event log
+        (TrackerApplication.read_log). The log is read outside any transaction, and each page is queued in a short
+        transaction of its own."""
         endpoint = self.require(endpoint_id)
         names = () if "*" in endpoint.event_types else endpoint.event_types
+        with self.engine.connect() as conn:
+            upto = self._derived(conn)
         queued = 0
-        with self.write_lock, self.writer.begin() as tx:
-            upto = self._derived(tx)
-            position = after
-            while queued < REPLAY_LIMIT:
-                records = [r for r in log(position, 1000, names) if r.position <= upto]
-                if not records:
-                    break
-                queued += queue(
-                    tx,
-                    endpoint.id,
-                    [
-                        (r.position, event_types.event_id(r.aggregate_id, r.version), event_types.name_of_record(r))
-                        for r in records
-                    ],
-                    utc_now(),
-                )
-                position = records[-1].position
+        position = after
+        while position < upto:
+            records = log(position, REPLAY_PAGE, names, upto=upto)
+            if not records:
+                break
+            events = [
+                (r.position, event_types.event_id(r.aggregate_id, r.version), event_types.name_of_record(r))
+                for r in records
+            ]
+            with self.write_lock, self.writer.begin() as tx:
+                self.require(endpoint_id, tx)
+                queued += queue(tx, endpoint.id, events, utc_now())
+            position = records[-1].position
         return queued
 
     @staticmethod

@@ -33,8 +33,11 @@ def is_public(address: str) -> bool:
     """Whether an address is one on the public internet (not private, loopback, link-local, multicast, reserved or
     unspecified; an IPv4 address inside IPv6 is judged as IPv4)."""
     ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
+    if isinstance(ip, ipaddress.IPv6Address):
+        if ip.teredo is not None:
+            return False  # a tunnel to addresses of its own choosing
+        # An IPv4 address inside IPv6 (mapped, or 6to4) is judged as the IPv4 address it reaches.
+        ip = ip.ipv4_mapped or ip.sixtofour or ip
     return not (
         ip.is_private
         or ip.is_loopback

@@ -7,10 +7,12 @@ backs off on its own after a failure, so a slow or dead receiver never holds up 
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import http.client
 import json
 import random
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -54,7 +56,10 @@ DISABLE_AFTER = timedelta(days=3)
 TIMEOUT = 10.0
 # How long a claimed send is left to its worker before another may send it again (TRACKER_OUTBOX_LEASE_SECONDS).
 LEASE = timedelta(seconds=30)
-WORKERS = 8
+# Threads for webhook lanes (made as needed, up to this many): with PER_ENDPOINT lanes each, it takes this many
+# divided by PER_ENDPOINT slow endpoints at once to hold up the others. E-mail has a pool of its own.
+WORKERS = 64
+MAIL_WORKERS = 4
 # Lanes (sends in flight) per endpoint; a lane sends up to LANE_SIZE deliveries one after another over one connection
 # and records their outcomes in one transaction.
 PER_ENDPOINT = 4
@@ -123,9 +128,27 @@ def body_of(record: Any, now: datetime) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
+def _cut(conn: http.client.HTTPConnection) -> None:
+    """End an attempt that ran out of time: the blocked read raises."""
+    sock = conn.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
 def signature(secrets: list[str], webhook_id: str, at: datetime, body: bytes) -> str:
     """The webhook-signature header: one `v1,…` signature per secret, space-separated."""
     return " ".join(Webhook(s).sign(webhook_id, at.replace(tzinfo=UTC), body) for s in secrets)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """Deliveries claimed for one lane: the rows, when the claim lapses (their next_attempt_at while it holds), and
+    when it was made (time.monotonic())."""
+
+    rows: list[Any]
+    until: datetime
+    claimed: float
 
 
 class Sender:
@@ -167,6 +190,7 @@ class Sender:
         self.lease = lease
         self.lane_size = lane_size
         self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tracker-outbox-send")
+        self.mail_pool = ThreadPoolExecutor(max_workers=MAIL_WORKERS, thread_name_prefix="tracker-outbox-mail")
         self._lock = threading.Lock()
         self._in_flight: dict[UUID, int] = {}
         self._emails_in_flight = 0
@@ -177,6 +201,7 @@ class Sender:
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+        self.mail_pool.shutdown(wait=True, cancel_futures=True)
 
     # ---- dispatching ---------------------------------------------------------------------------------------------
 
@@ -191,7 +216,7 @@ class Sender:
         if webhooks_due:
             for endpoint, lane in self._claim_deliveries(now):
                 started.append(self._submit(self._deliver_lane, endpoint, lane, key=endpoint.id))
-                claimed += len(lane)
+                claimed += len(lane.rows)
         if mailing and emails_due:
             for message in self._claim_emails(now):
                 started.append(self._submit(self._mail, message, key=None))
@@ -245,7 +270,7 @@ class Sender:
                 self._emails_in_flight += 1
             else:
                 self._in_flight[key] = self._in_flight.get(key, 0) + 1
-        future = self.pool.submit(run)
+        future = (self.mail_pool if key is None else self.pool).submit(run)
         with self._lock:
             self._futures.add(future)
         future.add_done_callback(self._forget)
@@ -255,7 +280,7 @@ class Sender:
         with self._lock:
             self._futures.discard(future)
 
-    def _claim_deliveries(self, now: datetime) -> list[tuple[Endpoint, list[Any]]]:
+    def _claim_deliveries(self, now: datetime) -> list[tuple[Endpoint, Claim]]:
         claimed = []
         with self.write_lock, self.writer.begin() as tx:
             ready = tx.execute(
@@ -278,23 +303,27 @@ class Sender:
                         deliveries.c.next_attempt_at <= now,
                     )
                     .order_by(deliveries.c.next_attempt_at, deliveries.c.position)
-                    .limit(self.lane_size)
+                    .limit(room * self.lane_size)
                 )
                 if self.kind == "postgresql":
                     query = query.with_for_update(skip_locked=True)
                 rows = tx.execute(query).all()
                 if rows:
+                    until = now + self.lease
                     tx.execute(
                         update(deliveries)
                         .where(deliveries.c.id.in_([r.id for r in rows]))
-                        .values(next_attempt_at=now + self.lease)
+                        .values(next_attempt_at=until)
                     )
-                    claimed.append((endpoint, rows))
+                    # Up to `room` lanes, so that a queue is sent by as many lanes as the endpoint may have.
+                    for start in range(0, len(rows), self.lane_size):
+                        lane = rows[start : start + self.lane_size]
+                        claimed.append((endpoint, Claim(lane, until, time.monotonic())))
         return claimed
 
     def _claim_emails(self, now: datetime) -> list[Any]:
         with self._lock:
-            room = self.per_endpoint - self._emails_in_flight
+            room = MAIL_WORKERS - self._emails_in_flight
         if room <= 0:
             return []
         with self.write_lock, self.writer.begin() as tx:
@@ -315,14 +344,20 @@ class Sender:
 
     # ---- webhooks ------------------------------------------------------------------------------------------------
 
-    def _deliver_lane(self, endpoint: Endpoint, lane: list[Any]) -> None:
-        """Send a lane's deliveries in log order over one connection; stop at the first that fails (the endpoint may
-        be down: the rest go back to the queue), then record every outcome in one transaction."""
-        records = self._events(endpoint, [d.position for d in lane])
+    def _deliver_lane(self, endpoint: Endpoint, lane: Claim) -> None:
+        """Send a lane's deliveries in log order over one connection, then record every outcome in one transaction.
+
+        The lane stops at the first failure (the endpoint may be down), and once half its claim's lease has gone
+        (waiting for a thread included), so that no delivery is still being sent when another claim may take it;
+        what it did not send goes back to the queue."""
+        records = self._events(lane.rows)
         sent: list[tuple[Any, Outcome]] = []
         conn: http.client.HTTPConnection | None = None
+        budget = self.lease.total_seconds() / 2
         try:
-            for delivery in lane:
+            for delivery in lane.rows:
+                if time.monotonic() - lane.claimed > budget:
+                    break
                 now = self.clock()
                 record = records.get(delivery.position)
                 if record is None:
@@ -335,14 +370,14 @@ class Sender:
         finally:
             if conn is not None:
                 conn.close()
-        self._record_lane(endpoint, sent, lane[len(sent) :])
+        self._record_lane(endpoint, lane, sent, lane.rows[len(sent) :])
 
-    def _events(self, endpoint: Endpoint, positions: list[int]) -> dict[int, Any]:
-        """The events at these log positions, read as ranges of the log (only the endpoint's types)."""
-        wanted = set(positions)
-        names = () if "*" in endpoint.event_types else endpoint.event_types
+    def _events(self, rows: list[Any]) -> dict[int, Any]:
+        """The events of these deliveries, read as ranges of the log (only the deliveries' own types)."""
+        wanted = {d.position for d in rows}
+        names = sorted({d.type for d in rows})
         found: dict[int, Any] = {}
-        after, last = min(positions) - 1, max(positions)
+        after, last = min(wanted) - 1, max(wanted)
         while after < last:
             page = self.app.read_log(after, 1000, names, upto=last)
             if not page:
@@ -379,20 +414,28 @@ class Sender:
                 )
             else:
                 path = path_of(endpoint.url)
+            # The whole attempt has `timeout` seconds: the socket's own timeout bounds each read only, and a receiver
+            # that trickles its answer would otherwise hold the lane.
+            deadline = threading.Timer(self.timeout, _cut, args=(conn,))
+            deadline.start()
             try:
-                conn.request("POST", path, body=body, headers=headers)
-                answer = conn.getresponse()
-            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                if not reused:
-                    raise
-                # The receiver closed a kept-alive connection between two deliveries: once more on a new one.
-                conn.close()
-                return self._post(None, endpoint, webhook_id, body, now)
-            kept = answer.read(RESPONSE_KEPT).decode("utf-8", "replace")
-            code = answer.status
-            wait = retry_after(answer.getheader("Retry-After"), now) if code in (429, 503) else None
-            # A connection is used again only once its answer is read to the end.
-            answer.read(RESPONSE_DRAINED)
+                try:
+                    conn.request("POST", path, body=body, headers=headers)
+                    answer = conn.getresponse()
+                except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                    if not reused:
+                        raise
+                    # The receiver closed a kept-alive connection between two deliveries: once more on a new one.
+                    conn.close()
+                    deadline.cancel()
+                    return self._post(None, endpoint, webhook_id, body, now)
+                kept = answer.read(RESPONSE_KEPT).decode("utf-8", "replace")
+                code = answer.status
+                wait = retry_after(answer.getheader("Retry-After"), now) if code in (429, 503) else None
+                # A connection is used again only once its answer is read to the end.
+                answer.read(RESPONSE_DRAINED)
+            finally:
+                deadline.cancel()
             if not answer.isclosed():
                 conn.close()
                 conn = None
@@ -404,17 +447,24 @@ class Sender:
         elapsed = (time.perf_counter() - started) * 1000
         return conn, Outcome(code, elapsed, None if 200 <= code < 300 else f"answered {code}", kept, wait)
 
-    def _record_lane(self, endpoint: Endpoint, sent: list[tuple[Any, Outcome]], unsent: list[Any]) -> None:
+    def _record_lane(self, endpoint: Endpoint, lane: Claim, sent: list[tuple[Any, Outcome]], unsent: list[Any]) -> None:
         """Record a lane in one transaction: every attempt, the deliveries that succeeded, the one that failed (if
-        any), and the unsent ones back in the queue, due now."""
+        any), and the unsent ones back in the queue, due now. Only deliveries this claim still holds are recorded:
+        one deleted meanwhile, or claimed again (redelivered, replayed), is left to its new holder."""
         now = self.clock()
         with self.write_lock, self.writer.begin() as tx:
             ids = [d.id for d, _ in sent] + [d.id for d in unsent]
             tried = dict(
-                tx.execute(select(deliveries.c.id, deliveries.c.attempts).where(deliveries.c.id.in_(ids))).all()
+                tx.execute(
+                    select(deliveries.c.id, deliveries.c.attempts).where(
+                        deliveries.c.id.in_(ids),
+                        deliveries.c.status == "pending",
+                        deliveries.c.next_attempt_at == lane.until,
+                    )
+                ).all()
             )
             if not tried:
-                return  # the endpoint was deleted meanwhile
+                return
             sent = [(d, o) for d, o in sent if d.id in tried]
             if sent:
                 tx.execute(
@@ -473,6 +523,13 @@ class Sender:
                 .where(where)
                 .values(status="failed", attempts=tried, next_attempt_at=None, updated_at=now)
             )
+            # Its last attempt gone: when every attempt to the endpoint has failed since this delivery's first, the
+            # endpoint is disabled now (the jitter can end a schedule a little before three days have passed).
+            first = tx.scalar(select(func.min(attempts.c.at)).where(attempts.c.delivery_id == delivery_id))
+            since = tx.scalar(select(webhook_endpoints.c.failing_since).where(webhook_endpoints.c.id == endpoint.id))
+            if since is not None and first is not None and since <= first:
+                self._disable(tx, endpoint.id, "failing", now)
+                return
         else:
             if outcome.retry_after is not None:
                 wait = max(wait, outcome.retry_after)
@@ -505,11 +562,13 @@ class Sender:
     def _disable(self, tx: Connection, endpoint_id: UUID, why: str, now: datetime) -> None:
         """Disable an endpoint (`why`: a key of DISABLED_BECAUSE) and tell every active admin, once per disabling."""
         reason = DISABLED_BECAUSE[why]
-        tx.execute(
+        done = tx.execute(
             update(webhook_endpoints)
-            .where(webhook_endpoints.c.id == endpoint_id)
+            .where(webhook_endpoints.c.id == endpoint_id, webhook_endpoints.c.active)
             .values(active=False, disabled_at=now, disabled_reason=reason, updated_at=now)
         )
+        if done.rowcount != 1:
+            return  # disabled already (another lane got there first): the admins were told then
         url = tx.scalar(select(webhook_endpoints.c.url).where(webhook_endpoints.c.id == endpoint_id))
         admins = tx.scalars(
             select(people.c.id).where(people.c.role == "admin", people.c.active, people.c.email.is_not(None))
@@ -540,6 +599,10 @@ class Sender:
         context = dict(message.context)
         if "innovation_id" in context:
             context["title"] = self.app.get_innovation(UUID(context["innovation_id"])).title
+        if "position" in context:
+            # What the event said (a decision's reasons) is read from the log, not kept in the outbox.
+            (record,) = self.app.read_log(context["position"] - 1, 1)
+            context["rationale"] = record.data.get("rationale")
         try:
             self.mailer.send(person.email, self.render(message.kind, person.locale, context))
         except Exception as error:
@@ -551,10 +614,7 @@ class Sender:
         now = self.clock()
         values: dict[str, Any] = {"status": status, "last_error": error, "attempts": message.attempts + 1}
         if status == "sent":
-            # An invitation's link works once; it is not kept after it has gone.
-            values.update(
-                sent_at=now, next_attempt_at=None, context={k: v for k, v in message.context.items() if k != "token"}
-            )
+            values.update(sent_at=now, next_attempt_at=None)
         elif status == "pending":
             wait = delay_after(message.attempts + 1, self.rand)
             if wait is None:
@@ -563,6 +623,9 @@ class Sender:
                 values["next_attempt_at"] = now + wait
         else:
             values["next_attempt_at"] = None
+        if values["status"] != "pending":
+            # An invitation's link is kept only while its e-mail may still go (the invitations keep only its hash).
+            values["context"] = {k: v for k, v in message.context.items() if k != "token"}
         with self.write_lock, self.writer.begin() as tx:
             tx.execute(update(emails).where(emails.c.id == message.id).values(**values))
 

@@ -150,13 +150,17 @@ class Outbox:
         found["lag"] = max(self.app.current_position() - position, 0)
         return found
 
-    def emails(self, *, status: str | None = None, after: int = 0, limit: int = 100) -> list[dict[str, Any]]:
-        """The e-mails in the outbox, oldest first (for admins): kind, person, status and attempts, never a token."""
+    def emails(
+        self, *, status: str | None = None, after: int = 0, limit: int = 100, newest_first: bool = False
+    ) -> list[dict[str, Any]]:
+        """The e-mails in the outbox, oldest first unless asked otherwise (for admins): kind, person, status and
+        attempts, never a token."""
         query = select(emails).where(emails.c.id > after)
         if status is not None:
             query = query.where(emails.c.status == status)
+        order = emails.c.id.desc() if newest_first else emails.c.id
         with self.reader.connect() as conn:
-            rows = conn.execute(query.order_by(emails.c.id).limit(limit)).all()
+            rows = conn.execute(query.order_by(order).limit(limit)).all()
         return [
             {
                 "id": r.id,

@@ -15,6 +15,7 @@ from wtforms import (
     PasswordField,
     RadioField,
     SelectField,
+    SelectMultipleField,
     StringField,
     SubmitField,
     TextAreaField,
@@ -35,7 +36,7 @@ from wtforms.validators import (
 from access.signin import PASSWORD_MAX, PASSWORD_MIN
 from pages.i18n import LANGUAGES
 from pages.vocabulary import CRITERIA
-from tracker import limits
+from tracker import event_types, limits
 from tracker.actors import PERSON_ROLES
 from tracker.ecosystem import MEMBER_ROLES
 from tracker.organisation import ORGANISATION_KINDS
@@ -101,6 +102,26 @@ class LanguageForm(FlaskForm):  # type: ignore[misc]
     language = StringField(_l("Language"), validators=[AnyOf(list(LANGUAGES))])
     next = HiddenField()
     submit = SubmitField(_l("Change language"))
+
+
+class WebhookForm(FlaskForm):  # type: ignore[misc]
+    url = StringField(
+        _l("Address (https)"),
+        validators=[DataRequired(message=_l("Give the address the events are sent to.")), Length(max=2000)],
+    )
+    event_types = SelectMultipleField(
+        _l("Event types"),
+        choices=[SelectChoice("*", _l("every event type"))] + [SelectChoice(n, n) for n in sorted(event_types.NAMES)],
+        validators=[DataRequired(message=_l("Choose at least one event type."))],
+    )
+    description = StringField(_l("Description (optional)"), validators=[Length(max=500)])
+
+
+class ReplayForm(FlaskForm):  # type: ignore[misc]
+    after = IntegerField(
+        _l("After log position"),
+        validators=[InputRequired(message=_l("Give a log position, 0 or more.")), NumberRange(min=0, max=2**62)],
+    )
 
 
 class EmailChoicesForm(FlaskForm):  # type: ignore[misc]

@@ -32,6 +32,11 @@ TASKS = {
             _l("Imports"),
             _l("Import CoVE and Erasmus+ files; watch an import and read its summary."),
         ),
+        (
+            "webhook_pages.webhooks",
+            _l("Webhooks and e-mail"),
+            _l("Where other systems receive the tracker's events, each delivery's attempts, and the e-mails sent."),
+        ),
         PORTFOLIO,
         DASHBOARD,
         AUDIT,

@@ -25,6 +25,7 @@ from pages import (
     session,
     signin,
     vocabulary,
+    webhooks,
 )
 from runtime.import_jobs import ImportJobs
 from web.failure_counts import failure_counts
@@ -54,6 +55,7 @@ PAGES = (
     audit.blp,
     directory.blp,
     imports.blp,
+    webhooks.blp,
 )
 
 

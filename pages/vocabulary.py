@@ -36,6 +36,20 @@ ROLE_NAMES = {
 }
 # Who acted, as the history names them: a person's role, or the tracker's own importer and system.
 ACTOR_ROLE_NAMES = {**ROLE_NAMES, "importer": _l("importer"), "system": _l("the tracker")}
+# What leaves the tracker: the kinds of e-mail, and how far a delivery or an e-mail got.
+EMAIL_KIND_NAMES = {
+    "evaluator_assigned": _l("evaluator assigned"),
+    "gate_decision": _l("gate decision"),
+    "invitation": _l("invitation"),
+    "endpoint_disabled": _l("webhook endpoint disabled"),
+}
+DELIVERY_STATUS_NAMES = {"pending": _l("waiting"), "succeeded": _l("delivered"), "failed": _l("failed")}
+EMAIL_STATUS_NAMES = {
+    "pending": _l("waiting"),
+    "sent": _l("sent"),
+    "failed": _l("failed"),
+    "skipped": _l("not sent (turned off, or the person cannot be written to)"),
+}
 DECISION_NAMES = {
     "advance": _l("advance"),
     "hold": _l("hold"),

@@ -52,12 +52,13 @@ class Events(MethodView):
         head, records = _read(after, limit, names, wait)
         items = [event_types.feed_item(r) for r in records]
         if len(items) == limit:
-            return _page(items, items[-1]["position"], {"Cache-Control": IMMUTABLE})
+            # Cached apart for each key: the feed is not for every caller.
+            return _page(items, items[-1]["position"], {"Cache-Control": IMMUTABLE, "Vary": "Authorization"})
         # Every event up to the head read before the page was looked at: with `types`, the next read starts past the
         # events that did not match, instead of looking at them again.
         next_after = max([after, head, *(i["position"] for i in items[-1:])])
         etag = f'"{next_after}.{len(items)}"'
-        headers = {"Cache-Control": "no-cache", "ETag": etag}
+        headers = {"Cache-Control": "no-cache", "ETag": etag, "Vary": "Authorization"}
         if etag in [t.strip() for t in request.headers.get("If-None-Match", "").split(",")]:
             answer = make_response("", 304)
             answer.headers.update(headers)

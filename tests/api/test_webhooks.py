@@ -228,12 +228,16 @@ def test_a_410_disables_the_endpoint_and_tells_the_admins(hooks_env: Env, receiv
     assert len(receiver.received) == 2
 
 
-def test_three_days_of_failure_disable_the_endpoint(hooks_env: Env, receiver: Receiver) -> None:
+@pytest.mark.parametrize("jitter", [0.0, 0.5, 1.0])
+def test_three_days_of_failure_disable_the_endpoint(hooks_env: Env, receiver: Receiver, jitter: float) -> None:
+    """However the jitter falls (the shortest schedule ends before three days have passed), an endpoint whose every
+    attempt failed is disabled by the end of its delivery's schedule, and the admins are told once."""
     env = hooks_env
     services = env.app.extensions["tracker"]
     services.people.create(actor_id="admin", name="Ada", email="ada@example.org", role="admin")
     clock = Clock()
     outbox = with_clock(env, clock)
+    outbox.sender.rand = lambda: jitter
     hook = create(env, receiver.url, ["innovation.submitted"])
     receiver.default = (502, {}, 0.0)
     submit(env)
@@ -244,7 +248,7 @@ def test_three_days_of_failure_disable_the_endpoint(hooks_env: Env, receiver: Re
         assert delivery["status"] == "pending"
         clock.now = datetime.fromisoformat(delivery["next_attempt_at"]).replace(tzinfo=None)
         assert outbox.run_once() == 1
-    assert clock.now - started >= timedelta(days=3)
+    assert clock.now - started >= timedelta(days=2, hours=12)
     assert clock.now - started < timedelta(days=3, hours=24)
     endpoint = env.get(f"/api/v1/webhooks/{hook['id']}", env.keys.admin).json
     assert "three days" in endpoint["disabled_reason"]
@@ -322,6 +326,8 @@ def test_a_slow_receiver_does_not_hold_up_the_others(hooks_env: Env) -> None:
         "https://localhost/hook",
         "https://192.168.1.20/hook",
         "https://[::ffff:10.0.0.1]/hook",
+        "https://[2002:7f00:1::]/hook",
+        "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",
         "ftp://example.org/hook",
         "https://user:pass@example.org/hook",
     ],
@@ -398,3 +404,64 @@ def test_metrics_and_readiness_report_the_outbox(hooks_env: Env, receiver: Recei
     text = env.get("/metrics").get_data(as_text=True)
     assert 'tracker_webhook_deliveries{status="succeeded"} 2' in text
     assert "tracker_outbox_oldest_undelivered_seconds 0" in text
+
+
+def test_a_410_from_several_lanes_tells_the_admins_once(hooks_env: Env, receiver: Receiver) -> None:
+    env = hooks_env
+    services = env.app.extensions["tracker"]
+    services.people.create(actor_id="admin", name="Ada", email="ada@example.org", role="admin")
+    create(env, receiver.url, ["innovation.submitted"])
+    receiver.default = (410, {}, 0.2)
+    outbox = outbox_of(env)
+    outbox.sender.lane_size = 1
+    for _ in range(4):
+        submit(env)
+    outbox.run_once()
+    assert len(receiver.received) >= 2  # lanes in flight together
+    told = [
+        e for e in env.get("/api/v1/outbox/emails", env.keys.admin).json["items"] if e["kind"] == "endpoint_disabled"
+    ]
+    assert len(told) == 1
+
+
+def test_what_an_endpoint_stops_taking_is_still_sent_and_what_comes_while_it_is_off_waits(
+    hooks_env: Env, receiver: Receiver
+) -> None:
+    env = hooks_env
+    outbox = outbox_of(env)
+    hook = create(env, receiver.url)
+    created = submit(env)
+    outbox.derivation.catch_up()
+    narrowed = env.patch(
+        f"/api/v1/webhooks/{hook['id']}", env.keys.admin, json={"event_types": ["innovation.advanced"]}
+    )
+    assert narrowed.status_code == 200
+    outbox.run_once()
+    assert [r.json["data"]["aggregate_id"] for r in receiver.received] == [created["id"]]
+    assert env.get(f"/api/v1/webhooks/{hook['id']}", env.keys.admin).json["failing_since"] is None
+    env.patch(f"/api/v1/webhooks/{hook['id']}", env.keys.admin, json={"event_types": ["*"], "active": False})
+    while_off = submit(env)
+    outbox.run_once()
+    assert len(receiver.received) == 1
+    env.patch(f"/api/v1/webhooks/{hook['id']}", env.keys.admin, json={"active": True})
+    outbox.run_once()
+    assert receiver.received[-1].json["data"]["aggregate_id"] == while_off["id"]
+
+
+def test_a_lane_stops_before_its_claim_lapses_so_nothing_is_sent_twice(hooks_env: Env, receiver: Receiver) -> None:
+    env = hooks_env
+    outbox = outbox_of(env)
+    outbox.sender.lease = timedelta(seconds=2)
+    create(env, receiver.url, ["innovation.submitted"])
+    receiver.default = (200, {}, 0.3)
+    for _ in range(8):
+        submit(env)
+    outbox.derivation.catch_up()
+    deadline = time.monotonic() + 30
+    while len(set(receiver.ids())) < 8 and time.monotonic() < deadline:
+        outbox.sender.dispatch()
+        time.sleep(0.05)
+    while not outbox.sender.idle():
+        time.sleep(0.05)
+    assert len(set(receiver.ids())) == 8
+    assert len(receiver.ids()) == 8, "a delivery was sent again while its first sending was still in its lane"

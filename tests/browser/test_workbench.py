@@ -5,7 +5,9 @@ reflows at 360 px."""
 from __future__ import annotations
 
 import json
+import re
 import threading
+import time
 from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
@@ -18,6 +20,7 @@ from playwright.sync_api import expect
 from werkzeug.serving import make_server
 
 from access.signin import INVITATION_DAYS
+from bench.receiver import webhook_receiver
 from bootstrap import create_app, upgrade_database
 from projections.clock import utc_now
 from runtime.settings import Settings
@@ -34,7 +37,8 @@ COVE = Path(__file__).resolve().parents[3] / "shared" / "data" / "cove-projects.
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     require_chromium()
     url = f"sqlite:///{tmp_path_factory.mktemp('signin')}/tracker.db"
-    settings = Settings(database_url=url)
+    # The admin's webhook test sends to a receiver on this machine's loopback interface.
+    settings = Settings(database_url=url, webhooks_allow_private=True)
     upgrade_database(settings)
     app = create_app(settings)
     services = app.extensions["tracker"]
@@ -576,3 +580,42 @@ def test_refusals_say_what_happened_and_change_nothing(server: dict[str, Any], b
     expect(tab.get_by_text("The e-mail address or the password is wrong.")).to_be_visible()
     assert errors == []
     context.close()
+
+
+def test_an_admin_adds_a_webhook_endpoint_with_the_keyboard_and_reads_its_log(
+    server: dict[str, Any], browser: Any, world: World
+) -> None:
+    """The webhook pages in English and Lithuanian: an endpoint added with the keyboard alone, its secret shown once,
+    its delivery log once an event has gone to a real receiver, and the e-mails waiting in the outbox."""
+    services = server["services"]
+    for n, (locale, language) in enumerate((("en-GB", "en"), ("lt-LT", "lt"))):
+        email = f"webhook-admin-{n}@example.org"
+        admin = services.people.create(actor_id="admin", name=f"Ada {n}", email=email, role="admin", locale=language)
+        services.signin.set_password(admin.id, PASSWORD, actor_id="admin")
+        with webhook_receiver() as receiver:
+            context, tab, errors = sign_in(browser, server["base"], email, PASSWORD, locale=locale)
+            tab.goto(f"{server['base']}/admin/webhooks")
+            checked(tab, f"webhooks-{language}")
+            tab_to(tab, "#url")
+            tab.keyboard.type(receiver.url)
+            tab.keyboard.press("Tab")
+            tab.keyboard.press("Home")  # "every event type", the first choice
+            tab_to(tab, "main form button[type=submit]")
+            tab.keyboard.press("Enter")
+            secret = tab.locator("#secret")
+            expect(secret).to_have_value(re.compile(r"^whsec_"))
+            checked(tab, f"webhook-secret-{language}")
+            endpoint = next(e for e in services.outbox.endpoints.list() if e.url == receiver.url)
+            assert endpoint.event_types == ["*"]
+            world.submit(title=f"Sent to a receiver {n}")
+            deadline = time.monotonic() + 20
+            while not receiver.received and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert receiver.received, "the web process's outbox did not deliver"
+            tab.goto(f"{server['base']}/admin/webhooks/{endpoint.id}")
+            expect(tab.locator("tbody tr").first).to_be_visible()
+            checked(tab, f"webhook-endpoint-{language}")
+            tab.goto(f"{server['base']}/admin/emails")
+            checked(tab, f"outbox-emails-{language}")
+            assert errors == []
+            context.close()

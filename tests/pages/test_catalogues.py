@@ -92,6 +92,9 @@ SAME_IN = {
         "partner",
         "File",
         "%(name)s (%(innovations)s)",
+        "E-mail",
+        "Endpoint",
+        ("%(num)d endpoint", "%(num)d endpoints"),
     },
 }
 
