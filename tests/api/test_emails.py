@@ -21,16 +21,29 @@ def mailbox() -> Iterator[Mailbox]:
         yield box
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def mail_env(request: pytest.FixtureRequest, mailbox: Mailbox) -> Iterator[Env]:
-    environment = make_env(
-        request.getfixturevalue(f"{request.param}_url"),
+def _mail_env(url: str, mailbox: Mailbox) -> Env:
+    return make_env(
+        url,
         inline_outbox=False,
         webhooks_allow_private=True,
         smtp_url=mailbox.url,
         smtp_from="Tracker <tracker@example.org>",
         base_url="https://tracker.example.org",
     )
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def mail_env(request: pytest.FixtureRequest, mailbox: Mailbox) -> Iterator[Env]:
+    """On both stores: who is written to is derived in SQL."""
+    environment = _mail_env(request.getfixturevalue(f"{request.param}_url"), mailbox)
+    yield environment
+    environment.app.extensions["tracker"].close()
+
+
+@pytest.fixture
+def sqlite_mail(sqlite_url: str, mailbox: Mailbox) -> Iterator[Env]:
+    """What is written, and the choices, on SQLite alone."""
+    environment = _mail_env(sqlite_url, mailbox)
     yield environment
     environment.app.extensions["tracker"].close()
 
@@ -102,8 +115,8 @@ def test_a_gate_decision_goes_to_the_owning_organisations_providers(mail_env: En
     del owner, other
 
 
-def test_a_person_can_turn_a_kind_off(mail_env: Env, mailbox: Mailbox) -> None:
-    env = mail_env
+def test_a_person_can_turn_a_kind_off(sqlite_mail: Env, mailbox: Mailbox) -> None:
+    env = sqlite_mail
     evaluator_key_person = UUID(env.person_id(env.keys.evaluator))
     services = env.app.extensions["tracker"]
     services.people.update(evaluator_key_person, {"email": "eva@example.org"}, actor_id="admin")
@@ -121,8 +134,8 @@ def test_a_person_can_turn_a_kind_off(mail_env: Env, mailbox: Mailbox) -> None:
     assert refused.status_code == 422
 
 
-def test_an_invitation_is_e_mailed_with_its_link_and_the_token_is_not_kept(mail_env: Env, mailbox: Mailbox) -> None:
-    env = mail_env
+def test_an_invitation_is_e_mailed_with_its_link_and_the_token_is_not_kept(sqlite_mail: Env, mailbox: Mailbox) -> None:
+    env = sqlite_mail
     services = env.app.extensions["tracker"]
     rasa = person(env, "analyst", "rasa@example.org", "lt")
     earlier = services.signin.invite(rasa.id, actor_id="admin")
@@ -142,8 +155,8 @@ def test_an_invitation_is_e_mailed_with_its_link_and_the_token_is_not_kept(mail_
     assert earlier.token not in str(kept)
 
 
-def test_the_admins_are_told_when_an_endpoint_is_disabled(mail_env: Env, mailbox: Mailbox) -> None:
-    env = mail_env
+def test_the_admins_are_told_when_an_endpoint_is_disabled(sqlite_mail: Env, mailbox: Mailbox) -> None:
+    env = sqlite_mail
     person(env, "admin", "ada@example.org")
     with webhook_receiver() as receiver:
         receiver.default = (410, {}, 0.0)

@@ -43,6 +43,15 @@ def hooks_env(request: pytest.FixtureRequest) -> Iterator[Env]:
 
 
 @pytest.fixture
+def sqlite_hooks(sqlite_url: str) -> Iterator[Env]:
+    """The sender's own logic (schedules, lanes, back-off) on SQLite alone; the tests that touch the stores' claims
+    and derivation (hooks_env) run on both."""
+    environment = make_env(sqlite_url, inline_outbox=False, webhooks_allow_private=True)
+    yield environment
+    environment.app.extensions["tracker"].close()
+
+
+@pytest.fixture
 def receiver() -> Iterator[Receiver]:
     with webhook_receiver() as found:
         yield found
@@ -105,8 +114,8 @@ def test_an_endpoint_receives_events_stored_after_it_was_made(hooks_env: Env, re
     assert outbox_of(env).run_once() == 1
 
 
-def test_rotation_signs_with_both_secrets_for_a_day(hooks_env: Env, receiver: Receiver) -> None:
-    env = hooks_env
+def test_rotation_signs_with_both_secrets_for_a_day(sqlite_hooks: Env, receiver: Receiver) -> None:
+    env = sqlite_hooks
     clock = Clock()
     outbox = with_clock(env, clock)
     hook = create(env, receiver.url)
@@ -142,8 +151,8 @@ def attempts_of(env: Env, hook_id: str) -> list[dict[str, Any]]:
     return env.get(f"/api/v1/webhooks/{hook_id}/deliveries", env.keys.admin).json["items"]  # type: ignore[no-any-return]
 
 
-def test_the_retry_schedule_under_an_injected_clock(hooks_env: Env, receiver: Receiver) -> None:
-    env = hooks_env
+def test_the_retry_schedule_under_an_injected_clock(sqlite_hooks: Env, receiver: Receiver) -> None:
+    env = sqlite_hooks
     clock = Clock()
     outbox = with_clock(env, clock)
     hook = create(env, receiver.url, ["innovation.submitted"])
@@ -175,8 +184,8 @@ def test_jitter_spreads_the_waits() -> None:
     assert sending.delay_after(len(sending.SCHEDULE), lambda: 0.5) is None
 
 
-def test_retry_after_is_honoured(hooks_env: Env, receiver: Receiver) -> None:
-    env = hooks_env
+def test_retry_after_is_honoured(sqlite_hooks: Env, receiver: Receiver) -> None:
+    env = sqlite_hooks
     clock = Clock()
     outbox = with_clock(env, clock)
     hook = create(env, receiver.url, ["innovation.submitted"])
@@ -229,10 +238,10 @@ def test_a_410_disables_the_endpoint_and_tells_the_admins(hooks_env: Env, receiv
 
 
 @pytest.mark.parametrize("jitter", [0.0, 0.5, 1.0])
-def test_three_days_of_failure_disable_the_endpoint(hooks_env: Env, receiver: Receiver, jitter: float) -> None:
+def test_three_days_of_failure_disable_the_endpoint(sqlite_hooks: Env, receiver: Receiver, jitter: float) -> None:
     """However the jitter falls (the shortest schedule ends before three days have passed), an endpoint whose every
     attempt failed is disabled by the end of its delivery's schedule, and the admins are told once."""
-    env = hooks_env
+    env = sqlite_hooks
     services = env.app.extensions["tracker"]
     services.people.create(actor_id="admin", name="Ada", email="ada@example.org", role="admin")
     clock = Clock()
@@ -295,8 +304,8 @@ def test_redelivery_and_replay_send_again_with_the_same_webhook_id(hooks_env: En
     assert missing.status_code == 404
 
 
-def test_a_slow_receiver_does_not_hold_up_the_others(hooks_env: Env) -> None:
-    env = hooks_env
+def test_a_slow_receiver_does_not_hold_up_the_others(sqlite_hooks: Env) -> None:
+    env = sqlite_hooks
     outbox = outbox_of(env)
     with webhook_receiver() as slow, webhook_receiver() as fast:
         slow.default = (200, {}, 3.0)
@@ -358,10 +367,10 @@ def test_the_api_refuses_private_endpoints_unless_allowed(env: Env) -> None:
     assert unknown.status_code == 422
 
 
-def test_the_guard_checks_the_address_at_each_delivery(hooks_env: Env, receiver: Receiver) -> None:
+def test_the_guard_checks_the_address_at_each_delivery(sqlite_hooks: Env, receiver: Receiver) -> None:
     """An endpoint accepted while its name resolved to a public address is not reached once the name points inward
     (DNS rebinding): each delivery resolves again and checks what it would connect to."""
-    env = hooks_env
+    env = sqlite_hooks
     outbox = outbox_of(env)
     outbox.endpoints.allow_private = False
     outbox.endpoints.resolver = lambda host, port: ["93.184.215.14"]
@@ -406,8 +415,8 @@ def test_metrics_and_readiness_report_the_outbox(hooks_env: Env, receiver: Recei
     assert "tracker_outbox_oldest_undelivered_seconds 0" in text
 
 
-def test_a_410_from_several_lanes_tells_the_admins_once(hooks_env: Env, receiver: Receiver) -> None:
-    env = hooks_env
+def test_a_410_from_several_lanes_tells_the_admins_once(sqlite_hooks: Env, receiver: Receiver) -> None:
+    env = sqlite_hooks
     services = env.app.extensions["tracker"]
     services.people.create(actor_id="admin", name="Ada", email="ada@example.org", role="admin")
     create(env, receiver.url, ["innovation.submitted"])
@@ -425,9 +434,9 @@ def test_a_410_from_several_lanes_tells_the_admins_once(hooks_env: Env, receiver
 
 
 def test_what_an_endpoint_stops_taking_is_still_sent_and_what_comes_while_it_is_off_waits(
-    hooks_env: Env, receiver: Receiver
+    sqlite_hooks: Env, receiver: Receiver
 ) -> None:
-    env = hooks_env
+    env = sqlite_hooks
     outbox = outbox_of(env)
     hook = create(env, receiver.url)
     created = submit(env)
@@ -448,8 +457,8 @@ def test_what_an_endpoint_stops_taking_is_still_sent_and_what_comes_while_it_is_
     assert receiver.received[-1].json["data"]["aggregate_id"] == while_off["id"]
 
 
-def test_a_lane_stops_before_its_claim_lapses_so_nothing_is_sent_twice(hooks_env: Env, receiver: Receiver) -> None:
-    env = hooks_env
+def test_a_lane_stops_before_its_claim_lapses_so_nothing_is_sent_twice(sqlite_hooks: Env, receiver: Receiver) -> None:
+    env = sqlite_hooks
     outbox = outbox_of(env)
     outbox.sender.lease = timedelta(seconds=2)
     create(env, receiver.url, ["innovation.submitted"])
