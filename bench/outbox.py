@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import http.client
 import json
+import threading
 import time
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -96,3 +97,53 @@ def feed_rate(stack: Stack, *, limit: int = 1000) -> tuple[float, float, int]:
     finally:
         app.close()
     return over_http, direct, events
+
+
+def feed_wait_latency(stack: Stack, *, samples: int = 20) -> list[float]:
+    """Milliseconds from a write's answer to the answer of a feed read that was waiting (`wait=10`) for it."""
+    parts = urlsplit(stack.base)
+    headers = {"Authorization": f"Bearer {stack.analyst_key}"}
+    writer = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    found: list[float] = []
+    for n in range(samples):
+        head = _head(stack, headers)
+        answered: list[float] = []
+
+        def wait(after: int, answered: list[float]) -> None:
+            reader = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+            reader.request("GET", f"/api/v1/events?after={after}&wait=10", headers=headers)
+            reader.getresponse().read()
+            answered.append(time.perf_counter())
+            reader.close()
+
+        waiting = threading.Thread(target=wait, args=(head, answered))
+        waiting.start()
+        time.sleep(0.2)  # the read is waiting before the write
+        body = json.dumps({"title": f"Feed wait {n}", "summary": "Timed", "themes": ["bench"]})
+        writer.request(
+            "POST",
+            "/api/v1/innovations",
+            body=body,
+            headers={"Authorization": f"Bearer {stack.provider_key}", "Content-Type": "application/json"},
+        )
+        writer.getresponse().read()
+        written = time.perf_counter()
+        waiting.join(timeout=15)
+        if answered:
+            found.append((answered[0] - written) * 1000)
+    writer.close()
+    return found
+
+
+def _head(stack: Stack, headers: dict[str, str]) -> int:
+    """The log's head as the feed reports it (the last page's next_after)."""
+    parts = urlsplit(stack.base)
+    conn = http.client.HTTPConnection(parts.hostname or "127.0.0.1", parts.port, timeout=30)
+    after = 0
+    while True:
+        conn.request("GET", f"/api/v1/events?after={after}&limit=1000", headers=headers)
+        page = json.loads(conn.getresponse().read())
+        after = page["next_after"]
+        if len(page["items"]) < 1000:
+            conn.close()
+            return int(after)

@@ -69,7 +69,12 @@ def webhook_receiver() -> Iterator[Receiver]:
             self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
         def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            length = int(self.headers.get("Content-Length", "0"))
+            body = self.rfile.read(length)
+            if len(body) < length:
+                # The sender went away mid-request (a killed worker): no delivery was made.
+                self.close_connection = True
+                return
             status, headers, delay = receiver.answer()
             if delay:
                 time.sleep(delay)

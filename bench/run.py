@@ -24,7 +24,7 @@ from access.signin import SignIn
 from bench.aggregates import load_times, long_history
 from bench.browser import chromium_present, dashboard_timings
 from bench.common import fresh_store, machine, progress_line, table
-from bench.outbox import feed_rate, webhook_arrivals
+from bench.outbox import feed_rate, feed_wait_latency, webhook_arrivals
 from bench.policy_reads import LISTS, Cast, PanelKeys, choose_cast, http_policy_reads, sql_policy_reads
 from bench.portfolio import Portfolio
 from bench.projections import runner_rate
@@ -167,6 +167,19 @@ def outbox(store: str, stack: Stack, *, clients: int, seconds: float, rate: floa
         None,
         "p99 < 500 ms",
         p99 < 500 and arrivals.undelivered == 0,
+    )
+    log(f"{store}: the event feed's long poll, woken by a write")
+    waits = feed_wait_latency(stack)
+    p95 = pct(waits, 95)
+    record(
+        "event feed wait, answered after a write",
+        store,
+        p95,
+        "ms p95",
+        f"p50 {pct(waits, 50):.0f} ms; {len(waits)} writes, each awaited by a read with wait=10",
+        None,
+        "< 100 ms",
+        p95 < 100 and len(waits) == 20,
     )
     log(f"{store}: the event feed from the start of the log")
     over_http, direct, events = feed_rate(stack)

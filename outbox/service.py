@@ -85,7 +85,8 @@ class Outbox:
     # ---- running -------------------------------------------------------------------------------------------------
 
     def run_once(self) -> int:
-        """Derive what is new and send everything due, waiting for the sends; returns how many were sent."""
+        """Derive what is new and send everything due, waiting for the sends; returns how many deliveries and
+        e-mails it sent (each once, whatever the outcome)."""
         self.derivation.catch_up()
         return self.sender.dispatch(wait=True)
 
