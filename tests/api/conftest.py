@@ -81,7 +81,9 @@ class Env:
 
 
 def make_env(url: str, **settings: Any) -> Env:
-    config = Settings(**({"database_url": url, "read_wait_timeout": 0.5} | settings))
+    # The outbox is run by the tests that look at it (Outbox.run_once), not by a thread of its own in every app: the
+    # thread is exercised by the browser tests and the real gunicorn.
+    config = Settings(**({"database_url": url, "read_wait_timeout": 0.5, "inline_outbox": False} | settings))
     upgrade_database(config)
     app = create_app(config)
     services = app.extensions["tracker"]
