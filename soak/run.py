@@ -18,6 +18,7 @@ from uuid import UUID
 import psutil
 
 from bench.common import fresh_store
+from bench.outbox import add_endpoint
 from bench.receiver import Receiver, webhook_receiver
 from bench.stack import ADMIN, Stack, running_stack
 from bootstrap import build_services, open_application
@@ -278,7 +279,7 @@ def run(options: Options) -> Report:
         webhook_receiver() as receiver,
     ):
         cast = _make_cast(stack)
-        starts_after = _endpoint(url, receiver.url)
+        starts_after = add_endpoint(url, receiver)
         rng = random.Random(options.seed + 1)  # noqa: S311 - the receiver's failures, not security
         # The receiver fails now and then, so retries are part of the run: one delivery in a hundred gets a 503.
         receiver.choose = lambda: (503, {"Retry-After": "1"}, 0.0) if rng.random() < 0.01 else (200, {}, 0.0)
@@ -309,21 +310,6 @@ def run(options: Options) -> Report:
             projection.stop()
             outbox.stop()
     return report
-
-
-def _endpoint(url: str, receiver_url: str) -> int:
-    """A webhook endpoint for every event type, pointed at the receiver; returns the log position it starts after."""
-    services = build_services(
-        Settings(database_url=url, inline_projections=False, inline_outbox=False, webhooks_allow_private=True)
-    )
-    try:
-        assert services.outbox is not None
-        endpoint, _secret = services.outbox.endpoints.create(
-            url=receiver_url, event_types=["*"], description="soak receiver", actor_id="soak"
-        )
-        return endpoint.starts_after
-    finally:
-        services.close()
 
 
 def _count_webhooks(
