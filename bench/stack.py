@@ -13,6 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import psutil
 
@@ -46,7 +47,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """SIGTERM, and SIGKILL after 20 s (a child is never left running)."""
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -155,7 +157,7 @@ def running_stack(
             evaluator_id=str(evaluator.person_id),
         )
     finally:
-        _stop(web)
+        stop_process(web)
         for worker in (follower, outbox):
             if worker is not None:
-                _stop(worker)
+                stop_process(worker)

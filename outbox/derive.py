@@ -16,14 +16,15 @@ from uuid import UUID
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from access.tables import people
+from outbox import tracking
 from outbox.endpoints import endpoint_of
 from outbox.tables import deliveries, emails, outbox_tracking, webhook_endpoints
+from outbox.tracking import NAME
 from projections.clock import utc_now
 from tracker import event_types
 from tracker.application import TrackerApplication
 from tracker.records import EventRecord
 
-NAME = "outbox"
 BATCH_SIZE = 1000
 # The e-mails events call for, by the kind a person can turn off.
 EVALUATOR_ASSIGNED = "evaluator_assigned"
@@ -103,7 +104,7 @@ class Derivation:
         self.batch_size = batch_size
 
     def position(self, conn: Connection) -> int:
-        return conn.scalar(select(outbox_tracking.c.position).where(outbox_tracking.c.name == NAME)) or 0
+        return tracking.position(conn)
 
     def behind(self) -> bool:
         """Whether the log holds events not yet derived (read without taking the writer's lock)."""

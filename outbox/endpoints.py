@@ -11,10 +11,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Engine, and_, delete, insert, select, update
 
+from outbox import tracking
 from outbox.guard import Resolver, check_url, resolve
-from outbox.tables import attempts, deliveries, outbox_tracking, webhook_endpoints
+from outbox.tables import attempts, deliveries, webhook_endpoints
 from projections.clock import utc_now
 from tracker import event_types
 from tracker.errors import NotFoundError, ValidationError
@@ -305,7 +306,7 @@ class Endpoints:
         endpoint = self.require(endpoint_id)
         names = () if "*" in endpoint.event_types else endpoint.event_types
         with self.engine.connect() as conn:
-            upto = self._derived(conn)
+            upto = tracking.position(conn)
         queued = 0
         position = after
         while position < upto:
@@ -321,10 +322,6 @@ class Endpoints:
                 queued += queue(tx, endpoint.id, events, utc_now())
             position = records[-1].position
         return queued
-
-    @staticmethod
-    def _derived(conn: Connection) -> int:
-        return conn.scalar(select(outbox_tracking.c.position).where(outbox_tracking.c.name == "outbox")) or 0
 
 
 def queue(tx: Connection, endpoint_id: UUID, events: list[tuple[int, UUID, str]], now: datetime) -> int:
@@ -364,10 +361,3 @@ def queue(tx: Connection, endpoint_id: UUID, events: list[tuple[int, UUID, str]]
     if fresh:
         tx.execute(insert(deliveries), fresh)
     return len(events)
-
-
-def counts(conn: Connection) -> dict[str, int]:
-    """Deliveries by status."""
-    return {
-        row[0]: row[1] for row in conn.execute(select(deliveries.c.status, func.count()).group_by(deliveries.c.status))
-    }

@@ -195,7 +195,6 @@ class Sender:
         self._in_flight: dict[UUID, int] = {}
         self._emails_in_flight = 0
         self._futures: set[Future[None]] = set()
-        self.finished = threading.Event()
         # Called when a send ends (the outbox's loop is woken to claim what waits).
         self.on_finished: Callable[[], None] | None = None
 
@@ -261,7 +260,6 @@ class Sender:
                         self._emails_in_flight -= 1
                     else:
                         self._in_flight[key] -= 1
-                self.finished.set()
                 if self.on_finished is not None:
                     self.on_finished()
 
@@ -385,13 +383,6 @@ class Sender:
             found.update((r.position, r) for r in page if r.position in wanted)
             after = page[-1].position
         return found
-
-    def post(self, endpoint: Endpoint, webhook_id: str, body: bytes, now: datetime) -> Outcome:
-        """One attempt on a connection of its own: POST the signed body through the SSRF guard."""
-        conn, outcome = self._post(None, endpoint, webhook_id, body, now)
-        if conn is not None:
-            conn.close()
-        return outcome
 
     def _post(
         self, conn: http.client.HTTPConnection | None, endpoint: Endpoint, webhook_id: str, body: bytes, now: datetime

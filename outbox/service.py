@@ -114,7 +114,6 @@ class Outbox:
             if self._wake.wait(self.poll):
                 self._stop.wait(SETTLE_SECONDS)
             self._wake.clear()
-            self.sender.finished.clear()
 
     def start(self) -> None:
         """Follow in a daemon thread of this process."""

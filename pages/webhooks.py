@@ -99,13 +99,20 @@ def _endpoint_page(found: Any, status: int = 200, replay: ReplayForm | None = No
     ), status
 
 
-def _action(endpoint_id: UUID, act: Any, done: str) -> Page:
+def _unconfirmed(endpoint_id: UUID) -> Page | None:
+    """The endpoint's page again (400) when a change's form lacks its CSRF token; None when it may go ahead."""
     found = _endpoint(endpoint_id)
-    form = ConfirmForm()
-    if not form.validate_on_submit():
-        flash(_expired(), "error")
-        return _endpoint_page(found, 400)
-    act(found)
+    if ConfirmForm().validate_on_submit():
+        return None
+    flash(_expired(), "error")
+    return _endpoint_page(found, 400)
+
+
+def _action(endpoint_id: UUID, act: Any, done: str) -> Page:
+    refused = _unconfirmed(endpoint_id)
+    if refused is not None:
+        return refused
+    act(_endpoint(endpoint_id))
     flash(done, "success")
     return redirect(url_for("webhook_pages.endpoint", endpoint_id=endpoint_id))
 
@@ -127,10 +134,9 @@ def set_active(endpoint_id: UUID) -> Page:
 @role_required("admin")
 def rotate(endpoint_id: UUID) -> Page:
     """A new secret, shown once; deliveries carry both signatures for 24 hours."""
-    _endpoint(endpoint_id)
-    if not ConfirmForm().validate_on_submit():
-        flash(_expired(), "error")
-        return _endpoint_page(_endpoint(endpoint_id), 400)
+    refused = _unconfirmed(endpoint_id)
+    if refused is not None:
+        return refused
     found, secret = _outbox().endpoints.rotate(endpoint_id)
     return render_template("webhooks/secret.html", endpoint=found, secret=secret, new=False)
 
@@ -138,10 +144,9 @@ def rotate(endpoint_id: UUID) -> Page:
 @blp.post("/admin/webhooks/<uuid:endpoint_id>/delete")
 @role_required("admin")
 def delete(endpoint_id: UUID) -> Page:
-    _endpoint(endpoint_id)
-    if not ConfirmForm().validate_on_submit():
-        flash(_expired(), "error")
-        return _endpoint_page(_endpoint(endpoint_id), 400)
+    refused = _unconfirmed(endpoint_id)
+    if refused is not None:
+        return refused
     _outbox().endpoints.delete(endpoint_id)
     flash(_("The endpoint and its delivery log are deleted."), "success")
     return redirect(url_for("webhook_pages.webhooks"))
