@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
-from bench.stack import stop_process
 from bootstrap import build_services, upgrade_database
 from outbox.tables import deliveries
 from runtime.settings import Settings
@@ -109,7 +108,13 @@ def test_a_killed_worker_loses_nothing_and_repeats_only_with_the_same_id(
             wait_until(lambda: statuses() == {"succeeded": total}, 30, "every delivery recorded")
     finally:
         for process in processes:
-            stop_process(process)
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(timeout=20)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
         services.close()
 
 
