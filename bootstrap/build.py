@@ -14,13 +14,14 @@ from access.people import PeopleStore
 from access.signin import SignIn
 from outbox.derive import invitation_email
 from outbox.mail import Mailer, SMTPConfig
-from outbox.service import INLINE_POLL_SECONDS, POLL_SECONDS, Outbox
+from outbox.service import INLINE_POLL_SECONDS, LISTENING_POLL_SECONDS, POLL_SECONDS, Outbox
 from projections import migrate
 from projections.engine import make_engine
 from projections.read_model import ReadModel
 from runtime.services import Services
 from runtime.settings import Settings
 from storage.application import check_stored_events_readable, open_application
+from storage.config import StoreConfig
 from storage.schema import create_event_tables
 from tracker.application import TrackerApplication
 
@@ -86,8 +87,18 @@ def build_outbox(settings: Settings, app: TrackerApplication) -> Outbox:
         allow_private=settings.webhooks_allow_private,
         mailer=mailer,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
-        poll=INLINE_POLL_SECONDS if settings.inline_outbox else POLL_SECONDS,
+        poll=_outbox_poll(settings),
     )
+
+
+def _outbox_poll(settings: Settings) -> float:
+    """How often the outbox looks without being woken: seldom where commits wake it (PostgreSQL's notifications, or
+    the web process's own writes), often in a worker process of its own on SQLite."""
+    if settings.inline_outbox:
+        return INLINE_POLL_SECONDS
+    if StoreConfig.from_url(settings.database_url).kind == "postgresql":
+        return LISTENING_POLL_SECONDS
+    return POLL_SECONDS
 
 
 @contextmanager

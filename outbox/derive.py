@@ -10,14 +10,14 @@ import hashlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 from uuid import UUID
 
 from sqlalchemy import Connection, Engine, insert, select, update
 
 from access.tables import people
 from outbox import tracking
-from outbox.endpoints import endpoint_of
+from outbox.endpoints import Endpoint, endpoint_of
 from outbox.tables import deliveries, emails, outbox_tracking, webhook_endpoints
 from outbox.tracking import NAME
 from projections.clock import utc_now
@@ -81,6 +81,23 @@ def invitation_email(tx: Connection, invitation: Any) -> None:
     queue_emails(tx, [email_row(INVITATION, invitation.person.id, context, f"invitation:{digest}", utc_now())])
 
 
+class Taker(Protocol):
+    """Takes fresh deliveries for sending as they are derived (outbox.sending.Sender), which saves a claim's
+    transaction and a second read of their events."""
+
+    def room(self, endpoint: Endpoint) -> int:
+        """How many fresh deliveries of this endpoint to claim now (0: leave them to be claimed when due)."""
+        ...
+
+    def claim_until(self, now: datetime) -> datetime:
+        """When a claim made now lapses."""
+        ...
+
+    def take(self, endpoint: Endpoint, rows: list[Any], records: dict[int, EventRecord], until: datetime) -> None:
+        """Send deliveries claimed until `until`, once their transaction has committed."""
+        ...
+
+
 class Derivation:
     """Derives deliveries and e-mails from the log, batch by batch, each batch one transaction."""
 
@@ -112,17 +129,20 @@ class Derivation:
             position = self.position(conn)
         return self.app.current_position() > position
 
-    def catch_up(self) -> int:
-        """Derive every event not yet derived; returns how many log positions it moved past."""
-        if not self.behind():
+    def catch_up(self, taker: Taker | None = None, *, known_behind: bool = False) -> int:
+        """Derive every event not yet derived; returns how many log positions it moved past. With `taker`, fresh
+        deliveries it has room for are claimed in the same transaction and handed to it. `known_behind` (a
+        notification of a commit) skips the look at the log's head that saves an idle round a transaction."""
+        if not known_behind and not self.behind():
             return 0
         done = 0
-        while moved := self.derive_batch():
+        while moved := self.derive_batch(taker):
             done += moved
         return done
 
-    def derive_batch(self) -> int:
+    def derive_batch(self, taker: Taker | None = None) -> int:
         """Derive the next batch in one transaction; returns how many log positions it moved past."""
+        taken: list[tuple[Endpoint, list[Any], dict[int, EventRecord], datetime]] = []
         with self.write_lock, self.writer.begin() as tx:
             query = select(outbox_tracking.c.position).where(outbox_tracking.c.name == NAME)
             if self.kind == "postgresql":
@@ -144,37 +164,61 @@ class Derivation:
             records = self.app.read_log(position, self.batch_size, names, upto=head)
             reached = records[-1].position if len(records) == self.batch_size else head
             now = self.clock()
-            self._derive(tx, endpoints, records, now)
+            taken = self._derive(tx, endpoints, records, now, taker)
             tx.execute(
                 update(outbox_tracking).where(outbox_tracking.c.name == NAME).values(position=reached, updated_at=now)
             )
-            return reached - position
+        if taker is not None:
+            for endpoint, rows, by_position, until in taken:
+                taker.take(endpoint, rows, by_position, until)
+        return reached - position
 
-    def _derive(self, tx: Connection, endpoints: list[Any], records: list[EventRecord], now: datetime) -> None:
-        rows = []
+    def _derive(
+        self, tx: Connection, endpoints: list[Endpoint], records: list[EventRecord], now: datetime, taker: Taker | None
+    ) -> list[tuple[Endpoint, list[Any], dict[int, EventRecord], datetime]]:
+        """Write the batch's deliveries and e-mails; returns the deliveries claimed for `taker` (inserted as claimed:
+        due when their claim lapses), by endpoint, with their events."""
+        room = {e.id: taker.room(e) if taker is not None else 0 for e in endpoints}
+        until = taker.claim_until(now) if taker is not None else now
+        fresh: list[dict[str, Any]] = []
+        claimed: list[dict[str, Any]] = []
         mail: list[dict[str, Any]] = []
         for record in records:
             name = event_types.name_of_record(record)
             event_id = event_types.event_id(record.aggregate_id, record.version)
             for endpoint in endpoints:
                 if endpoint.receives(record.position, name):
-                    rows.append(
-                        {
-                            "endpoint_id": endpoint.id,
-                            "position": record.position,
-                            "event_id": event_id,
-                            "type": name,
-                            "status": "pending",
-                            "attempts": 0,
-                            "next_attempt_at": now,
-                            "created_at": now,
-                            "updated_at": now,
-                        }
-                    )
+                    row = {
+                        "endpoint_id": endpoint.id,
+                        "position": record.position,
+                        "event_id": event_id,
+                        "type": name,
+                        "status": "pending",
+                        "attempts": 0,
+                        "next_attempt_at": now,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    if room[endpoint.id] > 0:
+                        room[endpoint.id] -= 1
+                        claimed.append({**row, "next_attempt_at": until})
+                    else:
+                        fresh.append(row)
             mail += self._emails(tx, record, name, now)
-        if rows:
-            tx.execute(insert(deliveries), rows)
+        if fresh:
+            tx.execute(insert(deliveries), fresh)
+        taken = []
+        if claimed:
+            inserted = tx.execute(insert(deliveries).returning(deliveries, sort_by_parameter_order=True), claimed)
+            by_endpoint: dict[UUID, list[Any]] = {}
+            for row in inserted:
+                by_endpoint.setdefault(row.endpoint_id, []).append(row)
+            by_position = {r.position: r for r in records}
+            for endpoint in endpoints:
+                if rows := by_endpoint.get(endpoint.id):
+                    taken.append((endpoint, rows, {r.position: by_position[r.position] for r in rows}, until))
         queue_emails(tx, mail)
+        return taken
 
     def _emails(self, tx: Connection, record: EventRecord, name: str, now: datetime) -> list[dict[str, Any]]:
         source = f"event:{record.position}"

@@ -143,12 +143,13 @@ def signature(secrets: list[str], webhook_id: str, at: datetime, body: bytes) ->
 
 @dataclass(frozen=True)
 class Claim:
-    """Deliveries claimed for one lane: the rows, when the claim lapses (their next_attempt_at while it holds), and
-    when it was made (time.monotonic())."""
+    """Deliveries claimed for one lane: the rows, when the claim lapses (their next_attempt_at while it holds), when
+    it was made (time.monotonic()), and their events by log position when the claim came with them."""
 
     rows: list[Any]
     until: datetime
     claimed: float
+    records: dict[int, Any] | None = None
 
 
 class Sender:
@@ -224,6 +225,26 @@ class Sender:
             for future in started:
                 future.result()
         return claimed
+
+    # ---- taking fresh deliveries from the derivation (outbox.derive.Taker) -------------------------------------------
+
+    def room(self, endpoint: Endpoint) -> int:
+        """How many fresh deliveries of this endpoint the derivation may claim for it: as many as its free lanes
+        hold, none while it is off or failing (what it already has waiting goes first then, when due)."""
+        if not endpoint.active or endpoint.failing_since is not None:
+            return 0
+        with self._lock:
+            lanes = self.per_endpoint - self._in_flight.get(endpoint.id, 0)
+        return max(lanes, 0) * self.lane_size
+
+    def claim_until(self, now: datetime) -> datetime:
+        return now + self.lease
+
+    def take(self, endpoint: Endpoint, rows: list[Any], records: dict[int, Any], until: datetime) -> None:
+        """Send deliveries the derivation has claimed, in lanes of up to lane_size."""
+        for start in range(0, len(rows), self.lane_size):
+            lane = Claim(rows[start : start + self.lane_size], until, time.monotonic(), records)
+            self._submit(self._deliver_lane, endpoint, lane, key=endpoint.id)
 
     def _due(self, now: datetime) -> tuple[bool, bool]:
         """Whether any delivery and any e-mail is due, read without taking the writer's lock."""
@@ -348,7 +369,7 @@ class Sender:
         The lane stops at the first failure (the endpoint may be down), and once half its claim's lease has gone
         (waiting for a thread included), so that no delivery is still being sent when another claim may take it;
         what it did not send goes back to the queue."""
-        records = self._events(lane.rows)
+        records = lane.records if lane.records is not None else self._events(lane.rows)
         sent: list[tuple[Any, Outcome]] = []
         conn: http.client.HTTPConnection | None = None
         budget = self.lease.total_seconds() / 2

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 import structlog
+from psycopg import sql
 from sqlalchemy import Connection, select
 
 from outbox import sending
@@ -29,10 +30,15 @@ from tracker.application import TrackerApplication
 log = structlog.get_logger("tracker.outbox")
 
 # How often the loop looks for new events and for sends that have come due, when nothing wakes it: often in a
-# worker process of its own (nothing else wakes it), seldom in a thread of the web process, whose own writes wake it.
+# worker process of its own on SQLite (nothing else wakes it), seldom in a thread of the web process, whose own writes
+# wake it, and seldom on PostgreSQL, whose commits wake it (LISTEN/NOTIFY).
 POLL_SECONDS = 0.05
 INLINE_POLL_SECONDS = 0.5
+LISTENING_POLL_SECONDS = 0.5
+# How long a woken loop lets more writes gather, so that one round serves them all: a write of this process wakes it
+# before its commit; a notification comes after one.
 SETTLE_SECONDS = 0.05
+NOTIFIED_SETTLE_SECONDS = 0.01
 MAX_BACKOFF_SECONDS = 5.0
 
 
@@ -51,6 +57,7 @@ class Outbox:
         **sender_options: Any,
     ) -> None:
         config = StoreConfig.from_url(url)
+        self.config = config
         self.app = app
         self.reader = make_engine(url, pool_size=2)
         self.writer = make_engine(url, writer=True, pool_size=4)
@@ -78,6 +85,8 @@ class Outbox:
             **sender_options,
         )
         self._wake = threading.Event()
+        # Set by a notification of a commit to the log (PostgreSQL), with _wake.
+        self._notified = threading.Event()
         self._stop = threading.Event()
         self.sender.on_finished = self._wake.set
         self._thread: threading.Thread | None = None
@@ -91,29 +100,65 @@ class Outbox:
         return self.sender.dispatch(wait=True)
 
     def follow(self) -> None:
-        """Derive and send until stop() is called, riding out the database going away."""
+        """Derive and send until stop() is called, riding out the database going away.
+
+        Fresh deliveries are claimed as they are derived, in the derivation's transaction, and sent at once; what
+        waits (retries, a backlog beyond an endpoint's lanes, a redelivery) is claimed when due."""
         self._stop.clear()
+        listener = None
+        if self.config.kind == "postgresql":
+            listener = threading.Thread(target=self._listen, name="tracker-outbox-listen", daemon=True)
+            listener.start()
         backoff = self.poll
+        notified = False
+        try:
+            while not self._stop.is_set():
+                try:
+                    self.derivation.catch_up(self.sender, known_behind=notified)
+                    self.sender.dispatch()
+                    backoff = self.poll
+                except STORE_UNAVAILABLE as error:
+                    log.warning("outbox_store_unavailable", error=str(error), retry_in=backoff)
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                    continue
+                except Exception:
+                    log.exception("outbox_failed", retry_in=backoff)
+                    self._stop.wait(backoff)
+                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
+                    continue
+                # Woken by a commit's notification, a write in this process or a finished send (after a pause for
+                # more to gather); otherwise look again after `poll`.
+                if self._wake.wait(self.poll):
+                    self._stop.wait(NOTIFIED_SETTLE_SECONDS if self._notified.is_set() else SETTLE_SECONDS)
+                notified = self._notified.is_set()
+                self._notified.clear()
+                self._wake.clear()
+        finally:
+            if listener is not None:
+                self._wake.set()
+                listener.join(5)
+
+    def _listen(self) -> None:
+        """Wake the loop at each commit to the log (PostgreSQL LISTEN/NOTIFY) until stop(), riding out outages."""
+        channel = getattr(self.app.recorder, "channel_name", "tracker_events")
+        pause = 0.5
         while not self._stop.is_set():
             try:
-                self.derivation.catch_up()
-                self.sender.dispatch()
-                backoff = self.poll
+                with self.config.connect(autocommit=True) as conn:
+                    conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+                    pause = 0.5
+                    # A commit while nobody listened is found by the round this wakes.
+                    self._notified.set()
+                    self._wake.set()
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=0.5, stop_after=1):
+                            self._notified.set()
+                            self._wake.set()
             except STORE_UNAVAILABLE as error:
-                log.warning("outbox_store_unavailable", error=str(error), retry_in=backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-                continue
-            except Exception:
-                log.exception("outbox_failed", retry_in=backoff)
-                self._stop.wait(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-                continue
-            # Woken by a write in this process (after SETTLE_SECONDS, so that one round serves the writes in flight
-            # too) or by a finished send; otherwise look again after `poll`.
-            if self._wake.wait(self.poll):
-                self._stop.wait(SETTLE_SECONDS)
-            self._wake.clear()
+                log.warning("outbox_listener_unavailable", error=str(error), retry_in=pause)
+                self._stop.wait(pause)
+                pause = min(pause * 2, MAX_BACKOFF_SECONDS)
 
     def start(self) -> None:
         """Follow in a daemon thread of this process."""

@@ -474,3 +474,66 @@ def test_a_lane_stops_before_its_claim_lapses_so_nothing_is_sent_twice(sqlite_ho
         time.sleep(0.05)
     assert len(set(receiver.ids())) == 8
     assert len(receiver.ids()) == 8, "a delivery was sent again while its first sending was still in its lane"
+
+
+def test_fresh_deliveries_are_claimed_as_they_are_derived_and_the_rest_wait_their_turn(
+    hooks_env: Env, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = hooks_env
+    outbox = outbox_of(env)
+    outbox.sender.per_endpoint = 1
+    outbox.sender.lane_size = 2
+    hook = create(env, receiver.url, ["innovation.submitted"])
+    created = [submit(env)["id"] for _ in range(5)]
+    claims = outbox.sender._claim_deliveries
+    # The derivation's own transaction claims the two its one lane holds; no claim of the sender's takes part.
+    monkeypatch.setattr(outbox.sender, "_claim_deliveries", lambda now: pytest.fail("claimed apart from deriving"))
+    outbox.derivation.catch_up(outbox.sender)
+    wait_until_idle(outbox)
+    assert [r.json["data"]["aggregate_id"] for r in receiver.received] == created[:2]
+    monkeypatch.setattr(outbox.sender, "_claim_deliveries", claims)
+    outbox.sender.dispatch(wait=True)
+    outbox.sender.dispatch(wait=True)
+    assert [r.json["data"]["aggregate_id"] for r in receiver.received] == created
+    log = env.get(f"/api/v1/webhooks/{hook['id']}/deliveries", env.keys.admin).json["items"]
+    assert {(d["status"], len(d["attempts"])) for d in log} == {("succeeded", 1)}
+
+
+def test_a_failing_endpoint_gets_no_fresh_claims(sqlite_hooks: Env, receiver: Receiver) -> None:
+    env = sqlite_hooks
+    outbox = outbox_of(env)
+    create(env, receiver.url, ["innovation.submitted"])
+    receiver.default = (503, {}, 0.0)
+    submit(env)
+    outbox.run_once()
+    receiver.default = (200, {}, 0.0)
+    submit(env)
+    outbox.derivation.catch_up(outbox.sender)
+    wait_until_idle(outbox)
+    assert len(receiver.received) == 1, "a fresh delivery went ahead of the failed one's retry"
+
+
+@pytest.mark.postgres
+def test_the_outbox_on_postgresql_is_woken_by_a_commit_not_its_poll(postgres_url: str, receiver: Receiver) -> None:
+    env = make_env(postgres_url, inline_outbox=False, webhooks_allow_private=True)
+    outbox = outbox_of(env)
+    try:
+        create(env, receiver.url, ["innovation.submitted"])
+        outbox.poll = 60
+        outbox.start()
+        time.sleep(0.5)
+        created = submit(env)
+        deadline = time.monotonic() + 20
+        while not receiver.received and time.monotonic() < deadline:
+            time.sleep(0.02)
+        # Liveness, not speed: it arrives long before the poll of a minute would have looked.
+        assert [r.json["data"]["aggregate_id"] for r in receiver.received] == [created["id"]]
+    finally:
+        env.app.extensions["tracker"].close()
+
+
+def wait_until_idle(outbox: Outbox, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while not outbox.sender.idle():
+        assert time.monotonic() < deadline, "the sender is still busy"
+        time.sleep(0.02)
