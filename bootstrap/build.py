@@ -48,7 +48,12 @@ def upgrade_database(settings: Settings) -> None:
 
 def build_application(settings: Settings) -> TrackerApplication:
     """The application; refuses to start when the stored events cannot be read with this TRACKER_CIPHER_KEY."""
-    app = open_application(settings.database_url, pool_size=settings.pool_size, cipher_key=settings.cipher_key)
+    app = open_application(
+        settings.database_url,
+        pool_size=settings.pool_size,
+        cipher_key=settings.cipher_key,
+        group_commit=settings.group_commit,
+    )
     try:
         check_stored_events_readable(app)
     except BaseException:

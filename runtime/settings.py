@@ -64,6 +64,8 @@ class Settings:
     # How long a send claimed by an outbox worker is left to it before another may send it again (a worker killed
     # mid-send is covered after this long).
     outbox_lease_seconds: float = 30.0
+    # Concurrent commands of one process store their events in shared transactions (storage.group_commit).
+    group_commit: bool = True
 
     def __post_init__(self) -> None:
         # A malformed key or limit stops the process at start-up, not at its first write or request.
@@ -124,6 +126,7 @@ class Settings:
             smtp_url=env.get("TRACKER_SMTP_URL", "").strip() or None,
             smtp_from=env.get("TRACKER_SMTP_FROM", "").strip() or Settings.smtp_from,
             outbox_lease_seconds=float(env.get("TRACKER_OUTBOX_LEASE_SECONDS", "30")),
+            group_commit=_on(env.get("TRACKER_GROUP_COMMIT", "1")),
         )
 
 

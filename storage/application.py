@@ -13,26 +13,48 @@ from eventsourcing.persistence import PersistenceError, Recording
 from eventsourcing.utils import Environment, EnvType
 
 from storage.config import StoreConfig, StoreConfigError, cipher_env
+from storage.group_commit import GroupCommit
 from storage.locks import sqlite_writer_lock
 from storage.positions import event_positions
 from tracker.application import TrackerApplication, utc_now
 
 
 class StoredTrackerApplication(TrackerApplication):
-    """TrackerApplication with what its store needs: one writer at a time per SQLite file, and log positions read
-    from the store's index by aggregate."""
+    """TrackerApplication with what its store needs: one writer at a time per SQLite file, log positions read from
+    the store's index by aggregate, and (with `group_commit`) the events of concurrent commands stored in shared
+    transactions (storage.group_commit)."""
 
     # Named as the plain application is: the name gives the PostgreSQL tables and the environment's prefix.
     name = TrackerApplication.name
 
-    def __init__(self, env: dict[str, str] | None = None, *, clock: Callable[[], datetime] = utc_now) -> None:
+    def __init__(
+        self,
+        env: dict[str, str] | None = None,
+        *,
+        clock: Callable[[], datetime] = utc_now,
+        group_commit: bool = False,
+    ) -> None:
         super().__init__(env, clock=clock)
         path = self.env.get("SQLITE_DBNAME") if self.env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite" else None
         self._writer_lock: AbstractContextManager[Any] = sqlite_writer_lock(path) if path else nullcontext()
+        self.group_commit: GroupCommit | None = None
+        if group_commit:
+            self.group_commit = GroupCommit(self.recorder.insert_events, self._writer_lock)
+            self.events.recorder = _GroupCommitted(self.recorder, self.group_commit)  # type: ignore[assignment]
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
+        if self.group_commit is not None:
+            # The group commit takes the writer lock for each transaction, and take_snapshot for each snapshot.
+            return super().save(*objs, **kwargs)
         with self._writer_lock:
             return super().save(*objs, **kwargs)
+
+    def take_snapshot(self, *args: Any, **kwargs: Any) -> None:
+        if self.group_commit is None:
+            super().take_snapshot(*args, **kwargs)  # under save's writer lock, or alone
+            return
+        with self._writer_lock:
+            super().take_snapshot(*args, **kwargs)
 
     def construct_env(self, name: str, env: EnvType | None = None) -> Environment:
         environment = super().construct_env(name, env)
@@ -50,12 +72,32 @@ class StoredTrackerApplication(TrackerApplication):
         return super().event_positions(aggregate_id) if found is None else found
 
 
+class _GroupCommitted:
+    """The event store's recorder as the event store sees it: its inserts go through the group commit, the rest
+    straight to the recorder."""
+
+    def __init__(self, recorder: Any, group: GroupCommit) -> None:
+        self._recorder = recorder
+        self.insert_events = group.insert_events
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._recorder, name)
+
+
 def open_application(
-    url: str, *, create_tables: bool = False, clock: Callable[[], datetime] = utc_now, **kw: Any
+    url: str,
+    *,
+    create_tables: bool = False,
+    clock: Callable[[], datetime] = utc_now,
+    group_commit: bool = False,
+    **kw: Any,
 ) -> TrackerApplication:
-    """The application over the store at `url` (`kw`: pool_size, cipher_key; see StoreConfig.event_store_env)."""
+    """The application over the store at `url` (`kw`: pool_size, cipher_key; see StoreConfig.event_store_env).
+    With `group_commit`, concurrent commands share transactions (storage.group_commit)."""
     return StoredTrackerApplication(
-        StoreConfig.from_url(url).event_store_env(create_tables=create_tables, **kw), clock=clock
+        StoreConfig.from_url(url).event_store_env(create_tables=create_tables, **kw),
+        clock=clock,
+        group_commit=group_commit,
     )
 
 
