@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy.exc
 from limits.storage import Storage
-from sqlalchemy import Column, Connection, Engine, Float, Integer, String, Table, delete, select, text
+from sqlalchemy import Column, Connection, Engine, Float, Integer, String, Table, bindparam, delete, select, text
 
 from access.tables import key_metadata
 
@@ -32,6 +32,9 @@ _INCREMENT = text(
     "expires_at = CASE WHEN auth_failures.expires_at <= :now THEN :now + :expiry ELSE auth_failures.expires_at END "
     "RETURNING hits"
 )
+
+# Read on every API call: built once (SQLAlchemy then finds its compiled form in its cache without rebuilding it).
+_COUNT = select(auth_failures.c.hits, auth_failures.c.expires_at).where(auth_failures.c.key == bindparam("key"))
 
 
 class DatabaseCounts(Storage):
@@ -67,11 +70,7 @@ class DatabaseCounts(Storage):
         return int(hits)
 
     def _row(self, key: str) -> tuple[int, float] | None:
-        row = (
-            self._read()
-            .execute(select(auth_failures.c.hits, auth_failures.c.expires_at).where(auth_failures.c.key == key))
-            .first()
-        )
+        row = self._read().execute(_COUNT, {"key": key}).first()
         if row is None or row.expires_at <= self._clock():
             return None
         return int(row.hits), float(row.expires_at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,15 +35,15 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     answers: list[tuple[int, dict[str, str], float]] = field(default_factory=list)
     default: tuple[int, dict[str, str], float] = (200, {}, 0.0)
-    # Chooses each answer instead, when given (the soak's occasional failures).
-    choose: Callable[[], tuple[int, dict[str, str], float]] | None = None
+    # Chooses each answer instead, when given, from the delivery's webhook-id (the soak's occasional failures).
+    choose: Callable[[str], tuple[int, dict[str, str], float]] | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def answer(self) -> tuple[int, dict[str, str], float]:
+    def answer(self, webhook_id: str) -> tuple[int, dict[str, str], float]:
         with self.lock:
             if self.answers:
                 return self.answers.pop(0)
-            return self.choose() if self.choose is not None else self.default
+            return self.choose(webhook_id) if self.choose is not None else self.default
 
     def ids(self) -> list[str]:
         """The webhook-id of every delivery received, in order of arrival, however it was answered."""
@@ -53,6 +54,13 @@ class Receiver:
         """The webhook-ids of the deliveries it answered with a 2xx."""
         with self.lock:
             return {r.headers["webhook-id"] for r in self.received if 200 <= r.status < 300}
+
+
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A sender that went away mid-request (a killed worker) is expected; anything else is printed."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 @contextmanager
@@ -75,7 +83,7 @@ def webhook_receiver() -> Iterator[Receiver]:
                 # The sender went away mid-request (a killed worker): no delivery was made.
                 self.close_connection = True
                 return
-            status, headers, delay = receiver.answer()
+            status, headers, delay = receiver.answer(self.headers.get("webhook-id", ""))
             if delay:
                 time.sleep(delay)
             with receiver.lock:
@@ -90,7 +98,7 @@ def webhook_receiver() -> Iterator[Receiver]:
         def log_message(self, *_: Any) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     receiver.url = f"http://127.0.0.1:{server.server_port}/hooks/tracker"
     thread = threading.Thread(target=server.serve_forever, daemon=True)

@@ -281,8 +281,17 @@ def run(options: Options) -> Report:
         cast = _make_cast(stack)
         starts_after = add_endpoint(url, receiver)
         rng = random.Random(options.seed + 1)  # noqa: S311 - the receiver's failures, not security
-        # The receiver fails now and then, so retries are part of the run: one delivery in a hundred gets a 503.
-        receiver.choose = lambda: (503, {"Retry-After": "1"}, 0.0) if rng.random() < 0.01 else (200, {}, 0.0)
+        # The receiver fails now and then, so retries are part of the run: one event in a hundred gets a 503 the
+        # first time it comes (its retry, five seconds on, is taken; a second failure would wait five minutes).
+        refused: set[str] = set()
+
+        def choose(webhook_id: str) -> tuple[int, dict[str, str], float]:
+            if webhook_id not in refused and rng.random() < 0.01:
+                refused.add(webhook_id)
+                return 503, {"Retry-After": "1"}, 0.0
+            return 200, {}, 0.0
+
+        receiver.choose = choose
         env = os.environ | {
             "TRACKER_DATABASE_URL": url,
             "TRACKER_INLINE_PROJECTIONS": "0",
