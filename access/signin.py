@@ -7,6 +7,7 @@ the same time. Every password set and every invitation is recorded in `person_ch
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -73,8 +74,12 @@ class SignIn:
         self.engine: Engine = people_store.engine
         self.writer: Engine = people_store.writer
         self.hasher = hasher or PasswordHasher()
-        # Verified against when the address is unknown, so that the answer takes as long as for a known one.
-        self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
+
+    @functools.cached_property
+    def _decoy(self) -> str:
+        """Verified against when the address is unknown, so that the answer takes as long as for a known one (made at
+        the first sign-in, not when a process starts: a hash costs about a tenth of a second)."""
+        return self.hasher.hash(secrets.token_urlsafe(16))
 
     # ---- invitations --------------------------------------------------------------------------------------------
 

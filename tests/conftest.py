@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from collections.abc import Callable, Iterator
 
+import argon2
 import psycopg
 import pytest
 
+import access.signin
 from storage.application import open_application
 from storage.schema import create_event_tables, drop_postgres_schema
 from tests.world import World, build_world
@@ -17,6 +20,13 @@ from tracker.application import TrackerApplication
 
 # Helper modules whose asserts should explain themselves when they fail, as a test's own do.
 pytest.register_assert_rewrite("tests.contract")
+
+# Passwords are hashed with argon2 at its defaults, about a tenth of a second a hash, and the page tests sign in
+# hundreds of times. Apps built in the test process hash with argon2 at its smallest cost instead; servers the tests
+# start as processes of their own keep the defaults, and test_signin_store checks what is stored.
+access.signin.PasswordHasher = functools.partial(  # type: ignore[misc]
+    argon2.PasswordHasher, time_cost=1, memory_cost=1024, parallelism=1
+)
 
 PG_URL = os.environ.get("TRACKER_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 STORES = ["memory", "sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
