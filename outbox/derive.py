@@ -131,8 +131,8 @@ class Derivation:
 
     def catch_up(self, taker: Taker | None = None, *, known_behind: bool = False) -> int:
         """Derive every event not yet derived; returns how many log positions it moved past. With `taker`, fresh
-        deliveries it has room for are claimed in the same transaction and handed to it. `known_behind` (a
-        notification of a commit) skips the look at the log's head that saves an idle round a transaction."""
+        deliveries it has room for are claimed in the same transaction and handed to it. With `known_behind` (a commit
+        was notified) it skips the first look at the log's head, which otherwise spares an idle round a transaction."""
         if not known_behind and not self.behind():
             return 0
         done = 0
