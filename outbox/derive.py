@@ -17,7 +17,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from access.tables import people
 from outbox import tracking
-from outbox.endpoints import Endpoint, endpoint_of
+from outbox.endpoints import Endpoint, delivery_row, endpoint_of
 from outbox.tables import deliveries, emails, outbox_tracking, webhook_endpoints
 from outbox.tracking import NAME
 from projections.clock import utc_now
@@ -188,22 +188,11 @@ class Derivation:
             event_id = event_types.event_id(record.aggregate_id, record.version)
             for endpoint in endpoints:
                 if endpoint.receives(record.position, name):
-                    row = {
-                        "endpoint_id": endpoint.id,
-                        "position": record.position,
-                        "event_id": event_id,
-                        "type": name,
-                        "status": "pending",
-                        "attempts": 0,
-                        "next_attempt_at": now,
-                        "created_at": now,
-                        "updated_at": now,
-                    }
                     if room[endpoint.id] > 0:
                         room[endpoint.id] -= 1
-                        claimed.append({**row, "next_attempt_at": until})
+                        claimed.append(delivery_row(endpoint.id, record.position, event_id, name, now, due=until))
                     else:
-                        fresh.append(row)
+                        fresh.append(delivery_row(endpoint.id, record.position, event_id, name, now))
             mail += self._emails(tx, record, name, now)
         if fresh:
             tx.execute(insert(deliveries), fresh)

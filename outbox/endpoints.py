@@ -324,6 +324,24 @@ class Endpoints:
         return queued
 
 
+def delivery_row(
+    endpoint_id: UUID, position: int, event_id: UUID, name: str, now: datetime, *, due: datetime | None = None
+) -> dict[str, Any]:
+    """A delivery to insert: pending, never tried, due at `due` (now unless given: a claim's end for one claimed as
+    it is made)."""
+    return {
+        "endpoint_id": endpoint_id,
+        "position": position,
+        "event_id": event_id,
+        "type": name,
+        "status": "pending",
+        "attempts": 0,
+        "next_attempt_at": due or now,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
 def queue(tx: Connection, endpoint_id: UUID, events: list[tuple[int, UUID, str]], now: datetime) -> int:
     """Queue deliveries of these (position, event id, type) to one endpoint; a delivery already there is queued again
     as it is (same id, same webhook-id)."""
@@ -343,21 +361,7 @@ def queue(tx: Connection, endpoint_id: UUID, events: list[tuple[int, UUID, str]]
             .where(deliveries.c.endpoint_id == endpoint_id, deliveries.c.position.in_(sorted(existing)))
             .values(status="pending", attempts=0, next_attempt_at=now, updated_at=now)
         )
-    fresh = [
-        {
-            "endpoint_id": endpoint_id,
-            "position": p,
-            "event_id": event_id,
-            "type": name,
-            "status": "pending",
-            "attempts": 0,
-            "next_attempt_at": now,
-            "created_at": now,
-            "updated_at": now,
-        }
-        for p, event_id, name in events
-        if p not in existing
-    ]
+    fresh = [delivery_row(endpoint_id, p, event_id, name, now) for p, event_id, name in events if p not in existing]
     if fresh:
         tx.execute(insert(deliveries), fresh)
     return len(events)
