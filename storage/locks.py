@@ -1,21 +1,79 @@
-"""The SQLite writer lock: one per database file and process, shared by the event store and the read model."""
+"""The SQLite writer lock: one per database file and process, shared by the event store and the read model, and held
+across processes through a lock file beside the database."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import threading
 from pathlib import Path
+from types import TracebackType
 
-_SQLITE_WRITERS: dict[str, threading.Lock] = {}
+_SQLITE_WRITERS: dict[str, WriterLock] = {}
 _SQLITE_WRITERS_GUARD = threading.Lock()
 
 
-def sqlite_writer_lock(path: str) -> threading.Lock:
-    """The lock every writer to this SQLite file takes in this process: the event store and the read model.
+class WriterLock:
+    """One writer at a time to one SQLite file: threads of this process queue on a lock, and processes on an
+    exclusive `flock` of `<database>-writer.lock`.
 
     SQLite lets one writer in at a time, and a writer that finds the file locked sleeps in its busy handler (up to
-    100 ms between tries) however soon the lock is freed. Threads of one process queue here instead, and each is
-    woken the moment the one before it is done. Writers in other processes still meet SQLite's own lock.
-    """
+    100 ms between tries) however soon the lock is freed. Writers queue here instead, and each is woken the moment the
+    one before it is done, whichever process it is in. A process that dies holding the lock releases it with its
+    file. A writer that does not take this lock (the sqlite3 shell, say) still meets SQLite's own lock."""
+
+    def __init__(self, path: str) -> None:
+        self._threads = threading.Lock()
+        self._file = None if path == ":memory:" else f"{path}-writer.lock"
+        self._fd: int | None = None
+        self._pid = 0
+
+    def _descriptor(self) -> int:
+        """The lock file, opened once per process: a descriptor inherited across fork shares the parent's lock."""
+        assert self._file is not None
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self._file, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    def acquire(self, blocking: bool = True) -> bool:
+        if not self._threads.acquire(blocking):
+            return False
+        if self._file is None:
+            return True
+        try:
+            flags = fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB
+            fcntl.flock(self._descriptor(), flags)
+        except BlockingIOError:
+            self._threads.release()
+            return False
+        except BaseException:
+            self._threads.release()
+            raise
+        return True
+
+    def release(self) -> None:
+        try:
+            if self._file is not None:
+                fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
+        finally:
+            self._threads.release()
+
+    def locked(self) -> bool:
+        """Whether a thread of this process holds it."""
+        return self._threads.locked()
+
+    def __enter__(self) -> bool:
+        return self.acquire()
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        self.release()
+
+
+def sqlite_writer_lock(path: str) -> WriterLock:
+    """The lock every writer to this SQLite file takes: the event store and the read model (see WriterLock)."""
     key = path if path == ":memory:" else str(Path(path).resolve())
     with _SQLITE_WRITERS_GUARD:
-        return _SQLITE_WRITERS.setdefault(key, threading.Lock())
+        return _SQLITE_WRITERS.setdefault(key, WriterLock(key))

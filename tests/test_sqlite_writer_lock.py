@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -72,3 +74,38 @@ def test_threads_writing_and_projecting_together_lose_nothing(sqlite_read_model:
         thread.join(60)
     assert not errors
     assert read_model.position() == app.current_position()
+
+
+def test_a_writer_in_another_process_holds_the_lock_and_its_death_frees_it(sqlite_read_model: ReadModel) -> None:
+    read_model, app = sqlite_read_model, sqlite_read_model.app
+    assert read_model.config.path is not None
+    command = [sys.executable, "-c", _HOLD, read_model.config.path]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as holder:  # noqa: S603 - our own code
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline().strip() == "held"
+            done = threading.Event()
+            register = lambda: (  # noqa: E731
+                app.register_organisation(actor=ADMIN, name="Waited VET", country="LT", kind="vet_provider"),
+                done.set(),
+            )
+            thread = threading.Thread(target=register)
+            thread.start()
+            assert not done.wait(0.5), "a save went ahead while another process held the writer lock"
+            holder.kill()  # dies holding it: the lock goes with the process
+            assert done.wait(10)
+            thread.join(10)
+        finally:
+            holder.kill()
+    assert app.current_position() == 1
+
+
+# Another process's writer: takes the file's writer lock as the tracker does, says so, and holds it until killed.
+_HOLD = """
+import sys, time
+from storage.locks import sqlite_writer_lock
+lock = sqlite_writer_lock(sys.argv[1])
+lock.acquire()
+print("held", flush=True)
+time.sleep(60)
+"""
