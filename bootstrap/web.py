@@ -24,7 +24,6 @@ def create_app(settings: Settings | None = None) -> Flask:
     if settings.trusted_proxies:  # the client address (for per-client limits and logs) comes from X-Forwarded-For
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies)  # type: ignore[method-assign]
     services = app.extensions[SERVICES] = build_services(settings)
-    services.start_inline_projections()
     security.install(app, trusted_hosts=settings.trusted_hosts, hsts=settings.hsts)
     observability.install(app)
     read_connection.install(app)
@@ -32,5 +31,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     api.install.install(app, services, exempt=blueprints)
     if services.outbox is not None:
         services.outbox.sender.render = pages.emails.renderer(app, settings.base_url)
-        services.start_inline_outbox()
+    services.start_following()
     return app

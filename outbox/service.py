@@ -30,10 +30,11 @@ from tracker.application import TrackerApplication
 log = structlog.get_logger("tracker.outbox")
 
 # How often the loop looks for new events and for sends that have come due, when nothing wakes it: often in a
-# worker process of its own on SQLite (nothing else wakes it), seldom in a thread of the web process, whose own writes
-# wake it, and seldom on PostgreSQL, whose commits wake it (LISTEN/NOTIFY).
+# worker process of its own on SQLite (nothing else wakes it); in a thread of a web process, whose own writes wake it,
+# a little less often (other web processes' writes are found so); seldom on PostgreSQL, whose commits wake it
+# (LISTEN/NOTIFY).
 POLL_SECONDS = 0.05
-INLINE_POLL_SECONDS = 0.5
+INLINE_POLL_SECONDS = 0.1
 LISTENING_POLL_SECONDS = 0.5
 # How long a woken loop lets more writes gather, so that one round serves them all: a write of this process wakes it
 # before its commit; a notification comes after one.

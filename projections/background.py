@@ -62,11 +62,12 @@ class BackgroundProjection:
                 self._acknowledged = position
         self._wake.set()
 
-    def caught_up(self, timeout: float) -> bool:
-        """Make sure every write this process acknowledged is projected, applying it in this thread if need be.
+    def caught_up(self, timeout: float, *, at_least: int = 0) -> bool:
+        """Make sure every write this process acknowledged (and the log up to `at_least`: what other processes
+        acknowledged) is projected, applying it in this thread if need be.
 
         False when that did not happen within `timeout` or failed (logged): the caller answers from what is there."""
-        target = self._acknowledged
+        target = max(self._acknowledged, at_least)
         if target <= self.read_model.reached:
             return True
         try:

@@ -3,10 +3,12 @@ stops the thread and the worker cleanly."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -73,3 +75,63 @@ def test_a_worker_keeps_what_it_built_at_start_out_of_full_garbage_collections(t
         check=True,
     )
     assert int(done.stdout.strip().splitlines()[-1]) > 10_000  # the app, its libraries and its schemas
+
+
+def test_two_sqlite_workers_read_each_others_writes_and_one_of_them_follows_the_log(tmp_path: Path) -> None:
+    port = free_port()
+    env = os.environ | {
+        "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path}/tracker.db",
+        "TRACKER_WORKERS": "2",
+        "TRACKER_BIND": f"127.0.0.1:{port}",
+        "TRACKER_LOG_LEVEL": "INFO",
+    }
+    env.pop("TRACKER_INLINE_PROJECTIONS", None)
+    cli(env, "db", "upgrade")
+    admin = cli(env, "keys", "create", "--role", "admin", "--name", "sqlite-admin")
+    errors = tmp_path / "gunicorn.err"
+
+    def followers() -> list[int]:
+        """The pids of the workers that have taken up following the log, in order."""
+        found = []
+        for line in errors.read_text().splitlines():
+            if '"follower_started"' in line:
+                found.append(json.loads(line)["pid"])
+        return found
+
+    def write_then_read(n: int) -> None:
+        # Each call is a connection of its own, so the read may reach the other worker than the write did.
+        status, headers, body = http.call(
+            "POST", "/api/v1/organisations", admin, {"name": f"Shared VET {n}", "country": "PT", "kind": "vet_provider"}
+        )
+        assert status == 201, body
+        status, read_headers, found = http.call("GET", f"/api/v1/organisations/{body['id']}", admin)
+        assert status == 200, (n, found)
+        assert int(read_headers["X-Projection-Position"]) >= int(headers["X-Event-Position"])
+
+    with errors.open("wb") as stderr:
+        web = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+            cwd=ROOT,
+            env=env,
+            stdout=stderr,  # the app's JSON logs
+            stderr=stderr,
+        )
+        try:
+            wait_until_serving(port)
+            http = Http(f"http://127.0.0.1:{port}")
+            for n in range(30):
+                write_then_read(n)
+            assert len(followers()) == 1, "not exactly one worker follows the log"
+            os.kill(followers()[0], signal.SIGKILL)
+            deadline = time.monotonic() + 20
+            while len(followers()) < 2:
+                assert time.monotonic() < deadline, "no worker took over following the log"
+                time.sleep(0.1)
+            assert followers()[1] != followers()[0]
+            for n in range(30, 40):
+                write_then_read(n)
+        finally:
+            web.send_signal(signal.SIGTERM)
+            web.wait(timeout=20)
+    table = cli(env, "projections", "status").splitlines()[1:]
+    assert all(line.split()[-1] == "0" for line in table), table
