@@ -15,10 +15,11 @@ _config = StoreConfig.from_url(os.environ.get("TRACKER_DATABASE_URL", DEFAULT_DA
 _store = _config.kind
 
 bind = os.environ.get("TRACKER_BIND", "127.0.0.1:8000")
-# SQLite has one writer at a time: one worker with threads serves it best. PostgreSQL scales out.
-# On SQLite, one worker per core up to four: writes queue on the file's writer lock across workers, one worker follows
-# the log (runtime.workers), and the rest of each request runs on its own core.
-_default_workers = min(multiprocessing.cpu_count(), 4) if _store == "sqlite" else multiprocessing.cpu_count() * 2
+# SQLite has one writer at a time: one worker with threads serves it by default. More workers work (TRACKER_WORKERS):
+# their writes queue on the file's writer lock, one of them follows the log, and reads see every worker's writes
+# (runtime.workers); but under load their writes stall now and then for seconds (docs/performance.md).
+# PostgreSQL scales out.
+_default_workers = 1 if _store == "sqlite" else multiprocessing.cpu_count() * 2
 workers = int(os.environ.get("TRACKER_WORKERS", str(_default_workers)))
 threads = int(os.environ.get("TRACKER_THREADS", "4"))
 worker_class = "gthread"

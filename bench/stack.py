@@ -41,10 +41,6 @@ class Stack:
     evaluator_id: str = ""
 
 
-def _sqlite_workers() -> int:
-    return min(os.cpu_count() or 1, 4)
-
-
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -100,8 +96,7 @@ def running_stack(
         | {
             "TRACKER_DATABASE_URL": url,
             "TRACKER_BIND": f"127.0.0.1:{port}",
-            # SQLite: gunicorn.conf.py's default (a worker per core, up to four).
-            "TRACKER_WORKERS": str(workers or (4 if postgres else _sqlite_workers())),
+            "TRACKER_WORKERS": str(workers or (4 if postgres else 1)),
             "TRACKER_THREADS": str(threads),
             "TRACKER_LOG_LEVEL": "WARNING",
             "TRACKER_INLINE_PROJECTIONS": "0" if postgres else "1",
