@@ -86,11 +86,11 @@ class Services:
             self.projection.caught_up(self.settings.read_wait_timeout, at_least=others)
 
     def close(self) -> None:
-        if self.follower is not None:
-            self.follower.stop()
         if self.outbox is not None:
             self.outbox.close()
         if self.projection is not None:
             self.projection.stop()
+        if self.follower is not None:
+            self.follower.stop()  # after the threads it started: another process may follow from here
         self.read_model.close()
         self.app.close()

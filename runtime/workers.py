@@ -95,10 +95,14 @@ class Follower:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop waiting to follow, and let go of the lock if this process holds it (its threads are stopped)."""
         self._stop.set()
         if self._thread is not None:
             self._thread.join(5)
             self._thread = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
     def _take(self) -> bool:
         fd = os.open(self._file, os.O_RDWR | os.O_CREAT, 0o600)

@@ -3,7 +3,6 @@ goes, and a mark of acknowledged positions that only moves forward."""
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -52,8 +51,7 @@ def test_one_follower_at_a_time_and_another_takes_over_when_it_goes(tmp_path: Pa
         assert started == ["first"]
         assert first.following
         assert not second.following
-        assert first._fd is not None
-        os.close(first._fd)  # the holder goes, as a killed process's lock goes with it
+        first.stop()  # the holder goes, as a killed process's lock goes with it
         deadline = time.monotonic() + 5
         while started != ["first", "second"]:
             assert time.monotonic() < deadline, "the second did not take over"
