@@ -35,8 +35,8 @@ class Services:
     waiters: threading.BoundedSemaphore = field(init=False)
     # Wakes event feed reads waiting for the log to grow (GET /api/v1/events?wait=).
     log_watch: LogWatch = field(init=False)
-    # On a SQLite file served by several processes: which one follows the log, and how far their writes have gone
-    # (runtime.workers).
+    # On a SQLite file (which several web processes may serve): which process follows the log, and how far their
+    # writes have gone (runtime.workers).
     follower: Follower | None = None
     mark: AcknowledgedMark | None = None
 
