@@ -22,7 +22,7 @@ from outbox.preferences import Preferences
 from outbox.tables import emails
 from projections.clock import utc_now
 from projections.engine import make_engine
-from projections.following import STORE_UNAVAILABLE
+from projections.following import STORE_UNAVAILABLE, log_channel
 from storage.config import StoreConfig
 from storage.locks import sqlite_writer_lock
 from tracker.application import TrackerApplication
@@ -118,13 +118,11 @@ class Outbox:
                     self.derivation.catch_up(self.sender, known_behind=notified)
                     self.sender.dispatch()
                     backoff = self.poll
-                except STORE_UNAVAILABLE as error:
-                    log.warning("outbox_store_unavailable", error=str(error), retry_in=backoff)
-                    self._stop.wait(backoff)
-                    backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
-                    continue
-                except Exception:
-                    log.exception("outbox_failed", retry_in=backoff)
+                except Exception as error:
+                    if isinstance(error, STORE_UNAVAILABLE):
+                        log.warning("outbox_store_unavailable", error=str(error), retry_in=backoff)
+                    else:
+                        log.exception("outbox_failed", retry_in=backoff)
                     self._stop.wait(backoff)
                     backoff = min(backoff * 2, MAX_BACKOFF_SECONDS)
                     continue
@@ -142,7 +140,7 @@ class Outbox:
 
     def _listen(self) -> None:
         """Wake the loop at each commit to the log (PostgreSQL LISTEN/NOTIFY) until stop(), riding out outages."""
-        channel = getattr(self.app.recorder, "channel_name", "tracker_events")
+        channel = log_channel(self.app.recorder)
         pause = 0.5
         while not self._stop.is_set():
             try:

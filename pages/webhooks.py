@@ -99,20 +99,20 @@ def _endpoint_page(found: Any, status: int = 200, replay: ReplayForm | None = No
     ), status
 
 
-def _unconfirmed(endpoint_id: UUID) -> Page | None:
-    """The endpoint's page again (400) when a change's form lacks its CSRF token; None when it may go ahead."""
+def _confirmed(endpoint_id: UUID) -> tuple[Any, Page | None]:
+    """The endpoint, and its page again (400) when a change's form lacks its CSRF token (None: it may go ahead)."""
     found = _endpoint(endpoint_id)
     if ConfirmForm().validate_on_submit():
-        return None
+        return found, None
     flash(_expired(), "error")
-    return _endpoint_page(found, 400)
+    return found, _endpoint_page(found, 400)
 
 
 def _action(endpoint_id: UUID, act: Any, done: str) -> Page:
-    refused = _unconfirmed(endpoint_id)
+    found, refused = _confirmed(endpoint_id)
     if refused is not None:
         return refused
-    act(_endpoint(endpoint_id))
+    act(found)
     flash(done, "success")
     return redirect(url_for("webhook_pages.endpoint", endpoint_id=endpoint_id))
 
@@ -134,7 +134,7 @@ def set_active(endpoint_id: UUID) -> Page:
 @role_required("admin")
 def rotate(endpoint_id: UUID) -> Page:
     """A new secret, shown once; deliveries carry both signatures for 24 hours."""
-    refused = _unconfirmed(endpoint_id)
+    _found, refused = _confirmed(endpoint_id)
     if refused is not None:
         return refused
     found, secret = _outbox().endpoints.rotate(endpoint_id)
@@ -144,7 +144,7 @@ def rotate(endpoint_id: UUID) -> Page:
 @blp.post("/admin/webhooks/<uuid:endpoint_id>/delete")
 @role_required("admin")
 def delete(endpoint_id: UUID) -> Page:
-    refused = _unconfirmed(endpoint_id)
+    _found, refused = _confirmed(endpoint_id)
     if refused is not None:
         return refused
     _outbox().endpoints.delete(endpoint_id)

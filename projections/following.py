@@ -29,6 +29,11 @@ STORE_UNAVAILABLE = (
 )
 
 
+def log_channel(recorder: object) -> str:
+    """The channel the event store's PostgreSQL recorder notifies at each commit (LISTEN to it)."""
+    return str(getattr(recorder, "channel_name", "tracker_events"))
+
+
 class Following:
     """ReadModel following the log until stop() is called."""
 
@@ -67,7 +72,7 @@ class Following:
 
     def _follow_postgres(self, idle_wait: float, settle: float, on_batch: Progress | None) -> None:
         recorder = self.app.recorder
-        channel = getattr(recorder, "channel_name", "tracker_events")
+        channel = log_channel(recorder)
         # The follower holds one writer connection: one from the pool for each batch would ping the server first.
         with self.config.connect(autocommit=True) as listener, self.writer.connect() as held:
             self._held.conn = held

@@ -63,10 +63,7 @@ class GroupCommit:
         self._state = threading.Condition()
         self._queue: list[_Command] = []
         self._busy = False
-        # What the transactions held, for the benchmarks and the tests: transactions, commands, commands inserted
-        # again alone after a conflict.
-        self.transactions = 0
-        self.commands = 0
+        # Commands inserted again alone after their shared transaction met a conflict (the tests read it).
         self.retried_alone = 0
 
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -116,7 +113,6 @@ class GroupCommit:
             try:
                 with self._lock:
                     ids = self._insert([e for command in batch for e in command.events])
-                self._count(len(batch))
             except RecordConflictError:
                 # Which command conflicts is not known: each is stored alone, and only that one fails.
                 self.retried_alone += len(batch)
@@ -140,10 +136,5 @@ class GroupCommit:
         try:
             with self._lock:
                 command.ids = self._insert(command.events)
-            self._count(1)
         except BaseException as error:
             command.error = error
-
-    def _count(self, commands: int) -> None:
-        self.transactions += 1
-        self.commands += commands

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,26 +19,37 @@ from tests.api.test_gunicorn_e2e import ROOT, Http, cli, free_port, wait_until_s
 pytestmark = pytest.mark.slow
 
 
-def test_a_sqlite_worker_reads_back_its_writes_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
-    port = free_port()
+def sqlite_store(tmp_path: Path, port: int, *, workers: int, log_level: str) -> tuple[dict[str, str], str]:
+    """The environment of gunicorn on a fresh SQLite store at `port` (SQLite's defaults otherwise: the web process
+    projects), and an admin key for it."""
     env = os.environ | {
         "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path}/tracker.db",
-        "TRACKER_WORKERS": "1",
+        "TRACKER_WORKERS": str(workers),
         "TRACKER_BIND": f"127.0.0.1:{port}",
-        "TRACKER_LOG_LEVEL": "WARNING",
+        "TRACKER_LOG_LEVEL": log_level,
     }
-    env.pop("TRACKER_INLINE_PROJECTIONS", None)  # SQLite's default: the web process projects
+    env.pop("TRACKER_INLINE_PROJECTIONS", None)
     cli(env, "db", "upgrade")
-    admin = cli(env, "keys", "create", "--role", "admin", "--name", "sqlite-admin")
+    return env, cli(env, "keys", "create", "--role", "admin", "--name", "sqlite-admin")
+
+
+def gunicorn(env: dict[str, str], output: Any, *, app_logs: bool = False) -> subprocess.Popen[bytes]:
+    """gunicorn with its log (and the app's JSON logs, with `app_logs`) written to `output`."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
+        cwd=ROOT,
+        env=env,
+        stdout=output if app_logs else subprocess.DEVNULL,
+        stderr=output,
+    )
+
+
+def test_a_sqlite_worker_reads_back_its_writes_and_exits_cleanly_on_sigterm(tmp_path: Path) -> None:
+    port = free_port()
+    env, admin = sqlite_store(tmp_path, port, workers=1, log_level="WARNING")
     errors = tmp_path / "gunicorn.err"
     with errors.open("wb") as stderr:
-        web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=stderr,
-        )
+        web = gunicorn(env, stderr)
         try:
             wait_until_serving(port)
             http = Http(f"http://127.0.0.1:{port}")
@@ -79,15 +91,7 @@ def test_a_worker_keeps_what_it_built_at_start_out_of_full_garbage_collections(t
 
 def test_two_sqlite_workers_read_each_others_writes_and_one_of_them_follows_the_log(tmp_path: Path) -> None:
     port = free_port()
-    env = os.environ | {
-        "TRACKER_DATABASE_URL": f"sqlite:///{tmp_path}/tracker.db",
-        "TRACKER_WORKERS": "2",
-        "TRACKER_BIND": f"127.0.0.1:{port}",
-        "TRACKER_LOG_LEVEL": "INFO",
-    }
-    env.pop("TRACKER_INLINE_PROJECTIONS", None)
-    cli(env, "db", "upgrade")
-    admin = cli(env, "keys", "create", "--role", "admin", "--name", "sqlite-admin")
+    env, admin = sqlite_store(tmp_path, port, workers=2, log_level="INFO")
     errors = tmp_path / "gunicorn.err"
 
     def followers() -> list[int]:
@@ -109,13 +113,7 @@ def test_two_sqlite_workers_read_each_others_writes_and_one_of_them_follows_the_
         assert int(read_headers["X-Projection-Position"]) >= int(headers["X-Event-Position"])
 
     with errors.open("wb") as stderr:
-        web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "wsgi:app"],
-            cwd=ROOT,
-            env=env,
-            stdout=stderr,  # the app's JSON logs
-            stderr=stderr,
-        )
+        web = gunicorn(env, stderr, app_logs=True)
         try:
             wait_until_serving(port)
             http = Http(f"http://127.0.0.1:{port}")
