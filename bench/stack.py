@@ -96,7 +96,6 @@ def running_stack(
         | {
             "TRACKER_DATABASE_URL": url,
             "TRACKER_BIND": f"127.0.0.1:{port}",
-            "TRACKER_WORKERS": str(workers or (4 if postgres else 1)),
             "TRACKER_THREADS": str(threads),
             "TRACKER_LOG_LEVEL": "WARNING",
             "TRACKER_INLINE_PROJECTIONS": "0" if postgres else "1",
@@ -104,6 +103,9 @@ def running_stack(
             "TRACKER_WEBHOOKS_ALLOW_PRIVATE": "1",
         }
     )
+    # On SQLite, unless the caller asks for a number, gunicorn.conf.py's default (or TRACKER_WORKERS if set).
+    if workers or postgres:
+        env["TRACKER_WORKERS"] = str(workers or 4)
     output = web_log.open("ab") if web_log is not None else None
     web = subprocess.Popen(  # noqa: S603 - our own module names
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", wsgi_app],

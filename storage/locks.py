@@ -20,21 +20,33 @@ class WriterLock:
     SQLite lets one writer in at a time, and a writer that finds the file locked sleeps in its busy handler (up to
     100 ms between tries) however soon the lock is freed. Writers queue here instead, and each is woken the moment the
     one before it is done, whichever process it is in. A process that dies holding the lock releases it with its
-    file. A writer that does not take this lock (the sqlite3 shell, say) still meets SQLite's own lock."""
+    file. A writer that does not take this lock (the sqlite3 shell, say) still meets SQLite's own lock.
+
+    `flock` is not fair: the kernel wakes the waiters of a released lock, and a process whose next writer is already
+    running takes it again before they wake, so one busy process could keep another out for seconds. So a writer
+    passes a turnstile first, an `flock` of `<database>-writer.queue` held only until the writer lock is its own. The
+    one process waiting at the writer lock holds the turnstile, so a process that has just let go of the writer lock
+    waits behind it: when two processes contend they take turns."""
 
     def __init__(self, path: str) -> None:
         self._threads = threading.Lock()
         self._file = None if path == ":memory:" else f"{path}-writer.lock"
-        self._fd: int | None = None
+        self._queue_file = None if path == ":memory:" else f"{path}-writer.queue"
+        self._fds: tuple[int, int] | None = None
         self._pid = 0
 
-    def _descriptor(self) -> int:
-        """The lock file, opened once per process: a descriptor inherited across fork shares the parent's lock."""
+    def _descriptors(self) -> tuple[int, int]:
+        """The turnstile and the lock file, opened once per process: a descriptor inherited across fork shares the
+        parent's lock."""
         assert self._file is not None
-        if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self._file, os.O_RDWR | os.O_CREAT, 0o600)
+        assert self._queue_file is not None
+        if self._fds is None or self._pid != os.getpid():
+            self._fds = (
+                os.open(self._queue_file, os.O_RDWR | os.O_CREAT, 0o600),
+                os.open(self._file, os.O_RDWR | os.O_CREAT, 0o600),
+            )
             self._pid = os.getpid()
-        return self._fd
+        return self._fds
 
     def acquire(self, blocking: bool = True) -> bool:
         if not self._threads.acquire(blocking):
@@ -43,7 +55,12 @@ class WriterLock:
             return True
         try:
             flags = fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB
-            fcntl.flock(self._descriptor(), flags)
+            queue, writer = self._descriptors()
+            fcntl.flock(queue, flags)
+            try:
+                fcntl.flock(writer, flags)
+            finally:
+                fcntl.flock(queue, fcntl.LOCK_UN)
         except BlockingIOError:
             self._threads.release()
             return False
@@ -55,7 +72,7 @@ class WriterLock:
     def release(self) -> None:
         try:
             if self._file is not None:
-                fcntl.flock(self._descriptor(), fcntl.LOCK_UN)
+                fcntl.flock(self._descriptors()[1], fcntl.LOCK_UN)
         finally:
             self._threads.release()
 

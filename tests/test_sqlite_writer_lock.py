@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 from projections.read_model import ReadModel
@@ -108,4 +109,45 @@ lock = sqlite_writer_lock(sys.argv[1])
 lock.acquire()
 print("held", flush=True)
 time.sleep(60)
+"""
+
+
+def test_two_processes_contending_for_the_lock_take_turns(tmp_path: Path) -> None:
+    """A process that takes the lock again the moment it lets go (as a busy worker's next writer does) gets it at
+    most a couple of times while this one waits, and this one, asking again at once too, does not keep it out."""
+    database, counter = str(tmp_path / "turns.db"), tmp_path / "holds"
+    counter.write_bytes(b"0".rjust(20))
+    command = [sys.executable, "-c", _TAKE_AGAIN_AND_AGAIN, database, str(counter)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, text=True) as busy:  # noqa: S603 - our own code
+        try:
+            assert busy.stdout is not None
+            assert busy.stdout.readline().strip() == "busy"
+            lock = sqlite_writer_lock(database)
+            holds_while_waiting = []
+            for _ in range(20):
+                before = int(counter.read_bytes())
+                with lock:
+                    holds_while_waiting.append(int(counter.read_bytes()) - before)
+                    assert busy.poll() is None
+                    time.sleep(0.002)
+        finally:
+            busy.kill()
+    assert max(holds_while_waiting) <= 2, holds_while_waiting
+    assert sum(holds_while_waiting) >= 1, holds_while_waiting
+
+
+# Another process's busy writers: take the file's writer lock, hold it 10 ms, let go and at once take it again; each
+# hold adds one to the counter file. (The holds give a woken waiter time to run on a busy machine.)
+_TAKE_AGAIN_AND_AGAIN = """
+import os, sys, time
+from storage.locks import sqlite_writer_lock
+lock = sqlite_writer_lock(sys.argv[1])
+counter = os.open(sys.argv[2], os.O_RDWR)
+print("busy", flush=True)
+holds = 0
+while True:
+    with lock:
+        holds += 1
+        os.pwrite(counter, str(holds).encode().rjust(20), 0)
+        time.sleep(0.01)
 """
