@@ -7,6 +7,7 @@ import math
 import re
 from typing import Any
 
+import marshmallow as ma
 from flask import Request
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
@@ -85,7 +86,21 @@ class StrictFlaskParser(FlaskParser):
     """webargs' Flask parser, reading JSON bodies with `loads`: a refused body is a 400 problem, never a 500.
 
     Query strings with control characters (a NUL, which PostgreSQL text cannot hold, among them) are refused 422.
+    A schema given as a class is built once, not on every request: a marshmallow 4 schema keeps no state between
+    loads, so one instance serves every thread.
     """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._schemas: dict[type[ma.Schema], ma.Schema] = {}
+
+    def _get_schema(self, argmap: Any, req: Request) -> ma.Schema:
+        if isinstance(argmap, type) and issubclass(argmap, ma.Schema):
+            schema = self._schemas.get(argmap)
+            if schema is None:
+                schema = self._schemas.setdefault(argmap, argmap())
+            return schema
+        return super()._get_schema(argmap, req)
 
     def load_querystring(self, req: Request, schema: Any) -> Any:
         for name, value in req.args.items(multi=True):
