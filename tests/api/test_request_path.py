@@ -66,6 +66,5 @@ def test_documented_errors_and_parameters_stay_in_the_document_without_wrapping_
     depth = 0
     while hasattr(view, "__wrapped__"):
         view, depth = view.__wrapped__, depth + 1
-    assert depth <= 4, (
-        f"{depth} layers around the view"
-    )  # authentication, arguments (webargs and flask-smorest), response
+    # Authentication, the arguments (webargs and flask-smorest) and the response.
+    assert depth <= 4, f"{depth} layers around the view"
