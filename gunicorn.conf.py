@@ -16,8 +16,8 @@ _store = _config.kind
 
 bind = os.environ.get("TRACKER_BIND", "127.0.0.1:8000")
 # SQLite has one writer at a time: one worker with threads serves it by default. More workers work (TRACKER_WORKERS):
-# their writes queue on the file's writer lock, one of them follows the log, and reads see every worker's writes
-# (runtime.workers); but under load their writes stall now and then for seconds (docs/performance.md).
+# their writes take turns at the file's writer lock, one of them follows the log, and reads see every worker's writes
+# (runtime.workers); on two cores they leave no room for the webhooks' work under load (docs/performance.md).
 # PostgreSQL scales out.
 _default_workers = 1 if _store == "sqlite" else multiprocessing.cpu_count() * 2
 workers = int(os.environ.get("TRACKER_WORKERS", str(_default_workers)))
