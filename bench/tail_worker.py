@@ -54,12 +54,12 @@ def _flush_every(seconds: float) -> None:
 class TimedLock:
     """Stands in for the process's SQLite writer lock: the same lock, with its waits and holds measured."""
 
-    def __init__(self, lock: threading.Lock) -> None:
+    def __init__(self, lock: locks.WriterLock) -> None:
         self._lock = lock
 
-    def acquire(self, blocking: bool = True, timeout: float = -1) -> bool:
+    def acquire(self, blocking: bool = True) -> bool:
         started = time.perf_counter()
-        got = self._lock.acquire(blocking, timeout)
+        got = self._lock.acquire(blocking)
         if got:
             now = time.perf_counter()
             _thread.lock_wait = getattr(_thread, "lock_wait", 0.0) + (now - started)
