@@ -120,8 +120,12 @@ class BulkWriter:
       FROM unnest(...), UPDATE ... FROM unnest(...).
     """
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, *, collect: bool = False) -> None:
         self.conn = conn
+        # With `collect`, the statements and their parameters are kept here in order instead of run: Rows.prepare
+        # writes them out ahead, and Rows.flush runs them later, on another connection if need be.
+        self.collect = collect
+        self.statements: list[tuple[str, Any]] = []
         self.dialect = conn.dialect
         self.quote = conn.dialect.identifier_preparer.quote
         self.marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
@@ -141,11 +145,16 @@ class BulkWriter:
         types = _array_types(table, self.dialect)
         return "unnest(" + ", ".join(f"CAST(%b AS {types[c]}[])" for c in columns) + ")"
 
-    def _execute(self, statement: str, rows: list[tuple[Any, ...]]) -> None:
-        if self.arrays:
-            self.conn.exec_driver_sql(statement, tuple(list(column) for column in zip(*rows, strict=True)))
+    def _execute(self, statement: str, rows: list[tuple[Any, ...]], *, arrays: bool | None = None) -> None:
+        """Run the statement for these rows (as arrays on PostgreSQL unless `arrays` says otherwise), or keep it."""
+        if self.arrays if arrays is None else arrays:
+            parameters: Any = tuple(list(column) for column in zip(*rows, strict=True))
         else:
-            self.conn.exec_driver_sql(statement, rows)
+            parameters = rows
+        if self.collect:
+            self.statements.append((statement, parameters))
+        else:
+            self.conn.exec_driver_sql(statement, parameters)
 
     def insert(self, table: Table, rows: list[dict[str, Any]]) -> None:
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
@@ -222,7 +231,7 @@ class BulkWriter:
                 " AND ".join(f"{self.quote(c)} = 0" for c in counters),
             )
             bind = _binder([processors[c] for c in pk])
-            self.conn.exec_driver_sql(statement, [bind(list(key)) for key in emptied])
+            self._execute(statement, [bind(list(key)) for key in emptied], arrays=False)
 
 
 class Rows:
@@ -246,6 +255,8 @@ class Rows:
         self._deletes: list[tuple[Table, dict[str, Any]]] = []
         self._counts: dict[str, dict[Key, tuple[dict[str, int], dict[str, Any]]]] = defaultdict(dict)
         self._tables: dict[str, Table] = {}
+        # The inserts, updates and counts written out as statements by prepare(), waiting for flush() to run them.
+        self._prepared: list[tuple[str, Any]] = []
 
     def get(self, table: Table, *key: Any) -> dict[str, Any] | None:
         """The row with this primary key, as the batch has left it so far."""
@@ -318,12 +329,10 @@ class Rows:
         for column, amount in counts.items():
             pending[0][column] = pending[0].get(column, 0) + amount
 
-    def flush(self, conn: Connection | None = None) -> None:
-        """Write everything gathered, on `conn` if given (a batch may read on one connection and write on another)."""
-        conn = conn if conn is not None else self.conn
-        for table, equals in self._deletes:
-            conn.execute(table.delete().where(and_(*(table.c[c] == v for c, v in equals.items()))))
-        bulk = BulkWriter(conn)
+    def prepare(self) -> None:
+        """Write out the statements for the inserts, updates and counts gathered so far (grouping the rows, binding
+        their values), so that flush() has only to run them. Call it once the batch's handlers are done."""
+        bulk = BulkWriter(self.conn, collect=True)
         for name, rows in self._inserts.items():
             if rows:
                 bulk.insert(self._tables[name], list(rows.values()))
@@ -332,7 +341,19 @@ class Rows:
                 bulk.update(self._tables[name], updates)
         for name, counts in self._counts.items():
             bulk.add(self._tables[name], {key: pending for key, pending in counts.items() if any(pending[0].values())})
-        self._deletes.clear()
+        self._prepared.extend(bulk.statements)
         self._inserts.clear()
         self._updates.clear()
         self._counts.clear()
+
+    def flush(self, conn: Connection | None = None) -> None:
+        """Write everything gathered, on `conn` if given (a batch may read on one connection and write on another):
+        the deletions, then the rest as prepare() wrote it out (now, if it was not called)."""
+        conn = conn if conn is not None else self.conn
+        self.prepare()
+        for table, equals in self._deletes:
+            conn.execute(table.delete().where(and_(*(table.c[c] == v for c, v in equals.items()))))
+        for statement, parameters in self._prepared:
+            conn.exec_driver_sql(statement, parameters)
+        self._deletes.clear()
+        self._prepared.clear()

@@ -33,7 +33,8 @@ class SQLiteBatches:
 
         SQLite has one writer at a time, and working out a batch's rows (decoding the events, running the handlers,
         hashing the chain) takes most of its time: done under the write lock, every write request would wait for it.
-        So the rows are worked out first, from one read transaction's snapshot, without the lock. Under the lock the
+        So the rows are worked out first (down to the statements and their bound values), from one read
+        transaction's snapshot, without the lock. Under the lock the
         batch reads the tracking rows again: every batch that applies events moves them, so if they are as the
         snapshot had them (and what a rebuild left is as it was), nothing the rows were worked out from has changed
         since, and they are written. Otherwise the batch is worked out again, under the lock."""
@@ -81,6 +82,8 @@ class SQLiteBatches:
                     return None
                 counts_left = bool(found)
             batch, rows, links = self._project(conn, positions, notifications, audit_chain.head, counts_left)
+            # The rows' statements written out and their values bound here too: under the lock they are only run.
+            rows.prepare()
             return _Ahead(positions, counts_left, batch, rows, links)
 
     def _stopped_rebuild_left_work(self) -> bool:

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import insert
 
 from projections import deferred
+from projections import rows as rows_module
 from projections import tables as t
 from projections.clock import utc_now
 from projections.dump import dump
@@ -66,6 +67,40 @@ def test_a_write_is_stored_while_a_batch_works_out_its_rows(model: ReadModel, mo
     everything = dump(model)
     assert any(row[0] == seen["written"] for row in everything["rm_innovations"])
     monkeypatch.undo()
+    assert rebuilt(model) == everything
+
+
+def test_under_the_write_lock_a_batch_only_runs_statements_bound_before(
+    model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rows' statements are written out and their values bound on the read snapshot: under the writer lock the
+    batch binds nothing, and what it writes is what a rebuild writes."""
+    world = history(model)
+    for n in range(4):
+        world.submit(title=f"Bound ahead {n}")
+    writer_lock = sqlite_writer_lock(str(model.config.path))
+    binds = {"locked": 0, "unlocked": 0}
+    real_binder = rows_module._binder
+
+    def counting_binder(processors: Any) -> Any:
+        bind = real_binder(processors)
+
+        def counted(row: Any) -> Any:
+            binds["locked" if writer_lock.locked() else "unlocked"] += 1
+            return bind(row)
+
+        return counted
+
+    monkeypatch.setattr(rows_module, "_binder", counting_binder)
+    batch = model._apply_batch()
+    assert batch.applied >= 4
+    assert binds["unlocked"] > 0
+    # Under the lock only the audit chain's links are bound (they follow the chain's head there): one per event.
+    assert binds["locked"] <= batch.applied, binds
+    monkeypatch.undo()
+    everything = dump(model)
+    model.catch_up()
+    assert dump(model) == everything
     assert rebuilt(model) == everything
 
 
