@@ -81,3 +81,38 @@ def test_concurrent_writers_lose_no_acknowledged_event_when_eight_threads_write_
         assert outcomes["ok"] >= unpinned, "unpinned commands must be retried, not refused"
     finally:
         app.close()
+
+
+def test_a_command_given_the_aggregate_its_caller_loaded_starts_from_it_and_reloads_after_a_lost_race(
+    app: TrackerApplication,
+) -> None:
+    world = build_world(app)
+    iid = world.submit()
+    loads: list[UUID] = []
+    real_get = app.repository.get
+
+    def counted_get(aggregate_id: UUID, *args: object, **kwargs: object) -> object:
+        loads.append(aggregate_id)
+        return real_get(aggregate_id, *args, **kwargs)  # type: ignore[arg-type]
+
+    app.repository.get = counted_get  # type: ignore[method-assign]
+    fresh = app.get_innovation(iid)
+    loads.clear()
+    first = app.add_evidence(iid, actor=world.provider, kind="report", title="From the loaded", loaded=fresh)
+    assert loads == [], "the command loaded the innovation again"
+    assert first.version == fresh.version
+
+    # A copy loaded before that write has lost the race: the command stores nothing from it, reloads and retries.
+    stale = app.get_innovation(iid, version=first.version - 1)
+    loads.clear()
+    second = app.add_evidence(iid, actor=world.provider, kind="report", title="After the race", loaded=stale)
+    assert loads == [iid]
+    assert second.version == first.version + 1
+    assert [h.version for h in app.history(iid)] == list(range(1, second.version + 1))
+    # Pinned to the stale version, the lost race is a conflict, as it is when the command loads it itself.
+    stale = app.get_innovation(iid, version=second.version - 1)
+    with pytest.raises(VersionConflictError):
+        app.add_evidence(
+            iid, actor=world.provider, kind="report", title="Pinned", loaded=stale, expected_version=stale.version
+        )
+    assert app.get_innovation(iid).version == second.version

@@ -392,8 +392,12 @@ class TrackerApplication(Application[UUID]):
     ) -> Receipt:
         """Load, run the command, save; retry on a lost race unless the caller pinned a version."""
         expected_version = caller.expected_version
+        loaded = caller.loaded
         for _ in range(COMMAND_RETRIES):
-            aggregate = self._get(cls, aggregate_id)
+            if isinstance(loaded, cls) and loaded.id == aggregate_id and not loaded.pending_events:
+                aggregate, loaded = loaded, None
+            else:
+                aggregate = self._get(cls, aggregate_id)
             if expected_version is not None and aggregate.version != expected_version:
                 raise VersionConflictError(aggregate_id, expected_version, aggregate.version)
             command(aggregate, self._context(caller.actor, caller.correlation_id))

@@ -25,16 +25,22 @@ BASE_FIELDS = frozenset(
 
 @dataclass(frozen=True)
 class Caller:
-    """Who issues a command, the version they read (None: retry server-side on a race) and the correlation id."""
+    """Who issues a command, the version they read (None: retry server-side on a race) and the correlation id; and
+    the aggregate as they have just loaded it, if they have (the command's first attempt starts from it instead of
+    loading it again; a retry after a lost race loads it afresh)."""
 
     actor: Actor
     expected_version: int | None = None
     correlation_id: str | None = None
+    loaded: Any = field(default=None, repr=False)
 
     @classmethod
     def take(cls, actor: Actor, fields: dict[str, Any]) -> Caller:
-        """The caller, with `expected_version` and `correlation_id` taken out of a command's keyword arguments."""
-        return cls(actor, fields.pop("expected_version", None), fields.pop("correlation_id", None))
+        """The caller, with `expected_version`, `correlation_id` and `loaded` taken out of a command's keyword
+        arguments."""
+        return cls(
+            actor, fields.pop("expected_version", None), fields.pop("correlation_id", None), fields.pop("loaded", None)
+        )
 
 
 @dataclass(frozen=True)

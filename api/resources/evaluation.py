@@ -159,9 +159,9 @@ class Notes(MethodView):
     def post(self, data: dict[str, Any], innovation_id: UUID) -> Any:
         """Write a note, or reply to one (replies go one level deep). Evaluators write once assigned and assessed at
         the current stage (409 `note.assess_first` before)."""
-        seen(innovation_id)
         receipt = services().app.add_note(
             innovation_id,
+            loaded=seen(innovation_id),
             actor=principal().actor(),
             expected_version=expected_version(required=False),
             correlation_id=request_id(),

@@ -247,9 +247,9 @@ class Assessments(MethodView):
     def post(self, data: dict[str, Any], innovation_id: UUID) -> Any:
         """Record a rubric assessment (an evaluator assigned at the current stage; 409 `assessment.not_assigned`
         otherwise, and 409 on a conflict of interest)."""
-        seen(innovation_id)
         receipt = services().app.record_assessment(
             innovation_id,
+            loaded=seen(innovation_id),
             actor=principal().actor(),
             expected_version=expected_version(required=False),
             correlation_id=request_id(),
@@ -292,11 +292,12 @@ class Adoptions(MethodView):
     def post(self, data: dict[str, Any], innovation_id: UUID) -> Any:
         """Record an adoption (a provider of the adopting organisation, or admin)."""
         who = principal()
-        seen(innovation_id)
+        inn = seen(innovation_id)
         if not viewer().acts_for(data["organisation_id"]):
             raise ProblemError(403, "A provider records adoptions by its own organisation only.", rule="ownership")
         receipt = services().app.record_adoption(
             innovation_id,
+            loaded=inn,
             actor=who.actor(),
             expected_version=expected_version(required=False),
             correlation_id=request_id(),

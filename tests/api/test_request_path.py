@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from uuid import UUID
 
 from api.resources import ApiBlueprint
 from api.resources.innovations import InnovationInput
-from tests.api.conftest import Env
+from tests.api.conftest import SCORES, Env, submit
 
 
 def test_an_input_schema_is_built_once_and_serves_every_request(env: Env) -> None:
@@ -68,3 +69,27 @@ def test_documented_errors_and_parameters_stay_in_the_document_without_wrapping_
         view, depth = view.__wrapped__, depth + 1
     # Authentication, the arguments (webargs and flask-smorest) and the response.
     assert depth <= 4, f"{depth} layers around the view"
+
+
+def test_an_assessment_request_loads_its_innovation_once(env: Env) -> None:
+    """The confidentiality check loads the innovation; the command starts from that copy instead of a second load."""
+    iid = submit(env)["id"]
+    env.assign(iid, env.keys.evaluator)
+    tracker = env.app.extensions["tracker"].app
+    loads: list[UUID] = []
+    real_get = tracker.repository.get
+
+    def counted_get(aggregate_id: UUID, *args: Any, **kwargs: Any) -> Any:
+        loads.append(aggregate_id)
+        return real_get(aggregate_id, *args, **kwargs)
+
+    tracker.repository.get = counted_get
+    try:
+        answer = env.post(
+            f"/api/v1/innovations/{iid}/assessments", env.keys.evaluator, json={"scores": SCORES, "rationale": "r"}
+        )
+    finally:
+        del tracker.repository.get
+    assert answer.status_code == 201, answer.json
+    assert loads.count(UUID(iid)) == 1, loads
+    assert answer.headers["ETag"] == f'"{answer.json["version"]}"'
