@@ -34,10 +34,10 @@ class SQLiteBatches:
         SQLite has one writer at a time, and working out a batch's rows (decoding the events, running the handlers,
         hashing the chain) takes most of its time: done under the write lock, every write request would wait for it.
         So the rows are worked out first (down to the statements and their bound values), from one read
-        transaction's snapshot, without the lock. Under the lock the
-        batch reads the tracking rows again: every batch that applies events moves them, so if they are as the
-        snapshot had them (and what a rebuild left is as it was), nothing the rows were worked out from has changed
-        since, and they are written. Otherwise the batch is worked out again, under the lock."""
+        transaction's snapshot, without the lock. Under the lock the batch reads the tracking rows again: every batch
+        that applies events moves them, so if they are as the snapshot had them (and what a rebuild left is as it
+        was), nothing the rows were worked out from has changed since, and they are written. Otherwise the batch is
+        worked out again, under the lock."""
         # Read the batch before taking the write lock: waiting for an event-store connection while
         # holding the database's write lock would deadlock with writers that hold those connections.
         start = self.position()

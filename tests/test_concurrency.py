@@ -116,3 +116,15 @@ def test_a_command_given_the_aggregate_its_caller_loaded_starts_from_it_and_relo
             iid, actor=world.provider, kind="report", title="Pinned", loaded=stale, expected_version=stale.version
         )
     assert app.get_innovation(iid).version == second.version
+
+
+def test_a_pinned_command_given_an_older_copy_than_its_pin_loads_the_current_one(app: TrackerApplication) -> None:
+    """A copy loaded before the version the caller pinned is no reason for a conflict: the command loads afresh."""
+    world = build_world(app)
+    iid = world.submit()
+    older = app.get_innovation(iid)
+    current = app.add_evidence(iid, actor=world.provider, kind="report", title="Moves it on")
+    receipt = app.add_evidence(
+        iid, actor=world.provider, kind="report", title="Pinned", loaded=older, expected_version=current.version
+    )
+    assert receipt.version == current.version + 1

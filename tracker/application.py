@@ -393,6 +393,8 @@ class TrackerApplication(Application[UUID]):
         """Load, run the command, save; retry on a lost race unless the caller pinned a version."""
         expected_version = caller.expected_version
         loaded = caller.loaded
+        if expected_version is not None and getattr(loaded, "version", None) != expected_version:
+            loaded = None  # only a load can tell whether the pinned version is still the current one
         for _ in range(COMMAND_RETRIES):
             if isinstance(loaded, cls) and loaded.id == aggregate_id and not loaded.pending_events:
                 aggregate, loaded = loaded, None
