@@ -235,7 +235,8 @@ class BulkWriter:
 
 
 class Rows:
-    """Inserts, updates, deletes and counts gathered during one batch, flushed in one go (in that order)."""
+    """Inserts, updates, deletes and counts gathered during one batch, flushed in one go: the deletions first, then
+    the inserts, updates and counts (written out by prepare())."""
 
     def __init__(
         self,
@@ -311,6 +312,9 @@ class Rows:
 
     def delete_where(self, table: Table, **equals: Any) -> None:
         """Delete stored rows matching `equals`, and any matching rows pending insert."""
+        if self._prepared:
+            # flush() runs deletions before the prepared statements, so this one could not reach the rows they insert.
+            raise RuntimeError("delete_where after prepare(): gather every change of the batch before preparing it")
         self._tables[table.name] = table
         pending = self._inserts[table.name]
         for key in [k for k, row in pending.items() if all(row[c] == v for c, v in equals.items())]:

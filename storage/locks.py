@@ -41,10 +41,13 @@ class WriterLock:
         assert self._file is not None
         assert self._queue_file is not None
         if self._fds is None or self._pid != os.getpid():
-            self._fds = (
-                os.open(self._queue_file, os.O_RDWR | os.O_CREAT, 0o600),
-                os.open(self._file, os.O_RDWR | os.O_CREAT, 0o600),
-            )
+            queue = os.open(self._queue_file, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                writer = os.open(self._file, os.O_RDWR | os.O_CREAT, 0o600)
+            except BaseException:
+                os.close(queue)
+                raise
+            self._fds = (queue, writer)
             self._pid = os.getpid()
         return self._fds
 

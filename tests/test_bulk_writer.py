@@ -255,3 +255,27 @@ def test_sqlite_datetimes_are_written_as_sqlalchemy_writes_them(moment: datetime
     assert ours is not None
     assert theirs is not None
     assert ours(moment) == theirs(moment)
+
+
+def test_rows_prepared_ahead_are_written_by_flush_on_another_connection_and_refuse_a_later_deletion(
+    sql_url: str,
+) -> None:
+    """prepare() writes the statements out on one connection (a read snapshot), flush() runs them on another; a
+    deletion gathered after prepare() is refused, since it would run before the rows it should remove."""
+    engine = make_engine(sql_url, writer=True)
+    iid = uuid.uuid4()
+    row = {"innovation_id": iid, "seq": 1, "stage": "testing", "entered_at": datetime(2024, 5, 6), "exited_at": None}
+    try:
+        with engine.connect() as reader:
+            rows = Rows(reader)
+            rows.insert(t.stage_intervals, row | {"duration_days": None})
+            rows.prepare()
+            with pytest.raises(RuntimeError, match="after prepare"):
+                rows.delete_where(t.stage_intervals, innovation_id=iid)
+        with engine.begin() as conn:
+            rows.flush(conn)
+        with engine.connect() as conn:
+            stored = conn.execute(select(t.stage_intervals.c.stage).where(t.stage_intervals.c.innovation_id == iid))
+            assert stored.scalars().all() == ["testing"]
+    finally:
+        engine.dispose()

@@ -32,7 +32,7 @@ class Caller:
     actor: Actor
     expected_version: int | None = None
     correlation_id: str | None = None
-    loaded: Any = field(default=None, repr=False)
+    loaded: Any = field(default=None, repr=False, compare=False)
 
     @classmethod
     def take(cls, actor: Actor, fields: dict[str, Any]) -> Caller:
