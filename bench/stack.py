@@ -103,9 +103,12 @@ def running_stack(
             "TRACKER_WEBHOOKS_ALLOW_PRIVATE": "1",
         }
     )
-    # On SQLite, unless the caller asks for a number, gunicorn.conf.py's default (or TRACKER_WORKERS if set).
-    if workers or postgres:
-        env["TRACKER_WORKERS"] = str(workers or 4)
+    # Unless the caller asks for a number: TRACKER_WORKERS if set, else four on PostgreSQL and gunicorn.conf.py's
+    # default on SQLite.
+    if workers:
+        env["TRACKER_WORKERS"] = str(workers)
+    elif postgres and not os.environ.get("TRACKER_WORKERS"):
+        env["TRACKER_WORKERS"] = "4"
     output = web_log.open("ab") if web_log is not None else None
     web = subprocess.Popen(  # noqa: S603 - our own module names
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", wsgi_app],
