@@ -114,7 +114,7 @@ time.sleep(60)
 
 def test_two_processes_contending_for_the_lock_take_turns(tmp_path: Path) -> None:
     """A process that takes the lock again the moment it lets go (as a busy worker's next writer does) gets it at
-    most a couple of times while this one waits, and this one, asking again at once too, does not keep it out.
+    at most a few times while this one waits, and this one, asking again at once too, does not keep it out.
     Without the turnstile the other process wins nearly every race, so this one waits through many of its holds."""
     database, counter = str(tmp_path / "turns.db"), tmp_path / "holds"
     counter.write_bytes(b"0".rjust(20))
@@ -133,11 +133,12 @@ def test_two_processes_contending_for_the_lock_take_turns(tmp_path: Path) -> Non
                     time.sleep(0.002)
         finally:
             busy.kill()
-    assert max(holds_while_waiting) <= 2, holds_while_waiting
+    # Three, not two: this process may be held up for a hold or so between reading the counter and asking.
+    assert max(holds_while_waiting) <= 3, holds_while_waiting
     assert sum(holds_while_waiting) >= 1, holds_while_waiting
 
 
-# Another process's busy writers: take the file's writer lock, hold it 30 ms, let go and at once take it again; each
+# Another process's busy writers: take the file's writer lock, hold it 10 ms, let go and at once take it again; each
 # hold adds one to the counter file. (The holds give a woken waiter time to run on a busy machine.)
 _TAKE_AGAIN_AND_AGAIN = """
 import os, sys, time
@@ -150,5 +151,5 @@ while True:
     with lock:
         holds += 1
         os.pwrite(counter, str(holds).encode().rjust(20), 0)
-        time.sleep(0.03)
+        time.sleep(0.01)
 """
