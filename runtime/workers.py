@@ -19,6 +19,8 @@ from collections.abc import Callable
 
 import structlog
 
+from storage.locks import LockFile
+
 log = structlog.get_logger("tracker.workers")
 
 FOLLOWER_RETRY_SECONDS = 1.0
@@ -29,43 +31,23 @@ class AcknowledgedMark:
     """The highest log position any web process on this SQLite file has acknowledged (a file beside it)."""
 
     def __init__(self, database: str) -> None:
-        self._file = f"{database}-acknowledged"
-        self._fd: int | None = None
-        self._pid = 0
-
-    def _descriptor(self) -> int:
-        if self._fd is None or self._pid != os.getpid():
-            self._fd = os.open(self._file, os.O_RDWR | os.O_CREAT, 0o600)
-            self._pid = os.getpid()
-        return self._fd
+        self._file = LockFile(f"{database}-acknowledged")
 
     def advance(self, position: int) -> None:
         """Record an acknowledged write at `position` (the mark only ever moves forward)."""
-        fd = self._descriptor()
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
+        with self._file.held() as fd:
             if position > self._read(fd):
                 os.pwrite(fd, _POSITION.pack(position), 0)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
 
     def clamp(self, head: int) -> None:
         """Bring the mark back to the log's end `head` if it is beyond it."""
-        fd = self._descriptor()
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        try:
+        with self._file.held() as fd:
             if self._read(fd) > head:
                 os.pwrite(fd, _POSITION.pack(head), 0)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
 
     def read(self) -> int:
-        fd = self._descriptor()
-        fcntl.flock(fd, fcntl.LOCK_SH)
-        try:
+        with self._file.held(fcntl.LOCK_SH) as fd:
             return self._read(fd)
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
 
     @staticmethod
     def _read(fd: int) -> int:

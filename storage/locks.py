@@ -6,11 +6,39 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
 _SQLITE_WRITERS: dict[str, WriterLock] = {}
 _SQLITE_WRITERS_GUARD = threading.Lock()
+
+
+class LockFile:
+    """A file beside the database that processes `flock`, opened once per process: a descriptor inherited across
+    fork would share the parent's locks."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._pid = 0
+
+    def fd(self) -> int:
+        if self._fd is None or self._pid != os.getpid():
+            self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            self._pid = os.getpid()
+        return self._fd
+
+    @contextmanager
+    def held(self, mode: int = fcntl.LOCK_EX) -> Iterator[int]:
+        """The file locked (`mode`: LOCK_EX or LOCK_SH) for the block; yields its descriptor."""
+        fd = self.fd()
+        fcntl.flock(fd, mode)
+        try:
+            yield fd
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 class WriterLock:
@@ -30,35 +58,19 @@ class WriterLock:
 
     def __init__(self, path: str) -> None:
         self._threads = threading.Lock()
-        self._file = None if path == ":memory:" else f"{path}-writer.lock"
-        self._queue_file = None if path == ":memory:" else f"{path}-writer.queue"
-        self._fds: tuple[int, int] | None = None
-        self._pid = 0
-
-    def _descriptors(self) -> tuple[int, int]:
-        """The turnstile and the lock file, opened once per process: a descriptor inherited across fork shares the
-        parent's lock."""
-        assert self._file is not None
-        assert self._queue_file is not None
-        if self._fds is None or self._pid != os.getpid():
-            queue = os.open(self._queue_file, os.O_RDWR | os.O_CREAT, 0o600)
-            try:
-                writer = os.open(self._file, os.O_RDWR | os.O_CREAT, 0o600)
-            except BaseException:
-                os.close(queue)
-                raise
-            self._fds = (queue, writer)
-            self._pid = os.getpid()
-        return self._fds
+        # The turnstile and the writer lock (none for an in-memory database, which no other process can open).
+        self._files: tuple[LockFile, LockFile] | None = None
+        if path != ":memory:":
+            self._files = (LockFile(f"{path}-writer.queue"), LockFile(f"{path}-writer.lock"))
 
     def acquire(self, blocking: bool = True) -> bool:
         if not self._threads.acquire(blocking):
             return False
-        if self._file is None:
+        if self._files is None:
             return True
         try:
             flags = fcntl.LOCK_EX if blocking else fcntl.LOCK_EX | fcntl.LOCK_NB
-            queue, writer = self._descriptors()
+            queue, writer = (file.fd() for file in self._files)
             fcntl.flock(queue, flags)
             try:
                 fcntl.flock(writer, flags)
@@ -74,8 +86,8 @@ class WriterLock:
 
     def release(self) -> None:
         try:
-            if self._file is not None:
-                fcntl.flock(self._descriptors()[1], fcntl.LOCK_UN)
+            if self._files is not None:
+                fcntl.flock(self._files[1].fd(), fcntl.LOCK_UN)
         finally:
             self._threads.release()
 
