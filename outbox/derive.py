@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any, Protocol
 from uuid import UUID
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, bindparam, insert, select, update
 
 from access.tables import people
 from outbox import tracking
@@ -26,6 +26,8 @@ from tracker.application import TrackerApplication
 from tracker.records import EventRecord
 
 BATCH_SIZE = 1000
+# How many innovations' owning organisations a derivation remembers (a few hundred kilobytes).
+OWNERS_REMEMBERED = 10_000
 # The e-mails events call for, by the kind a person can turn off.
 EVALUATOR_ASSIGNED = "evaluator_assigned"
 GATE_DECISION = "gate_decision"
@@ -34,6 +36,15 @@ ENDPOINT_DISABLED = "endpoint_disabled"
 EMAIL_KINDS = (EVALUATOR_ASSIGNED, GATE_DECISION, INVITATION, ENDPOINT_DISABLED)
 # The event types e-mails are derived from.
 EMAIL_EVENT_TYPES = frozenset({"innovation.evaluator_assigned", *event_types.DECISIONS})
+# Run by every round of the outbox: built once (SQLAlchemy then finds their compiled forms in its cache).
+_POSITION = select(outbox_tracking.c.position).where(outbox_tracking.c.name == NAME)
+_POSITION_LOCKED = _POSITION.with_for_update()
+_ENDPOINTS = select(webhook_endpoints)
+_ADVANCE = (
+    update(outbox_tracking)
+    .where(outbox_tracking.c.name == NAME)
+    .values(position=bindparam("reached"), updated_at=bindparam("at"))
+)
 
 
 def email_row(kind: str, person_id: UUID, context: dict[str, Any], source: str, now: datetime) -> dict[str, Any]:
@@ -119,6 +130,8 @@ class Derivation:
         self.kind = kind
         self.clock = clock
         self.batch_size = batch_size
+        # Innovations' owners, as _owner looks them up (at most OWNERS_REMEMBERED).
+        self._owners: dict[UUID, UUID] = {}
 
     def position(self, conn: Connection) -> int:
         return tracking.position(conn)
@@ -136,27 +149,29 @@ class Derivation:
         if not known_behind and not self.behind():
             return 0
         done = 0
-        while moved := self.derive_batch(taker):
+        while True:
+            moved, full = self.derive_batch(taker)
             done += moved
-        return done
+            # A batch that was not full reached the head of the log as it read it: another round finds what has
+            # been stored since.
+            if not full:
+                return done
 
-    def derive_batch(self, taker: Taker | None = None) -> int:
-        """Derive the next batch in one transaction; returns how many log positions it moved past."""
+    def derive_batch(self, taker: Taker | None = None) -> tuple[int, bool]:
+        """Derive the next batch in one transaction; returns how many log positions it moved past, and whether it
+        read as many events as a batch takes (so that more may follow before the head it read)."""
         taken: list[tuple[Endpoint, list[Any], dict[int, EventRecord], datetime]] = []
         with self.write_lock, self.writer.begin() as tx:
-            query = select(outbox_tracking.c.position).where(outbox_tracking.c.name == NAME)
-            if self.kind == "postgresql":
-                query = query.with_for_update()
-            position = tx.scalar(query)
+            position = tx.scalar(_POSITION_LOCKED if self.kind == "postgresql" else _POSITION)
             if position is None:
                 raise RuntimeError("the outbox's tracking row is missing: run 'tracker db upgrade'")
             # Every event up to the head, read first, is stored: the batch reads only the types anything is derived
             # from (every type when an endpoint takes them all), and moves past the rest without decoding them.
             head = self.app.current_position()
             if head <= position:
-                return 0
+                return 0, False
             # Every endpoint, on or off: an endpoint that is off keeps its deliveries waiting until it is on again.
-            endpoints = [endpoint_of(r) for r in tx.execute(select(webhook_endpoints))]
+            endpoints = [endpoint_of(r) for r in tx.execute(_ENDPOINTS)]
             wanted: set[str] = set(EMAIL_EVENT_TYPES)
             for endpoint in endpoints:
                 wanted |= set(event_types.NAMES if "*" in endpoint.event_types else endpoint.event_types)
@@ -165,13 +180,11 @@ class Derivation:
             reached = records[-1].position if len(records) == self.batch_size else head
             now = self.clock()
             taken = self._derive(tx, endpoints, records, now, taker)
-            tx.execute(
-                update(outbox_tracking).where(outbox_tracking.c.name == NAME).values(position=reached, updated_at=now)
-            )
+            tx.execute(_ADVANCE, {"reached": reached, "at": now})
         if taker is not None:
             for endpoint, rows, by_position, until in taken:
                 taker.take(endpoint, rows, by_position, until)
-        return reached - position
+        return reached - position, len(records) == self.batch_size
 
     def _derive(
         self, tx: Connection, endpoints: list[Endpoint], records: list[EventRecord], now: datetime, taker: Taker | None
@@ -182,9 +195,8 @@ class Derivation:
         until = taker.claim_until(now) if taker is not None else now
         fresh: list[dict[str, Any]] = []
         claimed: list[dict[str, Any]] = []
-        mail: list[dict[str, Any]] = []
-        for record in records:
-            name = event_types.name_of_record(record)
+        named = [(record, event_types.name_of_record(record)) for record in records]
+        for record, name in named:
             event_id = event_types.event_id(record.aggregate_id, record.version)
             for endpoint in endpoints:
                 if endpoint.receives(record.position, name):
@@ -193,7 +205,7 @@ class Derivation:
                         claimed.append(delivery_row(endpoint.id, record.position, event_id, name, now, due=until))
                     else:
                         fresh.append(delivery_row(endpoint.id, record.position, event_id, name, now))
-            mail += self._emails(tx, record, name, now)
+        mail = self._emails(tx, named, now)
         if fresh:
             tx.execute(insert(deliveries), fresh)
         taken = []
@@ -209,34 +221,54 @@ class Derivation:
         queue_emails(tx, mail)
         return taken
 
-    def _emails(self, tx: Connection, record: EventRecord, name: str, now: datetime) -> list[dict[str, Any]]:
-        source = f"event:{record.position}"
-        innovation = {"innovation_id": str(record.aggregate_id)}
-        if name == "innovation.evaluator_assigned":
-            person = _person_id(record.data["evaluator_id"])
-            if person is None:
-                return []
-            due = record.data.get("due_on")
-            context = {**innovation, "stage": record.data["stage"], "due_on": due.isoformat() if due else None}
-            return [email_row(EVALUATOR_ASSIGNED, person, context, source, now)]
-        if name in event_types.DECISIONS:
-            owner = self.app.get_innovation(record.aggregate_id, version=record.version).organisation_id
-            providers = tx.scalars(
-                select(people.c.id).where(
+    def _emails(self, tx: Connection, named: list[tuple[EventRecord, str]], now: datetime) -> list[dict[str, Any]]:
+        """The e-mails the batch's events call for, in log order. The providers of every organisation a decision of
+        the batch concerns are read in one query."""
+        decided = [(record, name) for record, name in named if name in event_types.DECISIONS]
+        owners = {record.position: self._owner(record.aggregate_id) for record, _ in decided}
+        providers: dict[UUID, list[UUID]] = {owner: [] for owner in owners.values()}
+        if providers:
+            for person_id, organisation_id in tx.execute(
+                select(people.c.id, people.c.organisation_id)
+                .where(
                     people.c.role == "provider",
-                    people.c.organisation_id == owner,
+                    people.c.organisation_id.in_(sorted(providers, key=str)),
                     people.c.active,
                     people.c.email.is_not(None),
                 )
-            ).all()
-            context = {
-                **innovation,
-                "decision": event_types.DECISIONS[name],
-                "stage": record.data.get("to_stage") or record.data.get("stage"),
-                "position": record.position,  # its reasons are read from the log when the e-mail is written
-            }
-            return [email_row(GATE_DECISION, p, context, source, now) for p in providers]
-        return []
+                .order_by(people.c.id)
+            ):
+                providers[organisation_id].append(person_id)
+        rows: list[dict[str, Any]] = []
+        for record, name in named:
+            source = f"event:{record.position}"
+            innovation = {"innovation_id": str(record.aggregate_id)}
+            if name == "innovation.evaluator_assigned":
+                person = _person_id(record.data["evaluator_id"])
+                if person is None:
+                    continue
+                due = record.data.get("due_on")
+                context = {**innovation, "stage": record.data["stage"], "due_on": due.isoformat() if due else None}
+                rows.append(email_row(EVALUATOR_ASSIGNED, person, context, source, now))
+            elif name in event_types.DECISIONS:
+                context = {
+                    **innovation,
+                    "decision": event_types.DECISIONS[name],
+                    "stage": record.data.get("to_stage") or record.data.get("stage"),
+                    "position": record.position,  # its reasons are read from the log when the e-mail is written
+                }
+                rows += [email_row(GATE_DECISION, p, context, source, now) for p in providers[owners[record.position]]]
+        return rows
+
+    def _owner(self, innovation_id: UUID) -> UUID:
+        """The organisation that owns an innovation (TrackerApplication.owner_of), remembered: it never changes."""
+        owner = self._owners.get(innovation_id)
+        if owner is None:
+            owner = self.app.owner_of(innovation_id)
+            if len(self._owners) >= OWNERS_REMEMBERED:
+                self._owners.pop(next(iter(self._owners)), None)  # the longest remembered
+            self._owners[innovation_id] = owner
+        return owner
 
 
 def _person_id(value: Any) -> UUID | None:

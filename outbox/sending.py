@@ -24,7 +24,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 from standardwebhooks.webhooks import Webhook
 
 from access.tables import people
@@ -35,6 +35,20 @@ from outbox.mail import Mailer, Message
 from outbox.tables import attempts, deliveries, email_opt_outs, emails, webhook_endpoints
 from tracker import event_types
 from tracker.application import TrackerApplication
+
+# Whether any delivery and any e-mail is due (Sender._due): asked by every round of the outbox, so built once.
+_DUE = select(
+    select(deliveries.c.id)
+    .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
+    .where(
+        deliveries.c.status == "pending",
+        deliveries.c.next_attempt_at <= bindparam("now"),
+        webhook_endpoints.c.active,
+        or_(webhook_endpoints.c.paused_until.is_(None), webhook_endpoints.c.paused_until <= bindparam("now")),
+    )
+    .exists(),
+    select(emails.c.id).where(emails.c.status == "pending", emails.c.next_attempt_at <= bindparam("now")).exists(),
+)
 
 log = structlog.get_logger("tracker.outbox")
 
@@ -247,23 +261,11 @@ class Sender:
             self._submit(self._deliver_lane, endpoint, lane, key=endpoint.id)
 
     def _due(self, now: datetime) -> tuple[bool, bool]:
-        """Whether any delivery and any e-mail is due, read without taking the writer's lock."""
+        """Whether any delivery and any e-mail is due, read without taking the writer's lock, in one statement: every
+        round of the outbox asks."""
         with self.engine.connect() as conn:
-            webhooks = conn.execute(
-                select(deliveries.c.id)
-                .join(webhook_endpoints, webhook_endpoints.c.id == deliveries.c.endpoint_id)
-                .where(
-                    deliveries.c.status == "pending",
-                    deliveries.c.next_attempt_at <= now,
-                    webhook_endpoints.c.active,
-                    or_(webhook_endpoints.c.paused_until.is_(None), webhook_endpoints.c.paused_until <= now),
-                )
-                .limit(1)
-            ).first()
-            mail = conn.execute(
-                select(emails.c.id).where(emails.c.status == "pending", emails.c.next_attempt_at <= now).limit(1)
-            ).first()
-        return webhooks is not None, mail is not None
+            webhooks_due, mail_due = conn.execute(_DUE, {"now": now}).one()
+        return bool(webhooks_due), bool(mail_due)
 
     def idle(self) -> bool:
         with self._lock:

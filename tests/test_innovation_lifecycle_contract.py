@@ -149,6 +149,18 @@ def test_evidence_and_adoptions_are_recorded_with_their_rules(world: World) -> N
     assert [a["organisation_id"] for a in inn.adoptions] == [world.site]
 
 
+def test_the_owner_is_the_submitting_organisation_whatever_follows(world: World) -> None:
+    """owner_of reads the first event alone; a later event naming another organisation (an adoption, a pilot site)
+    leaves the owner as it was."""
+    app, iid = world.app, world.submit()
+    app.start_pilot(iid, actor=world.provider, site_organisation_id=world.site, started_on="2025-01-01")
+    app.record_adoption(iid, actor=ADMIN, organisation_id=world.site, adopted_on="2025-09-01")
+    assert app.owner_of(iid) == world.owner == app.get_innovation(iid).organisation_id
+    for unknown in (uuid4(), world.site, "not-an-id"):  # no aggregate; an organisation's own id; not a UUID
+        with refused(app, NotFoundError, "not_found.innovation"):
+            app.owner_of(unknown)  # type: ignore[arg-type]
+
+
 # ---- gate decisions ---------------------------------------------------------------------
 
 

@@ -299,6 +299,15 @@ class TrackerApplication(Application[UUID]):
             raise NotFoundError("innovation", f"{innovation_id} version {version}")
         return innovation
 
+    def owner_of(self, innovation_id: UUID) -> UUID:
+        """The organisation that submitted an innovation, read from its first event alone: only the submission names
+        the owner (Innovation.Submitted), and no later event changes it."""
+        if isinstance(innovation_id, UUID):
+            for event in self.events.get(innovation_id, lte=1):
+                if isinstance(event, Innovation.Submitted):
+                    return event.organisation_id
+        raise NotFoundError("innovation", innovation_id)
+
     def version_at(self, aggregate_id: UUID, at: datetime) -> int:
         """The aggregate's version as it stood at an instant."""
         if at.tzinfo is None:

@@ -115,6 +115,86 @@ def test_a_gate_decision_goes_to_the_owning_organisations_providers(mail_env: En
     del owner, other
 
 
+def test_decisions_on_several_organisations_innovations_in_one_round_each_go_to_their_own_providers(
+    mail_env: Env, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One round derives them all: each decision's e-mail goes to its own owner's providers, and each innovation's
+    owner is looked up once, however many of its decisions the outbox meets."""
+    env = mail_env
+    person(env, "provider", "owner@example.org", "en", env.world.owner)
+    person(env, "provider", "third@example.org", "en", env.world.eval_org_c)
+    services = env.app.extensions["tracker"]
+    third = services.keys.create(name="third-provider", role="provider", organisation_id=env.world.eval_org_c)[0]
+    ours = submit(env, title="Peer mentoring")
+    theirs = env.post(
+        "/api/v1/innovations", third, json={"title": "Green welding", "summary": "Less fume", "themes": ["green"]}
+    )
+    assert theirs.status_code == 201, theirs.json
+    for innovation, decisions in ((ours, ("hold", "resume")), (theirs.json, ("hold",))):
+        for decision in decisions:
+            etag = env.get(f"/api/v1/innovations/{innovation['id']}", env.keys.manager).headers["ETag"]
+            decided = env.post(
+                f"/api/v1/innovations/{innovation['id']}/decisions",
+                env.keys.manager,
+                json={"decision": decision, "rationale": "Reviewed."},
+                headers={"If-Match": etag},
+            )
+            assert decided.status_code == 200, decided.json
+    outbox = outbox_of(env)
+    looked_up: list[UUID] = []
+    owner_of = outbox.derivation.app.owner_of
+
+    def counted(innovation_id: UUID) -> UUID:
+        looked_up.append(innovation_id)
+        return owner_of(innovation_id)
+
+    monkeypatch.setattr(outbox.derivation.app, "owner_of", counted)
+    outbox.run_once()
+    subjects: dict[str, list[str]] = {}
+    for message in mailbox.messages:
+        subjects.setdefault(message["To"], []).append(str(message["Subject"]))
+    assert len(subjects["owner@example.org"]) == 2
+    assert all("Peer mentoring" in s for s in subjects["owner@example.org"])
+    assert len(subjects["third@example.org"]) == 1
+    assert "Green welding" in subjects["third@example.org"][0]
+    assert sorted(looked_up, key=str) == sorted([UUID(ours["id"]), UUID(theirs.json["id"])], key=str)
+
+
+def test_a_round_that_reaches_the_head_of_the_log_ends_in_one_transaction(
+    mail_env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch that was not full read everything up to the head: the round ends there instead of opening another
+    transaction to find nothing. A full batch is followed by another."""
+    env = mail_env
+    for n in range(3):
+        submit(env, title=f"Innovation {n}")
+    derivation = outbox_of(env).derivation
+    batches: list[tuple[int, bool]] = []
+    derive_batch = derivation.derive_batch
+
+    def counted(*args: Any, **kwargs: Any) -> tuple[int, bool]:
+        batches.append(derive_batch(*args, **kwargs))
+        return batches[-1]
+
+    monkeypatch.setattr(derivation, "derive_batch", counted)
+    assert derivation.catch_up() > 0
+    assert len(batches) == 1
+    assert not batches[0][1]
+    # Every event type wanted (an endpoint taking them all), in batches of two: full batches, then one that is not.
+    endpoint = env.post(
+        "/api/v1/webhooks", env.keys.admin, json={"url": "http://127.0.0.1:9/hook", "event_types": ["*"]}
+    )
+    assert endpoint.status_code == 201, endpoint.json
+    for n in range(5):
+        submit(env, title=f"More {n}")
+    batches.clear()
+    monkeypatch.setattr(derivation, "batch_size", 2)
+    assert derivation.catch_up() > 0
+    assert [full for _, full in batches] == [True] * (len(batches) - 1) + [False]
+    assert len(batches) >= 3
+    assert derivation.catch_up() == 0
+
+
 def test_a_person_can_turn_a_kind_off(sqlite_mail: Env, mailbox: Mailbox) -> None:
     env = sqlite_mail
     evaluator_key_person = UUID(env.person_id(env.keys.evaluator))
