@@ -56,6 +56,8 @@ SCALES: dict[str, dict[str, Any]] = {
     },
 }
 rows: list[list[str]] = []
+# The HTTP write peak's target, as a share of the bare Application's rate in the same run.
+PEAK_TARGETS = {"sqlite": 0.6, "postgres": 1.5}
 
 
 def log(message: str) -> None:
@@ -102,6 +104,9 @@ def write_path(store: str, scale: dict[str, Any]) -> None:
         peak = http_load(stack, clients=clients, seconds=seconds)
         cpu_ms = (web_cpu_seconds(stack) - cpu_before) * 1000 / max(peak.commands, 1)
         ratio = peak.rate / bare.rate
+        # The write path's targets: on PostgreSQL, where the library commits each command on its own under a table
+        # lock, HTTP with group commit is to beat it; on SQLite, whose commits are cheap, to come within reach of it.
+        least = PEAK_TARGETS[store]
         record(
             "write mix, HTTP peak",
             store,
@@ -109,8 +114,8 @@ def write_path(store: str, scale: dict[str, Any]) -> None:
             "cmd/s",
             f"bare app {bare.rate:,.0f} cmd/s",
             ratio,
-            "≥ 0.60 of bare",
-            ratio >= 0.6,
+            f"≥ {least:.2f} of bare",
+            ratio >= least,
         )
         record(
             "write p50/p95/p99 at peak",
