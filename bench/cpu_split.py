@@ -1,6 +1,6 @@
 """Where a write's CPU goes: each process of the stack's CPU per write under the closed-loop write mix.
 
-python -m bench.cpu_split [--store postgres] [--seconds 20] [--warmup 5] [--clients 4]
+python -m bench.cpu_split [--store postgres] [--seconds 20] [--warmup 5] [--clients 4] [--threads 4]
 
 Runs the write mix of `make bench` (bench.write_path) in a closed loop against gunicorn, with the projection and
 outbox workers on PostgreSQL, and measures the CPU (user and system) of every process on the machine over a window
@@ -91,11 +91,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=5.0)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     args = parser.parse_args(argv)
     if args.seconds <= args.warmup + 2:
         parser.error("--seconds must leave a window of more than a second after --warmup")
 
-    with fresh_store(args.store) as url, running_stack(url) as stack:
+    with fresh_store(args.store) as url, running_stack(url, threads=args.threads) as stack:
         log = open_application(url)
         result: list[LoadResult] = []
         load = threading.Thread(
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(["all", f"{total:.2f}", f"{total * 1000 / writes:.2f}", "100%"])
     print(f"\nWhere a write's CPU goes, {args.store}, {date.today().isoformat()}, {machine()}")
     print(
-        f"closed loop, {args.clients} clients; window of {window:.1f} s with {writes:,} writes "
+        f"closed loop, {args.clients} clients, {args.threads} threads per worker; window of {window:.1f} s with {writes:,} writes "
         f"({writes / window:,.1f} writes/s); {os.cpu_count()} cores give {window * (os.cpu_count() or 1):.1f} CPU s\n"
     )
     print(table(["process", "CPU s", "CPU ms per write", "share"], rows))

@@ -16,7 +16,8 @@ from storage.config import StoreConfig, StoreConfigError, cipher_env
 from storage.group_commit import GroupCommit
 from storage.locks import sqlite_writer_lock
 from storage.positions import event_positions
-from tracker.application import TrackerApplication, utc_now
+from storage.postgres import HoldingDatastore
+from tracker.application import A, TrackerApplication, utc_now
 
 
 class StoredTrackerApplication(TrackerApplication):
@@ -37,6 +38,8 @@ class StoredTrackerApplication(TrackerApplication):
         super().__init__(env, clock=clock)
         path = self.env.get("SQLITE_DBNAME") if self.env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite" else None
         self._writer_lock: AbstractContextManager[Any] = sqlite_writer_lock(path) if path else nullcontext()
+        datastore = getattr(self.factory, "datastore", None)
+        self._holding: HoldingDatastore | None = datastore if isinstance(datastore, HoldingDatastore) else None
         self.group_commit: GroupCommit | None = None
         if group_commit:
             self.group_commit = GroupCommit(self.recorder.insert_events, self._writer_lock)
@@ -48,6 +51,19 @@ class StoredTrackerApplication(TrackerApplication):
             return super().save(*objs, **kwargs)
         with self._writer_lock:
             return super().save(*objs, **kwargs)
+
+    def connection_held(self) -> AbstractContextManager[Any]:
+        """A unit of work of this thread in which the store keeps one connection (storage.postgres.HoldingDatastore):
+        one ping instead of one per call. Nothing on the stores without a pool.
+
+        Loads hold one; commands do not hold theirs across the save: a save may wait in a group commit for another
+        thread to store its events, and that thread may need a connection from the pool."""
+        return self._holding.holding() if self._holding is not None else nullcontext()
+
+    def _get(self, cls: type[A], aggregate_id: UUID, version: int | None = None) -> A:
+        # Its snapshots and its events on one connection.
+        with self.connection_held():
+            return super()._get(cls, aggregate_id, version)
 
     def take_snapshot(self, *args: Any, **kwargs: Any) -> None:
         if self.group_commit is None:
