@@ -11,7 +11,8 @@ outbox threads in them), the projection worker, the outbox worker, the PostgreSQ
 generator, and everything else on the machine.
 
 On a machine whose cores are all busy, a process's CPU per write is what it costs, and the cores are shared: a
-millisecond less in one process is a millisecond more for the others.
+millisecond less in one process is a millisecond more for the others. Run it on an otherwise idle machine: every
+PostgreSQL process counts as the stack's server, and the CPU of a process that ends within the window is not seen.
 """
 
 from __future__ import annotations
@@ -117,6 +118,8 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"the load failed: {result[0].errors if result else 'no result'} errors")
 
     writes = after.position - before.position
+    if writes <= 0:
+        raise SystemExit("no write landed in the window: nothing to divide by")
     window = after.at - before.at
     used = split(before, after)
     total = sum(used.values())
@@ -127,7 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(["all", f"{total:.2f}", f"{total * 1000 / writes:.2f}", "100%"])
     print(f"\nWhere a write's CPU goes, {args.store}, {date.today().isoformat()}, {machine()}")
     print(
-        f"closed loop, {args.clients} clients, {args.threads} threads per worker; window of {window:.1f} s with {writes:,} writes "
+        f"closed loop, {args.clients} clients, {args.threads} threads per worker; "
+        f"window of {window:.1f} s with {writes:,} writes "
         f"({writes / window:,.1f} writes/s); {os.cpu_count()} cores give {window * (os.cpu_count() or 1):.1f} CPU s\n"
     )
     print(table(["process", "CPU s", "CPU ms per write", "share"], rows))

@@ -47,6 +47,9 @@ class StoredTrackerApplication(TrackerApplication):
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         if self.group_commit is not None:
+            if self._holding is not None:
+                # A save may wait for another thread to store its events: no connection is held meanwhile.
+                self._holding.release()
             # The group commit takes the writer lock for each transaction, and take_snapshot for each snapshot.
             return super().save(*objs, **kwargs)
         with self._writer_lock:
@@ -56,8 +59,8 @@ class StoredTrackerApplication(TrackerApplication):
         """A unit of work of this thread in which the store keeps one connection (storage.postgres.HoldingDatastore):
         one ping instead of one per call. Nothing on the stores without a pool.
 
-        Loads hold one; commands do not hold theirs across the save: a save may wait in a group commit for another
-        thread to store its events, and that thread may need a connection from the pool."""
+        Loads hold one. A save in a group commit gives a held connection back first: it may wait for another thread
+        to store its events, and that thread may need a connection from the pool."""
         return self._holding.holding() if self._holding is not None else nullcontext()
 
     def _get(self, cls: type[A], aggregate_id: UUID, version: int | None = None) -> A:

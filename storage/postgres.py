@@ -69,17 +69,37 @@ class HoldingDatastore(PostgresDatastore):
 
     _held: _Held
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._held = _Held()
+
     @contextmanager
     def holding(self) -> Iterator[None]:
         held = self._held
         held.depth += 1
+        failed = True
         try:
             yield
+            failed = False
         finally:
             held.depth -= 1
-            if held.depth == 0 and held.checkout is not None:
-                checkout, held.checkout, held.conn = held.checkout, None, None
-                checkout.__exit__(None, None, None)
+            if held.depth == 0:
+                try:
+                    self.release()
+                except Exception:
+                    if not failed:
+                        raise
+                    # The error that ended the scope goes on up, not one from giving the connection back.
+
+    def release(self) -> None:
+        """Give this thread's held connection back to the pool now; a later call in the scope checks out another.
+
+        For a call that may wait for other threads which need connections of their own (a save in a group
+        commit): a connection held meanwhile could leave them none."""
+        held = self._held
+        if held.checkout is not None:
+            checkout, held.checkout, held.conn = held.checkout, None, None
+            checkout.__exit__(None, None, None)
 
     @contextmanager
     def get_connection(self) -> Iterator[Connection[Any]]:

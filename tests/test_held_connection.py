@@ -19,12 +19,14 @@ from tests.world import World, build_world
 pytestmark = pytest.mark.postgres
 
 
-@pytest.fixture
-def held(postgres_url: str) -> Iterator[tuple[StoredTrackerApplication, HoldingDatastore, World, list[int]]]:
-    """The application, its datastore, a world in it, and a list to which each checkout from the pool adds the
-    backend's process id."""
+@pytest.fixture(params=[False, True], ids=["alone", "group-commit"])
+def held(
+    postgres_url: str, request: pytest.FixtureRequest
+) -> Iterator[tuple[StoredTrackerApplication, HoldingDatastore, World, list[int]]]:
+    """The application (without and with group commit), its datastore, a world in it, and a list to which each
+    checkout from the pool adds the backend's process id."""
     create_event_tables(postgres_url)
-    app = open_application(postgres_url)
+    app = open_application(postgres_url, group_commit=request.param)
     assert isinstance(app, StoredTrackerApplication)
     datastore = app.factory.datastore  # type: ignore[attr-defined]
     assert isinstance(datastore, HoldingDatastore)
@@ -73,7 +75,6 @@ def test_a_load_reads_on_one_connection_and_a_unit_of_work_keeps_it(held: Any) -
     checkouts.clear()
     with app.connection_held():
         app.get_innovation(innovation)
-        app.decide_gate(innovation, actor=world.manager, decision="resume", rationale="The data came.")
         app.get_innovation(innovation)
     assert len(checkouts) == 1, "nested units of work share the outermost one's connection"
     checkouts.clear()
@@ -93,9 +94,10 @@ def test_a_connection_broken_inside_the_unit_of_work_is_replaced(held: Any, post
             admin.execute("SELECT pg_terminate_backend(%s)", (first,))
         # The recorder tries again (storage.postgres.ATTEMPTS) on a connection checked out afresh.
         assert app.get_innovation(innovation).status == "active"
-        app.decide_gate(innovation, actor=world.manager, decision="hold", rationale="Waiting.")
+        assert app.get_innovation(innovation).status == "active"
     assert len(checkouts) == 2
     assert checkouts[1] != first
+    app.decide_gate(innovation, actor=world.manager, decision="hold", rationale="Waiting.")
     assert app.get_innovation(innovation).status == "on_hold"
 
 
@@ -109,3 +111,20 @@ def test_an_error_inside_the_unit_of_work_is_the_librarys_own_and_the_next_call_
             app.recorder.insert_events(stored[:1])  # its version is stored already
         assert app.get_innovation(innovation).version == len(stored)
     assert len(checkouts) == 2, "the failed call gave its connection back, and the next one checked out afresh"
+
+
+def test_a_save_in_a_group_commit_holds_no_connection_while_it_waits(held: Any) -> None:
+    """A save may wait for another thread's transaction, which may need a connection: the held one goes back first."""
+    app, datastore, world, checkouts = held
+    innovation = world.submit()
+    checkouts.clear()
+    with app.connection_held():
+        app.get_innovation(innovation)
+        app.decide_gate(innovation, actor=world.manager, decision="hold", rationale="Waiting.")
+        app.get_innovation(innovation)
+    if app.group_commit is None:
+        assert len(checkouts) == 1, "without group commit the save stores on the held connection"
+    else:
+        # The load's connection, then one for the save (which goes on being held) after the first went back.
+        assert len(checkouts) == 2
+    assert datastore._held.checkout is None, "the scope gave its connection back"
