@@ -117,7 +117,8 @@ class BulkWriter:
     - On SQLite the rows go to the driver's executemany, which loops in C.
     - On PostgreSQL psycopg's executemany sends one query per row and spends more Python on each than the handlers
       spend on the event. So the rows go in one statement, as one array per column (`unnest`): INSERT ... SELECT
-      FROM unnest(...), UPDATE ... FROM unnest(...).
+      FROM unnest(...), UPDATE ... FROM unnest(...). A single row goes as plain parameters: psycopg dumps an array
+      in Python, element by element, and a live batch of one or two events writes mostly single rows.
     """
 
     def __init__(self, conn: Connection, *, collect: bool = False) -> None:
@@ -130,14 +131,20 @@ class BulkWriter:
         self.quote = conn.dialect.identifier_preparer.quote
         self.marker = "?" if conn.dialect.paramstyle == "qmark" else "%s"
         self.arrays = conn.dialect.name == "postgresql"
-        self.processors = _array_processors if self.arrays else _processors
 
     def _names(self, columns: tuple[str, ...]) -> str:
         return ", ".join(self.quote(c) for c in columns)
 
-    def _rows(self, table: Table, columns: tuple[str, ...]) -> str:
-        """The rows to write, in a statement: a VALUES row for executemany, or arrays unnested on PostgreSQL."""
-        if not self.arrays:
+    def _as_arrays(self, rows: int) -> bool:
+        """Whether this many rows go as arrays: on PostgreSQL, more than one."""
+        return self.arrays and rows > 1
+
+    def _processors(self, table: Table, arrays: bool) -> dict[str, Processor]:
+        return (_array_processors if arrays else _processors)(table, self.dialect)
+
+    def _rows(self, table: Table, columns: tuple[str, ...], arrays: bool) -> str:
+        """The rows to write, in a statement: a VALUES row (for executemany, or one row), or arrays unnested."""
+        if not arrays:
             return "VALUES (" + ", ".join(self.marker for _ in columns) + ")"
         return "SELECT * FROM " + self._unnest(table, columns)  # noqa: S608 - identifiers come from the table
 
@@ -145,10 +152,12 @@ class BulkWriter:
         types = _array_types(table, self.dialect)
         return "unnest(" + ", ".join(f"CAST(%b AS {types[c]}[])" for c in columns) + ")"
 
-    def _execute(self, statement: str, rows: list[tuple[Any, ...]], *, arrays: bool | None = None) -> None:
-        """Run the statement for these rows (as arrays on PostgreSQL unless `arrays` says otherwise), or keep it."""
-        if self.arrays if arrays is None else arrays:
+    def _execute(self, statement: str, rows: list[tuple[Any, ...]], *, arrays: bool) -> None:
+        """Run the statement for these rows (one array per column with `arrays`), or keep it."""
+        if arrays:
             parameters: Any = tuple(list(column) for column in zip(*rows, strict=True))
+        elif self.arrays and len(rows) == 1:
+            parameters = rows[0]  # one execution, where a list would go through psycopg's executemany
         else:
             parameters = rows
         if self.collect:
@@ -160,26 +169,30 @@ class BulkWriter:
         by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = defaultdict(list)
         for row in rows:
             by_columns[tuple(row)].append(row)
-        processors = self.processors(table, self.dialect)
         for columns, group in by_columns.items():
-            statement = f"INSERT INTO {self.quote(table.name)} ({self._names(columns)}) {self._rows(table, columns)}"
+            arrays = self._as_arrays(len(group))
+            processors = self._processors(table, arrays)
+            statement = (
+                f"INSERT INTO {self.quote(table.name)} ({self._names(columns)}) {self._rows(table, columns, arrays)}"
+            )
             bind = _binder([processors[c] for c in columns])
             values = itemgetter(*columns)
             if len(columns) == 1:
-                self._execute(statement, [bind((values(row),)) for row in group])
+                self._execute(statement, [bind((values(row),)) for row in group], arrays=arrays)
             else:
-                self._execute(statement, [bind(values(row)) for row in group])
+                self._execute(statement, [bind(values(row)) for row in group], arrays=arrays)
 
     def update(self, table: Table, updates: dict[Key, dict[str, Any]]) -> None:
         pk = _pk(table)
         by_columns: dict[tuple[str, ...], list[tuple[Key, dict[str, Any]]]] = defaultdict(list)
         for key, values in updates.items():
             by_columns[tuple(sorted(values))].append((key, values))
-        processors = self.processors(table, self.dialect)
         name = self.quote(table.name)
         for columns, group in by_columns.items():
             every = (*columns, *pk)
-            if self.arrays:
+            arrays = self._as_arrays(len(group))
+            processors = self._processors(table, arrays)
+            if arrays:
                 statement = "UPDATE {} SET {} FROM {} AS v ({}) WHERE {}".format(  # noqa: S608 - as above
                     name,
                     ", ".join(f"{self.quote(c)} = v.{self.quote(c)}" for c in columns),
@@ -194,7 +207,9 @@ class BulkWriter:
                     " AND ".join(f"{self.quote(c)} = {self.marker}" for c in pk),
                 )
             bind = _binder([processors[c] for c in every])
-            self._execute(statement, [bind([*(values[c] for c in columns), *key]) for key, values in group])
+            self._execute(
+                statement, [bind([*(values[c] for c in columns), *key]) for key, values in group], arrays=arrays
+            )
 
     def add(self, table: Table, counts: dict[Key, tuple[dict[str, int], dict[str, Any]]]) -> None:
         """Add each key's amounts to its row's counters, creating a missing row with its initial columns, then
@@ -206,14 +221,15 @@ class BulkWriter:
         extra = tuple(sorted(next(iter(counts.values()))[1]))
         columns = (*pk, *extra, *counters)
         name = self.quote(table.name)
+        arrays = self._as_arrays(len(counts))
         statement = "INSERT INTO {} ({}) {} ON CONFLICT ({}) DO UPDATE SET {}".format(
             name,
             self._names(columns),
-            self._rows(table, columns),
+            self._rows(table, columns, arrays),
             self._names(pk),
             ", ".join(f"{self.quote(c)} = {name}.{self.quote(c)} + excluded.{self.quote(c)}" for c in counters),
         )
-        processors = self.processors(table, self.dialect)
+        processors = self._processors(table, arrays)
         bind = _binder([processors[c] for c in columns])
         self._execute(
             statement,
@@ -221,6 +237,7 @@ class BulkWriter:
                 bind([*key, *(values[c] for c in extra), *(amounts.get(c, 0) for c in counters)])
                 for key, (amounts, values) in counts.items()
             ],
+            arrays=arrays,
         )
         # Only a row that was counted down can have reached zero.
         emptied = [key for key, (amounts, _) in counts.items() if any(amount < 0 for amount in amounts.values())]
@@ -230,7 +247,8 @@ class BulkWriter:
                 " AND ".join(f"{self.quote(c)} = {self.marker}" for c in pk),
                 " AND ".join(f"{self.quote(c)} = 0" for c in counters),
             )
-            bind = _binder([processors[c] for c in pk])
+            plain = self._processors(table, False)
+            bind = _binder([plain[c] for c in pk])
             self._execute(statement, [bind(list(key)) for key in emptied], arrays=False)
 
 
