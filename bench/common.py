@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import statistics
@@ -36,6 +37,13 @@ def fresh_store(kind: str) -> Iterator[str]:
         yield url
     finally:
         drop_postgres_schema(url)
+
+
+def load_arguments(parser: argparse.ArgumentParser, *, store: str, seconds: float) -> None:
+    """The options of every benchmark that drives the write mix over HTTP: the store, how long, how many clients."""
+    parser.add_argument("--store", default=store, choices=["postgres", "sqlite"])
+    parser.add_argument("--seconds", type=float, default=seconds)
+    parser.add_argument("--clients", type=int, default=4)
 
 
 def machine() -> str:

@@ -26,7 +26,7 @@ from datetime import date
 
 import psutil
 
-from bench.common import fresh_store, machine, table
+from bench.common import fresh_store, load_arguments, machine, table
 from bench.stack import running_stack
 from bench.write_path import LoadResult, http_load
 from bootstrap import open_application
@@ -88,10 +88,8 @@ def split(before: Sample, after: Sample) -> dict[str, float]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", default="postgres", choices=["sqlite", "postgres"])
-    parser.add_argument("--seconds", type=float, default=20.0)
+    load_arguments(parser, store="postgres", seconds=20.0)
     parser.add_argument("--warmup", type=float, default=5.0)
-    parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     args = parser.parse_args(argv)
     if args.seconds <= args.warmup + 2:

@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench.common import fresh_store, machine
+from bench.common import fresh_store, load_arguments, machine
 from bench.reads import pct
 from bench.stack import running_stack
 from bench.write_path import LoadResult, http_load
@@ -122,10 +122,8 @@ def report(run: int, result: LoadResult, probes: Probes) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", default="postgres", choices=["postgres", "sqlite"])
-    parser.add_argument("--seconds", type=float, default=30)
+    load_arguments(parser, store="postgres", seconds=30)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--fsync-probe", type=Path, default=None, metavar="DIR")
     args = parser.parse_args(argv)
     if not Path("/proc/pressure/cpu").exists():

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.common import fresh_store, machine
+from bench.common import fresh_store, load_arguments, machine
 from bench.reads import pct
 from bench.stack import running_stack
 from bench.write_path import LoadResult, http_load
@@ -155,10 +155,8 @@ def report(run: int, result: LoadResult, records: list[dict[str, Any]], slowest_
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--store", default="sqlite", choices=["postgres", "sqlite"])
-    parser.add_argument("--seconds", type=float, default=30)
+    load_arguments(parser, store="sqlite", seconds=30)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--slowest", type=float, default=1.0, metavar="PERCENT")
     args = parser.parse_args(argv)
     print(machine())

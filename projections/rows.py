@@ -139,7 +139,8 @@ class BulkWriter:
         """Whether this many rows go as arrays: on PostgreSQL, more than one."""
         return self.arrays and rows > 1
 
-    def _processors(self, table: Table, arrays: bool) -> dict[str, Processor]:
+    def _binds(self, table: Table, arrays: bool) -> dict[str, Processor]:
+        """Each column's bind processor, for rows sent as arrays or as plain parameters."""
         return (_array_processors if arrays else _processors)(table, self.dialect)
 
     def _rows(self, table: Table, columns: tuple[str, ...], arrays: bool) -> str:
@@ -171,7 +172,7 @@ class BulkWriter:
             by_columns[tuple(row)].append(row)
         for columns, group in by_columns.items():
             arrays = self._as_arrays(len(group))
-            processors = self._processors(table, arrays)
+            processors = self._binds(table, arrays)
             statement = (
                 f"INSERT INTO {self.quote(table.name)} ({self._names(columns)}) {self._rows(table, columns, arrays)}"
             )
@@ -191,7 +192,7 @@ class BulkWriter:
         for columns, group in by_columns.items():
             every = (*columns, *pk)
             arrays = self._as_arrays(len(group))
-            processors = self._processors(table, arrays)
+            processors = self._binds(table, arrays)
             if arrays:
                 statement = "UPDATE {} SET {} FROM {} AS v ({}) WHERE {}".format(  # noqa: S608 - as above
                     name,
@@ -229,7 +230,7 @@ class BulkWriter:
             self._names(pk),
             ", ".join(f"{self.quote(c)} = {name}.{self.quote(c)} + excluded.{self.quote(c)}" for c in counters),
         )
-        processors = self._processors(table, arrays)
+        processors = self._binds(table, arrays)
         bind = _binder([processors[c] for c in columns])
         self._execute(
             statement,
@@ -247,7 +248,7 @@ class BulkWriter:
                 " AND ".join(f"{self.quote(c)} = {self.marker}" for c in pk),
                 " AND ".join(f"{self.quote(c)} = 0" for c in counters),
             )
-            plain = self._processors(table, False)
+            plain = self._binds(table, False)
             bind = _binder([plain[c] for c in pk])
             self._execute(statement, [bind(list(key)) for key in emptied], arrays=False)
 
