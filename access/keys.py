@@ -79,9 +79,10 @@ def _hash(secret: str) -> str:
 class KeyStore:
     def __init__(self, engine: Engine, writer: Engine | None = None) -> None:
         self.engine = engine
-        # Creating a key reads (is the name taken?) and then writes in one transaction. On SQLite that needs a
-        # transaction that holds the write lock from its start (the read model's writer engine): a plain one that
-        # read before another connection's commit cannot take the lock any more and fails at once, busy timeout or not.
+        # Creating or revoking a key reads (is the name taken? which key is meant?) and then writes in one transaction.
+        # On SQLite that needs a transaction that holds the write lock from its start (the read model's writer
+        # engine): a plain one that read before another connection's commit cannot take the lock any more and fails
+        # at once, busy timeout or not.
         self.writer = writer or engine
 
     def create_for(self, *, person_id: UUID, name: str, demo: bool = False) -> tuple[str, KeyInfo]:
@@ -170,7 +171,7 @@ class KeyStore:
         ]
         if person_id is not None:
             where.append(api_keys.c.person_id == person_id)
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             found = conn.execute(select(api_keys.c.id).where(*where)).scalars().all()
             if len(found) > 1:
                 raise KeyError_(f"{len(found)} active keys are named {key_id_or_name!r}; revoke one by its id")
@@ -179,7 +180,7 @@ class KeyStore:
 
     def revoke_demo_keys(self) -> int:
         now = utc_now()
-        with self.engine.begin() as conn:
+        with self.writer.begin() as conn:
             return conn.execute(
                 update(api_keys)
                 .where(api_keys.c.demo.is_(True), api_keys.c.revoked_at.is_(None))

@@ -16,18 +16,21 @@ from storage.config import StoreConfig
 from tests.api.conftest import Env
 
 
-def test_a_key_is_created_when_another_connection_writes_between_its_name_check_and_its_insert(
-    sqlite_url: str,
+@pytest.mark.parametrize("action", ["create", "revoke"])
+def test_a_key_is_created_or_revoked_when_another_connection_writes_between_its_check_and_its_write(
+    sqlite_url: str, action: str
 ) -> None:
     settings = Settings(database_url=sqlite_url)
     upgrade_database(settings)
     services = build_services(settings)
     path = StoreConfig.from_url(sqlite_url).path
     interfered: list[str] = []
+    if action == "revoke":
+        _, made = services.keys.create(name="while-writing", role="analyst")
 
     def another_writer(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        # Right after the name check, another connection writes and commits a moment later, as the web process's
-        # projection thread does: the key's insert must not be the one that fails.
+        # Right after the check (is the name taken? which key is it?), another connection writes and commits a moment
+        # later, as the web process's projection thread does: the key's own write must not be the one that fails.
         if statement.lstrip().upper().startswith("SELECT") and not interfered:
             other = sqlite3.connect(path, timeout=0.1, isolation_level=None, check_same_thread=False)
             try:
@@ -49,14 +52,18 @@ def test_a_key_is_created_when_another_connection_writes_between_its_name_check_
     for engine in engines:
         event.listen(engine, "after_cursor_execute", another_writer)
     try:
-        token, info = services.keys.create(name="while-writing", role="analyst")
+        if action == "create":
+            token, info = services.keys.create(name="while-writing", role="analyst")
+            assert token.startswith("iet_")
+            assert info.name == "while-writing"
+        else:
+            assert services.keys.revoke(made.id) == 1
+            assert services.keys.list(include_revoked=True)[0].revoked_at is not None
     finally:
         for engine in engines:
             event.remove(engine, "after_cursor_execute", another_writer)
         services.close()
     assert interfered == ["database is locked"]  # the other writer waited for the key's transaction, not the reverse
-    assert token.startswith("iet_")
-    assert info.name == "while-writing"
 
 
 def test_key_names_are_per_person_and_an_ambiguous_name_is_revoked_only_by_id(env: Env) -> None:
