@@ -234,13 +234,13 @@ def test_chain_is_built_for_the_whole_log_when_added_to_a_projected_database(rea
     assert audit_chain.verify(read_model.app.recorder, read_model.reader).ok
 
 
-def test_migration_adds_the_chain_tracked_from_position_zero(sqlite_url: str) -> None:
-    create_event_tables(sqlite_url)
-    upgrade(sqlite_url, "0002")
-    upgrade(sqlite_url, "0003")
-    assert current_revision(sqlite_url) == "0003"
-    app = open_application(sqlite_url)
-    model = ReadModel(app, sqlite_url)
+def test_migration_adds_the_chain_tracked_from_position_zero(empty_sqlite_url: str) -> None:
+    create_event_tables(empty_sqlite_url)
+    upgrade(empty_sqlite_url, "0002")
+    upgrade(empty_sqlite_url, "0003")
+    assert current_revision(empty_sqlite_url) == "0003"
+    app = open_application(empty_sqlite_url)
+    model = ReadModel(app, empty_sqlite_url)
     try:
         assert model.positions() == {"directory": 0, "portfolio": 0, "audit": 0, audit_chain.NAME: 0}
         with model.reader.connect() as conn:

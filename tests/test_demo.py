@@ -17,8 +17,8 @@ from runtime.settings import Settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_demo_loads_once_and_its_printed_keys_list_innovations_in_every_stage(sqlite_url: str) -> None:
-    env = os.environ | {"TRACKER_DATABASE_URL": sqlite_url}
+def test_demo_loads_once_and_its_printed_keys_list_innovations_in_every_stage(empty_sqlite_url: str) -> None:
+    env = os.environ | {"TRACKER_DATABASE_URL": empty_sqlite_url}
 
     def tracker(*args: str) -> str:
         done = subprocess.run(  # noqa: S603 - our own CLI
@@ -49,7 +49,7 @@ def test_demo_loads_once_and_its_printed_keys_list_innovations_in_every_stage(sq
     sign_ins = {slug: rest[:2] for slug, rest in printed(second, "Demo sign-ins").items()}
     assert set(sign_ins) == {person.slug for person in DEMO_PEOPLE}
 
-    app = create_app(Settings(database_url=sqlite_url))
+    app = create_app(Settings(database_url=empty_sqlite_url))
     client = app.test_client()
     try:
         listing = client.get("/api/v1/innovations?page_size=50", headers={"Authorization": f"Bearer {keys['analyst']}"})

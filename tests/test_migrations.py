@@ -187,8 +187,8 @@ def test_running_counts_filled_by_their_upgrade_equal_the_projected_ones(read_mo
     assert dump(read_model)[table] == projected
 
 
-def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) -> None:
-    env = os.environ | {"TRACKER_DATABASE_URL": sqlite_url}
+def test_cli_reports_status_and_lag_when_worker_is_not_running(empty_sqlite_url: str) -> None:
+    env = os.environ | {"TRACKER_DATABASE_URL": empty_sqlite_url}
 
     def tracker(*args: str) -> str:
         done = subprocess.run(  # noqa: S603 - our own CLI
@@ -198,7 +198,7 @@ def test_cli_reports_status_and_lag_when_worker_is_not_running(sqlite_url: str) 
 
     tracker("db", "upgrade")
 
-    app = open_application(sqlite_url)
+    app = open_application(empty_sqlite_url)
     build_world(app)
     written = app.current_position()
     app.close()

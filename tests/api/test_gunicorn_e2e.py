@@ -129,8 +129,8 @@ def serve(url: str, *, workers: int = 2) -> Iterator[dict[str, Any]]:
 
 
 @pytest.fixture
-def stack(postgres_url: str) -> Iterator[dict[str, Any]]:
-    with serve(postgres_url) as running:
+def stack(empty_postgres_url: str) -> Iterator[dict[str, Any]]:
+    with serve(empty_postgres_url) as running:
         yield running
 
 
