@@ -12,7 +12,21 @@ from operator import itemgetter
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Connection, Date, DateTime, Dialect, Float, Integer, Numeric, Table, Uuid, and_, select
+from sqlalchemy import (
+    Connection,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    Integer,
+    Numeric,
+    Select,
+    Table,
+    Uuid,
+    and_,
+    bindparam,
+    select,
+)
 
 Key = tuple[Any, ...]
 Processor = Callable[[Any], Any] | None
@@ -21,6 +35,13 @@ Processor = Callable[[Any], Any] | None
 @cache
 def _pk(table: Table) -> tuple[str, ...]:
     return tuple(c.name for c in table.primary_key.columns)
+
+
+@cache
+def _by_key(table: Table) -> Select[Any]:
+    """The table's row by its primary key, its values bound as key_0, key_1, ...: built once per table, since building
+    and caching a new statement for each look-up costs several times what running it does."""
+    return select(table).where(*(column == bindparam(f"key_{n}") for n, column in enumerate(table.primary_key.columns)))
 
 
 # SQLAlchemy's format for a DATETIME on SQLite, which datetime.isoformat(" ", "microseconds") writes in C.
@@ -282,9 +303,10 @@ class Rows:
         """The row with this primary key, as the batch has left it so far."""
         cache_key = (table.name, key)
         if cache_key not in self._cache:
-            pk = _pk(table)
-            where = and_(*(table.c[name] == value for name, value in zip(pk, key, strict=True)))
-            found = self.conn.execute(select(table).where(where)).mappings().first()
+            if len(key) != len(table.primary_key.columns):
+                raise TypeError(f"{table.name} is keyed by {_pk(table)}, not by {len(key)} values")
+            values = {f"key_{n}": value for n, value in enumerate(key)}
+            found = self.conn.execute(_by_key(table), values).mappings().first()
             self._cache[cache_key] = dict(found) if found is not None else None
         return self._cache[cache_key]
 
