@@ -44,6 +44,13 @@ def _by_key(table: Table) -> Select[Any]:
     return select(table).where(*(column == bindparam(f"key_{n}") for n, column in enumerate(table.primary_key.columns)))
 
 
+@cache
+def _by_keys(table: Table) -> Select[Any]:
+    """The rows of a single-column-key table whose keys are in the list bound as `keys`: built once per table."""
+    (column,) = table.primary_key.columns
+    return select(table).where(column.in_(bindparam("keys", expanding=True)))
+
+
 # SQLAlchemy's format for a DATETIME on SQLite, which datetime.isoformat(" ", "microseconds") writes in C.
 _SQLITE_DATETIME = "%(year)04d-%(month)02d-%(day)02d %(hour)02d:%(minute)02d:%(second)02d.%(microsecond)06d"
 
@@ -316,7 +323,7 @@ class Rows:
         wanted = [k for k in keys if (table.name, (k,)) not in self._cache]
         for chunk_start in range(0, len(wanted), 500):
             chunk = wanted[chunk_start : chunk_start + 500]
-            for row in self.conn.execute(select(table).where(table.c[pk].in_(chunk))).mappings():
+            for row in self.conn.execute(_by_keys(table), {"keys": chunk}).mappings():
                 self._cache[(table.name, (row[pk],))] = dict(row)
             for key in chunk:
                 self._cache.setdefault((table.name, (key,)), None)
