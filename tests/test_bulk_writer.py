@@ -284,3 +284,40 @@ def test_rows_prepared_ahead_are_written_by_flush_on_another_connection_and_refu
             assert stored.scalars().all() == ["testing"]
     finally:
         engine.dispose()
+
+
+def test_rows_are_looked_up_by_their_whole_key_and_prefetched_by_theirs(sql_url: str) -> None:
+    """Rows.get finds a row by every column of its key (and None where there is none); Rows.prefetch loads many rows
+    of a single-column-key table at once, and remembers the keys it did not find."""
+    engine = make_engine(sql_url, writer=True)
+    ids = [uuid.uuid4() for _ in range(3)]
+    at = datetime(2024, 5, 6, 7, 8, 9)
+    stages = {(ids[0], 1): "identification", (ids[0], 2): "testing", (ids[1], 1): "development"}
+    try:
+        with engine.begin() as conn:
+            BulkWriter(conn).insert(
+                t.stage_intervals,
+                [{"innovation_id": i, "seq": s, "stage": stage, "entered_at": at} for (i, s), stage in stages.items()],
+            )
+        with engine.connect() as conn:
+            rows = Rows(conn)
+            for (innovation_id, seq), stage in stages.items():
+                found = rows.get(t.stage_intervals, innovation_id, seq)
+                assert found is not None
+                assert (found["innovation_id"], found["seq"], found["stage"]) == (innovation_id, seq, stage)
+            assert rows.get(t.stage_intervals, ids[1], 2) is None
+            assert rows.get(t.stage_intervals, ids[2], 1) is None
+            with pytest.raises(TypeError, match="keyed by"):
+                rows.get(t.stage_intervals, ids[0])
+        with engine.begin() as conn:
+            BulkWriter(conn).insert(t.audit_chain, [{"position": p, "hash": f"h{p}"} for p in (1, 2, 3)])
+        with engine.connect() as conn:
+            rows = Rows(conn)
+            rows.prefetch(t.audit_chain, {1, 3, 99})
+            conn.execute(t.audit_chain.delete())  # what follows comes from what prefetch loaded
+            assert rows.get(t.audit_chain, 1) == {"position": 1, "hash": "h1"}
+            assert rows.get(t.audit_chain, 3) == {"position": 3, "hash": "h3"}
+            assert rows.get(t.audit_chain, 99) is None
+            assert rows.get(t.audit_chain, 2) is None
+    finally:
+        engine.dispose()
