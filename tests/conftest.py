@@ -1,4 +1,4 @@
-"""Shared fixtures: stores (memory, SQLite file, PostgreSQL schema per test) and actors."""
+"""Shared fixtures: stores (memory, a SQLite file or a PostgreSQL database per test) and actors."""
 
 from __future__ import annotations
 
@@ -59,15 +59,28 @@ def require_postgres() -> None:
 # Most tests start from a store at the newest schema: each gets a copy of one migrated once per test process
 # (`tracker db upgrade` takes about 0.35 s on PostgreSQL and 0.1 s on SQLite; a copy, 25 ms and 2 ms). A test that
 # needs a store with nothing in it (the migrations', the first start's) asks for empty_postgres_url or
-# empty_sqlite_url. Each test still has a database of its own, dropped afterwards.
+# empty_sqlite_url. Each test still has a database of its own, dropped afterwards. The PostgreSQL copies keep the
+# tracker in a schema of its own (`?schema=`), as a shared database would, so that every test goes through it.
+TEST_SCHEMA = "tracker"
 
 
 def _database_url(name: str) -> str:
-    return urlunsplit(urlsplit(PG_URL)._replace(path=f"/{name}", query=""))
+    return urlunsplit(urlsplit(PG_URL)._replace(path=f"/{name}", query=f"schema={TEST_SCHEMA}"))
 
 
 def _admin_connection() -> psycopg.Connection:
     return psycopg.connect(PG_URL.split("?")[0], autocommit=True)
+
+
+def _create_database(name: str, template: str | None = None) -> None:
+    statement = sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name))
+    if template is not None:
+        statement += sql.SQL(" TEMPLATE {}").format(sql.Identifier(template))
+    with _admin_connection() as conn:
+        try:
+            conn.execute(statement)
+        except psycopg.errors.InsufficientPrivilege:
+            pytest.fail(f"each PostgreSQL test makes a database of its own: the user of {PG_URL} needs CREATEDB")
 
 
 def _drop_database(name: str) -> None:
@@ -80,8 +93,7 @@ def _postgres_template() -> Iterator[str]:
     """A database at the newest schema, for per-test copies; dropped when the test process ends."""
     require_postgres()
     name = f"tmpl_{uuid.uuid4().hex[:16]}"
-    with _admin_connection() as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    _create_database(name)
     try:
         upgrade_database(Settings(database_url=_database_url(name)))
         with _admin_connection() as conn:
@@ -97,12 +109,10 @@ def _postgres_template() -> Iterator[str]:
 
 @pytest.fixture
 def postgres_url(_postgres_template: str) -> Iterator[str]:
-    """A database of its own at the newest schema (a copy of the template); dropped afterwards."""
+    """A database of its own at the newest schema, in the schema TEST_SCHEMA (a copy of the template); dropped
+    afterwards."""
     name = f"t_{uuid.uuid4().hex[:16]}"
-    with _admin_connection() as conn:
-        conn.execute(
-            sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(_postgres_template))
-        )
+    _create_database(name, template=_postgres_template)
     yield _database_url(name)
     _drop_database(name)
 

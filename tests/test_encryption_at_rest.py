@@ -134,10 +134,11 @@ def test_a_key_on_a_store_written_in_plaintext_fails_at_start_up(url: str) -> No
         environment.app.extensions["tracker"].close()
 
 
-def test_an_empty_or_uncreated_store_starts_with_a_key(sqlite_url: str) -> None:
-    build_application(Settings(database_url=sqlite_url, cipher_key=KEY)).close()  # no tables yet: nothing to check
-    upgrade_database(Settings(database_url=sqlite_url, cipher_key=KEY))
-    build_application(Settings(database_url=sqlite_url, cipher_key=KEY)).close()
+def test_an_empty_or_uncreated_store_starts_with_a_key(empty_sqlite_url: str) -> None:
+    settings = Settings(database_url=empty_sqlite_url, cipher_key=KEY)
+    build_application(settings).close()  # no tables yet: nothing to check
+    upgrade_database(settings)
+    build_application(settings).close()
 
 
 @pytest.mark.parametrize(
