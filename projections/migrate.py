@@ -22,7 +22,9 @@ def alembic_config() -> Config:
 
 
 def _migrate(url: str, move: Callable[[Config, str], None], revision: str) -> None:
-    engine = make_engine(url)
+    # Alembic reads the revision and then writes, in one transaction: on SQLite the writer engine's transaction holds
+    # the write lock from its start, so another process's commit in between cannot fail the migration.
+    engine = make_engine(url, writer=True)
     try:
         with engine.begin() as conn:
             config = alembic_config()

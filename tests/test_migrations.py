@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import os
 import random
+import sqlite3
 import subprocess
 import sys
+import threading
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -15,7 +17,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 
 from access.attempts import auth_failures
 from access.tables import api_keys, key_metadata, people, person_changes
@@ -26,6 +28,8 @@ from projections.read_model import ReadModel
 from projections.tables import metadata
 from runtime.import_jobs import import_jobs
 from storage.application import open_application
+from storage.config import StoreConfig
+from storage.schema import create_event_tables
 from tests.readmodel import Clock, random_history
 from tests.world import build_world
 
@@ -212,3 +216,41 @@ def test_cli_reports_status_and_lag_when_worker_is_not_running(empty_sqlite_url:
     assert [line.split() for line in caught_up.splitlines()[1:]] == [
         [n, str(written), str(written), "0"] for n in ("audit", "audit_chain", "directory", "portfolio")
     ]
+
+
+def test_an_upgrade_on_sqlite_is_not_failed_by_another_connection_writing_after_it_reads_its_revision(
+    empty_sqlite_url: str,
+) -> None:
+    """Alembic reads the revision and then writes, in one transaction: on SQLite it must hold the write lock from its
+    start, or another process's commit in between (a web process still running) fails the upgrade at once."""
+    create_event_tables(empty_sqlite_url)
+    upgrade(empty_sqlite_url, "0024")
+    path = StoreConfig.from_url(empty_sqlite_url).path
+    interfered: list[str] = []
+
+    def another_writer(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "alembic_version" not in statement or not statement.lstrip().upper().startswith("SELECT") or interfered:
+            return
+        other = sqlite3.connect(path, timeout=0.1, isolation_level=None, check_same_thread=False)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("UPDATE rm_tracking SET position = position")
+        except sqlite3.OperationalError as error:  # the upgrade holds the write lock
+            interfered.append(str(error))
+            other.close()
+            return
+        interfered.append("writing")
+
+        def commit() -> None:
+            other.execute("COMMIT")
+            other.close()
+
+        threading.Timer(0.2, commit).start()
+
+    event.listen(Engine, "after_cursor_execute", another_writer)
+    try:
+        upgrade(empty_sqlite_url)
+    finally:
+        event.remove(Engine, "after_cursor_execute", another_writer)
+    assert interfered == ["database is locked"]  # the other writer waited for the upgrade, not the reverse
+    assert current_revision(empty_sqlite_url) == HEAD
