@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import os
 import random
-import sqlite3
 import subprocess
 import sys
-import threading
 import uuid
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -17,7 +15,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, event, select
+from sqlalchemy import Engine, select
 
 from access.attempts import auth_failures
 from access.tables import api_keys, key_metadata, people, person_changes
@@ -31,6 +29,7 @@ from storage.application import open_application
 from storage.config import StoreConfig
 from storage.schema import create_event_tables
 from tests.readmodel import Clock, random_history
+from tests.sqlite_interference import a_select, another_writer
 from tests.world import build_world
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -226,31 +225,11 @@ def test_an_upgrade_on_sqlite_is_not_failed_by_another_connection_writing_after_
     create_event_tables(empty_sqlite_url)
     upgrade(empty_sqlite_url, "0024")
     path = StoreConfig.from_url(empty_sqlite_url).path
-    interfered: list[str] = []
 
-    def another_writer(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "alembic_version" not in statement or not statement.lstrip().upper().startswith("SELECT") or interfered:
-            return
-        other = sqlite3.connect(path, timeout=0.1, isolation_level=None, check_same_thread=False)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("UPDATE rm_tracking SET position = position")
-        except sqlite3.OperationalError as error:  # the upgrade holds the write lock
-            interfered.append(str(error))
-            other.close()
-            return
-        interfered.append("writing")
+    def reads_the_revision(statement: str) -> bool:
+        return a_select(statement) and "alembic_version" in statement
 
-        def commit() -> None:
-            other.execute("COMMIT")
-            other.close()
-
-        threading.Timer(0.2, commit).start()
-
-    event.listen(Engine, "after_cursor_execute", another_writer)
-    try:
+    with another_writer(path, reads_the_revision, Engine) as interfered:
         upgrade(empty_sqlite_url)
-    finally:
-        event.remove(Engine, "after_cursor_execute", another_writer)
     assert interfered == ["database is locked"]  # the other writer waited for the upgrade, not the reverse
     assert current_revision(empty_sqlite_url) == HEAD

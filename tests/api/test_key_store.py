@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import sqlite3
-import threading
-from typing import Any
-
 import pytest
-from sqlalchemy import event
 
 from access.keys import KeyError_
 from bootstrap import build_services, upgrade_database
 from runtime.settings import Settings
 from storage.config import StoreConfig
 from tests.api.conftest import Env
+from tests.sqlite_interference import a_select, another_writer
 
 
 @pytest.mark.parametrize("action", ["create", "revoke"])
@@ -24,44 +20,20 @@ def test_a_key_is_created_or_revoked_when_another_connection_writes_between_its_
     upgrade_database(settings)
     services = build_services(settings)
     path = StoreConfig.from_url(sqlite_url).path
-    interfered: list[str] = []
     if action == "revoke":
         _, made = services.keys.create(name="while-writing", role="analyst")
-
-    def another_writer(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        # Right after the check (is the name taken? which key is it?), another connection writes and commits a moment
-        # later, as the web process's projection thread does: the key's own write must not be the one that fails.
-        if statement.lstrip().upper().startswith("SELECT") and not interfered:
-            other = sqlite3.connect(path, timeout=0.1, isolation_level=None, check_same_thread=False)
-            try:
-                other.execute("BEGIN IMMEDIATE")
-                other.execute("UPDATE rm_tracking SET updated_at = updated_at")
-            except sqlite3.OperationalError as error:  # the key's transaction holds the write lock
-                interfered.append(str(error))
-                other.close()
-                return
-            interfered.append("writing")
-
-            def commit() -> None:
-                other.execute("COMMIT")
-                other.close()
-
-            threading.Timer(0.2, commit).start()
-
-    engines = (services.read_model.reader, services.read_model.writer)
-    for engine in engines:
-        event.listen(engine, "after_cursor_execute", another_writer)
+    # Right after the check (is the name taken? which key is it?), another connection writes and commits a moment
+    # later, as the web process's projection thread does: the key's own write must not be the one that fails.
     try:
-        if action == "create":
-            token, info = services.keys.create(name="while-writing", role="analyst")
-            assert token.startswith("iet_")
-            assert info.name == "while-writing"
-        else:
-            assert services.keys.revoke(made.id) == 1
-            assert services.keys.list(include_revoked=True)[0].revoked_at is not None
+        with another_writer(path, a_select, services.read_model.reader, services.read_model.writer) as interfered:
+            if action == "create":
+                token, info = services.keys.create(name="while-writing", role="analyst")
+                assert token.startswith("iet_")
+                assert info.name == "while-writing"
+            else:
+                assert services.keys.revoke(made.id) == 1
+                assert services.keys.list(include_revoked=True)[0].revoked_at is not None
     finally:
-        for engine in engines:
-            event.remove(engine, "after_cursor_execute", another_writer)
         services.close()
     assert interfered == ["database is locked"]  # the other writer waited for the key's transaction, not the reverse
 
