@@ -5,10 +5,8 @@ from __future__ import annotations
 import time
 from uuid import uuid4
 
-from eventsourcing.application import project_aggregate
-
 from tracker.actors import Actor
-from tracker.application import TrackerApplication
+from tracker.application import TrackerApplication, replay
 from tracker.base import Context
 from tracker.innovation import Innovation
 
@@ -38,6 +36,6 @@ def load_times(app: TrackerApplication, innovation_id: object, repeats: int) -> 
         snapshot.append((time.perf_counter() - t0) * 1000)
     for _ in range(max(5, repeats // 20)):
         t0 = time.perf_counter()
-        project_aggregate(None, app.events.get(innovation_id))  # type: ignore[arg-type]
+        replay(None, app.events.get(innovation_id))  # type: ignore[arg-type]
         scratch.append((time.perf_counter() - t0) * 1000)
     return snapshot, scratch
