@@ -15,11 +15,12 @@ _config = StoreConfig.from_url(os.environ.get("TRACKER_DATABASE_URL", DEFAULT_DA
 _store = _config.kind
 
 bind = os.environ.get("TRACKER_BIND", "127.0.0.1:8000")
-# SQLite has one writer at a time: one worker with threads serves it by default. More workers work (TRACKER_WORKERS):
-# their writes take turns at the file's writer lock, one of them follows the log, and reads see every worker's writes
-# (runtime.workers); on two cores they leave no room for the webhooks' work under load (docs/performance.md).
-# PostgreSQL scales out.
-_default_workers = 1 if _store == "sqlite" else multiprocessing.cpu_count() * 2
+# SQLite has one writer at a time, but a request's CPU work (parsing, checking, loading, answering) need not wait for
+# it: two workers by default, where there are two cores, since one process is bound by one core. Their writes take
+# turns at the file's writer lock, one of them follows the log, and reads see every worker's writes (runtime.workers).
+# More are allowed (TRACKER_WORKERS) and measured only up to two (docs/performance.md). PostgreSQL scales out.
+_cores = multiprocessing.cpu_count()
+_default_workers = min(2, _cores) if _store == "sqlite" else _cores * 2
 workers = int(os.environ.get("TRACKER_WORKERS", str(_default_workers)))
 threads = int(os.environ.get("TRACKER_THREADS", "4"))
 worker_class = "gthread"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import signal
 import subprocess
 import sys
@@ -133,3 +134,26 @@ def test_two_sqlite_workers_read_each_others_writes_and_one_of_them_follows_the_
             web.wait(timeout=20)
     table = cli(env, "projections", "status").splitlines()[1:]
     assert all(line.split()[-1] == "0" for line in table), table
+
+
+@pytest.mark.parametrize(
+    ("url", "cores", "expected"),
+    [
+        ("sqlite:///var/tracker.db", 2, 2),
+        ("sqlite:///var/tracker.db", 8, 2),
+        ("sqlite:///var/tracker.db", 1, 1),
+        ("postgresql://postgres@127.0.0.1:5432/test", 2, 4),
+    ],
+)
+def test_gunicorn_serves_sqlite_with_two_workers_where_there_are_two_cores(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, cores: int, expected: int
+) -> None:
+    """One process is bound by one core, so SQLite's default is two workers where there are two cores; PostgreSQL's
+    is two per core."""
+    monkeypatch.delenv("TRACKER_WORKERS", raising=False)
+    # Set, so that the settings of several workers do not make a metrics directory of their own for this process.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    monkeypatch.setenv("TRACKER_DATABASE_URL", url)
+    monkeypatch.setattr("multiprocessing.cpu_count", lambda: cores)
+    settings = runpy.run_path(str(ROOT / "gunicorn.conf.py"))
+    assert settings["workers"] == expected
