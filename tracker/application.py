@@ -41,6 +41,10 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+# What rebuilds an aggregate from its events (the library's ProjectorFunction).
+Projector = Callable[[Any, Iterable[Any]], Any]
+
+
 def replay(aggregate: Any, events: Iterable[Any]) -> Any:
     """Apply `events` in turn to `aggregate` (None before the first): the library's project_aggregate without its
     assertion that each event matches a runtime-checkable Protocol. On Python 3.11 that isinstance check walks the
@@ -60,7 +64,7 @@ class TrackerRepository(Repository[UUID]):
         aggregate_id: UUID,
         *,
         version: int | None = None,
-        projector_func: Callable[[Any, Iterable[Any]], Any] = replay,
+        projector_func: Projector = replay,
         fastforward_skipping: bool = False,
         deepcopy_from_cache: bool = True,
     ) -> Any:
@@ -79,7 +83,7 @@ class TrackerApplication(Application[UUID]):
 
     name = "tracker"
     snapshotting_intervals: ClassVar[dict[type[Aggregate], int]] = {Innovation: 100}
-    snapshotting_projectors: ClassVar[dict[type[Aggregate], Callable[[Any, Iterable[Any]], Any]]] = {Innovation: replay}
+    snapshotting_projectors: ClassVar[dict[type[Aggregate], Projector]] = {Innovation: replay}
 
     def __init__(
         self,
