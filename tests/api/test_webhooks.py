@@ -464,9 +464,12 @@ def test_what_an_endpoint_stops_taking_is_still_sent_and_what_comes_while_it_is_
 def test_a_lane_stops_before_its_claim_lapses_so_nothing_is_sent_twice(sqlite_hooks: Env, receiver: Receiver) -> None:
     env = sqlite_hooks
     outbox = outbox_of(env)
-    outbox.sender.lease = timedelta(seconds=2)
+    # Eight answers of 0.6 s take longer than the 4 s lease, so a lane that sent them all would still be sending when
+    # its claim lapsed. A lane stops sending after half the lease (2 s): its last answer and the record of what it
+    # sent then have 1.4 s before the claim lapses, a margin no busy machine uses up.
+    outbox.sender.lease = timedelta(seconds=4)
     create(env, receiver.url, ["innovation.submitted"])
-    receiver.default = (200, {}, 0.3)
+    receiver.default = (200, {}, 0.6)
     for _ in range(8):
         submit(env)
     outbox.derivation.catch_up()
