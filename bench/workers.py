@@ -20,6 +20,8 @@ from bench.receiver import webhook_receiver
 from bench.stack import running_stack
 from bench.write_path import http_load
 
+HEADERS = ["workers", "writes, paced", "writes, while webhooks are sent", "webhook arrival"]
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -43,9 +45,9 @@ def main(argv: list[str] | None = None) -> int:
                 f"p99 {pct(hooks.latencies_ms, 99):,.0f} ms, {hooks.undelivered} not arrived",
             ]
         )
-        print(table(["workers", "writes, paced", "writes, while webhooks are sent", "webhook arrival"], rows[-1:]))
+        print(table(HEADERS, rows[-1:]))
     print(f"\nSQLite, the write mix paced at {args.rate:,.0f} cmd/s, {date.today().isoformat()}, {machine()}\n")
-    print(table(["workers", "writes, paced", "writes, while webhooks are sent", "webhook arrival"], rows))
+    print(table(HEADERS, rows))
     return 0
 
 
