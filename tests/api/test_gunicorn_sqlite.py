@@ -145,7 +145,7 @@ def test_two_sqlite_workers_read_each_others_writes_and_one_of_them_follows_the_
         ("postgresql://postgres@127.0.0.1:5432/test", 2, 4),
     ],
 )
-def test_gunicorn_serves_sqlite_with_two_workers_where_there_are_two_cores(
+def test_gunicorn_defaults_to_two_workers_on_sqlite_where_there_are_two_cores_and_two_per_core_on_postgres(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path, url: str, cores: int, expected: int
 ) -> None:
     """One process is bound by one core, so SQLite's default is two workers where there are two cores; PostgreSQL's
