@@ -2,25 +2,44 @@
 checks.
 
 The root group; each command group lives in its own module (cli.database, cli.keys, cli.people, cli.imports, cli.demo,
-cli.projections, cli.outbox, cli.audit)."""
+cli.projections, cli.outbox, cli.audit), imported only when its command runs or the help lists it: a worker started
+by `tracker projections run` then loads neither the importers nor the web app the outbox renders its e-mails with."""
 
 from __future__ import annotations
 
+import importlib
+
 import click
 
-from cli import audit, database, demo, imports, keys, outbox, people, projections
+# Each command: the module that defines it, and its name there.
+COMMANDS = {
+    "db": ("cli.database", "db"),
+    "keys": ("cli.keys", "keys"),
+    "people": ("cli.people", "people"),
+    "import": ("cli.imports", "import_"),
+    "demo": ("cli.demo", "demo"),
+    "projections": ("cli.projections", "projections"),
+    "audit": ("cli.audit", "audit"),
+    "outbox": ("cli.outbox", "outbox"),
+}
 
 
-@click.group()
+class Commands(click.Group):
+    """A group whose commands are imported from their modules when they are looked up (click's lazy-loading
+    pattern)."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, name = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), name)
+        assert isinstance(command, click.Command), f"{module}.{name} is not a click command"
+        return command
+
+
+@click.group(cls=Commands)
 def main() -> None:
     """Innovation Ecosystem Tracker administration (store chosen by TRACKER_DATABASE_URL)."""
-
-
-main.add_command(database.db)
-main.add_command(keys.keys)
-main.add_command(people.people)
-main.add_command(imports.import_)
-main.add_command(demo.demo)
-main.add_command(projections.projections)
-main.add_command(audit.audit)
-main.add_command(outbox.outbox)

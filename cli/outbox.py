@@ -9,12 +9,10 @@ from typing import Any
 
 import click
 
-from bootstrap import create_app
 from cli.common import configuration_errors
 from projections.following import MAX_OUTAGE_WAIT, STORE_UNAVAILABLE
 from runtime.services import Services
 from runtime.settings import Settings
-from web.services import SERVICES
 
 
 @click.group("outbox")
@@ -24,7 +22,11 @@ def outbox() -> None:
 
 def _services() -> tuple[Any, Services]:
     """The services of a web app that serves nothing and runs nothing in the background: the pages give the outbox
-    its e-mail renderer."""
+    its e-mail renderer. Imported here: the web app is the slowest part of the tracker to import, and only the outbox's
+    commands need it."""
+    from bootstrap import create_app
+    from web.services import SERVICES
+
     with configuration_errors():
         settings = dataclasses.replace(Settings.from_env(), inline_projections=False, inline_outbox=False)
         app = create_app(settings)

@@ -66,3 +66,20 @@ def test_the_domain_loads_no_driver_and_no_web_when_imported() -> None:
         [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
     )
     assert loaded.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("command", ["db", "keys", "people", "import", "demo", "projections", "audit"])
+def test_a_command_that_serves_no_pages_loads_no_web_app(command: str) -> None:
+    """The web app is the slowest part of the tracker to import: the commands that serve no pages, the projection
+    worker's among them, start without it (only the outbox's commands render e-mails with it)."""
+    probe = (
+        "import sys\n"
+        "from cli.main import main\n"
+        f"assert main.get_command(None, {command!r}) is not None\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'flask', 'flask_smorest', 'api', 'pages', 'web'}))"
+    )
+    loaded = subprocess.run(  # noqa: S603 - this interpreter, on the project's own modules
+        [sys.executable, "-c", probe], cwd=ROOT, capture_output=True, text=True, check=True, timeout=60
+    )
+    assert loaded.stdout.strip() == "[]"
+
