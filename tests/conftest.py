@@ -117,6 +117,21 @@ def postgres_url(_postgres_template: str) -> Iterator[str]:
     _drop_database(name)
 
 
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def module_sql_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A SQL store at the newest schema shared by one module's tests in a test process, for many small cases that
+    each clear what they use first (a store of its own costs more than such a case)."""
+    if request.param == "sqlite":
+        path = tmp_path_factory.mktemp("module") / "tracker.db"
+        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
+        yield f"sqlite:///{path}"
+        return
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    _create_database(name, template=request.getfixturevalue("_postgres_template"))
+    yield _database_url(name)
+    _drop_database(name)
+
+
 @pytest.fixture
 def empty_postgres_url() -> Iterator[str]:
     """An empty schema of its own in the test database; dropped afterwards."""

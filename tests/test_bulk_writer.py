@@ -64,8 +64,9 @@ def _stored(conn: Any, table: Table) -> list[dict[str, Any]]:
 
 @pytest.mark.parametrize("count", [1, 12], ids=["one-row", "many-rows"])
 @pytest.mark.parametrize("table", t.READ_MODEL_TABLES, ids=lambda table: table.name)
-def test_bulk_insert_and_update_store_what_sqlalchemy_stores(sql_url: str, table: Table, count: int) -> None:
-    """Many rows go as arrays on PostgreSQL, a single row as plain parameters: both store what SQLAlchemy does."""
+def test_bulk_insert_and_update_store_what_sqlalchemy_stores(module_sql_url: str, table: Table, count: int) -> None:
+    """Many rows go as arrays on PostgreSQL, a single row as plain parameters: both store what SQLAlchemy does.
+    Each case empties its table before each of its two writes."""
     rng = random.Random(table.name)
     rows = _rows(table, rng, count)
     pk = [c.name for c in table.primary_key.columns]
@@ -81,7 +82,7 @@ def test_bulk_insert_and_update_store_what_sqlalchemy_stores(sql_url: str, table
     if not changes and plain:  # one row may draw no change at all: change its first non-key column
         changes = {tuple(rows[0][c] for c in pk): {plain[0].name: _value(plain[0], rng, allow_null=False)}}
     assert changes or not plain
-    engine = make_engine(sql_url, writer=True)
+    engine = make_engine(module_sql_url, writer=True)
     stored = []
     try:
         for bulk in (False, True):
