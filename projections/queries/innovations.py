@@ -6,14 +6,17 @@ import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Any
+from functools import cache
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from sqlalchemy import (
+    BindParameter,
     Connection,
     Select,
     Text,
     and_,
+    bindparam,
     case,
     cast,
     exists,
@@ -73,7 +76,12 @@ def _portfolio(f: InnovationFilter, scope: Scope = EVERYTHING) -> tuple[Select[A
         }
         query = select(*_summary_columns(), *_labelled(raw, scope)).select_from(i)
         return query.where(*scope.conditions()), _masked(raw, scope)
-    at = naive(f.as_of)
+    return _portfolio_then(naive(f.as_of), scope)
+
+
+def _portfolio_then(at: datetime | BindParameter[Any], scope: Scope) -> tuple[Select[Any], dict[str, Any]]:
+    """_portfolio as of `at`: naive UTC, or a parameter that will be."""
+    i = t.innovations
     si, st, sh = t.stage_intervals.alias("si"), t.status_intervals.alias("st"), t.score_history.alias("sh")
     raw = {
         "stage": si.c.stage,
@@ -196,9 +204,9 @@ def list_innovations(
     page_size: int = 20,
     scope: Scope = EVERYTHING,
 ) -> Page:
-    query, cols = _filtered(f, scope)
     if _by_score_then(f, sort, scope):
-        return _by_score_as_of(conn, f, sort, page, page_size, query, cols)
+        return _by_score_as_of(conn, naive(f.as_of), sort, page, page_size)  # type: ignore[arg-type]
+    query, cols = _filtered(f, scope)
     rows = conn.execute(_ordered(query, cols, sort).limit(page_size).offset(offset(page, page_size))).mappings()
     return Page([summary(r) for r in rows], _total(conn, f, scope, query), page, page_size)
 
@@ -215,31 +223,51 @@ def _by_score_then(f: InnovationFilter, sort: str, scope: Scope) -> bool:
     )
 
 
-def _by_score_as_of(
-    conn: Connection, f: InnovationFilter, sort: str, page: int, page_size: int, query: Select[Any], cols: Any
-) -> Page:
+class _ByScore(NamedTuple):
+    """The statements of _by_score_as_of in one direction, the instant bound as `at`."""
+
+    ids: Select[Any]
+    rows: Select[Any]
+    scored: Select[Any]
+    unscored: Select[Any]
+
+
+@cache
+def _by_score_statements(sort: str) -> _ByScore:
+    """Built once per direction: the dashboard's slider reads a page with every step, and building these statements
+    cost more than running them."""
+    i, sh = t.innovations, t.score_history
+    at = bindparam("at")
+    query, cols = _portfolio_then(at, EVERYTHING)
+    value = sh.c.value.desc() if sort.startswith("-") else sh.c.value.asc()
+    # Tested row by row (not joined): the scores are read in the index's order and the page stops early.
+    held = and_(scored_at(sh, at), exists().where(i.c.id == sh.c.innovation_id, i.c.submitted_at <= at))
+    return _ByScore(
+        ids=select(sh.c.innovation_id).where(held).order_by(value, sh.c.innovation_id),
+        rows=query.where(i.c.id.in_(bindparam("ids", expanding=True))),
+        scored=select(func.count()).where(held),
+        unscored=_ordered(query.where(cols["mpi_value"].is_(None)), cols, sort),
+    )
+
+
+def _by_score_as_of(conn: Connection, at: datetime, sort: str, page: int, page_size: int) -> Page:
     """The same page as the general query, without joining and sorting every innovation submitted by then.
 
     The scored innovations come first, in MPI order, each the score history's row that held then (of an innovation
     submitted by then), read in the order of an index (value, id) until the page is full; the page's rows are then
     read by id. Where the page runs past the scored innovations, the unscored follow in id order, as in the general
     query. The total is the number of innovations submitted by then, from running counts by month."""
-    i, sh = t.innovations, t.score_history
-    at = naive(f.as_of)  # type: ignore[arg-type]
+    statements = _by_score_statements(sort)
     start = offset(page, page_size)
-    value = sh.c.value.desc() if sort.startswith("-") else sh.c.value.asc()
-    # Tested row by row (not joined): the scores are read in the index's order and the page stops early.
-    held = and_(scored_at(sh, at), exists().where(i.c.id == sh.c.innovation_id, i.c.submitted_at <= at))
-    ids = conn.scalars(
-        select(sh.c.innovation_id).where(held).order_by(value, sh.c.innovation_id).limit(page_size).offset(start)
-    ).all()
-    found = {r["id"]: summary(r) for r in conn.execute(query.where(i.c.id.in_(ids))).mappings()} if ids else {}
+    ids = conn.scalars(statements.ids.limit(page_size).offset(start), {"at": at}).all()
+    found = {}
+    if ids:
+        found = {r["id"]: summary(r) for r in conn.execute(statements.rows, {"at": at, "ids": ids}).mappings()}
     items = [found[n] for n in ids if n in found]
     if len(ids) < page_size:
-        scored = conn.execute(select(func.count()).where(held)).scalar_one() if not ids else start
-        unscored = _ordered(query.where(cols["mpi_value"].is_(None)), cols, sort)
-        rows = conn.execute(unscored.limit(page_size - len(ids)).offset(max(start - scored, 0))).mappings()
-        items.extend(summary(r) for r in rows)
+        scored = conn.execute(statements.scored, {"at": at}).scalar_one() if not ids else start
+        unscored = statements.unscored.limit(page_size - len(ids)).offset(max(start - scored, 0))
+        items.extend(summary(r) for r in conn.execute(unscored, {"at": at}).mappings())
     return Page(items, submitted_by(conn, at), page, page_size)
 
 
