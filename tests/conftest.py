@@ -59,8 +59,9 @@ def require_postgres() -> None:
 # Most tests start from a store at the newest schema: each gets a copy of one migrated once per test process
 # (`tracker db upgrade` takes about 0.35 s on PostgreSQL and 0.1 s on SQLite; a copy, 25 ms and 2 ms). A test that
 # needs a store with nothing in it (the migrations', the first start's) asks for empty_postgres_url or
-# empty_sqlite_url. Each test still has a database of its own, dropped afterwards. The PostgreSQL copies keep the
-# tracker in a schema of its own (`?schema=`), as a shared database would, so that every test goes through it.
+# empty_sqlite_url. Each test still has a database of its own, dropped afterwards, but for module_sql_url, which one
+# module's small cases share in a test process. The PostgreSQL copies keep the tracker in a schema of its own
+# (`?schema=`), as a shared database would, so that every test goes through it.
 TEST_SCHEMA = "tracker"
 
 

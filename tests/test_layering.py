@@ -9,6 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
+
+from cli.main import COMMANDS, main
 
 ROOT = Path(__file__).resolve().parent.parent
 ROOMS = ("tracker", "storage", "projections", "access", "importers", "runtime", "web", "api", "pages", "cli")
@@ -68,7 +71,7 @@ def test_the_domain_loads_no_driver_and_no_web_when_imported() -> None:
     assert loaded.stdout.strip() == "[]"
 
 
-@pytest.mark.parametrize("command", ["db", "keys", "people", "import", "demo", "projections", "audit"])
+@pytest.mark.parametrize("command", sorted(set(COMMANDS) - {"outbox"}))
 def test_a_command_that_serves_no_pages_loads_no_web_app(command: str) -> None:
     """The web app is the slowest part of the tracker to import: the commands that serve no pages, the projection
     worker's among them, start without it (only the outbox's commands render e-mails with it)."""
@@ -83,3 +86,8 @@ def test_a_command_that_serves_no_pages_loads_no_web_app(command: str) -> None:
     )
     assert loaded.stdout.strip() == "[]"
 
+
+def test_a_mistyped_command_is_answered_with_the_one_that_was_meant() -> None:
+    result = CliRunner().invoke(main, ["impor"])
+    assert result.exit_code == 2
+    assert "Did you mean 'import'?" in result.output

@@ -7,18 +7,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, literal, or_
+from sqlalchemy import BindParameter, ColumnElement, Select, and_, exists, literal, or_
 
 from projections import tables as t
 from tracker.validation import normalise_name
 
 
-def open_at(interval: Any, at: datetime) -> ColumnElement[bool]:
+def open_at(interval: Any, at: datetime | BindParameter[Any]) -> ColumnElement[bool]:
     """A stage or status interval open at `at` (naive UTC): entered by then, not yet exited."""
     return and_(interval.c.entered_at <= at, or_(interval.c.exited_at.is_(None), interval.c.exited_at > at))
 
 
-def scored_at(history: Any, at: datetime) -> ColumnElement[bool]:
+def scored_at(history: Any, at: datetime | BindParameter[Any]) -> ColumnElement[bool]:
     """The row of the score history that held at `at` (naive UTC)."""
     return and_(history.c.at <= at, or_(history.c.valid_to.is_(None), history.c.valid_to > at))
 
@@ -53,7 +53,7 @@ class Scope:
     def conditions(self) -> list[ColumnElement[bool]]:
         return [self.where] if self.where is not None else []
 
-    def as_of(self, at: datetime) -> list[ColumnElement[bool]]:
+    def as_of(self, at: datetime | BindParameter[Any]) -> list[ColumnElement[bool]]:
         """The conditions for the portfolio as it stood at `at` (naive UTC): visible now, and visible then."""
         if self.then is None:
             return self.conditions()

@@ -161,7 +161,7 @@ def _submitted_by() -> Select[Any]:
     return select(before.scalar_subquery() + since.scalar_subquery())
 
 
-# Read with every step of the dashboard's slider: built once (building it cost more than running it).
+# Read with every step of the dashboard's slider: built once, as the page it counts for (see _by_score_statements).
 _SUBMITTED_BY = _submitted_by()
 
 

@@ -34,18 +34,20 @@ INVALID_KEY = "iet_0123456789abcdef_" + "x" * 43
 
 
 def _without_coverage(loaded: BaseSchema) -> BaseSchema:
-    """The schema without schemathesis's coverage phase, for the runs whose every answer is decided before the view.
+    """The schema without schemathesis's coverage phase, for the runs without a valid key.
 
-    That phase sends every boundary and malformed value the document allows (about 5,800 of each run's 6,839 cases),
-    and builds them when the tests are collected, in every test process. Without a valid key each of them is
-    answered 401 or 429 before anything reads it, which the examples and the fuzzing phase (valid and malformed
-    values alike) show as well; the runs with a key keep the phase."""
+    That phase sends every boundary and malformed value the document allows (most of a run's cases), and builds them
+    when the tests are collected, in every test process. Without a valid key the answer is decided before any view
+    reads the request (401 or 429, or 404 from the routing for a malformed id), which the examples and the fuzzing
+    phase (valid and malformed values alike) show as well. The runs with a valid key keep the phase, and cover the
+    few operations that need no key."""
     loaded.config.phases.coverage.enabled = False
     return loaded
 
 
 # The apps live for the whole module: schemathesis needs them when the tests are collected.
-# With valid keys and without a key, the failed-authentication limit is off so that every case reaches the view.
+# With valid keys and without a key, the failed-authentication limit is off: every case reaches the key check, not
+# the limit's 429.
 _env = make_env(f"sqlite:///{tempfile.mkdtemp(prefix='tracker-schemathesis-')}/tracker.db", auth_failure_limit="")
 schema = schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _env.app)
 keyless_schema = _without_coverage(schemathesis.openapi.from_wsgi("/api/v1/openapi.json", _env.app))

@@ -35,26 +35,30 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]
     # The portfolio is written first and projected by one rebuild, as an admin would after a bulk load: projected
     # batch by batch by the web app's follower it takes about twice as long.
     store = open_application(url)
-    Portfolio(store, organisations=600, ecosystems=260).generate_innovations(INNOVATIONS, per_save=250)
-    maltese = store.register_organisation(
-        actor=Actor("admin", "admin"),
-        name="Malta College of Arts, Science and Technology",
-        country=RARE,
-        kind="vet_provider",
-    ).aggregate_id
-    provider = Actor("provider-mt", "provider", maltese)
-    for n in range(3):
-        store.submit_innovation(
-            actor=provider,
-            title=f"Maltese apprenticeship idea {n}",
-            summary="s",
-            themes=["mobility"],
-            organisation_id=maltese,
-        )
-    read_model = ReadModel(store, url)
-    read_model.rebuild()
-    read_model.close()
-    store.close()
+    try:
+        Portfolio(store, organisations=600, ecosystems=260).generate_innovations(INNOVATIONS, per_save=250)
+        maltese = store.register_organisation(
+            actor=Actor("admin", "admin"),
+            name="Malta College of Arts, Science and Technology",
+            country=RARE,
+            kind="vet_provider",
+        ).aggregate_id
+        provider = Actor("provider-mt", "provider", maltese)
+        for n in range(3):
+            store.submit_innovation(
+                actor=provider,
+                title=f"Maltese apprenticeship idea {n}",
+                summary="s",
+                themes=["mobility"],
+                organisation_id=maltese,
+            )
+        read_model = ReadModel(store, url)
+        try:
+            read_model.rebuild()
+        finally:
+            read_model.close()
+    finally:
+        store.close()
     app = create_app(settings)
     services = app.extensions["tracker"]
     token, _ = services.keys.create(name="scale-analyst", role="analyst")
