@@ -22,7 +22,7 @@ from projections.engine import make_engine
 from projections.queries import Scope
 from projections.queries.analytics import GROUPS, mpi_distribution, score_groups
 from projections.queries.facets import facets
-from projections.queries.innovations import InnovationFilter, list_innovations
+from projections.queries.innovations import SORTS, InnovationFilter, list_innovations
 from projections.queries.series import score_series
 from projections.read_model import ReadModel
 from projections.rows import Rows
@@ -224,3 +224,24 @@ def test_each_point_of_the_score_groups_over_time_is_the_score_groups_as_of_it(
                 assert (group["innovations"], group["mean_mpi"]) == (expected["innovations"], expected["mean_mpi"])
                 assert group["label"] == (expected["label"] or group["key"])
             assert point["others"] == then["others"], point["at"]
+
+
+def test_the_whole_portfolio_as_of_an_instant_in_any_order_counts_each_innovation_submitted_by_then_once(
+    read_model: ReadModel,
+) -> None:
+    """Its total comes from running counts, not from the joined rows: in every order it is the number of innovations
+    submitted by then, and the rows are those innovations, each once."""
+    rng = random.Random(17)
+    read_model.app.clock = Clock(rng)
+    random_history(build_world(read_model.app), rng, steps=150)
+    read_model.catch_up()
+    with read_model.reader.connect() as conn:
+        submitted = sorted(conn.execute(select(t.innovations.c.submitted_at, t.innovations.c.id)).all())
+        assert len(submitted) > 10
+        middle = submitted[len(submitted) // 2][0]
+        for at in (submitted[0][0] - ONE, submitted[0][0], middle - ONE, middle, submitted[-1][0] + ONE):
+            expected = sorted(n for when, n in submitted if when <= at)
+            for sort in SORTS:
+                found = list_innovations(conn, InnovationFilter(as_of=at.replace(tzinfo=UTC)), sort=sort, page_size=500)
+                assert found.total == len(expected), (at, sort)
+                assert sorted(item["id"] for item in found.items) == expected, (at, sort)

@@ -211,16 +211,17 @@ def list_innovations(
     return Page([summary(r) for r in rows], _total(conn, f, scope, query), page, page_size)
 
 
+def _whole_portfolio_then(f: InnovationFilter, scope: Scope) -> bool:
+    """Whether a list is the whole portfolio as of an instant, for a caller who sees all of it: the dashboard's view
+    as its slider moves. Every innovation submitted by then is in it once (each has one stage and one status interval
+    open at any instant after its submission), so its total is the number submitted by then."""
+    return f.as_of is not None and f == InnovationFilter(as_of=f.as_of) and not scope.restricted and scope.then is None
+
+
 def _by_score_then(f: InnovationFilter, sort: str, scope: Scope) -> bool:
-    """Whether a page is the whole portfolio as of an instant sorted by MPI, for a caller who sees all of it: the
-    dashboard's view as its slider moves, read from the score history's indexes in MPI order."""
-    return (
-        f.as_of is not None
-        and sort in ("mpi", "-mpi")
-        and f == InnovationFilter(as_of=f.as_of)
-        and not scope.restricted
-        and scope.then is None
-    )
+    """Whether a page is the whole portfolio as of an instant sorted by MPI: read from the score history's indexes
+    in MPI order."""
+    return sort in ("mpi", "-mpi") and _whole_portfolio_then(f, scope)
 
 
 class _ByScore(NamedTuple):
@@ -272,13 +273,17 @@ def _by_score_as_of(conn: Connection, at: datetime, sort: str, page: int, page_s
 
 
 def _total(conn: Connection, f: InnovationFilter, scope: Scope, query: Select[Any]) -> int:
-    """How many innovations match. For a caller who sees part of the portfolio now, never by testing every row:
+    """How many innovations match. The whole portfolio as of an instant, for a caller who sees all of it: the number
+    submitted by then, from running counts (see _whole_portfolio_then). For a caller who sees part of the portfolio
+    now, never by testing every row:
 
     - with nothing filtering, everything less the confidential stages plus what of them the caller may see (the
       scope's `granted_total`): three counts, each of an index or of the caller's own grants;
     - otherwise in two parts in one statement, each answered from an index: what everyone sees, and what of the
       confidential stages the caller may. A list of one stage is all public or all confidential: only its part is
       counted."""
+    if _whole_portfolio_then(f, scope):
+        return submitted_by(conn, naive(f.as_of))  # type: ignore[arg-type]
     if scope.public is None or scope.private is None or scope.granted is None or f.as_of is not None:
         return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
     i = t.innovations
