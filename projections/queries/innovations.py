@@ -28,7 +28,6 @@ from sqlalchemy import (
 
 from projections import tables as t
 from projections.queries import EVERYTHING, Page, Scope, aware, contains, naive, offset, open_at, scored_at
-from projections.queries.analytics import portfolio_open_intervals
 from projections.queries.facets import submitted_by
 from tracker.stages import CONFIDENTIAL_STAGES
 
@@ -275,21 +274,16 @@ def _by_score_as_of(conn: Connection, at: datetime, sort: str, page: int, page_s
 
 def _total(conn: Connection, f: InnovationFilter, scope: Scope, query: Select[Any]) -> int:
     """How many innovations match. The whole portfolio as of an instant, for a caller who sees all of it: the number
-    submitted by then, or of one stage or status then, from running counts (see _whole_portfolio_then). For a caller
-    who sees part of the portfolio now, never by testing every row:
+    submitted by then, from running counts (see _whole_portfolio_then). For a caller who sees part of the portfolio
+    now, never by testing every row:
 
     - with nothing filtering, everything less the confidential stages plus what of them the caller may see (the
       scope's `granted_total`): three counts, each of an index or of the caller's own grants;
     - otherwise in two parts in one statement, each answered from an index: what everyone sees, and what of the
       confidential stages the caller may. A list of one stage is all public or all confidential: only its part is
       counted."""
-    if _whole_portfolio_then(replace(f, stage=None, status=None), scope) and not (f.stage and f.status):
-        at = naive(f.as_of)  # type: ignore[arg-type]
-        if not f.stage and not f.status:
-            return submitted_by(conn, at)
-        # One stage or one status of the whole portfolio: the intervals open then, from the funnel's daily counts.
-        dimension, value = ("stage", f.stage) if f.stage else ("status", f.status)
-        return portfolio_open_intervals(conn, at)[dimension].get(value, 0)  # type: ignore[arg-type]
+    if _whole_portfolio_then(f, scope):
+        return submitted_by(conn, naive(f.as_of))  # type: ignore[arg-type]
     if scope.public is None or scope.private is None or scope.granted is None or f.as_of is not None:
         return int(conn.execute(select(func.count()).select_from(query.subquery())).scalar_one())
     i = t.innovations
