@@ -118,6 +118,14 @@ def http_reads(stack: Stack, ids: list[Any], repeats: int, csv_query: str, actor
             lambda: get(f"/api/v1/innovations?sort=-mpi&page_size=50&as_of={quote(_month(rng).isoformat())}"),
             repeats,
         ),
+        # Filtered, the same list takes the general query: every innovation of the stage then, joined and sorted.
+        "list as of one stage": _timed(
+            lambda: get(
+                f"/api/v1/innovations?stage={rng.choice(stages)}&sort=-mpi&page_size=50"
+                f"&as_of={quote(_month(rng).isoformat())}"
+            ),
+            repeats,
+        ),
         "distribution as of": _timed(
             lambda: get(f"/api/v1/analytics/mpi-distribution?as_of={quote(_month(rng).isoformat())}"), repeats
         ),
@@ -184,6 +192,14 @@ def sql_reads(
         ),
         "list as of": _timed(
             run(lambda c: list_innovations(c, InnovationFilter(as_of=_month(rng)), sort="-mpi", page_size=50)),
+            repeats,
+        ),
+        "list as of one stage": _timed(
+            run(
+                lambda c: list_innovations(
+                    c, InnovationFilter(as_of=_month(rng), stage=rng.choice(stages)), sort="-mpi", page_size=50
+                )
+            ),
             repeats,
         ),
         "distribution as of": _timed(run(lambda c: mpi_distribution(c, as_of=_month(rng))), repeats),
