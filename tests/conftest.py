@@ -8,7 +8,7 @@ import shutil
 import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import closing
+from contextlib import closing, contextmanager
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -108,14 +108,28 @@ def _postgres_template() -> Iterator[str]:
         _drop_database(name)
 
 
+@contextmanager
+def _postgres_copy(template: str) -> Iterator[str]:
+    """A database copied from the template, in the schema TEST_SCHEMA; dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    _create_database(name, template=template)
+    try:
+        yield _database_url(name)
+    finally:
+        _drop_database(name)
+
+
+def _sqlite_copy(template: Path, directory: Path) -> str:
+    shutil.copyfile(template, directory / "tracker.db")
+    return f"sqlite:///{directory}/tracker.db"
+
+
 @pytest.fixture
 def postgres_url(_postgres_template: str) -> Iterator[str]:
     """A database of its own at the newest schema, in the schema TEST_SCHEMA (a copy of the template); dropped
     afterwards."""
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    _create_database(name, template=_postgres_template)
-    yield _database_url(name)
-    _drop_database(name)
+    with _postgres_copy(_postgres_template) as url:
+        yield url
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -123,14 +137,10 @@ def module_sql_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
     """A SQL store at the newest schema shared by one module's tests in a test process, for many small cases that
     each clear what they use first (a store of its own costs more than such a case)."""
     if request.param == "sqlite":
-        path = tmp_path_factory.mktemp("module") / "tracker.db"
-        shutil.copyfile(request.getfixturevalue("_sqlite_template"), path)
-        yield f"sqlite:///{path}"
+        yield _sqlite_copy(request.getfixturevalue("_sqlite_template"), tmp_path_factory.mktemp("module"))
         return
-    name = f"t_{uuid.uuid4().hex[:16]}"
-    _create_database(name, template=request.getfixturevalue("_postgres_template"))
-    yield _database_url(name)
-    _drop_database(name)
+    with _postgres_copy(request.getfixturevalue("_postgres_template")) as url:
+        yield url
 
 
 @pytest.fixture
@@ -156,8 +166,7 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def sqlite_url(tmp_path: Path, _sqlite_template: Path) -> str:
     """A SQLite file of its own at the newest schema (a copy of the template)."""
-    shutil.copyfile(_sqlite_template, tmp_path / "tracker.db")
-    return f"sqlite:///{tmp_path}/tracker.db"
+    return _sqlite_copy(_sqlite_template, tmp_path)
 
 
 @pytest.fixture
