@@ -34,6 +34,18 @@ def naive_utc(moment: datetime) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
+def no_earlier(e: Any, floor: datetime) -> datetime:
+    """When an event takes effect in the read model's intervals (the stages, the statuses, the score history): its
+    own time, or `floor` (when the interval it ends began) if that is later.
+
+    An innovation's events are ordered by version, but each is stamped by the clock of the process that stored it,
+    which may have stepped back since the event before (a clock set back, another host). Taking the time as it is
+    would end an interval before it began and leave two open at once, so that a list as of an instant held the
+    innovation twice; clamped, the intervals of each kind follow one another, one open at any instant after the
+    submission. The event keeps its own time (the audit trail and the assessments show it)."""
+    return max(naive_utc(e.timestamp), floor)
+
+
 def to_json(value: Any) -> Any:
     """Event values as JSON: UUIDs and dates become strings, times end in Z."""
     if isinstance(value, UUID):
@@ -258,28 +270,31 @@ def assessment_recorded(rows: Rows, e: Innovation.AssessmentRecorded, position: 
     if not unchanged:
         seq = row["score_seq"] + 1
         if row["score_seq"]:
+            held = rows.get(t.score_history, e.originator_id, row["score_seq"])
+            assert held is not None
+            began = no_earlier(e, held["at"])
             if not rows.counts_deferred:
-                held = rows.get(t.score_history, e.originator_id, row["score_seq"])
-                assert held is not None
-                count_band(rows, held["value"], max(held["at"], at), "exited")
+                count_band(rows, held["value"], began, "exited")
                 groups = score_groups_of(row)
                 count_score_months(rows, groups, held["value"], held["at"], None, -1)
-                count_score_months(rows, groups, held["value"], held["at"], at, 1)
-            rows.update(t.score_history, (e.originator_id, row["score_seq"]), valid_to=at)
+                count_score_months(rows, groups, held["value"], held["at"], began, 1)
+            rows.update(t.score_history, (e.originator_id, row["score_seq"]), valid_to=began)
+        else:
+            began = no_earlier(e, row["submitted_at"])
         rows.insert(
             t.score_history,
             {
                 "innovation_id": e.originator_id,
                 "seq": seq,
-                "at": at,
+                "at": began,
                 "valid_to": None,
                 "value": score.value,
                 "evaluators": score.evaluators,
                 "spread": score.spread,
             },
         )
-        count_band(rows, score.value, at, "entered")
-        count_score_months(rows, score_groups_of(row), score.value, at, None, 1)
+        count_band(rows, score.value, began, "entered")
+        count_score_months(rows, score_groups_of(row), score.value, began, None, 1)
         recount_score(rows, row, mpi_value=score.value)
         values.update(mpi_value=score.value, mpi_evaluators=score.evaluators, mpi_spread=score.spread, score_seq=seq)
     _touch(rows, e, position, **values)
@@ -329,12 +344,12 @@ def note_added(rows: Rows, e: Innovation.NoteAdded, position: int) -> None:
 def _change_stage(rows: Rows, e: Any, position: int, stage: str) -> dict[str, Any]:
     row = rows.get(t.innovations, e.originator_id)
     assert row is not None
-    at = naive_utc(e.timestamp)
+    at = no_earlier(e, row["stage_entered_at"])
     duration = (at - row["stage_entered_at"]).total_seconds() / 86400
     rows.update(t.stage_intervals, (e.originator_id, row["stage_seq"]), exited_at=at, duration_days=duration)
     seq = row["stage_seq"] + 1
     rows.insert(t.stage_intervals, _interval(e.originator_id, seq, "stage", stage, at))
-    count_day(rows, "stage", row["stage"], max(at, row["stage_entered_at"]), "exited")
+    count_day(rows, "stage", row["stage"], at, "exited")
     count_day(rows, "stage", stage, at, "entered")
     grants.stage_changed(rows, row, stage)
     return _touch(rows, e, position, stage=stage, stage_seq=seq, stage_entered_at=at)
@@ -343,13 +358,13 @@ def _change_stage(rows: Rows, e: Any, position: int, stage: str) -> dict[str, An
 def _change_status(rows: Rows, e: Any, position: int, status: str) -> None:
     row = rows.get(t.innovations, e.originator_id)
     assert row is not None
-    at = naive_utc(e.timestamp)
     current = rows.get(t.status_intervals, e.originator_id, row["status_seq"])
     assert current is not None
+    at = no_earlier(e, current["entered_at"])
     rows.update(t.status_intervals, (e.originator_id, row["status_seq"]), exited_at=at)
     seq = row["status_seq"] + 1
     rows.insert(t.status_intervals, _interval(e.originator_id, seq, "status", status, at))
-    count_day(rows, "status", row["status"], max(at, current["entered_at"]), "exited")
+    count_day(rows, "status", row["status"], at, "exited")
     count_day(rows, "status", status, at, "entered")
     _touch(rows, e, position, status=status, status_seq=seq)
 

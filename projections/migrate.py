@@ -21,7 +21,7 @@ def alembic_config() -> Config:
     return config
 
 
-def _migrate(url: str, move: Callable[[Config, str], None], revision: str) -> None:
+def _migrate(url: str, move: Callable[[Config, str], None], revision: str, *, finish: bool = False) -> None:
     # Alembic reads the revision and then writes, in one transaction: on SQLite the writer engine's transaction holds
     # the write lock from its start, so another process's commit in between cannot fail the migration.
     engine = make_engine(url, writer=True)
@@ -30,12 +30,17 @@ def _migrate(url: str, move: Callable[[Config, str], None], revision: str) -> No
             config = alembic_config()
             config.attributes["connection"] = conn
             move(config, revision)
+            if finish:
+                deferred.finish_if_stopped(conn)
     finally:
         engine.dispose()
 
 
 def upgrade(url: str, revision: str = "head") -> None:
-    _migrate(url, command.upgrade, revision)
+    """Upgrade the schema to `revision`. A migration that changes rows the running counts are counted from leaves
+    them to count again, as a rebuild that stopped part way does (projections.deferred); an upgrade to the head
+    counts them in its own transaction, with the code that matches the schema it leaves."""
+    _migrate(url, command.upgrade, revision, finish=revision == "head")
 
 
 def finish_stopped_rebuild(url: str) -> bool:

@@ -185,7 +185,7 @@ status_intervals = Table(
 
 # How many stage (status) intervals were entered and exited on each UTC day, per stage (status): the as-of funnel
 # sums the days before an instant's day and counts only that day from the intervals. An interval is counted as
-# exited on the day of its exit or, should a clock have stepped back, of its entry if that is later.
+# exited on the day of its exit, which is never before its entry (projections.handlers.no_earlier).
 funnel_days = Table(
     "rm_funnel_days",
     metadata,
@@ -225,8 +225,8 @@ Index(
 
 # How many rows of the score history began and ended in each month (its first day), per band of ten MPI points (0 for
 # 0–10, …, 9 for 90–100): the distribution of the whole portfolio as of an instant sums the months before the
-# instant's and reads only that month from the history. A row is counted as ended in the month of its end or, should
-# a clock have stepped back, of its beginning if that is later.
+# instant's and reads only that month from the history. A row is counted as ended in the month of its end, which is
+# never before its beginning (projections.handlers.no_earlier).
 band_months = Table(
     "rm_band_months",
     metadata,
@@ -271,8 +271,8 @@ score_values = Table(
 )
 
 # The score groups' changes per month (its first day), per grouping and group: the rows of the score history that
-# began and ended in it, and their MPIs' sums in hundredths. A row is counted as ended in the month of its end or,
-# should a clock have stepped back, of its beginning if that is later. The groups over time (queries/series.py) sum
+# began and ended in it, and their MPIs' sums in hundredths. A row is counted as ended in the month of its end, which
+# is never before its beginning (projections.handlers.no_earlier). The groups over time (queries/series.py) sum
 # the months before each point and add what changed exactly at it. Rows whose counts are all back to zero (an
 # innovation's history moved to other themes) are deleted.
 group_months = Table(

@@ -24,6 +24,20 @@ class Clock:
         return self.now
 
 
+class SteppingBack(Clock):
+    """A wall clock that now and then steps back: 40 days, or to the first instant of the month (exactly at a
+    series' point)."""
+
+    def __call__(self) -> datetime:
+        now = super().__call__()
+        draw = self.rng.random()
+        if draw < 0.15:
+            return now - timedelta(days=40)
+        if draw < 0.3:
+            return now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+        return now
+
+
 def random_history(world: World, rng: random.Random, steps: int, after_each: Any = None, stop: Any = None) -> int:
     """Apply `steps` random commands (some refused); returns how many were accepted."""
     app = world.app

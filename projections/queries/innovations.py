@@ -213,9 +213,9 @@ def list_innovations(
 
 def _whole_portfolio_then(f: InnovationFilter, scope: Scope) -> bool:
     """Whether a list is the whole portfolio as of an instant, for a caller who sees all of it: the dashboard's view
-    as its slider moves. Its total is the number of innovations submitted by then, each of which the rows hold (at
-    any instant after its submission one of its stage intervals and one of its status intervals are open; should a
-    wall clock have stepped back between two changes, two may be, and the rows then hold it twice)."""
+    as its slider moves. Its total is the number of innovations submitted by then, each of which the rows hold once:
+    at any instant after its submission exactly one of its stage intervals and one of its status intervals are open,
+    and at most one row of its score history (projections.handlers.no_earlier keeps them in order)."""
     return f.as_of is not None and f == InnovationFilter(as_of=f.as_of) and not scope.restricted and scope.then is None
 
 
