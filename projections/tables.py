@@ -169,6 +169,8 @@ stage_intervals = Table(
     Index("ix_rm_stage_intervals_asof", "entered_at", "exited_at", "stage"),
     Index("ix_rm_stage_intervals_exited", "exited_at", "entered_at", "stage"),
     Index("ix_rm_stage_intervals_stage", "stage", "duration_days"),
+    # One stage as of an instant (queries/innovations.py, _one_kind_then).
+    Index("ix_rm_stage_intervals_open", "stage", "entered_at", "exited_at", "innovation_id"),
 )
 
 status_intervals = Table(
@@ -181,6 +183,7 @@ status_intervals = Table(
     Column("exited_at", DateTime),
     Index("ix_rm_status_intervals_asof", "entered_at", "exited_at", "status"),
     Index("ix_rm_status_intervals_exited", "exited_at", "entered_at", "status"),
+    Index("ix_rm_status_intervals_open", "status", "entered_at", "exited_at", "innovation_id"),
 )
 
 # How many stage (status) intervals were entered and exited on each UTC day, per stage (status): the as-of funnel

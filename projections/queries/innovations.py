@@ -169,7 +169,10 @@ def _filtered(f: InnovationFilter, scope: Scope = EVERYTHING) -> tuple[Select[An
 
 
 def _ordered(query: Select[Any], cols: dict[str, Any], sort: str) -> Select[Any]:
+    """`query` in the order of `sort`. `cols` gives stage, status and MPI (now or then) and may give the innovation's
+    id from another table than `rm_innovations` (a query that needs nothing else of it need not join it)."""
     i = t.innovations
+    ident = cols.get("id", i.c.id)
     if sort not in SORTS:
         raise ValueError(f"sort must be one of {', '.join(SORTS)}")
     name = sort.lstrip("-")
@@ -189,10 +192,10 @@ def _ordered(query: Select[Any], cols: dict[str, Any], sort: str) -> Select[Any]
         order = order.nulls_last()
     if name in ("stage", "status", "country", "ecosystem"):
         # Many rows share a value: ties by submission, as the (value, submitted_at) indexes keep them.
-        ties = [i.c.submitted_at.desc(), i.c.id.desc()] if descending else [i.c.submitted_at, i.c.id]
+        ties = [i.c.submitted_at.desc(), ident.desc()] if descending else [i.c.submitted_at, ident]
         return query.order_by(order, *ties)
     # Ties in id order either way: the indexes for the MPI lists end with the id, ascending.
-    return query.order_by(order, i.c.id)
+    return query.order_by(order, ident)
 
 
 def list_innovations(
@@ -206,6 +209,8 @@ def list_innovations(
 ) -> Page:
     if _by_score_then(f, sort, scope):
         return _by_score_as_of(conn, naive(f.as_of), sort, page, page_size)  # type: ignore[arg-type]
+    if _one_kind_then(f, scope):
+        return _one_kind_as_of(conn, f, sort, page, page_size)
     query, cols = _filtered(f, scope)
     rows = conn.execute(_ordered(query, cols, sort).limit(page_size).offset(offset(page, page_size))).mappings()
     return Page([summary(r) for r in rows], _total(conn, f, scope, query), page, page_size)
@@ -225,11 +230,87 @@ def _by_score_then(f: InnovationFilter, sort: str, scope: Scope) -> bool:
     return sort in ("mpi", "-mpi") and _whole_portfolio_then(f, scope)
 
 
+def _one_kind_then(f: InnovationFilter, scope: Scope) -> bool:
+    """Whether a list is the innovations of one stage, one status or both as of an instant, nothing else filtering,
+    for a caller who sees all of the portfolio: read from the intervals open then. Each innovation submitted by then
+    has exactly one interval of each kind open (projections.handlers.no_earlier), and none before."""
+    return (
+        f.as_of is not None
+        and bool(f.stage or f.status)
+        and f == InnovationFilter(as_of=f.as_of, stage=f.stage, status=f.status)
+        and not scope.restricted
+        and scope.then is None
+    )
+
+
+class _OneKind(NamedTuple):
+    """The statements of _one_kind_as_of for one sort and filter, bound as `at`, `stage` and `status`."""
+
+    ids: Select[Any]
+    total: Select[Any]
+
+
+@cache
+def _one_kind_statements(sort: str, stage: bool, status: bool) -> _OneKind:
+    """The page's ids, from the index of the filtering kind's intervals open at `at` (by stage or status, then
+    entry), joined only with what the rest of the filter and the sort need; the total from the same index."""
+    i, sh = t.innovations, t.score_history
+    si, st = t.stage_intervals.alias("si"), t.status_intervals.alias("st")
+    at = bindparam("at")
+    drive = si if stage else st
+    name = sort.lstrip("-")
+    filtered: Any = drive
+    where = [open_at(drive, at)]
+    if stage:
+        where.append(si.c.stage == bindparam("stage"))
+    if status:
+        where.append(st.c.status == bindparam("status"))
+        if stage:
+            filtered = filtered.join(st, and_(st.c.innovation_id == si.c.innovation_id, open_at(st, at)))
+    joined = filtered
+    if name == "mpi":
+        joined = joined.outerjoin(sh, and_(sh.c.innovation_id == drive.c.innovation_id, scored_at(sh, at)))
+    if name == "stage" and not stage:
+        joined = joined.join(si, and_(si.c.innovation_id == st.c.innovation_id, open_at(si, at)))
+    if name == "status" and not status:
+        joined = joined.join(st, and_(st.c.innovation_id == si.c.innovation_id, open_at(st, at)))
+    if name != "mpi":
+        joined = joined.join(i, i.c.id == drive.c.innovation_id)
+    cols = {"id": drive.c.innovation_id, "stage": si.c.stage, "status": st.c.status, "mpi_value": sh.c.value}
+    return _OneKind(
+        ids=_ordered(select(drive.c.innovation_id).select_from(joined).where(*where), cols, sort),
+        total=select(func.count()).select_from(filtered).where(*where),
+    )
+
+
+def _one_kind_as_of(conn: Connection, f: InnovationFilter, sort: str, page: int, page_size: int) -> Page:
+    """The same page as the general query, without joining every innovation submitted by then: the ids in the
+    sort's order first, then those rows."""
+    statements = _one_kind_statements(sort, bool(f.stage), bool(f.status))
+    values = {"at": naive(f.as_of), "stage": f.stage, "status": f.status}  # type: ignore[arg-type]
+    ids = conn.scalars(statements.ids.limit(page_size).offset(offset(page, page_size)), values).all()
+    total = conn.execute(statements.total, values).scalar_one()
+    return Page(_rows_in_order(conn, values["at"], ids), total, page, page_size)
+
+
+@cache
+def _rows_by_id() -> Select[Any]:
+    """The rows of the innovations `ids` as of `at`."""
+    query, _ = _portfolio_then(bindparam("at"), EVERYTHING)
+    return query.where(t.innovations.c.id.in_(bindparam("ids", expanding=True)))
+
+
+def _rows_in_order(conn: Connection, at: datetime, ids: list[UUID]) -> list[dict[str, Any]]:
+    if not ids:
+        return []
+    found = {r["id"]: summary(r) for r in conn.execute(_rows_by_id(), {"at": at, "ids": ids}).mappings()}
+    return [found[n] for n in ids if n in found]
+
+
 class _ByScore(NamedTuple):
     """The statements of _by_score_as_of in one direction, the instant bound as `at`."""
 
     ids: Select[Any]
-    rows: Select[Any]
     scored: Select[Any]
     unscored: Select[Any]
 
@@ -246,7 +327,6 @@ def _by_score_statements(sort: str) -> _ByScore:
     held = and_(scored_at(sh, at), exists().where(i.c.id == sh.c.innovation_id, i.c.submitted_at <= at))
     return _ByScore(
         ids=select(sh.c.innovation_id).where(held).order_by(value, sh.c.innovation_id),
-        rows=query.where(i.c.id.in_(bindparam("ids", expanding=True))),
         scored=select(func.count()).where(held),
         unscored=_ordered(query.where(cols["mpi_value"].is_(None)), cols, sort),
     )
@@ -262,10 +342,7 @@ def _by_score_as_of(conn: Connection, at: datetime, sort: str, page: int, page_s
     statements = _by_score_statements(sort)
     start = offset(page, page_size)
     ids = conn.scalars(statements.ids.limit(page_size).offset(start), {"at": at}).all()
-    found = {}
-    if ids:
-        found = {r["id"]: summary(r) for r in conn.execute(statements.rows, {"at": at, "ids": ids}).mappings()}
-    items = [found[n] for n in ids if n in found]
+    items = _rows_in_order(conn, at, ids)
     if len(ids) < page_size:
         scored = conn.execute(statements.scored, {"at": at}).scalar_one() if not ids else start
         unscored = statements.unscored.limit(page_size - len(ids)).offset(max(start - scored, 0))
