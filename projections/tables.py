@@ -169,7 +169,7 @@ stage_intervals = Table(
     Index("ix_rm_stage_intervals_asof", "entered_at", "exited_at", "stage"),
     Index("ix_rm_stage_intervals_exited", "exited_at", "entered_at", "stage"),
     Index("ix_rm_stage_intervals_stage", "stage", "duration_days"),
-    # One stage as of an instant (queries/innovations.py, _one_kind_then).
+    # One stage as of an instant (queries/innovations.py, _narrow_statements).
     Index("ix_rm_stage_intervals_open", "stage", "entered_at", "exited_at", "innovation_id"),
 )
 

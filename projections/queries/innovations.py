@@ -209,8 +209,8 @@ def list_innovations(
 ) -> Page:
     if _by_score_then(f, sort, scope):
         return _by_score_as_of(conn, naive(f.as_of), sort, page, page_size)  # type: ignore[arg-type]
-    if _one_kind_then(f, scope):
-        return _one_kind_as_of(conn, f, sort, page, page_size)
+    if _narrow_then(f, sort, scope):
+        return _narrow_as_of(conn, f, sort, page, page_size)
     query, cols = _filtered(f, scope)
     rows = conn.execute(_ordered(query, cols, sort).limit(page_size).offset(offset(page, page_size))).mappings()
     return Page([summary(r) for r in rows], _total(conn, f, scope, query), page, page_size)
@@ -230,67 +230,85 @@ def _by_score_then(f: InnovationFilter, sort: str, scope: Scope) -> bool:
     return sort in ("mpi", "-mpi") and _whole_portfolio_then(f, scope)
 
 
-def _one_kind_then(f: InnovationFilter, scope: Scope) -> bool:
-    """Whether a list is the innovations of one stage, one status or both as of an instant, nothing else filtering,
-    for a caller who sees all of the portfolio: read from the intervals open then. Each innovation submitted by then
-    has exactly one interval of each kind open (projections.handlers.no_earlier), and none before."""
+def _narrow_then(f: InnovationFilter, sort: str, scope: Scope) -> bool:
+    """Whether a list of the portfolio as of an instant, for a caller who sees all of it, reads its ids joined only
+    with what the filter and the sort need, then the page's rows by id (_narrow_as_of): where it is filtered, or
+    sorted by stage or status. Unfiltered and sorted by a column of the innovation's own row, the general query
+    walks that column's index and stops at the page's end, and the total comes from running counts."""
     return (
         f.as_of is not None
-        and bool(f.stage or f.status)
-        and f == InnovationFilter(as_of=f.as_of, stage=f.stage, status=f.status)
+        and (f != InnovationFilter(as_of=f.as_of) or sort.lstrip("-") in ("stage", "status"))
         and not scope.restricted
         and scope.then is None
     )
 
 
-class _OneKind(NamedTuple):
-    """The statements of _one_kind_as_of for one sort and filter, bound as `at`, `stage` and `status`."""
-
+class _Narrow(NamedTuple):
     ids: Select[Any]
     total: Select[Any]
 
 
-@cache
-def _one_kind_statements(sort: str, stage: bool, status: bool) -> _OneKind:
-    """The page's ids, from the index of the filtering kind's intervals open at `at` (by stage or status, then
-    entry), joined only with what the rest of the filter and the sort need; the total from the same index."""
-    i, sh = t.innovations, t.score_history
+def _narrow_statements(f: InnovationFilter, sort: str) -> _Narrow:
+    """The ids of an as-of list in the sort's order and their number, from the tables the filter and the sort need.
+
+    Each innovation submitted by the instant has exactly one stage interval and one status interval open then, and
+    none before (projections.handlers.no_earlier), and at most one row of its score history holds: so the intervals
+    are joined only to filter or sort by them, the score only to filter or sort by MPI, a theme as a join (at most
+    one row per innovation, read from the theme's index), and the innovation's own row only for its columns. Where an
+    interval or a theme is joined, it also says the innovation was submitted by then."""
+    at = naive(f.as_of)  # type: ignore[arg-type]
+    i, sh, th = t.innovations, t.score_history, t.innovation_themes
     si, st = t.stage_intervals.alias("si"), t.status_intervals.alias("st")
-    at = bindparam("at")
-    drive = si if stage else st
     name = sort.lstrip("-")
-    filtered: Any = drive
-    where = [open_at(drive, at)]
-    if stage:
-        where.append(si.c.stage == bindparam("stage"))
-    if status:
-        where.append(st.c.status == bindparam("status"))
-        if stage:
-            filtered = filtered.join(st, and_(st.c.innovation_id == si.c.innovation_id, open_at(st, at)))
-    joined = filtered
-    if name == "mpi":
-        joined = joined.outerjoin(sh, and_(sh.c.innovation_id == drive.c.innovation_id, scored_at(sh, at)))
-    if name == "stage" and not stage:
-        joined = joined.join(si, and_(si.c.innovation_id == st.c.innovation_id, open_at(si, at)))
-    if name == "status" and not status:
-        joined = joined.join(st, and_(st.c.innovation_id == si.c.innovation_id, open_at(st, at)))
-    if name != "mpi":
-        joined = joined.join(i, i.c.id == drive.c.innovation_id)
-    cols = {"id": drive.c.innovation_id, "stage": si.c.stage, "status": st.c.status, "mpi_value": sh.c.value}
-    return _OneKind(
-        ids=_ordered(select(drive.c.innovation_id).select_from(joined).where(*where), cols, sort),
-        total=select(func.count()).select_from(filtered).where(*where),
+    parts: list[tuple[Any, Any, list[Any]]] = []  # (table, its innovation id, conditions)
+    if f.stage or name == "stage":
+        parts.append((si, si.c.innovation_id, [open_at(si, at), *([si.c.stage == f.stage] if f.stage else [])]))
+    if f.status or name == "status":
+        parts.append((st, st.c.innovation_id, [open_at(st, at), *([st.c.status == f.status] if f.status else [])]))
+    if f.theme:
+        parts.append((th, th.c.innovation_id, [th.c.theme == f.theme.strip().lower(), th.c.submitted_at <= at]))
+    own = [
+        *([i.c.country == f.country] if f.country else []),
+        *([i.c.organisation_id == f.organisation_id] if f.organisation_id else []),
+        *([i.c.ecosystem_id == f.ecosystem_id] if f.ecosystem_id else []),
+        *([contains(i.c.search_text, f.q)] if f.q else []),
+    ]
+    # Sorted by anything but MPI, the order (or its ties) reads the innovation's own columns.
+    if own or name != "mpi" or not parts:
+        parts.insert(0, (i, i.c.id, [i.c.submitted_at <= at, *own]))
+    first, ident, where = parts[0]
+    joined = first
+    for table, other, conditions in parts[1:]:
+        joined = joined.join(table, other == ident)
+        where = [*where, *conditions]
+    scored = [
+        *([sh.c.value >= f.min_mpi] if f.min_mpi is not None else []),
+        *([sh.c.value <= f.max_mpi] if f.max_mpi is not None else []),
+    ]
+    counted = joined
+    if scored or name == "mpi":
+        joined = joined.outerjoin(sh, and_(sh.c.innovation_id == ident, scored_at(sh, at)))
+        counted = joined if scored else counted
+    where = [*where, *scored]
+    cols = {"id": ident, "stage": si.c.stage, "status": st.c.status, "mpi_value": sh.c.value}
+    return _Narrow(
+        ids=_ordered(select(ident).select_from(joined).where(*where), cols, sort),
+        total=select(func.count()).select_from(counted).where(*where),
     )
 
 
-def _one_kind_as_of(conn: Connection, f: InnovationFilter, sort: str, page: int, page_size: int) -> Page:
-    """The same page as the general query, without joining every innovation submitted by then: the ids in the
-    sort's order first, then those rows."""
-    statements = _one_kind_statements(sort, bool(f.stage), bool(f.status))
-    values = {"at": naive(f.as_of), "stage": f.stage, "status": f.status}  # type: ignore[arg-type]
-    ids = conn.scalars(statements.ids.limit(page_size).offset(offset(page, page_size)), values).all()
-    total = conn.execute(statements.total, values).scalar_one()
-    return Page(_rows_in_order(conn, values["at"], ids), total, page, page_size)
+def _narrow_as_of(conn: Connection, f: InnovationFilter, sort: str, page: int, page_size: int) -> Page:
+    """The same page as the general query, without joining every innovation submitted by then with its intervals
+    and its score: the ids in the sort's order first, then those rows. The whole portfolio's total comes from the
+    running counts (see _whole_portfolio_then)."""
+    statements = _narrow_statements(f, sort)
+    at = naive(f.as_of)  # type: ignore[arg-type]
+    ids = conn.scalars(statements.ids.limit(page_size).offset(offset(page, page_size))).all()
+    if _whole_portfolio_then(f, EVERYTHING):
+        total = submitted_by(conn, at)
+    else:
+        total = conn.execute(statements.total).scalar_one()
+    return Page(_rows_in_order(conn, at, ids), total, page, page_size)
 
 
 @cache
