@@ -303,12 +303,61 @@ def _narrow_as_of(conn: Connection, f: InnovationFilter, sort: str, page: int, p
     running counts (see _whole_portfolio_then)."""
     statements = _narrow_statements(f, sort)
     at = naive(f.as_of)  # type: ignore[arg-type]
-    ids = conn.scalars(statements.ids.limit(page_size).offset(offset(page, page_size))).all()
+    start = offset(page, page_size)
+    ids = _walked(conn, f, sort, start, page_size)
+    if ids is None:
+        ids = conn.scalars(statements.ids.limit(page_size).offset(start)).all()
     if _whole_portfolio_then(f, EVERYTHING):
         total = submitted_by(conn, at)
     else:
         total = conn.execute(statements.total).scalar_one()
     return Page(_rows_in_order(conn, at, ids), total, page, page_size)
+
+
+# How many rows of the score history a page of one stage or status sorted by MPI walks, per row it needs, before it
+# sorts the whole stage instead; and at most.
+WALK_PER_ROW = 20
+WALK_AT_MOST = 5_000
+
+
+def _walked(conn: Connection, f: InnovationFilter, sort: str, start: int, page_size: int) -> list[UUID] | None:
+    """The ids of a page of one stage or status (or both) sorted by MPI, walking the score history in MPI order from
+    its index and keeping the innovations in that stage (status) then, as the whole portfolio's page does
+    (_by_score_as_of); None where that walk is not enough and the page must sort the whole stage instead.
+
+    The walk reads at most WALK_PER_ROW rows per row up to the page's end: a page is complete when that many rows
+    of the score history held then, in MPI order, hold the page's end; one whose innovations are mostly unscored
+    then (the unscored come last) or rare among those scored sorts the whole stage."""
+    if sort.lstrip("-") != "mpi" or f != InnovationFilter(as_of=f.as_of, stage=f.stage, status=f.status):
+        return None
+    walk = (start + page_size) * WALK_PER_ROW
+    if walk > WALK_AT_MOST:
+        return None
+    at = naive(f.as_of)  # type: ignore[arg-type]
+    sh, si, st = t.score_history, t.stage_intervals, t.status_intervals
+    value = sh.c.value.desc() if sort.startswith("-") else sh.c.value.asc()
+    held = select(sh.c.innovation_id, sh.c.value).where(scored_at(sh, at)).order_by(value, sh.c.innovation_id)
+    walked = held.limit(walk).subquery()
+    # Each walked row's intervals are read by their key (the innovation's few); its stage (status) compared as an
+    # expression no index answers, so that a planner never reads the whole stage from the (stage, entry) index per
+    # row instead, as SQLite does while that index has no statistics yet.
+    kept = []
+    if f.stage:
+        kept.append(
+            exists().where(
+                si.c.innovation_id == walked.c.innovation_id, si.c.stage.concat("") == f.stage, open_at(si, at)
+            )
+        )
+    if f.status:
+        kept.append(
+            exists().where(
+                st.c.innovation_id == walked.c.innovation_id, st.c.status.concat("") == f.status, open_at(st, at)
+            )
+        )
+    order = walked.c.value.desc() if sort.startswith("-") else walked.c.value.asc()
+    page = select(walked.c.innovation_id).where(*kept).order_by(order, walked.c.innovation_id)
+    ids = conn.scalars(page.limit(page_size).offset(start)).all()
+    return list(ids) if len(ids) == page_size else None
 
 
 @cache
