@@ -7,7 +7,9 @@ from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import inspect
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect
 
 from projections import deferred, tables
 from projections.engine import make_engine
@@ -30,17 +32,23 @@ def _migrate(url: str, move: Callable[[Config, str], None], revision: str, *, fi
             config = alembic_config()
             config.attributes["connection"] = conn
             move(config, revision)
-            if finish:
+            if finish and _at_head(conn, config):
                 deferred.finish_if_stopped(conn)
     finally:
         engine.dispose()
 
 
+def _at_head(conn: Connection, config: Config) -> bool:
+    current = MigrationContext.configure(conn).get_current_revision()
+    return current == ScriptDirectory.from_config(config).get_current_head()
+
+
 def upgrade(url: str, revision: str = "head") -> None:
     """Upgrade the schema to `revision`. A migration that changes rows the running counts are counted from leaves
-    them to count again, as a rebuild that stopped part way does (projections.deferred); an upgrade to the head
-    counts them in its own transaction, with the code that matches the schema it leaves."""
-    _migrate(url, command.upgrade, revision, finish=revision == "head")
+    them to count again, as a rebuild that stopped part way does (projections.deferred); an upgrade that reaches the
+    head, however it is named, counts them in its own transaction, with the code that matches the schema it leaves.
+    Short of the head, the next upgrade to it or the next projection batch does."""
+    _migrate(url, command.upgrade, revision, finish=True)
 
 
 def finish_stopped_rebuild(url: str) -> bool:
@@ -62,8 +70,6 @@ def downgrade(url: str, revision: str) -> None:
 
 
 def current_revision(url: str) -> str | None:
-    from alembic.runtime.migration import MigrationContext
-
     engine = make_engine(url)
     try:
         with engine.connect() as conn:

@@ -11,13 +11,14 @@ from datetime import datetime
 from typing import Any
 
 import pytest
+from alembic.script import ScriptDirectory
 from sqlalchemy import select
 
 from projections import handlers
 from projections import tables as t
 from projections.deferred import records
 from projections.dump import dump
-from projections.migrate import downgrade, upgrade
+from projections.migrate import alembic_config, downgrade, upgrade
 from projections.read_model import ReadModel
 from tests.readmodel import Clock, SteppingBack, random_history
 from tests.world import build_world
@@ -116,8 +117,9 @@ def test_the_upgrade_puts_rows_projected_out_of_order_in_order_and_counts_them_a
     downgrade(read_model.url, "0025")
     upgrade(read_model.url, "0026")
     with read_model.reader.connect() as conn:
+        # Short of the head, the counts are left to count again.
         assert [name for name, _ in records(conn)] == ["counts"]
-    upgrade(read_model.url)
+    upgrade(read_model.url, ScriptDirectory.from_config(alembic_config()).get_current_head())  # the head, by name
     with read_model.reader.connect() as conn:
         assert records(conn) == []
     assert _out_of_order(read_model) == {table.name: 0 for table, _, _ in SEQUENCES}

@@ -8,8 +8,8 @@ becomes the next one's beginning; a stage's duration follows. Rows projected fro
 change, and only the innovations with a row out of order are read.
 
 Where any row changed, the running counts counted from these rows (the funnel's days, the score history's months)
-are recorded as left to count again, as a rebuild that stopped part way leaves them (projections.deferred); the
-upgrade finishes that with the code of the revision it reaches.
+are recorded as left to count again, as a rebuild that stopped part way leaves them (projections.deferred); an
+upgrade that reaches the head counts them again in its transaction, with the code of that revision.
 
 Revision ID: 0026
 Revises: 0025
@@ -111,12 +111,15 @@ def upgrade() -> None:
     i, s = _innovations, _SEQUENCES[0][0]
     current = sa.select(s.c.entered_at).where(s.c.innovation_id == i.c.id, s.c.seq == i.c.stage_seq).scalar_subquery()
     bind.execute(i.update().where(i.c.stage_entered_at != current).values(stage_entered_at=current))
-    # Touched long ago: as a rebuild that stopped part way, whose counts the upgrade counts again at its end.
-    deferred = sa.table(
-        "rm_deferred", sa.column("name", sa.String()), sa.column("statement"), sa.column("touched_at", sa.DateTime())
+    # Touched long ago: as a rebuild that stopped part way, whose counts an upgrade to the head counts again at its
+    # end. Where a record is there already, it says as much.
+    bind.execute(
+        sa.text(
+            "INSERT INTO rm_deferred (name, statement, touched_at) VALUES ('counts', NULL, :at) "
+            "ON CONFLICT (name) DO NOTHING"
+        ),
+        {"at": datetime(1970, 1, 1)},
     )
-    if bind.execute(sa.select(deferred.c.name).where(deferred.c.name == "counts")).first() is None:
-        bind.execute(deferred.insert().values(name="counts", statement=None, touched_at=datetime(1970, 1, 1)))
 
 
 def downgrade() -> None:
