@@ -338,22 +338,16 @@ def _walked(conn: Connection, f: InnovationFilter, sort: str, start: int, page_s
     value = sh.c.value.desc() if sort.startswith("-") else sh.c.value.asc()
     held = select(sh.c.innovation_id, sh.c.value).where(scored_at(sh, at)).order_by(value, sh.c.innovation_id)
     walked = held.limit(walk).subquery()
-    # Each walked row's intervals are read by their key (the innovation's few); its stage (status) compared as an
-    # expression no index answers, so that a planner never reads the whole stage from the (stage, entry) index per
-    # row instead, as SQLite does while that index has no statistics yet.
+    # Each walked row's stage (status) then, read by the innovation's key alone as a scalar subquery, which no planner
+    # turns into a join: a walk stops at the page's end, and no planner reads the whole stage from the (stage, entry)
+    # index per row (as SQLite does for an EXISTS while that index has no statistics yet).
     kept = []
     if f.stage:
-        kept.append(
-            exists().where(
-                si.c.innovation_id == walked.c.innovation_id, si.c.stage.concat("") == f.stage, open_at(si, at)
-            )
-        )
+        then = select(si.c.stage).where(si.c.innovation_id == walked.c.innovation_id, open_at(si, at))
+        kept.append(then.scalar_subquery() == f.stage)
     if f.status:
-        kept.append(
-            exists().where(
-                st.c.innovation_id == walked.c.innovation_id, st.c.status.concat("") == f.status, open_at(st, at)
-            )
-        )
+        then = select(st.c.status).where(st.c.innovation_id == walked.c.innovation_id, open_at(st, at))
+        kept.append(then.scalar_subquery() == f.status)
     order = walked.c.value.desc() if sort.startswith("-") else walked.c.value.asc()
     page = select(walked.c.innovation_id).where(*kept).order_by(order, walked.c.innovation_id)
     ids = conn.scalars(page.limit(page_size).offset(start)).all()
