@@ -18,6 +18,7 @@ from bootstrap import build_application, build_read_model
 from cli.common import configuration_errors
 from projections import deferred
 from projections.following import FOLLOW_SETTLE, MAX_OUTAGE_WAIT, STORE_UNAVAILABLE
+from projections.migrate import SchemaMismatch
 from projections.read_model import ReadModel
 from runtime.settings import Settings
 
@@ -93,6 +94,9 @@ def projections_run(idle_wait: float, settle: float) -> None:
             outage(error, pause)
             stopping.wait(pause)
             pause = min(pause * 2, MAX_OUTAGE_WAIT)
+        except SchemaMismatch as error:
+            # Not a wait: the operator upgrades the schema, or replaces this process with the matching release.
+            raise click.ClickException(str(error)) from error
 
 
 @projections.command("rebuild")
@@ -102,7 +106,10 @@ def projections_rebuild() -> None:
         total = read_model.app.current_position()
         started = time.perf_counter()
         with _progress(total, "rebuilding") as report:
-            applied = read_model.rebuild(report)
+            try:
+                applied = read_model.rebuild(report)
+            except SchemaMismatch as error:
+                raise click.ClickException(str(error)) from error
         elapsed = time.perf_counter() - started
         rate = applied / elapsed if elapsed else 0.0
         click.echo(f"rebuilt {applied} events in {elapsed:.1f}s ({rate:,.0f} events/s)")
@@ -113,12 +120,15 @@ def projections_status() -> None:
     """Each projection's position and its lag behind the event log."""
     with _read_model() as read_model:
         rows = read_model.status()
+        problem = read_model.schema_problem()
         with read_model.reader.connect() as conn:
             left = deferred.records(conn)
             running = deferred.running(conn, left)
     click.echo(f"{'projection':<12} {'position':>10} {'log':>10} {'lag':>8}")
     for row in rows:
         click.echo(f"{row.name:<12} {row.position:>10} {row.log_position:>10} {row.lag:>8}")
+    if problem is not None:
+        click.echo(f"nothing is projected by this release: {problem}")
     if left:
         touched = max(at for _, at in left)
         dropped = sum(1 for name, _ in left if name != deferred.COUNTS)

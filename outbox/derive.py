@@ -21,6 +21,7 @@ from outbox.endpoints import Endpoint, delivery_row, endpoint_of
 from outbox.tables import deliveries, emails, outbox_tracking, webhook_endpoints
 from outbox.tracking import NAME
 from projections.clock import utc_now
+from projections.migrate import check_schema, revisions_of
 from tracker import event_types
 from tracker.application import TrackerApplication
 from tracker.records import EventRecord
@@ -165,6 +166,7 @@ class Derivation:
             position = tx.scalar(_POSITION_LOCKED if self.kind == "postgresql" else _POSITION)
             if position is None:
                 raise RuntimeError("the outbox's tracking row is missing: run 'tracker db upgrade'")
+            check_schema(revisions_of(tx))
             # Every event up to the head, read first, is stored: the batch reads only the types anything is derived
             # from (every type when an endpoint takes them all), and moves past the rest without decoding them.
             head = self.app.current_position()

@@ -1,20 +1,29 @@
-"""Alembic, driven from code: `upgrade(url)` brings the read-model schema to the latest revision."""
+"""Alembic, driven from code: `upgrade(url)` brings the read-model schema to the latest revision, and
+`check_schema` stops a writer whose code was written for another one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from functools import cache
 from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, column, inspect, select, table
 
 from projections import deferred, tables
 from projections.engine import make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+# Where Alembic records the schema's revision (Alembic's own table, so not part of projections.tables' metadata).
+_VERSION = table("alembic_version", column("version_num"))
+REVISION = select(_VERSION.c.version_num)
+
+
+class SchemaMismatch(RuntimeError):
+    """The read model's schema is not at the revision this release's code writes for (see check_schema)."""
 
 
 def alembic_config() -> Config:
@@ -76,3 +85,49 @@ def current_revision(url: str) -> str | None:
             return MigrationContext.configure(conn).get_current_revision()
     finally:
         engine.dispose()
+
+
+@cache
+def _revisions() -> tuple[str, frozenset[str]]:
+    """This release's latest revision, and every revision it knows: read from its migrations once per process."""
+    script = ScriptDirectory.from_config(alembic_config())
+    head = script.get_current_head()
+    assert head is not None, "the migrations have no head"
+    return head, frozenset(revision.revision for revision in script.walk_revisions())
+
+
+def code_revision() -> str:
+    """The revision this release's code reads and writes the read model for: its latest migration."""
+    return _revisions()[0]
+
+
+def schema_problem(found: Sequence[str]) -> str | None:
+    """What is wrong, if anything, with a read model whose Alembic revisions (the rows of alembic_version) are
+    `found`, for this release's code; None when it is at this release's latest revision."""
+    head, known = _revisions()
+    if list(found) == [head]:
+        return None
+    if not found:
+        return "the read model has no schema revision: run 'tracker db upgrade'"
+    at = ", ".join(found)
+    if all(revision in known for revision in found):
+        return f"the read model's schema is at revision {at}, behind this release's {head}: run 'tracker db upgrade'"
+    return (
+        f"the read model's schema is at revision {at}, which this release does not know (it is for {head}): a later "
+        "release has upgraded it, so stop this process and run that release"
+    )
+
+
+def check_schema(found: Sequence[str]) -> None:
+    """Refuse to go on writing the read model (SchemaMismatch) unless its schema is at this release's revision.
+
+    Every projection batch and rebuild checks, under its lock: a process of an earlier release left running after
+    `tracker db upgrade` (a rolling deploy) would otherwise go on writing rows by the rules the upgrade changed."""
+    problem = schema_problem(found)
+    if problem is not None:
+        raise SchemaMismatch(problem)
+
+
+def revisions_of(conn: Connection) -> list[str]:
+    """The Alembic revisions recorded in the read model (one, unless the table was tampered with; none if empty)."""
+    return list(conn.execute(REVISION).scalars())

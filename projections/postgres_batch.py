@@ -1,10 +1,10 @@
 """A projection batch on PostgreSQL in few round trips: the reads it starts with in one, its writes in one.
 
 Under write load on a small machine a follower spends most of a batch waiting for answers, and every round trip is
-a chance to wait for the CPU behind other processes, on both ends. So the four reads a batch starts with (lock the
-tracking rows, read the events after them, read the audit chain's head and what a rebuild left) go out together in
-pipeline mode, the events read from the lowest tracked position as the server sees it under the lock; and the
-writes, whose results nobody reads, go out together too.
+a chance to wait for the CPU behind other processes, on both ends. So the five reads a batch starts with (lock the
+tracking rows, read the events after them, read the audit chain's head, what a rebuild left and the schema's
+revision) go out together in pipeline mode, the events read from the lowest tracked position as the server sees it
+under the lock; and the writes, whose results nobody reads, go out together too.
 
 PostgresBatches is part of ReadModel (projections.read_model), which holds the state and the steps every batch
 shares.
@@ -24,6 +24,7 @@ from sqlalchemy import Connection
 
 from projections import tables as t
 from projections.batch import Batch
+from projections.migrate import check_schema
 from tracker.audit_chain import GENESIS, Link
 
 
@@ -35,6 +36,8 @@ class OpenBatch(NamedTuple):
     notifications: list[Notification]
     head: Link
     deferred: list[tuple[str, datetime]]
+    # The schema's Alembic revisions (see projections.migrate.check_schema).
+    revisions: list[str]
 
 
 def open_batch(conn: Connection, recorder: PostgresApplicationRecorder, limit: int) -> OpenBatch:
@@ -50,24 +53,33 @@ def open_batch(conn: Connection, recorder: PostgresApplicationRecorder, limit: i
         sql.Identifier(t.audit_chain.name)
     )
     left = sql.SQL("SELECT name, touched_at FROM {}").format(sql.Identifier(t.deferred.name))
+    revision = sql.SQL("SELECT version_num FROM alembic_version")
     driver: Any = conn.connection.driver_connection
-    with driver.cursor() as locked, driver.cursor() as read, driver.cursor() as last, driver.cursor() as records:
+    with (
+        driver.cursor() as locked,
+        driver.cursor() as read,
+        driver.cursor() as last,
+        driver.cursor() as records,
+        driver.cursor() as schema,
+    ):
         with driver.pipeline():
             locked.execute(lock)
             read.execute(events, (limit,))
             last.execute(head)
             records.execute(left)
-        # Leaving pipeline mode sent the four (and the transaction's BEGIN) and fetched every answer.
+            schema.execute(revision)
+        # Leaving pipeline mode sent the five (and the transaction's BEGIN) and fetched every answer.
         positions = {name: position for name, position in locked.fetchall()}
         rows = read.fetchall()
         found = last.fetchone()
         deferred = [(name, touched_at) for name, touched_at in records.fetchall()]
+        revisions = [version for (version,) in schema.fetchall()]
     notifications = [
         Notification(id=row[0], originator_id=row[1], originator_version=row[2], topic=row[3], state=bytes(row[4]))
         for row in rows
     ]
     head_link = Link(0, GENESIS) if found is None else Link(found[0], found[1])
-    return OpenBatch(positions, notifications, head_link, deferred)
+    return OpenBatch(positions, notifications, head_link, deferred, revisions)
 
 
 @contextmanager
@@ -86,14 +98,15 @@ class PostgresBatches:
     def _apply_batch_postgres(self) -> Batch:
         """The batch on PostgreSQL: four round trips, and one more for each row a handler looks up.
 
-        One to lock the tracking rows and read the events after them, the audit chain's head and what a rebuild left
-        (open_batch); one to load the innovations the events change; one for all the writes (sent in pipeline mode);
-        and the commit. Finishing what a stopped rebuild left, rarely, takes its own."""
+        One to lock the tracking rows and read the events after them, the audit chain's head, what a rebuild left
+        and the schema's revision (open_batch); one to load the innovations the events change; one for all the
+        writes (sent in pipeline mode); and the commit. Finishing what a stopped rebuild left, rarely, takes its own."""
         assert isinstance(self.app.recorder, PostgresApplicationRecorder)
         with self._writer_connection() as conn, conn.begin():
             self._prepare(conn)
             opened = open_batch(conn, self.app.recorder, self._batch_limit())
             self._check_tracked(opened.positions)
+            check_schema(opened.revisions)
             counts_left = self._leave_counts(conn, opened.deferred)
             batch, rows, links = self._project(
                 conn, opened.positions, opened.notifications, lambda _: opened.head, counts_left

@@ -25,6 +25,7 @@ from projections.clock import utc_now
 from projections.engine import make_engine
 from projections.following import Following
 from projections.handlers import PROJECTIONS
+from projections.migrate import check_schema, revisions_of, schema_problem
 from projections.postgres_batch import PostgresBatches
 from projections.rebuilding import REBUILD_SQLITE_BATCH_SIZE, Rebuilding
 from projections.rows import Rows
@@ -123,6 +124,11 @@ class ReadModel(SQLiteBatches, PostgresBatches, Following, Rebuilding):
     def position(self, conn: Connection | None = None) -> int:
         """How far every projection has got: the position all of them have processed (read on `conn` if given)."""
         return min(self.positions(conn).values(), default=0)
+
+    def schema_problem(self) -> str | None:
+        """What keeps this process from writing the read model's schema, if anything (see check_schema)."""
+        with self.statement_reader.connect() as conn:
+            return schema_problem(revisions_of(conn))
 
     def status(self) -> list[ProjectionStatus]:
         log_position = self.app.current_position()
@@ -227,11 +233,13 @@ class ReadModel(SQLiteBatches, PostgresBatches, Following, Rebuilding):
         conn.execute(_ADVANCE, {"last": last, "reached": last, "at": utc_now()})
 
     def _lock_positions(self, conn: Connection) -> dict[str, int]:
-        """Read the tracking rows under a lock, so concurrent catch-ups queue instead of double-applying."""
+        """Read the tracking rows under a lock, so concurrent catch-ups queue instead of double-applying; and check
+        that the schema is the one this code writes for (projections.migrate.check_schema)."""
         query = _POSITIONS.with_for_update() if self.config.kind == "postgresql" else _POSITIONS
         # On SQLite the writer engine's BEGIN IMMEDIATE already holds the database's write lock.
         positions = {row.name: row.position for row in conn.execute(query)}
         self._check_tracked(positions)
+        check_schema(revisions_of(conn))
         return positions
 
     @staticmethod

@@ -6,6 +6,8 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import text
+
 from projections.read_model import ReadModel
 from tests.world import ADMIN, FULL_SCORES, World, build_world
 from tracker.errors import DomainError
@@ -105,3 +107,9 @@ def projected_history(read_model: ReadModel, seed: int, steps: int) -> World:
     random_history(world, rng, steps=steps)
     read_model.catch_up()
     return world
+
+
+def stamp(read_model: ReadModel, revision: str) -> None:
+    """Record `revision` as the schema's, as an upgrade or a downgrade by another release would leave it."""
+    with read_model.write_lock, read_model.writer.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision})

@@ -35,9 +35,13 @@ def readyz() -> Any:
         statuses = services().read_model.status()
         if not statuses:
             return problem(503, "read model not migrated: run 'tracker db upgrade'", {"Retry-After": "5"})
+        # A process whose code is for another schema than the store's projects nothing (check_schema).
+        mismatch = services().read_model.schema_problem()
         behind = _behind(statuses)
     except Exception as exc:
         return problem(503, f"store unavailable: {type(exc).__name__}", {"Retry-After": "2"})
+    if mismatch is not None:
+        return problem(503, mismatch, {"Retry-After": "5"})
     lags = {
         "log_position": statuses[0].log_position,
         "projections": {s.name: {"position": s.position, "lag": s.lag} for s in statuses},
