@@ -95,8 +95,12 @@ def projections_run(idle_wait: float, settle: float) -> None:
             stopping.wait(pause)
             pause = min(pause * 2, MAX_OUTAGE_WAIT)
         except SchemaMismatch as error:
-            # Not a wait: the operator upgrades the schema, or replaces this process with the matching release.
-            raise click.ClickException(str(error)) from error
+            if error.later:
+                # A later release's schema: this process is to be replaced by that release, not to wait.
+                raise click.ClickException(str(error)) from error
+            # An upgrade not yet run (a worker of the new release started first): wait for it, as for an outage.
+            click.echo(f"{error}; trying again in {MAX_OUTAGE_WAIT:.0f}s", err=True)
+            stopping.wait(MAX_OUTAGE_WAIT)
 
 
 @projections.command("rebuild")

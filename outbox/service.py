@@ -23,6 +23,7 @@ from outbox.tables import emails
 from projections.clock import utc_now
 from projections.engine import make_engine
 from projections.following import STORE_UNAVAILABLE, log_channel
+from projections.migrate import SchemaMismatch
 from storage.config import StoreConfig
 from storage.locks import sqlite_writer_lock
 from tracker.application import TrackerApplication
@@ -113,14 +114,22 @@ class Outbox:
             listener.start()
         backoff = self.poll
         notified = False
+        refused: str | None = None
         try:
             while not self._stop.is_set():
                 try:
                     self.derivation.catch_up(self.sender, known_behind=notified)
                     self.sender.dispatch()
                     backoff = self.poll
+                    refused = None
                 except Exception as error:
-                    if isinstance(error, STORE_UNAVAILABLE):
+                    if isinstance(error, SchemaMismatch):
+                        # Nothing is derived or sent until the schema or this process changes: said once.
+                        if str(error) != refused:
+                            log.error("outbox_refused", reason=str(error), retry_in=MAX_BACKOFF_SECONDS)
+                            refused = str(error)
+                        backoff = MAX_BACKOFF_SECONDS
+                    elif isinstance(error, STORE_UNAVAILABLE):
                         log.warning("outbox_store_unavailable", error=str(error), retry_in=backoff)
                     else:
                         log.exception("outbox_failed", retry_in=backoff)

@@ -14,6 +14,7 @@ import threading
 import structlog
 
 from projections.following import STORE_UNAVAILABLE
+from projections.migrate import SchemaMismatch
 from projections.read_model import ReadModel
 
 log = structlog.get_logger("tracker.projections")
@@ -37,6 +38,8 @@ class BackgroundProjection:
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        # Why the last batch was refused for the schema's revision, if it was (logged when it changes).
+        self._refused: str | None = None
 
     @property
     def acknowledged(self) -> int:
@@ -88,8 +91,15 @@ class BackgroundProjection:
             try:
                 self.read_model.catch_up()
                 backoff = self.poll
+                self._refused = None
             except Exception as error:  # a failed batch is retried: its rows and tracked position were rolled back
-                if isinstance(error, STORE_UNAVAILABLE):
+                if isinstance(error, SchemaMismatch):
+                    # Until the schema or this process changes: said once, not at every retry.
+                    if str(error) != self._refused:
+                        log.error("projection_refused", reason=str(error), retry_in=MAX_BACKOFF_SECONDS)
+                        self._refused = str(error)
+                    backoff = MAX_BACKOFF_SECONDS
+                elif isinstance(error, STORE_UNAVAILABLE):
                     log.warning("projection_store_unavailable", error=str(error), retry_in=backoff)
                 else:
                     log.exception("projection_batch_failed", retry_in=backoff)

@@ -6,24 +6,34 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, column, inspect, select, table
+from sqlalchemy import Connection, inspect
 
 from projections import deferred, tables
 from projections.engine import make_engine
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 # Where Alembic records the schema's revision (Alembic's own table, so not part of projections.tables' metadata).
-_VERSION = table("alembic_version", column("version_num"))
-REVISION = select(_VERSION.c.version_num)
+REVISION_SQL = "SELECT version_num FROM alembic_version"
+
+
+# The tracking rows every writer of derived rows locks first: the read model's projections and the outbox's.
+_TRACKING_TABLES = (tables.tracking.name, "outbox_tracking")
 
 
 class SchemaMismatch(RuntimeError):
-    """The read model's schema is not at the revision this release's code writes for (see check_schema)."""
+    """The read model's schema is not at the revision this release's code writes for (see check_schema).
+
+    `later` when the schema is at a revision this release does not know: a later release's."""
+
+    def __init__(self, problem: str, *, later: bool) -> None:
+        super().__init__(problem)
+        self.later = later
 
 
 def alembic_config() -> Config:
@@ -38,6 +48,7 @@ def _migrate(url: str, move: Callable[[Config, str], None], revision: str, *, fi
     engine = make_engine(url, writer=True)
     try:
         with engine.begin() as conn:
+            _hold_writers(conn)
             config = alembic_config()
             config.attributes["connection"] = conn
             move(config, revision)
@@ -45,6 +56,21 @@ def _migrate(url: str, move: Callable[[Config, str], None], revision: str, *, fi
                 deferred.finish_if_stopped(conn)
     finally:
         engine.dispose()
+
+
+def _hold_writers(conn: Connection) -> None:
+    """Keep the projections and the outbox from writing until the migration commits.
+
+    Each of their batches locks its tracking rows first and reads the schema's revision after (check_schema). On
+    PostgreSQL (READ COMMITTED) a batch that began while the migration ran would otherwise read the old revision and
+    write once the migration had committed; with the rows locked here it waits, and then reads the new one. On SQLite
+    the migration's transaction already holds the database's write lock from its start."""
+    if conn.dialect.name != "postgresql":
+        return
+    found = set(inspect(conn).get_table_names())
+    for name in _TRACKING_TABLES:
+        if name in found:
+            conn.exec_driver_sql(f"SELECT name FROM {name} FOR UPDATE")  # noqa: S608 - names from the constant
 
 
 def _at_head(conn: Connection, config: Config) -> bool:
@@ -68,6 +94,8 @@ def finish_stopped_rebuild(url: str) -> bool:
         with engine.begin() as conn:
             if not inspect(conn).has_table(tables.deferred.name):
                 return False
+            if not set(revisions_of(conn)) <= _revisions()[1]:
+                return False  # a later release's schema: not this release's to count
             return deferred.finish_if_stopped(conn)
     finally:
         engine.dispose()
@@ -121,13 +149,19 @@ def schema_problem(found: Sequence[str]) -> str | None:
 def check_schema(found: Sequence[str]) -> None:
     """Refuse to go on writing the read model (SchemaMismatch) unless its schema is at this release's revision.
 
-    Every projection batch and rebuild checks, under its lock: a process of an earlier release left running after
-    `tracker db upgrade` (a rolling deploy) would otherwise go on writing rows by the rules the upgrade changed."""
+    Every projection batch, rebuild (and its end) and outbox batch checks, after locking its tracking rows: a process
+    of an earlier release left running after `tracker db upgrade` (a rolling deploy) would otherwise go on writing
+    rows by the rules the upgrade changed, and one of a later release would write to a schema not yet upgraded."""
     problem = schema_problem(found)
     if problem is not None:
-        raise SchemaMismatch(problem)
+        known = _revisions()[1]
+        raise SchemaMismatch(problem, later=any(revision not in known for revision in found))
 
 
 def revisions_of(conn: Connection) -> list[str]:
-    """The Alembic revisions recorded in the read model (one, unless the table was tampered with; none if empty)."""
-    return list(conn.execute(REVISION).scalars())
+    """The Alembic revisions recorded in the read model (one, unless the table was tampered with; none if empty).
+
+    Read through the driver: every batch reads it under the writer's lock, and SQLAlchemy's statement handling
+    costs many times what SQLite takes to answer."""
+    driver: Any = conn.connection.driver_connection
+    return [version for (version,) in driver.execute(REVISION_SQL).fetchall()]

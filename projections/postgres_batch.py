@@ -24,7 +24,7 @@ from sqlalchemy import Connection
 
 from projections import tables as t
 from projections.batch import Batch
-from projections.migrate import check_schema
+from projections.migrate import REVISION_SQL, check_schema
 from tracker.audit_chain import GENESIS, Link
 
 
@@ -53,7 +53,6 @@ def open_batch(conn: Connection, recorder: PostgresApplicationRecorder, limit: i
         sql.Identifier(t.audit_chain.name)
     )
     left = sql.SQL("SELECT name, touched_at FROM {}").format(sql.Identifier(t.deferred.name))
-    revision = sql.SQL("SELECT version_num FROM alembic_version")
     driver: Any = conn.connection.driver_connection
     with (
         driver.cursor() as locked,
@@ -67,7 +66,7 @@ def open_batch(conn: Connection, recorder: PostgresApplicationRecorder, limit: i
             read.execute(events, (limit,))
             last.execute(head)
             records.execute(left)
-            schema.execute(revision)
+            schema.execute(REVISION_SQL)
         # Leaving pipeline mode sent the five (and the transaction's BEGIN) and fetched every answer.
         positions = {name: position for name, position in locked.fetchall()}
         rows = read.fetchall()

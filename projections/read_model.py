@@ -25,7 +25,7 @@ from projections.clock import utc_now
 from projections.engine import make_engine
 from projections.following import Following
 from projections.handlers import PROJECTIONS
-from projections.migrate import check_schema, revisions_of, schema_problem
+from projections.migrate import SchemaMismatch, check_schema, revisions_of, schema_problem
 from projections.postgres_batch import PostgresBatches
 from projections.rebuilding import REBUILD_SQLITE_BATCH_SIZE, Rebuilding
 from projections.rows import Rows
@@ -38,6 +38,8 @@ from tracker.audit_chain import Link, chain
 __all__ = ["BATCH_SIZE", "TRACKED", "Batch", "Progress", "ProjectionStatus", "ReadModel"]
 
 BATCH_SIZE = 1000
+# How long a batch refused for the schema's revision is refused again without asking the database (see _apply_batch).
+SCHEMA_RECHECK_SECONDS = 5.0
 # Everything with a row in the tracking table: the projections, then the audit chain over the raw stored events.
 TRACKED = (*PROJECTIONS, audit_chain.NAME)
 Progress = Callable[[int, int], None]
@@ -102,6 +104,8 @@ class ReadModel(SQLiteBatches, PostgresBatches, Following, Rebuilding):
         # finds its write at or below it needs no query to know it is projected. (A rebuild run by another process
         # resets the tracking table, not this; until that rebuild ends, reads see its partial tables either way.)
         self.reached = 0
+        # When a batch was last refused for the schema's revision, and why (see _apply_batch).
+        self._refused: tuple[float, SchemaMismatch] | None = None
 
     @property
     def write_lock(self) -> AbstractContextManager[Any]:
@@ -126,9 +130,13 @@ class ReadModel(SQLiteBatches, PostgresBatches, Following, Rebuilding):
         return min(self.positions(conn).values(), default=0)
 
     def schema_problem(self) -> str | None:
-        """What keeps this process from writing the read model's schema, if anything (see check_schema)."""
+        """What keeps this process from writing the read model's schema, if anything (see check_schema), read
+        afresh: when nothing does any more, the next batch tries at once."""
         with self.statement_reader.connect() as conn:
-            return schema_problem(revisions_of(conn))
+            problem = schema_problem(revisions_of(conn))
+        if problem is None:
+            self._refused = None
+        return problem
 
     def status(self) -> list[ProjectionStatus]:
         log_position = self.app.current_position()
@@ -163,10 +171,21 @@ class ReadModel(SQLiteBatches, PostgresBatches, Following, Rebuilding):
 
         One batch at a time in this process: a thread that waited here usually finds its events applied by the batch
         before, and returns without a write transaction. On SQLite the batch works out its rows first and takes
-        this process's writer lock (the event store's too, see sqlite_writer_lock) only to write them."""
+        this process's writer lock (the event store's too, see sqlite_writer_lock) only to write them.
+
+        A batch refused for the schema's revision (SchemaMismatch) is refused again at once, without reading the log
+        or taking a lock, until SCHEMA_RECHECK_SECONDS have passed or schema_problem() finds the schema right."""
+        refused = self._refused
+        if refused is not None and time.monotonic() - refused[0] < SCHEMA_RECHECK_SECONDS:
+            raise refused[1]
         with self._project_lock:
             apply = self._apply_batch_postgres if self.config.kind == "postgresql" else self._apply_batch_sqlite
-            batch = apply()
+            try:
+                batch = apply()
+            except SchemaMismatch as error:
+                self._refused = (time.monotonic(), error)
+                raise
+            self._refused = None
             self.reached = max(self.reached, batch.reached)
             if self._rebuilding:
                 self._rebuilt += batch.applied
@@ -254,7 +273,11 @@ class ReadModel(SQLiteBatches, PostgresBatches, Following, Rebuilding):
         while True:
             if catch_up:
                 # Catching up reports how far every projection has got, so no separate position query is needed.
-                batch = self._apply_batch()
+                try:
+                    batch = self._apply_batch()
+                except SchemaMismatch:
+                    # This process projects nothing (check_schema): the position is reached already, or not by it.
+                    return self.position() >= position
                 if batch.reached >= position:
                     return True
                 if batch.applied:

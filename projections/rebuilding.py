@@ -131,8 +131,10 @@ class Rebuilding:
                 time.sleep(min(0.05 * attempt, 0.5))
 
     def _finish_rebuild(self) -> None:
-        """Build the indexes and count again (projections.deferred), in one transaction."""
+        """Build the indexes and count again (projections.deferred), in one transaction: only at the schema's
+        revision this code is for (check_schema), else what the rebuild left waits for a process that is."""
         with self.writer.begin() as conn:
+            self._lock_positions(conn)
             self._rebuild_settings(conn)
             deferred.finish(conn)
 

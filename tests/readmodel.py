@@ -6,8 +6,12 @@ import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import text
+from alembic.script import ScriptDirectory
+from sqlalchemy import text, update
 
+from projections import deferred
+from projections import tables as t
+from projections.migrate import alembic_config, code_revision
 from projections.read_model import ReadModel
 from tests.world import ADMIN, FULL_SCORES, World, build_world
 from tracker.errors import DomainError
@@ -113,3 +117,17 @@ def stamp(read_model: ReadModel, revision: str) -> None:
     """Record `revision` as the schema's, as an upgrade or a downgrade by another release would leave it."""
     with read_model.write_lock, read_model.writer.begin() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = :revision"), {"revision": revision})
+
+
+def earlier_revision() -> str:
+    """The schema revision before this release's latest, as a process of the release before would be written for."""
+    down = ScriptDirectory.from_config(alembic_config()).get_revision(code_revision()).down_revision
+    assert isinstance(down, str)
+    return down
+
+
+def age_records(read_model: ReadModel) -> None:
+    """Make the records look as a stopped rebuild's do once its lease is over."""
+    with read_model.writer.begin() as conn:
+        stopped = deferred.clock(conn) - deferred.REBUILD_LEASE - timedelta(seconds=1)
+        conn.execute(update(t.deferred).values(touched_at=stopped))

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import timedelta
 from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from cli.main import main
 from projections import deferred
@@ -19,7 +18,7 @@ from projections.dump import dump
 from projections.migrate import current_revision, downgrade, finish_stopped_rebuild
 from projections.read_model import ReadModel
 from projections.rebuilding import REBUILD_LOCK_WAIT
-from tests.readmodel import projected_history
+from tests.readmodel import age_records, projected_history
 from tests.world import FULL_SCORES, World
 
 COUNT_TABLES = ("rm_funnel_days", "rm_score_groups", "rm_score_buckets", "rm_score_values", "rm_facet_counts")
@@ -53,13 +52,6 @@ def stop_part_way(read_model: ReadModel, monkeypatch: pytest.MonkeyPatch, events
         patch.setattr(read_model, "_finish_rebuild", lambda: None)
         with pytest.raises(RuntimeError, match="killed"):
             read_model.rebuild()
-
-
-def age_records(read_model: ReadModel) -> None:
-    """Make the records look as a stopped rebuild's do once its lease is over."""
-    with read_model.writer.begin() as conn:
-        stopped = deferred.clock(conn) - deferred.REBUILD_LEASE - timedelta(seconds=1)
-        conn.execute(update(t.deferred).values(touched_at=stopped))
 
 
 def status(read_model: ReadModel) -> str:

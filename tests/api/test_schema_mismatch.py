@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 
 from projections.migrate import SchemaMismatch, code_revision
-from tests.api.conftest import Env, submit
-from tests.readmodel import stamp
+from tests.api.conftest import Env, make_env, submit
+from tests.readmodel import earlier_revision, stamp
 
-EARLIER = f"{int(code_revision()) - 1:04d}"
+EARLIER = earlier_revision()
 
 
 def test_a_write_is_stored_and_answered_while_readiness_says_why_nothing_is_projected(env: Env) -> None:
@@ -38,5 +38,30 @@ def test_a_write_is_stored_and_answered_while_readiness_says_why_nothing_is_proj
     assert created["id"] not in {item["id"] for item in listed.json["items"]}
 
     stamp(read_model, code_revision())
-    assert env.get(f"/api/v1/innovations/{created['id']}", env.keys.provider).status_code == 200
+    # Readiness reads the revision afresh, and the next batch tries at once (else within SCHEMA_RECHECK_SECONDS).
     assert env.get("/readyz").status_code == 200
+    assert env.get(f"/api/v1/innovations/{created['id']}", env.keys.provider).status_code == 200
+
+
+def test_a_read_that_waits_for_a_position_answers_without_projecting(env: Env) -> None:
+    read_model = env.app.extensions["tracker"].read_model
+    reached = read_model.position()
+    stamp(read_model, EARLIER)
+    submit(env)
+    ready = env.get("/api/v1/innovations", env.keys.provider, headers={"X-Min-Position": str(reached)})
+    assert ready.status_code == 200
+    assert ready.headers["X-Projection-Position"] == str(reached)
+    waiting = env.get("/api/v1/innovations", env.keys.provider, headers={"X-Min-Position": str(reached + 1)})
+    assert waiting.status_code == 503
+    assert waiting.headers["Retry-After"] == "1"
+
+
+def test_a_process_that_does_not_project_stays_ready_and_reports_the_schema(sqlite_url: str) -> None:
+    env = make_env(sqlite_url, inline_projections=False)
+    try:
+        stamp(env.app.extensions["tracker"].read_model, EARLIER)
+        ready = env.get("/readyz")
+        assert ready.status_code == 200
+        assert ready.json["schema"].startswith(f"the read model's schema is at revision {EARLIER}")
+    finally:
+        env.app.extensions["tracker"].close()
