@@ -85,7 +85,7 @@ def projections_run(idle_wait: float, settle: float) -> None:
                 if stopping.is_set():
                     return
                 try:
-                    read_model.follow(idle_wait=idle_wait, settle=settle, on_outage=outage)
+                    _follow_at_the_schemas_revision(read_model, stopping, idle_wait, settle, outage)
                 finally:
                     following.clear()
                 click.echo(f"stopped at position {read_model.position()}", err=True)
@@ -94,13 +94,31 @@ def projections_run(idle_wait: float, settle: float) -> None:
             outage(error, pause)
             stopping.wait(pause)
             pause = min(pause * 2, MAX_OUTAGE_WAIT)
+
+
+def _follow_at_the_schemas_revision(
+    read_model: ReadModel,
+    stopping: threading.Event,
+    idle_wait: float,
+    settle: float,
+    outage: Callable[[Exception, float], None],
+) -> None:
+    """Follow the log until stopped. At an earlier revision of the schema than this release's (an upgrade not yet
+    run: a worker of the new release started first) wait for the upgrade, looking every MAX_OUTAGE_WAIT seconds; at
+    a later release's, stop with the reason: this process is to be replaced by that release."""
+    while True:
+        try:
+            read_model.follow(idle_wait=idle_wait, settle=settle, on_outage=outage)
+            return
         except SchemaMismatch as error:
             if error.later:
-                # A later release's schema: this process is to be replaced by that release, not to wait.
                 raise click.ClickException(str(error)) from error
-            # An upgrade not yet run (a worker of the new release started first): wait for it, as for an outage.
             click.echo(f"{error}; trying again in {MAX_OUTAGE_WAIT:.0f}s", err=True)
-            stopping.wait(MAX_OUTAGE_WAIT)
+            while not stopping.wait(MAX_OUTAGE_WAIT):
+                if read_model.schema_problem() is None:
+                    break
+            if stopping.is_set():
+                return
 
 
 @projections.command("rebuild")

@@ -138,8 +138,10 @@ class Derivation:
         return tracking.position(conn)
 
     def behind(self) -> bool:
-        """Whether the log holds events not yet derived (read without taking the writer's lock)."""
+        """Whether the log holds events not yet derived (read without taking the writer's lock). Refuses
+        (SchemaMismatch) when the schema is not this release's: the outbox then neither derives nor sends."""
         with self.reader.connect() as conn:
+            check_schema(revisions_of(conn))
             position = self.position(conn)
         return self.app.current_position() > position
 

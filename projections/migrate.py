@@ -63,14 +63,16 @@ def _hold_writers(conn: Connection) -> None:
 
     Each of their batches locks its tracking rows first and reads the schema's revision after (check_schema). On
     PostgreSQL (READ COMMITTED) a batch that began while the migration ran would otherwise read the old revision and
-    write once the migration had committed; with the rows locked here it waits, and then reads the new one. On SQLite
-    the migration's transaction already holds the database's write lock from its start."""
+    write once the migration had committed. The tables are locked here in EXCLUSIVE mode, which plain reads pass and
+    a batch's `SELECT … FOR UPDATE` does not: a batch waits before it holds any lock on them (so a migration that
+    alters or drops one does not deadlock with it), and then reads the new revision. On SQLite the migration's
+    transaction already holds the database's write lock from its start."""
     if conn.dialect.name != "postgresql":
         return
     found = set(inspect(conn).get_table_names())
-    for name in _TRACKING_TABLES:
-        if name in found:
-            conn.exec_driver_sql(f"SELECT name FROM {name} FOR UPDATE")  # noqa: S608 - names from the constant
+    held = [name for name in _TRACKING_TABLES if name in found]
+    if held:
+        conn.exec_driver_sql(f"LOCK TABLE {', '.join(held)} IN EXCLUSIVE MODE")
 
 
 def _at_head(conn: Connection, config: Config) -> bool:

@@ -104,8 +104,9 @@ class PostgresBatches:
         with self._writer_connection() as conn, conn.begin():
             self._prepare(conn)
             opened = open_batch(conn, self.app.recorder, self._batch_limit())
-            self._check_tracked(opened.positions)
+            # The schema first: a release whose migrations add a tracking row waits for its upgrade, not for this.
             check_schema(opened.revisions)
+            self._check_tracked(opened.positions)
             counts_left = self._leave_counts(conn, opened.deferred)
             batch, rows, links = self._project(
                 conn, opened.positions, opened.notifications, lambda _: opened.head, counts_left

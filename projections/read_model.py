@@ -177,7 +177,7 @@ class ReadModel(SQLiteBatches, PostgresBatches, Following, Rebuilding):
         or taking a lock, until SCHEMA_RECHECK_SECONDS have passed or schema_problem() finds the schema right."""
         refused = self._refused
         if refused is not None and time.monotonic() - refused[0] < SCHEMA_RECHECK_SECONDS:
-            raise refused[1]
+            raise SchemaMismatch(str(refused[1]), later=refused[1].later)
         with self._project_lock:
             apply = self._apply_batch_postgres if self.config.kind == "postgresql" else self._apply_batch_sqlite
             try:
@@ -257,8 +257,8 @@ class ReadModel(SQLiteBatches, PostgresBatches, Following, Rebuilding):
         query = _POSITIONS.with_for_update() if self.config.kind == "postgresql" else _POSITIONS
         # On SQLite the writer engine's BEGIN IMMEDIATE already holds the database's write lock.
         positions = {row.name: row.position for row in conn.execute(query)}
-        self._check_tracked(positions)
         check_schema(revisions_of(conn))
+        self._check_tracked(positions)
         return positions
 
     @staticmethod

@@ -11,6 +11,7 @@ from eventsourcing.persistence import Notification
 
 from projections import audit_chain, deferred
 from projections.batch import Batch
+from projections.migrate import check_schema, revisions_of
 from projections.rows import Rows
 from tracker.audit_chain import Link
 
@@ -71,6 +72,9 @@ class SQLiteBatches:
         rebuild that stopped part way left work: that is finished under the write lock first."""
         with self.reader.connect() as conn, conn.begin():
             positions = self.positions(conn)
+            # Before the handlers run against it: a schema of another release may not have the columns they write.
+            # The write checks again under the lock.
+            check_schema(revisions_of(conn))
             self._check_tracked(positions)
             if min(positions.values()) < start:
                 return None

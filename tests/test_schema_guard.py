@@ -104,8 +104,14 @@ def test_a_refused_batch_is_refused_again_without_reading_the_log_until_the_sche
 ) -> None:
     history(read_model, seed=6)
     stamp(read_model, EARLIER)
-    with pytest.raises(SchemaMismatch):
-        read_model.catch_up()
+
+    def no_handlers(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the handlers ran against a schema of another release")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(read_model, "_project", no_handlers)
+        with pytest.raises(SchemaMismatch):
+            read_model.catch_up()
 
     def no_batch() -> None:
         raise AssertionError("a batch ran while its refusal stood")
@@ -132,14 +138,24 @@ def test_a_batch_that_meets_an_upgrade_in_progress_waits_for_it_and_then_refuses
     migrating, finish = threading.Event(), threading.Event()
 
     def migration(config: Any, revision: str) -> None:
-        config.attributes["connection"].execute(
-            text("UPDATE alembic_version SET version_num = :revision"), {"revision": LATER}
-        )
+        conn = config.attributes["connection"]
+        conn.execute(text("UPDATE alembic_version SET version_num = :revision"), {"revision": LATER})
         migrating.set()
         finish.wait(30)
+        # A migration that alters the tracking table, with a batch waiting: neither may deadlock with the other.
+        conn.execute(text("ALTER TABLE rm_tracking ADD COLUMN probe INTEGER"))
+        conn.execute(text("ALTER TABLE rm_tracking DROP COLUMN probe"))
 
     monkeypatch.setattr(migrate.command, "upgrade", migration)
-    upgrading = threading.Thread(target=migrate.upgrade, args=(read_model.url,))
+    failed: list[BaseException] = []
+
+    def upgrade() -> None:
+        try:
+            migrate.upgrade(read_model.url)
+        except BaseException as error:
+            failed.append(error)
+
+    upgrading = threading.Thread(target=upgrade)
     upgrading.start()
     assert migrating.wait(30)
     outcome: list[object] = []
@@ -157,6 +173,7 @@ def test_a_batch_that_meets_an_upgrade_in_progress_waits_for_it_and_then_refuses
     finish.set()
     upgrading.join(30)
     batching.join(30)
+    assert failed == []
     assert len(outcome) == 1
     assert isinstance(outcome[0], SchemaMismatch), outcome
     assert read_model.position() == 0
