@@ -134,18 +134,8 @@ def code_revision() -> str:
 def schema_problem(found: Sequence[str]) -> str | None:
     """What is wrong, if anything, with a read model whose Alembic revisions (the rows of alembic_version) are
     `found`, for this release's code; None when it is at this release's latest revision."""
-    head, known = _revisions()
-    if list(found) == [head]:
-        return None
-    if not found:
-        return "the read model has no schema revision: run 'tracker db upgrade'"
-    at = ", ".join(found)
-    if all(revision in known for revision in found):
-        return f"the read model's schema is at revision {at}, behind this release's {head}: run 'tracker db upgrade'"
-    return (
-        f"the read model's schema is at revision {at}, which this release does not know (it is for {head}): a later "
-        "release has upgraded it, so stop this process and run that release"
-    )
+    mismatch = _mismatch(found)
+    return None if mismatch is None else str(mismatch)
 
 
 def check_schema(found: Sequence[str]) -> None:
@@ -154,10 +144,28 @@ def check_schema(found: Sequence[str]) -> None:
     Every projection batch, rebuild (and its end) and outbox batch checks, after locking its tracking rows: a process
     of an earlier release left running after `tracker db upgrade` (a rolling deploy) would otherwise go on writing
     rows by the rules the upgrade changed, and one of a later release would write to a schema not yet upgraded."""
-    problem = schema_problem(found)
-    if problem is not None:
-        known = _revisions()[1]
-        raise SchemaMismatch(problem, later=any(revision not in known for revision in found))
+    mismatch = _mismatch(found)
+    if mismatch is not None:
+        raise mismatch
+
+
+def _mismatch(found: Sequence[str]) -> SchemaMismatch | None:
+    head, known = _revisions()
+    if list(found) == [head]:
+        return None
+    if not found:
+        return SchemaMismatch("the read model has no schema revision: run 'tracker db upgrade'", later=False)
+    at = ", ".join(found)
+    if all(revision in known for revision in found):
+        return SchemaMismatch(
+            f"the read model's schema is at revision {at}, behind this release's {head}: run 'tracker db upgrade'",
+            later=False,
+        )
+    return SchemaMismatch(
+        f"the read model's schema is at revision {at}, which this release does not know (it is for {head}): a later "
+        "release has upgraded it, so stop this process and run that release",
+        later=True,
+    )
 
 
 def revisions_of(conn: Connection) -> list[str]:
