@@ -3,11 +3,11 @@
 - Admins, managers and analysts read everything.
 - An innovation in identification is seen only by them, its owning organisation's providers and the evaluators
   assigned to it; past identification every caller sees its fields, stage, status, items and decisions.
-- An evaluator assigned at the current stage sees the consolidated MPI and score history only once their own
-  assessment at that stage is in (blind review).
-- Individual assessments: an evaluator sees their own, and the others' at a stage once they assessed at it; the
-  owning organisation's providers see a stage's assessments once a gate decision closed it, without evaluator ids.
-- Notes: admins, managers, analysts, and an evaluator assigned at the current stage who has assessed at it.
+- An evaluator assigned in the current round sees the consolidated MPI and score history only once their own
+  assessment in that round is in (blind review). A round is one visit of a stage (tracker.evaluation).
+- Individual assessments: an evaluator sees their own, and the others' of a round once they assessed in it; the
+  owning organisation's providers see a round's assessments once a gate decision closed it, without evaluator ids.
+- Notes: admins, managers, analysts, and an evaluator assigned in the current round who has assessed in it.
 
 For lists, totals and CSV the rules are SQL (`scope`), so paging and counting stay right; for one replayed innovation
 (its history, a past version) the same rules are read from the aggregate."""
@@ -19,16 +19,13 @@ from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import and_, exists, false, func, literal, not_, or_, select
+from sqlalchemy import exists, false, func, literal, or_, select
 
 from projections import tables as t
 from projections.queries import EVERYTHING, Scope
 from tracker import evaluation
 from tracker.actors import READ_ALL_ROLES
 from tracker.stages import CONFIDENTIAL_STAGES, PUBLIC_STAGES
-
-# Decisions that close a stage's round: its assessments are then shown to the owner.
-CLOSING_DECISIONS = ("advance", "recycle", "discontinue")
 
 
 @dataclass(frozen=True)
@@ -95,16 +92,16 @@ def scope(viewer: Viewer) -> Scope:
     # current stage, or has assessed it. Each test is one index probe per row.
     assigned_now = exists().where(a.c.evaluator_id == me, a.c.innovation_id == i.c.id, a.c.seq == i.c.stage_seq)
     assessed = exists().where(s.c.evaluator_id == me, s.c.innovation_id == i.c.id)
-    # Blind review (`evaluation.blind`): assigned at the current stage, not assessed at it. An assignment the
-    # evaluator assessed in this visit is an assessment at this stage, so only their open assignments (the queue's
-    # index) need testing.
+    # Blind review (`evaluation.blind`): assigned in the current round (this visit of the stage, `stage_seq`) and
+    # not assessed in it. Only an evaluator assigned in the round assesses in it, and their assessment marks the
+    # assignment assessed, so their open assignment of this visit (the queue's index) is the whole test: an
+    # assessment of the same stage in an earlier visit does not count.
     open_now = exists().where(
         a.c.evaluator_id == me, a.c.assessed_at.is_(None), a.c.innovation_id == i.c.id, a.c.seq == i.c.stage_seq
     )
-    assessed_now = exists().where(s.c.evaluator_id == me, s.c.innovation_id == i.c.id, s.c.stage == i.c.stage)
     return Scope(
         where=or_(public, granted),
-        mpi_hidden=and_(open_now, not_(assessed_now)),
+        mpi_hidden=open_now,
         public=public,
         private=private,
         granted=granted_in,
@@ -150,10 +147,9 @@ def sees_notes(viewer: Viewer, innovation: Any) -> bool:
 
 
 def closed(innovation: Any, assessment: dict[str, Any]) -> bool:
-    """Whether a gate decision closed the stage round the assessment belongs to."""
-    return any(
-        d["decision"] in CLOSING_DECISIONS and d["decided_at"] > assessment["recorded_at"] for d in innovation.decisions
-    )
+    """Whether a gate decision closed the round the assessment belongs to: the innovation has left that visit of the
+    stage (advanced or recycled), or was discontinued in it."""
+    return assessment["stage_seq"] < innovation.stage_seq or innovation.status == "discontinued"
 
 
 def assessment_view(viewer: Viewer, innovation: Any, assessment: dict[str, Any]) -> str | None:
@@ -162,7 +158,7 @@ def assessment_view(viewer: Viewer, innovation: Any, assessment: dict[str, Any])
         return "full"
     if viewer.role == "evaluator":
         mine = assessment["evaluator_id"] == viewer.person_id
-        if mine or evaluation.has_assessed(innovation, viewer.person_id, assessment["stage"]):
+        if mine or evaluation.has_assessed(innovation, viewer.person_id, assessment["stage_seq"]):
             return "full"
         return None
     if viewer.owns(innovation.organisation_id) and closed(innovation, assessment):

@@ -53,7 +53,7 @@ def _dossier(inn: Any) -> dict[str, Any]:
     """What the assessment page shows beside the form, as the evaluator may see it."""
     viewer = signed_in().viewer()
     me = str(signed_in().person.id)
-    shown = [a for a in inn.latest_assessments(inn.stage) if policy.assessment_view(viewer, inn, a) == "full"]
+    shown = [a for a in inn.round_assessments() if policy.assessment_view(viewer, inn, a) == "full"]
     mine = next((a for a in shown if a["evaluator_id"] == me), None)
     others = [a for a in shown if a["evaluator_id"] != me]
     notes = inn.notes if policy.sees_notes(viewer, inn) else []
@@ -74,7 +74,7 @@ def _dossier(inn: Any) -> dict[str, Any]:
 
 
 def _prefilled(mine: dict[str, Any] | None, version: int) -> AssessmentForm:
-    """The form as sent, or (on first opening) with the evaluator's own latest assessment at this stage."""
+    """The form as sent, or (on first opening) with the evaluator's own latest assessment in this round."""
     if request.method == "POST" or mine is None:
         form = AssessmentForm()
     else:
@@ -163,7 +163,9 @@ def preview() -> Response:
         value = request.args.get(key, "")
         if value == "":
             return jsonify({"mpi": None, "message": _("Choose a level for every criterion to see the MPI.")})
-        scores[key] = None if value == NOT_ASSESSABLE else int(value) if value.isdigit() else value
+        # Only ASCII digits are a level ("²".isdigit() is true, and int() refuses it); anything else is left for the
+        # rubric to refuse.
+        scores[key] = None if value == NOT_ASSESSABLE else int(value) if value.isascii() and value.isdigit() else value
     try:
         valid = validate_scores(scores)
     except InvalidScoresError as error:

@@ -23,7 +23,7 @@ from pages.writing import changes_since, read_version
 from projections.queries.evaluation import open_loads, round_progress
 from projections.queries.innovations import InnovationFilter, list_innovations
 from tracker.errors import DomainError, NotFoundError, VersionConflictError
-from tracker.evaluation import has_assessed
+from tracker.evaluation import assessed_this_round
 from tracker.gates import Requirement, gate_requirements
 from tracker.rules import has_conflict_of_interest
 from tracker.stages import STAGES, next_stage
@@ -101,7 +101,7 @@ def _page(inn: Any, status: int = 200, **forms: Any) -> Page:
         decision.version.data = str(inn.version)
     names = person_names(set(inn.assignments))
     # Whose assignment can no longer end: the domain's rule (tracker.evaluation.check_unassignable).
-    assessed = {e for e in inn.assignments if has_assessed(inn, e, inn.stage)}
+    assessed = {e for e in inn.assignments if assessed_this_round(inn, e)}
     page = render_template(
         "manager/round.html",
         inn=inn,

@@ -248,7 +248,9 @@ def assessment_recorded(rows: Rows, e: Innovation.AssessmentRecorded, position: 
     row = rows.get(t.innovations, e.originator_id)
     assert row is not None
     at = naive_utc(e.timestamp)
-    assessment = items.assessment(e, row["stage"])
+    assessment = items.assessment(e, row["stage"], row["stage_seq"])
+    # rm_assessments keeps the stage; the round is its assignment's `seq` (rm_assignments).
+    del assessment["stage_seq"]
     mpi = assessment["mpi"]
     rows.insert(
         t.assessments,

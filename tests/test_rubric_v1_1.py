@@ -154,14 +154,17 @@ def test_a_snapshot_taken_before_comments_and_assignments_is_read_by_current_cod
     (stored,) = app.snapshots.recorder.select_events(iid)
     snapshot = app.mapper.transcoder.decode(stored.state)
     snapshot["state"]["class_version"] = 1
+    del snapshot["state"]["stage_seq"]  # no version before 4 numbered the visits of a stage
     for assessment in snapshot["state"]["assessments"]:
         del assessment["comments"]  # what a version 1 snapshot held
+        del assessment["stage_seq"]
     del snapshot["state"]["assignments"]  # neither version 1 nor 2 had assignments or notes
     del snapshot["state"]["notes"]
     old = dataclasses.replace(stored, state=app.mapper.transcoder.encode(snapshot))
     fresh = open_fresh(app, iid, old)
     assert fresh.assessments[0]["comments"] == {}
     assert (fresh.assignments, fresh.notes) == ({}, [])
+    assert (fresh.stage_seq, fresh.assessments[0]["stage_seq"]) == (1, 1)
     assert fresh.version == 3  # submitted, assigned, assessed
 
 

@@ -1,7 +1,9 @@
 """The rules of an evaluation round: who may be assigned, who may assess, who may write a deliberation note.
 
-Assignments are per stage: an evaluator assigned while the innovation is in testing assesses it in testing, and a
-gate decision that moves the innovation to another stage ends the round's assignments."""
+A round is one visit of a stage (`stage_seq`): an evaluator assigned while the innovation is in testing assesses it
+in testing, a gate decision that moves the innovation to another stage ends the round's assignments, and an
+innovation recycled back to a stage it was in before starts a new round there, blind again for whoever is assigned
+to it."""
 
 from __future__ import annotations
 
@@ -13,26 +15,50 @@ from tracker import limits
 from tracker.actors import Actor
 from tracker.errors import AssessmentError, AssignmentError, NoteError, NotFoundError, ValidationError
 from tracker.rules import check_accepts, check_no_conflict_of_interest
+from tracker.stages import STAGES
 from tracker.validation import day, required_text
 
 if TYPE_CHECKING:
     from tracker.innovation_state import InnovationState
 
 
-def has_assessed(innovation: InnovationState, person_id: str, stage: str) -> bool:
-    """Whether the person recorded an assessment of the innovation at `stage`."""
-    return any(a["evaluator_id"] == person_id and a["stage"] == stage for a in innovation.assessments)
+# The decisions that take an innovation into another stage, and so begin a visit of it (a round).
+STAGE_CHANGES = ("advance", "recycle")
+
+
+def has_assessed(innovation: InnovationState, person_id: str, stage_seq: int) -> bool:
+    """Whether the person recorded an assessment of the innovation in its visit `stage_seq` of a stage."""
+    return any(a["evaluator_id"] == person_id and a["stage_seq"] == stage_seq for a in innovation.assessments)
+
+
+def assessed_this_round(innovation: InnovationState, person_id: str) -> bool:
+    """Whether the person's assessment of the current round (this visit of the current stage) is in."""
+    return has_assessed(innovation, person_id, innovation.stage_seq)
 
 
 def deliberates(innovation: InnovationState, person_id: str) -> bool:
-    """An evaluator assigned at the current stage whose own assessment at it is in: they may read the others'
+    """An evaluator assigned in the current round whose own assessment in it is in: they may read the others'
     scores, the consolidated MPI and the notes, and write notes."""
-    return person_id in innovation.assignments and has_assessed(innovation, person_id, innovation.stage)
+    return person_id in innovation.assignments and assessed_this_round(innovation, person_id)
 
 
 def blind(innovation: InnovationState, person_id: str) -> bool:
-    """An evaluator assigned at the current stage who has not assessed at it yet (blind review)."""
-    return person_id in innovation.assignments and not has_assessed(innovation, person_id, innovation.stage)
+    """An evaluator assigned in the current round who has not assessed in it yet (blind review), even if they
+    assessed the same stage in an earlier visit of it."""
+    return person_id in innovation.assignments and not assessed_this_round(innovation, person_id)
+
+
+def number_visits(state: dict[str, Any]) -> None:
+    """Give a snapshot's state taken before visits were numbered its `stage_seq`, and each assessment the visit it
+    belongs to. The events number them exactly on replay; a snapshot keeps only times, so an assessment goes to the
+    latest visit of its stage begun at or before it was recorded (else the first visit of its stage)."""
+    entries = [(d["decided_at"], d["stage"]) for d in state["decisions"] if d["decision"] in STAGE_CHANGES]
+    state["stage_seq"] = 1 + len(entries)
+    visits = [(None, STAGES[0]), *entries]
+    for assessment in state["assessments"]:
+        of_stage = [seq for seq, (_, stage) in enumerate(visits, 1) if stage == assessment["stage"]]
+        begun = [seq for seq in of_stage if seq == 1 or visits[seq - 1][0] <= assessment["recorded_at"]]
+        assessment["stage_seq"] = begun[-1] if begun else (of_stage[0] if of_stage else state["stage_seq"])
 
 
 def assignment_fields(
@@ -65,11 +91,11 @@ def assignment_fields(
 
 
 def check_unassignable(innovation: InnovationState, evaluator_id: str) -> None:
-    """An evaluator is unassigned only while assigned, and not once they assessed at this stage."""
+    """An evaluator is unassigned only while assigned, and not once they assessed in this round."""
     check_accepts(innovation.status, "unassign_evaluator")
     if evaluator_id not in innovation.assignments:
         raise NotFoundError("assignment", f"of {evaluator_id} at stage {innovation.stage}")
-    if has_assessed(innovation, evaluator_id, innovation.stage):
+    if assessed_this_round(innovation, evaluator_id):
         raise AssignmentError(
             f"evaluator {evaluator_id} has already assessed at stage {innovation.stage}",
             rule="assignment.already_assessed",

@@ -9,7 +9,7 @@ from uuid import UUID
 from tracker import items, limits
 from tracker.base import Context, TrackerAggregate
 from tracker.errors import NotFoundError, PilotError, ValidationError
-from tracker.evaluation import assignment_fields, check_may_assess, check_unassignable, note_fields
+from tracker.evaluation import assignment_fields, check_may_assess, check_unassignable, note_fields, number_visits
 from tracker.fields import adoption as adoption_fields
 from tracker.fields import evidence as evidence_fields
 from tracker.fields import outcome as outcome_fields
@@ -25,9 +25,9 @@ from tracker.validation import choice, required_text
 class Innovation(TrackerAggregate, InnovationState):
     """The core aggregate; its state and what is read from it are in tracker.innovation_state."""
 
-    # Version 1 kept assessments without comments; version 2 had no assignments or notes. The upcasters bring a
-    # snapshot of either up to date.
-    class_version = 3
+    # Version 1 kept assessments without comments; version 2 had no assignments or notes; version 3 did not number
+    # the visits of a stage. The upcasters bring a snapshot of any of them up to date.
+    class_version = 4
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -38,6 +38,11 @@ class Innovation(TrackerAggregate, InnovationState):
     def upcast_v2_v3(state: dict[str, Any]) -> None:
         state["assignments"] = {}
         state["notes"] = []
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        """Number the stage visits of a snapshot taken before they were counted."""
+        number_visits(state)
 
     # ---- submission and details -------------------------------------------------------
 
@@ -96,6 +101,7 @@ class Innovation(TrackerAggregate, InnovationState):
             inn.ecosystem_id = self.ecosystem_id
             inn.readiness_level = self.readiness_level
             inn.stage = STAGES[0]
+            inn.stage_seq = 1
             inn.status = "active"
             inn.stage_entered_at = self.timestamp
             inn.pilots = {}
@@ -288,7 +294,7 @@ class Innovation(TrackerAggregate, InnovationState):
 
         def apply(self, aggregate: Any) -> None:
             inn = cast(Innovation, aggregate)
-            inn.assessments.append(items.assessment(self, inn.stage))
+            inn.assessments.append(items.assessment(self, inn.stage, inn.stage_seq))
 
     # ---- evaluation rounds (the rules are in tracker.evaluation) -----------------------
 

@@ -29,6 +29,9 @@ class InnovationState:
         stage: str
         status: str
         stage_entered_at: datetime
+        # Which visit of a stage the innovation is in: 1 at submission, one more at each change of stage. A round of
+        # evaluation is one visit: an innovation recycled back to a stage starts a new round there.
+        stage_seq: int
         pilots: dict[str, dict[str, Any]]
         evidence: list[dict[str, Any]]
         assessments: list[dict[str, Any]]
@@ -43,6 +46,14 @@ class InnovationState:
         latest: dict[str, dict[str, Any]] = {}
         for assessment in self.assessments:
             if stage is None or assessment["stage"] == stage:
+                latest[assessment["evaluator_id"]] = assessment
+        return list(latest.values())
+
+    def round_assessments(self) -> list[dict[str, Any]]:
+        """Each evaluator's latest assessment in the current round (this visit of the current stage)."""
+        latest: dict[str, dict[str, Any]] = {}
+        for assessment in self.assessments:
+            if assessment["stage_seq"] == self.stage_seq:
                 latest[assessment["evaluator_id"]] = assessment
         return list(latest.values())
 
@@ -88,6 +99,7 @@ class InnovationState:
 
     def _enter_stage(self, stage: str, at: datetime) -> None:
         self.stage = stage
+        self.stage_seq += 1
         self.stage_entered_at = at
         self.assignments = {}
 

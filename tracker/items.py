@@ -59,8 +59,9 @@ def adoption(e: Any) -> dict[str, Any]:
     }
 
 
-def assessment(e: Any, stage: str) -> dict[str, Any]:
-    """An assessment with its MPI under the rubric it was made with, from `AssessmentRecorded` in `stage`."""
+def assessment(e: Any, stage: str, stage_seq: int) -> dict[str, Any]:
+    """An assessment with its MPI under the rubric it was made with, from `AssessmentRecorded` in `stage`, in the
+    innovation's visit `stage_seq` of it (its round)."""
     return {
         "assessment_id": e.assessment_id,
         "evaluator_id": e.actor_id,
@@ -71,6 +72,7 @@ def assessment(e: Any, stage: str) -> dict[str, Any]:
         "mpi": assessment_mpi(e.scores, RUBRICS[e.rubric_version]),
         "rationale": e.rationale,
         "stage": stage,
+        "stage_seq": stage_seq,
         "recorded_at": e.timestamp,
     }
 

@@ -153,6 +153,64 @@ def test_blind_review_hides_the_others_scores_until_the_evaluators_own_is_in(env
     assert env.get(f"/api/v1/innovations/{iid}/scores", env.keys.analyst).json[0]["value"] == 80.0
 
 
+def test_a_stage_visited_again_is_a_new_round_and_its_evaluators_are_blind_again(env: Env) -> None:
+    """An evaluator who assessed a stage in an earlier visit of it is blind in the next: neither the other
+    evaluators' new assessments, nor the consolidated MPI and score history, nor the notes, until their own
+    assessment of this round is in. Their assignment of this round can still end."""
+    a, b = env.keys.evaluator, env.keys.evaluator_b
+    iid = submit(env, title="Visited twice")["id"]
+    for key in (a, b):
+        assert env.assess(iid, key, scores=SCORES, rationale=f"First round {key[-4:]}").status_code == 201
+    env.world.to_stage(UUID(iid), "testing")
+    env.app.extensions["tracker"].read_model.catch_up()  # to_stage wrote through the application, not over HTTP
+    version = env.get(f"/api/v1/innovations/{iid}", env.keys.manager).headers["ETag"]
+    recycled = env.post(
+        f"/api/v1/innovations/{iid}/decisions",
+        env.keys.manager,
+        json={"decision": "recycle", "to_stage": "identification", "rationale": "Rework the idea"},
+        headers={"If-Match": version},
+    )
+    assert recycled.status_code == 200, recycled.json
+    secret, note = "Second-round-B-5e1f", "Second-round-note-7b2d"
+    assert env.assess(iid, b, scores=dict.fromkeys(SCORES, 1), rationale=secret).status_code == 201
+    assert env.post(f"/api/v1/innovations/{iid}/notes", env.keys.manager, json={"body": note}).status_code == 201
+    env.assign(iid, a)
+
+    answers = [
+        env.get(f"/api/v1/innovations/{iid}", a).json,
+        env.get(f"/api/v1/innovations/{iid}/history", a).json,
+        env.get(f"/api/v1/innovations/{iid}/scores", a).json,
+        env.get("/api/v1/innovations?page_size=200", a).json,
+        env.get("/api/v1/innovations?sort=-mpi", a).json,
+    ]
+    text = json.dumps(answers) + env.get("/api/v1/innovations", a, headers={"Accept": "text/csv"}).get_data(
+        as_text=True
+    )
+    assert secret not in text
+    assert note not in text
+    assert f"First round {b[-4:]}" in text  # the round A assessed in stays open to A
+    assert env.get(f"/api/v1/innovations/{iid}", a).json["mpi"] is None
+    assert env.get(f"/api/v1/innovations/{iid}/scores", a).json == []
+    assert env.get(f"/api/v1/innovations/{iid}/notes", a).status_code == 403
+    row = next(i for i in env.get("/api/v1/innovations?page_size=200", a).json["items"] if i["id"] == iid)
+    assert row["mpi"] is None
+    assert iid not in {i["id"] for i in env.get("/api/v1/innovations?min_mpi=0", a).json["items"]}
+    written = env.post(f"/api/v1/innovations/{iid}/notes", a, json={"body": "Too early"})
+    assert (written.status_code, written.json["rule"]) == (409, "note.assess_first")
+    pending = env.get("/api/v1/me/assignments", a).json["items"]
+    assert iid in {p["innovation_id"] for p in pending}
+    # A's assignment of this round may still end, whatever A did in the first; once A assesses, it may not.
+    assignment = f"/api/v1/innovations/{iid}/assignments/{env.person_id(a)}"
+    assert env.delete(assignment, env.keys.manager).status_code == 204
+    env.assign(iid, a)
+
+    assert env.assess(iid, a, scores=dict.fromkeys(SCORES, 3), rationale="Second round A").status_code == 201
+    assert secret in json.dumps(env.get(f"/api/v1/innovations/{iid}/history", a).json)
+    assert env.get(f"/api/v1/innovations/{iid}", a).json["mpi"] is not None
+    assert note in json.dumps(env.get(f"/api/v1/innovations/{iid}/notes", a).json)
+    assert env.delete(assignment, env.keys.manager).json["rule"] == "assignment.already_assessed"
+
+
 def test_the_owner_sees_a_rounds_assessments_only_after_its_closing_decision_and_without_evaluator_ids(
     env: Env,
 ) -> None:

@@ -125,6 +125,11 @@ def test_the_preview_follows_the_rubric_rules(pages: Pages, round_: dict[str, An
     assert "at least 60%" in refused["message"]
     partial = client.get("/rubric/preview", query_string={"relevance": 4}).json
     assert partial["mpi"] is None
+    # Not a level: refused by the rubric, never a server error ("²" passes str.isdigit, and int() refuses it).
+    for odd in ("²", "٣", "x", "-1", "9" * 400):
+        answer = client.get("/rubric/preview", query_string=dict.fromkeys(mostly_unassessable, 4) | {"openness": odd})
+        assert answer.status_code == 200, odd
+        assert answer.json["mpi"] is None, odd
     sent = client.post(
         f"/assess/{round_['id']}",
         data=form_data(
@@ -135,6 +140,30 @@ def test_the_preview_follows_the_rubric_rules(pages: Pages, round_: dict[str, An
     assert sent.status_code == 422
     assert "at least 60%" in sent.get_data(as_text=True)
     assert len(pages.services.app.get_innovation(round_["id"]).assessments) == round_["count"]
+
+
+def test_a_stage_visited_again_is_a_new_round_and_the_page_is_blind_again(pages: Pages, round_: dict[str, Any]) -> None:
+    """Evaluator A assessed testing in its first visit; recycled back to testing, B assesses again and A is assigned
+    again: A's page shows neither B's new assessment nor the consolidated MPI until A's own of this round is in."""
+    app, iid, client = pages.services.app, round_["id"], round_["client_a"]
+    app.record_assessment(iid, actor=round_["a"], scores=FULL_SCORES, rationale="First visit of A")
+    pages.world.to_stage(iid, "development")
+    app.decide_gate(iid, actor=pages.world.manager, decision="recycle", to_stage="testing", rationale="Pilot again")
+    second = "Evaluator B, second visit: the new pilot is weaker"
+    assign(pages, iid, round_["b"])
+    app.record_assessment(iid, actor=round_["b"], scores=dict(FULL_SCORES, relevance=1), rationale=second)
+    assign(pages, iid, round_["a"])
+    blind = client.get(f"/assess/{iid}").get_data(as_text=True)
+    assert second not in blind
+    assert "Consolidated MPI" not in blind
+    assert "appear once your own assessment at this stage is in" in blind
+    assert "First visit of A" not in blind  # the form starts empty: this round has no assessment of A's yet
+    sent = client.post(f"/assess/{iid}", data=form_data(client.get(f"/assess/{iid}")))
+    assert sent.status_code == 302
+    after = client.get(f"/assess/{iid}").get_data(as_text=True)
+    assert second in after
+    assert B_RATIONALE not in after  # B's assessment of the first visit belongs to that round
+    assert "Consolidated MPI" in after
 
 
 def test_a_stale_form_says_what_changed_keeps_what_was_typed_and_records_nothing(
