@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sys
 import time
 from collections.abc import Callable
@@ -82,6 +83,18 @@ class RowError(ValueError):
         super().__init__(REASONS[code] % self.values)
 
 
+def call_year(value: object, column: str) -> int | None:
+    """A call year as a source gives it: empty, a whole number, or up to four digits (0-9); anything else (a
+    fraction, Infinity, "²", a thousand digits) is refused. The domain checks the year's range."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,4}", value.strip()):
+        return int(value)
+    raise RowError("year", column=column, value=repr(value))
+
+
 def country_from_name(name: str) -> str:
     """An ISO code for an English country name or a code (EU 'EL' and 'UK' included)."""
     cleaned = name.strip()
@@ -160,6 +173,11 @@ class Writer:
 
     def correlation(self, row: int) -> str:
         return f"import:{self.source}#row={row}"
+
+    def check(self, organisations: list[dict[str, Any]], ecosystem: dict[str, Any]) -> None:
+        """Refuse the record (DomainError) if any of its organisations or its ecosystem would be refused, before any
+        of them is written: a record is imported whole or not at all."""
+        self.app.check_registrations(actor=self.actor, organisations=organisations, ecosystem=ecosystem)
 
     def organisation(self, summary: Summary, row: int, *, name: str, country: str, kind: str) -> UUID:
         try:

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from importers.common import Progress, RowError, Summary, Writer, country_from_name
+from importers.common import Progress, RowError, Summary, Writer, call_year, country_from_name
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
 
@@ -70,28 +70,23 @@ def _import_record(writer: Writer, summary: Summary, row: int, record: Any) -> b
     title = str(record.get("project_title") or "").strip()
     if not identifier or not acronym or not title:
         raise RowError("project_fields")
-    call_year = record.get("call_year")
-    try:
-        year = int(call_year) if call_year not in (None, "") else None
-    except (TypeError, ValueError):
-        raise RowError("year", column="call_year", value=repr(call_year)) from None
+    year = call_year(record.get("call_year"), "call_year")
     participants = record.get("participants")
     if not isinstance(participants, list) or not participants:
         raise RowError("participants")
     parsed = [parse_participant(str(p)) for p in participants]  # parse all first: a bad row writes nothing
+    details = {
+        "acronym": acronym,
+        "title": title,
+        "programme": "Erasmus+",
+        "key_action": "Centres of Vocational Excellence",
+        "project_identifier": identifier,
+        "call_year": year,
+    }
+    writer.check([{"name": name, "country": country, "kind": "other"} for name, country, _ in parsed], details)
     members: list[tuple[Any, str]] = []
     for name, country, role in parsed:
         org_id = writer.organisation(summary, row, name=name, country=country, kind="other")
         if (org_id, role) not in members:
             members.append((org_id, role))
-    return writer.ecosystem(
-        summary,
-        row,
-        members,
-        acronym=acronym,
-        title=title,
-        programme="Erasmus+",
-        key_action="Centres of Vocational Excellence",
-        project_identifier=identifier,
-        call_year=year,
-    )
+    return writer.ecosystem(summary, row, members, **details)

@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from importers.common import Progress, RowError, Summary, Writer, country_from_name
+from importers.common import Progress, RowError, Summary, Writer, call_year, country_from_name
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
 
@@ -217,9 +217,7 @@ def _import_row(writer: Writer, summary: Summary, number: int, row: dict[str, st
         raise RowError("empty", column="Project Identifier")
     if not title:
         raise RowError("empty", column="Project Title")
-    year_text = _lookup(row, "Call year").strip()
-    if year_text and not year_text.isdigit():
-        raise RowError("year", column="Call year", value=repr(year_text))
+    year = call_year(_lookup(row, "Call year").strip(), "Call year")
     people = [
         (
             _lookup(row, "Coordinating organisation name"),
@@ -249,11 +247,12 @@ def _import_row(writer: Writer, summary: Summary, number: int, row: dict[str, st
         "key_action": _lookup(row, "Key Action").strip() or None,
         "action_type": _lookup(row, "Action Type").strip() or None,
         "project_identifier": identifier,
-        "call_year": int(year_text) if year_text else None,
+        "call_year": year,
         "eu_grant_eur": _grant(row),
         "is_good_practice": _flag(row, "Is Good Practice"),
         "is_success_story": _flag(row, "Is Success Story"),
     }
+    writer.check([{"name": name, "country": country, "kind": kind} for name, country, kind, _ in parsed], details)
     members: list[tuple[Any, str]] = []
     for name, country, kind, role in parsed:
         org_id = writer.organisation(summary, number, name=name, country=country, kind=kind)

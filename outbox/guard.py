@@ -51,8 +51,12 @@ def is_public(address: str) -> bool:
 
 def parse(url: str, *, allow_private: bool) -> tuple[str, str, int]:
     """(scheme, host, port) of an endpoint URL, refusing anything but https unless private addresses are allowed."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        hostname = parts.hostname  # a bracketed host that is not an IPv6 address raises only when it is read
+    except ValueError:
+        raise RefusedAddressError("url", "is not a valid URL (check the brackets around an IPv6 address)") from None
+    if parts.scheme not in ("https", "http") or not hostname:
         raise RefusedAddressError("url", "must be an https URL with a host name")
     if parts.scheme != "https" and not allow_private:
         raise RefusedAddressError("url", "must use https")
@@ -62,7 +66,7 @@ def parse(url: str, *, allow_private: bool) -> tuple[str, str, int]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise RefusedAddressError("url", "has an invalid port") from None
-    return parts.scheme, parts.hostname, port
+    return parts.scheme, hostname, port
 
 
 def allowed_addresses(url: str, *, allow_private: bool, resolver: Resolver = resolve) -> list[str]:

@@ -229,5 +229,58 @@ def test_cove_file_that_is_not_json_is_refused_as_a_whole(services: Services, tm
     assert (summary.created, summary.rejected, summary.problems[0]["row"]) == (2, 1, 3)
 
 
+def test_a_rejected_cove_record_writes_none_of_its_organisations(services: Services, tmp_path: Path) -> None:
+    """A call year that is not a year, or one the domain refuses, rejects the record before any of its
+    organisations is registered; the records after it are imported."""
+    good = json.loads(COVE.read_text(encoding="utf-8"))[:1]
+    odd_years = [float("inf"), 1e308, 2019.5, "²", "9" * 1000, True, {"year": 2019}, 1900, "1900"]
+    bad = [
+        {
+            "id": f"BAD-{n}",
+            "acronym": f"BAD{n}",
+            "project_title": "Refused",
+            "call_year": year,
+            "participants": [f"Refused school {n} (Lithuania, coordinator)"],
+        }
+        for n, year in enumerate(odd_years)
+    ]
+    source = tmp_path / "odd-years.json"
+    source.write_text(json.dumps(bad + good))  # Infinity is written as JSON's extension, as Python reads it
+    before = counts(services)
+    summary = import_cove(services.app, source, actor=IMPORTER)
+    assert (summary.created, summary.rejected) == (1, len(odd_years))
+    assert [p["code"] for p in summary.problems] == ["year"] * 7 + ["refused"] * 2
+    assert summary.organisations_created == len(good[0]["participants"])
+    for n in range(len(odd_years)):
+        assert services.app.find_organisation_id(f"Refused school {n}", "LT") is None
+    assert counts(services)["organisations"] == before["organisations"] + summary.organisations_created
+
+
+def test_a_rejected_erasmus_row_writes_none_of_its_organisations(services: Services, tmp_path: Path) -> None:
+    with ERASMUS.open(newline="", encoding="utf-8") as source:
+        reader = csv.DictReader(source)
+        header = reader.fieldnames
+        rows = list(reader)
+    assert header is not None
+    odd_years = ["²", "9" * 5000, "2019.0", "1900"]
+    bad = [
+        rows[0]
+        | {"Project Identifier": f"BAD-YEAR-{n}", "Call year": year, "Coordinating organisation name": f"Refused {n}"}
+        for n, year in enumerate(odd_years)
+    ]
+    broken = tmp_path / "years.csv"
+    with broken.open("w", newline="", encoding="utf-8") as target:
+        writer = csv.DictWriter(target, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(bad)
+    summary = import_erasmus(services.app, broken, actor=IMPORTER)
+    assert (summary.created, summary.rejected) == (0, len(odd_years))
+    assert [p["code"] for p in summary.problems] == ["year", "year", "year", "refused"]
+    assert summary.organisations_created == 0
+    country = country_from_name(rows[0]["Coordinator's country"])
+    for n in range(len(odd_years)):
+        assert services.app.find_organisation_id(f"Refused {n}", country) is None
+
+
 def test_shared_data_is_present() -> None:
     assert COVE.exists(), f"{COVE} is missing: CI clones ../shared beside the project"

@@ -128,6 +128,17 @@ class TrackerApplication(Application[UUID]):
                 f"an organisation named {org.name!r} in {org.country} already exists", existing_id=org.id
             ) from None
 
+    def check_registrations(
+        self, *, actor: Actor, organisations: list[dict[str, Any]], ecosystem: dict[str, Any] | None = None
+    ) -> None:
+        """Raise the error registering these organisations and this ecosystem would raise, writing nothing: an import
+        checks a whole record before it writes any part of it. (That one already exists is not an error here.)"""
+        ctx = self._context(actor, None)
+        for fields in organisations:
+            Organisation.register(ctx, **fields)
+        if ecosystem is not None:
+            Ecosystem.register(ctx, **ecosystem)
+
     def find_organisation_id(self, name: str, country: str) -> UUID | None:
         """The id an organisation with this name and country has, if it is registered."""
         candidate = organisation_id(name, country)

@@ -116,7 +116,7 @@ class Deliveries(MethodView):
         return _outbox().endpoints.deliveries(webhook_id, **query)
 
 
-@blp.route("/webhooks/<uuid:webhook_id>/deliveries/<int:delivery_id>/redeliver")
+@blp.route("/webhooks/<uuid:webhook_id>/deliveries/<int(max=9223372036854775807):delivery_id>/redeliver")
 class Redeliver(MethodView):
     @require("admin")
     @no_query

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC
 from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
@@ -42,6 +43,22 @@ class Money(fields.Decimal):
         if not isinstance(value, str) or not re.match(MONEY_PATTERN, value):
             raise ValidationError('Must be a decimal string with at most two decimal places, such as "136836.00".')
         return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Instant(fields.AwareDateTime):
+    """An instant in ISO 8601 with its time zone, as a query names one (`as_of`, `since`, `until`). One that UTC
+    cannot name (an offset that takes it before year 1 or after 9999) is refused here, not in the query."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            moment.astimezone(UTC)
+        except OverflowError:
+            raise ValidationError("Must be an instant from 0001-01-01 to 9999-12-31 in UTC.") from None
+        return moment
 
 
 class StrictBool(fields.Boolean):

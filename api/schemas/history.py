@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas.common import COUNTRY, LABEL, Input
+from api.schemas.common import COUNTRY, LABEL, Input, Instant
 from projections.queries.analytics import GROUPS
 from projections.queries.facets import FACETS
 from projections.queries.facets import LIMIT_MAX as FACETS_LIMIT_MAX
@@ -55,7 +55,7 @@ class ScopeQuery(Input):
 
 
 class FunnelQuery(ScopeQuery):
-    as_of = fields.AwareDateTime(format="iso")
+    as_of = Instant()
 
 
 def _counts(keys: tuple[str, ...], name: str) -> type[Schema]:
@@ -216,7 +216,7 @@ class StageDurationsSchema(Schema):
 
 class ScoreGroupsQuery(Input):
     group_by = fields.Str(required=True, validate=validate.OneOf(GROUPS))
-    as_of = fields.AwareDateTime(format="iso")
+    as_of = Instant()
     top = fields.Int(
         validate=validate.Range(min=1, max=100),
         metadata={"description": "Also name the largest groups, and give the mean of the rest together."},
@@ -251,8 +251,8 @@ class AuditQuery(Input):
     actor = fields.Str(validate=validate.Length(min=1, max=limits.ID_MAX))
     aggregate_id = fields.UUID()
     event_type = fields.Str(validate=validate.Length(min=1, max=64))
-    since = fields.AwareDateTime(format="iso")
-    until = fields.AwareDateTime(format="iso")
+    since = Instant()
+    until = Instant()
     after = fields.Int(validate=validate.Range(min=0, max=2**62))
     limit = fields.Int(load_default=100, validate=validate.Range(min=1, max=1000))
 

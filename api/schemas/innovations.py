@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas.common import COUNTRY, LABEL, LONG, SEARCH, SHORT, URL, Input, MpiSchema, PageQuery, within
+from api.schemas.common import COUNTRY, LABEL, LONG, SEARCH, SHORT, URL, Input, Instant, MpiSchema, PageQuery, within
 from projections.queries.innovations import SORTS
 from tracker import limits
 from tracker.rubric import CURRENT_RUBRIC
@@ -182,11 +182,11 @@ class InnovationQuery(PageQuery):
     max_mpi = fields.Float(validate=validate.Range(min=0, max=100))
     q = fields.Str(validate=SEARCH)
     sort = fields.Str(load_default="-submitted_at", validate=validate.OneOf(SORTS))
-    as_of = fields.AwareDateTime(format="iso")
+    as_of = Instant()
 
 
 class DetailQuery(Input):
-    as_of = fields.AwareDateTime(format="iso")
+    as_of = Instant()
     version = fields.Int(validate=validate.Range(min=1, max=2_000_000_000))
 
     @validates_schema

@@ -89,7 +89,7 @@ class DeliveriesSchema(Schema):
 
 
 class ReplayInput(Input):
-    after = fields.Int(required=True, validate=validate.Range(min=0, max=2**62))
+    after = fields.Int(required=True, strict=True, validate=validate.Range(min=0, max=2**62))
 
 
 class QueuedSchema(Schema):

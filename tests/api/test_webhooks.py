@@ -369,6 +369,26 @@ def test_the_api_refuses_private_endpoints_unless_allowed(env: Env) -> None:
         "/api/v1/webhooks", env.keys.admin, json={"url": "https://example.org/h", "event_types": ["innovation.x"]}
     )
     assert unknown.status_code == 422
+    # Brackets that hold no IPv6 address: a 422 naming the URL, on creation and on a change alike.
+    for url in ("https://[::1/h", "https://[zz]/h", "https://[]/h"):
+        answer = env.post("/api/v1/webhooks", env.keys.admin, json={"url": url, "event_types": ["*"]})
+        assert (answer.status_code, list(answer.json["errors"])) == (422, ["url"]), url
+
+
+def test_a_replay_cursor_must_be_a_whole_number_and_a_delivery_id_within_range(
+    sqlite_hooks: Env, receiver: Receiver
+) -> None:
+    env = sqlite_hooks
+    hook = create(env, receiver.url)["id"]
+    for after in (1e-300, 150.7, "3", True):
+        answer = env.post(f"/api/v1/webhooks/{hook}/replay", env.keys.admin, json={"after": after})
+        assert (answer.status_code, list(answer.json["errors"])) == (422, ["after"]), after
+    assert env.post(f"/api/v1/webhooks/{hook}/replay", env.keys.admin, json={"after": 0}).status_code == 202
+    changed = env.patch(f"/api/v1/webhooks/{hook}", env.keys.admin, json={"url": "https://[zz]/h"})
+    assert (changed.status_code, list(changed.json["errors"])) == (422, ["url"])
+    huge = env.post(f"/api/v1/webhooks/{hook}/deliveries/{'9' * 26}/redeliver", env.keys.admin)
+    assert huge.status_code == 404
+    assert huge.content_type == "application/problem+json"
 
 
 def test_the_guard_checks_the_address_at_each_delivery(sqlite_hooks: Env, receiver: Receiver) -> None:
