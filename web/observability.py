@@ -54,7 +54,7 @@ def install(app: Flask) -> None:
         log.info(
             "request",
             method=request.method,
-            path=request.path,
+            path=_logged_path(),
             status=response.status_code,
             duration_ms=round(elapsed * 1000, 2),
             # The person's id and the key's id, never a name: logs outlive an erasure.
@@ -63,6 +63,22 @@ def install(app: Flask) -> None:
         )
         structlog.contextvars.clear_contextvars()
         return response
+
+
+# Path parts that are secrets (an invitation's single-use token): logged as the route's placeholder, since logs are
+# read by more people than may use the link.
+SECRET_PARTS = frozenset({"token"})
+
+
+def _logged_path() -> str:
+    """The request's path as the log keeps it: with each secret part replaced by its name (`/invitations/<token>`)."""
+    values = request.view_args or {}
+    if request.url_rule is None or not SECRET_PARTS & values.keys():
+        return request.path
+    path = request.path
+    for name in SECRET_PARTS & values.keys():
+        path = path.replace(str(values[name]), f"<{name}>")
+    return path
 
 
 def metrics_response(extra: Any = None) -> Response:

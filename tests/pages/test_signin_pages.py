@@ -7,6 +7,7 @@ from typing import Any
 
 import itsdangerous.timed
 import pytest
+import structlog
 from click.testing import CliRunner
 
 from bootstrap import create_app
@@ -114,6 +115,21 @@ def test_a_form_without_its_csrf_token_changes_nothing(pages: Pages) -> None:
     assert pages.services.signin.authenticate("aino@example.org", PASSWORD) is not None
     assert client.post("/logout").status_code == 400
     assert client.get("/account").status_code == 200, "signed out without a token"
+
+
+def test_the_request_log_never_holds_an_invitations_token(pages: Pages) -> None:
+    """Whoever reads the logs must not be able to use a link they hold: the path is logged with `<token>`."""
+    person = pages.person("provider", "ieva@example.org", organisation=pages.world.owner, password=None)
+    invitation = pages.services.signin.invite(person.id, actor_id="admin")
+    client = pages.client()
+    with structlog.testing.capture_logs() as logs:
+        form = client.get(f"/invitations/{invitation.token}")
+        client.post(f"/invitations/{invitation.token}", data={"csrf_token": csrf_of(form), "password": "short"})
+        client.get("/invitations/not-a-token")
+        client.get("/login")
+    requests = [entry for entry in logs if entry["event"] == "request"]
+    assert [entry["path"] for entry in requests] == ["/invitations/<token>"] * 3 + ["/login"]
+    assert invitation.token not in repr(logs)
 
 
 def test_an_invitation_link_sets_the_password_once_and_signs_in(pages: Pages) -> None:
