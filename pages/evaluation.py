@@ -34,7 +34,8 @@ def my_queue() -> Page:
     state = request.args.get("state", "pending")
     if state not in QUEUE_STATES:
         state = "pending"
-    items = queue(caught_up(), str(signed_in().person.id), state)
+    visible = policy.scope(signed_in().viewer()).where
+    items = queue(caught_up(), str(signed_in().person.id), state, visible=visible)
     return render_template("evaluation/queue.html", items=items, state=state, states=QUEUE_STATES)
 
 

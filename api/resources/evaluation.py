@@ -130,7 +130,8 @@ class Queue(MethodView):
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, query: dict[str, Any]) -> Any:
         """The caller's queue: pending (default), done or all assignments, oldest due first."""
-        return {"items": queries.queue(read_connection(), str(principal().person_id), query["state"])}
+        conn, person = read_connection(), str(principal().person_id)
+        return {"items": queries.queue(conn, person, query["state"], visible=policy.scope(viewer()).where)}
 
 
 @blp.route("/innovations/<uuid:innovation_id>/notes")

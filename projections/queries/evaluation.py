@@ -34,16 +34,23 @@ def _assignment(row: Any) -> dict[str, Any]:
 
 
 def queue(
-    conn: Connection, evaluator_id: str, state: str = "pending", *, today: date | None = None
+    conn: Connection,
+    evaluator_id: str,
+    state: str = "pending",
+    *,
+    visible: Any = None,
+    today: date | None = None,
 ) -> list[dict[str, Any]]:
-    """An evaluator's assignments, oldest due first (those without a due date last, then by assignment).
+    """An evaluator's assignments, oldest due first (those without a due date last, then by assignment), of the
+    innovations `visible` (a condition on rm_innovations: the confidentiality policy's) lets them see.
 
     Pending: not assessed, and the innovation still in the stage visit it was assigned in and taking assessments.
-    Done: assessed. All: both, and rounds that ended before the evaluator assessed."""
+    Done: assessed. All: both, and rounds that ended before the evaluator assessed (an innovation back in
+    identification since then is no longer theirs to see, and is left out)."""
     if state not in QUEUE_STATES:
         raise ValueError(f"state must be one of {', '.join(QUEUE_STATES)}")
     a, i = t.assignments, t.innovations
-    conditions: list[Any] = [a.c.evaluator_id == evaluator_id]
+    conditions: list[Any] = [a.c.evaluator_id == evaluator_id, *([visible] if visible is not None else [])]
     if state == "pending":
         conditions.append(_pending())
     elif state == "done":

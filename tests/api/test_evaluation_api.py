@@ -100,6 +100,29 @@ def test_the_queue_lists_pending_and_done_oldest_due_first_and_marks_the_overdue
     assert titles == ["Overdue", "No date"]
 
 
+def test_an_ended_assignment_of_an_innovation_the_evaluator_may_no_longer_see_leaves_the_queue(env: Env) -> None:
+    """B was assigned in testing and did not assess; the innovation went back to identification and was renamed.
+    B may no longer see it (404), so neither its new title nor the assignment is in B's queue (the queue page reads
+    the same query under the same condition)."""
+    iid = submit(env, title="Seen in testing")["id"]
+    assert env.assess(iid, env.keys.evaluator, scores=SCORES, rationale="A in identification").status_code == 201
+    env.world.to_stage(UUID(iid), "testing")
+    env.app.extensions["tracker"].read_model.catch_up()
+    env.assign(iid, env.keys.evaluator_b)
+    everything = env.get("/api/v1/me/assignments?state=all", env.keys.evaluator_b).json["items"]
+    assert [i["title"] for i in everything] == ["Seen in testing"]
+    app = env.world.app
+    app.decide_gate(UUID(iid), actor=env.world.manager, decision="recycle", to_stage="identification", rationale="r")
+    version = app.get_innovation(UUID(iid)).version
+    app.revise_innovation(UUID(iid), {"title": "Renamed in secret"}, actor=env.world.provider, expected_version=version)
+    env.app.extensions["tracker"].read_model.catch_up()
+    assert env.get(f"/api/v1/innovations/{iid}", env.keys.evaluator_b).status_code == 404
+    assert env.get("/api/v1/me/assignments?state=all", env.keys.evaluator_b).json["items"] == []
+    # Evaluator A assessed it in identification: still theirs to see, under its new title.
+    a_items = env.get("/api/v1/me/assignments?state=all", env.keys.evaluator).json["items"]
+    assert [i["title"] for i in a_items if i["innovation_id"] == iid] == ["Renamed in secret"]
+
+
 def test_notes_are_written_after_assessing_and_replies_go_one_level_deep(env: Env) -> None:
     iid = submit(env)["id"]
     notes = f"/api/v1/innovations/{iid}/notes"
