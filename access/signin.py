@@ -187,23 +187,34 @@ class SignIn:
             self._store(tx, person_id, digest, utc_now(), actor_id=actor_id)
 
     def stamp(self, person_id: UUID, conn: Connection | None = None) -> str | None:
-        """A short fingerprint of the person's password hash: a session made before the password changed no longer
-        matches it. None where the person has no password."""
-        query = select(passwords.c.hash).where(passwords.c.person_id == person_id)
+        """A short fingerprint of the person's password hash and of how many times they signed out: a session made
+        before the password changed, or before they signed out, no longer matches it. None where the person has no
+        password."""
+        query = select(passwords.c.hash, passwords.c.sign_outs).where(passwords.c.person_id == person_id)
         if conn is None:
             with self.engine.connect() as own:
-                stored = own.scalar(query)
+                row = own.execute(query).first()
         else:
-            stored = conn.scalar(query)
-        return _stamp_of(stored) if stored is not None else None
+            row = conn.execute(query).first()
+        return _stamp_of(row.hash, row.sign_outs) if row is not None else None
 
     def session_person(self, person_id: UUID) -> tuple[Person, str] | None:
-        """The person a session names, with their password's stamp, in one query (each page asks): None where there
-        is no such person or they have no password."""
-        query = select(people, passwords.c.hash).join(passwords, passwords.c.person_id == people.c.id)
+        """The person a session names, with their stamp, in one query (each page asks): None where there is no such
+        person or they have no password."""
+        query = select(people, passwords.c.hash, passwords.c.sign_outs).join(
+            passwords, passwords.c.person_id == people.c.id
+        )
         with self.engine.connect() as conn:
             row = conn.execute(query.where(people.c.id == person_id)).mappings().first()
-        return (person_of(row), _stamp_of(row["hash"])) if row is not None else None
+        return (person_of(row), _stamp_of(row["hash"], row["sign_outs"])) if row is not None else None
+
+    def sign_out(self, person_id: UUID) -> None:
+        """End every session of the person: the stamp their sessions carry no longer matches. (A session is a signed
+        cookie the browser keeps; a copy of it, kept elsewhere, would otherwise go on working.)"""
+        with self.writer.begin() as tx:
+            tx.execute(
+                update(passwords).where(passwords.c.person_id == person_id).values(sign_outs=passwords.c.sign_outs + 1)
+            )
 
     @staticmethod
     def stamps_match(a: str | None, b: str | None) -> bool:
@@ -230,5 +241,8 @@ class SignIn:
         )
 
 
-def _stamp_of(stored_hash: str) -> str:
-    return hashlib.sha256(stored_hash.encode()).hexdigest()[:16]
+def _stamp_of(stored_hash: str, sign_outs: int) -> str:
+    # Before a first sign-out the stamp is the hash's alone, as it was before sign-outs were counted: an upgrade
+    # signs nobody out.
+    text = stored_hash if not sign_outs else f"{stored_hash}\n{sign_outs}"
+    return hashlib.sha256(text.encode()).hexdigest()[:16]

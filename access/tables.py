@@ -60,6 +60,8 @@ passwords = Table(
     Column("person_id", Uuid, primary_key=True),
     Column("hash", Text, nullable=False),
     Column("set_at", DateTime, nullable=False),
+    # How many times the person signed out: each sign-out ends every session of theirs (access.signin's stamp).
+    Column("sign_outs", Integer, nullable=False, server_default="0"),
 )
 
 # Invitations to set a password: single-use links, kept as the SHA-256 of their token, that lapse at expires_at.

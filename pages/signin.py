@@ -67,6 +67,9 @@ def logout() -> Page:
     form = SignOutForm()
     if not form.validate_on_submit():
         return render_template("signin/message.html", message=_("The form expired. Sign out again.")), 400
+    if current_user.is_authenticated:
+        # Every session of the person ends, not only this browser's copy of the cookie.
+        services().signin.sign_out(current_user.person.id)
     logout_user()
     language = session.get(SESSION_LANGUAGE)
     session.clear()

@@ -117,6 +117,28 @@ def test_a_form_without_its_csrf_token_changes_nothing(pages: Pages) -> None:
     assert client.get("/account").status_code == 200, "signed out without a token"
 
 
+def test_signing_out_ends_the_session_everywhere_even_a_copy_of_its_cookie(pages: Pages) -> None:
+    """The session is a cookie the browser keeps: a copy of it taken before the sign-out (another device, a stolen
+    cookie) stops working too, on the pages and on the API; signing in again makes a new one."""
+    pages.person("analyst", "aino@example.org")
+    laptop, phone = pages.client(), pages.client()
+    assert pages.sign_in(laptop, "aino@example.org").status_code == 302
+    assert pages.sign_in(phone, "aino@example.org").status_code == 302
+    copied = laptop.get_cookie("tracker_session")
+    assert copied is not None
+    thief = pages.client()
+    thief.set_cookie("tracker_session", copied.value)
+    assert thief.get("/account").status_code == 200
+    assert thief.get("/api/v1/me").status_code == 200
+    form = laptop.get("/account")
+    assert laptop.post("/logout", data={"csrf_token": csrf_of(form)}).status_code == 302
+    for client in (laptop, thief, phone):
+        assert client.get("/account").status_code == 302
+        assert client.get("/api/v1/me").status_code == 401
+    assert pages.sign_in(phone, "aino@example.org").status_code == 302
+    assert phone.get("/account").status_code == 200
+
+
 def test_the_request_log_never_holds_an_invitations_token(pages: Pages) -> None:
     """Whoever reads the logs must not be able to use a link they hold: the path is logged with `<token>`."""
     person = pages.person("provider", "ieva@example.org", organisation=pages.world.owner, password=None)
