@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask
+from flask import Blueprint, Flask, request
+from werkzeug.exceptions import HTTPException
 
 from api import docs, rate_limit
 from api.auth_failures import AuthFailureLimit
@@ -13,13 +15,34 @@ from api.resources import evaluation, feed, history, imports, innovations, ops, 
 from runtime.services import Services
 from web.failure_counts import failure_counts, storage_options
 
+# The addresses the API answers; what no route answers elsewhere is the pages' to say (`install`'s `other_errors`).
+API_PATHS = ("/api/", "/healthz", "/readyz", "/metrics")
+# An HTML answer for an error at an address outside the API, or None to answer it as the API does.
+OtherErrors = Callable[[HTTPException], Any]
+
+
+def for_the_api(path: str) -> bool:
+    return path.startswith(API_PATHS)
+
 
 class TrackerApi(docs.SwaggerPage, ProblemApi):
     """The API: problem+json errors, and docs under a strict Content-Security-Policy."""
 
+    other_errors: OtherErrors | None = None
 
-def install(app: Flask, services: Services, exempt: tuple[Blueprint, ...] = ()) -> None:
-    """Serve the API under /api/v1 (and /healthz, /readyz, /metrics); `exempt` blueprints are left out of its limits."""
+    def handle_http_exception(self, error: HTTPException) -> Any:
+        if self.other_errors is not None and not for_the_api(request.path):
+            answer = self.other_errors(error)
+            if answer is not None:
+                return answer
+        return super().handle_http_exception(error)
+
+
+def install(
+    app: Flask, services: Services, exempt: tuple[Blueprint, ...] = (), other_errors: OtherErrors | None = None
+) -> None:
+    """Serve the API under /api/v1 (and /healthz, /readyz, /metrics); `exempt` blueprints are left out of its limits.
+    `other_errors` answers an HTTP error (an unknown address, a method not allowed) outside those paths."""
     settings = services.settings
     app.config.update(
         API_TITLE="Innovation Ecosystem Tracker",
@@ -43,6 +66,7 @@ def install(app: Flask, services: Services, exempt: tuple[Blueprint, ...] = ()) 
         RATELIMIT_HEADERS_ENABLED=bool(settings.rate_limit),
     )
     api = TrackerApi(app)
+    api.other_errors = other_errors
     register_error_handlers(app)
     unlimited = (ops.blp, docs.assets, *exempt)
     if settings.auth_failure_limit:
@@ -68,5 +92,9 @@ def install(app: Flask, services: Services, exempt: tuple[Blueprint, ...] = ()) 
     feed.document(api.spec)
 
     @app.errorhandler(404)
-    def not_found(_: Any) -> Any:
+    def not_found(error: HTTPException) -> Any:
+        if other_errors is not None and not for_the_api(request.path):
+            answer = other_errors(error)
+            if answer is not None:
+                return answer
         return problem(404, "No such resource.")

@@ -28,7 +28,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     observability.install(app)
     read_connection.install(app)
     blueprints = pages.install.install(app)
-    api.install.install(app, services, exempt=blueprints)
+    api.install.install(app, services, exempt=blueprints, other_errors=pages.install.error_page)
     if services.outbox is not None:
         services.outbox.sender.render = pages.emails.renderer(app, settings.base_url)
     services.start_following()

@@ -6,9 +6,11 @@ from typing import Any
 
 from flask import Blueprint, Flask, render_template, request
 from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from limits.strategies import FixedWindowRateLimiter
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 
 from access.signin import PASSWORD_MIN
 from pages import (
@@ -41,6 +43,18 @@ PAGES_CSP = (
 def _not_found(_: Any) -> tuple[str, int]:
     """A page that does not exist, or that the reader may not see: an HTML page, not the API's problem+json."""
     return render_template("signin/not_found.html"), 404
+
+
+def error_page(error: HTTPException) -> tuple[str, int, dict[str, str]] | None:
+    """The page for an address outside the API that no route answers (404), or that takes only forms (405): HTML in
+    the reader's language, not the API's problem+json. None for any other error."""
+    if isinstance(error, NotFound):
+        return render_template("signin/not_found.html"), 404, {}
+    if isinstance(error, MethodNotAllowed):
+        message = _("This address only receives forms; open the page the form is on.")
+        allowed = {k: v for k, v in error.get_headers() if k == "Allow"}
+        return render_template("signin/message.html", message=message), 405, allowed
+    return None
 
 
 # The workbench's pages.
@@ -100,6 +114,7 @@ def install(app: Flask) -> tuple[Blueprint, ...]:
             "job_states": vocabulary.JOB_STATES,
             "navigation": home.navigation(role) if role else [],
             "password_min": PASSWORD_MIN,
+            "return_path": signin.return_path,
         }
 
     @app.after_request

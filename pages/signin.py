@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_required, login_user, logout_user
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from access.signin import InvitationError
 from outbox.preferences import KINDS_FOR_ROLE
@@ -150,11 +152,36 @@ def account_emails() -> Page:
     return redirect(url_for("signin.account"))
 
 
+def return_path() -> str:
+    """Where the language switcher on this page brings the reader back to: this page, or, for a page answered to a
+    form (a POST, such as a form sent back with its errors), the page the form was on, since an address that only
+    takes forms cannot be opened again."""
+    if request.method in ("GET", "HEAD"):
+        return request.full_path.rstrip("?")
+    sent_from = urlsplit(request.referrer or "")
+    if sent_from.netloc == request.host and sent_from.path.startswith("/"):
+        return sent_from.path + (f"?{sent_from.query}" if sent_from.query else "")
+    return url_for("home.index")
+
+
+def _opens(path: str) -> bool:
+    """Whether a page of this site answers GET at `path` (an unknown address answers its own "not found" page)."""
+    try:
+        current_app.url_map.bind(request.host).match(urlsplit(path).path, method="GET")
+    except MethodNotAllowed:
+        return False
+    except HTTPException:  # not found, or a redirect to the canonical address
+        return True
+    return True
+
+
 @blp.post("/language")
 def language() -> Page:
     """The language switcher on every page: a signed-in person's setting changes, else this browser's."""
     form = LanguageForm()
-    back = safe_next(form.next.data) or url_for("home.index")
+    back = safe_next(form.next.data)
+    if back is None or not _opens(back):
+        back = url_for("home.index")
     if not form.validate_on_submit() or form.language.data not in LANGUAGES:
         message = _("The form expired or was not sent from this site. Go back and try again.")
         return render_template("signin/message.html", message=message), refused_status(form)

@@ -3,6 +3,7 @@ evaluators only, ending an assignment, the gate's checklist from the domain, the
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from uuid import UUID
 
@@ -102,6 +103,34 @@ def test_the_gate_checklist_comes_from_the_domain_and_the_manager_advances(pages
     assert advanced.status_code == 302
     assert pages.services.app.get_innovation(iid).stage == "testing"
     assert "Decision recorded" in client.get(f"/manage/{iid}").get_data(as_text=True)
+
+
+def test_the_language_switcher_on_a_page_answered_to_a_form_goes_back_to_the_forms_page(
+    pages: Pages, desk: dict[str, Any]
+) -> None:
+    """A form sent back with its errors is answered at the address it was posted to, which takes only forms: the
+    switcher there brings the reader back to the page the form was on, never to a 405."""
+    client, iid = desk["client"], desk["id"]
+    round_page = f"/manage/{iid}"
+    page = client.get(round_page)
+    refused = client.post(
+        f"{round_page}/decision",
+        data={"csrf_token": csrf_of(page), "decision": "", "rationale": "", "version": ""},
+        headers={"Referer": f"http://localhost{round_page}"},
+    )
+    assert refused.status_code == 422
+    back = re.search(r'name="next" type="hidden" value="([^"]*)"|name="next" value="([^"]*)"', refused.get_data(True))
+    assert back is not None
+    assert (back.group(1) or back.group(2)) == round_page
+    switched = client.post(
+        "/language", data={"csrf_token": csrf_of(refused), "language": "lt", "next": back.group(1) or back.group(2)}
+    )
+    assert (switched.status_code, switched.headers["Location"]) == (302, round_page)
+    assert client.get(round_page).status_code == 200
+    # An address that takes only forms, sent as where to go back to, goes to the start page instead.
+    token = csrf_of(client.get(round_page))
+    switched = client.post("/language", data={"csrf_token": token, "language": "en", "next": f"{round_page}/decision"})
+    assert (switched.status_code, switched.headers["Location"]) == (302, "/")
 
 
 def test_a_stale_decision_says_what_changed_and_keeps_the_reasons(pages: Pages, desk: dict[str, Any]) -> None:

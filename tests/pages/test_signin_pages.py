@@ -139,6 +139,28 @@ def test_signing_out_ends_the_session_everywhere_even_a_copy_of_its_cookie(pages
     assert phone.get("/account").status_code == 200
 
 
+def test_an_unknown_page_address_answers_a_page_and_an_unknown_api_address_a_problem(pages: Pages) -> None:
+    """What no route answers outside the API (a typo, an id that is not one, a form's address opened directly) is
+    an HTML page in the reader's language; under /api/ it stays problem+json."""
+    pages.person("manager", "marta@example.org")
+    client = pages.client()
+    assert pages.sign_in(client, "marta@example.org").status_code == 302
+    for path in ("/innovations", "/manage/not-a-uuid", "/admin/imports/zzz", "/no/such/page"):
+        answer = client.get(path)
+        assert (answer.status_code, answer.mimetype) == (404, "text/html"), path
+        assert "Not found" in answer.get_data(as_text=True), path
+    form_only = client.get("/logout")
+    assert (form_only.status_code, form_only.mimetype) == (405, "text/html")
+    assert "POST" in form_only.headers["Allow"]
+    assert "only receives forms" in form_only.get_data(as_text=True)
+    client.post("/language", data={"csrf_token": csrf_of(client.get("/account")), "language": "lt", "next": "/"})
+    assert "Nerasta" in client.get("/no/such/page").get_data(as_text=True)
+    for path, status in (("/api/v1/no-such-thing", 404), ("/api/v1/innovations/not-a-uuid", 404), ("/healthz/x", 404)):
+        answer = client.get(path)
+        assert (answer.status_code, answer.mimetype) == (status, "application/problem+json"), path
+    assert client.delete("/api/v1/innovations").mimetype == "application/problem+json"
+
+
 def test_the_request_log_never_holds_an_invitations_token(pages: Pages) -> None:
     """Whoever reads the logs must not be able to use a link they hold: the path is logged with `<token>`."""
     person = pages.person("provider", "ieva@example.org", organisation=pages.world.owner, password=None)
