@@ -17,6 +17,7 @@ from access.keys import KeyError_
 from access.people import DuplicateEmailError, Person
 from access.signin import PersonCannotSignInError
 from pages.forms import ConfirmForm, DetailsForm, EraseForm, KeyForm, PersonForm, RoleForm, refused_status
+from pages.refusals import refused
 from pages.session import Page, caught_up, role_required, signed_in
 from pages.vocabulary import PERSON_CHANGES, PERSON_FIELDS
 from projections.queries.directory import list_organisations
@@ -289,4 +290,4 @@ def _refusal(error: DomainError) -> str:
         "validation.email": _("Give an e-mail address such as name@example.org."),
         "person.erased": _("An erased person cannot be changed."),
     }
-    return messages.get(error.rule, _("Refused: %(reason)s", reason=error.message))
+    return messages.get(error.rule) or refused(error)

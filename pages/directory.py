@@ -13,6 +13,7 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from pages.forms import EcosystemForm, MemberForm, OrganisationForm
+from pages.refusals import refused
 from pages.session import Page, caught_up, role_required, signed_in
 from pages.vocabulary import MEMBER_ROLE_NAMES, ORGANISATION_KIND_NAMES
 from pages.writing import page, write
@@ -35,7 +36,7 @@ def _page_number() -> int:
 def _refusal(error: DomainError) -> str:
     if isinstance(error, DuplicateError):
         return _("It is registered already.")
-    return _("Refused: %(reason)s", reason=error.message)
+    return refused(error)
 
 
 @blp.route("/admin/organisations", methods=["GET", "POST"])

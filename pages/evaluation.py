@@ -17,6 +17,7 @@ from werkzeug.wrappers import Response
 from access import policy
 from pages.forms import NOT_ASSESSABLE, AssessmentForm, refused_status
 from pages.loading import organisation_names, person_names, seen
+from pages.refusals import sentence
 from pages.session import Page, caught_up, role_required, signed_in, wrote
 from pages.vocabulary import CRITERIA, LEVELS
 from pages.writing import changes_since, read_version
@@ -152,7 +153,8 @@ def _refusal(error: DomainError) -> str:
         "terminal": _("This innovation takes no more assessments."),
         "hold.only_resume_or_discontinue": _("This innovation is on hold and takes no assessments now."),
     }
-    return messages.get(error.rule, _("The assessment was refused: %(reason)s", reason=error.message))
+    found = messages.get(error.rule) or sentence(error)
+    return found or _("The assessment was refused: %(reason)s", reason=error.message)
 
 
 @blp.get("/rubric/preview")

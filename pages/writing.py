@@ -8,11 +8,11 @@ from collections.abc import Callable
 from typing import Any
 
 from flask import flash, redirect, render_template, request
-from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
 from access import policy
 from pages.forms import refused_status
+from pages.refusals import not_accepted, refused
 from pages.session import Page, signed_in, wrote
 from pages.vocabulary import EVENT_NAMES
 from tracker.errors import DomainError, ValidationError, VersionConflictError
@@ -66,18 +66,14 @@ def write(
     except ValidationError as error:
         field = getattr(form, error.field.split(".")[0], None)
         if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, _("Not accepted: %(reason)s", reason=error.field_message)]
+            field.errors = [*field.errors, not_accepted(error)]
             return render(), 422
-        return render(refused=(refusal or _default)(error)), 422
+        return render(refused=(refusal or refused)(error)), 422
     except DomainError as error:
-        return render(refused=(refusal or _default)(error)), 409
+        return render(refused=(refusal or refused)(error)), 409
     wrote(receipt.position)
     flash(done, "success")
     return redirect(then if isinstance(then, str) else then(receipt))
-
-
-def _default(error: DomainError) -> str:
-    return _("Refused: %(reason)s", reason=error.message)
 
 
 def page(template: str, **context: Any) -> Callable[..., str]:

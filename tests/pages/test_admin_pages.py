@@ -60,6 +60,9 @@ def test_deactivating_stops_keys_and_sessions_and_erasing_needs_the_box_ticked(
     session = pages.client()
     pages.sign_in(session, "aino@example.org")
     page = admin.get(f"/admin/people/{analyst.id}")
+    odd = admin.post(f"/admin/people/{analyst.id}/keys", data={"csrf_token": csrf_of(page), "key_name": "script ąčę"})
+    assert odd.status_code == 422
+    assert "Use up to 100 letters a-z, digits or . _ @ -" in odd.get_data(as_text=True)
     made = admin.post(f"/admin/people/{analyst.id}/keys", data={"csrf_token": csrf_of(page), "key_name": "notebook"})
     assert made.status_code == 201
     key = re.search(r'id="new-key" type="text" readonly value="([^"]+)"', made.get_data(as_text=True)).group(1)

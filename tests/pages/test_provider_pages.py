@@ -89,7 +89,7 @@ def test_pilots_outcomes_and_evidence_through_the_forms(pages: Pages, owner: Fla
         completion_rate="75",
     )
     assert early.status_code == 422
-    assert "must not be before the pilot started" in early.get_data(as_text=True)
+    assert "The end date must not be before the start date." in early.get_data(as_text=True)
     done = post(
         owner,
         f"/innovations/{iid}/pilots/{pilot_id}/outcome",
@@ -131,7 +131,33 @@ def test_another_provider_neither_sees_a_confidential_idea_nor_changes_a_public_
     assert pages.services.app.get_innovation(iid).adoptions[0]["organisation_id"] == pages.world.site
     own = post(owner, f"/innovations/{iid}/adoptions/new", adopted_on="2025-06-01")
     assert own.status_code == 409
-    assert "owning organisation" in own.get_data(as_text=True)
+    assert "An organisation does not adopt its own innovation." in own.get_data(as_text=True)
+    again = post(other, f"/innovations/{iid}/adoptions/new", adopted_on="2025-07-01")
+    assert again.status_code == 409
+    assert "This organisation has already recorded adopting this innovation." in again.get_data(as_text=True)
+
+
+def test_the_domains_refusals_read_in_the_pages_language(pages: Pages, owner: FlaskClient) -> None:
+    """A refusal the forms cannot catch before the domain does is said in the reader's language, not in the
+    domain's English after a translated "Refused:"."""
+    token = csrf_of(owner.get("/innovations/mine"))
+    owner.post("/language", data={"csrf_token": token, "language": "lt", "next": "/"})
+    iid = submitted(pages, owner)
+    started = post(owner, f"/innovations/{iid}/pilots/new", site=pages.world.site, started_on="2025-01-10")
+    assert started.status_code == 302
+    pilot_id = next(iter(pages.services.app.get_innovation(iid).pilots.values()))["pilot_id"]
+    outcome = f"/innovations/{iid}/pilots/{pilot_id}/outcome"
+    early = post(owner, outcome, ended_on="2024-12-01", participants="12", completion_rate="75")
+    assert "Pabaigos data negali būti ankstesnė už pradžios datą." in early.get_data(as_text=True)
+    no_scheme = post(owner, f"/innovations/{iid}/evidence/new", kind="dataset", title="Data", url="example.org/x")
+    assert no_scheme.status_code == 422
+    assert "Nurodykite žiniatinklio adresą" in no_scheme.get_data(as_text=True)
+    pages.services.app.decide_gate(iid, actor=pages.world.manager, decision="hold", rationale="waiting")
+    held = post(owner, f"/innovations/{iid}/evidence/new", kind="dataset", title="Data", url="https://example.org/x")
+    assert held.status_code == 409
+    text = held.get_data(as_text=True)
+    assert "Ši inovacija sustabdyta" in text
+    assert "accepts only" not in text
 
 
 def test_the_owner_reads_a_closed_rounds_assessments_without_evaluator_names(pages: Pages, owner: FlaskClient) -> None:
