@@ -6,6 +6,7 @@ only once their own assessment at this stage is in); the rubric's rules and the 
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 from uuid import UUID
 
@@ -91,10 +92,21 @@ def _prefilled(mine: dict[str, Any] | None, version: int) -> AssessmentForm:
     return form
 
 
+def _millis(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
 def _render(dossier: dict[str, Any], form: AssessmentForm, status: int = 200, **extra: Any) -> Page:
+    mine = dossier["mine"]
     page = render_template(
         "evaluation/assess.html",
         form=form,
+        # For assess.js's draft: when this page was served, and when the evaluator's assessment of this round was
+        # recorded (both by this server's clock), so a draft begun before that assessment is dropped.
+        served_at=_millis(datetime.now(UTC)),
+        mine_at=_millis(mine["recorded_at"]) if mine else "",
+        # While the evaluator types, a request at least this often keeps their session from lapsing.
+        keep_alive_ms=services().settings.session_idle_minutes * 60_000 // 3,
         criteria=[(c, CRITERIA[c.key]) for c in CURRENT_RUBRIC.criteria],
         levels=LEVELS,
         not_assessable=NOT_ASSESSABLE,

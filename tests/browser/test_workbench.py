@@ -225,6 +225,64 @@ def test_an_evaluator_assesses_with_the_keyboard_alone_blind_until_their_own_is_
     context.close()
 
 
+def test_an_assessment_typed_while_the_session_lapsed_is_kept_through_signing_in_again(
+    server: dict[str, Any], browser: Any, world: World
+) -> None:
+    """The session lapses (its cookie is gone) while the evaluator types: sending the form leads to the sign-in, and
+    signing in again brings them back to the assessment with what they typed. Once recorded, the draft is gone."""
+    services = server["services"]
+    iid = world.submit(title="Robotics tutors")
+    person = services.people.create(
+        actor_id="admin", name="Ilse Berg", email="ilse@example.org", role="evaluator", organisation_id=world.eval_org_c
+    )
+    services.signin.set_password(person.id, PASSWORD, actor_id="admin")
+    services.app.assign_evaluator(
+        iid, actor=world.manager, evaluator_id=str(person.id), evaluator_organisation_id=person.organisation_id
+    )
+    services.read_model.catch_up()
+    context, tab, errors = sign_in(browser, server["base"], "ilse@example.org", PASSWORD)
+    tab.clock.install()
+    tab.goto(f"{server['base']}/assess/{iid}")
+    # Typing keeps the session alive: a request every third of the idle time (30 minutes) while the evaluator types.
+    asked: list[str] = []
+    tab.on("request", lambda request: asked.append(request.url) if "/rubric/preview" in request.url else None)
+    tab.locator("#comment_openness").fill("A first thought")
+    assert asked == []
+    tab.clock.fast_forward("11:00")
+    tab.locator("#comment_openness").fill("A first thought, then a second")
+    for _ in range(50):
+        if asked:
+            break
+        tab.wait_for_timeout(100)
+    assert len(asked) == 1
+    for key, level in (("relevance", 4), ("effectiveness", 2)):
+        tab.locator(f"#score_{key}-{level}").check()
+    tab.locator("#comment_relevance").fill("Typed before the lapse")
+    tab.locator("#rationale").fill("A long rationale, typed for half an hour")
+    context.clear_cookies()  # what a lapsed session leaves: no valid cookie
+    tab.locator("#rubric-form button[type=submit]").click()
+    expect(tab.locator("#email")).to_be_visible()
+    tab.locator("#email").fill("ilse@example.org")
+    tab.locator("#password").fill(PASSWORD)
+    tab.get_by_role("button", name="Sign in").click()
+    expect(tab.locator("#rationale")).to_have_value("A long rationale, typed for half an hour")
+    assert tab.url.endswith(f"/assess/{iid}")
+    assert tab.locator("#score_relevance-4").is_checked()
+    assert tab.locator("#score_effectiveness-2").is_checked()
+    expect(tab.locator("#comment_relevance")).to_have_value("Typed before the lapse")
+    for key in ("transferability", "sustainability", "partnership", "openness"):
+        tab.locator(f"#score_{key}-3").check()
+    tab.locator("#rubric-form button[type=submit]").click()
+    expect(tab.get_by_text("Your assessment is recorded.")).to_be_visible()
+    stored = next(a for a in services.app.get_innovation(iid).assessments if a["evaluator_id"] == str(person.id))
+    assert stored["rationale"] == "A long rationale, typed for half an hour"
+    assert stored["comments"]["relevance"] == "Typed before the lapse"
+    drafts = tab.evaluate("Object.keys(sessionStorage).filter((k) => k.startsWith('tracker:assessment-draft:'))")
+    assert drafts == []
+    assert errors == []
+    context.close()
+
+
 def test_a_round_from_the_providers_form_to_the_managers_decision(
     server: dict[str, Any], browser: Any, world: World
 ) -> None:
