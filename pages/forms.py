@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
+from babel.numbers import NumberFormatError, parse_decimal
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -44,6 +49,49 @@ from tracker.ecosystem import MEMBER_ROLES
 from tracker.organisation import ORGANISATION_KINDS
 from tracker.rubric import CURRENT_RUBRIC
 from tracker.stages import DECISIONS, EVIDENCE_KINDS, STAGES
+
+
+class _FirstErrorOnly:
+    """A field whose text could not be read as its type says so once, in the reader's language, and is not also
+    checked against its range (which would add a second, beside the point)."""
+
+    process_errors: list[Any]
+    raw_data: list[Any] | None
+
+    def pre_validate(self, form: Any) -> None:
+        # Left empty, the validators say what they say (Optional clears the error, InputRequired asks for a value).
+        typed = bool(self.raw_data and str(self.raw_data[0]).strip())
+        if self.process_errors and typed:
+            raise StopValidation()
+
+
+class WholeField(_FirstErrorOnly, IntegerField):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("invalid_value_message", _l("Give a whole number, such as 12."))
+        super().__init__(*args, **kwargs)
+
+
+class NumberField(_FirstErrorOnly, DecimalField):  # type: ignore[misc]
+    """A decimal number as the reader writes it: 85.5, or in a language that writes it so, 85,5."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("invalid_value_message", _l("Give a number, such as 85.5."))
+        kwargs.setdefault("places", None)
+        super().__init__(*args, **kwargs)
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if valuelist and isinstance(valuelist[0], str):
+            text = valuelist[0].strip()
+            # Not a number in the reader's language: left as it is, for DecimalField to read or to refuse.
+            with contextlib.suppress(NumberFormatError):
+                valuelist = [str(parse_decimal(text, locale=str(get_locale() or "en"), strict=True))]
+        super().process_formdata(valuelist)
+
+
+class DayField(_FirstErrorOnly, DateField):  # type: ignore[misc]
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("invalid_value_message", _l("Give a date as YYYY-MM-DD, such as 2025-01-10."))
+        super().__init__(*args, **kwargs)
 
 
 def _new_password(label: str) -> PasswordField:
@@ -120,7 +168,7 @@ class WebhookForm(FlaskForm):  # type: ignore[misc]
 
 
 class ReplayForm(FlaskForm):  # type: ignore[misc]
-    after = IntegerField(
+    after = WholeField(
         _l("After log position"),
         validators=[InputRequired(message=_l("Give a log position, 0 or more.")), NumberRange(min=0, max=2**62)],
     )
@@ -195,7 +243,7 @@ class AssignForm(FlaskForm):  # type: ignore[misc]
     evaluator = SelectField(
         _l("Evaluator"), validate_choice=False, validators=[DataRequired(message=_l("Choose an evaluator."))]
     )
-    due_on = DateField(_l("Due on (optional)"), validators=[Optional()])
+    due_on = DayField(_l("Due on (optional)"), validators=[Optional()])
 
     def validate_evaluator(self, field: SelectField) -> None:
         if field.data not in {choice.value for choice in field.choices or []}:
@@ -239,7 +287,7 @@ class InnovationForm(FlaskForm):  # type: ignore[misc]
         _l("Themes, separated by commas"), validators=[DataRequired(message=_l("Name at least one theme."))]
     )
     target_groups = StringField(_l("Target groups, separated by commas (optional)"))
-    readiness_level = IntegerField(
+    readiness_level = WholeField(
         _l("Readiness level, 1 to 9 (optional)"),
         validators=[
             Optional(),
@@ -262,8 +310,8 @@ class PilotForm(FlaskForm):  # type: ignore[misc]
     site = SelectField(
         _l("Where it is piloted"), validate_choice=False, validators=[DataRequired(message=_l("Choose the site."))]
     )
-    started_on = DateField(_l("Started on"), validators=[InputRequired(message=_l("Give the start date."))])
-    planned_participants = IntegerField(
+    started_on = DayField(_l("Started on"), validators=[InputRequired(message=_l("Give the start date."))])
+    planned_participants = WholeField(
         _l("Planned participants (optional)"),
         validators=[Optional(), NumberRange(min=0, message=_l("A number of people, 0 or more."))],
     )
@@ -272,22 +320,20 @@ class PilotForm(FlaskForm):  # type: ignore[misc]
 
 
 class OutcomeForm(FlaskForm):  # type: ignore[misc]
-    ended_on = DateField(_l("Ended on"), validators=[InputRequired(message=_l("Give the end date."))])
-    participants = IntegerField(
+    ended_on = DayField(_l("Ended on"), validators=[InputRequired(message=_l("Give the end date."))])
+    participants = WholeField(
         _l("Participants"),
         validators=[InputRequired(message=_l("Give the number of participants.")), NumberRange(min=0)],
     )
-    completion_rate = DecimalField(
+    completion_rate = NumberField(
         _l("Completion rate, in percent"),
-        places=None,
         validators=[
             InputRequired(message=_l("Give the completion rate.")),
             NumberRange(min=0, max=100, message=_l("From 0 to 100.")),
         ],
     )
-    satisfaction = DecimalField(
+    satisfaction = NumberField(
         _l("Satisfaction, 0 to 5 (optional)"),
-        places=None,
         validators=[Optional(), NumberRange(min=0, max=5, message=_l("From 0 to 5."))],
     )
     notes = TextAreaField(_l("Notes (optional)"), validators=[Length(max=limits.TEXT_MAX)])
@@ -305,7 +351,7 @@ class EvidenceForm(FlaskForm):  # type: ignore[misc]
 
 
 class AdoptionForm(FlaskForm):  # type: ignore[misc]
-    adopted_on = DateField(_l("Adopted on"), validators=[InputRequired(message=_l("Give the date."))])
+    adopted_on = DayField(_l("Adopted on"), validators=[InputRequired(message=_l("Give the date."))])
     notes = TextAreaField(_l("Notes (optional)"), validators=[Length(max=limits.TEXT_MAX)])
     version = HiddenField()
 

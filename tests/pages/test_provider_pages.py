@@ -152,6 +152,19 @@ def test_the_domains_refusals_read_in_the_pages_language(pages: Pages, owner: Fl
     no_scheme = post(owner, f"/innovations/{iid}/evidence/new", kind="dataset", title="Data", url="example.org/x")
     assert no_scheme.status_code == 422
     assert "Nurodykite žiniatinklio adresą" in no_scheme.get_data(as_text=True)
+    # A number the form cannot read is said once, in Lithuanian; a decimal comma is how Lithuanian writes a number.
+    bad = post(
+        owner, f"/innovations/{iid}/edit", title="Green welding badges", summary="s", themes="t", readiness_level="abc"
+    )
+    assert bad.status_code == 422
+    text = bad.get_data(as_text=True)
+    assert text.count("Nurodykite sveikąjį skaičių, pavyzdžiui, 12.") == 1
+    assert "Not a valid" not in text
+    assert "Nuo 1 iki 9." not in text
+    done = post(owner, outcome, ended_on="2025-03-01", participants="12", completion_rate="85,5", satisfaction="4,2")
+    assert done.status_code == 302, done.get_data(as_text=True)[-3000:]
+    recorded = next(iter(pages.services.app.get_innovation(iid).pilots.values()))["outcome"]
+    assert (recorded["completion_rate"], recorded["satisfaction"]) == (0.855, 4.2)
     pages.services.app.decide_gate(iid, actor=pages.world.manager, decision="hold", rationale="waiting")
     held = post(owner, f"/innovations/{iid}/evidence/new", kind="dataset", title="Data", url="https://example.org/x")
     assert held.status_code == 409
