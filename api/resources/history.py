@@ -122,10 +122,9 @@ class Stages(MethodView):
 
 def _scope(query: dict[str, Any]) -> dict[str, Any]:
     """The analytics filters, and what the caller may see: no count includes an innovation hidden from them."""
-    country = query.get("country")
     return {
         "ecosystem_id": query.get("ecosystem_id"),
-        "country": country.upper() if country else None,
+        "country": query.get("country"),
         "theme": query.get("theme"),
         "organisation_id": query.get("organisation_id"),
         "visible": policy.scope(viewer()),

@@ -98,8 +98,6 @@ class Innovations(MethodView):
     def get(self, query: dict[str, Any]) -> Any:
         """List innovations: filters, sorting, paging, text search, and `as_of` for the portfolio at an instant."""
         page, page_size, sort = query.pop("page"), query.pop("page_size"), query.pop("sort")
-        if query.get("country"):
-            query["country"] = query["country"].upper()
         filters = queries.InnovationFilter(**query)
         scope = policy.scope(viewer())
         if wants_csv():

@@ -95,8 +95,6 @@ class Organisations(MethodView):
     def get(self, query: dict[str, Any]) -> Any:
         """List organisations, filtered by country, kind or text."""
         filters = {k: query.get(k) for k in ("country", "kind", "q")}
-        if filters["country"]:
-            filters["country"] = filters["country"].upper()
         conn = read_connection()
         if wants_csv():
             rows = directory.list_organisations(conn, **filters, page=1, page_size=10**9).items
@@ -143,8 +141,7 @@ class Ecosystems(MethodView):
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, query: dict[str, Any]) -> Any:
         """List ecosystems, filtered by a member's country or by text."""
-        country = query.get("country")
-        filters = {"country": country.upper() if country else None, "q": query.get("q"), "sort": query["sort"]}
+        filters = {"country": query.get("country"), "q": query.get("q"), "sort": query["sort"]}
         conn = read_connection()
         if wants_csv():
             rows = directory.list_ecosystems(conn, **filters, page=1, page_size=10**9).items

@@ -45,6 +45,18 @@ class Money(fields.Decimal):
         return super()._deserialize(value, attr, data, **kwargs)
 
 
+class CountryFilter(fields.Str):
+    """A country to filter by: an ISO 3166-1 alpha-2 code in capitals, EL and UK read as GR and GB, the codes the
+    tracker stores (tracker.validation.country_code)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(validate=COUNTRY, **kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        code = super()._deserialize(value, attr, data, **kwargs)
+        return EU_ALIASES.get(code, code)
+
+
 class Instant(fields.AwareDateTime):
     """An instant in ISO 8601 with its time zone, as a query names one (`as_of`, `since`, `until`). One that UTC
     cannot name (an offset that takes it before year 1 or after 9999) is refused here, not in the query."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import COUNTRY, SEARCH, SHORT, URL, Input, Money, PageQuery, StrictBool
+from api.schemas.common import COUNTRY, SEARCH, SHORT, URL, CountryFilter, Input, Money, PageQuery, StrictBool
 from projections.queries.directory import ECOSYSTEM_SORTS
 from tracker import limits
 from tracker.ecosystem import MEMBER_ROLES
@@ -35,7 +35,7 @@ class OrganisationSchema(Schema):
 
 
 class OrganisationQuery(PageQuery):
-    country = fields.Str(validate=COUNTRY)
+    country = CountryFilter()
     kind = fields.Str(validate=validate.OneOf(ORGANISATION_KINDS))
     q = fields.Str(validate=SEARCH)
 
@@ -97,6 +97,6 @@ class EcosystemDetailSchema(EcosystemSchema):
 
 
 class EcosystemQuery(PageQuery):
-    country = fields.Str(validate=COUNTRY)
+    country = CountryFilter()
     q = fields.Str(validate=SEARCH)
     sort = fields.Str(load_default="acronym", validate=validate.OneOf(ECOSYSTEM_SORTS))

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas.common import COUNTRY, LABEL, Input, Instant
+from api.schemas.common import LABEL, CountryFilter, Input, Instant
 from projections.queries.analytics import GROUPS
 from projections.queries.facets import FACETS
 from projections.queries.facets import LIMIT_MAX as FACETS_LIMIT_MAX
@@ -50,7 +50,7 @@ class StageIntervalSchema(Schema):
 class ScopeQuery(Input):
     ecosystem_id = fields.UUID()
     organisation_id = fields.UUID()
-    country = fields.Str(validate=COUNTRY)
+    country = CountryFilter()
     theme = fields.Str(validate=LABEL)
 
 

@@ -6,7 +6,19 @@ from typing import Any
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas.common import COUNTRY, LABEL, LONG, SEARCH, SHORT, URL, Input, Instant, MpiSchema, PageQuery, within
+from api.schemas.common import (
+    LABEL,
+    LONG,
+    SEARCH,
+    SHORT,
+    URL,
+    CountryFilter,
+    Input,
+    Instant,
+    MpiSchema,
+    PageQuery,
+    within,
+)
 from projections.queries.innovations import SORTS
 from tracker import limits
 from tracker.rubric import CURRENT_RUBRIC
@@ -175,7 +187,7 @@ class InnovationQuery(PageQuery):
     stage = fields.Str(validate=validate.OneOf(STAGES))
     status = fields.Str(validate=validate.OneOf(STATUSES))
     theme = fields.Str(validate=LABEL)
-    country = fields.Str(validate=COUNTRY)
+    country = CountryFilter()
     organisation_id = fields.UUID()
     ecosystem_id = fields.UUID()
     min_mpi = fields.Float(validate=validate.Range(min=0, max=100))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from uuid import UUID
+
 from tests.api.conftest import Env
 
 
@@ -20,6 +22,24 @@ def test_admin_registers_organisation_and_eu_greece_becomes_gr(env: Env) -> None
     assert again.status_code == 409
     assert again.content_type == "application/problem+json"
     assert again.json["rule"] == "duplicate.organisation"
+    # The filters read EL as GR too (and UK as GB), as the tracker stores it.
+    env.app.extensions["tracker"].read_model.catch_up()
+    greek_names = {o["name"] for o in env.get("/api/v1/organisations?country=GR", env.keys.admin).json["items"]}
+    assert "Hellenic VET" in greek_names
+    found = env.get("/api/v1/organisations?country=EL", env.keys.admin).json
+    assert {o["name"] for o in found["items"]} == greek_names
+    greek = env.world.app.submit_innovation(
+        actor=env.world.provider,
+        title="Greek pilot",
+        summary="s",
+        themes=["t"],
+        organisation_id=UUID(response.json["id"]),
+    ).aggregate_id
+    env.app.extensions["tracker"].read_model.catch_up()
+    listed = env.get("/api/v1/innovations?country=EL", env.keys.analyst).json["items"]
+    assert [i["id"] for i in listed] == [str(greek)]
+    funnel = env.get("/api/v1/analytics/funnel?country=EL", env.keys.analyst).json
+    assert sum(funnel["stages"].values()) == 1
 
 
 def test_organisation_input_is_refused_with_field_errors_when_invalid(env: Env) -> None:
