@@ -10,23 +10,28 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, abort, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from access import policy
 from pages.forms import AdoptionForm, EvidenceForm, InnovationForm, OutcomeForm, PilotForm
 from pages.loading import organisation_names, person_names, seen
+from pages.refusals import refused
 from pages.session import Page, caught_up, role_required, signed_in
 from pages.vocabulary import CRITERIA, LEVELS
 from pages.writing import page, write
 from projections.queries.directory import list_organisations
 from projections.queries.innovations import InnovationFilter, list_innovations
-from tracker.fields import may_adopt
+from tracker.errors import DomainError
+from tracker.fields import check_may_adopt, may_adopt
 from tracker.rubric import CURRENT_RUBRIC
+from tracker.rules import accepts
 from web.services import services
 
 blp = Blueprint("provider", __name__, template_folder="templates")
+# The owner's forms on an innovation's page, by the domain's name of their command.
+OWNER_COMMANDS = ("revise", "start_pilot", "add_evidence", "record_pilot_outcome")
 
 PROVIDERS = ("provider", "admin")
 READERS = ("admin", "manager", "analyst", "provider", "evaluator")
@@ -94,6 +99,8 @@ def innovation(innovation_id: UUID) -> Page:
         levels=LEVELS,
         mpi_shown=not policy.mpi_hidden(viewer, inn),
         owner=viewer.acts_for(inn.organisation_id),
+        # What the innovation takes in its status (the domain's rule): the owner is offered only those forms.
+        takes={command: accepts(inn.status, command) for command in OWNER_COMMANDS},
         may_adopt=me.role == "provider" and me.organisation_id is not None and may_adopt(inn, me.organisation_id),
     )
 
@@ -244,6 +251,13 @@ def record_adoption(innovation_id: UUID) -> Page:
     """Record that the reader's own organisation adopted the innovation."""
     inn = seen(innovation_id)
     me = signed_in().person
+    if request.method == "GET" and me.organisation_id is not None:
+        # The form is offered only where the adoption would be taken; opened anyway, it says why not.
+        try:
+            check_may_adopt(inn, me.organisation_id)
+        except DomainError as error:
+            flash(refused(error), "error")
+            return redirect(url_for("provider.innovation", innovation_id=innovation_id))
     form = AdoptionForm()
     render = page("provider/adoption.html", form=form, inn=inn)
     return write(

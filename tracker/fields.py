@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from tracker import limits, validation
-from tracker.errors import DuplicateAdoptionError, InvalidDateError
+from tracker.errors import DomainError, DuplicateAdoptionError, InvalidDateError
+from tracker.rules import check_accepts
 from tracker.stages import EVIDENCE_KINDS
 from tracker.validation import choice, day, integer, number, required_text, text
 
@@ -73,10 +74,7 @@ def adoption(
     innovation: InnovationState, today: date, *, organisation_id: UUID, adopted_on: date | str, notes: str | None
 ) -> dict[str, Any]:
     """An adoption by another organisation than the owner, once per organisation."""
-    if organisation_id == innovation.organisation_id:
-        raise DuplicateAdoptionError("the owning organisation cannot adopt its own innovation", rule="adoption.owner")
-    if adopted_by(innovation, organisation_id):
-        raise DuplicateAdoptionError(f"organisation {organisation_id} has already adopted this innovation")
+    check_may_adopt(innovation, organisation_id)
     return {
         "organisation_id": organisation_id,
         "adopted_on": day(adopted_on, "adopted_on", today=today),
@@ -88,6 +86,20 @@ def adopted_by(innovation: InnovationState, organisation_id: UUID) -> bool:
     return any(a["organisation_id"] == organisation_id for a in innovation.adoptions)
 
 
+def check_may_adopt(innovation: InnovationState, organisation_id: UUID) -> None:
+    """Refuse an adoption of the innovation by the organisation unless the innovation takes adoptions (its status),
+    the organisation is not its owner, and has not adopted it already."""
+    check_accepts(innovation.status, "record_adoption")
+    if organisation_id == innovation.organisation_id:
+        raise DuplicateAdoptionError("the owning organisation cannot adopt its own innovation", rule="adoption.owner")
+    if adopted_by(innovation, organisation_id):
+        raise DuplicateAdoptionError(f"organisation {organisation_id} has already adopted this innovation")
+
+
 def may_adopt(innovation: InnovationState, organisation_id: UUID) -> bool:
-    """Whether the organisation may record an adoption of the innovation: not its owner, and not adopted already."""
-    return organisation_id != innovation.organisation_id and not adopted_by(innovation, organisation_id)
+    """Whether the organisation may record an adoption of the innovation (check_may_adopt, as a question)."""
+    try:
+        check_may_adopt(innovation, organisation_id)
+    except DomainError:
+        return False
+    return True

@@ -238,7 +238,6 @@ class Innovation(TrackerAggregate, InnovationState):
         adopted_on: date | str,
         notes: str | None = None,
     ) -> None:
-        check_accepts(self.status, "record_adoption")
         fields = adoption_fields(
             self, ctx.at.date(), organisation_id=organisation_id, adopted_on=adopted_on, notes=notes
         )

@@ -7,7 +7,13 @@ from typing import Any
 from uuid import UUID
 
 from tracker import limits
-from tracker.errors import ConflictOfInterestError, InnovationOnHoldError, TerminalStateError, ValidationError
+from tracker.errors import (
+    ConflictOfInterestError,
+    DomainError,
+    InnovationOnHoldError,
+    TerminalStateError,
+    ValidationError,
+)
 from tracker.validation import integer, labels, required_text
 
 # The details a revision may change, each with its check.
@@ -41,6 +47,15 @@ def check_accepts(status: str, command: str) -> None:
         raise TerminalStateError(
             "a mainstreamed innovation accepts only evidence and adoptions", rule="terminal.mainstreamed"
         )
+
+
+def accepts(status: str, command: str) -> bool:
+    """Whether an innovation in `status` takes `command` at all (check_accepts, as a question: what the pages offer)."""
+    try:
+        check_accepts(status, command)
+    except DomainError:
+        return False
+    return True
 
 
 def has_conflict_of_interest(organisation_id: UUID | None, owner_id: UUID, ecosystem_members: frozenset[UUID]) -> bool:

@@ -129,12 +129,42 @@ def test_another_provider_neither_sees_a_confidential_idea_nor_changes_a_public_
     adopted = post(other, f"/innovations/{iid}/adoptions/new", adopted_on="2025-06-01")
     assert adopted.status_code == 302
     assert pages.services.app.get_innovation(iid).adoptions[0]["organisation_id"] == pages.world.site
-    own = post(owner, f"/innovations/{iid}/adoptions/new", adopted_on="2025-06-01")
+    # The owner is not offered the adoption form; opened anyway, it says why and goes back to the innovation.
+    assert "adoptions/new" not in owner.get(f"/innovations/{iid}").get_data(as_text=True)
+    opened = owner.get(f"/innovations/{iid}/adoptions/new", follow_redirects=True)
+    assert opened.request.path == f"/innovations/{iid}"
+    assert "An organisation does not adopt its own innovation." in opened.get_data(as_text=True)
+    token = csrf_of(owner.get(f"/innovations/{iid}"))
+    own = owner.post(f"/innovations/{iid}/adoptions/new", data={"csrf_token": token, "adopted_on": "2025-06-01"})
     assert own.status_code == 409
     assert "An organisation does not adopt its own innovation." in own.get_data(as_text=True)
-    again = post(other, f"/innovations/{iid}/adoptions/new", adopted_on="2025-07-01")
+    token = csrf_of(other.get(f"/innovations/{iid}"))
+    again = other.post(f"/innovations/{iid}/adoptions/new", data={"csrf_token": token, "adopted_on": "2025-07-01"})
     assert again.status_code == 409
     assert "This organisation has already recorded adopting this innovation." in again.get_data(as_text=True)
+
+
+def test_the_owner_is_offered_only_what_the_innovation_takes_in_its_status(pages: Pages, owner: FlaskClient) -> None:
+    """On hold, an innovation takes only resume and discontinue: its page offers its owner no form; discontinued,
+    it takes nothing, and another organisation is not offered to record an adoption."""
+    iid = submitted(pages, owner)
+    pages.world.to_stage(iid, "testing")
+    forms = ("/edit", "/pilots/new", "/evidence/new")
+    page = owner.get(f"/innovations/{iid}").get_data(as_text=True)
+    assert all(f"/innovations/{iid}{form}" in page for form in forms)
+    pages.person("provider", "petra@example.org", organisation=pages.world.site, name="Petra Novak")
+    other = pages.client()
+    pages.sign_in(other, "petra@example.org")
+    assert "adoptions/new" in other.get(f"/innovations/{iid}").get_data(as_text=True)
+    app, manager = pages.services.app, pages.world.manager
+    app.decide_gate(iid, actor=manager, decision="hold", rationale="waiting for funds")
+    page = owner.get(f"/innovations/{iid}").get_data(as_text=True)
+    assert not any(f"/innovations/{iid}{form}" in page for form in forms)
+    app.decide_gate(iid, actor=manager, decision="discontinue", rationale="no funds")
+    assert "adoptions/new" not in other.get(f"/innovations/{iid}").get_data(as_text=True)
+    opened = other.get(f"/innovations/{iid}/adoptions/new", follow_redirects=True)
+    assert opened.request.path == f"/innovations/{iid}"
+    assert "This innovation is discontinued and takes no more changes." in opened.get_data(as_text=True)
 
 
 def test_the_domains_refusals_read_in_the_pages_language(pages: Pages, owner: FlaskClient) -> None:
