@@ -24,7 +24,7 @@ from projections.queries.evaluation import open_loads, round_progress
 from projections.queries.innovations import InnovationFilter, list_innovations
 from tracker.errors import DomainError, NotFoundError, VersionConflictError
 from tracker.evaluation import assessed_this_round
-from tracker.gates import Requirement, gate_requirements
+from tracker.gates import Requirement, decisions_open, gate_requirements
 from tracker.rules import has_conflict_of_interest
 from tracker.stages import STAGES, next_stage
 from web.services import services
@@ -99,6 +99,9 @@ def _page(inn: Any, status: int = 200, **forms: Any) -> Page:
     decision = forms.get("decision") or DecisionForm()
     if request.method == "GET" or not decision.version.data:
         decision.version.data = str(inn.version)
+    # Offered: the decisions the innovation takes now (tracker.gates); the form still reads any, and the domain
+    # refuses the others in its words.
+    offered = decisions_open(inn)
     names = person_names(set(inn.assignments))
     # Whose assignment can no longer end: the domain's rule (tracker.evaluation.check_unassignable).
     assessed = {e for e in inn.assignments if assessed_this_round(inn, e)}
@@ -110,11 +113,12 @@ def _page(inn: Any, status: int = 200, **forms: Any) -> Page:
         assign=assign,
         unassign=UnassignForm(),
         decision=decision,
+        offered=offered,
         names=names,
         assessed=assessed,
         requirements=[(r, requirement_text(r)) for r in gate_requirements(inn)],
         next_stage=next_stage(inn.stage) if inn.stage != STAGES[-1] else None,
-        earlier_stages=STAGES[: STAGES.index(inn.stage)],
+        earlier_stages=STAGES[: STAGES.index(inn.stage)] if "recycle" in offered else [],
         decision_names=DECISION_NAMES,
         consolidated=inn.consolidated,
         **{k: v for k, v in forms.items() if k not in ("assign", "decision")},

@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 
 from tracker.errors import GateNotMetError, IllegalDecisionError
 from tracker.rubric import MAX_SPREAD, TIEBREAK_EVALUATORS, consolidate, criterion_means
-from tracker.stages import STAGES, next_stage, stage_index
+from tracker.rules import accepts
+from tracker.stages import DECISIONS, STAGES, next_stage, stage_index
 from tracker.validation import choice
 
 if TYPE_CHECKING:
@@ -106,6 +107,24 @@ def mainstreaming_requirements(innovation: Innovation) -> list[Requirement]:
             {"has": spread, "needs": MAINSTREAM_MAX_SPREAD},
         ),
     ]
+
+
+def decisions_open(innovation: Innovation) -> list[str]:
+    """The decisions the innovation takes now, before any gate's requirements (the managers' choice): those its
+    status accepts, `resume` only on hold, `recycle` only past the first stage, `advance` only where a next stage
+    is. `decision_event` refuses every other one."""
+    found = []
+    for decision in DECISIONS:
+        if not accepts(innovation.status, decision):
+            continue
+        if decision == "resume" and innovation.status != "on_hold":
+            continue
+        if decision == "recycle" and stage_index(innovation.stage) == 0:
+            continue
+        if decision == "advance" and stage_index(innovation.stage) == len(STAGES) - 1:
+            continue
+        found.append(decision)
+    return found
 
 
 def check_gate(innovation: Innovation) -> None:

@@ -133,6 +133,26 @@ def test_the_language_switcher_on_a_page_answered_to_a_form_goes_back_to_the_for
     assert (switched.status_code, switched.headers["Location"]) == (302, "/")
 
 
+def test_the_round_page_offers_only_the_decisions_the_innovation_takes_now(pages: Pages, desk: dict[str, Any]) -> None:
+    client, iid = desk["client"], desk["id"]
+
+    def offered() -> list[str]:
+        page = client.get(f"/manage/{iid}").get_data(as_text=True)
+        return re.findall(r'name="decision" required type="radio" value="([a-z]+)"', page)
+
+    assert offered() == ["advance", "hold", "discontinue"]  # in identification: nothing earlier to send back to
+    assert 'id="to_stage"' not in client.get(f"/manage/{iid}").get_data(as_text=True)
+    app, manager = pages.services.app, pages.world.manager
+    pages.world.to_stage(iid, "testing")
+    assert offered() == ["advance", "hold", "recycle", "discontinue"]
+    app.decide_gate(iid, actor=manager, decision="hold", rationale="waiting")
+    assert offered() == ["resume", "discontinue"]
+    app.decide_gate(iid, actor=manager, decision="discontinue", rationale="stopped")
+    page = client.get(f"/manage/{iid}").get_data(as_text=True)
+    assert offered() == []
+    assert "Record the decision" not in page
+
+
 def test_a_stale_decision_says_what_changed_and_keeps_the_reasons(pages: Pages, desk: dict[str, Any]) -> None:
     client, iid = desk["client"], desk["id"]
     page = client.get(f"/manage/{iid}")
