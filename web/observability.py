@@ -91,4 +91,5 @@ def metrics_response(extra: Any = None) -> Response:
     body = generate_latest(registry)
     if extra:
         body += extra.encode()
-    return Response(body, mimetype=CONTENT_TYPE_LATEST)
+    # content_type, not mimetype: CONTENT_TYPE_LATEST names its charset already, and mimetype would add a second.
+    return Response(body, content_type=CONTENT_TYPE_LATEST)

@@ -114,7 +114,9 @@ def test_health_readiness_and_metrics_answer(env: Env) -> None:
     ready = env.get("/readyz").json
     assert ready["status"] == "ready"
     assert ready["lag"] == 0
-    metrics = env.get("/metrics").get_data(as_text=True)
+    answer = env.get("/metrics")
+    assert answer.headers["Content-Type"].count("charset") == 1
+    metrics = answer.get_data(as_text=True)
     assert "tracker_http_requests_total" in metrics
     assert 'tracker_projection_lag_events{projection="portfolio"} 0' in metrics
 
