@@ -5,7 +5,7 @@ from __future__ import annotations
 import http
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 from flask import make_response, request
 from flask_smorest import Blueprint
@@ -39,6 +39,11 @@ WRITE_HEADERS = {
     "ETag": {"description": "The new version, quoted.", "schema": {"type": "string"}},
     "X-Event-Position": EVENT_POSITION_HEADER,
 }
+# A write that made a resource: the write's headers and the new resource's address.
+CREATED_HEADERS = {
+    **WRITE_HEADERS,
+    "Location": {"description": "The new resource's address.", "schema": {"type": "string"}},
+}
 PROJECTED = {"X-Projection-Position": POSITION_HEADER}
 
 
@@ -46,6 +51,11 @@ class ApiBlueprint(Blueprint):
     # Let each schema's Meta.unknown (RAISE for inputs) decide, in every location including the query string.
     # JSON bodies are read strictly: bounded nesting, finite numbers, valid UTF-8 (else a 400 problem).
     ARGUMENTS_PARSER = StrictFlaskParser(unknown=None)
+    # A form's fields and files in one schema, documented as one multipart/form-data body (StrictFlaskParser).
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING: ClassVar[dict[str, str]] = {
+        **Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "multipart": "multipart/form-data",
+    }
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

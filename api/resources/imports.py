@@ -27,17 +27,16 @@ blp = ApiBlueprint("imports", __name__, url_prefix="/api/v1", description="Impor
 SUFFIXES = {"cove": (".json",), "erasmus": (".csv", ".xlsx", ".xlsm")}
 
 
-class ImportForm(Input):
+class ImportUpload(Input):
+    """The upload: a multipart/form-data body with the file, its source and, for Erasmus+, filters."""
+
+    file = Upload(required=True)
     source = fields.Str(required=True, validate=validate.OneOf(list(SUFFIXES)))
     filter = fields.List(
         fields.Str(validate=validate.Length(min=3, max=300)),
         validate=validate.Length(max=20),
         metadata={"description": "Erasmus+ only: 'COLUMN=VALUE' or 'COLUMN~TEXT'; every filter must match."},
     )
-
-
-class ImportFile(Input):
-    file = Upload(required=True)
 
 
 class ProblemRowSchema(Schema):
@@ -82,13 +81,12 @@ def allow_large_uploads() -> None:
 @blp.route("/imports")
 class Imports(MethodView):
     @require("admin")
-    @blp.arguments(ImportForm, location="form")
-    @blp.arguments(ImportFile, location="files")
+    @blp.arguments(ImportUpload, location="multipart")
     @blp.response(200, ImportSummarySchema)
     @blp.errors(*WRITE_ERRORS)
-    def post(self, form: dict[str, Any], files: dict[str, Any]) -> Any:
+    def post(self, form: dict[str, Any]) -> Any:
         """Import an uploaded file (admin): idempotent, and bad rows are reported while the rest are imported."""
-        upload = files["file"]
+        upload = form["file"]
         source = form["source"]
         suffix = Path(upload.filename or "").suffix.lower() or _sniffed(source, upload.stream)
         if suffix not in SUFFIXES[source]:

@@ -14,6 +14,7 @@ from api.csv_export import list_cell, stream_rows, text_cell
 from api.errors import ProblemError
 from api.http import etag, expected_version, wait_for_projections, written
 from api.resources import (
+    CREATED_HEADERS,
     IF_MATCH,
     MIN_POSITION,
     POSITION_HEADER,
@@ -116,7 +117,7 @@ class Innovations(MethodView):
 
     @require("provider", "admin")
     @blp.arguments(InnovationInput)
-    @blp.response(201, InnovationDetailSchema, headers={**WRITE_HEADERS, "Location": {"schema": {"type": "string"}}})
+    @blp.response(201, InnovationDetailSchema, headers=CREATED_HEADERS)
     @blp.errors(*WRITE_ERRORS)
     def post(self, data: dict[str, Any]) -> Any:
         """Submit an innovation (provider for its own organisation, or admin naming one)."""

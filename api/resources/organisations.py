@@ -12,11 +12,13 @@ from api.csv_export import stream_csv
 from api.errors import ProblemError
 from api.http import etag, expected_version, written
 from api.resources import (
+    CREATED_HEADERS,
     IF_MATCH,
     MIN_POSITION,
     POSITION_HEADER,
     READ_ERRORS,
     WRITE_ERRORS,
+    WRITE_HEADERS,
     ApiBlueprint,
     no_query,
     projected,
@@ -104,7 +106,7 @@ class Organisations(MethodView):
 
     @require("admin")
     @blp.arguments(OrganisationInput)
-    @blp.response(201, OrganisationSchema, headers={"ETag": {"description": "version"}})
+    @blp.response(201, OrganisationSchema, headers=CREATED_HEADERS)
     @blp.errors(*WRITE_ERRORS)
     def post(self, data: dict[str, Any]) -> Any:
         """Register an organisation (admin). The same name and country twice is refused with 409."""
@@ -151,7 +153,7 @@ class Ecosystems(MethodView):
 
     @require("admin")
     @blp.arguments(EcosystemInput)
-    @blp.response(201, EcosystemDetailSchema, headers={"ETag": {"description": "version"}})
+    @blp.response(201, EcosystemDetailSchema, headers=CREATED_HEADERS)
     @blp.errors(*WRITE_ERRORS)
     def post(self, data: dict[str, Any]) -> Any:
         """Register an ecosystem with its members (admin)."""
@@ -182,7 +184,7 @@ class EcosystemItem(MethodView):
 class EcosystemMembers(MethodView):
     @require("admin")
     @blp.arguments(MemberInput)
-    @blp.response(201, EcosystemDetailSchema, headers={"ETag": {"description": "version"}})
+    @blp.response(201, EcosystemDetailSchema, headers=WRITE_HEADERS)
     @blp.errors(*WRITE_ERRORS)
     @blp.doc(parameters=[IF_MATCH])
     def post(self, data: dict[str, Any], ecosystem_id: UUID) -> Any:
