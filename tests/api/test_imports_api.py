@@ -57,3 +57,22 @@ def test_erasmus_upload_with_filter_and_refusals(env: Env) -> None:
     assert upload(env, env.keys.admin, "weather", sample).status_code == 422
     missing = env.post("/api/v1/imports", env.keys.admin, data={"source": "cove"}, content_type="multipart/form-data")
     assert missing.status_code == 422
+
+
+def test_the_document_describes_the_upload_as_one_multipart_body(env: Env) -> None:
+    """The file, its source and the filters are the parts of one multipart/form-data body, as a generated client
+    sends them; OpenAPI 3 has no formData parameters."""
+    document = env.get("/api/v1/openapi.json").json
+    operation = document["paths"]["/api/v1/imports"]["post"]
+    assert all(p["in"] in ("query", "header", "path", "cookie") for p in operation.get("parameters", []))
+    (content,) = operation["requestBody"]["content"].items()
+    assert content[0] == "multipart/form-data"
+    name = content[1]["schema"]["$ref"].rsplit("/", 1)[-1]
+    schema = document["components"]["schemas"][name]
+    assert set(schema["properties"]) == {"file", "source", "filter"}
+    assert schema["properties"]["file"] == {"type": "string", "format": "binary"}
+    assert set(schema["required"]) == {"file", "source"}
+    for path in ("/api/v1/organisations", "/api/v1/ecosystems"):
+        headers = document["paths"][path]["post"]["responses"]["201"]["headers"]
+        assert set(headers) >= {"ETag", "X-Event-Position", "Location"}, path
+        assert all("schema" in header for header in headers.values()), path
