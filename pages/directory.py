@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from pages.forms import EcosystemForm, MemberForm, OrganisationForm
-from pages.refusals import refused
+from pages.refusals import refused, sentence
 from pages.session import Page, caught_up, role_required, signed_in
 from pages.vocabulary import MEMBER_ROLE_NAMES, ORGANISATION_KIND_NAMES
 from pages.writing import page, write
@@ -34,7 +34,7 @@ def _page_number() -> int:
 
 
 def _refusal(error: DomainError) -> str:
-    if isinstance(error, DuplicateError):
+    if isinstance(error, DuplicateError) and sentence(error) is None:
         return _("It is registered already.")
     return refused(error)
 
@@ -90,7 +90,8 @@ def ecosystems() -> Page:
 
 def _organisation_choices() -> list[SelectChoice]:
     found = list_organisations(caught_up(), page_size=10_000)
-    return [SelectChoice(str(o["id"]), f"{o['name']} ({o['country']})") for o in found.items]
+    # Nothing chosen at first: a form sent without choosing is asked to choose, never given the first one.
+    return [SelectChoice("", "–")] + [SelectChoice(str(o["id"]), f"{o['name']} ({o['country']})") for o in found.items]
 
 
 @blp.route("/admin/ecosystems/<uuid:ecosystem_id>", methods=["GET", "POST"])

@@ -155,7 +155,8 @@ def revise(innovation_id: UUID) -> Page:
 def _sites() -> list[SelectChoice]:
     """Organisations a pilot may run at: the directory, by name."""
     found = list_organisations(caught_up(), page_size=10_000)
-    return [SelectChoice(str(o["id"]), f"{o['name']} ({o['country']})") for o in found.items]
+    # Nothing chosen at first: a form sent without choosing is asked to choose, never given the first one.
+    return [SelectChoice("", "–")] + [SelectChoice(str(o["id"]), f"{o['name']} ({o['country']})") for o in found.items]
 
 
 @blp.route("/innovations/<uuid:innovation_id>/pilots/new", methods=["GET", "POST"])

@@ -24,6 +24,7 @@ def _sentences() -> dict[str, str]:
         "terminal.mainstreamed": _("This innovation is mainstreamed: it takes only evidence and adoptions."),
         "adoption.owner": _("An organisation does not adopt its own innovation."),
         "duplicate.adoption": _("This organisation has already recorded adopting this innovation."),
+        "duplicate.membership.coordinator": _("An ecosystem has one coordinator, and this one has one already."),
     }
 
 

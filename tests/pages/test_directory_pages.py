@@ -58,6 +58,32 @@ def test_registering_an_ecosystem_and_adding_a_member(pages: Pages, admin: Flask
         data={"csrf_token": csrf_of(page), "organisation": "not-an-id", "role": "partner", "version": version},
     )
     assert unknown.status_code == 422
+    # Nothing is chosen at first: sent as it is, the form asks for an organisation instead of adding the first one.
+    page = admin.get(made.headers["Location"])
+    assert '<option value="">–</option>' in page.get_data(as_text=True)
+    assert "selected" not in page.get_data(as_text=True).split('id="organisation"')[1].split("</select>")[0]
+    version = page.get_data(as_text=True).split('name="version" type="hidden" value="')[1].split('"')[0]
+    unchosen = admin.post(
+        made.headers["Location"],
+        data={"csrf_token": csrf_of(page), "organisation": "", "role": "partner", "version": version},
+    )
+    assert unchosen.status_code == 422
+    assert "Choose an organisation." in unchosen.get_data(as_text=True)
+    # One coordinator per ecosystem, said so.
+    for organisation in (pages.world.owner, pages.world.member):
+        page = admin.get(made.headers["Location"])
+        version = page.get_data(as_text=True).split('name="version" type="hidden" value="')[1].split('"')[0]
+        answer = admin.post(
+            made.headers["Location"],
+            data={
+                "csrf_token": csrf_of(page),
+                "organisation": str(organisation),
+                "role": "coordinator",
+                "version": version,
+            },
+        )
+    assert answer.status_code == 409
+    assert "An ecosystem has one coordinator, and this one has one already." in answer.get_data(as_text=True)
 
 
 def test_only_admins_keep_the_directory(pages: Pages) -> None:

@@ -77,6 +77,9 @@ def test_a_stale_revision_says_what_changed_and_keeps_what_was_typed(pages: Page
 
 def test_pilots_outcomes_and_evidence_through_the_forms(pages: Pages, owner: FlaskClient) -> None:
     iid = submitted(pages, owner)
+    unchosen = post(owner, f"/innovations/{iid}/pilots/new", site="", started_on="2025-01-10")
+    assert unchosen.status_code == 422
+    assert "Choose the site." in unchosen.get_data(as_text=True)
     started = post(owner, f"/innovations/{iid}/pilots/new", site=pages.world.site, started_on="2025-01-10")
     assert started.status_code == 302
     inn = pages.services.app.get_innovation(iid)
