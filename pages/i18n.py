@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, request, session
-from flask_babel import Babel
+from flask import Flask, g, request, session
+from flask_babel import Babel, refresh
 from flask_login import current_user
 
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
@@ -17,11 +17,14 @@ LANGUAGES = {"en": "English", "lt": "Lietuvių", "it": "Italiano"}
 DEFAULT = "en"
 # Where a reader who is not signed in keeps the language they picked.
 SESSION_LANGUAGE = "language"
+# The language of the person a page is for, when they are not signed in yet (flask.g).
+READER_LANGUAGE = "reader_language"
 
 
 def locale() -> str:
     """The reader's language: theirs if signed in (a tag such as pt-PT counts by its language), else the one they
-    picked on the sign-in pages, else the best of Accept-Language, else English."""
+    picked on the sign-in pages, else that of the person a page is for (`for_reader`), else the best of
+    Accept-Language, else English."""
     if current_user.is_authenticated:
         chosen = current_user.locale.split("-")[0]
         if chosen in LANGUAGES:
@@ -29,12 +32,23 @@ def locale() -> str:
     picked = session.get(SESSION_LANGUAGE)
     if picked in LANGUAGES:
         return str(picked)
+    # A page for one person not signed in yet (an invitation) reads in that person's language.
+    meant_for = str(g.get(READER_LANGUAGE) or "").split("-")[0]
+    if meant_for in LANGUAGES:
+        return meant_for
     # Accept-Language in the reader's order of preference; a regional tag (it-IT) counts by its language.
     for tag, _quality in request.accept_languages:
         language = tag.split("-")[0].lower()
         if language in LANGUAGES:
             return language
     return DEFAULT
+
+
+def for_reader(language: str) -> None:
+    """This request's page is for a person in `language` who is not signed in (an invitation): it reads in their
+    language, unless the browser picked another with the switcher."""
+    g.setdefault(READER_LANGUAGE, language)
+    refresh()
 
 
 def install(app: Flask) -> None:

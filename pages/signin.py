@@ -22,7 +22,7 @@ from pages.forms import (
     SignOutForm,
     refused_status,
 )
-from pages.i18n import LANGUAGES, SESSION_LANGUAGE
+from pages.i18n import LANGUAGES, SESSION_LANGUAGE, for_reader
 from pages.session import Page, SignedIn, failed_sign_ins, safe_next, signed_in
 from tracker.errors import ValidationError
 from web.services import services
@@ -95,6 +95,7 @@ def invitation(token: str) -> Page:
         person = signin.invited(token)
     except InvitationError:
         return _invitation_invalid()
+    for_reader(person.locale)
     form = SetPasswordForm()
     if not form.validate_on_submit():
         status = refused_status(form) if request.method == "POST" else 200

@@ -161,6 +161,17 @@ def test_an_unknown_page_address_answers_a_page_and_an_unknown_api_address_a_pro
     assert client.delete("/api/v1/innovations").mimetype == "application/problem+json"
 
 
+def test_an_invitation_reads_in_the_invited_persons_language_unless_the_browser_picks_another(pages: Pages) -> None:
+    person = pages.person("provider", "ona@example.org", organisation=pages.world.owner, password=None, locale="lt")
+    link = f"/invitations/{pages.services.signin.invite(person.id, actor_id='admin').token}"
+    client = pages.client()
+    page = client.get(link, headers={"Accept-Language": "en"}).get_data(as_text=True)
+    assert '<html lang="lt">' in page
+    token = csrf_of(client.get(link))
+    client.post("/language", data={"csrf_token": token, "language": "it", "next": link})
+    assert '<html lang="it">' in client.get(link).get_data(as_text=True)
+
+
 def test_the_request_log_never_holds_an_invitations_token(pages: Pages) -> None:
     """Whoever reads the logs must not be able to use a link they hold: the path is logged with `<token>`."""
     person = pages.person("provider", "ieva@example.org", organisation=pages.world.owner, password=None)
