@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from werkzeug.utils import secure_filename
 
@@ -80,6 +80,9 @@ def job(job_id: UUID) -> Page:
     found = jobs().get(job_id)
     if found is None:
         abort(404)
+    if request.accept_mimetypes.best == "application/json":
+        # What the job page's script polls for while the import runs.
+        return jsonify({"state": found["state"], "percent": found["percent"]})
     return render_template("imports/job.html", job=found, reason=reason)
 
 

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 import pytest
 from babel.dates import format_date
@@ -22,7 +22,9 @@ from werkzeug.serving import make_server
 from access.signin import INVITATION_DAYS
 from bench.receiver import webhook_receiver
 from bootstrap import create_app, upgrade_database
+from importers.common import Summary
 from projections.clock import utc_now
+from runtime.import_jobs import ImportJobs, import_jobs, new_runner
 from runtime.settings import Settings
 from tests.browser.chromium import checked, chromium, require_chromium, sign_in, watch_errors
 from tests.world import FULL_SCORES, World, build_world
@@ -532,6 +534,48 @@ def test_an_admin_invites_people_who_then_sign_in_and_the_pages_in_lithuanian(
     tab.get_by_role("button", name="Importuoti", exact=True).click()
     expect(tab.get_by_role("heading", name="Atmestos eilutės")).to_be_visible(timeout=60_000)
     checked(tab, "admin-import-done-lt")
+    assert errors == []
+    context.close()
+
+
+def test_an_imports_page_updates_its_progress_in_place_and_opens_the_summary_when_it_ends(
+    server: dict[str, Any], browser: Any
+) -> None:
+    """While an import runs, its page keeps the reader's place: the progress changes without the page reloading;
+    when the import ends, the page opens again on its summary."""
+    services = server["services"]
+    admin = services.people.create(actor_id="admin", name="Ada Admin", email="ada@example.org", role="admin")
+    services.signin.set_password(admin.id, PASSWORD, actor_id="admin")
+    job_id, runner, now = uuid4(), new_runner(), utc_now()
+    with services.read_model.writer.begin() as tx:
+        tx.execute(
+            import_jobs.insert().values(
+                id=job_id,
+                person_id=admin.id,
+                source="cove",
+                filename="cove-part.json",
+                state="running",
+                done=0,
+                total=3,
+                note="",
+                started_at=now,
+                updated_at=now,
+                runner=runner,
+                path="/nonexistent",
+                filters=[],
+            )
+        )
+    context, tab, errors = sign_in(browser, server["base"], "ada@example.org", PASSWORD)
+    tab.goto(f"{server['base']}/admin/imports/{job_id}")
+    expect(tab.locator("#progress-value")).to_have_text("0%")
+    tab.evaluate("window.stillThisPage = true")
+    report = ImportJobs(services).report
+    assert report(job_id, runner, done=2)
+    expect(tab.locator("#progress-value")).to_have_text("67%", timeout=10_000)
+    assert tab.evaluate("window.stillThisPage === true"), "the page reloaded to show its progress"
+    summary = Summary("cove", rows=3, created=3).as_dict()
+    assert report(job_id, runner, state="done", done=3, summary=summary, finished_at=utc_now())
+    expect(tab.get_by_text("Rows read")).to_be_visible(timeout=10_000)
     assert errors == []
     context.close()
 

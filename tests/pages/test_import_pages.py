@@ -45,7 +45,7 @@ def finished(client: FlaskClient, location: str) -> str:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         page = client.get(location).get_data(as_text=True)
-        if 'http-equiv="refresh"' not in page:
+        if "data-poll=" not in page:
             return page
         time.sleep(0.2)
     raise AssertionError("the import did not end within 60 s")
@@ -177,6 +177,25 @@ def test_a_live_job_is_left_to_its_process(pages: Pages, tmp_path: Path) -> None
     job_id = stopped_job(pages, tmp_path, runner=new_runner(), updated_at=utc_now())
     assert jobs_of(pages).resume_now() == []
     assert jobs_of(pages).get(job_id)["resumed"] == 0
+
+
+def test_a_running_jobs_page_updates_its_progress_in_place_and_without_a_script_reloads_itself(
+    pages: Pages, admin: FlaskClient, tmp_path: Path
+) -> None:
+    """No refresh that resets the reader's place: a script asks for the progress as JSON; the page's own refresh is
+    only for a browser without JavaScript (in <noscript>)."""
+    job_id = stopped_job(pages, tmp_path, runner=new_runner(), updated_at=utc_now())
+    page = admin.get(f"/admin/imports/{job_id}").get_data(as_text=True)
+    head = page.split("</head>")[0]
+    assert '<noscript><meta http-equiv="refresh" content="2"></noscript>' in head
+    script = head.split('<script src="')[1].split('"')[0]
+    assert script.endswith("/import-job.js")
+    served = admin.get(script)
+    assert served.status_code == 200
+    served.close()
+    assert f'data-poll="/admin/imports/{job_id}"' in page
+    polled = admin.get(f"/admin/imports/{job_id}", headers={"Accept": "application/json"})
+    assert (polled.status_code, polled.json) == (200, {"state": "running", "percent": 33})
 
 
 def test_a_stopped_job_whose_file_is_gone_says_to_import_it_again(
