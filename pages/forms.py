@@ -388,6 +388,13 @@ class EraseForm(FlaskForm):  # type: ignore[misc]
     )
 
 
+class DeleteEndpointForm(FlaskForm):  # type: ignore[misc]
+    confirm = BooleanField(
+        _l("I understand that the endpoint and its delivery log are deleted for good"),
+        validators=[InputRequired(message=_l("Tick the box to delete this endpoint."))],
+    )
+
+
 class KeyForm(FlaskForm):  # type: ignore[misc]
     # Not `name`: the person's page also has the details form, whose `name` field would share its id.
     key_name = StringField(

@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from outbox.guard import RefusedAddressError
 from outbox.service import Outbox
-from pages.forms import ConfirmForm, ReplayForm, WebhookForm, refused_status
+from pages.forms import ConfirmForm, DeleteEndpointForm, ReplayForm, WebhookForm, refused_status
 from pages.session import Page, caught_up, role_required, signed_in
 from pages.vocabulary import DELIVERY_STATUS_NAMES, EMAIL_KIND_NAMES, EMAIL_STATUS_NAMES
 from tracker.errors import NotFoundError, ValidationError
@@ -86,7 +86,9 @@ def endpoint(endpoint_id: UUID) -> Page:
     return _endpoint_page(_endpoint(endpoint_id))
 
 
-def _endpoint_page(found: Any, status: int = 200, replay: ReplayForm | None = None) -> Page:
+def _endpoint_page(
+    found: Any, status: int = 200, replay: ReplayForm | None = None, delete: DeleteEndpointForm | None = None
+) -> Page:
     log = _outbox().endpoints.deliveries(found.id, limit=LOG_SIZE, newest_first=True)
     return render_template(
         "webhooks/endpoint.html",
@@ -95,6 +97,7 @@ def _endpoint_page(found: Any, status: int = 200, replay: ReplayForm | None = No
         statuses=DELIVERY_STATUS_NAMES,
         confirm=ConfirmForm(),
         replay=replay or ReplayForm(formdata=None, data={"after": 0}),
+        delete=delete or DeleteEndpointForm(formdata=None),
         shown=LOG_SIZE,
     ), status
 
@@ -144,9 +147,11 @@ def rotate(endpoint_id: UUID) -> Page:
 @blp.post("/admin/webhooks/<uuid:endpoint_id>/delete")
 @role_required("admin")
 def delete(endpoint_id: UUID) -> Page:
-    _found, refused = _confirmed(endpoint_id)
-    if refused is not None:
-        return refused
+    """Delete the endpoint and its log, once the box saying so is ticked (nothing brings them back)."""
+    found = _endpoint(endpoint_id)
+    form = DeleteEndpointForm()
+    if not form.validate_on_submit():
+        return _endpoint_page(found, refused_status(form), delete=form)
     _outbox().endpoints.delete(endpoint_id)
     flash(_("The endpoint and its delivery log are deleted."), "success")
     return redirect(url_for("webhook_pages.webhooks"))

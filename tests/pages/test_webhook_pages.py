@@ -103,7 +103,11 @@ def test_the_delivery_log_and_what_an_admin_does_with_it(hooks: Pages, admin: Fl
     assert rotated.status_code == 200
     assert outbox.endpoints.require(endpoint.id).secret in rotated.get_data(as_text=True)
     assert admin.post(f"/admin/webhooks/{endpoint.id}/active", data={}).status_code == 400
-    gone = admin.post(f"/admin/webhooks/{endpoint.id}/delete", data={"csrf_token": token})
+    unticked = admin.post(f"/admin/webhooks/{endpoint.id}/delete", data={"csrf_token": token})
+    assert unticked.status_code == 422
+    assert "Tick the box to delete this endpoint." in unticked.get_data(as_text=True)
+    assert [e.id for e in outbox.endpoints.list()] == [endpoint.id]
+    gone = admin.post(f"/admin/webhooks/{endpoint.id}/delete", data={"csrf_token": token, "confirm": "y"})
     assert gone.status_code == 302
     assert outbox.endpoints.list() == []
     assert admin.get(f"/admin/webhooks/{endpoint.id}").status_code == 404
