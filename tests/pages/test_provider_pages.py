@@ -100,6 +100,7 @@ def test_pilots_outcomes_and_evidence_through_the_forms(pages: Pages, owner: Fla
         participants="12",
         completion_rate="75",
         satisfaction="4.5",
+        notes="Learners asked for a second round",
     )
     assert done.status_code == 302
     outcome = next(iter(pages.services.app.get_innovation(iid).pilots.values()))["outcome"]
@@ -116,6 +117,8 @@ def test_pilots_outcomes_and_evidence_through_the_forms(pages: Pages, owner: Fla
     page = owner.get(f"/innovations/{iid}").get_data(as_text=True)
     assert "Completion data" in page
     assert "75%" in page
+    assert "Satisfaction: 4.5 of 5." in page  # what was recorded is shown: satisfaction and the outcome's notes
+    assert "Learners asked for a second round" in page
 
 
 def test_another_provider_neither_sees_a_confidential_idea_nor_changes_a_public_one(
@@ -129,8 +132,9 @@ def test_another_provider_neither_sees_a_confidential_idea_nor_changes_a_public_
     pages.world.to_stage(iid, "testing")
     assert other.get(f"/innovations/{iid}").status_code == 200
     assert other.get(f"/innovations/{iid}/edit").status_code == 403
-    adopted = post(other, f"/innovations/{iid}/adoptions/new", adopted_on="2025-06-01")
+    adopted = post(other, f"/innovations/{iid}/adoptions/new", adopted_on="2025-06-01", notes="In two workshops")
     assert adopted.status_code == 302
+    assert "In two workshops" in owner.get(f"/innovations/{iid}").get_data(as_text=True)
     assert pages.services.app.get_innovation(iid).adoptions[0]["organisation_id"] == pages.world.site
     # The owner is not offered the adoption form; opened anyway, it says why and goes back to the innovation.
     assert "adoptions/new" not in owner.get(f"/innovations/{iid}").get_data(as_text=True)
