@@ -580,6 +580,28 @@ def test_an_imports_page_updates_its_progress_in_place_and_opens_the_summary_whe
     context.close()
 
 
+def _luminance(rgb: str) -> float:
+    channels = [int(c) / 255 for c in re.findall(r"\d+", rgb)[:3]]
+    linear = [c / 12.92 if c <= 0.04045 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+    return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+
+def test_the_focus_ring_stands_out_on_the_header_and_on_the_page(server: dict[str, Any], browser: Any) -> None:
+    """WCAG 2.2's non-text contrast: the keyboard focus ring has 3:1 or more against what it is drawn on."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    tab = context.new_page()
+    tab.goto(f"{server['base']}/login")
+    for selector, background in (("header.site select", "header.site"), ("#email", "body")):
+        tab_to(tab, selector, limit=30)
+        ring = tab.evaluate(f"getComputedStyle(document.querySelector({selector!r})).outlineColor")
+        behind = tab.evaluate(f"getComputedStyle(document.querySelector({background!r})).backgroundColor")
+        if behind in ("rgba(0, 0, 0, 0)", "transparent"):
+            behind = "rgb(255, 255, 255)"
+        light, dark = sorted((_luminance(ring), _luminance(behind)), reverse=True)
+        assert (light + 0.05) / (dark + 0.05) >= 3, (selector, ring, behind)
+    context.close()
+
+
 def test_every_other_page_passes_the_scan_and_reflows(server: dict[str, Any], browser: Any, world: World) -> None:
     """The pages the journeys above do not reach: the provider's forms, the queue's other tabs, the portfolio's
     stages, an admin's person page, the refusals (403, 404), in English and Italian."""
