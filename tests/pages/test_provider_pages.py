@@ -42,6 +42,12 @@ def submitted(pages: Pages, client: FlaskClient, **overrides: Any) -> UUID:
 def test_a_provider_submits_and_finds_it_among_their_innovations(pages: Pages, owner: FlaskClient) -> None:
     refused = post(owner, "/innovations/new", title="No themes", summary="x", themes=" , ")
     assert refused.status_code == 422
+    # The summary of what needs attention links to each field in error, and the field is there to be reached.
+    empty = post(owner, "/innovations/new", title="", summary="", themes="t", readiness_level="12")
+    html = empty.get_data(as_text=True)
+    for name in ("title", "summary", "readiness_level"):
+        assert f'<a href="#{name}">' in html, name
+        assert f'id="{name}"' in html, name
     assert "Not accepted: must name at least one theme" in refused.get_data(as_text=True)
     iid = submitted(pages, owner, readiness_level="3")
     inn = pages.services.app.get_innovation(iid)
