@@ -601,6 +601,15 @@ def get_innovation(conn: Connection, innovation_id: UUID, scope: Scope = EVERYTH
     return None if row is None else detail(row)
 
 
+def titles(conn: Connection, ids: set[UUID], scope: Scope = EVERYTHING) -> dict[UUID, str]:
+    """The titles of these innovations that the scope lets the caller see, in one statement."""
+    if not ids:
+        return {}
+    i = t.innovations
+    rows = conn.execute(select(i.c.id, i.c.title).where(i.c.id.in_(ids), *scope.conditions()))
+    return {row.id: row.title for row in rows}
+
+
 def visible(conn: Connection, innovation_id: UUID, scope: Scope) -> tuple[bool, bool]:
     """Whether the scope lets the caller see the innovation, and whether it hides its MPI and score history."""
     i = t.innovations

@@ -45,6 +45,12 @@ def test_the_trail_filters_by_person_event_type_and_day(pages: Pages, analyst: F
     assert "assessment recorded" not in typed
     tomorrow = (date.today() + timedelta(days=1)).isoformat()
     assert "No event matches." in analyst.get(f"/audit?since={tomorrow}").get_data(as_text=True)
+    # Each innovation's link is named by its title, not all by the word "innovation".
+    assert f'/innovations/{iid}">Audited idea</a>' in analyst.get("/audit").get_data(as_text=True)
+    today = date.today().isoformat()
+    swapped = analyst.get(f"/audit?since={tomorrow}&until={today}").get_data(as_text=True)
+    assert "The first day is after the last" in swapped
+    assert "The first day is after the last" not in analyst.get(f"/audit?since={today}&until={today}").get_data(True)
 
 
 def test_the_chain_page_checks_the_log_against_an_earlier_head(pages: Pages, analyst: FlaskClient) -> None:
