@@ -86,6 +86,9 @@ class NumberField(_FirstErrorOnly, DecimalField):  # type: ignore[misc]
             with contextlib.suppress(NumberFormatError):
                 valuelist = [str(parse_decimal(text, locale=str(get_locale() or "en"), strict=True))]
         super().process_formdata(valuelist)
+        if self.data is not None and not self.data.is_finite():  # NaN, sNaN, Infinity: not a number to record
+            self.data = None
+            raise ValueError(self.invalid_value_message)
 
 
 class DayField(_FirstErrorOnly, DateField):  # type: ignore[misc]
@@ -384,14 +387,14 @@ class ConfirmForm(FlaskForm):  # type: ignore[misc]
 class EraseForm(FlaskForm):  # type: ignore[misc]
     confirm = BooleanField(
         _l("I understand that the name and address are removed for good"),
-        validators=[InputRequired(message=_l("Tick the box to erase this person."))],
+        validators=[DataRequired(message=_l("Tick the box to erase this person."))],
     )
 
 
 class DeleteEndpointForm(FlaskForm):  # type: ignore[misc]
     confirm = BooleanField(
         _l("I understand that the endpoint and its delivery log are deleted for good"),
-        validators=[InputRequired(message=_l("Tick the box to delete this endpoint."))],
+        validators=[DataRequired(message=_l("Tick the box to delete this endpoint."))],
     )
 
 

@@ -78,7 +78,11 @@ def logout() -> Page:
     if language:
         session[SESSION_LANGUAGE] = language
     flash(_("You are signed out."), "info")
-    return redirect(url_for("signin.login"))
+    answer = redirect(url_for("signin.login"))
+    # What the pages kept in this browser (an assessment's draft in the tab's storage) goes with the session: the
+    # next person at this browser does not find it.
+    answer.headers["Clear-Site-Data"] = '"storage"'
+    return answer
 
 
 def _invitation_invalid() -> Page:

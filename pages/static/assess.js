@@ -1,7 +1,8 @@
 // The assessment page's live MPI preview: the server computes it with the rubric the assessment is recorded with
 // (GET /rubric/preview), so what is shown is what will be stored. Without JavaScript the form works the same.
 //
-// What the evaluator types is also kept in this tab (sessionStorage) as they type: if their session lapses before
+// What the evaluator types is also kept in this tab (sessionStorage, under their own person id, the innovation and
+// the round; signing out clears the site's storage) as they type: if their session lapses before
 // the form is sent, signing in again brings them back to this page with what they typed. While they type, the page
 // asks for a preview every third of the session's idle time (data-keep-alive), so an active evaluator's session
 // does not lapse. The draft

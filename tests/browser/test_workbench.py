@@ -285,6 +285,44 @@ def test_an_assessment_typed_while_the_session_lapsed_is_kept_through_signing_in
     context.close()
 
 
+def test_an_assessment_draft_does_not_outlive_its_evaluators_session_in_the_browser(
+    server: dict[str, Any], browser: Any, world: World
+) -> None:
+    """On a shared browser: what evaluator A typed is not offered to evaluator B, who signs in after A signed out in
+    the same tab and opens the same innovation in the same round (blind review holds)."""
+    services = server["services"]
+    iid = world.submit(title="Shared laptop idea")
+    people = []
+    for name, email, organisation in (
+        ("Aina", "aina@example.org", world.eval_org_a),
+        ("Bo", "bo@example.org", world.eval_org_b),
+    ):
+        person = services.people.create(
+            actor_id="admin", name=name, email=email, role="evaluator", organisation_id=organisation
+        )
+        services.signin.set_password(person.id, PASSWORD, actor_id="admin")
+        services.app.assign_evaluator(
+            iid, actor=world.manager, evaluator_id=str(person.id), evaluator_organisation_id=person.organisation_id
+        )
+        people.append(person)
+    services.read_model.catch_up()
+    context, tab, errors = sign_in(browser, server["base"], "aina@example.org", PASSWORD)
+    tab.goto(f"{server['base']}/assess/{iid}")
+    tab.locator("#score_relevance-1").check()
+    tab.locator("#rationale").fill("Aina's unsent judgement")
+    tab.get_by_role("button", name="Sign out").click()
+    expect(tab.locator("#email")).to_be_visible()
+    assert tab.evaluate("Object.keys(sessionStorage)") == []
+    tab.locator("#email").fill("bo@example.org")
+    tab.locator("#password").fill(PASSWORD)
+    tab.get_by_role("button", name="Sign in").click()
+    tab.goto(f"{server['base']}/assess/{iid}")
+    expect(tab.locator("#rationale")).to_have_value("")
+    assert not tab.locator("#score_relevance-1").is_checked()
+    assert errors == []
+    context.close()
+
+
 def test_a_round_from_the_providers_form_to_the_managers_decision(
     server: dict[str, Any], browser: Any, world: World
 ) -> None:

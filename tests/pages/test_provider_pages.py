@@ -204,6 +204,10 @@ def test_the_domains_refusals_read_in_the_pages_language(pages: Pages, owner: Fl
     assert text.count("Nurodykite sveikąjį skaičių, pavyzdžiui, 12.") == 1
     assert "Not a valid" not in text
     assert "Nuo 1 iki 9." not in text
+    for odd in ("sNaN", "NaN", "Infinity"):  # not numbers to record: said once, never a server error
+        refused = post(owner, outcome, ended_on="2025-03-01", participants="12", completion_rate=odd)
+        assert refused.status_code == 422, odd
+        assert refused.get_data(as_text=True).count("Nurodykite skaičių, pavyzdžiui, 85,5.") == 1, odd
     done = post(owner, outcome, ended_on="2025-03-01", participants="12", completion_rate="85,5", satisfaction="4,2")
     assert done.status_code == 302, done.get_data(as_text=True)[-3000:]
     recorded = next(iter(pages.services.app.get_innovation(iid).pilots.values()))["outcome"]

@@ -103,6 +103,9 @@ def test_the_delivery_log_and_what_an_admin_does_with_it(hooks: Pages, admin: Fl
     assert rotated.status_code == 200
     assert outbox.endpoints.require(endpoint.id).secret in rotated.get_data(as_text=True)
     assert admin.post(f"/admin/webhooks/{endpoint.id}/active", data={}).status_code == 400
+    for unticked_value in ({}, {"confirm": "false"}):
+        refused = admin.post(f"/admin/webhooks/{endpoint.id}/delete", data={"csrf_token": token, **unticked_value})
+        assert refused.status_code == 422, unticked_value
     unticked = admin.post(f"/admin/webhooks/{endpoint.id}/delete", data={"csrf_token": token})
     assert unticked.status_code == 422
     assert "Tick the box to delete this endpoint." in unticked.get_data(as_text=True)
