@@ -174,10 +174,10 @@ class Writer:
     def correlation(self, row: int) -> str:
         return f"import:{self.source}#row={row}"
 
-    def check(self, organisations: list[dict[str, Any]], ecosystem: dict[str, Any]) -> None:
-        """Refuse the record (DomainError) if any of its organisations or its ecosystem would be refused, before any
-        of them is written: a record is imported whole or not at all."""
-        self.app.check_registrations(actor=self.actor, organisations=organisations, ecosystem=ecosystem)
+    def check(self, members: list[tuple[dict[str, Any], str]], ecosystem: dict[str, Any]) -> None:
+        """Refuse the record (DomainError) if any of its organisations, its ecosystem or a membership (organisation,
+        role) would be refused, before any of them is written: a record is imported whole or not at all."""
+        self.app.check_registrations(actor=self.actor, members=members, ecosystem=ecosystem)
 
     def organisation(self, summary: Summary, row: int, *, name: str, country: str, kind: str) -> UUID:
         try:

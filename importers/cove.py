@@ -83,7 +83,9 @@ def _import_record(writer: Writer, summary: Summary, row: int, record: Any) -> b
         "project_identifier": identifier,
         "call_year": year,
     }
-    writer.check([{"name": name, "country": country, "kind": "other"} for name, country, _ in parsed], details)
+    writer.check(
+        [({"name": name, "country": country, "kind": "other"}, role) for name, country, role in parsed], details
+    )
     members: list[tuple[Any, str]] = []
     for name, country, role in parsed:
         org_id = writer.organisation(summary, row, name=name, country=country, kind="other")

@@ -252,7 +252,9 @@ def _import_row(writer: Writer, summary: Summary, number: int, row: dict[str, st
         "is_good_practice": _flag(row, "Is Good Practice"),
         "is_success_story": _flag(row, "Is Success Story"),
     }
-    writer.check([{"name": name, "country": country, "kind": kind} for name, country, kind, _ in parsed], details)
+    writer.check(
+        [({"name": name, "country": country, "kind": kind}, role) for name, country, kind, role in parsed], details
+    )
     members: list[tuple[Any, str]] = []
     for name, country, kind, role in parsed:
         org_id = writer.organisation(summary, number, name=name, country=country, kind=kind)

@@ -244,12 +244,27 @@ def test_a_rejected_cove_record_writes_none_of_its_organisations(services: Servi
         }
         for n, year in enumerate(odd_years)
     ]
+    # Two coordinators: the ecosystem would refuse the second, so neither organisation is registered either.
+    odd_years.append(2021)
+    bad.append(
+        {
+            "id": "BAD-TWO-COORDINATORS",
+            "acronym": "TWO",
+            "project_title": "Refused",
+            "call_year": 2021,
+            "participants": [
+                f"Refused school {len(bad)} (Lithuania, coordinator)",
+                "Second head (Lithuania, coordinator)",
+            ],
+        }
+    )
     source = tmp_path / "odd-years.json"
     source.write_text(json.dumps(bad + good))  # Infinity is written as JSON's extension, as Python reads it
     before = counts(services)
     summary = import_cove(services.app, source, actor=IMPORTER)
     assert (summary.created, summary.rejected) == (1, len(odd_years))
-    assert [p["code"] for p in summary.problems] == ["year"] * 7 + ["refused"] * 2
+    assert [p["code"] for p in summary.problems] == ["year"] * 7 + ["refused"] * 3
+    assert services.app.find_organisation_id("Second head", "LT") is None
     assert summary.organisations_created == len(good[0]["participants"])
     for n in range(len(odd_years)):
         assert services.app.find_organisation_id(f"Refused school {n}", "LT") is None

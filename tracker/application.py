@@ -129,15 +129,19 @@ class TrackerApplication(Application[UUID]):
             ) from None
 
     def check_registrations(
-        self, *, actor: Actor, organisations: list[dict[str, Any]], ecosystem: dict[str, Any] | None = None
+        self, *, actor: Actor, members: list[tuple[dict[str, Any], str]], ecosystem: dict[str, Any]
     ) -> None:
-        """Raise the error registering these organisations and this ecosystem would raise, writing nothing: an import
-        checks a whole record before it writes any part of it. (That one already exists is not an error here.)"""
+        """Raise the error that registering these organisations, and the ecosystem with them as members in their
+        roles (or adding them to it, where it exists), would raise, writing nothing: an import checks a whole record
+        before it writes any part of it. (That an organisation exists already is not an error here.)"""
         ctx = self._context(actor, None)
-        for fields in organisations:
-            Organisation.register(ctx, **fields)
-        if ecosystem is not None:
-            Ecosystem.register(ctx, **ecosystem)
+        found = [(Organisation.register(ctx, **fields).id, role) for fields, role in members]
+        eco = Ecosystem.register(ctx, **ecosystem)
+        if eco.project_identifier and eco.id in self.repository:
+            eco = self.get_ecosystem(eco.id)
+        for org_id, role in found:
+            if not eco.has_member(org_id, role):
+                eco.add_member(ctx, organisation_id=org_id, role=role)
 
     def find_organisation_id(self, name: str, country: str) -> UUID | None:
         """The id an organisation with this name and country has, if it is registered."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tracker.errors import GateNotMetError, IllegalDecisionError
+from tracker.errors import DomainError, GateNotMetError, IllegalDecisionError
 from tracker.rubric import MAX_SPREAD, TIEBREAK_EVALUATORS, consolidate, criterion_means
-from tracker.rules import accepts
+from tracker.rules import check_accepts
 from tracker.stages import DECISIONS, STAGES, next_stage, stage_index
 from tracker.validation import choice
 
@@ -109,19 +109,26 @@ def mainstreaming_requirements(innovation: Innovation) -> list[Requirement]:
     ]
 
 
+def check_decision_open(innovation: Innovation, decision: str) -> None:
+    """Refuse a decision the innovation does not take now, whatever comes with it: one its status does not accept,
+    `resume` unless it is on hold, `recycle` from the first stage (there is no earlier one). A gate's requirements
+    and a recycle's target are checked after (decision_event)."""
+    check_accepts(innovation.status, decision)
+    if decision == "resume" and innovation.status != "on_hold":
+        raise IllegalDecisionError("only an innovation on hold can be resumed", rule="decision.resume_requires_hold")
+    if decision == "recycle" and stage_index(innovation.stage) == 0:
+        raise IllegalDecisionError(
+            f"recycle must go back to a stage before {innovation.stage}", rule="decision.recycle_requires_earlier_stage"
+        )
+
+
 def decisions_open(innovation: Innovation) -> list[str]:
-    """The decisions the innovation takes now, before any gate's requirements (the managers' choice): those its
-    status accepts, `resume` only on hold, `recycle` only past the first stage, `advance` only where a next stage
-    is. `decision_event` refuses every other one."""
+    """The decisions the innovation takes now (check_decision_open), in DECISIONS' order: what a manager is offered."""
     found = []
     for decision in DECISIONS:
-        if not accepts(innovation.status, decision):
-            continue
-        if decision == "resume" and innovation.status != "on_hold":
-            continue
-        if decision == "recycle" and stage_index(innovation.stage) == 0:
-            continue
-        if decision == "advance" and stage_index(innovation.stage) == len(STAGES) - 1:
+        try:
+            check_decision_open(innovation, decision)
+        except DomainError:
             continue
         found.append(decision)
     return found
@@ -137,16 +144,13 @@ def check_gate(innovation: Innovation) -> None:
 def decision_event(innovation: Innovation, decision: str, to_stage: str | None) -> tuple[type[Any], dict[str, Any]]:
     """The event a gate decision records and its fields (besides the rationale), or the error that refuses it."""
     stage = innovation.stage
+    check_decision_open(innovation, decision)
     if decision == "advance":
         check_gate(innovation)
         return innovation.Advanced, {"from_stage": stage, "to_stage": next_stage(stage)}
     if decision == "hold":
         return innovation.PutOnHold, {"stage": stage}
     if decision == "resume":
-        if innovation.status != "on_hold":
-            raise IllegalDecisionError(
-                "only an innovation on hold can be resumed", rule="decision.resume_requires_hold"
-            )
         return innovation.Resumed, {"stage": stage}
     if decision == "recycle":
         target = choice(to_stage, "to_stage", STAGES)
