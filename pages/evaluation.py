@@ -1,7 +1,7 @@
 """The evaluator's pages: their queue, and the assessment page with the dossier beside the rubric form.
 
 What the evaluator may see follows access.policy (blind review: others' scores, the consolidated MPI and the notes
-only once their own assessment at this stage is in); the rubric's rules and the MPI are the domain's
+only once their own assessment of this round is in); the rubric's rules and the MPI are the domain's
 (tracker.rubric), reached through the same use case as the JSON API."""
 
 from __future__ import annotations

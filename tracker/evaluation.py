@@ -120,7 +120,7 @@ def note_fields(innovation: InnovationState, actor: Actor, body: str, reply_to: 
     check_accepts(innovation.status, "add_note")
     if actor.role == "evaluator" and not deliberates(innovation, actor.id):
         raise NoteError(
-            "an evaluator writes notes once assigned and assessed at the current stage", rule="note.assess_first"
+            "an evaluator writes notes once assigned and assessed in the current round", rule="note.assess_first"
         )
     if reply_to is not None:
         parent = next((n for n in innovation.notes if n["note_id"] == reply_to), None)

@@ -45,7 +45,7 @@ QUERIES: dict[str, tuple[str, dict[str, str], int]] = {
     "as of without a zone": (INNOVATIONS, {"as_of": "2025-01-01T00:00:00"}, 422),
 }
 # An offset that takes an instant out of the years UTC can name (before 0001 or after 9999): every query that reads
-# an instant refuses it, the CSV export as well as the JSON.
+# an instant refuses it (the CSV export reads the list's query).
 for _path, _name in (
     (INNOVATIONS, "as_of"),
     ("/api/v1/analytics/funnel", "as_of"),
@@ -57,6 +57,11 @@ for _path, _name in (
 ):
     QUERIES[f"{_name} before year 1 in UTC on {_path}"] = (_path, {_name: "0001-01-01T00:00:00+01:00"}, 422)
     QUERIES[f"{_name} after year 9999 in UTC on {_path}"] = (_path, {_name: "9999-12-31T23:59:59-01:00"}, 422)
+QUERIES["as_of before year 1 in UTC on one innovation"] = (
+    f"{INNOVATIONS}/00000000-0000-0000-0000-000000000001",
+    {"as_of": "0001-01-01T00:00:00+01:00"},
+    422,
+)
 
 
 @pytest.mark.parametrize("name", sorted(QUERIES))

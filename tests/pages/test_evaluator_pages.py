@@ -88,7 +88,7 @@ def test_before_assessing_nothing_shows_the_other_evaluators_scores(pages: Pages
     assert B_RATIONALE not in page
     assert "Erik" not in page
     assert "Consolidated MPI" not in page
-    assert "appear once your own assessment at this stage is in" in page
+    assert "appear once your own assessment of this round is in" in page
 
 
 def test_after_assessing_the_evaluator_sees_the_panel_and_the_stored_mpi(pages: Pages, round_: dict[str, Any]) -> None:
@@ -156,7 +156,7 @@ def test_a_stage_visited_again_is_a_new_round_and_the_page_is_blind_again(pages:
     blind = client.get(f"/assess/{iid}").get_data(as_text=True)
     assert second not in blind
     assert "Consolidated MPI" not in blind
-    assert "appear once your own assessment at this stage is in" in blind
+    assert "appear once your own assessment of this round is in" in blind
     assert "First visit of A" not in blind  # the form starts empty: this round has no assessment of A's yet
     sent = client.post(f"/assess/{iid}", data=form_data(client.get(f"/assess/{iid}")))
     assert sent.status_code == 302
