@@ -9,6 +9,7 @@ from flask import Response, jsonify, make_response, request
 from flask.views import MethodView
 
 from api.auth import require
+from api.errors import ProblemError
 from api.resources import READ_ERRORS, ApiBlueprint
 from api.schemas.feed import FeedPageSchema, FeedQuery, data_schemas
 from tracker import event_types
@@ -82,6 +83,14 @@ def _read(after: int, limit: int, names: Any, wait: float) -> tuple[int, list[An
     svc = services()
     deadline = time.monotonic() + wait
     head = svc.app.current_position()
+    if after > head:
+        # No answer of the feed names a position past the log's end: a cursor there is mistyped, or was kept from a
+        # log since restored from a backup. Waiting for the log to pass it would skip the events in between.
+        raise ProblemError(
+            422,
+            f"after {after} is beyond the end of the event log, which is at position {head}.",
+            errors={"after": [f"must be at most {head}, the log's last position"]},
+        )
     records = svc.app.read_log(after, limit, names)
     if records or wait <= 0 or not svc.waiters.acquire(blocking=False):
         return head, records

@@ -194,6 +194,8 @@ def test_wait_answers_soon_after_a_new_event(store_env: Env) -> None:
 def test_wait_without_events_answers_empty_at_its_end(env: Env) -> None:
     head = env.app.extensions["tracker"].app.current_position()
     started = time.monotonic()
+    beyond = env.get(FEED, env.keys.analyst, query_string={"after": head + 1000, "wait": 0.3})
+    assert (beyond.status_code, list(beyond.json["errors"])) == (422, ["after"])
     page = env.get(FEED, env.keys.analyst, query_string={"after": head, "wait": 0.3})
     assert page.status_code == 200
     assert page.json == {"items": [], "next_after": head}
