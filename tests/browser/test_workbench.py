@@ -582,7 +582,7 @@ def test_an_imports_page_updates_its_progress_in_place_and_opens_the_summary_whe
     """While an import runs, its page keeps the reader's place: the progress changes without the page reloading;
     when the import ends, the page opens again on its summary."""
     services = server["services"]
-    admin = services.people.create(actor_id="admin", name="Ada Admin", email="ada@example.org", role="admin")
+    admin = services.people.create(actor_id="admin", name="Ines Importer", email="ines@example.org", role="admin")
     services.signin.set_password(admin.id, PASSWORD, actor_id="admin")
     job_id, runner, now = uuid4(), new_runner(), utc_now()
     with services.read_model.writer.begin() as tx:
@@ -603,7 +603,7 @@ def test_an_imports_page_updates_its_progress_in_place_and_opens_the_summary_whe
                 filters=[],
             )
         )
-    context, tab, errors = sign_in(browser, server["base"], "ada@example.org", PASSWORD)
+    context, tab, errors = sign_in(browser, server["base"], "ines@example.org", PASSWORD)
     tab.goto(f"{server['base']}/admin/imports/{job_id}")
     expect(tab.locator("#progress-value")).to_have_text("0%")
     tab.evaluate("window.stillThisPage = true")
