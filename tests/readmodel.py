@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from uuid import UUID, uuid4
 
 from alembic.script import ScriptDirectory
 from sqlalchemy import text, update
@@ -131,3 +132,31 @@ def age_records(read_model: ReadModel) -> None:
     with read_model.writer.begin() as conn:
         stopped = deferred.clock(conn) - deferred.REBUILD_LEASE - timedelta(seconds=1)
         conn.execute(update(t.deferred).values(touched_at=stopped))
+
+
+def running_import_job(
+    services: Any, *, person_id: Any, runner: str, path: str, updated_at: datetime, done: int, total: int = 3
+) -> UUID:
+    """An import job's row as a running import leaves it (runtime.import_jobs), of a CoVE file `path`."""
+    from runtime.import_jobs import import_jobs
+
+    job_id = uuid4()
+    with services.read_model.writer.begin() as tx:
+        tx.execute(
+            import_jobs.insert().values(
+                id=job_id,
+                person_id=person_id,
+                source="cove",
+                filename="cove-part.json",
+                state="running",
+                done=done,
+                total=total,
+                note="",
+                started_at=updated_at,
+                updated_at=updated_at,
+                runner=runner,
+                path=path,
+                filters=[],
+            )
+        )
+    return job_id

@@ -153,12 +153,17 @@ def test_erasmus_sample_imports_every_partner_exact_grant_and_flags(services: Se
     assert (again.created, again.unchanged, again.changed_nothing) == (0, 9, True)
 
 
-def test_malformed_erasmus_rows_are_reported_and_the_rest_imported(services: Services, tmp_path: Path) -> None:
+def erasmus_sample() -> tuple[list[str], list[dict[str, str]]]:
+    """The shared Erasmus+ sample's header and rows, to build altered files from."""
     with ERASMUS.open(newline="", encoding="utf-8") as source:
         reader = csv.DictReader(source)
-        header = reader.fieldnames
         rows = list(reader)
-    assert header is not None
+    assert reader.fieldnames is not None
+    return list(reader.fieldnames), rows
+
+
+def test_malformed_erasmus_rows_are_reported_and_the_rest_imported(services: Services, tmp_path: Path) -> None:
+    header, rows = erasmus_sample()
     grant = next(h for h in header if h.startswith("EU Grant award"))
     bad = [
         rows[0] | {"Project Identifier": "BAD-GRANT", grant: "12,5 EUR"},
@@ -272,11 +277,7 @@ def test_a_rejected_cove_record_writes_none_of_its_organisations(services: Servi
 
 
 def test_a_rejected_erasmus_row_writes_none_of_its_organisations(services: Services, tmp_path: Path) -> None:
-    with ERASMUS.open(newline="", encoding="utf-8") as source:
-        reader = csv.DictReader(source)
-        header = reader.fieldnames
-        rows = list(reader)
-    assert header is not None
+    header, rows = erasmus_sample()
     odd_years = ["²", "9" * 5000, "2019.0", "1900"]
     bad = [
         rows[0]

@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
 from tracker import limits, validation
-from tracker.errors import DomainError, DuplicateAdoptionError, InvalidDateError
-from tracker.rules import check_accepts
+from tracker.errors import DuplicateAdoptionError, InvalidDateError
+from tracker.rules import check_accepts, holds
 from tracker.stages import EVIDENCE_KINDS
 from tracker.validation import choice, day, integer, number, required_text, text
 
@@ -97,9 +97,5 @@ def check_may_adopt(innovation: InnovationState, organisation_id: UUID) -> None:
 
 
 def may_adopt(innovation: InnovationState, organisation_id: UUID) -> bool:
-    """Whether the organisation may record an adoption of the innovation (check_may_adopt, as a question)."""
-    try:
-        check_may_adopt(innovation, organisation_id)
-    except DomainError:
-        return False
-    return True
+    """Whether the organisation may record an adoption of the innovation (check_may_adopt)."""
+    return holds(check_may_adopt, innovation, organisation_id)

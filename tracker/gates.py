@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tracker.errors import DomainError, GateNotMetError, IllegalDecisionError
+from tracker.errors import GateNotMetError, IllegalDecisionError
 from tracker.rubric import MAX_SPREAD, TIEBREAK_EVALUATORS, consolidate, criterion_means
-from tracker.rules import check_accepts
+from tracker.rules import check_accepts, holds
 from tracker.stages import DECISIONS, STAGES, next_stage, stage_index
 from tracker.validation import choice
 
@@ -124,14 +124,7 @@ def check_decision_open(innovation: Innovation, decision: str) -> None:
 
 def decisions_open(innovation: Innovation) -> list[str]:
     """The decisions the innovation takes now (check_decision_open), in DECISIONS' order: what a manager is offered."""
-    found = []
-    for decision in DECISIONS:
-        try:
-            check_decision_open(innovation, decision)
-        except DomainError:
-            continue
-        found.append(decision)
-    return found
+    return [decision for decision in DECISIONS if holds(check_decision_open, innovation, decision)]
 
 
 def check_gate(innovation: Innovation) -> None:

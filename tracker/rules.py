@@ -49,13 +49,18 @@ def check_accepts(status: str, command: str) -> None:
         )
 
 
-def accepts(status: str, command: str) -> bool:
-    """Whether an innovation in `status` takes `command` at all (check_accepts, as a question: what the pages offer)."""
+def holds(check: Callable[..., None], *args: Any) -> bool:
+    """Whether a rule's `check` lets these arguments through: the rule asked as a question (what the pages offer)."""
     try:
-        check_accepts(status, command)
+        check(*args)
     except DomainError:
         return False
     return True
+
+
+def accepts(status: str, command: str) -> bool:
+    """Whether an innovation in `status` takes `command` at all (check_accepts)."""
+    return holds(check_accepts, status, command)
 
 
 def has_conflict_of_interest(organisation_id: UUID | None, owner_id: UUID, ecosystem_members: frozenset[UUID]) -> bool:

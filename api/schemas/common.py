@@ -10,6 +10,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 from tracker import limits
 from tracker.countries import COUNTRY_NAMES, EU_ALIASES
+from tracker.validation import country_code
 
 SHORT = validate.Length(min=1, max=limits.NAME_MAX)
 COUNTRY = validate.OneOf(
@@ -54,7 +55,8 @@ class CountryFilter(fields.Str):
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         code = super()._deserialize(value, attr, data, **kwargs)
-        return EU_ALIASES.get(code, code)
+        # Anything else is left for the validator to refuse, with the filter's own message.
+        return country_code(code) if code in COUNTRY.choices else code
 
 
 class Instant(fields.AwareDateTime):

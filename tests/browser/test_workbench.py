@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 import pytest
 from babel.dates import format_date
@@ -24,9 +24,10 @@ from bench.receiver import webhook_receiver
 from bootstrap import create_app, upgrade_database
 from importers.common import Summary
 from projections.clock import utc_now
-from runtime.import_jobs import ImportJobs, import_jobs, new_runner
+from runtime.import_jobs import ImportJobs, new_runner
 from runtime.settings import Settings
 from tests.browser.chromium import checked, chromium, require_chromium, sign_in, watch_errors
+from tests.readmodel import running_import_job
 from tests.world import FULL_SCORES, World, build_world
 from tracker.rubric import assessment_mpi
 
@@ -584,25 +585,10 @@ def test_an_imports_page_updates_its_progress_in_place_and_opens_the_summary_whe
     services = server["services"]
     admin = services.people.create(actor_id="admin", name="Ines Importer", email="ines@example.org", role="admin")
     services.signin.set_password(admin.id, PASSWORD, actor_id="admin")
-    job_id, runner, now = uuid4(), new_runner(), utc_now()
-    with services.read_model.writer.begin() as tx:
-        tx.execute(
-            import_jobs.insert().values(
-                id=job_id,
-                person_id=admin.id,
-                source="cove",
-                filename="cove-part.json",
-                state="running",
-                done=0,
-                total=3,
-                note="",
-                started_at=now,
-                updated_at=now,
-                runner=runner,
-                path="/nonexistent",
-                filters=[],
-            )
-        )
+    runner = new_runner()
+    job_id = running_import_job(
+        services, person_id=admin.id, runner=runner, path="/nonexistent", updated_at=utc_now(), done=0
+    )
     context, tab, errors = sign_in(browser, server["base"], "ines@example.org", PASSWORD)
     tab.goto(f"{server['base']}/admin/imports/{job_id}")
     expect(tab.locator("#progress-value")).to_have_text("0%")

@@ -21,8 +21,9 @@ from flask.testing import FlaskClient
 
 from pages.imports import IMPORT_JOBS
 from projections.clock import utc_now
-from runtime.import_jobs import STALE_AFTER, ImportJobs, TakenOver, _Reporter, import_jobs, new_runner
+from runtime.import_jobs import STALE_AFTER, ImportJobs, TakenOver, _Reporter, new_runner
 from tests.pages.conftest import Pages, csrf_of
+from tests.readmodel import running_import_job
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "cove-projects.json"
 
@@ -118,27 +119,10 @@ def stopped_job(pages: Pages, tmp_path: Path, *, runner: str, updated_at: dateti
     path = folder / "cove-part.json"
     if keep_file:
         path.write_text(json.dumps(projects), encoding="utf-8")
-    job_id = uuid4()
-    person = pages.person("admin", f"{job_id.hex[:8]}@example.org")
-    with pages.services.read_model.writer.begin() as tx:
-        tx.execute(
-            import_jobs.insert().values(
-                id=job_id,
-                person_id=person.id,
-                source="cove",
-                filename="cove-part.json",
-                state="running",
-                done=1,
-                total=3,
-                note="",
-                started_at=updated_at,
-                updated_at=updated_at,
-                runner=runner,
-                path=str(path),
-                filters=[],
-            )
-        )
-    return job_id
+    person = pages.person("admin", f"{uuid4().hex[:8]}@example.org")
+    return running_import_job(
+        pages.services, person_id=person.id, runner=runner, path=str(path), updated_at=updated_at, done=1
+    )
 
 
 def jobs_of(pages: Pages) -> ImportJobs:
