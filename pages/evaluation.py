@@ -17,7 +17,7 @@ from werkzeug.wrappers import Response
 
 from access import policy
 from pages.forms import NOT_ASSESSABLE, AssessmentForm, refused_status
-from pages.loading import organisation_names, person_names, seen
+from pages.loading import ecosystem_name, organisation_names, person_names, seen
 from pages.refusals import sentence
 from pages.session import Page, caught_up, role_required, signed_in, wrote
 from pages.vocabulary import CRITERIA, LEVELS
@@ -65,6 +65,7 @@ def _dossier(inn: Any) -> dict[str, Any]:
     return {
         "inn": inn,
         "organisation_names": organisation_names(organisations),
+        "ecosystem": ecosystem_name(inn.ecosystem_id),
         "mine": mine,
         "others": others,
         "notes": notes,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 from typing import Any
+from uuid import UUID
 
 from babel.numbers import NumberFormatError, parse_decimal
 from flask_babel import get_locale
@@ -307,6 +308,22 @@ class InnovationForm(FlaskForm):  # type: ignore[misc]
             "target_groups": _labels(self.target_groups.data),
             "readiness_level": self.readiness_level.data,
         }
+
+
+class SubmissionForm(InnovationForm):
+    """A new innovation: its details, and the ecosystem it is piloted in, among those its organisation is a member
+    of (the choices are set per organisation; the domain checks the membership again)."""
+
+    ecosystem_id = SelectField(_l("Ecosystem (optional)"), validate_choice=False)
+
+    def validate_ecosystem_id(self, field: SelectField) -> None:
+        # Left out (the page offers no ecosystem where the organisation is in none) is the same as none chosen.
+        if field.data and field.data not in {choice.value for choice in field.choices or []}:
+            raise StopValidation(_l("Choose one of the ecosystems listed."))
+
+    def placement(self) -> dict[str, object]:
+        """The submission's ecosystem, where one is chosen."""
+        return {"ecosystem_id": UUID(self.ecosystem_id.data)} if self.ecosystem_id.data else {}
 
 
 class PilotForm(FlaskForm):  # type: ignore[misc]

@@ -46,3 +46,14 @@ def organisation_names(ids: set[UUID]) -> dict[UUID, str]:
         except NotFoundError:
             found[ident] = str(ident)
     return found
+
+
+def ecosystem_name(ecosystem_id: UUID | None) -> str | None:
+    """How the pages name an innovation's ecosystem ("acronym: title"), or None for an innovation in none."""
+    if ecosystem_id is None:
+        return None
+    try:
+        ecosystem = services().app.get_ecosystem(ecosystem_id)
+    except NotFoundError:
+        return str(ecosystem_id)
+    return f"{ecosystem.acronym}: {ecosystem.title}"

@@ -15,13 +15,13 @@ from flask_babel import gettext as _
 from wtforms.fields.choices import SelectChoice
 
 from access import policy
-from pages.forms import AdoptionForm, EvidenceForm, InnovationForm, OutcomeForm, PilotForm
-from pages.loading import organisation_names, person_names, seen
+from pages.forms import AdoptionForm, EvidenceForm, InnovationForm, OutcomeForm, PilotForm, SubmissionForm
+from pages.loading import ecosystem_name, organisation_names, person_names, seen
 from pages.refusals import refused
 from pages.session import Page, caught_up, role_required, signed_in
 from pages.vocabulary import CRITERIA, LEVELS
 from pages.writing import page, write
-from projections.queries.directory import list_organisations
+from projections.queries.directory import list_organisations, member_ecosystems
 from projections.queries.innovations import InnovationFilter, list_innovations
 from tracker.errors import DomainError
 from tracker.fields import check_may_adopt, may_adopt
@@ -94,6 +94,7 @@ def innovation(innovation_id: UUID) -> Page:
         "provider/innovation.html",
         inn=inn,
         names=organisation_names(organisations),
+        ecosystem=ecosystem_name(inn.ecosystem_id),
         assessments=_assessments(inn),
         criteria=[(c, CRITERIA[c.key]) for c in CURRENT_RUBRIC.criteria],
         levels=LEVELS,
@@ -108,15 +109,20 @@ def innovation(innovation_id: UUID) -> Page:
 @blp.route("/innovations/new", methods=["GET", "POST"])
 @role_required("provider")
 def submit() -> Page:
-    form = InnovationForm()
-    render = page("provider/edit.html", form=form, inn=None)
+    form = SubmissionForm()
     me = signed_in()
+    # Nothing chosen at first, which places the innovation in no ecosystem.
+    form.ecosystem_id.choices = [SelectChoice("", _("None"))] + [
+        SelectChoice(str(e["id"]), f"{e['acronym']}: {e['title']}")
+        for e in member_ecosystems(caught_up(), me.person.organisation_id)
+    ]
+    render = page("provider/edit.html", form=form, inn=None)
     return write(
         None,
         form,
         render,
         lambda _: services().app.submit_innovation(
-            actor=me.actor(), organisation_id=me.person.organisation_id, **form.details()
+            actor=me.actor(), organisation_id=me.person.organisation_id, **form.details(), **form.placement()
         ),
         done=_("The innovation is submitted."),
         then=lambda receipt: url_for("provider.innovation", innovation_id=receipt.aggregate_id),

@@ -25,6 +25,7 @@ def _sentences() -> dict[str, str]:
         "adoption.owner": _("An organisation does not adopt its own innovation."),
         "duplicate.adoption": _("This organisation has already recorded adopting this innovation."),
         "duplicate.membership.coordinator": _("An ecosystem has one coordinator, and this one has one already."),
+        "ecosystem.not_member": _("The innovation's organisation is not a member of this ecosystem."),
     }
 
 

@@ -12,10 +12,11 @@ def refused(app: TrackerApplication, error: type[DomainError], rule: str | None 
     """Context manager: the command raises `error` (naming `rule`) and records no event."""
 
     class _Refusal:
-        def __enter__(self) -> None:
+        def __enter__(self) -> _Refusal:
             self.before = app.current_position()
             self.raises = pytest.raises(error)
             self.info = self.raises.__enter__()
+            return self
 
         def __exit__(self, *exc: object) -> bool:
             handled = self.raises.__exit__(*exc)  # type: ignore[arg-type]

@@ -182,8 +182,9 @@ def test_each_point_of_the_score_groups_over_time_is_the_score_groups_as_of_it(
     rng = random.Random(24)
     read_model.app.clock = SteppingBack(rng)
     world = build_world(read_model.app)
-    # Innovations of three organisations in three countries, half of them in the ecosystem.
-    submit, places = world.submit, [(world.owner, world.ecosystem), (world.member, None), (world.site, world.ecosystem)]
+    # Innovations of three organisations in three countries, half of them in the ecosystem (of its members').
+    submit = world.submit
+    places = [(world.owner, world.ecosystem), (world.member, None), (world.site, None), (world.member, world.ecosystem)]
     world.submit = lambda **fields: submit(
         **dict(zip(("organisation_id", "ecosystem_id"), rng.choice(places), strict=True)) | fields
     )  # type: ignore[method-assign]

@@ -61,6 +61,17 @@ def test_submit_innovation_is_refused_when_input_is_invalid(
         world.submit(**overrides)
 
 
+def test_an_innovation_is_placed_only_in_an_ecosystem_its_organisation_is_a_member_of(world: World) -> None:
+    """The ecosystem is where the innovation is piloted, and its members' evaluators are kept from assessing it: an
+    organisation outside it could otherwise keep any ecosystem's evaluators off its innovation."""
+    with refused(world.app, ValidationError, "ecosystem.not_member") as refusal:
+        world.submit(organisation_id=world.site)
+    assert refusal.info.value.field == "ecosystem_id"
+    partner = world.app.get_innovation(world.submit(organisation_id=world.member))
+    assert partner.ecosystem_id == world.ecosystem
+    assert world.app.get_innovation(world.submit(organisation_id=world.site, ecosystem_id=None)).ecosystem_id is None
+
+
 def test_revise_innovation_records_only_changed_fields(world: World) -> None:
     iid = world.submit()
     receipt = world.app.revise_innovation(iid, {"title": "Badges 2.0", "readiness_level": 4}, actor=world.provider)

@@ -208,7 +208,7 @@ class TrackerApplication(Application[UUID]):
         ctx = self._context(actor, correlation_id)
         self.get_organisation(organisation_id)
         if ecosystem_id is not None:
-            self.get_ecosystem(ecosystem_id)
+            self.get_ecosystem(ecosystem_id).check_may_hold(organisation_id)
         innovation = Innovation.submit(
             ctx, id=innovation_id or uuid4(), organisation_id=organisation_id, ecosystem_id=ecosystem_id, **details
         )

@@ -126,6 +126,16 @@ class Ecosystem(TrackerAggregate):
     def member_ids(self) -> frozenset[UUID]:
         return frozenset(m["organisation_id"] for m in self.members)
 
+    def check_may_hold(self, organisation_id: UUID) -> None:
+        """An innovation is placed in an ecosystem its owning organisation is a member of: the ecosystem is where
+        it is piloted, and its members are the ones the conflict-of-interest rule keeps from assessing it."""
+        if organisation_id not in self.member_ids():
+            raise ValidationError(
+                "ecosystem_id",
+                f"the owning organisation {organisation_id} is not a member of {self.acronym}",
+                rule="ecosystem.not_member",
+            )
+
     def add_member(self, ctx: Context, *, organisation_id: UUID, role: str) -> None:
         """One organisation may hold several roles, but each role once; one coordinator."""
         role = choice(role, "role", MEMBER_ROLES)

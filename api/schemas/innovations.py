@@ -35,7 +35,10 @@ class InnovationInput(Input):
     )
     target_groups = fields.List(fields.Str(validate=LABEL), validate=validate.Length(max=limits.LABELS_MAX))
     organisation_id = fields.UUID()
-    ecosystem_id = fields.UUID(allow_none=True)
+    ecosystem_id = fields.UUID(
+        allow_none=True,
+        metadata={"description": "One the owning organisation is a member of (else 422: ecosystem.not_member)."},
+    )
     readiness_level = fields.Int(strict=True, validate=within(limits.READINESS), allow_none=True)
 
 

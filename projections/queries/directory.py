@@ -121,6 +121,14 @@ def list_ecosystems(
     return Page([_ecosystem(r) | {"member_count": counts.get(r["id"], 0)} for r in rows], total, page, page_size)
 
 
+def member_ecosystems(conn: Connection, organisation_id: UUID) -> list[dict[str, Any]]:
+    """The ecosystems an organisation is a member of, in any role, by acronym: where it may place an innovation."""
+    e, m = t.ecosystems, t.ecosystem_members
+    of_member = select(m.c.ecosystem_id).where(m.c.organisation_id == organisation_id)
+    query = select(e.c.id, e.c.acronym, e.c.title).where(e.c.id.in_(of_member)).order_by(e.c.acronym, e.c.id)
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
 def _member_counts(conn: Connection, ids: list[UUID]) -> dict[UUID, int]:
     if not ids:
         return {}

@@ -56,6 +56,22 @@ def test_submission_is_refused_for_another_organisation_or_without_owner(env: En
     )
 
 
+def test_a_submission_names_only_an_ecosystem_its_organisation_is_a_member_of(env: Env) -> None:
+    """The site provider's organisation is in no ecosystem: naming the world's ecosystem is a 422 on that field,
+    with the domain's rule, and records nothing."""
+    before = env.app.extensions["tracker"].app.current_position()
+    outside = env.post(
+        "/api/v1/innovations",
+        env.keys.site_provider,
+        json={"title": "T", "summary": "S", "themes": ["x"], "ecosystem_id": str(env.world.ecosystem)},
+    )
+    assert outside.status_code == 422, outside.json
+    assert outside.json["rule"] == "ecosystem.not_member"
+    assert list(outside.json["errors"]) == ["ecosystem_id"]
+    assert env.app.extensions["tracker"].app.current_position() == before
+    assert submit(env)["ecosystem_id"] == str(env.world.ecosystem)
+
+
 def test_patch_needs_if_match_and_refuses_stale_versions(env: Env) -> None:
     iid = submit(env)["id"]
     path = f"/api/v1/innovations/{iid}"

@@ -58,6 +58,30 @@ def test_a_provider_submits_and_finds_it_among_their_innovations(pages: Pages, o
     assert "Green welding badges" in owner.get(f"/innovations/{iid}").get_data(as_text=True)
 
 
+def test_a_provider_places_a_submission_in_an_ecosystem_of_its_organisation(pages: Pages, owner: FlaskClient) -> None:
+    """The form offers the ecosystems the provider's organisation is a member of; the innovation's page names the one
+    chosen. A provider of an organisation in none is offered none, and an ecosystem not offered is refused."""
+    form = owner.get("/innovations/new").get_data(as_text=True)
+    assert "VISION: Vocational Innovation Ecosystems" in form
+    placed = submitted(pages, owner, ecosystem_id=str(pages.world.ecosystem))
+    assert pages.services.app.get_innovation(placed).ecosystem_id == pages.world.ecosystem
+    assert "VISION: Vocational Innovation Ecosystems" in owner.get(f"/innovations/{placed}").get_data(as_text=True)
+    unplaced = submitted(pages, owner, ecosystem_id="")
+    assert pages.services.app.get_innovation(unplaced).ecosystem_id is None
+
+    pages.person("provider", "sofie@example.org", organisation=pages.world.site, name="Sofie de Vries")
+    site = pages.client()
+    assert pages.sign_in(site, "sofie@example.org").status_code == 302
+    assert 'name="ecosystem_id"' not in site.get("/innovations/new").get_data(as_text=True)
+    before = pages.services.app.current_position()
+    vision = str(pages.world.ecosystem)
+    foreign = post(site, "/innovations/new", title="T", summary="S", themes="x", ecosystem_id=vision)
+    assert foreign.status_code == 422
+    assert "Choose one of the ecosystems listed." in foreign.get_data(as_text=True)
+    assert pages.services.app.current_position() == before
+    assert pages.services.app.get_innovation(submitted(pages, site)).ecosystem_id is None
+
+
 def test_a_stale_revision_says_what_changed_and_keeps_what_was_typed(pages: Pages, owner: FlaskClient) -> None:
     iid = submitted(pages, owner)
     form = owner.get(f"/innovations/{iid}/edit")
