@@ -89,9 +89,13 @@ def scope(viewer: Viewer) -> Scope:
     granted = exists().where(g.c.evaluator_id == me, g.c.innovation_id == i.c.id)
     granted_in = i.c.id.in_(select(g.c.innovation_id).where(g.c.evaluator_id == me))
     # The same rule for an innovation in any stage, for the portfolio as it stood at an instant: assigned at the
-    # current stage, or has assessed it. Each test is one index probe per row.
-    assigned_now = exists().where(a.c.evaluator_id == me, a.c.innovation_id == i.c.id, a.c.seq == i.c.stage_seq)
-    assessed = exists().where(s.c.evaluator_id == me, s.c.innovation_id == i.c.id)
+    # current stage, or has assessed it. Each test is one index probe per row. They sit two queries deep (inside
+    # Scope.as_of's test of the stage then), where SQLAlchemy's automatic correlation, which looks one level out
+    # only, would take `rm_innovations` into their own FROM and ask about any innovation: correlated by name.
+    assigned_now = (
+        exists().where(a.c.evaluator_id == me, a.c.innovation_id == i.c.id, a.c.seq == i.c.stage_seq).correlate(i)
+    )
+    assessed = exists().where(s.c.evaluator_id == me, s.c.innovation_id == i.c.id).correlate(i)
     # Blind review (`evaluation.blind`): assigned in the current round (this visit of the stage, `stage_seq`) and
     # not assessed in it. Only an evaluator assigned in the round assesses in it, and their assessment marks the
     # assignment assessed, so their open assignment of this visit (the queue's index) is the whole test: an

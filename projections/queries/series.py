@@ -80,7 +80,7 @@ def funnel_series(
         key = "stages" if dimension == "stage" else "statuses"
         before = sum(n for month, n in cells.items() if month < first)
         span = range(first, _month_index(points[-1]))
-        running = [before, *accumulate(cells.get(month, 0) for month in span)]
+        running = list(accumulate((cells.get(month, 0) for month in span), initial=before))
         for point in answer:
             point[key][value] = point[key].get(value, 0) + running[_month_index(point["at"]) - first]
     for (dimension, value), cells in exact.items():

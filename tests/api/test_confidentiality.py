@@ -391,9 +391,12 @@ def test_people_are_listed_for_admins_and_managers_and_refuse_bad_input(env: Env
 
 def test_the_portfolio_as_of_an_instant_hides_what_was_confidential_then(env: Env) -> None:
     """Past identification now, but in identification at the instant asked: as it stood then, another provider may not
-    see it, in the list, the replayed detail or the funnel; its owner may."""
+    see it, in the list, the replayed detail or the funnel; its owner may. Nor may an evaluator who was assigned to
+    and assessed another innovation, submitted later: what they may see is decided innovation by innovation."""
     iid = submit(env, title="Once confidential")["id"]
     env.world.to_stage(UUID(iid), "testing")
+    later = submit(env, title="Assessed by evaluator B")["id"]
+    assert env.assess(later, env.keys.evaluator_b, scores=SCORES, rationale="fine").status_code == 201
     env.app.extensions["tracker"].read_model.catch_up()
     history = env.get(f"/api/v1/innovations/{iid}/history", env.keys.analyst).json
     advanced = next(e["at"] for e in history if e["type"] == "Advanced")
