@@ -9,7 +9,17 @@ import tempfile
 import threading
 import time
 
+from runtime.settings import number_setting
 from storage.config import DEFAULT_DATABASE_URL, StoreConfig
+
+
+def _whole(name: str, default: str) -> int:
+    """A whole-number setting; a malformed one stops gunicorn with a message naming it, not a traceback."""
+    try:
+        return int(number_setting(os.environ, name, default, int))
+    except ValueError as error:
+        raise SystemExit(str(error)) from None
+
 
 _config = StoreConfig.from_url(os.environ.get("TRACKER_DATABASE_URL", DEFAULT_DATABASE_URL))
 _store = _config.kind
@@ -21,11 +31,11 @@ bind = os.environ.get("TRACKER_BIND", "127.0.0.1:8000")
 # More are allowed (TRACKER_WORKERS) and measured only up to two (docs/performance.md). PostgreSQL scales out.
 _cores = multiprocessing.cpu_count()
 _default_workers = min(2, _cores) if _store == "sqlite" else _cores * 2
-workers = int(os.environ.get("TRACKER_WORKERS", str(_default_workers)))
-threads = int(os.environ.get("TRACKER_THREADS", "4"))
+workers = _whole("TRACKER_WORKERS", str(_default_workers))
+threads = _whole("TRACKER_THREADS", "4")
 worker_class = "gthread"
 preload_app = False
-timeout = int(os.environ.get("TRACKER_WORKER_TIMEOUT", "30"))
+timeout = _whole("TRACKER_WORKER_TIMEOUT", "30")
 graceful_timeout = 20
 keepalive = 5
 accesslog = None  # the app logs each request as structured JSON

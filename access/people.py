@@ -24,7 +24,11 @@ from tracker.actors import OPTIONAL_ORGANISATION_ROLES, ORGANISATION_ROLES, PERS
 from tracker.errors import DuplicateError, NotFoundError, ValidationError
 from tracker.validation import required_text
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s.]+(\.[^@\s.]+)+$")
+# One address, as a mail header names it: no characters that separate or group addresses there (a comma or a
+# semicolon would make one person's address several recipients), quote, comment or escape them, or control ones.
+_LOCAL_CHAR = r"[^@\s,;:<>()\[\]\\\"\x00-\x1f\x7f]"
+_DOMAIN_CHAR = r"[^@.\s,;:<>()\[\]\\\"\x00-\x1f\x7f]"
+EMAIL = re.compile(rf"^{_LOCAL_CHAR}{{1,64}}@{_DOMAIN_CHAR}+(?:\.{_DOMAIN_CHAR}+)+$")
 LOCALE = re.compile(r"^[a-z]{2}(-[A-Z]{2})?$")
 DEFAULT_LOCALE = "en"
 EMAIL_MAX = 320
@@ -97,10 +101,11 @@ def check_role(role: Any, organisation_id: UUID | None) -> None:
     """Providers and evaluators act for an organisation; managers may; admins and analysts do not."""
     if role not in PERSON_ROLES:
         raise ValidationError("role", f"must be one of {', '.join(PERSON_ROLES)}")
+    article = "an" if role[0] in "aeiou" else "a"
     if role in ORGANISATION_ROLES and organisation_id is None:
-        raise ValidationError("organisation_id", f"a {role} must belong to an organisation")
+        raise ValidationError("organisation_id", f"{article} {role} must belong to an organisation")
     if organisation_id is not None and role not in (*ORGANISATION_ROLES, *OPTIONAL_ORGANISATION_ROLES):
-        raise ValidationError("organisation_id", f"an {role} is not bound to an organisation")
+        raise ValidationError("organisation_id", f"{article} {role} is not bound to an organisation")
 
 
 def _clean(fields: dict[str, Any]) -> dict[str, Any]:

@@ -85,13 +85,16 @@ def build_services(settings: Settings) -> Services:
 
 def build_outbox(settings: Settings, app: TrackerApplication) -> Outbox:
     """The outbox; its e-mails are rendered once the pages give it their renderer (bootstrap.web)."""
-    mailer = Mailer(SMTPConfig.from_url(settings.smtp_url, settings.smtp_from)) if settings.smtp_url else None
+    timeout = settings.outbox_send_timeout
+    smtp = SMTPConfig.from_url(settings.smtp_url, settings.smtp_from) if settings.smtp_url else None
+    mailer = Mailer(smtp, timeout=timeout) if smtp is not None else None
     return Outbox(
         app,
         settings.database_url,
         allow_private=settings.webhooks_allow_private,
         mailer=mailer,
         lease=timedelta(seconds=settings.outbox_lease_seconds),
+        timeout=timeout,
         poll=_outbox_poll(settings),
     )
 

@@ -48,6 +48,25 @@ _ADVANCE = (
 )
 
 
+def addressed(kind: str, person: Any, innovation: Any | None) -> bool:
+    """Whether the person is still one an e-mail of this kind is for, as it is sent. An e-mail may wait in the
+    outbox (no SMTP yet, or retrying), and meanwhile a provider may move to another organisation or an evaluator be
+    unassigned, and may no longer see the innovation. The rules the derivation chose by (Derivation._emails): a gate
+    decision's providers are the owning organisation's, an assignment's evaluator is one still assigned, a disabled
+    endpoint's readers are admins; an invitation is for the person invited, whatever their role."""
+    if kind == GATE_DECISION:
+        return (
+            person.role == "provider"
+            and innovation is not None
+            and person.organisation_id == innovation.organisation_id
+        )
+    if kind == EVALUATOR_ASSIGNED:
+        return person.role == "evaluator" and innovation is not None and str(person.id) in innovation.assignments
+    if kind == ENDPOINT_DISABLED:
+        return bool(person.role == "admin")
+    return True
+
+
 def email_row(kind: str, person_id: UUID, context: dict[str, Any], source: str, now: datetime) -> dict[str, Any]:
     """An e-mail to queue: sent once the sender finds it due (at once), in the person's language then."""
     return {

@@ -4,13 +4,19 @@ asks for it; credentials are sent only over TLS unless the host is this machine.
 
 from __future__ import annotations
 
+import contextlib
 import smtplib
+import socket
 import ssl
+import threading
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
+# How long the connection to the server may take (TRACKER_OUTBOX_SEND_TIMEOUT); the whole send, twice this.
 TIMEOUT = 10.0
 
 
@@ -55,24 +61,32 @@ class SMTPConfig:
 class Mailer:
     """Sends one message per call, on a connection of its own (the sender's threads call it concurrently)."""
 
-    def __init__(self, config: SMTPConfig) -> None:
+    def __init__(self, config: SMTPConfig, *, timeout: float = TIMEOUT) -> None:
         self.config = config
+        self.timeout = timeout
 
     def send(self, to: str, message: Message) -> None:
+        """Send one message. The connection takes at most `timeout`, and the whole conversation with the server at
+        most twice that: a server that answers each step just in time would otherwise hold the send past its claim
+        in the outbox (outbox.sending.least_lease), and another worker would send it again."""
         c = self.config
         email = EmailMessage()
         email["From"] = c.sender
         email["To"] = to
-        email["Subject"] = message.subject
+        # A header is one line: a title stored with a line break in it would otherwise make the message unsendable.
+        email["Subject"] = " ".join(message.subject.split())
         email["Message-ID"] = make_msgid(domain=c.sender.rpartition("@")[2] or None)
         email.set_content(message.text)
         email.add_alternative(message.html, subtype="html")
         context = ssl.create_default_context()
+        started = time.monotonic()
         if c.implicit_tls:
-            client: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.port, timeout=TIMEOUT, context=context)
+            client: smtplib.SMTP = smtplib.SMTP_SSL(c.host, c.port, timeout=self.timeout, context=context)
         else:
-            client = smtplib.SMTP(c.host, c.port, timeout=TIMEOUT)
-        with client:
+            client = smtplib.SMTP(c.host, c.port, timeout=self.timeout)
+        deadline = threading.Timer(max(0.0, 2 * self.timeout - (time.monotonic() - started)), _cut, args=(client,))
+        deadline.start()
+        with client, _cancelled(deadline):
             client.ehlo()
             secure = c.implicit_tls
             if not secure and (c.starttls or client.has_extn("starttls")):
@@ -83,4 +97,21 @@ class Mailer:
                 if not secure and c.host not in ("localhost", "127.0.0.1", "::1"):
                     raise smtplib.SMTPException("refusing to send SMTP credentials without TLS")
                 client.login(c.username, c.password or "")
-            client.send_message(email)
+            # The one address as the envelope's recipient: not whatever a header parser reads into the To line.
+            client.send_message(email, to_addrs=[to])
+
+
+def _cut(client: smtplib.SMTP) -> None:
+    """End a conversation that ran out of time: the blocked read or write raises."""
+    sock = client.sock
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+@contextlib.contextmanager
+def _cancelled(timer: threading.Timer) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        timer.cancel()

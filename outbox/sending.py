@@ -28,7 +28,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, s
 from standardwebhooks.webhooks import Webhook
 
 from access.tables import people
-from outbox.derive import ENDPOINT_DISABLED, email_row, queue_emails
+from outbox.derive import ENDPOINT_DISABLED, addressed, email_row, queue_emails
 from outbox.endpoints import Endpoint, endpoint_of
 from outbox.guard import Resolver, connection, path_of, resolve
 from outbox.mail import Mailer, Message
@@ -67,9 +67,23 @@ SCHEDULE = (
 )
 # An endpoint whose every attempt has failed for this long is disabled, and the admins are told.
 DISABLE_AFTER = timedelta(days=3)
+# How long a webhook's connection, and then its answer, may take (TRACKER_OUTBOX_SEND_TIMEOUT): an attempt takes
+# at most twice this, the name's look-up aside.
 TIMEOUT = 10.0
+MAX_SEND_TIMEOUT = 60.0
 # How long a claimed send is left to its worker before another may send it again (TRACKER_OUTBOX_LEASE_SECONDS).
 LEASE = timedelta(seconds=30)
+# Time kept at the end of a claim for recording a lane's outcomes, and the least a lane may spend sending.
+RECORD_MARGIN = 5.0
+LEAST_LANE_TIME = 5.0
+
+
+def least_lease(timeout: float) -> timedelta:
+    """The shortest lease with room for a lane to send (LEAST_LANE_TIME), its last send to take its longest, and its
+    outcomes to be recorded before the claim lapses: a send still running when it lapses would be sent again."""
+    return timedelta(seconds=LEAST_LANE_TIME + 2 * timeout + RECORD_MARGIN)
+
+
 # Threads for webhook lanes (made as needed, up to this many): with PER_ENDPOINT lanes each, it takes this many
 # divided by PER_ENDPOINT slow endpoints at once to hold up the others. E-mail has a pool of its own.
 WORKERS = 64
@@ -368,13 +382,14 @@ class Sender:
     def _deliver_lane(self, endpoint: Endpoint, lane: Claim) -> None:
         """Send a lane's deliveries in log order over one connection, then record every outcome in one transaction.
 
-        The lane stops at the first failure (the endpoint may be down), and once half its claim's lease has gone
-        (waiting for a thread included), so that no delivery is still being sent when another claim may take it;
-        what it did not send goes back to the queue."""
+        The lane stops at the first failure (the endpoint may be down), and starts no delivery once too little of
+        its claim is left (waiting for a thread included) for the longest attempt, two timeouts, and the record, so
+        that no delivery is still being sent when another claim may take it; what it did not send goes back to the
+        queue."""
         records = lane.records if lane.records is not None else self._events(lane.rows)
         sent: list[tuple[Any, Outcome]] = []
         conn: http.client.HTTPConnection | None = None
-        budget = self.lease.total_seconds() / 2
+        budget = self.lease.total_seconds() - 2 * self.timeout - RECORD_MARGIN
         try:
             for delivery in lane.rows:
                 if time.monotonic() - lane.claimed > budget:
@@ -611,8 +626,14 @@ class Sender:
             self._record_email(message, "skipped", f"{message.kind} e-mails are turned off by the person")
             return
         context = dict(message.context)
-        if "innovation_id" in context:
-            context["title"] = self.app.get_innovation(UUID(context["innovation_id"])).title
+        innovation = self.app.get_innovation(UUID(context["innovation_id"])) if "innovation_id" in context else None
+        if not addressed(message.kind, person, innovation):
+            self._record_email(
+                message, "skipped", "the person is no longer one it is for (role, organisation or assignment)"
+            )
+            return
+        if innovation is not None:
+            context["title"] = innovation.title
         if "position" in context:
             # What the event said (a decision's reasons) is read from the log, not kept in the outbox.
             (record,) = self.app.read_log(context["position"] - 1, 1)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 from limits import parse_many
 
 from outbox.mail import SMTPConfig
+from outbox.sending import MAX_SEND_TIMEOUT, least_lease
 from storage.config import DEFAULT_DATABASE_URL, StoreConfig, check_cipher_key
 
 # Failed authentications (401) one client address may make per window before it is answered 429.
@@ -64,6 +67,9 @@ class Settings:
     # How long a send claimed by an outbox worker is left to it before another may send it again (a worker killed
     # mid-send is covered after this long).
     outbox_lease_seconds: float = 30.0
+    # How long one send may take: a webhook's connection and its answer, each; an e-mail's conversation with the
+    # SMTP server, twice this in all. The lease must leave room for a lane's last send and its record.
+    outbox_send_timeout: float = 10.0
     # Concurrent commands of one process store their events in shared transactions (storage.group_commit).
     group_commit: bool = True
 
@@ -86,8 +92,14 @@ class Settings:
             raise ValueError("TRACKER_SESSION_IDLE_MINUTES must be 1 or more")
         if self.secret_key is not None and len(self.secret_key) < 32:
             raise ValueError("TRACKER_SECRET_KEY must be at least 32 characters")
-        if self.outbox_lease_seconds <= 10:
-            raise ValueError("TRACKER_OUTBOX_LEASE_SECONDS must be above 10 (a send may take 10 s)")
+        if not 0 < self.outbox_send_timeout <= MAX_SEND_TIMEOUT:
+            raise ValueError(f"TRACKER_OUTBOX_SEND_TIMEOUT must be above 0 and at most {MAX_SEND_TIMEOUT:g} seconds")
+        least = least_lease(self.outbox_send_timeout).total_seconds()
+        if self.outbox_lease_seconds < least:
+            raise ValueError(
+                f"TRACKER_OUTBOX_LEASE_SECONDS must be at least {least:g} with a send timeout of "
+                f"{self.outbox_send_timeout:g} s: a lane's last send may take twice the timeout, and is recorded after"
+            )
         if self.smtp_url:
             SMTPConfig.from_url(self.smtp_url, self.smtp_from)
         if self.ready_max_lag < 0 or self.ready_max_lag_seconds <= 0:
@@ -102,32 +114,47 @@ class Settings:
         return cls(
             database_url=url,
             inline_projections=env.get("TRACKER_INLINE_PROJECTIONS", inline_default) not in ("0", "false", "no"),
-            read_wait_timeout=float(env.get("TRACKER_READ_WAIT_TIMEOUT", "5")),
-            pool_size=int(env.get("TRACKER_POOL_SIZE", "5")),
-            projection_batch_size=int(env.get("TRACKER_PROJECTION_BATCH_SIZE", "1000")),
+            read_wait_timeout=number_setting(env, "TRACKER_READ_WAIT_TIMEOUT", "5", float),
+            pool_size=number_setting(env, "TRACKER_POOL_SIZE", "5", int),
+            projection_batch_size=number_setting(env, "TRACKER_PROJECTION_BATCH_SIZE", "1000", int),
             rate_limit=env.get("TRACKER_RATE_LIMIT", "").strip(),
             rate_limit_storage=env.get("TRACKER_RATE_LIMIT_STORAGE", "memory://"),
             auth_failure_limit=_limit(env.get("TRACKER_AUTH_FAILURE_LIMIT", AUTH_FAILURE_LIMIT)),
-            trusted_proxies=int(env.get("TRACKER_TRUSTED_PROXIES", "0")),
+            trusted_proxies=number_setting(env, "TRACKER_TRUSTED_PROXIES", "0", int),
             log_level=env.get("TRACKER_LOG_LEVEL", "INFO").upper(),
             trusted_hosts=_hosts(env.get("TRACKER_TRUSTED_HOSTS", ",".join(TRUSTED_HOSTS))),
             hsts=_on(env.get("TRACKER_HSTS", "")) or _on(env.get("TRACKER_SECURE_COOKIES", "")),
-            read_waiters=int(env.get("TRACKER_READ_WAITERS", str(_waiters(env.get("TRACKER_THREADS", "4"))))),
-            ready_max_lag=int(env.get("TRACKER_READY_MAX_LAG", "10000")),
-            ready_max_lag_seconds=float(env.get("TRACKER_READY_MAX_LAG_SECONDS", "30")),
-            import_max_bytes=int(env.get("TRACKER_IMPORT_MAX_BYTES", str(200 * 1024 * 1024))),
+            read_waiters=number_setting(env, "TRACKER_READ_WAITERS", str(_waiters(env)), int),
+            ready_max_lag=number_setting(env, "TRACKER_READY_MAX_LAG", "10000", int),
+            ready_max_lag_seconds=number_setting(env, "TRACKER_READY_MAX_LAG_SECONDS", "30", float),
+            import_max_bytes=number_setting(env, "TRACKER_IMPORT_MAX_BYTES", str(200 * 1024 * 1024), int),
             cipher_key=env.get("TRACKER_CIPHER_KEY", "").strip() or None,
             secure_cookies=_on(env.get("TRACKER_SECURE_COOKIES", "")),
-            session_idle_minutes=int(env.get("TRACKER_SESSION_IDLE_MINUTES", "30")),
+            session_idle_minutes=number_setting(env, "TRACKER_SESSION_IDLE_MINUTES", "30", int),
             secret_key=env.get("TRACKER_SECRET_KEY", "").strip() or None,
             base_url=env.get("TRACKER_BASE_URL", "http://127.0.0.1:8000").strip().rstrip("/"),
             inline_outbox=_on(env.get("TRACKER_INLINE_OUTBOX", inline_default)),
             webhooks_allow_private=_on(env.get("TRACKER_WEBHOOKS_ALLOW_PRIVATE", "")),
             smtp_url=env.get("TRACKER_SMTP_URL", "").strip() or None,
             smtp_from=env.get("TRACKER_SMTP_FROM", "").strip() or Settings.smtp_from,
-            outbox_lease_seconds=float(env.get("TRACKER_OUTBOX_LEASE_SECONDS", "30")),
+            outbox_lease_seconds=number_setting(env, "TRACKER_OUTBOX_LEASE_SECONDS", "30", float),
+            outbox_send_timeout=number_setting(env, "TRACKER_OUTBOX_SEND_TIMEOUT", "10", float),
             group_commit=_on(env.get("TRACKER_GROUP_COMMIT", "1")),
         )
+
+
+def number_setting(env: Mapping[str, str], name: str, default: str, kind: type[int] | type[float]) -> Any:
+    """A whole or decimal number from the environment; one that is not stops start-up with a message naming it
+    (a ValueError, as every malformed setting)."""
+    value = env.get(name, default)
+    try:
+        number = kind(value)
+    except ValueError:
+        number = None
+    if number is None or not math.isfinite(number):
+        wanted = "a whole number" if kind is int else "a number"
+        raise ValueError(f"{name} must be {wanted}, not {value!r}")
+    return number
 
 
 def _limit(value: str) -> str:
@@ -144,6 +171,6 @@ def _hosts(value: str) -> tuple[str, ...]:
     return () if "*" in hosts else hosts
 
 
-def _waiters(threads: str) -> int:
+def _waiters(env: Mapping[str, str]) -> int:
     """One fewer than gunicorn's threads per worker (TRACKER_THREADS), and at least one."""
-    return max(1, int(threads) - 1)
+    return max(1, int(number_setting(env, "TRACKER_THREADS", "4", int)) - 1)

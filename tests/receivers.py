@@ -20,6 +20,8 @@ __all__ = ["Mailbox", "Received", "Receiver", "smtp_server", "webhook_receiver"]
 class Mailbox:
     url: str = ""
     messages: list[EmailMessage] = field(default_factory=list)
+    # Each message's envelope recipients (RCPT TO), in the same order.
+    recipients: list[list[str]] = field(default_factory=list)
 
 
 @contextmanager
@@ -31,6 +33,7 @@ def smtp_server() -> Iterator[Mailbox]:
     class Handler:
         async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
             box.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
+            box.recipients.append(list(envelope.rcpt_tos))
             return "250 OK"
 
     # The controller checks its server by connecting to the port it was given, so it needs a real one.

@@ -72,6 +72,14 @@ def test_an_innovation_is_placed_only_in_an_ecosystem_its_organisation_is_a_memb
     assert world.app.get_innovation(world.submit(organisation_id=world.site, ecosystem_id=None)).ecosystem_id is None
 
 
+def test_a_title_is_one_line(world: World) -> None:
+    """A title is an e-mail's subject and a list's cell: a line break in it, of any kind, is a space."""
+    iid = world.submit(title="Open\r\nbadges\u2028for  welders")
+    assert world.app.get_innovation(iid).title == "Open badges for welders"
+    world.app.revise_innovation(iid, {"title": "Open\nbadges"}, actor=world.provider)
+    assert world.app.get_innovation(iid).title == "Open badges"
+
+
 def test_revise_innovation_records_only_changed_fields(world: World) -> None:
     iid = world.submit()
     receipt = world.app.revise_innovation(iid, {"title": "Badges 2.0", "readiness_level": 4}, actor=world.provider)

@@ -31,7 +31,8 @@ def worker(url: str) -> subprocess.Popen[str]:
     env = os.environ | {
         "TRACKER_DATABASE_URL": url,
         "TRACKER_WEBHOOKS_ALLOW_PRIVATE": "1",
-        "TRACKER_OUTBOX_LEASE_SECONDS": "11",
+        "TRACKER_OUTBOX_LEASE_SECONDS": "14",
+        "TRACKER_OUTBOX_SEND_TIMEOUT": "2",
         "TRACKER_LOG_LEVEL": "WARNING",
     }
     return subprocess.Popen(

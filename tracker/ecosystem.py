@@ -10,7 +10,7 @@ from uuid import NAMESPACE_URL, UUID, uuid4, uuid5
 from tracker import limits
 from tracker.base import Context, TrackerAggregate
 from tracker.errors import DuplicateMembershipError, InvalidDateError, ValidationError
-from tracker.validation import choice, day, integer, money, required_text, text
+from tracker.validation import choice, day, integer, line, money, text
 
 # The details an ecosystem is registered with, in the order the API lists them.
 ECOSYSTEM_DETAILS = (
@@ -86,8 +86,8 @@ class Ecosystem(TrackerAggregate):
             cls.Registered,
             ctx,
             id=ecosystem_id(identifier),
-            acronym=required_text(acronym, "acronym", max_length=limits.ACRONYM_MAX),
-            title=required_text(title, "title", max_length=limits.ECOSYSTEM_TITLE_MAX),
+            acronym=line(acronym, "acronym", max_length=limits.ACRONYM_MAX),
+            title=line(title, "title", max_length=limits.ECOSYSTEM_TITLE_MAX),
             programme=text(programme, "programme", max_length=limits.PROGRAMME_MAX, required=False),
             key_action=text(key_action, "key_action", max_length=limits.ACTION_MAX, required=False),
             action_type=text(action_type, "action_type", max_length=limits.ACTION_MAX, required=False),

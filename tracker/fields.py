@@ -10,7 +10,7 @@ from tracker import limits, validation
 from tracker.errors import DuplicateAdoptionError, InvalidDateError
 from tracker.rules import check_accepts, holds
 from tracker.stages import EVIDENCE_KINDS
-from tracker.validation import choice, day, integer, number, required_text, text
+from tracker.validation import choice, day, integer, line, number, text
 
 if TYPE_CHECKING:
     from tracker.innovation_state import InnovationState
@@ -64,7 +64,7 @@ def outcome(
 def evidence(*, kind: str, title: str, url: str | None, description: str | None) -> dict[str, Any]:
     return {
         "kind": choice(kind, "kind", EVIDENCE_KINDS),
-        "title": required_text(title, "title", max_length=limits.NAME_MAX),
+        "title": line(title, "title", max_length=limits.NAME_MAX),
         "url": validation.url(url, "url"),
         "description": text(description, "description", max_length=limits.TEXT_MAX, required=False),
     }

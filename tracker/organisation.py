@@ -7,7 +7,7 @@ from uuid import NAMESPACE_URL, UUID, uuid5
 
 from tracker import limits
 from tracker.base import Context, TrackerAggregate
-from tracker.validation import choice, country_code, normalise_name, required_text, text, url
+from tracker.validation import choice, country_code, line, normalise_name, text, url
 
 ORGANISATION_KINDS = (
     "vet_provider",
@@ -48,7 +48,7 @@ class Organisation(TrackerAggregate):
         oid: str | None = None,
         website: str | None = None,
     ) -> Organisation:
-        clean_name = " ".join(required_text(name, "name", max_length=limits.NAME_MAX).split())
+        clean_name = line(name, "name", max_length=limits.NAME_MAX)
         code = country_code(country)
         return cls._start(
             cls.Registered,

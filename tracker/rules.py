@@ -14,11 +14,11 @@ from tracker.errors import (
     TerminalStateError,
     ValidationError,
 )
-from tracker.validation import integer, labels, required_text
+from tracker.validation import integer, labels, line, required_text
 
 # The details a revision may change, each with its check.
 _DETAIL_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "title": lambda v: required_text(v, "title", max_length=limits.NAME_MAX),
+    "title": lambda v: line(v, "title", max_length=limits.NAME_MAX),
     "summary": lambda v: required_text(v, "summary", max_length=limits.TEXT_MAX),
     "themes": lambda v: labels(v, "themes"),
     "target_groups": lambda v: labels(v, "target_groups"),

@@ -60,6 +60,12 @@ def required_text(value: Any, field: str, *, max_length: int) -> str:
     return result
 
 
+def line(value: Any, field: str, *, max_length: int) -> str:
+    """A required one-line text (a name, a title): every run of whitespace in it, line breaks included, is one
+    space. A title is also an e-mail's subject and a list's cell, where a line break has no place."""
+    return " ".join(required_text(value, field, max_length=max_length).split())
+
+
 def labels(
     value: Any, field: str, *, max_items: int = limits.LABELS_MAX, max_length: int = limits.LABEL_MAX
 ) -> list[str]:

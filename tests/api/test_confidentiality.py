@@ -369,6 +369,10 @@ def test_people_are_listed_for_admins_and_managers_and_refuse_bad_input(env: Env
             "organisation_id": str(env.world.owner),
         },
         {"name": "Bad mail", "email": "not-an-address", "role": "analyst"},
+        # Characters that make one address several recipients, or none, in a mail header.
+        *({"name": "Two", "email": address, "role": "analyst"} for address in ("a,b@example.org", "x@example.org;y")),
+        {"name": "Group", "email": "list:a@example.org", "role": "analyst"},
+        {"name": "Quoted", "email": '"x y"@example.org', "role": "analyst"},
         {"name": "Ghost org", "email": "g@example.org", "role": "evaluator", "organisation_id": str(UUID(int=7))},
         {"name": "Role", "email": "r@example.org", "role": "superuser"},
     ]
@@ -376,6 +380,8 @@ def test_people_are_listed_for_admins_and_managers_and_refuse_bad_input(env: Env
         answer = env.post("/api/v1/people", env.keys.admin, json=body)
         assert answer.status_code == 422, (body, answer.json)
         assert answer.json["errors"], answer.json
+    evaluator = {"name": "No org", "email": "e@example.org", "role": "evaluator"}
+    assert "an evaluator must belong" in env.post("/api/v1/people", env.keys.admin, json=evaluator).json["detail"]
     made = env.post(
         "/api/v1/people", env.keys.admin, json={"name": "Lina Lead", "email": "lina@example.org", "role": "manager"}
     )

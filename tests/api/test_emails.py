@@ -4,12 +4,16 @@ with a link to act on; a person can turn each kind off; without SMTP the message
 
 from __future__ import annotations
 
+import smtplib
+import socket
+import time
 from collections.abc import Iterator
 from typing import Any
 from uuid import UUID
 
 import pytest
 
+from outbox.mail import Mailer, Message, SMTPConfig
 from outbox.service import Outbox
 from tests.api.conftest import Env, make_env, submit
 from tests.receivers import Mailbox, smtp_server, webhook_receiver
@@ -193,6 +197,88 @@ def test_a_round_that_reaches_the_head_of_the_log_ends_in_one_transaction(
     assert [full for _, full in batches] == [True] * (len(batches) - 1) + [False]
     assert len(batches) >= 3
     assert derivation.catch_up() == 0
+
+
+def test_an_e_mail_that_waited_goes_only_to_whom_it_is_still_for(sqlite_mail: Env, mailbox: Mailbox) -> None:
+    """Queued while it could not be sent; meanwhile the evaluator is unassigned and the provider moves to another
+    organisation, and neither may see the confidential innovation any more: neither is written to, and the outbox
+    says why. A provider who stays is written to."""
+    env = sqlite_mail
+    outbox = outbox_of(env)
+    mover = person(env, "provider", "mover@example.org", "en", env.world.owner)
+    stayer = person(env, "provider", "stayer@example.org", "en", env.world.owner)
+    evaluator = person(env, "evaluator", "unassigned@example.org", "en", env.world.eval_org_b)
+    created = submit(env, title="Confidential idea")
+    path = f"/api/v1/innovations/{created['id']}"
+    assert (
+        env.post(f"{path}/assignments", env.keys.manager, json={"evaluator_id": str(evaluator.id)}).status_code == 201
+    )
+    outbox.derivation.catch_up()
+    assert env.delete(f"{path}/assignments/{evaluator.id}", env.keys.manager).status_code in (200, 204)
+    etag = env.get(path, env.keys.manager).headers["ETag"]
+    held = env.post(
+        f"{path}/decisions",
+        env.keys.manager,
+        json={"decision": "hold", "rationale": "Wait"},
+        headers={"If-Match": etag},
+    )
+    assert held.status_code == 200, held.json
+    outbox.derivation.catch_up()
+    moved = env.patch(f"/api/v1/people/{mover.id}", env.keys.admin, json={"organisation_id": str(env.world.eval_org_c)})
+    assert moved.status_code == 200, moved.json
+    outbox.sender.dispatch(wait=True)
+    assert [m["To"] for m in mailbox.messages] == ["stayer@example.org"]
+    skipped = env.get("/api/v1/outbox/emails", env.keys.admin, query_string={"status": "skipped"}).json["items"]
+    assert sorted(item["kind"] for item in skipped) == ["evaluator_assigned", "gate_decision"]
+    assert all("no longer" in item["last_error"] for item in skipped)
+    del stayer
+
+
+def test_a_message_goes_to_its_one_address_with_a_one_line_subject(mailbox: Mailbox) -> None:
+    """A subject made of a title with a line break (stored before titles were made one line) is sent on one line;
+    the envelope names the address given, whatever a header parser would read in it."""
+    mailer = Mailer(SMTPConfig.from_url(mailbox.url, sender="tracker@example.org"))
+    mailer.send("eva@example.org", Message("Open\r\nbadges\u2028pilot", "text", "<p>html</p>"))
+    (message,) = mailbox.messages
+    assert message["Subject"] == "Open badges pilot"
+    assert mailbox.recipients == [["eva@example.org"]]
+
+
+def test_a_send_to_a_server_that_answers_each_step_just_in_time_is_cut_at_twice_the_timeout() -> None:
+    """Each answer within the timeout, the whole conversation far beyond twice it: the send fails (and is tried
+    again later) rather than run on past its claim in the outbox, where another worker would send it again."""
+    import asyncio
+
+    from aiosmtpd.controller import Controller
+
+    class Slow:
+        async def handle_MAIL(self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any) -> str:
+            await asyncio.sleep(0.4)
+            envelope.mail_from = address
+            return "250 OK"
+
+        async def handle_RCPT(self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any) -> str:
+            await asyncio.sleep(0.4)
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
+        async def handle_DATA(self, _server: Any, _session: Any, _envelope: Any) -> str:
+            await asyncio.sleep(3)
+            return "250 OK"
+
+    with socket.socket() as probe:  # the controller checks its server on the port it was given: a real one
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Slow(), hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        mailer = Mailer(SMTPConfig.from_url(f"smtp://127.0.0.1:{port}", sender="tracker@example.org"), timeout=0.5)
+        started = time.monotonic()
+        with pytest.raises(smtplib.SMTPServerDisconnected):
+            mailer.send("eva@example.org", Message("Subject", "text", "<p>html</p>"))
+        assert time.monotonic() - started < 2.5
+    finally:
+        controller.stop()
 
 
 def test_a_person_can_turn_a_kind_off(sqlite_mail: Env, mailbox: Mailbox) -> None:

@@ -481,13 +481,18 @@ def test_what_an_endpoint_stops_taking_is_still_sent_and_what_comes_while_it_is_
     assert receiver.received[-1].json["data"]["aggregate_id"] == while_off["id"]
 
 
-def test_a_lane_stops_before_its_claim_lapses_so_nothing_is_sent_twice(sqlite_hooks: Env, receiver: Receiver) -> None:
+def test_a_lane_stops_before_its_claim_lapses_so_nothing_is_sent_twice(
+    sqlite_hooks: Env, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
     env = sqlite_hooks
     outbox = outbox_of(env)
-    # Eight answers of 0.6 s take longer than the 4 s lease, so a lane that sent them all would still be sending when
-    # its claim lapsed. A lane stops sending after half the lease (2 s): its last answer and the record of what it
-    # sent then have 1.4 s before the claim lapses, a margin no busy machine uses up.
-    outbox.sender.lease = timedelta(seconds=4)
+    # Eight answers of 0.6 s take longer than the 4.5 s lease, so a lane that sent them all would still be sending
+    # when its claim lapsed. A lane starts no delivery once less than its longest attempt (two timeouts, 2.4 s) and
+    # the record's margin (1 s here) is left of it, that is after 1.1 s: its last answer and the record of what it
+    # sent then have about 3 s before the claim lapses, a margin no busy machine uses up.
+    monkeypatch.setattr(sending, "RECORD_MARGIN", 1.0)
+    outbox.sender.timeout = 1.2
+    outbox.sender.lease = timedelta(seconds=4.5)
     create(env, receiver.url, ["innovation.submitted"])
     receiver.default = (200, {}, 0.6)
     for _ in range(8):
