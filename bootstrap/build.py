@@ -23,6 +23,7 @@ from runtime.settings import Settings
 from storage.application import check_stored_events_readable, open_application
 from storage.config import StoreConfig
 from storage.schema import create_event_tables
+from storage.store_key import check_store_key
 from tracker.application import TrackerApplication
 
 __all__ = [
@@ -47,7 +48,8 @@ def upgrade_database(settings: Settings) -> None:
 
 
 def build_application(settings: Settings) -> TrackerApplication:
-    """The application; refuses to start when the stored events cannot be read with this TRACKER_CIPHER_KEY."""
+    """The application; refuses to start when the stored events cannot be read with this TRACKER_CIPHER_KEY, or
+    the store records another key (or none) than this one (storage.store_key)."""
     app = open_application(
         settings.database_url,
         pool_size=settings.pool_size,
@@ -56,6 +58,7 @@ def build_application(settings: Settings) -> TrackerApplication:
     )
     try:
         check_stored_events_readable(app)
+        check_store_key(StoreConfig.from_url(settings.database_url), settings.cipher_key)
     except BaseException:
         app.close()
         raise

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from psycopg import sql
 
+from storage import store_key
 from storage.application import open_application
 from storage.config import StoreConfig
 
@@ -12,10 +13,12 @@ SCHEMA_LOCK_KEY = 0x7472_6163_6B65_72
 
 
 def create_event_tables(url: str) -> None:
-    """Create the events and snapshots tables (and the PostgreSQL schema) if missing."""
+    """Create the events and snapshots tables, the record of their cipher key (storage.store_key) and the
+    PostgreSQL schema, where missing."""
     config = StoreConfig.from_url(url)
     if config.kind != "postgresql":
         open_application(url, create_tables=True).close()
+        store_key.create_table(config)
         return
     with config.connect(autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (SCHEMA_LOCK_KEY,))
@@ -23,6 +26,7 @@ def create_event_tables(url: str) -> None:
             if config.schema:
                 conn.execute(sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(sql.Identifier(config.schema)))
             open_application(url, create_tables=True, pool_size=1).close()
+            store_key.create_table(config)
         finally:
             conn.execute("SELECT pg_advisory_unlock(%s)", (SCHEMA_LOCK_KEY,))
 

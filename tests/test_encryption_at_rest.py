@@ -141,6 +141,48 @@ def test_an_empty_or_uncreated_store_starts_with_a_key(empty_sqlite_url: str) ->
     build_application(settings).close()
 
 
+def test_on_an_empty_store_the_first_process_decides_and_no_other_writes_beside_it(url: str) -> None:
+    """The newest event tells nothing on an empty store: a process without a key, then one with it (or the other
+    way round, or another key), would have written plaintext and encrypted events side by side."""
+    plain = build_application(Settings(database_url=url))
+    try:
+        assert plain.current_position() in (0, None)
+        with pytest.raises(StoreConfigError, match="written without encryption, so TRACKER_CIPHER_KEY must not"):
+            build_application(Settings(database_url=url, cipher_key=KEY))
+    finally:
+        plain.close()
+
+
+def test_a_store_first_opened_with_a_key_takes_only_that_key(empty_sqlite_url: str) -> None:
+    settings = Settings(database_url=empty_sqlite_url, cipher_key=KEY)
+    upgrade_database(settings)
+    build_application(settings).close()
+    with pytest.raises(StoreConfigError, match="written encrypted, so set TRACKER_CIPHER_KEY"):
+        build_application(Settings(database_url=empty_sqlite_url))
+    with pytest.raises(StoreConfigError, match="not the key the store's events were written with"):
+        build_application(Settings(database_url=empty_sqlite_url, cipher_key=AESCipher.create_key(32)))
+    build_application(settings).close()
+    path = StoreConfig.from_url(empty_sqlite_url).path
+    assert path is not None
+    with closing(sqlite3.connect(path)) as conn:
+        ((recorded,),) = conn.execute("SELECT value FROM tracker_store").fetchall()
+    assert recorded.startswith("sha256:")
+    assert KEY not in recorded  # a fingerprint, never the key
+
+
+def test_a_store_upgraded_by_an_earlier_release_is_checked_by_its_newest_event_alone(sqlite_url: str) -> None:
+    path = StoreConfig.from_url(sqlite_url).path
+    assert path is not None
+    with closing(sqlite3.connect(path)) as conn, conn:
+        conn.execute("DROP TABLE tracker_store")
+    build_application(Settings(database_url=sqlite_url)).close()
+    build_application(Settings(database_url=sqlite_url, cipher_key=KEY)).close()  # empty: nothing to tell
+    upgrade_database(Settings(database_url=sqlite_url))  # makes the table; the next process to start records
+    build_application(Settings(database_url=sqlite_url, cipher_key=KEY)).close()
+    with pytest.raises(StoreConfigError, match="written encrypted"):
+        build_application(Settings(database_url=sqlite_url))
+
+
 @pytest.mark.parametrize(
     ("key", "reason"),
     [
