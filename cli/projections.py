@@ -14,9 +14,9 @@ from typing import Any
 
 import click
 
-from bootstrap import build_application, build_read_model
+from bootstrap import build_application, build_read_model, open_event_log
 from cli.common import configuration_errors
-from projections import deferred
+from projections import audit_chain, deferred
 from projections.following import FOLLOW_SETTLE, MAX_OUTAGE_WAIT, STORE_UNAVAILABLE
 from projections.migrate import SchemaMismatch
 from projections.read_model import ReadModel
@@ -122,8 +122,31 @@ def _follow_at_the_schemas_revision(
 
 
 @projections.command("rebuild")
-def projections_rebuild() -> None:
-    """Empty the read model and project the whole log again from position 0."""
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Rebuild even where the stored events no longer match the audit chain: the chain is then made anew from "
+    "the events as they are, and the mismatch is no longer shown by `tracker audit verify` without a published head.",
+)
+def projections_rebuild(force: bool) -> None:
+    """Empty the read model and project the whole log again from position 0.
+
+    The audit chain is part of the read model: a rebuild makes it anew from the stored events. So the events are
+    first checked against the chain there is, and a mismatch (an altered, missing or unexpected event) stops the
+    rebuild, which would otherwise wipe the evidence of it, unless --force is given."""
+    with configuration_errors():
+        settings = Settings.from_env()
+    with open_event_log(settings) as (recorder, engine):
+        checked = audit_chain.verify(recorder, engine)
+    if not checked.ok:
+        click.echo(f"the stored events do not match the audit chain: {checked.detail}", err=True)
+        if not force:
+            raise click.ClickException(
+                "not rebuilding: a rebuild would make the audit chain anew from the events as they are. Find out "
+                "what changed them (`tracker audit verify`, and against a published head with --position and "
+                "--hash); to rebuild anyway, run it again with --force"
+            )
+        click.echo("rebuilding anyway (--force): the new chain starts from the events as they are", err=True)
     with _read_model() as read_model:
         total = read_model.app.current_position()
         started = time.perf_counter()

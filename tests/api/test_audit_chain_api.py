@@ -90,6 +90,27 @@ def test_tampering_is_named_by_its_first_bad_position_over_http_and_on_the_comma
     assert cli(store_env, "verify", "--position", str(bad - 1)).exit_code == 0
 
 
+def test_a_rebuild_refuses_to_make_the_chain_anew_over_altered_events_unless_forced(store_env: Env) -> None:
+    """The chain is part of the read model, and a rebuild makes it from the stored events: over an altered event it
+    would make a chain that verifies again, and the evidence would be gone."""
+    submit(store_env, title="Open badges")
+    bad = store_env.app.extensions["tracker"].app.current_position()
+    env = {"TRACKER_DATABASE_URL": url_of(store_env)}
+    clean = CliRunner().invoke(main, ["projections", "rebuild"], env=env)
+    assert clean.exit_code == 0, clean.output
+    Tamper(url_of(store_env)).forge(bad, b"Open badges", b"Open bodges")  # still decodes: a rebuild would take it
+    refused = CliRunner().invoke(main, ["projections", "rebuild"], env=env)
+    assert refused.exit_code == 1
+    assert f"at position {bad}" in refused.output
+    assert "--force" in refused.output
+    still = cli(store_env, "verify")
+    assert (still.exit_code, f"first bad position: {bad}" in still.output) == (1, True)
+    forced = CliRunner().invoke(main, ["projections", "rebuild", "--force"], env=env)
+    assert forced.exit_code == 0, forced.output
+    assert "rebuilding anyway" in forced.output
+    assert cli(store_env, "verify").exit_code == 0  # what --force warns of: only a published head shows it now
+
+
 def test_head_recorded_before_more_writes_still_verifies_later(store_env: Env) -> None:
     recorded = head(store_env)
     for _ in range(3):
