@@ -62,13 +62,16 @@ def child_exit(server, worker):
 
 
 def worker_exit(server, worker):
-    """Stop the worker's projection thread (SQLite) between batches, rather than wherever the exit finds it.
+    """Stop the worker's projection and outbox threads between batches, rather than wherever the exit finds them,
+    and close its connections.
 
-    A batch cut short would be safe too: it is one transaction with its tracked position, rolled back whole."""
+    A batch cut short would be safe too: it is one transaction with its tracked position, rolled back whole. On
+    SQLite the last connection to close copies the write-ahead log into the file and removes it, so a stopped server
+    leaves one file, whole, to back up or restore."""
     extensions = getattr(getattr(worker, "wsgi", None), "extensions", None) or {}
     services = extensions.get("tracker")
-    if services is not None and services.projection is not None:
-        services.projection.stop()
+    if services is not None:
+        services.close()
 
 
 def post_fork(server, worker):

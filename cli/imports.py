@@ -48,8 +48,11 @@ def _run_import(kind: str, file: str, filters: tuple[str, ...] = ()) -> None:
     )
     if summary.rows and summary.rejected == summary.rows:
         raise click.ClickException(f"nothing imported: all {summary.rows} rows were rejected")
-    if summary.changed_nothing:
-        click.echo("nothing changed: everything in the file was already imported")
+    if summary.rows and summary.skipped == summary.rows:
+        click.echo(f"nothing imported: the filters kept none of the {summary.rows} rows")
+    elif summary.changed_nothing:
+        kept = "everything the filters kept" if summary.skipped else "everything in the file"
+        click.echo(f"nothing changed: {kept} was already imported")
 
 
 def _count_records(path: Path) -> int:

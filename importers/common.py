@@ -64,6 +64,7 @@ REASONS = {
     "not_xlsx": "%(file)s is not a readable Excel workbook (%(detail)s)",
     "no_sheet": "%(file)s has no readable first sheet (%(detail)s)",
     "no_header": "%(file)s has no header row",
+    "filter_column": "%(file)s has no column %(column)s to filter on",
     "flag": "%(column)s must be Yes or No, not %(value)s",
     "grant": "EU grant %(value)s is not an amount in euros such as 136836.00",
     "empty": "%(column)s is empty",

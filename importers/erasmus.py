@@ -76,6 +76,15 @@ class RowFilter:
         return wanted in actual if self.contains else actual == wanted
 
 
+def _check_filter_columns(filters: list[RowFilter], row: dict[str, str], source: str) -> None:
+    """A filter on a column the file does not have would keep no row, and the import would look like one of a file
+    imported already: refused before anything is imported."""
+    names = {key.strip().casefold() for key in row}
+    for wanted in filters:
+        if wanted.column.strip().casefold() not in names:
+            raise RowError("filter_column", file=source, column=repr(wanted.column))
+
+
 def _lookup(row: dict[str, str], column: str) -> str:
     wanted = column.strip().casefold()
     for key, value in row.items():
@@ -179,6 +188,8 @@ def import_erasmus(
     try:
         for number, row, fraction in read_rows(path):
             summary.rows += 1
+            if summary.rows == 1:
+                _check_filter_columns(filters or [], row, source)
             if filters and not all(f.keeps(row) for f in filters):
                 summary.skipped += 1
             else:

@@ -162,6 +162,7 @@ IMPORT_REASONS = {
     "not_xlsx": _l("%(file)s is not a readable Excel workbook (%(detail)s)"),
     "no_sheet": _l("%(file)s has no readable first sheet (%(detail)s)"),
     "no_header": _l("%(file)s has no header row"),
+    "filter_column": _l("%(file)s has no column %(column)s to filter on"),
     "flag": _l("%(column)s must be Yes or No, not %(value)s"),
     "grant": _l("the EU grant %(value)s is not an amount in euros such as 136836.00"),
     "empty": _l("%(column)s is empty"),

@@ -209,6 +209,35 @@ def test_erasmus_xlsx_and_filters(services: Services, tmp_path: Path) -> None:
         RowFilter.parse("nonsense")
 
 
+def test_a_filter_on_a_column_the_file_lacks_is_refused_before_anything_is_imported(services: Services) -> None:
+    before = services.app.current_position()
+    with pytest.raises(RowError, match="has no column 'Acton Type' to filter on"):
+        import_erasmus(services.app, ERASMUS, actor=IMPORTER, filters=[RowFilter.parse("Acton Type~school")])
+    assert services.app.current_position() == before
+    # The column's name is matched as the export writes it, whatever its case and spacing.
+    kept = import_erasmus(services.app, ERASMUS, actor=IMPORTER, filters=[RowFilter.parse(" action type ~partnership")])
+    assert (kept.created, kept.skipped) == (2, 7)
+
+
+def test_the_command_line_says_when_the_filters_kept_nothing_and_when_nothing_changed(sql_url: str) -> None:
+    from click.testing import CliRunner
+
+    from cli.main import main
+
+    env = {"TRACKER_DATABASE_URL": sql_url}
+    run = ["import", "erasmus", str(ERASMUS), "--filter", "Action Type~partnership"]
+    first = CliRunner().invoke(main, run, env=env)
+    assert first.exit_code == 0, first.output
+    assert "2 created" in first.output
+    again = CliRunner().invoke(main, run, env=env)
+    assert "nothing changed: everything the filters kept was already imported" in again.output
+    none = CliRunner().invoke(main, ["import", "erasmus", str(ERASMUS), "--filter", "Action Type=sport"], env=env)
+    assert "nothing imported: the filters kept none of the 9 rows" in none.output
+    typo = CliRunner().invoke(main, ["import", "erasmus", str(ERASMUS), "--filter", "Acton Type~school"], env=env)
+    assert typo.exit_code == 1
+    assert "has no column 'Acton Type' to filter on" in typo.output
+
+
 def test_organisation_types_map_onto_kinds() -> None:
     assert (
         organisation_kind("School/Institute/Educational centre – Vocational Training (secondary level)")

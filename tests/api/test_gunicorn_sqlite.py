@@ -71,6 +71,8 @@ def test_a_sqlite_worker_reads_back_its_writes_and_exits_cleanly_on_sigterm(tmp_
             exit_code = web.wait(timeout=20)
     assert exit_code == 0
     assert "Traceback" not in errors.read_text()
+    # The worker closed its connections as it exited: the store is one file, whole, with no write-ahead log left.
+    assert not (tmp_path / "tracker.db-wal").exists()
     table = cli(env, "projections", "status").splitlines()[1:]
     assert table
     assert all(line.split()[-1] == "0" for line in table), table  # nothing acknowledged was left unprojected
