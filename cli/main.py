@@ -8,8 +8,12 @@ by `tracker projections run` then loads neither the importers nor the web app th
 from __future__ import annotations
 
 import importlib
+import os
+import re
+import sqlite3
 
 import click
+import psycopg
 
 # Each command: the module that defines it, and its name there.
 COMMANDS = {
@@ -40,6 +44,19 @@ class Commands(click.Group):
             # click suggests close names from the commands it holds, and this group holds none until asked.
             raise click.exceptions.NoSuchCommand(error.command_name, possibilities=list(COMMANDS), ctx=ctx) from None
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; what an operator can put right (a setting, a store not set up or unreachable, a refusal
+        of the domain) is said in a line, without a traceback. Anything else keeps its traceback: it is a fault."""
+        try:
+            return super().invoke(ctx)
+        except click.exceptions.ClickException:
+            raise
+        except Exception as error:
+            said = operator_message(error)
+            if said is None:
+                raise
+            raise click.ClickException(said) from error
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in COMMANDS:
             return None
@@ -52,3 +69,38 @@ class Commands(click.Group):
 @click.group(cls=Commands)
 def main() -> None:
     """Innovation Ecosystem Tracker administration (store chosen by TRACKER_DATABASE_URL)."""
+
+
+def operator_message(error: BaseException) -> str | None:
+    """What to tell the operator of an error a command met, or None where it is not theirs to put right."""
+    from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
+    from sqlalchemy.exc import DBAPIError
+
+    from storage.config import StoreConfigError
+    from tracker.errors import DomainError
+
+    if isinstance(error, StoreConfigError) or (isinstance(error, ValueError) and str(error).startswith("TRACKER_")):
+        return f"configuration: {error}"
+    if isinstance(error, DomainError):
+        return f"refused: {error.message}"
+    if not isinstance(error, (DBAPIError, PersistenceError, sqlite3.Error, psycopg.Error)):
+        return None
+    text = str(getattr(error, "orig", None) or error)
+    first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    store = _store_named()
+    if "no such table" in text or ("does not exist" in text and "relation" in text):
+        return f"the store {store} is not set up (or not upgraded): run `tracker db upgrade` first ({first})"
+    if "readonly database" in text or "read-only" in text:
+        return f"the store {store} cannot be written: {first}"
+    unreachable = (psycopg.OperationalError, sqlite3.OperationalError, OperationalError, InterfaceError)
+    if isinstance(error, unreachable) or isinstance(getattr(error, "orig", None), unreachable):
+        return f"the store {store} cannot be reached: {first}"
+    return None
+
+
+def _store_named() -> str:
+    """TRACKER_DATABASE_URL as a message may show it (without its password)."""
+    from storage.config import DEFAULT_DATABASE_URL
+
+    url = os.environ.get("TRACKER_DATABASE_URL", DEFAULT_DATABASE_URL)
+    return re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)

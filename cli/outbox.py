@@ -74,7 +74,8 @@ def outbox_run() -> None:
 
 @outbox.command("status")
 def outbox_status() -> None:
-    """Deliveries and e-mails by status, the oldest undelivered age, and the lag behind the log."""
+    """Deliveries and e-mails by status, the age of the oldest undelivered webhook and unsent e-mail, and the lag
+    behind the log."""
     _app, services = _services()
     try:
         assert services.outbox is not None
@@ -84,5 +85,9 @@ def outbox_status() -> None:
     click.echo(f"position {found['position']} (lag {found['lag']} events)")
     click.echo("deliveries: " + ", ".join(f"{k} {v}" for k, v in found["deliveries"].items()))
     click.echo("e-mails: " + ", ".join(f"{k} {v}" for k, v in found["emails"].items()))
-    oldest = found["oldest_undelivered_seconds"]
-    click.echo(f"oldest undelivered: {'none' if oldest is None else f'{oldest:.1f} s'}")
+    for label, key in (
+        ("undelivered webhook", "oldest_undelivered_seconds"),
+        ("unsent e-mail", "oldest_unsent_email_seconds"),
+    ):
+        oldest = found[key]
+        click.echo(f"oldest {label}: {'none' if oldest is None else f'{oldest:.1f} s'}")

@@ -4,6 +4,7 @@ with a link to act on; a person can turn each kind off; without SMTP the message
 
 from __future__ import annotations
 
+import re
 import smtplib
 import socket
 import time
@@ -12,7 +13,9 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+from click.testing import CliRunner
 
+from cli.main import main
 from outbox.mail import Mailer, Message, SMTPConfig
 from outbox.service import Outbox
 from tests.api.conftest import Env, make_env, submit
@@ -348,3 +351,8 @@ def test_without_smtp_messages_wait_in_the_outbox(env: Env) -> None:
     status = env.get("/api/v1/outbox", env.keys.admin).json
     assert status["emails"]["pending"] == 1
     assert status["lag"] == 0
+    url = env.app.extensions["tracker"].settings.database_url
+    printed = CliRunner().invoke(main, ["outbox", "status"], env={"TRACKER_DATABASE_URL": url})
+    assert printed.exit_code == 0, printed.output
+    assert "oldest undelivered webhook: none" in printed.output
+    assert re.search(r"oldest unsent e-mail: [0-9.]+ s", printed.output), printed.output
