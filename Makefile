@@ -47,7 +47,7 @@ run: install
 	$(BIN)/tracker db upgrade
 	$(BIN)/tracker demo load --if-empty
 	$(BIN)/tracker demo keys
-	@echo "Serving the pages at http://127.0.0.1:8000/ and the API docs at http://127.0.0.1:8000/api/v1/docs"
+	@echo "Serving the pages at http://$${TRACKER_BIND:-127.0.0.1:8000}/ and the API docs at http://$${TRACKER_BIND:-127.0.0.1:8000}/api/v1/docs"
 	$(BIN)/gunicorn -c gunicorn.conf.py wsgi:app
 
 BENCH_SCALE ?= small

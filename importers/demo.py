@@ -8,7 +8,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
@@ -209,6 +209,8 @@ def load(app: TrackerApplication, seed: int = 2026, cast: Cast = named_actor) ->
                 rng=rng,
                 now=now,
                 manager=actors["manager"],
+                turn=n,
+                today=original_clock().date(),
             )
             created.append(iid)
         return {"organisations": orgs, "ecosystems": ecosystems, "innovations": created, "people": actors}
@@ -229,17 +231,23 @@ def _walk(
     rng: random.Random,
     now: list[datetime],
     manager: Actor,
+    turn: int,
+    today: date,
 ) -> None:
-    """Take one innovation through its stages up to `target`, with assignments, pilots, evidence and assessments."""
+    """Take one innovation through its stages up to `target`, with assignments, pilots, evidence and assessments.
+
+    An innovation left in a round has an evaluator still to assess, taken in turn (`turn`, the innovation's number)
+    so that every evaluator has work in their queue: in identification one whose due date has passed, in the
+    assessment stage one due three weeks after the demo is loaded (`today`)."""
     lead = evaluators[0]
 
     def decide(decision: str, why: str, **kw: Any) -> None:
         advance(rng.uniform(10, 60))
         app.decide_gate(iid, actor=manager, decision=decision, rationale=why, **kw)
 
-    def assign(evaluator: Actor, due_in_days: int = 30) -> None:
+    def assign(evaluator: Actor, due_in_days: int = 30, due_from: date | None = None) -> None:
         advance(rng.uniform(1, 5))
-        due_on = (now[0] + timedelta(days=due_in_days)).date()
+        due_on = (due_from or now[0].date()) + timedelta(days=due_in_days)
         app.assign_evaluator(
             iid,
             actor=manager,
@@ -256,7 +264,7 @@ def _walk(
 
     assess(lead, {k: rng.randint(2, 4) for k in FULL}, "Documented need and a clear fit with national VET priorities.")
     if target == "identification":
-        assign(evaluators[1], due_in_days=14)  # a second view, still pending (and by now overdue)
+        assign(evaluators[1 + (turn // 4) % 2], due_in_days=14)  # a second view, still pending (and by now overdue)
         return
     if target == "on_hold":
         decide("hold", "Pilot site funding is pending the next regional budget.")
@@ -304,7 +312,7 @@ def _walk(
         app.add_note(iid, actor=evaluators[1], body="Strong outcomes; I would like a second view on the licence.")
         advance(2)
         app.add_note(iid, actor=manager, body="Agreed: the licence question decides the gate.")
-        assign(evaluators[2], due_in_days=21)
+        assign((lead, evaluators[2])[(turn // 4) % 2], due_in_days=21, due_from=today)
         return
     assess(evaluators[2], FULL | {"openness": 3}, "Sustainable beyond the grant; licence still to be opened fully.")
     decide("advance", "Two independent evaluators, consolidated score above 60, spread under 30.")

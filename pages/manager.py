@@ -17,12 +17,13 @@ from wtforms.fields.choices import SelectChoice
 from access import policy
 from pages.forms import AssignForm, DecisionForm, UnassignForm, refused_status
 from pages.loading import organisation_names, person_names
+from pages.refusals import not_accepted
 from pages.session import Page, caught_up, role_required, signed_in, wrote
 from pages.vocabulary import CRITERIA, DECISION_NAMES
 from pages.writing import changes_since, read_version
 from projections.queries.evaluation import open_loads, round_progress
 from projections.queries.innovations import InnovationFilter, list_innovations
-from tracker.errors import DomainError, NotFoundError, VersionConflictError
+from tracker.errors import DomainError, NotFoundError, ValidationError, VersionConflictError
 from tracker.evaluation import assessed_this_round
 from tracker.gates import Requirement, decisions_open, gate_requirements
 from tracker.rules import has_conflict_of_interest
@@ -150,6 +151,12 @@ def assign(innovation_id: UUID) -> Page:
             evaluator_organisation_id=person.organisation_id,
             due_on=form.due_on.data,
         )
+    except ValidationError as error:  # a field's value the domain refuses (a due date already past)
+        field = getattr(form, error.field, None)
+        if field is None:
+            return _page(inn, 422, assign=form, refused=refusal(error))
+        field.errors = [*field.errors, not_accepted(error)]
+        return _page(inn, 422, assign=form)
     except DomainError as error:
         return _page(inn, 409, assign=form, refused=refusal(error))
     wrote(receipt.position)

@@ -14,6 +14,7 @@ def _sentences() -> dict[str, str]:
     web_address = _("Give a web address starting with https:// or http://, such as https://example.org/report.")
     return {
         "validation.date.order": _("The end date must not be before the start date."),
+        "validation.date.past": _("The due date must not be before today."),
         "validation.url": web_address,
         "validation.website": web_address,
         "validation.country": _("Give the country as its two-letter ISO code, such as LT or IT."),

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 from uuid import UUID
 
@@ -18,6 +21,17 @@ FULL_SCORES: dict[str, int | None] = {
     "partnership": 4,
     "openness": 2,
 }
+
+
+@contextmanager
+def days_ago(app: TrackerApplication, days: int) -> Iterator[None]:
+    """What the application writes meanwhile is dated `days` days ago (an assignment made then, due since)."""
+    clock = app.clock
+    app.clock = lambda: clock() - timedelta(days=days)
+    try:
+        yield
+    finally:
+        app.clock = clock
 
 
 @dataclass

@@ -13,7 +13,7 @@ from uuid import UUID
 
 from tracker import limits
 from tracker.actors import Actor
-from tracker.errors import AssessmentError, AssignmentError, NoteError, NotFoundError, ValidationError
+from tracker.errors import AssessmentError, AssignmentError, InvalidDateError, NoteError, NotFoundError, ValidationError
 from tracker.rules import check_accepts, check_no_conflict_of_interest
 from tracker.stages import STAGES
 from tracker.validation import day, required_text
@@ -68,8 +68,10 @@ def assignment_fields(
     evaluator_organisation_id: UUID | None,
     due_on: date | str | None = None,
     ecosystem_members: frozenset[UUID] = frozenset(),
+    today: date | None = None,
 ) -> dict[str, Any]:
-    """The fields of an assignment at the current stage, or the rule that refuses it."""
+    """The fields of an assignment at the current stage, or the rule that refuses it. A due date is not before
+    `today` (the day the assignment is made): an assignment due already would be overdue from the start."""
     check_accepts(innovation.status, "assign_evaluator")
     check_no_conflict_of_interest(
         evaluator_organisation_id,
@@ -82,11 +84,14 @@ def assignment_fields(
         raise AssignmentError(
             f"evaluator {evaluator_id} is already assigned at stage {innovation.stage}", rule="assignment.duplicate"
         )
+    due = day(due_on, "due_on", required=False)
+    if due is not None and today is not None and due < today:
+        raise InvalidDateError("due_on", f"must not be before today ({today.isoformat()})", rule="validation.date.past")
     return {
         "evaluator_id": evaluator_id,
         "evaluator_organisation_id": evaluator_organisation_id,
         "stage": innovation.stage,
-        "due_on": day(due_on, "due_on", required=False),
+        "due_on": due,
     }
 
 

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 from uuid import UUID
 
 from tests.api.conftest import SCORES, Env, submit
+from tests.world import days_ago
 
 
 def assignments(env: Env, iid: str) -> str:
@@ -75,15 +76,29 @@ def test_an_unassigned_evaluator_is_refused_and_an_assessed_one_cannot_be_unassi
     ]
 
 
+def test_an_assignment_is_not_due_before_the_day_it_is_made(env: Env) -> None:
+    created = submit(env)["id"]
+    evaluator = env.person_id(env.keys.evaluator)
+    path = f"/api/v1/innovations/{created}/assignments"
+    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    late = env.post(path, env.keys.manager, json={"evaluator_id": evaluator, "due_on": yesterday})
+    assert late.status_code == 422, late.json
+    assert late.json["rule"] == "validation.date.past"
+    assert list(late.json["errors"]) == ["due_on"]
+    today = env.post(path, env.keys.manager, json={"evaluator_id": evaluator, "due_on": date.today().isoformat()})
+    assert today.status_code == 201, today.json
+
+
 def test_the_queue_lists_pending_and_done_oldest_due_first_and_marks_the_overdue(env: Env) -> None:
     today = date.today()
-    late = submit(env, title="Overdue")["id"]
+    with days_ago(env.world.app, 5):  # assigned five days ago, due two days ago
+        late = submit(env, title="Overdue")["id"]
+        env.assign(late, env.keys.evaluator, due_on=(today - timedelta(days=2)).isoformat())
     soon = submit(env, title="Due soon")["id"]
     undated = submit(env, title="No date")["id"]
     finished = submit(env, title="Finished")["id"]
     env.assign(undated, env.keys.evaluator)
     env.assign(soon, env.keys.evaluator, due_on=(today + timedelta(days=3)).isoformat())
-    env.assign(late, env.keys.evaluator, due_on=(today - timedelta(days=2)).isoformat())
     env.assess(finished, env.keys.evaluator, scores=SCORES, rationale="done")
     pending = env.get("/api/v1/me/assignments", env.keys.evaluator).json["items"]
     assert [(i["title"], i["overdue"]) for i in pending] == [("Overdue", True), ("Due soon", False), ("No date", False)]
@@ -152,8 +167,9 @@ def test_notes_are_written_after_assessing_and_replies_go_one_level_deep(env: En
 def test_evaluation_analytics_count_the_round_per_stage(env: Env) -> None:
     today = date.today()
     waiting = submit(env)["id"]  # active, nobody assigned
-    pending = submit(env)["id"]
-    env.assign(pending, env.keys.evaluator, due_on=(today - timedelta(days=1)).isoformat())
+    with days_ago(env.world.app, 3):  # assigned three days ago, due yesterday
+        pending = submit(env)["id"]
+        env.assign(pending, env.keys.evaluator, due_on=(today - timedelta(days=1)).isoformat())
     env.assign(pending, env.keys.evaluator_b)
     done = submit(env)["id"]
     env.assess(done, env.keys.evaluator, scores=SCORES, rationale="r")

@@ -11,7 +11,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.pages.conftest import Pages, csrf_of
-from tests.world import FULL_SCORES
+from tests.world import FULL_SCORES, days_ago
 from tracker.actors import Actor
 from tracker.rubric import assessment_mpi
 
@@ -58,11 +58,12 @@ def _version(page: Any) -> str:
 @pytest.fixture
 def round_(pages: Pages) -> dict[str, Any]:
     """An innovation in testing with evaluators A and B assigned; B has assessed."""
-    iid = pages.world.submit(title="Green welding badges")
-    pages.world.to_stage(iid, "testing")
     a, client_a = evaluator(pages, "eva@example.org", pages.world.eval_org_a)
     b, client_b = evaluator(pages, "erik@example.org", pages.world.eval_org_b)
-    assign(pages, iid, a, due_on=(date.today() - timedelta(days=1)).isoformat())
+    with days_ago(pages.services.app, 3):  # A was assigned three days ago, due yesterday
+        iid = pages.world.submit(title="Green welding badges")
+        pages.world.to_stage(iid, "testing")
+        assign(pages, iid, a, due_on=(date.today() - timedelta(days=1)).isoformat())
     assign(pages, iid, b)
     scores_b = dict(FULL_SCORES, openness=0)
     pages.services.app.record_assessment(iid, actor=b, scores=scores_b, rationale=B_RATIONALE)

@@ -56,6 +56,9 @@ def test_assigning_and_ending_an_assignment_and_the_portfolio_shows_progress(
     pages: Pages, desk: dict[str, Any]
 ) -> None:
     client, iid = desk["client"], desk["id"]
+    late = assign(client, iid, desk["eva"].id, due_on="2020-01-31")
+    assert late.status_code == 422
+    assert "The due date must not be before today." in late.get_data(as_text=True)
     assert assign(client, iid, desk["eva"].id, due_on="2030-01-31").status_code == 302
     assert assign(client, iid, desk["erik"].id).status_code == 302
     page = client.get(f"/manage/{iid}").get_data(as_text=True)
