@@ -278,8 +278,9 @@ def test_recycle_goes_back_to_an_earlier_stage_only(world: World) -> None:
     world.to_stage(iid, "development")
     with refused(app, IllegalDecisionError, "decision.recycle_requires_earlier_stage"):
         app.decide_gate(iid, actor=world.manager, decision="recycle", to_stage="assessment", rationale="x")
-    with refused(app, ValidationError, "validation.to_stage"):
+    with refused(app, ValidationError, "validation.to_stage") as missing:
         app.decide_gate(iid, actor=world.manager, decision="recycle", rationale="x")
+    assert missing.info.value.field_message == "name the earlier stage to go back to: one of identification, testing"
     with refused(app, ValidationError, "validation.to_stage"):
         app.decide_gate(iid, actor=world.manager, decision="advance", to_stage="testing", rationale="x")
     with refused(app, ValidationError, "validation.decision"):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from tracker.errors import GateNotMetError, IllegalDecisionError
+from tracker.errors import GateNotMetError, IllegalDecisionError, ValidationError
 from tracker.rubric import MAX_SPREAD, TIEBREAK_EVALUATORS, consolidate, criterion_means
 from tracker.rules import check_accepts, holds
 from tracker.stages import DECISIONS, STAGES, next_stage, stage_index
@@ -146,6 +146,9 @@ def decision_event(innovation: Innovation, decision: str, to_stage: str | None) 
     if decision == "resume":
         return innovation.Resumed, {"stage": stage}
     if decision == "recycle":
+        earlier = STAGES[: stage_index(stage)]
+        if to_stage is None:
+            raise ValidationError("to_stage", f"name the earlier stage to go back to: one of {', '.join(earlier)}")
         target = choice(to_stage, "to_stage", STAGES)
         if stage_index(target) >= stage_index(stage):
             raise IllegalDecisionError(

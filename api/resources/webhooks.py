@@ -26,6 +26,7 @@ from api.schemas.webhooks import (
     WebhookSchema,
     WebhookSecretSchema,
 )
+from outbox.preferences import KINDS_FOR_ROLE
 from outbox.service import Outbox
 from tracker.actors import PERSON_ROLES
 from web.services import services
@@ -173,16 +174,28 @@ class EmailPreferences(MethodView):
     @blp.response(200, EmailChoices)
     @blp.errors(*READ_ERRORS)
     def get(self) -> Any:
-        """Which e-mails the caller receives (invitations are always sent)."""
-        return _outbox().preferences.of(_me())
+        """Which of the e-mails their role is sent the caller receives (invitations are always sent)."""
+        kinds = KINDS_FOR_ROLE.get(principal().role, ())
+        return {kind: on for kind, on in _outbox().preferences.of(_me()).items() if kind in kinds}
 
     @require(*PERSON_ROLES)
     @blp.arguments(EmailChoicesInput)
     @blp.response(200, EmailChoices)
     @blp.errors(*WRITE_ERRORS)
     def put(self, data: dict[str, bool]) -> Any:
-        """Turn kinds of e-mail on or off for the caller; kinds not named stay as they are."""
-        return _outbox().preferences.set(_me(), data)
+        """Turn kinds of e-mail their role is sent on or off for the caller; kinds not named stay as they are."""
+        role = principal().role
+        kinds = KINDS_FOR_ROLE.get(role, ())
+        others = sorted(set(data) - set(kinds))
+        if others:
+            theirs = ", ".join(kinds) or "none"
+            raise ProblemError(
+                422,
+                f"The role {role} is sent no {', '.join(others)} e-mails; the kinds it is sent: {theirs}.",
+                errors={kind: ["Not a kind of e-mail this role is sent."] for kind in others},
+            )
+        chosen = _outbox().preferences.set(_me(), data)
+        return {kind: on for kind, on in chosen.items() if kind in kinds}
 
 
 def _me() -> UUID:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC
-from typing import Any
+from typing import Any, ClassVar
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
@@ -59,9 +59,22 @@ class CountryFilter(fields.Str):
         return country_code(code) if code in COUNTRY.choices else code
 
 
+class Day(fields.Date):
+    """A calendar day as ISO 8601 writes it; a refusal says so."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "invalid": "Not a valid date: give it as YYYY-MM-DD, such as 2025-06-01."
+    }
+
+
 class Instant(fields.AwareDateTime):
     """An instant in ISO 8601 with its time zone, as a query names one (`as_of`, `since`, `until`). One that UTC
     cannot name (an offset that takes it before year 1 or after 9999) is refused here, not in the query."""
+
+    default_error_messages: ClassVar[dict[str, str]] = {
+        "invalid": "Not a valid date and time: give it in ISO 8601 with its time zone, such as 2025-06-01T00:00:00Z.",
+        "invalid_awareness": "Give the time zone too, such as 2025-06-01T00:00:00Z or 2025-06-01T03:00:00+03:00.",
+    }
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(format="iso", **kwargs)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import COUNTRY, SEARCH, SHORT, URL, CountryFilter, Input, Money, PageQuery, StrictBool
+from api.schemas.common import COUNTRY, SEARCH, SHORT, URL, CountryFilter, Day, Input, Money, PageQuery, StrictBool
 from projections.queries.directory import ECOSYSTEM_SORTS
 from tracker import limits
 from tracker.ecosystem import MEMBER_ROLES
@@ -56,8 +56,8 @@ class EcosystemInput(Input):
     action_type = fields.Str(validate=validate.Length(min=1, max=limits.ACTION_MAX), allow_none=True)
     project_identifier = fields.Str(validate=validate.Length(min=1, max=limits.PROJECT_IDENTIFIER_MAX), allow_none=True)
     call_year = fields.Int(strict=True, validate=validate.Range(min=limits.FIRST_CALL_YEAR, max=2100), allow_none=True)
-    start_date = fields.Date(allow_none=True)
-    end_date = fields.Date(allow_none=True)
+    start_date = Day(allow_none=True)
+    end_date = Day(allow_none=True)
     eu_grant_eur = Money(allow_none=True)
     is_good_practice = StrictBool(load_default=False)
     is_success_story = StrictBool(load_default=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas.common import LONG, Input
+from api.schemas.common import LONG, Day, Input
 from api.schemas.innovations import WrittenSchema
 from projections.queries.evaluation import QUEUE_STATES
 from tracker.stages import STAGES
@@ -12,7 +12,7 @@ from tracker.stages import STAGES
 
 class AssignmentInput(Input):
     evaluator_id = fields.UUID(required=True, metadata={"description": "The id of an active evaluator."})
-    due_on = fields.Date(allow_none=True)
+    due_on = Day(allow_none=True)
 
 
 class AssignmentSchema(Schema):

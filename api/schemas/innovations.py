@@ -13,6 +13,7 @@ from api.schemas.common import (
     SHORT,
     URL,
     CountryFilter,
+    Day,
     Input,
     Instant,
     MpiSchema,
@@ -57,13 +58,13 @@ class InnovationPatch(Input):
 
 class PilotInput(Input):
     site_organisation_id = fields.UUID(required=True)
-    started_on = fields.Date(required=True)
+    started_on = Day(required=True)
     planned_participants = fields.Int(strict=True, validate=within(limits.PARTICIPANTS), allow_none=True)
     description = fields.Str(validate=LONG, allow_none=True)
 
 
 class OutcomeInput(Input):
-    ended_on = fields.Date(required=True)
+    ended_on = Day(required=True)
     participants = fields.Int(strict=True, required=True, validate=within(limits.PARTICIPANTS))
     completion_rate = fields.Float(required=True, validate=within(limits.COMPLETION_RATE))
     satisfaction = fields.Float(validate=within(limits.SATISFACTION), allow_none=True)
@@ -114,7 +115,7 @@ class DecisionInput(Input):
 
 class AdoptionInput(Input):
     organisation_id = fields.UUID(required=True)
-    adopted_on = fields.Date(required=True)
+    adopted_on = Day(required=True)
     notes = fields.Str(validate=LONG, allow_none=True)
 
 

@@ -267,8 +267,12 @@ CASES: dict[str, Case] = {
     "outbox": Case("GET", lambda e, s: "/api/v1/outbox", {"admin": 200}),
     "outbox emails": Case("GET", lambda e, s: "/api/v1/outbox/emails", {"admin": 200}),
     "email preferences": Case("GET", lambda e, s: "/api/v1/me/email-preferences", EVERYONE),
+    # Every person chooses; only providers are sent gate decisions (the others' choice of them is a 422).
     "choose email preferences": Case(
-        "PUT", lambda e, s: "/api/v1/me/email-preferences", EVERYONE, body=lambda e, s: {"gate_decision": False}
+        "PUT",
+        lambda e, s: "/api/v1/me/email-preferences",
+        dict.fromkeys(PRINCIPALS[1:], 422) | dict.fromkeys(("provider", "other_provider", "site_provider"), 200),
+        body=lambda e, s: {"gate_decision": False},
     ),
     "import": Case(
         "POST",

@@ -291,8 +291,12 @@ def test_a_person_can_turn_a_kind_off(sqlite_mail: Env, mailbox: Mailbox) -> Non
     services.people.update(evaluator_key_person, {"email": "eva@example.org"}, actor_id="admin")
     choices = env.call("PUT", "/api/v1/me/email-preferences", env.keys.evaluator, json={"evaluator_assigned": False})
     assert choices.status_code == 200
-    assert choices.json == {"evaluator_assigned": False, "gate_decision": True, "endpoint_disabled": True}
+    assert choices.json == {"evaluator_assigned": False}  # the one kind an evaluator is sent
     assert env.get("/api/v1/me/email-preferences", env.keys.evaluator).json == choices.json
+    theirs = env.call("PUT", "/api/v1/me/email-preferences", env.keys.evaluator, json={"gate_decision": False})
+    assert theirs.status_code == 422
+    assert "the kinds it is sent: evaluator_assigned" in theirs.json["detail"]
+    assert env.get("/api/v1/me/email-preferences", env.keys.analyst).json == {}
     created = submit(env)
     env.assign(created["id"], env.keys.evaluator)
     outbox_of(env).run_once()

@@ -72,6 +72,25 @@ def test_a_submission_names_only_an_ecosystem_its_organisation_is_a_member_of(en
     assert submit(env)["ecosystem_id"] == str(env.world.ecosystem)
 
 
+def test_a_malformed_date_or_instant_is_refused_with_the_form_it_takes(env: Env) -> None:
+    iid = submit(env)["id"]
+    site = str(env.world.site)
+    pilot = env.post(
+        f"/api/v1/innovations/{iid}/pilots",
+        env.keys.provider,
+        json={"site_organisation_id": site, "started_on": "07/12/2026"},
+    )
+    assert pilot.status_code == 422
+    assert pilot.json["errors"]["started_on"] == ["Not a valid date: give it as YYYY-MM-DD, such as 2025-06-01."]
+    for as_of, said in (
+        ("2024-01-01", "Give the time zone too"),
+        ("yesterday", "give it in ISO 8601 with its time zone"),
+    ):
+        listed = env.get("/api/v1/innovations", env.keys.analyst, query_string={"as_of": as_of})
+        assert listed.status_code == 422
+        assert said in listed.json["errors"]["as_of"][0], listed.json
+
+
 def test_patch_needs_if_match_and_refuses_stale_versions(env: Env) -> None:
     iid = submit(env)["id"]
     path = f"/api/v1/innovations/{iid}"
