@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import http.client
 import ipaddress
+import re
 import socket
 import ssl
 from collections.abc import Callable
@@ -36,6 +37,8 @@ def is_public(address: str) -> bool:
     if isinstance(ip, ipaddress.IPv6Address):
         if ip.teredo is not None:
             return False  # a tunnel to addresses of its own choosing
+        if ip.is_site_local:
+            return False  # fec0::/10: deprecated, and still routed inside some sites
         # An IPv4 address inside IPv6 (mapped, or 6to4) is judged as the IPv4 address it reaches.
         ip = ip.ipv4_mapped or ip.sixtofour or ip
     return not (
@@ -47,6 +50,10 @@ def is_public(address: str) -> bool:
         or ip.is_unspecified
         or not ip.is_global
     )
+
+
+# What a request line may carry of a URL's path and query: printable ASCII, no space.
+_SENDABLE = re.compile(r"[!-~]*")
 
 
 def parse(url: str, *, allow_private: bool) -> tuple[str, str, int]:
@@ -66,6 +73,11 @@ def parse(url: str, *, allow_private: bool) -> tuple[str, str, int]:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
         raise RefusedAddressError("url", "has an invalid port") from None
+    if not _SENDABLE.fullmatch(path_of(url)):
+        # Else every delivery would fail where the request is written, and the endpoint end up disabled.
+        raise RefusedAddressError(
+            "url", "must have its path and query percent-encoded: no spaces or other characters outside ASCII"
+        )
     return parts.scheme, hostname, port
 
 

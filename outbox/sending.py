@@ -73,6 +73,8 @@ TIMEOUT = 10.0
 MAX_SEND_TIMEOUT = 60.0
 # How long a claimed send is left to its worker before another may send it again (TRACKER_OUTBOX_LEASE_SECONDS).
 LEASE = timedelta(seconds=30)
+# How often a lane that is still sending looks whether its endpoint is still there and on (seconds).
+STILL_ON_EVERY = 1.0
 # Time kept at the end of a claim for recording a lane's outcomes, and the least a lane may spend sending.
 RECORD_MARGIN = 5.0
 LEAST_LANE_TIME = 5.0
@@ -390,10 +392,16 @@ class Sender:
         sent: list[tuple[Any, Outcome]] = []
         conn: http.client.HTTPConnection | None = None
         budget = self.lease.total_seconds() - 2 * self.timeout - RECORD_MARGIN
+        looked = time.monotonic()
         try:
             for delivery in lane.rows:
                 if time.monotonic() - lane.claimed > budget:
                     break
+                if time.monotonic() - looked > STILL_ON_EVERY:
+                    # An endpoint deleted or turned off meanwhile gets nothing more from this lane.
+                    if not self._still_on(endpoint.id):
+                        break
+                    looked = time.monotonic()
                 now = self.clock()
                 record = records.get(delivery.position)
                 if record is None:
@@ -407,6 +415,12 @@ class Sender:
             if conn is not None:
                 conn.close()
         self._record_lane(endpoint, lane, sent, lane.rows[len(sent) :])
+
+    def _still_on(self, endpoint_id: UUID) -> bool:
+        """Whether the endpoint is still there and on."""
+        query = select(webhook_endpoints.c.active).where(webhook_endpoints.c.id == endpoint_id)
+        with self.engine.connect() as conn:
+            return bool(conn.scalar(query))
 
     def _events(self, rows: list[Any]) -> dict[int, Any]:
         """The events of these deliveries, read as ranges of the log (only the deliveries' own types)."""

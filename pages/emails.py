@@ -33,7 +33,7 @@ def _path(kind: str, context: dict[str, Any]) -> str:
         return f"/innovations/{context['innovation_id']}"
     if kind == "invitation":
         return f"/invitations/{context['token']}"
-    return f"/api/v1/webhooks/{context['endpoint_id']}/deliveries"
+    return f"/admin/webhooks/{context['endpoint_id']}"
 
 
 def renderer(app: Flask, base_url: str) -> Callable[[str, str, dict[str, Any]], Message]:

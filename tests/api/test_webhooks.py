@@ -343,6 +343,11 @@ def test_a_slow_receiver_does_not_hold_up_the_others(sqlite_hooks: Env) -> None:
         "https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/hook",
         "ftp://example.org/hook",
         "https://user:pass@example.org/hook",
+        "https://[fec0::1]/hook",
+        # Not sendable: every delivery would fail where the request is written.
+        "https://example.org/a b",
+        "https://example.org/ä",
+        "https://example.org/hook?name=Žemaitė",
     ],
 )
 def test_the_ssrf_guard_refuses(url: str) -> None:
@@ -506,6 +511,34 @@ def test_a_lane_stops_before_its_claim_lapses_so_nothing_is_sent_twice(
         time.sleep(0.05)
     assert len(set(receiver.ids())) == 8
     assert len(receiver.ids()) == 8, "a delivery was sent again while its first sending was still in its lane"
+
+
+@pytest.mark.parametrize("stop", ["turned off", "deleted"])
+def test_a_lane_sending_to_an_endpoint_turned_off_or_deleted_sends_no_more(
+    sqlite_hooks: Env, receiver: Receiver, monkeypatch: pytest.MonkeyPatch, stop: str
+) -> None:
+    env = sqlite_hooks
+    outbox = outbox_of(env)
+    monkeypatch.setattr(sending, "STILL_ON_EVERY", 0.1)
+    outbox.sender.per_endpoint = 1
+    hook = create(env, receiver.url, ["innovation.submitted"])
+    receiver.default = (200, {}, 0.3)
+    for _ in range(10):
+        submit(env)
+    outbox.derivation.catch_up()
+    outbox.sender.dispatch()
+    deadline = time.monotonic() + 10
+    while not receiver.received:
+        assert time.monotonic() < deadline, "nothing was sent"
+        time.sleep(0.02)
+    path = f"/api/v1/webhooks/{hook['id']}"
+    if stop == "deleted":
+        assert env.delete(path, env.keys.admin).status_code == 204
+    else:
+        assert env.patch(path, env.keys.admin, json={"active": False}).status_code == 200
+    wait_until_idle(outbox)
+    # The one being sent, and at most one more started before the lane looked again; not the other eight.
+    assert len(receiver.received) <= 3, len(receiver.received)
 
 
 def test_fresh_deliveries_are_claimed_as_they_are_derived_and_the_rest_wait_their_turn(
