@@ -19,6 +19,7 @@ AUTH_FAILURE_LIMIT = "20/minute"
 # The host names the app answers for (a request naming another is refused 400): enough for `make run`.
 TRUSTED_HOSTS = ("localhost", "127.0.0.1", "::1")
 _OFF = ("", "0", "off", "no", "false")
+_ON = ("1", "on", "yes", "true")
 
 
 @dataclass(frozen=True)
@@ -113,7 +114,7 @@ class Settings:
         inline_default = "0" if kind == "postgresql" else "1"
         return cls(
             database_url=url,
-            inline_projections=env.get("TRACKER_INLINE_PROJECTIONS", inline_default) not in ("0", "false", "no"),
+            inline_projections=_on(env, "TRACKER_INLINE_PROJECTIONS", inline_default),
             read_wait_timeout=number_setting(env, "TRACKER_READ_WAIT_TIMEOUT", "5", float),
             pool_size=number_setting(env, "TRACKER_POOL_SIZE", "5", int),
             projection_batch_size=number_setting(env, "TRACKER_PROJECTION_BATCH_SIZE", "1000", int),
@@ -123,23 +124,23 @@ class Settings:
             trusted_proxies=number_setting(env, "TRACKER_TRUSTED_PROXIES", "0", int),
             log_level=env.get("TRACKER_LOG_LEVEL", "INFO").upper(),
             trusted_hosts=_hosts(env.get("TRACKER_TRUSTED_HOSTS", ",".join(TRUSTED_HOSTS))),
-            hsts=_on(env.get("TRACKER_HSTS", "")) or _on(env.get("TRACKER_SECURE_COOKIES", "")),
+            hsts=_on(env, "TRACKER_HSTS", "") or _on(env, "TRACKER_SECURE_COOKIES", ""),
             read_waiters=number_setting(env, "TRACKER_READ_WAITERS", str(_waiters(env)), int),
             ready_max_lag=number_setting(env, "TRACKER_READY_MAX_LAG", "10000", int),
             ready_max_lag_seconds=number_setting(env, "TRACKER_READY_MAX_LAG_SECONDS", "30", float),
             import_max_bytes=number_setting(env, "TRACKER_IMPORT_MAX_BYTES", str(200 * 1024 * 1024), int),
             cipher_key=env.get("TRACKER_CIPHER_KEY", "").strip() or None,
-            secure_cookies=_on(env.get("TRACKER_SECURE_COOKIES", "")),
+            secure_cookies=_on(env, "TRACKER_SECURE_COOKIES", ""),
             session_idle_minutes=number_setting(env, "TRACKER_SESSION_IDLE_MINUTES", "30", int),
             secret_key=env.get("TRACKER_SECRET_KEY", "").strip() or None,
             base_url=env.get("TRACKER_BASE_URL", "http://127.0.0.1:8000").strip().rstrip("/"),
-            inline_outbox=_on(env.get("TRACKER_INLINE_OUTBOX", inline_default)),
-            webhooks_allow_private=_on(env.get("TRACKER_WEBHOOKS_ALLOW_PRIVATE", "")),
+            inline_outbox=_on(env, "TRACKER_INLINE_OUTBOX", inline_default),
+            webhooks_allow_private=_on(env, "TRACKER_WEBHOOKS_ALLOW_PRIVATE", ""),
             smtp_url=env.get("TRACKER_SMTP_URL", "").strip() or None,
             smtp_from=env.get("TRACKER_SMTP_FROM", "").strip() or Settings.smtp_from,
             outbox_lease_seconds=number_setting(env, "TRACKER_OUTBOX_LEASE_SECONDS", "30", float),
             outbox_send_timeout=number_setting(env, "TRACKER_OUTBOX_SEND_TIMEOUT", "10", float),
-            group_commit=_on(env.get("TRACKER_GROUP_COMMIT", "1")),
+            group_commit=_on(env, "TRACKER_GROUP_COMMIT", "1"),
         )
 
 
@@ -161,8 +162,14 @@ def _limit(value: str) -> str:
     return "" if value.strip().lower() in _OFF else value.strip()
 
 
-def _on(value: str) -> bool:
-    return value.strip().lower() not in _OFF
+def _on(env: Mapping[str, str], name: str, default: str) -> bool:
+    """A switch: 1, on, yes or true; 0, off, no, false or empty. Anything else stops start-up with its name."""
+    value = env.get(name, default).strip().lower()
+    if value in _OFF:
+        return False
+    if value in _ON:
+        return True
+    raise ValueError(f"{name} must be 1 or 0 (on or off), not {env.get(name)!r}")
 
 
 def _hosts(value: str) -> tuple[str, ...]:

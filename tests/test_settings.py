@@ -37,6 +37,35 @@ def test_a_number_that_is_not_one_names_its_setting(name: str, value: str) -> No
         Settings.from_env(BASE | {name: value})
 
 
+SWITCHES = (
+    "TRACKER_INLINE_PROJECTIONS",
+    "TRACKER_INLINE_OUTBOX",
+    "TRACKER_HSTS",
+    "TRACKER_SECURE_COOKIES",
+    "TRACKER_WEBHOOKS_ALLOW_PRIVATE",
+    "TRACKER_GROUP_COMMIT",
+)
+
+
+@pytest.mark.parametrize("name", SWITCHES)
+def test_a_switch_is_on_or_off_and_anything_else_names_it(name: str) -> None:
+    for on in ("1", "on", "Yes", "TRUE"):
+        assert Settings.from_env(BASE | {name: on}) is not None
+    with pytest.raises(ValueError, match=f"^{name} must be 1 or 0 \\(on or off\\), not 'maybe'$"):
+        Settings.from_env(BASE | {name: "maybe"})
+
+
+def test_switches_take_the_values_they_name() -> None:
+    on = Settings.from_env(BASE | {"TRACKER_GROUP_COMMIT": "on", "TRACKER_INLINE_PROJECTIONS": "yes"})
+    off = Settings.from_env(BASE | {"TRACKER_GROUP_COMMIT": "off", "TRACKER_INLINE_PROJECTIONS": "0"})
+    assert (on.group_commit, on.inline_projections, off.group_commit, off.inline_projections) == (
+        True,
+        True,
+        False,
+        False,
+    )
+
+
 def test_the_lease_leaves_room_for_the_longest_send_and_its_record() -> None:
     assert least_lease(10.0).total_seconds() == 30.0  # the defaults: a 10 s send timeout and a 30 s lease
     assert Settings.from_env(BASE).outbox_lease_seconds == 30.0
