@@ -136,8 +136,31 @@ INNOVATIONS = [
 ]
 
 
-def provider_name(country: str, n: int = 1) -> str:
-    return f"VET provider {n} ({country})"
+# The demo's VET provider in each country it names, by the city it is in (made-up providers, named as such
+# centres are: the pages show each with its country beside it).
+PROVIDER_CITIES = {
+    "AL": "Shkodër",
+    "AT": "Graz",
+    "BA": "Mostar",
+    "BE": "Ghent",
+    "DE": "Leipzig",
+    "ES": "Valencia",
+    "FI": "Tampere",
+    "HR": "Split",
+    "IT": "Bologna",
+    "LT": "Kaunas",
+    "ME": "Nikšić",
+    "MK": "Bitola",
+    "NL": "Utrecht",
+    "PT": "Porto",
+    "RS": "Niš",
+    "SI": "Celje",
+    "XK": "Prizren",
+}
+
+
+def provider_name(country: str) -> str:
+    return f"{PROVIDER_CITIES[country]} Vocational Training Centre"
 
 
 def evaluator_org(n: int) -> tuple[str, str]:
