@@ -224,11 +224,13 @@ class PeopleStore:
         """Change a person's fields; `active: False` stops every key of theirs at once (keys check it per request)."""
         if not changes:
             raise ValidationError("changes", "name at least one field to change")
-        fields = _clean(changes)
         with self.writer.begin() as tx:
             current = self.require(person_id, tx)
             if current.erased:
                 raise ValidationError("id", "an erased person cannot be changed", rule="person.erased")
+            # An address is checked when it changes: one stored before a rule that now refuses it does not stop a
+            # change of the person's name or language (a form sends the address with every change).
+            fields = _clean({k: v for k, v in changes.items() if not (k == "email" and v == current.email)})
             role = fields.get("role", current.role)
             organisation = fields.get("organisation_id", current.organisation_id)
             check_role(role, organisation)

@@ -86,7 +86,8 @@ class Mailer:
             client = smtplib.SMTP(c.host, c.port, timeout=self.timeout)
         deadline = threading.Timer(max(0.0, 2 * self.timeout - (time.monotonic() - started)), _cut, args=(client,))
         deadline.start()
-        with client, _cancelled(deadline):
+        # The timer is cancelled after the client's exit, so that it bounds the closing QUIT too.
+        with _cancelled(deadline), client:
             client.ehlo()
             secure = c.implicit_tls
             if not secure and (c.starttls or client.has_extn("starttls")):

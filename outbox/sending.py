@@ -27,6 +27,7 @@ import structlog
 from sqlalchemy import Connection, Engine, and_, bindparam, func, insert, or_, select, update
 from standardwebhooks.webhooks import Webhook
 
+from access.people import EMAIL
 from access.tables import people
 from outbox.derive import ENDPOINT_DISABLED, addressed, email_row, queue_emails
 from outbox.endpoints import Endpoint, endpoint_of
@@ -158,8 +159,9 @@ def body_of(record: Any, now: datetime) -> bytes:
     return json.dumps(payload, separators=(",", ":")).encode()
 
 
-def _cut(conn: http.client.HTTPConnection) -> None:
-    """End an attempt that ran out of time: the blocked read raises."""
+def _cut(conn: http.client.HTTPConnection, fired: threading.Event) -> None:
+    """End an attempt that ran out of time: the blocked read raises (and `fired` says why)."""
+    fired.set()
     sock = conn.sock
     if sock is not None:
         with contextlib.suppress(OSError):
@@ -459,14 +461,17 @@ class Sender:
                 path = path_of(endpoint.url)
             # The whole attempt has `timeout` seconds: the socket's own timeout bounds each read only, and a receiver
             # that trickles its answer would otherwise hold the lane.
-            deadline = threading.Timer(self.timeout, _cut, args=(conn,))
+            fired = threading.Event()
+            deadline = threading.Timer(self.timeout, _cut, args=(conn, fired))
             deadline.start()
             try:
                 try:
                     conn.request("POST", path, body=body, headers=headers)
                     answer = conn.getresponse()
                 except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
-                    if not reused:
+                    if not reused or fired.is_set():
+                        # A new connection, or the attempt's time is up (the cut reads as the receiver hanging up):
+                        # trying again would take a second timeout, beyond what the lane's claim leaves room for.
                         raise
                     # The receiver closed a kept-alive connection between two deliveries: once more on a new one.
                     conn.close()
@@ -635,6 +640,10 @@ class Sender:
             )
         if person is None or not person.active or person.erased_at is not None or not person.email:
             self._record_email(message, "skipped", "the person cannot be written to (erased, inactive or no address)")
+            return
+        if not EMAIL.match(person.email):
+            # Stored before such addresses were refused (a comma or a semicolon in it): correct it on their page.
+            self._record_email(message, "skipped", "the person's address is not one e-mail address")
             return
         if opted_out:
             self._record_email(message, "skipped", f"{message.kind} e-mails are turned off by the person")
