@@ -16,8 +16,7 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import parse_qs, unquote, urlsplit
 
-# How long the connection to the server may take (TRACKER_OUTBOX_SEND_TIMEOUT); the whole send, twice this.
-TIMEOUT = 10.0
+from outbox.timing import TIMEOUT
 
 
 @dataclass(frozen=True)

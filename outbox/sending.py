@@ -34,6 +34,7 @@ from outbox.endpoints import Endpoint, endpoint_of
 from outbox.guard import Resolver, connection, path_of, resolve
 from outbox.mail import Mailer, Message
 from outbox.tables import attempts, deliveries, email_opt_outs, emails, webhook_endpoints
+from outbox.timing import LEASE, RECORD_MARGIN, TIMEOUT
 from tracker import event_types
 from tracker.application import TrackerApplication
 
@@ -68,23 +69,8 @@ SCHEDULE = (
 )
 # An endpoint whose every attempt has failed for this long is disabled, and the admins are told.
 DISABLE_AFTER = timedelta(days=3)
-# How long a webhook's connection, and then its answer, may take (TRACKER_OUTBOX_SEND_TIMEOUT): an attempt takes
-# at most twice this, the name's look-up aside.
-TIMEOUT = 10.0
-MAX_SEND_TIMEOUT = 60.0
-# How long a claimed send is left to its worker before another may send it again (TRACKER_OUTBOX_LEASE_SECONDS).
-LEASE = timedelta(seconds=30)
 # How often a lane that is still sending looks whether its endpoint is still there and on (seconds).
 STILL_ON_EVERY = 1.0
-# Time kept at the end of a claim for recording a lane's outcomes, and the least a lane may spend sending.
-RECORD_MARGIN = 5.0
-LEAST_LANE_TIME = 5.0
-
-
-def least_lease(timeout: float) -> timedelta:
-    """The shortest lease with room for a lane to send (LEAST_LANE_TIME), its last send to take its longest, and its
-    outcomes to be recorded before the claim lapses: a send still running when it lapses would be sent again."""
-    return timedelta(seconds=LEAST_LANE_TIME + 2 * timeout + RECORD_MARGIN)
 
 
 # Threads for webhook lanes (made as needed, up to this many): with PER_ENDPOINT lanes each, it takes this many

@@ -11,7 +11,7 @@ from typing import Any
 from limits import parse_many
 
 from outbox.mail import SMTPConfig
-from outbox.sending import MAX_SEND_TIMEOUT, least_lease
+from outbox.timing import MAX_SEND_TIMEOUT, least_lease
 from storage.config import DEFAULT_DATABASE_URL, StoreConfig, check_cipher_key
 
 # Failed authentications (401) one client address may make per window before it is answered 429.

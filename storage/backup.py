@@ -25,9 +25,15 @@ def backup(path: str, target: str) -> int:
     """Copy the store at `path` into the new file `target`; returns the log's last position in the copy."""
     if Path(target).exists():
         raise StoreConfigError(f"{target} exists already: a backup is written to a new file")
-    with closing(sqlite3.connect(path, timeout=30)) as source, closing(sqlite3.connect(target)) as copy:
-        source.backup(copy)
-    return head(target)
+    head(path)  # a tracker store, there to back up (read-only: a mistyped path makes no empty store)
+    try:
+        source = closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30))
+        with source as store, closing(sqlite3.connect(target)) as copy:
+            store.backup(copy)
+        return head(target)
+    except BaseException:
+        Path(target).unlink(missing_ok=True)  # no half-made backup left to be taken for one
+        raise
 
 
 def restore(source: str, path: str) -> int:

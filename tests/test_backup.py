@@ -94,6 +94,16 @@ def test_a_file_that_is_not_a_tracker_store_is_refused_and_changes_nothing(sqlit
     assert tracker(sqlite_url, "audit", "head").output == before
 
 
+def test_a_backup_of_a_store_that_is_not_there_makes_nothing(tmp_path: Path) -> None:
+    missing = tmp_path / "mistyped.db"
+    target = tmp_path / "backup.db"
+    refused = tracker(f"sqlite:///{missing}", "db", "backup", str(target))
+    assert refused.exit_code != 0
+    assert f"{missing} is not a tracker store" in refused.output
+    assert not missing.exists()
+    assert not target.exists()
+
+
 def test_backup_and_restore_are_for_sqlite(postgres_url: str, tmp_path: Path) -> None:
     for args in (("backup", str(tmp_path / "x.db")), ("restore", __file__)):
         refused = tracker(postgres_url, "db", *args)

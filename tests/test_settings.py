@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from outbox.sending import least_lease
+from outbox.timing import least_lease
 from runtime.settings import Settings
 
 BASE = {"TRACKER_DATABASE_URL": "memory://"}
