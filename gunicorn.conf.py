@@ -65,13 +65,14 @@ def worker_exit(server, worker):
     """Stop the worker's projection and outbox threads between batches, rather than wherever the exit finds them,
     and close its connections.
 
-    A batch cut short would be safe too: it is one transaction with its tracked position, rolled back whole. On
-    SQLite the last connection to close copies the write-ahead log into the file and removes it, so a stopped server
-    leaves one file, whole, to back up or restore."""
+    A batch cut short would be safe too: it is one transaction with its tracked position, rolled back whole. Sends
+    under way are not waited for (they may take twice TRACKER_OUTBOX_SEND_TIMEOUT, past graceful_timeout): their
+    claims lapse and they are sent again. On SQLite the last connection to close copies the write-ahead log into the
+    file and removes it, so a server stopped this way usually leaves the one file."""
     extensions = getattr(getattr(worker, "wsgi", None), "extensions", None) or {}
     services = extensions.get("tracker")
     if services is not None:
-        services.close()
+        services.close(wait_for_sends=False)
 
 
 def post_fork(server, worker):

@@ -73,7 +73,7 @@ def main() -> None:
 
 def operator_message(error: BaseException) -> str | None:
     """What to tell the operator of an error a command met, or None where it is not theirs to put right."""
-    from eventsourcing.persistence import InterfaceError, OperationalError, PersistenceError
+    from eventsourcing.persistence import PersistenceError
     from sqlalchemy.exc import DBAPIError
 
     from storage.config import StoreConfigError
@@ -92,10 +92,24 @@ def operator_message(error: BaseException) -> str | None:
         return f"the store {store} is not set up (or not upgraded): run `tracker db upgrade` first ({first})"
     if "readonly database" in text or "read-only" in text:
         return f"the store {store} cannot be written: {first}"
-    unreachable = (psycopg.OperationalError, sqlite3.OperationalError, OperationalError, InterfaceError)
-    if isinstance(error, unreachable) or isinstance(getattr(error, "orig", None), unreachable):
+    if _unreachable(error) or _unreachable(getattr(error, "orig", None)):
         return f"the store {store} cannot be reached: {first}"
     return None
+
+
+def _unreachable(error: BaseException | None) -> bool:
+    """A connection that could not be made: PostgreSQL's connection errors (SQLSTATE class 08, or none at all where
+    no server answered), a pool that got no connection, a SQLite file that cannot be opened. Not a fault of a
+    statement, which keeps its traceback."""
+    from eventsourcing.persistence import InterfaceError, OperationalError
+
+    if isinstance(error, psycopg.OperationalError):
+        return error.sqlstate is None or error.sqlstate.startswith("08")
+    if isinstance(error, sqlite3.OperationalError):
+        return "unable to open" in str(error)
+    if isinstance(error, (OperationalError, InterfaceError)):
+        return "connection" in str(error)
+    return False
 
 
 def _store_named() -> str:

@@ -217,9 +217,11 @@ class Sender:
         # Called when a send ends (the outbox's loop is woken to claim what waits).
         self.on_finished: Callable[[], None] | None = None
 
-    def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
-        self.mail_pool.shutdown(wait=True, cancel_futures=True)
+    def close(self, *, wait: bool = True) -> None:
+        """Stop sending: what waits is not started; with `wait`, what is under way is finished and recorded first,
+        else it is left to finish or to lapse (its claim lapses, and it is sent again, with the same webhook-id)."""
+        self.pool.shutdown(wait=wait, cancel_futures=True)
+        self.mail_pool.shutdown(wait=wait, cancel_futures=True)
 
     # ---- dispatching ---------------------------------------------------------------------------------------------
 

@@ -185,9 +185,9 @@ class Outbox:
             self._thread.join(timeout)
             self._thread = None
 
-    def close(self) -> None:
+    def close(self, *, wait_for_sends: bool = True) -> None:
         self.stop()
-        self.sender.close()
+        self.sender.close(wait=wait_for_sends)
         self.reader.dispose()
         self.writer.dispose()
 

@@ -85,9 +85,11 @@ class Services:
             others = self.mark.read() if self.mark is not None else 0
             self.projection.caught_up(self.settings.read_wait_timeout, at_least=others)
 
-    def close(self) -> None:
+    def close(self, *, wait_for_sends: bool = True) -> None:
+        """Stop the process's threads and close its connections; without `wait_for_sends`, webhooks and e-mails
+        under way are not waited for (outbox.sending.Sender.close)."""
         if self.outbox is not None:
-            self.outbox.close()
+            self.outbox.close(wait_for_sends=wait_for_sends)
         if self.projection is not None:
             self.projection.stop()
         if self.follower is not None:

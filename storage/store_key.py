@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import sqlite3
+from base64 import b64decode
 from contextlib import closing
 
 import psycopg
@@ -29,7 +30,8 @@ def fingerprint(cipher_key: str | None) -> str:
     """What the record holds for a key: a hash that names the key without revealing it."""
     if cipher_key is None:
         return PLAINTEXT
-    digest = hashlib.sha256(b"innovation-ecosystem-tracker/store-key\0" + cipher_key.encode()).hexdigest()
+    # Of the key's bytes, not of how they are written (base64 has more than one spelling of the same key).
+    digest = hashlib.sha256(b"innovation-ecosystem-tracker/store-key\0" + b64decode(cipher_key)).hexdigest()
     return f"sha256:{digest[:32]}"
 
 
@@ -71,8 +73,9 @@ def check_store_key(config: StoreConfig, cipher_key: str | None) -> None:
 def _record(config: StoreConfig, mine: str) -> str | None:
     """The recorded fingerprint, after recording `mine` where there was none; None where there is no table yet.
 
-    A store that cannot be reached or written now (the server down, a read-only file) is left for the commands to
-    report, as the newest event's check leaves it."""
+    A store that cannot be reached now (the server down, no file) is left for the commands to report, as the newest
+    event's check leaves it; one that may be read but not written is compared with what is recorded. Any other
+    error stops the start: the check is never skipped silently."""
     if config.kind == "sqlite":
         insert = f"INSERT OR IGNORE INTO {TABLE} (name, value) VALUES (?, ?)"  # noqa: S608 - constant names
         select = f"SELECT value FROM {TABLE} WHERE name = ?"  # noqa: S608
@@ -82,8 +85,10 @@ def _record(config: StoreConfig, mine: str) -> str | None:
                 with contextlib.suppress(sqlite3.OperationalError), conn:
                     conn.execute(insert, (KEY_RECORD, mine))
                 row = conn.execute(select, (KEY_RECORD,)).fetchone()
-        except sqlite3.Error:
-            return None  # no table yet (an earlier release's upgrade), or no readable file
+        except sqlite3.OperationalError as error:
+            if "no such table" in str(error) or "unable to open" in str(error):
+                return None  # no table yet (an earlier release's upgrade), or no file
+            raise
     else:
         table = _pg_table(config)
         try:
@@ -98,8 +103,13 @@ def _record(config: StoreConfig, mine: str) -> str | None:
                 row = conn.execute(
                     sql.SQL("SELECT value FROM {} WHERE name = %s").format(table), (KEY_RECORD,)
                 ).fetchone()
-        except psycopg.Error:
-            return None  # no table yet, or the server unreachable
+        except (psycopg.errors.UndefinedTable, psycopg.OperationalError):
+            return None  # no table yet (an earlier release's upgrade), or the server unreachable
+        except psycopg.errors.InsufficientPrivilege as error:
+            raise StoreConfigError(
+                f"this database role may not read {TABLE}, where the store records its cipher key: grant it SELECT and "
+                f"INSERT on {TABLE} ({error})"
+            ) from None
     return str(row[0]) if row is not None else None
 
 

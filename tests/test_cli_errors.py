@@ -49,6 +49,9 @@ def test_a_read_only_store_is_said_to_be(monkeypatch: pytest.MonkeyPatch) -> Non
     assert said is not None
     assert said.startswith("the store sqlite:///var/tracker.db cannot be written")
     assert operator_message(RuntimeError("a fault")) is None  # keeps its traceback
+    # A fault of a statement is not the store being out of reach: it keeps its traceback too.
+    assert operator_message(sqlite3.OperationalError("no such column: nope")) is None
+    assert operator_message(sqlite3.OperationalError("unable to open database file")) is not None
 
 
 def test_a_refusal_of_the_domain_is_said_in_its_words(sqlite_url: str) -> None:

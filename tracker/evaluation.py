@@ -7,7 +7,7 @@ to it."""
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -61,6 +61,10 @@ def number_visits(state: dict[str, Any]) -> None:
         assessment["stage_seq"] = begun[-1] if begun else (of_stage[0] if of_stage else state["stage_seq"])
 
 
+# The earliest time zone's offset from UTC (UTC−12): where today began last.
+EARLIEST_UTC_OFFSET = timedelta(hours=12)
+
+
 def assignment_fields(
     innovation: InnovationState,
     *,
@@ -68,10 +72,11 @@ def assignment_fields(
     evaluator_organisation_id: UUID | None,
     due_on: date | str | None = None,
     ecosystem_members: frozenset[UUID] = frozenset(),
-    today: date | None = None,
+    at: datetime | None = None,
 ) -> dict[str, Any]:
-    """The fields of an assignment at the current stage, or the rule that refuses it. A due date is not before
-    `today` (the day the assignment is made): an assignment due already would be overdue from the start."""
+    """The fields of an assignment made at `at`, at the current stage, or the rule that refuses it. A due date is not
+    before the day the assignment is made, as the earliest time zone counts it (a manager west of UTC may give their
+    own today in their evening): an assignment due already would be overdue from the start."""
     check_accepts(innovation.status, "assign_evaluator")
     check_no_conflict_of_interest(
         evaluator_organisation_id,
@@ -85,6 +90,7 @@ def assignment_fields(
             f"evaluator {evaluator_id} is already assigned at stage {innovation.stage}", rule="assignment.duplicate"
         )
     due = day(due_on, "due_on", required=False)
+    today = (at - EARLIEST_UTC_OFFSET).date() if at is not None else None
     if due is not None and today is not None and due < today:
         raise InvalidDateError("due_on", f"must not be before today ({today.isoformat()})", rule="validation.date.past")
     return {

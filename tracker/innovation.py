@@ -299,7 +299,7 @@ class Innovation(TrackerAggregate, InnovationState):
 
     def assign_evaluator(self, ctx: Context, **assignment: Any) -> None:
         """Assign an evaluator at the current stage (evaluator_id, evaluator_organisation_id, due_on, members)."""
-        self._record(self.EvaluatorAssigned, ctx, **assignment_fields(self, today=ctx.at.date(), **assignment))
+        self._record(self.EvaluatorAssigned, ctx, **assignment_fields(self, at=ctx.at, **assignment))
 
     class EvaluatorAssigned(TrackerAggregate.Event):
         evaluator_id: str

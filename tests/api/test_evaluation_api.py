@@ -80,8 +80,9 @@ def test_an_assignment_is_not_due_before_the_day_it_is_made(env: Env) -> None:
     created = submit(env)["id"]
     evaluator = env.person_id(env.keys.evaluator)
     path = f"/api/v1/innovations/{created}/assignments"
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
-    late = env.post(path, env.keys.manager, json={"evaluator_id": evaluator, "due_on": yesterday})
+    # Two days back: before today in every time zone (yesterday is still today in some, in UTC's morning).
+    past = (date.today() - timedelta(days=2)).isoformat()
+    late = env.post(path, env.keys.manager, json={"evaluator_id": evaluator, "due_on": past})
     assert late.status_code == 422, late.json
     assert late.json["rule"] == "validation.date.past"
     assert list(late.json["errors"]) == ["due_on"]
