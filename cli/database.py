@@ -9,10 +9,10 @@ import click
 from bootstrap import upgrade_database
 from cli.common import configuration_errors
 from runtime.settings import Settings
-from runtime.workers import AcknowledgedMark, serving
+from runtime.workers import AcknowledgedMark
 from storage import backup
 from storage.config import StoreConfig
-from storage.locks import sqlite_writer_lock
+from storage.locks import StoreOpen, sqlite_writer_lock
 
 
 @click.group("db")
@@ -49,12 +49,15 @@ def db_restore(source: str) -> None:
     Through SQLite, never by copying the file: a copy over the store leaves its write-ahead log beside it, which
     SQLite then applies to the copy."""
     path = _sqlite_path("restore", "pg_restore")
-    if serving(path):
-        raise click.ClickException(f"a web process serves {path}: stop it (and every `tracker` command) first")
-    with configuration_errors(), sqlite_writer_lock(path):
-        position = backup.restore(source, path)
-        # Reads wait for the highest write any process acknowledged: none beyond the restored log's end.
-        AcknowledgedMark(path).clamp(position)
+    with StoreOpen(path).alone() as alone:
+        if not alone:
+            raise click.ClickException(
+                f"a process has {path} open (a web worker, or a `tracker` command): stop them all first"
+            )
+        with configuration_errors(), sqlite_writer_lock(path):
+            position = backup.restore(source, path)
+            # Reads wait for the highest write any process acknowledged: none beyond the restored log's end.
+            AcknowledgedMark(path).clamp(position)
     click.echo(f"restored {path} from {source}: the log up to position {position}")
     click.echo("next: `tracker db upgrade`, then `tracker audit verify --position N --hash H` against a head published")
     click.echo("before the backup was taken (docs/operations.md, Backups)")

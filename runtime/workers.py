@@ -55,22 +55,6 @@ class AcknowledgedMark:
         return _POSITION.unpack(data)[0] if len(data) == _POSITION.size else 0
 
 
-def serving(database: str) -> bool:
-    """Whether a web process serves this SQLite file now: one of them holds `<database>-follower.lock` while it
-    runs (the others wait for it)."""
-    try:
-        fd = os.open(f"{database}-follower.lock", os.O_RDWR)
-    except FileNotFoundError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return True
-    finally:
-        os.close(fd)  # and with it the lock, where this took it
-    return False
-
-
 class Follower:
     """Runs `start` once this process holds `<database>-follower.lock`: at once if no other process holds it, else as
     soon as it is free (looked for every FOLLOWER_RETRY_SECONDS, in a daemon thread)."""

@@ -109,3 +109,39 @@ def sqlite_writer_lock(path: str) -> WriterLock:
     key = path if path == ":memory:" else str(Path(path).resolve())
     with _SQLITE_WRITERS_GUARD:
         return _SQLITE_WRITERS.setdefault(key, WriterLock(key))
+
+
+class StoreOpen:
+    """`<database>-open.lock`: every process that has the SQLite store open (a web worker, a `tracker` command) holds
+    it shared for as long as it has; a restore takes it exclusive, so it refuses while any process has the store
+    open, and keeps any from opening it until it is done."""
+
+    def __init__(self, database: str) -> None:
+        self.path = f"{database}-open.lock"
+        self._fd: int | None = None
+
+    def hold(self) -> None:
+        """Hold it shared (waiting while a restore runs)."""
+        if self._fd is None:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            self._fd = fd
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    @contextmanager
+    def alone(self) -> Iterator[bool]:
+        """Hold it exclusive for the block, if no process has the store open: yields whether it could."""
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)

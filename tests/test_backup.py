@@ -4,8 +4,6 @@ beside it; refused while a web process serves the store, and for a file that is 
 
 from __future__ import annotations
 
-import fcntl
-import os
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -15,6 +13,7 @@ from click.testing import CliRunner, Result
 from bootstrap import build_services
 from cli.main import main
 from runtime.settings import Settings
+from storage.locks import StoreOpen
 from tests.api.conftest import make_env, submit
 
 
@@ -47,15 +46,15 @@ def test_a_restore_brings_back_the_backup_whole_and_verifiable(sqlite_url: str, 
     # whatever file it finds, so a backup copied over the store with `cp` is corrupted or rolled forward again.
     Path(f"{path}-wal").write_bytes(log)
 
-    # While a web process serves the store (it holds the follower lock), nothing is restored.
-    fd = os.open(f"{path}-follower.lock", os.O_RDWR | os.O_CREAT, 0o600)
-    fcntl.flock(fd, fcntl.LOCK_EX)
+    # While a process has the store open (as each web worker and `tracker` command holds it), nothing is restored.
+    holder = StoreOpen(str(Path(path).resolve()))
+    holder.hold()
     try:
         busy = tracker(sqlite_url, "db", "restore", backup_file)
     finally:
-        os.close(fd)
+        holder.release()
     assert busy.exit_code == 1
-    assert "a web process serves" in busy.output
+    assert "open (a web worker, or a `tracker` command)" in busy.output, busy.output
 
     restored = tracker(sqlite_url, "db", "restore", backup_file)
     assert restored.exit_code == 0, restored.output

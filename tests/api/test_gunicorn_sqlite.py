@@ -66,6 +66,17 @@ def test_a_sqlite_worker_reads_back_its_writes_and_exits_cleanly_on_sigterm(tmp_
             assert status == 200, found
             assert found["name"] == "Read back VET"
             assert int(headers["X-Projection-Position"]) >= position
+            # A restore is refused while the worker has the store open.
+            busy = subprocess.run(  # noqa: S603 - our own command
+                [sys.executable, "-m", "cli", "db", "restore", str(tmp_path / "tracker.db")],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
+            assert busy.returncode == 1
+            assert "open (a web worker, or a `tracker` command)" in busy.stderr, busy.stderr
         finally:
             web.send_signal(signal.SIGTERM)
             exit_code = web.wait(timeout=20)
