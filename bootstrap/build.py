@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 from eventsourcing.persistence import ApplicationRecorder
 from sqlalchemy import Engine
@@ -23,7 +22,6 @@ from runtime.services import Services
 from runtime.settings import Settings
 from storage.application import check_stored_events_readable, open_application
 from storage.config import StoreConfig
-from storage.locks import StoreOpen
 from storage.schema import create_event_tables
 from storage.store_key import check_store_key
 from tracker.application import TrackerApplication
@@ -74,11 +72,6 @@ def build_read_model(settings: Settings, app: TrackerApplication) -> ReadModel:
 
 
 def build_services(settings: Settings) -> Services:
-    config = StoreConfig.from_url(settings.database_url)
-    store_open = None
-    if config.kind == "sqlite" and config.path and config.path != ":memory:":
-        store_open = StoreOpen(str(Path(config.path).resolve()))
-        store_open.hold()  # before anything is read: a restore under way is waited for
     app = build_application(settings)
     read_model = build_read_model(settings, app)
     people = PeopleStore(read_model.reader, read_model.writer)
@@ -90,7 +83,6 @@ def build_services(settings: Settings) -> Services:
         people=people,
         signin=SignIn(people, on_invite=invitation_email),
         outbox=build_outbox(settings, app),
-        store_open=store_open,
     )
 
 

@@ -15,7 +15,6 @@ from runtime.log_watch import LogWatch
 from runtime.settings import Settings
 from runtime.workers import AcknowledgedMark, Follower
 from storage.config import StoreConfig
-from storage.locks import StoreOpen
 from tracker.application import TrackerApplication
 
 
@@ -40,8 +39,6 @@ class Services:
     # writes have gone (runtime.workers).
     follower: Follower | None = None
     mark: AcknowledgedMark | None = None
-    # On a SQLite file: held while this process has it open, so that no restore replaces it meanwhile.
-    store_open: StoreOpen | None = None
 
     def __post_init__(self) -> None:
         self.waiters = threading.BoundedSemaphore(self.settings.read_waiters)
@@ -99,5 +96,3 @@ class Services:
             self.follower.stop()  # after the threads it started: another process may follow from here
         self.read_model.close()
         self.app.close()
-        if self.store_open is not None:
-            self.store_open.release()

@@ -6,6 +6,7 @@ import zlib
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -14,7 +15,7 @@ from eventsourcing.utils import Environment, EnvType
 
 from storage.config import StoreConfig, StoreConfigError, cipher_env
 from storage.group_commit import GroupCommit
-from storage.locks import sqlite_writer_lock
+from storage.locks import StoreOpen, sqlite_writer_lock
 from storage.positions import event_positions
 from storage.postgres import HoldingDatastore
 from tracker.application import A, TrackerApplication, utc_now
@@ -35,7 +36,18 @@ class StoredTrackerApplication(TrackerApplication):
         clock: Callable[[], datetime] = utc_now,
         group_commit: bool = False,
     ) -> None:
-        super().__init__(env, clock=clock)
+        # A process with a SQLite store open says so for as long as it has (storage.locks.StoreOpen): a restore is
+        # refused meanwhile, and one under way is waited for before the file is opened.
+        given = env or {}
+        opened = given.get("SQLITE_DBNAME") if given.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite" else None
+        self._store_open = StoreOpen(str(Path(opened).resolve())) if opened and opened != ":memory:" else None
+        if self._store_open is not None:
+            self._store_open.hold()
+        try:
+            super().__init__(env, clock=clock)
+        except BaseException:
+            self.release_store()
+            raise
         path = self.env.get("SQLITE_DBNAME") if self.env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite" else None
         self._writer_lock: AbstractContextManager[Any] = sqlite_writer_lock(path) if path else nullcontext()
         datastore = getattr(self.factory, "datastore", None)
@@ -44,6 +56,14 @@ class StoredTrackerApplication(TrackerApplication):
         if group_commit:
             self.group_commit = GroupCommit(self.recorder.insert_events, self._writer_lock)
             self.events.recorder = _GroupCommitted(self.recorder, self.group_commit)  # type: ignore[assignment]
+
+    def close(self) -> None:
+        super().close()
+        self.release_store()
+
+    def release_store(self) -> None:
+        if self._store_open is not None:
+            self._store_open.release()
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         if self.group_commit is not None:

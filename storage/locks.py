@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -118,19 +119,19 @@ class StoreOpen:
 
     def __init__(self, database: str) -> None:
         self.path = f"{database}-open.lock"
-        self._fd: int | None = None
+        self._held: weakref.finalize | None = None
 
     def hold(self) -> None:
-        """Hold it shared (waiting while a restore runs)."""
-        if self._fd is None:
+        """Hold it shared (waiting while a restore runs), until released or until this object is collected."""
+        if self._held is None:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
             fcntl.flock(fd, fcntl.LOCK_SH)
-            self._fd = fd
+            self._held = weakref.finalize(self, os.close, fd)
 
     def release(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        if self._held is not None:
+            self._held()
+            self._held = None
 
     @contextmanager
     def alone(self) -> Iterator[bool]:
