@@ -138,8 +138,17 @@ def projections_rebuild(force: bool) -> None:
         settings = Settings.from_env()
     with open_event_log(settings) as (recorder, engine):
         checked = audit_chain.verify(recorder, engine)
+        with engine.connect() as conn:
+            chained = audit_chain.head(conn).position
+        logged = recorder.max_notification_id() or 0
     if not checked.ok:
         click.echo(f"the stored events do not match the audit chain: {checked.detail}", err=True)
+        if chained > logged:
+            click.echo(
+                f"the chain reaches position {chained} and the log ends at {logged}: were the events restored from "
+                "an older backup than the rest of the database? Restore the whole database from one backup",
+                err=True,
+            )
         if not force:
             raise click.ClickException(
                 "not rebuilding: a rebuild would make the audit chain anew from the events as they are. Find out "

@@ -311,15 +311,18 @@ class InnovationForm(FlaskForm):  # type: ignore[misc]
 
 
 class SubmissionForm(InnovationForm):
-    """A new innovation: its details, and the ecosystem it is piloted in, among those its organisation is a member
-    of (the choices are set per organisation; the domain checks the membership again)."""
+    """A new innovation: its details, and the ecosystem it is piloted in. The page offers those its organisation is
+    a member of; whether it may be placed in the one sent is the domain's rule (Ecosystem.check_may_hold)."""
 
     ecosystem_id = SelectField(_l("Ecosystem (optional)"), validate_choice=False)
 
     def validate_ecosystem_id(self, field: SelectField) -> None:
         # Left out (the page offers no ecosystem where the organisation is in none) is the same as none chosen.
-        if field.data and field.data not in {choice.value for choice in field.choices or []}:
-            raise StopValidation(_l("Choose one of the ecosystems listed."))
+        if field.data:
+            try:
+                UUID(field.data)
+            except ValueError:
+                raise StopValidation(_l("Choose one of the ecosystems listed.")) from None
 
     def placement(self) -> dict[str, object]:
         """The submission's ecosystem, where one is chosen."""

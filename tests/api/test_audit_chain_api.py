@@ -111,6 +111,19 @@ def test_a_rebuild_refuses_to_make_the_chain_anew_over_altered_events_unless_for
     assert cli(store_env, "verify").exit_code == 0  # what --force warns of: only a published head shows it now
 
 
+def test_a_rebuild_over_a_log_shorter_than_its_chain_says_so(store_env: Env) -> None:
+    """The events restored from an older backup than the read model: the chain reaches beyond the log's end."""
+    submit(store_env)
+    services = store_env.app.extensions["tracker"]
+    services.read_model.catch_up()  # the chain reaches the log's end
+    env = {"TRACKER_DATABASE_URL": url_of(store_env)}
+    last = services.app.current_position()
+    Tamper(url_of(store_env)).delete(last)
+    refused = CliRunner().invoke(main, ["projections", "rebuild"], env=env)
+    assert refused.exit_code == 1
+    assert f"the chain reaches position {last} and the log ends at {last - 1}" in refused.output
+
+
 def test_head_recorded_before_more_writes_still_verifies_later(store_env: Env) -> None:
     recorded = head(store_env)
     for _ in range(3):

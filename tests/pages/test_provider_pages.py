@@ -77,7 +77,10 @@ def test_a_provider_places_a_submission_in_an_ecosystem_of_its_organisation(page
     vision = str(pages.world.ecosystem)
     foreign = post(site, "/innovations/new", title="T", summary="S", themes="x", ecosystem_id=vision)
     assert foreign.status_code == 422
-    assert "Choose one of the ecosystems listed." in foreign.get_data(as_text=True)
+    assert "The innovation&#39;s organisation is not a member of this ecosystem." in foreign.get_data(as_text=True)
+    garbled = post(site, "/innovations/new", title="T", summary="S", themes="x", ecosystem_id="VISION")
+    assert garbled.status_code == 422
+    assert "Choose one of the ecosystems listed." in garbled.get_data(as_text=True)
     assert pages.services.app.current_position() == before
     assert pages.services.app.get_innovation(submitted(pages, site)).ecosystem_id is None
 
