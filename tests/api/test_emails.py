@@ -73,6 +73,19 @@ def person(env: Env, role: str, email: str, locale: str = "en", organisation: An
     )
 
 
+def hold(env: Env, innovation_id: str, rationale: str) -> None:
+    """The manager puts the innovation on hold (a gate decision, with its ETag)."""
+    path = f"/api/v1/innovations/{innovation_id}"
+    etag = env.get(path, env.keys.manager).headers["ETag"]
+    decided = env.post(
+        f"{path}/decisions",
+        env.keys.manager,
+        json={"decision": "hold", "rationale": rationale},
+        headers={"If-Match": etag},
+    )
+    assert decided.status_code == 200, decided.json
+
+
 def test_an_assigned_evaluator_is_written_to_in_their_language(mail_env: Env, mailbox: Mailbox) -> None:
     env = mail_env
     vaida = person(env, "evaluator", "vaida@example.org", "lt", env.world.eval_org_b)
@@ -102,14 +115,7 @@ def test_a_gate_decision_goes_to_the_owning_organisations_providers(mail_env: En
     owner = person(env, "provider", "owner@example.org", "it", env.world.owner)
     other = person(env, "provider", "other@example.org", "en", env.world.eval_org_c)
     created = submit(env, title="Badge aperti")
-    etag = env.get(f"/api/v1/innovations/{created['id']}", env.keys.manager).headers["ETag"]
-    decided = env.post(
-        f"/api/v1/innovations/{created['id']}/decisions",
-        env.keys.manager,
-        json={"decision": "hold", "rationale": "Aspettiamo i dati."},
-        headers={"If-Match": etag},
-    )
-    assert decided.status_code == 200, decided.json
+    hold(env, created["id"], "Aspettiamo i dati.")
     outbox_of(env).run_once()
     to = [m["To"] for m in mailbox.messages]
     assert "owner@example.org" in to
@@ -221,14 +227,7 @@ def test_an_e_mail_that_waited_goes_only_to_whom_it_is_still_for(sqlite_mail: En
     )
     outbox.derivation.catch_up()
     assert env.delete(f"{path}/assignments/{evaluator.id}", env.keys.manager).status_code in (200, 204)
-    etag = env.get(path, env.keys.manager).headers["ETag"]
-    held = env.post(
-        f"{path}/decisions",
-        env.keys.manager,
-        json={"decision": "hold", "rationale": "Wait"},
-        headers={"If-Match": etag},
-    )
-    assert held.status_code == 200, held.json
+    hold(env, created["id"], "Wait")
     outbox.derivation.catch_up()
     moved = env.patch(f"/api/v1/people/{mover.id}", env.keys.admin, json={"organisation_id": str(env.world.eval_org_c)})
     assert moved.status_code == 200, moved.json
