@@ -297,7 +297,9 @@ def run(options: Options) -> Report:
             "TRACKER_INLINE_PROJECTIONS": "0",
             "TRACKER_LOG_LEVEL": "WARNING",
             "TRACKER_WEBHOOKS_ALLOW_PRIVATE": "1",
+            # Claims of a killed outbox worker lapse soon; the receiver on loopback answers within the send timeout.
             "TRACKER_OUTBOX_LEASE_SECONDS": "15",
+            "TRACKER_OUTBOX_SEND_TIMEOUT": "2",
         }
         projection = WorkerProcess(env, report.logs, ("projections", "run", "--idle-wait", "0.5"), "projection-worker")
         outbox = WorkerProcess(env, report.logs, ("outbox", "run"), "outbox-worker")
