@@ -98,13 +98,13 @@ def operator_message(error: BaseException) -> str | None:
 
 
 def _unreachable(error: BaseException | None) -> bool:
-    """A connection that could not be made: PostgreSQL's connection errors (SQLSTATE class 08, or none at all where
-    no server answered), a pool that got no connection, a SQLite file that cannot be opened. Not a fault of a
-    statement, which keeps its traceback."""
+    """A connection that could not be made: PostgreSQL's connection errors (SQLSTATE class 08, a role refused (28) or
+    no such database (3D), or none at all where no server answered), a pool that got no connection, a SQLite file
+    that cannot be opened. Not a fault of a statement, which keeps its traceback."""
     from eventsourcing.persistence import InterfaceError, OperationalError
 
     if isinstance(error, psycopg.OperationalError):
-        return error.sqlstate is None or error.sqlstate.startswith("08")
+        return error.sqlstate is None or error.sqlstate[:2] in ("08", "28", "3D")
     if isinstance(error, sqlite3.OperationalError):
         return "unable to open" in str(error)
     if isinstance(error, (OperationalError, InterfaceError)):

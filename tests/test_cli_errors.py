@@ -35,9 +35,13 @@ def test_a_store_not_set_up_says_to_upgrade(tmp_path: Path) -> None:
         assert "run `tracker db upgrade` first" in said(tracker(env, *command)), command
 
 
-def test_an_unreachable_store_is_said_to_be(tmp_path: Path) -> None:
-    env = {"TRACKER_DATABASE_URL": "postgresql://postgres:secret@127.0.0.1:1/nowhere"}
-    output = said(tracker(env, "people", "list"))
+@pytest.mark.parametrize(
+    "url",
+    ["postgresql://postgres:secret@127.0.0.1:1/nowhere", "postgresql://postgres:secret@127.0.0.1:5432/no_such_db"],
+    ids=["no-server", "no-database"],
+)
+def test_an_unreachable_store_is_said_to_be(url: str) -> None:
+    output = said(tracker({"TRACKER_DATABASE_URL": url}, "people", "list"))
     assert "cannot be reached" in output
     assert "secret" not in output
 
