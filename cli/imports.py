@@ -23,8 +23,10 @@ def _run_import(kind: str, file: str, filters: tuple[str, ...] = ()) -> None:
     path = Path(file)
     with open_services() as services:
         actor = Actor("importer:cli", "importer")
-        total = 1000 if kind == "erasmus" else _count_records(path)
-        progress = Progress(total, f"importing {path.name}")
+        # An Erasmus+ export is streamed, its rows not counted first: its progress is the share of the file read.
+        total = 100 if kind == "erasmus" else _count_records(path)
+        unit = " (% of the file read)" if kind == "erasmus" else ""
+        progress = Progress(total, f"importing {path.name}{unit}")
         try:
             parsed = [RowFilter.parse(f) for f in filters]
         except ValueError as exc:
