@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 
 from eventsourcing.persistence import ApplicationRecorder
 from sqlalchemy import Engine
@@ -22,6 +23,7 @@ from runtime.services import Services
 from runtime.settings import Settings
 from storage.application import check_stored_events_readable, open_application
 from storage.config import StoreConfig
+from storage.locks import StoreOpen
 from storage.schema import create_event_tables
 from storage.store_key import check_store_key
 from tracker.application import TrackerApplication
@@ -41,10 +43,22 @@ def upgrade_database(settings: Settings) -> None:
     """Create the event tables and migrate the read model, once, before any worker starts.
 
     What a rebuild that stopped part way left undone is finished before the migrations, which may change the
-    indexes it dropped."""
-    create_event_tables(settings.database_url)
-    migrate.finish_stopped_rebuild(settings.database_url)
-    migrate.upgrade(settings.database_url)
+    indexes it dropped. On SQLite the upgrade holds the store open throughout, as every process does, so that no
+    restore replaces the file under it. An upgrade given TRACKER_CIPHER_KEY records it as the store's key, where
+    none is recorded yet (storage.store_key)."""
+    config = StoreConfig.from_url(settings.database_url)
+    holder = StoreOpen(str(Path(config.path).resolve())) if config.kind == "sqlite" and config.path else None
+    if holder is not None and config.path != ":memory:":
+        holder.hold()
+    try:
+        create_event_tables(settings.database_url)
+        if settings.cipher_key is not None:
+            check_store_key(config, settings.cipher_key)
+        migrate.finish_stopped_rebuild(settings.database_url)
+        migrate.upgrade(settings.database_url)
+    finally:
+        if holder is not None:
+            holder.release()
 
 
 def build_application(settings: Settings) -> TrackerApplication:

@@ -15,11 +15,12 @@ from storage.config import StoreConfigError
 
 @contextmanager
 def configuration_errors() -> Iterator[None]:
-    """A setting that cannot work (a malformed URL or cipher key) is a usage error, shown without a traceback."""
+    """A setting or a store that cannot work (a malformed URL or cipher key, a key that is not the store's) is said in
+    one line, without a traceback, with exit status 1."""
     try:
         yield
     except StoreConfigError as error:
-        raise click.UsageError(str(error)) from error
+        raise click.ClickException(f"configuration: {error}") from error
 
 
 @contextmanager

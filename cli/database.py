@@ -49,16 +49,18 @@ def db_restore(source: str) -> None:
     Through SQLite, never by copying the file: a copy over the store leaves its write-ahead log beside it, which
     SQLite then applies to the copy."""
     path = _sqlite_path("restore", "pg_restore")
-    with StoreOpen(path).alone() as alone:
+    with configuration_errors(), StoreOpen(path).alone() as alone:
         if not alone:
             raise click.ClickException(
                 f"a process has {path} open (a web worker, or a `tracker` command): stop them all first"
             )
-        with configuration_errors(), sqlite_writer_lock(path):
-            position = backup.restore(source, path)
+        with sqlite_writer_lock(path):
+            position, kept = backup.restore(source, path)
             # Reads wait for the highest write any process acknowledged: none beyond the restored log's end.
             AcknowledgedMark(path).clamp(position)
     click.echo(f"restored {path} from {source}: the log up to position {position}")
+    if kept is not None:
+        click.echo(f"the store as it was before is kept in {kept}; remove it once the restore is checked")
     click.echo("next: `tracker db upgrade`, then `tracker audit verify --position N --hash H` against a head published")
     click.echo("before the backup was taken (docs/operations.md, Backups)")
 

@@ -12,6 +12,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
+from storage.config import StoreConfigError
+
 _SQLITE_WRITERS: dict[str, WriterLock] = {}
 _SQLITE_WRITERS_GUARD = threading.Lock()
 
@@ -122,9 +124,17 @@ class StoreOpen:
         self._held: weakref.finalize | None = None
 
     def hold(self) -> None:
-        """Hold it shared (waiting while a restore runs), until released or until this object is collected."""
+        """Hold it shared (waiting while a restore runs), until released or until this object is collected. In a
+        folder this process may not write, where the file cannot be made, nothing is held: no restore can write
+        there either."""
         if self._held is None:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:
+                try:
+                    fd = os.open(self.path, os.O_RDONLY)
+                except OSError:
+                    return
             fcntl.flock(fd, fcntl.LOCK_SH)
             self._held = weakref.finalize(self, os.close, fd)
 
@@ -135,8 +145,13 @@ class StoreOpen:
 
     @contextmanager
     def alone(self) -> Iterator[bool]:
-        """Hold it exclusive for the block, if no process has the store open: yields whether it could."""
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        """Hold it exclusive for the block, if no process has the store open: yields whether it could. The store's
+        folder is made where there is none (a restore onto a new machine)."""
+        try:
+            Path(self.path).parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as error:
+            raise StoreConfigError(f"cannot lock {self.path}: {error.strerror}") from None
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

@@ -60,14 +60,13 @@ def check_store_key(config: StoreConfig, cipher_key: str | None) -> None:
         return
     if recorded == PLAINTEXT:
         raise StoreConfigError(
-            "this store's events are written without encryption, so TRACKER_CIPHER_KEY must not be set: "
-            "a plaintext store cannot be encrypted in place (docs/operations.md, Encryption keys)"
+            "this store is kept without encryption (the first process to open it had no TRACKER_CIPHER_KEY), so "
+            "TRACKER_CIPHER_KEY must not be set: a store cannot be encrypted in place. One that holds no events yet "
+            "can be made afresh: remove it, then run `tracker db upgrade` with the key (docs/operations.md)"
         )
     if cipher_key is None:
-        raise StoreConfigError(
-            "this store's events are written encrypted, so set TRACKER_CIPHER_KEY to the key they were written with"
-        )
-    raise StoreConfigError("this TRACKER_CIPHER_KEY is not the key the store's events were written with")
+        raise StoreConfigError("this store is kept encrypted: set TRACKER_CIPHER_KEY to its key")
+    raise StoreConfigError("this TRACKER_CIPHER_KEY is not the store's key")
 
 
 def _record(config: StoreConfig, mine: str) -> str | None:

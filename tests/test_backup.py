@@ -33,7 +33,8 @@ def test_a_restore_brings_back_the_backup_whole_and_verifiable(sqlite_url: str, 
         assert f"up to position {kept}" in taken.output
         head = tracker(sqlite_url, "audit", "head").output.split()
         submit(env, title="After the backup")
-        assert services.app.current_position() > kept
+        latest = services.app.current_position()
+        assert latest > kept
         again = tracker(sqlite_url, "db", "backup", backup_file)
         assert again.exit_code != 0
         assert "exists already" in again.output
@@ -58,7 +59,14 @@ def test_a_restore_brings_back_the_backup_whole_and_verifiable(sqlite_url: str, 
 
     restored = tracker(sqlite_url, "db", "restore", backup_file)
     assert restored.exit_code == 0, restored.output
+    beside = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith("backup.db"))
+    assert beside == ["backup.db"]  # no write-ahead files left beside the backup
     assert f"up to position {kept}" in restored.output
+    # The store as it was is kept beside it, whole: a restore of the wrong backup loses nothing.
+    before = next(Path(path).parent.glob("tracker.db.before-restore-*"))
+    assert str(before) in restored.output
+    with closing(sqlite3.connect(before)) as conn:
+        assert conn.execute("SELECT MAX(rowid) FROM stored_events").fetchone() == (latest,)
     with closing(sqlite3.connect(path)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
     assert tracker(sqlite_url, "db", "upgrade").exit_code == 0
@@ -84,9 +92,16 @@ def test_a_file_that_is_not_a_tracker_store_is_refused_and_changes_nothing(sqlit
     stranger = tmp_path / "notes.db"
     with closing(sqlite3.connect(stranger)) as conn, conn:
         conn.execute("CREATE TABLE notes (body TEXT)")
+    # Another program on the same event-sourcing library: an events table, and none of the tracker's own.
+    lookalike = tmp_path / "other.db"
+    with closing(sqlite3.connect(lookalike)) as conn, conn:
+        conn.execute(
+            "CREATE TABLE stored_events (originator_id TEXT, originator_version INTEGER, topic TEXT, state BLOB)"
+        )
+        conn.execute("INSERT INTO stored_events VALUES ('x', 1, 't', x'00')")
     text = tmp_path / "notes.txt"
     text.write_text("not a database at all " * 100)
-    for source in (stranger, text):
+    for source in (stranger, lookalike, text):
         refused = tracker(sqlite_url, "db", "restore", str(source))
         assert refused.exit_code != 0
         assert "is not a tracker store" in refused.output, refused.output

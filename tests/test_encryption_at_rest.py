@@ -147,7 +147,7 @@ def test_on_an_empty_store_the_first_process_decides_and_no_other_writes_beside_
     plain = build_application(Settings(database_url=url))
     try:
         assert plain.current_position() in (0, None)
-        with pytest.raises(StoreConfigError, match="written without encryption, so TRACKER_CIPHER_KEY must not"):
+        with pytest.raises(StoreConfigError, match=r"kept without encryption .* so TRACKER_CIPHER_KEY must not"):
             build_application(Settings(database_url=url, cipher_key=KEY))
     finally:
         plain.close()
@@ -155,11 +155,10 @@ def test_on_an_empty_store_the_first_process_decides_and_no_other_writes_beside_
 
 def test_a_store_first_opened_with_a_key_takes_only_that_key(empty_sqlite_url: str) -> None:
     settings = Settings(database_url=empty_sqlite_url, cipher_key=KEY)
-    upgrade_database(settings)
-    build_application(settings).close()
-    with pytest.raises(StoreConfigError, match="written encrypted, so set TRACKER_CIPHER_KEY"):
+    upgrade_database(settings)  # an upgrade given the key records it: a command without it is refused from now on
+    with pytest.raises(StoreConfigError, match="kept encrypted: set TRACKER_CIPHER_KEY"):
         build_application(Settings(database_url=empty_sqlite_url))
-    with pytest.raises(StoreConfigError, match="not the key the store's events were written with"):
+    with pytest.raises(StoreConfigError, match="is not the store's key"):
         build_application(Settings(database_url=empty_sqlite_url, cipher_key=AESCipher.create_key(32)))
     build_application(settings).close()
     path = StoreConfig.from_url(empty_sqlite_url).path
@@ -179,7 +178,7 @@ def test_a_store_upgraded_by_an_earlier_release_is_checked_by_its_newest_event_a
     build_application(Settings(database_url=sqlite_url, cipher_key=KEY)).close()  # empty: nothing to tell
     upgrade_database(Settings(database_url=sqlite_url))  # makes the table; the next process to start records
     build_application(Settings(database_url=sqlite_url, cipher_key=KEY)).close()
-    with pytest.raises(StoreConfigError, match="written encrypted"):
+    with pytest.raises(StoreConfigError, match="kept encrypted"):
         build_application(Settings(database_url=sqlite_url))
 
 
