@@ -9,16 +9,28 @@ import tempfile
 import threading
 import time
 
-from runtime.settings import number_setting
+from runtime.settings import Settings, number_setting
 from storage.config import DEFAULT_DATABASE_URL, StoreConfig
 
 
 def _whole(name: str, default: str) -> int:
-    """A whole-number setting; a malformed one stops gunicorn with a message naming it, not a traceback."""
+    """A whole-number setting of gunicorn's, at least 1; a malformed one stops gunicorn with a message naming it,
+    not a traceback."""
     try:
-        return int(number_setting(os.environ, name, default, int))
+        value = int(number_setting(os.environ, name, default, int))
     except ValueError as error:
         raise SystemExit(str(error)) from None
+    if value < 1:
+        raise SystemExit(f"{name} must be 1 or more, not {value}")
+    return value
+
+
+# Every setting is read here first, in the master: a malformed one stops gunicorn with its message, before each
+# worker would meet it with a traceback.
+try:
+    Settings.from_env()
+except ValueError as _error:
+    raise SystemExit(f"configuration: {_error}") from None
 
 
 _config = StoreConfig.from_url(os.environ.get("TRACKER_DATABASE_URL", DEFAULT_DATABASE_URL))

@@ -20,6 +20,8 @@ AUTH_FAILURE_LIMIT = "20/minute"
 TRUSTED_HOSTS = ("localhost", "127.0.0.1", "::1")
 _OFF = ("", "0", "off", "no", "false")
 _ON = ("1", "on", "yes", "true")
+# A claim longer than this would leave a send held by a dead worker for more than a day.
+MAX_LEASE_SECONDS = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -96,6 +98,8 @@ class Settings:
         if not 0 < self.outbox_send_timeout <= MAX_SEND_TIMEOUT:
             raise ValueError(f"TRACKER_OUTBOX_SEND_TIMEOUT must be above 0 and at most {MAX_SEND_TIMEOUT:g} seconds")
         least = least_lease(self.outbox_send_timeout).total_seconds()
+        if self.outbox_lease_seconds > MAX_LEASE_SECONDS:
+            raise ValueError(f"TRACKER_OUTBOX_LEASE_SECONDS must be at most {MAX_LEASE_SECONDS:g} (a day)")
         if self.outbox_lease_seconds < least:
             raise ValueError(
                 f"TRACKER_OUTBOX_LEASE_SECONDS must be at least {least:g} with a send timeout of "

@@ -8,6 +8,7 @@ import sqlite3
 from contextlib import closing
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner, Result
 
 from bootstrap import build_services
@@ -116,6 +117,28 @@ def test_a_backup_of_a_store_that_is_not_there_makes_nothing(tmp_path: Path) -> 
     assert f"{missing} is not a tracker store" in refused.output
     assert not missing.exists()
     assert not target.exists()
+
+
+def test_an_upgrade_holds_the_store_open_so_no_restore_runs_under_it(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bootstrap import upgrade_database
+    from projections import migrate
+
+    path = str(Path(sqlite_url[len("sqlite:///") :]).resolve())
+    seen: list[bool] = []
+    migrating = migrate.upgrade
+
+    def upgrade(url: str) -> None:
+        with StoreOpen(path).alone() as alone:  # what `tracker db restore` asks first
+            seen.append(alone)
+        migrating(url)
+
+    monkeypatch.setattr(migrate, "upgrade", upgrade)
+    upgrade_database(Settings(database_url=sqlite_url))
+    assert seen == [False]
+    with StoreOpen(path).alone() as alone:
+        assert alone  # and lets go when it is done
 
 
 def test_backup_and_restore_are_for_sqlite(postgres_url: str, tmp_path: Path) -> None:

@@ -73,20 +73,32 @@ def test_the_lease_leaves_room_for_the_longest_send_and_its_record() -> None:
         Settings.from_env(BASE | {"TRACKER_OUTBOX_LEASE_SECONDS": "11"})
     short = Settings.from_env(BASE | {"TRACKER_OUTBOX_LEASE_SECONDS": "14", "TRACKER_OUTBOX_SEND_TIMEOUT": "2"})
     assert (short.outbox_lease_seconds, short.outbox_send_timeout) == (14.0, 2.0)
+    for lease in ("1e14", "1e300", "90000"):
+        with pytest.raises(ValueError, match="TRACKER_OUTBOX_LEASE_SECONDS must be at most 86400"):
+            Settings.from_env(BASE | {"TRACKER_OUTBOX_LEASE_SECONDS": lease})
     for timeout in ("0", "-1", "61"):
         with pytest.raises(ValueError, match="TRACKER_OUTBOX_SEND_TIMEOUT must be above 0 and at most 60"):
             Settings.from_env(BASE | {"TRACKER_OUTBOX_SEND_TIMEOUT": timeout, "TRACKER_OUTBOX_LEASE_SECONDS": "500"})
 
 
-def test_gunicorn_stops_on_a_malformed_number_with_its_name_and_no_traceback() -> None:
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("TRACKER_WORKERS", "abc", "TRACKER_WORKERS must be a whole number, not 'abc'"),
+        ("TRACKER_WORKERS", "0", "TRACKER_WORKERS must be 1 or more, not 0"),
+        ("TRACKER_POOL_SIZE", "abc", "TRACKER_POOL_SIZE must be a whole number, not 'abc'"),
+        ("TRACKER_INLINE_PROJECTIONS", "maybe", "TRACKER_INLINE_PROJECTIONS must be 1 or 0"),
+    ],
+)
+def test_gunicorn_stops_on_a_malformed_setting_with_its_name_and_no_traceback(name: str, value: str, said: str) -> None:
     answer = subprocess.run(
         [sys.executable, "-m", "gunicorn", "-c", "gunicorn.conf.py", "--check-config", "wsgi:app"],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "TRACKER_WORKERS": "abc"},
+        env={"PATH": "/usr/bin:/bin", name: value},
         capture_output=True,
         text=True,
         timeout=60,
     )
     assert answer.returncode != 0
-    assert "TRACKER_WORKERS must be a whole number, not 'abc'" in answer.stderr
+    assert said in answer.stderr
     assert "Traceback" not in answer.stderr
