@@ -40,12 +40,18 @@ def audit_verify(position: int | None, expected_hash: str | None) -> None:
         raise click.UsageError("--hash needs the --position it was recorded at")
     with open_event_log(Settings.from_env()) as (recorder, engine):
         result = audit_chain.verify(recorder, engine, position=position, expected_hash=expected_hash)
+        logged = recorder.max_notification_id() or 0
     click.echo(f"position:           {result.position}")
     click.echo(f"hash:               {result.hash or '-'}")
     click.echo(f"expected hash:      {result.expected_hash or '-'}")
     click.echo(f"events checked:     {result.checked}")
     if result.ok:
         click.echo(f"ok: {result.detail}")
+        if position is None and result.position < logged:
+            click.echo(
+                f"the chain does not cover positions {result.position + 1} to {logged} of the log yet: the read model "
+                "is behind, or a rebuild did not finish (`tracker projections status`)"
+            )
         return
     if result.first_bad_position is not None:
         click.echo(f"first bad position: {result.first_bad_position}")

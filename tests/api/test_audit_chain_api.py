@@ -7,8 +7,10 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from sqlalchemy import delete
 
 from cli.main import main
+from projections import tables
 from tests.api.conftest import Env, make_env, submit
 from tests.tamper import TAMPERINGS, Tamper
 
@@ -122,6 +124,20 @@ def test_a_rebuild_over_a_log_shorter_than_its_chain_says_so(store_env: Env) -> 
     refused = CliRunner().invoke(main, ["projections", "rebuild"], env=env)
     assert refused.exit_code == 1
     assert f"the chain reaches position {last} and the log ends at {last - 1}" in refused.output
+
+
+def test_verify_says_what_the_chain_does_not_cover_yet(store_env: Env) -> None:
+    submit(store_env)
+    services = store_env.app.extensions["tracker"]
+    services.read_model.catch_up()
+    logged = services.app.current_position()
+    chained = logged - 2
+    # As a rebuild cut short leaves it: the chain stops before the log's end.
+    with services.read_model.writer.begin() as tx:
+        tx.execute(delete(tables.audit_chain).where(tables.audit_chain.c.position > chained))
+    done = cli(store_env, "verify")
+    assert done.exit_code == 0, done.output
+    assert f"does not cover positions {chained + 1} to {logged}" in done.output
 
 
 def test_head_recorded_before_more_writes_still_verifies_later(store_env: Env) -> None:
