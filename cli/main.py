@@ -93,8 +93,26 @@ def operator_message(error: BaseException) -> str | None:
     if "readonly database" in text or "read-only" in text:
         return f"the store {store} cannot be written: {first}"
     if _unreachable(error) or _unreachable(getattr(error, "orig", None)):
-        return f"the store {store} cannot be reached: {first}"
+        return f"the store {store} cannot be reached: {_why_unreachable() or first}"
     return None
+
+
+def _why_unreachable() -> str | None:
+    """What PostgreSQL says to one plain connection (a pool that got none says only that it got none): no such
+    database, a role refused, no server answering. None where it connects, or the store is not PostgreSQL."""
+    from storage.config import DEFAULT_DATABASE_URL, StoreConfig
+
+    try:
+        config = StoreConfig.from_url(os.environ.get("TRACKER_DATABASE_URL", DEFAULT_DATABASE_URL))
+        if config.kind != "postgresql":
+            return None
+        with config.connect(connect_timeout=2):
+            return None
+    except psycopg.Error as error:
+        said = str(error).strip()
+        return said.splitlines()[-1].strip() if said else None
+    except ValueError:
+        return None
 
 
 def _unreachable(error: BaseException | None) -> bool:

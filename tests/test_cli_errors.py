@@ -46,6 +46,14 @@ def test_an_unreachable_store_is_said_to_be(url: str) -> None:
     assert "secret" not in output
 
 
+@pytest.mark.postgres
+def test_a_database_that_is_not_there_is_named_as_such(postgres_url: str) -> None:
+    """The pool says only that it got no connection; the message says why, as PostgreSQL does."""
+    missing = postgres_url.split("?")[0].rsplit("/", 1)[0] + "/no_such_database_here"
+    output = said(tracker({"TRACKER_DATABASE_URL": missing}, "people", "list"))
+    assert 'database "no_such_database_here" does not exist' in output
+
+
 def test_a_read_only_store_is_said_to_be(monkeypatch: pytest.MonkeyPatch) -> None:
     """As SQLite says it of a file the process may not write (which root may, so it is not made here)."""
     monkeypatch.delenv("TRACKER_DATABASE_URL", raising=False)
