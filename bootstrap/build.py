@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 from eventsourcing.persistence import ApplicationRecorder
 from sqlalchemy import Engine
@@ -47,8 +46,8 @@ def upgrade_database(settings: Settings) -> None:
     restore replaces the file under it. An upgrade given TRACKER_CIPHER_KEY records it as the store's key, where
     none is recorded yet (storage.store_key)."""
     config = StoreConfig.from_url(settings.database_url)
-    holder = StoreOpen(str(Path(config.path).resolve())) if config.kind == "sqlite" and config.path else None
-    if holder is not None and config.path != ":memory:":
+    holder = StoreOpen(config.path) if config.kind == "sqlite" and config.path and config.path != ":memory:" else None
+    if holder is not None:
         holder.hold()
     try:
         create_event_tables(settings.database_url)

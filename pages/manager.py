@@ -17,15 +17,14 @@ from wtforms.fields.choices import SelectChoice
 from access import policy
 from pages.forms import AssignForm, DecisionForm, UnassignForm, refused_status
 from pages.loading import organisation_names, person_names
-from pages.refusals import not_accepted
 from pages.session import Page, caught_up, role_required, signed_in, wrote
 from pages.vocabulary import CRITERIA, DECISION_NAMES
-from pages.writing import changes_since, read_version
+from pages.writing import beside_field, changes_since, read_version
 from projections.queries.evaluation import open_loads, round_progress
 from projections.queries.innovations import InnovationFilter, list_innovations
 from tracker.errors import DomainError, NotFoundError, ValidationError, VersionConflictError
 from tracker.evaluation import assessed_this_round
-from tracker.gates import Requirement, decisions_open, gate_requirements
+from tracker.gates import Requirement, decisions_open, gate_requirements, recycle_targets
 from tracker.rules import has_conflict_of_interest
 from tracker.stages import STAGES, next_stage
 from web.services import services
@@ -119,7 +118,7 @@ def _page(inn: Any, status: int = 200, **forms: Any) -> Page:
         assessed=assessed,
         requirements=[(r, requirement_text(r)) for r in gate_requirements(inn)],
         next_stage=next_stage(inn.stage) if inn.stage != STAGES[-1] else None,
-        earlier_stages=STAGES[: STAGES.index(inn.stage)] if "recycle" in offered else [],
+        earlier_stages=recycle_targets(inn) if "recycle" in offered else [],
         decision_names=DECISION_NAMES,
         consolidated=inn.consolidated,
         **{k: v for k, v in forms.items() if k not in ("assign", "decision")},
@@ -152,11 +151,9 @@ def assign(innovation_id: UUID) -> Page:
             due_on=form.due_on.data,
         )
     except ValidationError as error:  # a field's value the domain refuses (a due date already past)
-        field = getattr(form, error.field, None)
-        if field is None:
-            return _page(inn, 422, assign=form, refused=refusal(error))
-        field.errors = [*field.errors, not_accepted(error)]
-        return _page(inn, 422, assign=form)
+        if beside_field(form, error):
+            return _page(inn, 422, assign=form)
+        return _page(inn, 422, assign=form, refused=refusal(error))
     except DomainError as error:
         return _page(inn, 409, assign=form, refused=refusal(error))
     wrote(receipt.position)

@@ -64,9 +64,7 @@ def write(
             form.version.data = str(inn.version)
         return render(stale=changes), 409
     except ValidationError as error:
-        field = getattr(form, error.field.split(".")[0], None)
-        if field is not None and hasattr(field, "errors"):
-            field.errors = [*field.errors, not_accepted(error)]
+        if beside_field(form, error):
             return render(), 422
         return render(refused=(refusal or refused)(error)), 422
     except DomainError as error:
@@ -79,3 +77,13 @@ def write(
 def page(template: str, **context: Any) -> Callable[..., str]:
     """A renderer for `write`: the template with its context and whatever `write` adds."""
     return lambda **extra: render_template(template, **context, **extra)
+
+
+def beside_field(form: FlaskForm, error: ValidationError) -> bool:
+    """Show the domain's refusal of a field's value beside that field of the form; False where the form has no
+    such field (the refusal is then the form's)."""
+    field = getattr(form, error.field.split(".")[0], None)
+    if field is None or not hasattr(field, "errors"):
+        return False
+    field.errors = [*field.errors, not_accepted(error)]
+    return True

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from contextlib import AbstractContextManager, nullcontext
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -38,9 +37,8 @@ class StoredTrackerApplication(TrackerApplication):
     ) -> None:
         # A process with a SQLite store open says so for as long as it has (storage.locks.StoreOpen): a restore is
         # refused meanwhile, and one under way is waited for before the file is opened.
-        given = env or {}
-        opened = given.get("SQLITE_DBNAME") if given.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite" else None
-        self._store_open = StoreOpen(str(Path(opened).resolve())) if opened and opened != ":memory:" else None
+        opened = _sqlite_file(env or {})
+        self._store_open = StoreOpen(opened) if opened and opened != ":memory:" else None
         if self._store_open is not None:
             self._store_open.hold()
         try:
@@ -48,7 +46,7 @@ class StoredTrackerApplication(TrackerApplication):
         except BaseException:
             self.release_store()
             raise
-        path = self.env.get("SQLITE_DBNAME") if self.env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite" else None
+        path = _sqlite_file(self.env)
         self._writer_lock: AbstractContextManager[Any] = sqlite_writer_lock(path) if path else nullcontext()
         datastore = getattr(self.factory, "datastore", None)
         self._holding: HoldingDatastore | None = datastore if isinstance(datastore, HoldingDatastore) else None
@@ -121,6 +119,11 @@ class _GroupCommitted:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._recorder, name)
+
+
+def _sqlite_file(env: Mapping[str, str]) -> str | None:
+    """The SQLite file an application's settings name, if they name one."""
+    return env.get("SQLITE_DBNAME") if env.get("PERSISTENCE_MODULE") == "eventsourcing.sqlite" else None
 
 
 def open_application(

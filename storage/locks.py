@@ -120,7 +120,8 @@ class StoreOpen:
     open, and keeps any from opening it until it is done."""
 
     def __init__(self, database: str) -> None:
-        self.path = f"{database}-open.lock"
+        # One file however the store's path is written (relative, absolute), as the writer lock's.
+        self.path = f"{Path(database).resolve()}-open.lock"
         self._held: weakref.finalize | None = None
 
     def hold(self) -> None:

@@ -134,6 +134,11 @@ def check_gate(innovation: Innovation) -> None:
             raise GateNotMetError(requirement.message, rule=requirement.rule)
 
 
+def recycle_targets(innovation: Innovation) -> list[str]:
+    """The stages a recycle may send the innovation back to: those before its own."""
+    return list(STAGES[: stage_index(innovation.stage)])
+
+
 def decision_event(innovation: Innovation, decision: str, to_stage: str | None) -> tuple[type[Any], dict[str, Any]]:
     """The event a gate decision records and its fields (besides the rationale), or the error that refuses it."""
     stage = innovation.stage
@@ -146,9 +151,9 @@ def decision_event(innovation: Innovation, decision: str, to_stage: str | None) 
     if decision == "resume":
         return innovation.Resumed, {"stage": stage}
     if decision == "recycle":
-        earlier = STAGES[: stage_index(stage)]
         if to_stage is None:
-            raise ValidationError("to_stage", f"name the earlier stage to go back to: one of {', '.join(earlier)}")
+            earlier = ", ".join(recycle_targets(innovation))
+            raise ValidationError("to_stage", f"name the earlier stage to go back to: one of {earlier}")
         target = choice(to_stage, "to_stage", STAGES)
         if stage_index(target) >= stage_index(stage):
             raise IllegalDecisionError(
