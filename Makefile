@@ -40,8 +40,9 @@ browser:
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium >/dev/null; \
 	}
 
+# Two test processes; one that runs out of tests takes some of the other's queue (a few tests run for seconds).
 test: install lint browser
-	$(BIN)/pytest -n 2
+	$(BIN)/pytest -n 2 --dist worksteal
 
 run: install
 	$(BIN)/tracker db upgrade

@@ -49,10 +49,13 @@ def _migrate(url: str, move: Callable[[Config, str], None], revision: str, *, fi
     try:
         with engine.begin() as conn:
             _hold_writers(conn)
-            config = alembic_config()
-            config.attributes["connection"] = conn
-            move(config, revision)
-            if finish and _at_head(conn, config):
+            # A schema already at this release's head needs nothing from Alembic, which would otherwise load and
+            # compile every migration script twice (each test's store and every `tracker db upgrade` at start-up).
+            if not (revision == "head" and _at_head(conn)):
+                config = alembic_config()
+                config.attributes["connection"] = conn
+                move(config, revision)
+            if finish and _at_head(conn):
                 deferred.finish_if_stopped(conn)
     finally:
         engine.dispose()
@@ -75,9 +78,9 @@ def _hold_writers(conn: Connection) -> None:
         conn.exec_driver_sql(f"LOCK TABLE {', '.join(held)} IN EXCLUSIVE MODE")
 
 
-def _at_head(conn: Connection, config: Config) -> bool:
-    current = MigrationContext.configure(conn).get_current_revision()
-    return current == ScriptDirectory.from_config(config).get_current_head()
+def _at_head(conn: Connection) -> bool:
+    """Whether the schema is at this release's latest revision, and only there."""
+    return MigrationContext.configure(conn).get_current_heads() == (code_revision(),)
 
 
 def upgrade(url: str, revision: str = "head") -> None:

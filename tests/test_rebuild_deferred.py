@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from cli.main import main
-from projections import deferred
+from projections import deferred, migrate
 from projections import tables as t
 from projections.dump import dump
 from projections.migrate import current_revision, downgrade, finish_stopped_rebuild
@@ -160,6 +160,31 @@ def test_an_upgrade_finishes_a_stopped_rebuild_but_leaves_a_running_one(
     assert finish_stopped_rebuild(read_model.url) is True
     assert "rebuild unfinished" not in status(read_model)
     assert_finished(read_model, before, projected)
+
+
+def test_an_upgrade_at_the_head_finishes_a_stopped_rebuild_without_running_the_migrations(
+    read_model: ReadModel, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A schema at this release's head has nothing for Alembic to do, so the upgrade leaves it alone; it still counts
+    what a rebuild that stopped part way left. One revision behind, it runs the migrations to the head."""
+    history(read_model)
+    before, projected = indexes(read_model), dump(read_model)
+    stop_part_way(read_model, monkeypatch, events=None)
+    age_records(read_model)
+    moves: list[str] = []
+    real = migrate.command.upgrade
+    monkeypatch.setattr(
+        migrate.command, "upgrade", lambda config, revision: (moves.append(revision), real(config, revision))
+    )
+    migrate.upgrade(read_model.url)
+    assert moves == []
+    assert_finished(read_model, before, projected)
+    head = current_revision(read_model.url)
+    downgrade(read_model.url, "-1")
+    assert current_revision(read_model.url) != head
+    migrate.upgrade(read_model.url)
+    assert moves == ["head"]
+    assert current_revision(read_model.url) == head
 
 
 def test_a_rebuild_that_fails_finishes_what_it_did(read_model: ReadModel, monkeypatch: pytest.MonkeyPatch) -> None:
