@@ -13,8 +13,9 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
+import structlog
 from sqlalchemy import Connection, Engine, bindparam, delete, func, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from access.tables import api_keys, invitations, passwords, people, person_changes
 from projections.clock import utc_now
@@ -38,6 +39,13 @@ _RECORDED_VALUES = ("role", "organisation_id", "locale", "active")
 # several times what running it does).
 _BY_ID = select(people).where(people.c.id == bindparam("person_id"))
 ERASED = "erased person"
+# The tables an erasure changes: what it removed must not stay readable in the store's files.
+_ERASED_FROM = (people, api_keys, passwords, invitations)
+# How long the scrub after an erasure waits for other connections (readers on an older snapshot, a lock held by a
+# vacuum), so that an erasure never holds other writers for long; the scrub is tried again at the next erasure.
+SCRUB_WAIT_S = 5
+
+log = structlog.get_logger("tracker.people")
 
 
 class DuplicateEmailError(DuplicateError):
@@ -256,6 +264,9 @@ class PeopleStore:
             current = self.require(person_id, tx)
             if current.erased:
                 return current
+            if tx.dialect.name == "sqlite":
+                # Overwrite the old row's bytes in the page, not only unlink them (off in some SQLite builds).
+                tx.exec_driver_sql("PRAGMA secure_delete = ON")
             tx.execute(
                 update(people)
                 .where(people.c.id == person_id)
@@ -269,7 +280,49 @@ class PeopleStore:
             tx.execute(delete(passwords).where(passwords.c.person_id == person_id))
             tx.execute(delete(invitations).where(invitations.c.person_id == person_id))
             self._record(tx, person_id, actor_id, "erased", {"name": "erased", "email": "erased"}, now)
-            return self.require(person_id, tx)
+            erased = self.require(person_id, tx)
+        self._scrub()
+        return erased
+
+    def _scrub(self) -> None:
+        """Leave the erased name and address nowhere in the store's files, as far as the store can.
+
+        PostgreSQL keeps an updated row's old version (and its index entries) in the table's pages until a vacuum
+        removes it: the erasure vacuums the tables it changed. SQLite keeps every page a transaction wrote in its
+        write-ahead log until a checkpoint copies them back and the log is written over: the erasure checkpoints
+        and empties the log. Either waits at most SCRUB_WAIT_S for other connections (an open transaction keeps
+        what it may still read), and says so if it could not finish. Backups taken before, and PostgreSQL's own
+        write-ahead log and its archives, keep the earlier rows until they are deleted or recycled (see
+        docs/operations.md, "Erasing a person")."""
+        names = ", ".join(table.name for table in _ERASED_FROM)
+        try:
+            with self.writer.connect() as conn:
+                if conn.dialect.name == "postgresql":
+                    autocommit = conn.execution_options(isolation_level="AUTOCOMMIT")
+                    autocommit.exec_driver_sql(f"SET lock_timeout = '{SCRUB_WAIT_S}s'")
+                    try:
+                        autocommit.exec_driver_sql(f"VACUUM {names}")
+                    finally:
+                        autocommit.exec_driver_sql("RESET lock_timeout")
+                    return
+                if conn.dialect.name != "sqlite":
+                    return
+                # Outside a transaction (a checkpoint cannot run inside one): the driver is in autocommit.
+                driver = conn.connection.driver_connection
+                (waited,) = driver.execute("PRAGMA busy_timeout").fetchone()
+                driver.execute(f"PRAGMA busy_timeout = {SCRUB_WAIT_S * 1000}")
+                try:
+                    busy, _, _ = driver.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+                finally:
+                    driver.execute(f"PRAGMA busy_timeout = {waited}")
+                if busy:
+                    log.warning(
+                        "erasure_not_scrubbed",
+                        reason="another connection was reading: the write-ahead log keeps the erased row until "
+                        "the next erasure or until the last process closes the store",
+                    )
+        except DBAPIError as error:
+            log.warning("erasure_not_scrubbed", reason=str(error.orig).strip()[:300], tables=names)
 
     def changes(self, person_id: UUID) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:

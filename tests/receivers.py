@@ -22,6 +22,8 @@ class Mailbox:
     messages: list[EmailMessage] = field(default_factory=list)
     # Each message's envelope recipients (RCPT TO), in the same order.
     recipients: list[list[str]] = field(default_factory=list)
+    # Addresses (lower case) the server refuses at RCPT, quoting them back as mail servers do.
+    refused: set[str] = field(default_factory=set)
 
 
 @contextmanager
@@ -31,6 +33,12 @@ def smtp_server() -> Iterator[Mailbox]:
     box = Mailbox()
 
     class Handler:
+        async def handle_RCPT(self, _server: Any, _session: Any, envelope: Any, address: str, _options: Any) -> str:
+            if address.lower() in box.refused:
+                return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
+            envelope.rcpt_tos.append(address)
+            return "250 OK"
+
         async def handle_DATA(self, _server: Any, _session: Any, envelope: Any) -> str:
             box.messages.append(message_from_bytes(envelope.content, policy=policy.default))  # type: ignore[arg-type]
             box.recipients.append(list(envelope.rcpt_tos))

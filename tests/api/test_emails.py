@@ -321,6 +321,22 @@ def test_an_address_stored_before_it_was_refused_is_not_written_to_and_does_not_
     assert [item["last_error"] for item in skipped] == ["the person's address is not one e-mail address"]
 
 
+def test_a_refusal_that_quotes_the_address_is_kept_without_it(sqlite_mail: Env, mailbox: Mailbox) -> None:
+    """What a mail server answered is kept to say why a message waits, but not the person's address it quotes: the
+    outbox would keep it after the person is erased."""
+    env = sqlite_mail
+    eva = person(env, "evaluator", "Eva.Unknown@example.org", "en", env.world.eval_org_b)
+    mailbox.refused.add("eva.unknown@example.org")
+    created = submit(env)
+    env.post(f"/api/v1/innovations/{created['id']}/assignments", env.keys.manager, json={"evaluator_id": str(eva.id)})
+    outbox_of(env).run_once()
+    assert mailbox.messages == []
+    (waiting,) = env.get("/api/v1/outbox/emails", env.keys.admin, query_string={"status": "pending"}).json["items"]
+    assert waiting["last_error"].startswith("SMTPRecipientsRefused"), waiting
+    assert "550" in waiting["last_error"]
+    assert "eva.unknown" not in waiting["last_error"].lower(), waiting
+
+
 def test_a_person_can_turn_a_kind_off(sqlite_mail: Env, mailbox: Mailbox) -> None:
     env = sqlite_mail
     evaluator_key_person = UUID(env.person_id(env.keys.evaluator))
