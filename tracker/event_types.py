@@ -44,6 +44,13 @@ EVENT_TYPES: dict[type[Any], str] = {
 }
 NAMES = frozenset(EVENT_TYPES.values())
 CLASSES: dict[str, type[Any]] = {name: cls for cls, name in EVENT_TYPES.items()}
+# Each published name as the audit index and the histories name its event: the aggregate's class and the event's
+# (innovation.submitted is Innovation and Submitted); the histories' `type` is the second.
+INDEXED: dict[str, tuple[str, str]] = {
+    name: tuple(cls.__qualname__.split(".", 1))
+    for name, cls in CLASSES.items()  # type: ignore[misc]
+}
+INDEXED_TYPES = frozenset(kind for _, kind in INDEXED.values())
 _TOPICS: dict[str, str] = {name: get_topic(cls) for name, cls in CLASSES.items()}
 _NAMES_BY_TOPIC: dict[str, str] = {topic: name for name, topic in _TOPICS.items()}
 # Gate decisions: the events of what a manager decided at a stage's gate, and the decision each records

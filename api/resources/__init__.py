@@ -33,6 +33,10 @@ IF_MATCH = {
     "schema": {"type": "string"},
 }
 POSITION_HEADER = {"description": "Log position the read model had processed.", "schema": {"type": "integer"}}
+VERSION_HEADER = {
+    "description": "The version read, quoted: send it as If-Match to change it.",
+    "schema": {"type": "string"},
+}
 EVENT_POSITION_HEADER = {"description": "Log position of the write's last event.", "schema": {"type": "integer"}}
 # The headers of a write's answer, and of a read from projections.
 WRITE_HEADERS = {
@@ -82,6 +86,14 @@ class ApiBlueprint(Blueprint):
         if extra:
             doc["parameters"] = [*doc.get("parameters", []), *extra]
         return doc
+
+    def csv_too(self, rows: str) -> Callable[[F], F]:
+        """Document that a list also answers `Accept: text/csv` (wants_csv): every matching row, with a header line
+        and not paged, as a second content of the same 200 answer."""
+        csv = {
+            "schema": {"type": "string", "description": f"Every matching {rows} as CSV, with a header line; not paged."}
+        }
+        return self.doc(responses={200: {"content": {"text/csv": csv}}})
 
     def errors(self, *codes: int) -> Callable[[F], F]:
         """Document the problem+json answers an operation can give."""

@@ -19,6 +19,7 @@ from api.resources import (
     MIN_POSITION,
     POSITION_HEADER,
     READ_ERRORS,
+    VERSION_HEADER,
     WRITE_ERRORS,
     WRITE_HEADERS,
     ApiBlueprint,
@@ -91,9 +92,7 @@ class Innovations(MethodView):
     @projected
     @blp.arguments(InnovationQuery, location="query")
     @blp.response(200, page_of(InnovationSummarySchema), headers={"X-Projection-Position": POSITION_HEADER})
-    @blp.alt_response(
-        200, content_type="text/csv", description="Every matching innovation as CSV (not paged)", success=True
-    )
+    @blp.csv_too("innovation")
     @blp.errors(*READ_ERRORS)
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, query: dict[str, Any]) -> Any:
@@ -144,7 +143,7 @@ class InnovationItem(MethodView):
     @blp.response(
         200,
         InnovationDetailSchema,
-        headers={"ETag": {"schema": {"type": "string"}}, "X-Projection-Position": POSITION_HEADER},
+        headers={"ETag": VERSION_HEADER, "X-Projection-Position": POSITION_HEADER},
     )
     @blp.errors(404, *READ_ERRORS)
     @blp.doc(parameters=[MIN_POSITION])

@@ -17,6 +17,7 @@ from api.resources import (
     MIN_POSITION,
     POSITION_HEADER,
     READ_ERRORS,
+    VERSION_HEADER,
     WRITE_ERRORS,
     WRITE_HEADERS,
     ApiBlueprint,
@@ -91,7 +92,7 @@ class Organisations(MethodView):
     @projected
     @blp.arguments(OrganisationQuery, location="query")
     @blp.response(200, page_of(OrganisationSchema), headers={"X-Projection-Position": POSITION_HEADER})
-    @blp.alt_response(200, content_type="text/csv", description="Every matching organisation as CSV", success=True)
+    @blp.csv_too("organisation")
     @blp.errors(*READ_ERRORS)
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, query: dict[str, Any]) -> Any:
@@ -121,7 +122,7 @@ class OrganisationItem(MethodView):
     @require(*READERS)
     @no_query
     @projected
-    @blp.response(200, OrganisationSchema, headers={"X-Projection-Position": POSITION_HEADER})
+    @blp.response(200, OrganisationSchema, headers={"ETag": VERSION_HEADER, "X-Projection-Position": POSITION_HEADER})
     @blp.errors(404, *READ_ERRORS)
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, organisation_id: UUID) -> Any:
@@ -138,7 +139,7 @@ class Ecosystems(MethodView):
     @projected
     @blp.arguments(EcosystemQuery, location="query")
     @blp.response(200, page_of(EcosystemSchema), headers={"X-Projection-Position": POSITION_HEADER})
-    @blp.alt_response(200, content_type="text/csv", description="Every matching ecosystem as CSV", success=True)
+    @blp.csv_too("ecosystem")
     @blp.errors(*READ_ERRORS)
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, query: dict[str, Any]) -> Any:
@@ -169,7 +170,9 @@ class EcosystemItem(MethodView):
     @require(*READERS)
     @no_query
     @projected
-    @blp.response(200, EcosystemDetailSchema, headers={"X-Projection-Position": POSITION_HEADER})
+    @blp.response(
+        200, EcosystemDetailSchema, headers={"ETag": VERSION_HEADER, "X-Projection-Position": POSITION_HEADER}
+    )
     @blp.errors(404, *READ_ERRORS)
     @blp.doc(parameters=[MIN_POSITION])
     def get(self, ecosystem_id: UUID) -> Any:

@@ -11,8 +11,9 @@ from flask.views import MethodView
 from access.keys import KeyError_
 from access.people import Person
 from api.auth import principal, require
+from api.csv_export import stream_csv
 from api.errors import ProblemError
-from api.resources import READ_ERRORS, WRITE_ERRORS, ApiBlueprint, no_query
+from api.resources import READ_ERRORS, WRITE_ERRORS, ApiBlueprint, no_query, wants_csv
 from api.schemas.common import page_of
 from api.schemas.people import (
     KeyCreatedSchema,
@@ -31,6 +32,8 @@ from web.read_connection import read_connection
 from web.services import services
 
 blp = ApiBlueprint("people", __name__, url_prefix="/api/v1", description="People, their keys, and the caller")
+# The CSV's columns: a person's fields, as the JSON list gives them.
+PERSON_COLUMNS = list(PersonSchema._declared_fields)
 
 
 def _check_organisation(organisation_id: UUID | None) -> None:
@@ -63,10 +66,14 @@ class People(MethodView):
     @require("admin", "manager")
     @blp.arguments(PeopleQuery, location="query")
     @blp.response(200, page_of(PersonSchema))
+    @blp.csv_too("person")
     @blp.errors(*READ_ERRORS)
     def get(self, query: dict[str, Any]) -> Any:
         """List people (admin or manager), by name; filter by role, organisation or text."""
         page, page_size = query.pop("page"), query.pop("page_size")
+        if wants_csv():
+            everyone, _ = services().people.list(read_connection(), **query, page=1, page_size=10**9)
+            return stream_csv(PERSON_COLUMNS, (p.as_dict() for p in everyone), filename="people.csv")
         found, total = services().people.list(read_connection(), **query, page=page, page_size=page_size)
         return {"items": [p.as_dict() for p in found], "total": total, "page": page, "page_size": page_size}
 

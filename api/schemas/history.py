@@ -11,7 +11,7 @@ from projections.queries.analytics import GROUPS
 from projections.queries.facets import FACETS
 from projections.queries.facets import LIMIT_MAX as FACETS_LIMIT_MAX
 from projections.queries.series import STEPS
-from tracker import limits
+from tracker import event_types, limits
 from tracker.audit_chain import GENESIS, HASH_RE, REASONS
 from tracker.stages import STAGES, STATUSES
 
@@ -250,7 +250,14 @@ class ScoreGroupsSchema(Schema):
 class AuditQuery(Input):
     actor = fields.Str(validate=validate.Length(min=1, max=limits.ID_MAX))
     aggregate_id = fields.UUID()
-    event_type = fields.Str(validate=validate.Length(min=1, max=64))
+    event_type = fields.Str(
+        validate=validate.OneOf(sorted(event_types.NAMES) + sorted(event_types.INDEXED_TYPES)),
+        metadata={
+            "description": "A published name, as the event feed gives it (innovation.submitted: that aggregate's "
+            "event only), or an event's name as the items give it in `type` (Registered: an organisation's or an "
+            "ecosystem's)."
+        },
+    )
     since = Instant()
     until = Instant()
     after = fields.Int(validate=validate.Range(min=0, max=2**62))

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, select
 
 from projections import tables as t
 from projections.queries import aware, naive
+from tracker import event_types
 
 MAX_LIMIT = 1000
 
@@ -32,7 +33,10 @@ def audit_trail(
         conditions.append(a.c.actor_id == actor)
     if aggregate_id:
         conditions.append(a.c.aggregate_id == aggregate_id)
-    if event_type:
+    if event_type in event_types.INDEXED:  # a published name, as the feed gives it: one aggregate's event
+        aggregate_type, indexed = event_types.INDEXED[event_type]
+        conditions += [a.c.aggregate_type == aggregate_type, a.c.event_type == indexed]
+    elif event_type:  # as the items give it in `type`: any aggregate's event of that name
         conditions.append(a.c.event_type == event_type)
     if since:
         conditions.append(a.c.at >= naive(since))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from uuid import UUID
 
 from tests.api.conftest import Env
@@ -123,3 +125,18 @@ def test_lists_export_csv_when_asked(env: Env) -> None:
     assert any("'=HYPERLINK" in line for line in lines)
     ecosystems = env.get("/api/v1/ecosystems", env.keys.analyst, headers={"Accept": "text/csv"})
     assert ecosystems.get_data(as_text=True).count("\n") == 2
+
+
+def test_the_people_list_exports_csv_to_those_who_may_list_people(env: Env) -> None:
+    services = env.app.extensions["tracker"]
+    services.people.create(actor_id="admin", name="=cmd|' /C calc'!A0", email="ada@example.org", role="analyst")
+    response = env.get("/api/v1/people?role=analyst", env.keys.manager, headers={"Accept": "text/csv"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    listed = env.get("/api/v1/people?role=analyst&page_size=1", env.keys.manager).json
+    assert len(rows) == listed["total"] > 1  # every match, not one page
+    assert list(rows[0]) == ["id", "name", "email", "role", "organisation_id", "locale", "active"]
+    assert {row["role"] for row in rows} == {"analyst"}
+    assert "'=cmd|' /C calc'!A0" in {row["name"] for row in rows}
+    assert env.get("/api/v1/people", env.keys.analyst, headers={"Accept": "text/csv"}).status_code == 403

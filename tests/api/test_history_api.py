@@ -81,3 +81,20 @@ def test_audit_is_for_analysts_managers_and_admins_and_filters_by_actor(env: Env
     rest = env.get(f"/api/v1/audit?after={page['next_after']}&limit=1000", env.keys.analyst).json
     assert rest["next_after"] is None
     assert rest["items"][0]["position"] == page["next_after"] + 1
+
+
+def test_audit_filters_by_the_feeds_published_names_or_by_its_own_and_refuses_others(env: Env) -> None:
+    submit(env)
+
+    def listed(event_type: str) -> list[tuple[str, str]]:
+        found = env.get(f"/api/v1/audit?event_type={event_type}&limit=1000", env.keys.analyst)
+        assert found.status_code == 200, found.json
+        return [(item["aggregate_type"], item["type"]) for item in found.json["items"]]
+
+    assert set(listed("Registered")) == {("Organisation", "Registered"), ("Ecosystem", "Registered")}
+    assert set(listed("organisation.registered")) == {("Organisation", "Registered")}
+    assert set(listed("ecosystem.registered")) == {("Ecosystem", "Registered")}
+    assert listed("innovation.submitted") == listed("Submitted") == [("Innovation", "Submitted")]
+    refused = env.get("/api/v1/audit?event_type=innovation.approved", env.keys.analyst)
+    assert refused.status_code == 422
+    assert "innovation.submitted" in str(refused.json["errors"]["event_type"])

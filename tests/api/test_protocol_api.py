@@ -133,6 +133,34 @@ def test_docs_and_openapi_are_served_without_a_key_and_without_cdn(env: Env) -> 
     asset.close()
 
 
+def test_the_document_names_csv_exactly_where_an_answer_is_csv(env: Env) -> None:
+    """Every read without a path parameter, asked for CSV: the document lists text/csv for its 200 answer where, and
+    only where, the answer is CSV; the JSON page stays documented beside it."""
+    spec = env.get("/api/v1/openapi.json").json
+    answered_csv, documented_csv = set(), set()
+    for path, operations in spec["paths"].items():
+        if "get" not in operations or "{" in path:
+            continue
+        key = env.keys.evaluator if path.endswith("/me/assignments") else env.keys.admin
+        response = env.get(path, key, headers={"Accept": "text/csv"})
+        if response.status_code == 200 and response.mimetype == "text/csv":
+            answered_csv.add(path)
+        response.close()
+        content = operations["get"]["responses"].get("200", {}).get("content", {})
+        if "text/csv" in content:
+            documented_csv.add(path)
+            assert "application/json" in content, path
+            assert operations["get"]["responses"]["200"]["description"] != "", path
+    assert answered_csv == documented_csv
+    assert {"/api/v1/innovations", "/api/v1/organisations", "/api/v1/ecosystems", "/api/v1/people"} <= answered_csv
+    for path in (
+        "/api/v1/innovations/{innovation_id}",
+        "/api/v1/organisations/{organisation_id}",
+        "/api/v1/ecosystems/{ecosystem_id}",
+    ):
+        assert "ETag" in spec["paths"][path]["get"]["responses"]["200"]["headers"], path
+
+
 def test_rate_limit_answers_429_when_configured(sqlite_url: str) -> None:
     from bootstrap import upgrade_database
 
