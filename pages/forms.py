@@ -39,6 +39,7 @@ from wtforms.validators import (
     Regexp,
     StopValidation,
 )
+from wtforms.widgets import TextInput
 
 from access.keys import NAME as KEY_NAME
 from access.signin import PASSWORD_MAX, PASSWORD_MIN
@@ -73,11 +74,17 @@ class WholeField(_FirstErrorOnly, IntegerField):  # type: ignore[misc]
 
 
 class NumberField(_FirstErrorOnly, DecimalField):  # type: ignore[misc]
-    """A decimal number as the reader writes it: 85.5, or in a language that writes it so, 85,5."""
+    """A decimal number as the reader writes it: 85.5, or in a language that writes it so, 85,5.
+
+    In a text box that asks phones for a number pad: a browser's number box drops a decimal comma and sends 855 for
+    85,5, where a text box sends what was typed, for parse_decimal to read in the reader's language."""
+
+    widget = TextInput()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("invalid_value_message", _l("Give a number, such as 85.5."))
         kwargs.setdefault("places", None)
+        kwargs["render_kw"] = {"inputmode": "decimal", **(kwargs.get("render_kw") or {})}
         super().__init__(*args, **kwargs)
 
     def process_formdata(self, valuelist: list[Any]) -> None:
@@ -346,7 +353,10 @@ class OutcomeForm(FlaskForm):  # type: ignore[misc]
     ended_on = DayField(_l("Ended on"), validators=[InputRequired(message=_l("Give the end date."))])
     participants = WholeField(
         _l("Participants"),
-        validators=[InputRequired(message=_l("Give the number of participants.")), NumberRange(min=0)],
+        validators=[
+            InputRequired(message=_l("Give the number of participants.")),
+            NumberRange(min=0, message=_l("A number of people, 0 or more.")),
+        ],
     )
     completion_rate = NumberField(
         _l("Completion rate, in percent"),

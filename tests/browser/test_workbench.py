@@ -767,3 +767,35 @@ def test_an_admin_adds_a_webhook_endpoint_with_the_keyboard_and_reads_its_log(
             checked(tab, f"outbox-emails-{language}")
             assert errors == []
             context.close()
+
+
+def test_a_decimal_comma_typed_in_lithuanian_is_recorded_as_written(
+    server: dict[str, Any], browser: Any, world: World
+) -> None:
+    """A browser's number box drops a decimal comma (8,5 would arrive as 85): the decimal fields are text boxes,
+    read in the reader's language."""
+    services = server["services"]
+    owner = services.people.create(
+        actor_id="admin",
+        name="Laima",
+        email="laima@example.org",
+        role="provider",
+        organisation_id=world.owner,
+        locale="lt",
+    )
+    services.signin.set_password(owner.id, PASSWORD, actor_id="admin")
+    iid = world.submit(title="Dešimtainis kablelis")
+    pilot = services.app.start_pilot(iid, actor=owner.actor(), site_organisation_id=world.site, started_on="2025-01-10")
+    services.read_model.catch_up()
+    context, tab, errors = sign_in(browser, server["base"], "laima@example.org", PASSWORD, "lt-LT")
+    tab.goto(f"{server['base']}/innovations/{iid}/pilots/{pilot.item_id}/outcome")
+    tab.locator("#ended_on").fill("2025-03-01")
+    tab.get_by_label("Dalyviai").fill("12")
+    tab.get_by_label("Baigusiųjų dalis, procentais").press_sequentially("8,5")
+    tab.locator("#satisfaction").press_sequentially("0,5")
+    tab.get_by_role("button", name="Užregistruoti rezultatą").click()
+    tab.wait_for_url(f"**/innovations/{iid}")
+    (outcome,) = [p["outcome"] for p in services.app.get_innovation(iid).pilots.values()]
+    assert (outcome["completion_rate"], outcome["satisfaction"]) == (pytest.approx(0.085), 0.5)  # a rate is a fraction
+    assert errors == []
+    context.close()
