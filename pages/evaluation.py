@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
-from flask_babel import format_decimal
+from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
@@ -158,7 +158,7 @@ def _refusal(error: DomainError) -> str:
         "scores.too_little_assessable": _(
             "Mark fewer criteria as not assessable: the criteria you assess must carry at least %(share)s of the "
             "rubric's weight.",
-            share=f"{MIN_ASSESSABLE_WEIGHT:.0%}",
+            share=format_percent(MIN_ASSESSABLE_WEIGHT),
         ),
         "scores.none_assessable": _("Assess at least one criterion."),
         "assessment.not_assigned": _("You are not assigned to this innovation at its current stage."),

@@ -107,6 +107,7 @@ def install(app: Flask) -> tuple[Blueprint, ...]:
             "current_language": str(get_locale() or i18n.DEFAULT),
             "languages": i18n.LANGUAGES,
             "role_names": vocabulary.ROLE_NAMES,
+            "actor_role_names": vocabulary.ACTOR_ROLE_NAMES,
             "stage_names": vocabulary.STAGE_NAMES,
             "status_names": vocabulary.STATUS_NAMES,
             "decision_names": vocabulary.DECISION_NAMES,

@@ -9,6 +9,7 @@ from uuid import UUID
 
 from flask import Blueprint, abort, flash, redirect, render_template, url_for
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from outbox.guard import RefusedAddressError
 from outbox.service import Outbox
@@ -179,7 +180,7 @@ def replay(endpoint_id: UUID) -> Page:
         return _endpoint_page(found, refused_status(form), replay=form)
     queued = _outbox().endpoints.replay(found.id, form.after.data, services().app.read_log)
     _outbox().wake()
-    flash(_("%(num)d events go again.", num=queued), "success")
+    flash(ngettext("%(num)d event goes again.", "%(num)d events go again.", queued), "success")
     return redirect(url_for("webhook_pages.endpoint", endpoint_id=endpoint_id))
 
 

@@ -6,6 +6,8 @@
   var progress = document.getElementById("progress");
   var shown = document.getElementById("progress-value");
   if (!progress || !progress.dataset.poll) { return; }
+  // The share as the page's language writes it ("85 %" in Lithuanian), as the server wrote it first.
+  var percent = new Intl.NumberFormat(document.documentElement.lang || undefined, { style: "percent" });
   function poll() {
     fetch(progress.dataset.poll, { credentials: "same-origin", headers: { Accept: "application/json" } })
       .then(function (response) { return response.ok ? response.json() : null; })
@@ -13,8 +15,8 @@
         if (job && job.state !== "running") { window.location.reload(); return; }
         if (job) {
           progress.value = job.percent;
-          progress.textContent = job.percent + "%";
-          shown.textContent = job.percent + "%";
+          progress.textContent = percent.format(job.percent / 100);
+          shown.textContent = percent.format(job.percent / 100);
         }
         window.setTimeout(poll, 2000);
       })

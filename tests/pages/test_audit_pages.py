@@ -53,6 +53,19 @@ def test_the_trail_filters_by_person_event_type_and_day(pages: Pages, analyst: F
     assert "The first day is after the last" not in analyst.get(f"/audit?since={today}&until={today}").get_data(True)
 
 
+def test_the_trail_names_the_tracker_and_the_importers_as_actors_too(pages: Pages, analyst: FlaskClient) -> None:
+    from tracker.actors import Actor
+
+    app = pages.services.app
+    app.register_organisation(actor=Actor("cove-import", "importer"), name="Imported", country="LT", kind="ngo")
+    app.register_organisation(actor=Actor("demo-loader", "system"), name="Loaded", country="LT", kind="ngo")
+    pages.services.read_model.catch_up()
+    trail = rows(analyst, "/audit")
+    assert "cove-import (importer)" in trail
+    assert "demo-loader (the tracker)" in trail
+    assert "(system)" not in trail
+
+
 def test_the_chain_page_checks_the_log_against_an_earlier_head(pages: Pages, analyst: FlaskClient) -> None:
     pages.services.read_model.catch_up()
     page = analyst.get("/audit/chain").get_data(as_text=True)

@@ -141,6 +141,12 @@ def test_the_preview_follows_the_rubric_rules(pages: Pages, round_: dict[str, An
     assert sent.status_code == 422
     assert "at least 60%" in sent.get_data(as_text=True)
     assert len(pages.services.app.get_innovation(round_["id"]).assessments) == round_["count"]
+    # In Lithuanian, the share is written as Lithuanian writes it ("60 %", with a no-break space).
+    pages.person("evaluator", "egle@example.org", organisation=pages.world.eval_org_a, locale="lt")
+    lithuanian = pages.client()
+    assert pages.sign_in(lithuanian, "egle@example.org").status_code == 302
+    said = lithuanian.get("/rubric/preview", query_string=mostly_unassessable).json["message"]
+    assert "60\u00a0%" in said, said
 
 
 def test_a_stage_visited_again_is_a_new_round_and_the_page_is_blind_again(pages: Pages, round_: dict[str, Any]) -> None:

@@ -178,6 +178,7 @@ def test_a_running_jobs_page_updates_its_progress_in_place_and_without_a_script_
     assert served.status_code == 200
     served.close()
     assert f'data-poll="/admin/imports/{job_id}"' in page
+    assert '<span id="progress-value">33%</span>' in page
     polled = admin.get(f"/admin/imports/{job_id}", headers={"Accept": "application/json"})
     assert (polled.status_code, polled.json) == (200, {"state": "running", "percent": 33})
 

@@ -95,6 +95,7 @@ def test_the_delivery_log_and_what_an_admin_does_with_it(hooks: Pages, admin: Fl
     assert outbox.endpoints.require(endpoint.id).active is True
     replayed = admin.post(f"/admin/webhooks/{endpoint.id}/replay", data={"csrf_token": token, "after": "0"})
     assert replayed.status_code == 302
+    assert "1 event goes again." in admin.get(replayed.headers["Location"]).get_data(as_text=True)
     outbox.run_once()
     assert receiver.ids().count(str(delivery["event_id"])) == 3
     bad = admin.post(f"/admin/webhooks/{endpoint.id}/replay", data={"csrf_token": token, "after": "-1"})
