@@ -42,7 +42,11 @@ _BY_ID = (
 
 
 class KeyError_(ValueError):
-    """A key cannot be created or revoked as asked."""
+    """A key cannot be created or revoked as asked; `rule` names why, for the pages to say in the reader's language."""
+
+    def __init__(self, message: str, *, rule: str = "key") -> None:
+        super().__init__(message)
+        self.rule = rule
 
 
 @dataclass(frozen=True)
@@ -90,7 +94,7 @@ class KeyStore:
         with self.writer.begin() as conn:
             person = PeopleStore(self.engine, self.writer).get(person_id, conn)
             if person is None or not person.active:
-                raise KeyError_(f"no active person with id {person_id}")
+                raise KeyError_(f"no active person with id {person_id}", rule="key.person_inactive")
             return self._create(conn, person, name, demo)
 
     def create(
@@ -115,7 +119,7 @@ class KeyStore:
         if person_id is not None:
             query = query.where(api_keys.c.person_id == person_id)
         if conn.execute(query).first() is not None:
-            raise KeyError_(f"an active key named {name!r} exists; revoke it first")
+            raise KeyError_(f"an active key named {name!r} exists; revoke it first", rule="key.name_taken")
 
     def _create(self, conn: Connection, person: Person, name: str, demo: bool) -> tuple[str, KeyInfo]:
         if not NAME.match(name):
@@ -174,7 +178,10 @@ class KeyStore:
         with self.writer.begin() as conn:
             found = conn.execute(select(api_keys.c.id).where(*where)).scalars().all()
             if len(found) > 1:
-                raise KeyError_(f"{len(found)} active keys are named {key_id_or_name!r}; revoke one by its id")
+                raise KeyError_(
+                    f"{len(found)} active keys are named {key_id_or_name!r}; revoke one by its id",
+                    rule="key.name_ambiguous",
+                )
             result = conn.execute(update(api_keys).where(*where).values(revoked_at=now))
         return result.rowcount
 

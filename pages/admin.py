@@ -256,7 +256,7 @@ def create_key(person_id: UUID) -> Page:
     try:
         token, info = services().keys.create_for(person_id=person_id, name=form.key_name.data)
     except KeyError_ as error:
-        form.key_name.errors = [_("Not accepted: %(reason)s", reason=str(error))]
+        form.key_name.errors = [_key_refusal(error)]
         return _person_page(current, 422, key_form=form)
     return _person_page(current, 201, new_key=token, new_key_name=info.name)
 
@@ -271,7 +271,7 @@ def revoke_key(person_id: UUID, key_id: str) -> Page:
     try:
         revoked = services().keys.revoke(key_id, person_id=person_id)
     except KeyError_ as error:
-        return _person_page(current, 409, refused=str(error))
+        return _person_page(current, 409, refused=_key_refusal(error))
     if not revoked:
         abort(404)
     flash(_("The key is revoked."), "success")
@@ -291,3 +291,13 @@ def _refusal(error: DomainError) -> str:
         "person.erased": _("An erased person cannot be changed."),
     }
     return messages.get(error.rule) or refused(error)
+
+
+def _key_refusal(error: KeyError_) -> str:
+    """Why a key was not made or revoked, in the reader's language."""
+    sentences = {
+        "key.name_taken": _("This person has an active key with this name: revoke it first, or choose another name."),
+        "key.name_ambiguous": _("Several active keys have this name: revoke one by its id."),
+        "key.person_inactive": _("Keys are made only for active people: reactivate the person first."),
+    }
+    return sentences.get(error.rule) or _("Not accepted: %(reason)s", reason=str(error))

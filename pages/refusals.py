@@ -18,6 +18,7 @@ def _sentences() -> dict[str, str]:
         "validation.url": web_address,
         "validation.website": web_address,
         "validation.country": _("Give the country as its two-letter ISO code, such as LT or IT."),
+        "validation.themes.required": _("Name at least one theme."),
         "hold.only_resume_or_discontinue": _(
             "This innovation is on hold: it takes only a decision to resume or to discontinue it."
         ),

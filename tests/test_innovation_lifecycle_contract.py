@@ -46,7 +46,7 @@ def test_submit_innovation_starts_in_identification_and_active(world: World) -> 
     ("overrides", "error", "rule"),
     [
         ({"title": ""}, ValidationError, "validation.title"),
-        ({"themes": []}, ValidationError, "validation.themes"),
+        ({"themes": []}, ValidationError, "validation.themes.required"),
         ({"themes": "digital"}, ValidationError, "validation.themes"),
         ({"readiness_level": 10}, ValidationError, "validation.readiness_level"),
         ({"readiness_level": True}, ValidationError, "validation.readiness_level"),

@@ -22,6 +22,12 @@ from tracker.stages import DECISIONS, STAGES
 from tracker.validation import choice, required_text
 
 
+def require_themes(themes: list[str]) -> None:
+    """An innovation names at least one theme, when submitted and when revised."""
+    if not themes:
+        raise ValidationError("themes", "must name at least one theme", rule="validation.themes.required")
+
+
 class Innovation(TrackerAggregate, InnovationState):
     """The core aggregate; its state and what is read from it are in tracker.innovation_state."""
 
@@ -69,8 +75,7 @@ class Innovation(TrackerAggregate, InnovationState):
                 "readiness_level": readiness_level,
             }
         )
-        if not details["themes"]:
-            raise ValidationError("themes", "must name at least one theme")
+        require_themes(details["themes"])
         return cls._start(
             cls.Submitted, ctx, id=id, organisation_id=organisation_id, ecosystem_id=ecosystem_id, **details
         )
@@ -118,8 +123,8 @@ class Innovation(TrackerAggregate, InnovationState):
         if not changes:
             raise ValidationError("changes", "name at least one field to revise")
         cleaned = clean_details(changes)
-        if "themes" in cleaned and not cleaned["themes"]:
-            raise ValidationError("themes", "must name at least one theme")
+        if "themes" in cleaned:
+            require_themes(cleaned["themes"])
         changed = {k: v for k, v in cleaned.items() if getattr(self, k) != v}
         if not changed:
             return False

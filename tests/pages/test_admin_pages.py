@@ -69,6 +69,9 @@ def test_deactivating_stops_keys_and_sessions_and_erasing_needs_the_box_ticked(
     api = pages.client()
     assert api.get("/api/v1/me", headers={"Authorization": f"Bearer {key}"}).status_code == 200
     assert key not in admin.get(f"/admin/people/{analyst.id}").get_data(as_text=True), "the key is shown again"
+    again = admin.post(f"/admin/people/{analyst.id}/keys", data={"csrf_token": csrf_of(page), "key_name": "notebook"})
+    assert again.status_code == 422
+    assert "This person has an active key with this name: revoke it first" in again.get_data(as_text=True)
 
     off = admin.post(f"/admin/people/{analyst.id}/active", data={"csrf_token": csrf_of(page), "active": "0"})
     assert off.status_code == 302

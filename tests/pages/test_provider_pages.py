@@ -48,7 +48,8 @@ def test_a_provider_submits_and_finds_it_among_their_innovations(pages: Pages, o
     for name in ("title", "summary", "readiness_level"):
         assert f'<a href="#{name}">' in html, name
         assert f'id="{name}"' in html, name
-    assert "Not accepted: must name at least one theme" in refused.get_data(as_text=True)
+    assert "Name at least one theme." in refused.get_data(as_text=True)
+    assert "must name at least one theme" not in refused.get_data(as_text=True)  # the domain's words, in English
     iid = submitted(pages, owner, readiness_level="3")
     inn = pages.services.app.get_innovation(iid)
     assert inn.themes == ["green skills", "badges"]
