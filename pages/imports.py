@@ -56,10 +56,21 @@ def imports() -> Page:
             _("This kind of import takes %(suffixes)s files.", suffixes=", ".join(SOURCES[form.source.data]))
         ]
         return render(422)
-    try:
-        filters = [RowFilter.parse(line) for line in (form.filters.data or "").splitlines() if line.strip()]
-    except ValueError as error:
-        form.filters.errors = [_("Not accepted: %(reason)s", reason=str(error))]
+    filters, refused_lines = [], []
+    for line in (form.filters.data or "").splitlines():
+        if line.strip():
+            try:
+                filters.append(RowFilter.parse(line))
+            except ValueError:
+                refused_lines.append(line.strip())
+    if refused_lines:
+        form.filters.errors = [
+            _(
+                "Write each filter as a column, = or ~, and a value, such as Action Type=Mobility or "
+                "Key Action~vocational (not: %(lines)s).",
+                lines="; ".join(refused_lines),
+            )
+        ]
         return render(422)
     folder = Path(tempfile.mkdtemp(prefix="tracker-import-"))
     path = folder / (secure_filename(upload.filename or "") or f"upload{suffix}")

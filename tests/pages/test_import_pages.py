@@ -93,8 +93,11 @@ def test_a_wrong_kind_of_file_or_filter_is_refused_at_once(pages: Pages, admin: 
     wrong = upload(admin, b"a,b\n1,2\n", "projects.csv", source="cove")
     assert wrong.status_code == 422
     assert "takes .json files" in wrong.get_data(as_text=True)
-    bad_filter = upload(admin, b"a,b\n1,2\n", "projects.csv", source="erasmus", filters="nonsense")
+    bad_filter = upload(admin, b"a,b\n1,2\n", "projects.csv", source="erasmus", filters="a=1\nnonsense\n=x")
     assert bad_filter.status_code == 422
+    said = bad_filter.get_data(as_text=True)
+    assert "Write each filter as a column, = or ~, and a value" in said
+    assert "(not: nonsense; =x)" in said  # every line refused, and only those
     token = csrf_of(admin.get("/admin/imports"))
     missing = admin.post("/admin/imports", data={"csrf_token": token, "source": "cove"})
     assert missing.status_code == 422
