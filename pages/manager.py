@@ -102,6 +102,8 @@ def _page(inn: Any, status: int = 200, **forms: Any) -> Page:
     # Offered: the decisions the innovation takes now (tracker.gates); the form still reads any, and the domain
     # refuses the others in its words.
     offered = decisions_open(inn)
+    # Shown: only those, numbered from the first (decision-0), where the summary of a refused form links to.
+    decision.decision.choices = [choice for choice in decision.decision.choices if choice.value in offered]
     names = person_names(set(inn.assignments))
     # Whose assignment can no longer end: the domain's rule (tracker.evaluation.check_unassignable).
     assessed = {e for e in inn.assignments if assessed_this_round(inn, e)}

@@ -150,6 +150,16 @@ def test_the_round_page_offers_only_the_decisions_the_innovation_takes_now(pages
     assert offered() == ["advance", "hold", "recycle", "discontinue"]
     app.decide_gate(iid, actor=manager, decision="hold", rationale="waiting")
     assert offered() == ["resume", "discontinue"]
+    # A decision sent without one: the summary's link reaches the first option shown.
+    version = str(app.get_innovation(iid).version)
+    empty = client.post(
+        f"/manage/{iid}/decision",
+        data={"csrf_token": csrf_of(client.get(f"/manage/{iid}")), "rationale": "r", "version": version},
+    )
+    assert empty.status_code == 422
+    html = empty.get_data(as_text=True)
+    assert '<a href="#decision-0">' in html
+    assert 'id="decision-0" name="decision" required type="radio" value="resume"' in html
     app.decide_gate(iid, actor=manager, decision="discontinue", rationale="stopped")
     page = client.get(f"/manage/{iid}").get_data(as_text=True)
     assert offered() == []
