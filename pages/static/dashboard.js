@@ -189,10 +189,19 @@ function pager(prefix, page, size, total, pageName) {
   const to = Math.min(page * size, total);
   $(`#${prefix}-range`).textContent = _("Showing %(from)s–%(to)s of %(total)s", { from: count(from), to: count(to), total: count(total) });
   const go = { first: 1, previous: page - 1, next: page + 1, last };
+  const focused = document.activeElement;
   for (const [name, target] of Object.entries(go)) {
     const button = $(`#${prefix}-${name}`);
     button.disabled = target < 1 || target > last || target === page;
     button.onclick = () => setView({ [pageName]: String(target) });
+  }
+  // A button disabled under the keyboard's focus would drop it to the page's start: it goes to the nearest button
+  // still in use, back towards the other end (from "Last" to "Previous", from "First" to "Next").
+  if (focused && focused.disabled && focused.id.startsWith(`${prefix}-`)) {
+    const towards = focused.id.endsWith("-last") || focused.id.endsWith("-next")
+      ? ["previous", "first", "next", "last"] : ["next", "last", "previous", "first"];
+    const nearest = towards.map((name) => $(`#${prefix}-${name}`)).find((button) => !button.disabled);
+    if (nearest) nearest.focus();
   }
 }
 
