@@ -874,6 +874,10 @@ document.addEventListener("DOMContentLoaded", () => {
     const view = readView();
     download(`/api/v1/ecosystems${query({ q: view.get("eq"), sort: view.get("esort") })}`, "ecosystems.csv").catch((e) => status(e.message, true));
   });
+  // The language switcher brings the reader back to this view, which lives after the address's #: a form does not
+  // send that part, so it is added to where the switcher returns.
+  const back = document.querySelector("form.language input[name=next]");
+  if (back) back.form.addEventListener("submit", () => { back.value = back.value.split("#")[0] + window.location.hash; });
   window.addEventListener("hashchange", route);
   route();
 });
