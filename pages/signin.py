@@ -108,6 +108,10 @@ def invitation(token: str) -> Page:
         person = signin.accept(token, form.password.data)
     except InvitationError:
         return _invitation_invalid()
+    picked = session.get(SESSION_LANGUAGE)
+    if picked in LANGUAGES and picked != person.locale.split("-")[0]:
+        # The language the person chose on the invitation's page becomes theirs: their pages stay in it.
+        person = services().people.update(person.id, {"locale": picked}, actor_id=str(person.id))
     logout_user()
     _start_session(person)
     flash(_("Your password is set. Welcome, %(name)s.", name=person.display_name), "success")

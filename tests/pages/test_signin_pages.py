@@ -170,6 +170,12 @@ def test_an_invitation_reads_in_the_invited_persons_language_unless_the_browser_
     token = csrf_of(client.get(link))
     client.post("/language", data={"csrf_token": token, "language": "it", "next": link})
     assert '<html lang="it">' in client.get(link).get_data(as_text=True)
+    # Chosen before setting the password, the language becomes the person's: their pages stay in it.
+    form = client.get(link)
+    done = client.post(link, data={"csrf_token": csrf_of(form), "password": PASSWORD, "confirm": PASSWORD})
+    assert done.status_code == 302
+    assert pages.services.people.get(person.id).locale == "it"
+    assert '<html lang="it">' in client.get("/").get_data(as_text=True)
 
 
 def test_the_request_log_never_holds_an_invitations_token(pages: Pages) -> None:
