@@ -12,7 +12,7 @@ from flask_babel import force_locale, format_date, format_datetime
 from flask_babel import gettext as _
 
 from outbox.mail import Message
-from pages.i18n import DEFAULT, LANGUAGES
+from pages.i18n import DEFAULT, LANGUAGES, language_of
 from pages.vocabulary import DECISION_NAMES, STAGE_NAMES
 
 
@@ -40,7 +40,7 @@ def renderer(app: Flask, base_url: str) -> Callable[[str, str, dict[str, Any]], 
     """Renders an e-mail of `kind` for a reader whose language is `locale`, from the outbox's context."""
 
     def render(kind: str, locale: str, context: dict[str, Any]) -> Message:
-        language = locale.split("-")[0]
+        language = language_of(locale)
         language = language if language in LANGUAGES else DEFAULT
         with app.test_request_context(base_url=base_url), force_locale(language):
             values = dict(context, lang=language)

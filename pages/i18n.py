@@ -21,24 +21,29 @@ SESSION_LANGUAGE = "language"
 READER_LANGUAGE = "reader_language"
 
 
+def language_of(tag: str) -> str:
+    """The language of a locale tag (pt-PT counts as pt)."""
+    return tag.split("-")[0].lower()
+
+
 def locale() -> str:
     """The reader's language: theirs if signed in (a tag such as pt-PT counts by its language), else the one they
     picked on the sign-in pages, else that of the person a page is for (`for_reader`), else the best of
     Accept-Language, else English."""
     if current_user.is_authenticated:
-        chosen = current_user.locale.split("-")[0]
+        chosen = language_of(current_user.locale)
         if chosen in LANGUAGES:
             return chosen
     picked = session.get(SESSION_LANGUAGE)
     if picked in LANGUAGES:
         return str(picked)
     # A page for one person not signed in yet (an invitation) reads in that person's language.
-    meant_for = str(g.get(READER_LANGUAGE) or "").split("-")[0]
+    meant_for = language_of(str(g.get(READER_LANGUAGE) or ""))
     if meant_for in LANGUAGES:
         return meant_for
     # Accept-Language in the reader's order of preference; a regional tag (it-IT) counts by its language.
     for tag, _quality in request.accept_languages:
-        language = tag.split("-")[0].lower()
+        language = language_of(tag)
         if language in LANGUAGES:
             return language
     return DEFAULT

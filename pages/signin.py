@@ -22,7 +22,7 @@ from pages.forms import (
     SignOutForm,
     refused_status,
 )
-from pages.i18n import LANGUAGES, SESSION_LANGUAGE, for_reader
+from pages.i18n import LANGUAGES, SESSION_LANGUAGE, for_reader, language_of
 from pages.session import Page, SignedIn, failed_sign_ins, safe_next, signed_in
 from tracker.errors import ValidationError
 from web.services import services
@@ -109,7 +109,7 @@ def invitation(token: str) -> Page:
     except InvitationError:
         return _invitation_invalid()
     picked = session.get(SESSION_LANGUAGE)
-    if picked in LANGUAGES and picked != person.locale.split("-")[0]:
+    if picked in LANGUAGES and picked != language_of(person.locale):
         # The language the person chose on the invitation's page becomes theirs: their pages stay in it.
         person = services().people.update(person.id, {"locale": picked}, actor_id=str(person.id))
     logout_user()

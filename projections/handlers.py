@@ -19,7 +19,7 @@ from projections.running_counts import (
     recount_score,
     score_groups_of,
 )
-from tracker import items
+from tracker import event_types, items
 from tracker.ecosystem import ECOSYSTEM_DETAILS, Ecosystem
 from tracker.innovation import Innovation
 from tracker.organisation import Organisation
@@ -411,16 +411,16 @@ PORTFOLIO: dict[type, Handler] = {
 
 
 def audited(rows: Rows, e: Any, position: int) -> None:
-    qualname = type(e).__qualname__
+    aggregate_type, event_type = event_types.indexed(type(e))
     rows.insert(
         t.audit,
         {
             "position": position,
             "at": naive_utc(e.timestamp),
-            "aggregate_type": qualname.split(".")[0],
+            "aggregate_type": aggregate_type,
             "aggregate_id": e.originator_id,
             "version": e.originator_version,
-            "event_type": qualname.split(".")[-1],
+            "event_type": event_type,
             "actor_id": e.actor_id,
             "actor_role": e.actor_role,
             "correlation_id": e.correlation_id,

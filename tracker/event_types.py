@@ -6,6 +6,7 @@ given to another class."""
 
 from __future__ import annotations
 
+import functools
 import types
 import typing
 import uuid
@@ -46,10 +47,16 @@ NAMES = frozenset(EVENT_TYPES.values())
 CLASSES: dict[str, type[Any]] = {name: cls for cls, name in EVENT_TYPES.items()}
 # Each published name as the audit index and the histories name its event: the aggregate's class and the event's
 # (innovation.submitted is Innovation and Submitted); the histories' `type` is the second.
-INDEXED: dict[str, tuple[str, str]] = {
-    name: tuple(cls.__qualname__.split(".", 1))
-    for name, cls in CLASSES.items()  # type: ignore[misc]
-}
+
+
+@functools.cache
+def indexed(cls: type[Any]) -> tuple[str, str]:
+    """How the audit index and the histories name an event class: its aggregate's class and its own name."""
+    aggregate, _, event = cls.__qualname__.rpartition(".")
+    return aggregate.split(".")[0], event
+
+
+INDEXED: dict[str, tuple[str, str]] = {name: indexed(cls) for name, cls in CLASSES.items()}
 INDEXED_TYPES = frozenset(kind for _, kind in INDEXED.values())
 _TOPICS: dict[str, str] = {name: get_topic(cls) for name, cls in CLASSES.items()}
 _NAMES_BY_TOPIC: dict[str, str] = {topic: name for name, topic in _TOPICS.items()}

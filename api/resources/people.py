@@ -33,7 +33,7 @@ from web.services import services
 
 blp = ApiBlueprint("people", __name__, url_prefix="/api/v1", description="People, their keys, and the caller")
 # The CSV's columns: a person's fields, as the JSON list gives them.
-PERSON_COLUMNS = list(PersonSchema._declared_fields)
+PERSON_COLUMNS = list(PersonSchema().fields)
 
 
 def _check_organisation(organisation_id: UUID | None) -> None:
