@@ -73,6 +73,10 @@ DISABLE_AFTER = timedelta(days=3)
 # How often a lane that is still sending looks whether its endpoint is still there and on (seconds).
 STILL_ON_EVERY = 1.0
 
+# The retry jitter draws from a generator of its own, so sender threads leave the process's global `random` state
+# alone (Hypothesis checks it is not moved while it draws test data, and every sender thread would move it).
+_JITTER = random.Random()  # noqa: S311 (spreads retries; nothing secret)
+
 
 # Threads for webhook lanes (made as needed, up to this many): with PER_ENDPOINT lanes each, it takes this many
 # divided by PER_ENDPOINT slow endpoints at once to hold up the others. E-mail has a pool of its own.
@@ -187,7 +191,7 @@ class Sender:
         resolver: Resolver = resolve,
         mailer: Mailer | None = None,
         render: Renderer | None = None,
-        rand: Callable[[], float] = random.random,
+        rand: Callable[[], float] = _JITTER.random,
         workers: int = WORKERS,
         per_endpoint: int = PER_ENDPOINT,
         timeout: float = TIMEOUT,
