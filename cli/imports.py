@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
 from cli.common import open_services
-from importers.common import Progress, RowError
-from importers.cove import import_cove
+from importers.common import ImportStopped, Progress, RowError, Summary
+from importers.cove import count_records, import_cove
 from importers.erasmus import RowFilter, import_erasmus
 from tracker.actors import Actor
 
@@ -24,7 +23,7 @@ def _run_import(kind: str, file: str, filters: tuple[str, ...] = ()) -> None:
     with open_services() as services:
         actor = Actor("importer:cli", "importer")
         # An Erasmus+ export is streamed, its rows not counted first: its progress is the share of the file read.
-        total = 100 if kind == "erasmus" else _count_records(path)
+        total = 100 if kind == "erasmus" else count_records(path)
         unit = " (% of the file read)" if kind == "erasmus" else ""
         progress = Progress(total, f"importing {path.name}{unit}")
         try:
@@ -38,31 +37,49 @@ def _run_import(kind: str, file: str, filters: tuple[str, ...] = ()) -> None:
                 summary = import_erasmus(services.app, path, actor=actor, filters=parsed, progress=progress)
         except RowError as exc:  # the file as a whole: nothing in it was imported
             raise click.ClickException(str(exc)) from None
-        if services.settings.inline_projections:
-            services.read_model.catch_up()
-    for problem in summary.problems:
-        click.echo(f"row {problem['row']}: rejected: {problem['reason']}", err=True)
-    rate = summary.rows / summary.seconds if summary.seconds else 0.0
-    click.echo(
-        f"{summary.source}: {summary.rows} rows: {summary.created} created, {summary.unchanged} unchanged, "
-        f"{summary.rejected} rejected, {summary.skipped} filtered out; organisations {summary.organisations_created} "
-        f"created, memberships {summary.memberships_created} created ({rate:,.0f} rows/s)"
-    )
+        except ImportStopped as stopped:
+            _report(stopped.summary)
+            raise click.ClickException(str(stopped)) from None
+        finally:
+            if services.settings.inline_projections:
+                services.read_model.catch_up()
+    _report(summary)
     if summary.rows and summary.rejected == summary.rows:
         raise click.ClickException(f"nothing imported: all {summary.rows} rows were rejected")
-    if summary.rows and summary.skipped == summary.rows:
+    if summary.rejected:
+        raise click.ClickException(
+            f"{summary.rejected} of {summary.rows} rows were rejected (listed above); the others are imported"
+        )
+    if not summary.rows:
+        click.echo("nothing imported: the file holds no records")
+    elif summary.skipped == summary.rows:
         click.echo(f"nothing imported: the filters kept none of the {summary.rows} rows")
     elif summary.changed_nothing:
         kept = "everything the filters kept" if summary.skipped else "everything in the file"
         click.echo(f"nothing changed: {kept} was already imported")
+    if summary.differences:
+        click.echo(
+            f"records imported before that now differ from what is stored: {len(summary.differences)} (listed above); "
+            "an import adds what is missing and never changes what is stored"
+        )
 
 
-def _count_records(path: Path) -> int:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return 1
-    return len(data) if isinstance(data, list) else 1
+def _report(summary: Summary) -> None:
+    for problem in summary.problems:
+        click.echo(f"row {problem['row']}: rejected: {problem['reason']}", err=True)
+    for differing in summary.differences:
+        click.echo(
+            f"row {differing['row']}: {differing['project_identifier']} differs from what is stored in "
+            f"{', '.join(differing['fields'])}; kept as stored",
+            err=True,
+        )
+    rate = summary.rows / summary.seconds if summary.seconds else 0.0
+    click.echo(
+        f"{summary.source}: {summary.rows} rows: {summary.created} created, {summary.unchanged} unchanged, "
+        f"{summary.rejected} rejected, {summary.skipped} filtered out; organisations {summary.organisations_created} "
+        f"created, {summary.organisations_existing} found already; memberships {summary.memberships_created} created"
+        f" ({rate:,.0f} rows/s)"
+    )
 
 
 @import_.command("cove")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 import sys
 import time
@@ -12,6 +13,7 @@ from uuid import UUID
 
 import pycountry
 
+from tracker import limits
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
 from tracker.errors import DomainError, DuplicateEcosystemError, DuplicateOrganisationError
@@ -60,6 +62,11 @@ REASONS = {
     "participants": "a project needs a list of participants",
     "year": "%(column)s %(value)s is not a year",
     "not_csv": "%(file)s is not a CSV file in UTF-8 (%(detail)s)",
+    "not_utf8": "%(file)s is not a CSV file in UTF-8: line %(line)s has the bytes %(byte)s after %(before)s; save it "
+    "as CSV UTF-8 and import it again",
+    "empty_file": "%(file)s is empty",
+    "columns_twice": "%(file)s names the columns %(columns)s twice",
+    "cells": "the row has %(cells)s cells where the header has %(header)s",
     "columns": "%(file)s is not an Erasmus+ projects export: it lacks the columns %(columns)s",
     "not_xlsx": "%(file)s is not a readable Excel workbook (%(detail)s)",
     "no_sheet": "%(file)s has no readable first sheet (%(detail)s)",
@@ -70,6 +77,8 @@ REASONS = {
     "empty": "%(column)s is empty",
     "no_country": "%(value)s has no country",
     "unreadable_rest": "unreadable file from here on: %(detail)s",
+    "stopped": "the import stopped at row %(row)s (%(detail)s): the rows before it are imported; import the file "
+    "again to finish",
     "refused": "%(detail)s",  # the tracker refused the record (a rule of the domain), in its words
 }
 
@@ -82,6 +91,16 @@ class RowError(ValueError):
         self.code = code
         self.values = {name: str(value) for name, value in values.items()}
         super().__init__(REASONS[code] % self.values)
+
+
+class ImportStopped(Exception):
+    """The import could not go on (the store failed, not a record): what it did so far is in `summary`, and running
+    it again finishes it (every command of an import is idempotent)."""
+
+    def __init__(self, summary: Summary, row: int, cause: BaseException) -> None:
+        self.summary = summary
+        self.error = RowError("stopped", row=row, detail=f"{type(cause).__name__}: {cause}")
+        super().__init__(str(self.error))
 
 
 def call_year(value: object, column: str) -> int | None:
@@ -125,6 +144,9 @@ class Summary:
     organisations_existing: int = 0
     memberships_created: int = 0
     problems: list[dict[str, Any]] = field(default_factory=list)
+    # Records of ecosystems imported before whose details differ from what is stored: {row, project_identifier,
+    # fields}. What is stored stays; nothing revises an ecosystem.
+    differences: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
@@ -142,6 +164,8 @@ class Summary:
             self.reject(row, exc)
         except DomainError as exc:
             self.reject(row, RowError("refused", detail=exc))
+        except Exception as exc:  # the store, not the record: counting it rejected would go on to reject the rest
+            raise ImportStopped(self, row, exc) from exc
 
     def reject(self, row: int, error: RowError) -> None:
         self.rejected += 1
@@ -159,6 +183,7 @@ class Summary:
             "organisations_existing": self.organisations_existing,
             "memberships_created": self.memberships_created,
             "problems": self.problems,
+            "differences": self.differences,
             "changed_nothing": self.changed_nothing,
             "seconds": round(self.seconds, 3),
         }
@@ -173,7 +198,14 @@ class Writer:
         self.source = source
 
     def correlation(self, row: int) -> str:
-        return f"import:{self.source}#row={row}"
+        """What each event of a record names as its cause: the source (shortened, keeping a digest of it, where a
+        long file name would make the id too long for the store) and the record's row."""
+        source = self.source
+        room = limits.ID_MAX - len("import:#row=") - len(str(row))
+        if len(source) > room:
+            digest = hashlib.sha256(source.encode()).hexdigest()[:16]
+            source = f"{source[: room - len(digest) - 1]}~{digest}"
+        return f"import:{source}#row={row}"
 
     def check(self, members: list[tuple[dict[str, Any], str]], ecosystem: dict[str, Any]) -> None:
         """Refuse the record (DomainError) if any of its organisations, its ecosystem or a membership (organisation,
@@ -197,18 +229,27 @@ class Writer:
 
         eco_id = ecosystem_id(details["project_identifier"])
         if eco_id in self.app.repository:
-            return self._complete_members(summary, row, eco_id, members)
+            return self._complete(summary, row, eco_id, members, details)
         try:
             self.app.register_ecosystem(
                 actor=self.actor, members=members, correlation_id=self.correlation(row), **details
             )
         except DuplicateEcosystemError:
-            return self._complete_members(summary, row, eco_id, members)
+            return self._complete(summary, row, eco_id, members, details)
         summary.memberships_created += len(members)
         return True
 
-    def _complete_members(self, summary: Summary, row: int, eco_id: UUID, members: list[tuple[UUID, str]]) -> bool:
+    def _complete(
+        self, summary: Summary, row: int, eco_id: UUID, members: list[tuple[UUID, str]], details: dict[str, Any]
+    ) -> bool:
+        """Add the members an ecosystem imported before lacks; report the details in which the record differs from
+        it (an import never revises what is stored)."""
         eco = self.app.get_ecosystem(eco_id)
+        differing = eco.differing(details)
+        if differing:
+            summary.differences.append(
+                {"row": row, "project_identifier": details["project_identifier"], "fields": differing}
+            )
         missing = [(org, role) for org, role in members if not eco.has_member(org, role)]
         for org, role in missing:
             self.app.add_ecosystem_member(

@@ -32,6 +32,15 @@ def parse_participant(text: str) -> tuple[str, str, str]:
     return match["name"].strip(), country_from_name(match["country"]), role
 
 
+def count_records(path: Path) -> int:
+    """The projects in a CoVE file, for a progress bar (at least 1); the import reports an unreadable file itself."""
+    try:
+        records = json.loads(path.read_text(encoding="utf-8-sig"))
+    except (OSError, ValueError, RecursionError):
+        return 1
+    return max(len(records), 1) if isinstance(records, list) else 1
+
+
 def import_cove(
     app: TrackerApplication,
     path: str | Path,
@@ -45,7 +54,7 @@ def import_cove(
     summary = Summary(source=source)
     started = time.perf_counter()
     try:
-        records = json.loads(path.read_text(encoding="utf-8"))
+        records = json.loads(path.read_text(encoding="utf-8-sig"))  # -sig: as Windows' Notepad saves it
     except (OSError, ValueError, RecursionError) as exc:  # ValueError: bad UTF-8 or JSON, or a 4,300-digit integer
         raise RowError("not_json", file=path.name, detail=f"{type(exc).__name__}: {exc}") from None
     if not isinstance(records, list):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -97,36 +98,104 @@ class UnreadableRest(ValueError):
     """The file could be read up to a row, and not beyond it."""
 
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
-    """Rows as dicts with their 1-based data row number and the fraction of the file read; never the whole file.
+# A cell of an export can hold a long project summary, and the csv module's default limit (128 KiB) would end the
+# file there. This bound still stops a quote left open from reading the rest of the file into one cell.
+FIELD_LIMIT = 16 * 1024 * 1024
+csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
+# What separates the cells: the export's commas, or the semicolons (and tabs) of a spreadsheet saved in a European
+# locale. The one that finds the most of the required columns in the header wins; commas on a tie.
+DELIMITERS = (",", ";", "\t")
+_CHUNK = 1 << 20
 
-    A file that is not an export (not CSV in UTF-8 or an Excel workbook, or without the export's columns) is refused
-    with a RowError before any row is read; one that breaks part way raises UnreadableRest there."""
+
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float, RowError | None]]:
+    """Rows as dicts with their 1-based data row number, the fraction of the file read and what is wrong with the
+    row's shape (None when nothing is); never the whole file in memory.
+
+    A file that is not an export (not CSV in UTF-8 or an Excel workbook, without the export's columns, or naming a
+    column twice) is refused with a RowError before any row is read; so is a CSV with a byte that is not UTF-8
+    anywhere in it, so that a file saved in another encoding is never half imported. A workbook that breaks part way
+    raises UnreadableRest there."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        yield from _xlsx_rows(path)
+        for number, row, fraction in _xlsx_rows(path):
+            yield number, row, fraction, None
         return
+    _check_utf8(path)
     size = max(path.stat().st_size, 1)
     with path.open("rb") as raw:
+        if not raw.read(1):
+            raise RowError("empty_file", file=path.name)
+        raw.seek(0)
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        reader = csv.DictReader(text)
+        delimiter = _delimiter(text.readline())
+        text.seek(0)
+        reader = csv.DictReader(text, delimiter=delimiter)
         try:
             names = reader.fieldnames
-        except (UnicodeDecodeError, csv.Error) as exc:
+        except csv.Error as exc:
             raise RowError("not_csv", file=path.name, detail=f"{type(exc).__name__}: {exc}") from None
         check_columns(path.name, names or [])
+        width = len(names or [])
         try:
             for number, row in enumerate(reader, 1):
-                yield number, {k: (v or "") for k, v in row.items() if k is not None}, raw.tell() / size
-        except (UnicodeDecodeError, csv.Error) as exc:
+                extra = row.pop(None, None)  # type: ignore[call-overload]
+                missing = sum(value is None for value in row.values())
+                problem = None
+                if extra or missing:
+                    cells = width + len(extra or []) - missing
+                    problem = RowError("cells", cells=cells, header=width)
+                yield number, {k: (v or "") for k, v in row.items()}, raw.tell() / size, problem
+        except csv.Error as exc:
             raise UnreadableRest(str(exc)) from None
 
 
+def _check_utf8(path: Path) -> None:
+    """Refuse a CSV with any byte that is not UTF-8, naming its line and what comes before it on the line."""
+    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    line = 1
+    tail = b""
+    with path.open("rb") as raw:
+        while True:
+            chunk = raw.read(_CHUNK)
+            try:
+                decoder.decode(chunk, final=not chunk)
+            except UnicodeDecodeError as exc:
+                seen = tail + exc.object[: exc.start]
+                line += exc.object[: exc.start].count(b"\n")
+                before = seen[seen.rfind(b"\n") + 1 :].decode("utf-8", "replace")[-40:]
+                bad = exc.object[exc.start : exc.end].hex(" ")
+                raise RowError("not_utf8", file=path.name, line=line, byte=bad, before=repr(before)) from None
+            if not chunk:
+                return
+            line += chunk.count(b"\n")
+            tail = chunk[chunk.rfind(b"\n") + 1 :][-200:]
+
+
+def _delimiter(header: str) -> str:
+    def found(delimiter: str) -> int:
+        cells = next(csv.reader([header], delimiter=delimiter), [])
+        present = {cell.strip().casefold() for cell in cells}
+        return sum(column.casefold() in present for column in REQUIRED_COLUMNS)
+
+    return max(DELIMITERS, key=found)  # max keeps the first of equals: commas
+
+
 def check_columns(name: str, columns: list[str] | tuple[str, ...]) -> None:
-    """Refuse a file whose header lacks any of the export's required columns, naming them."""
+    """Refuse a file whose header lacks any of the export's required columns, or names a column twice (which of the
+    two would a row's value come from?), naming them."""
     present = {column.strip().casefold() for column in columns if column}
     missing = [column for column in REQUIRED_COLUMNS if column.casefold() not in present]
     if missing:
         raise RowError("columns", file=name, columns=", ".join(missing))
+    seen: set[str] = set()
+    twice = []
+    for column in columns:
+        key = (column or "").strip().casefold()
+        if key and key in seen and column.strip() not in twice:
+            twice.append(column.strip())
+        seen.add(key)
+    if twice:
+        raise RowError("columns_twice", file=name, columns=", ".join(twice))
 
 
 def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
@@ -186,11 +255,13 @@ def import_erasmus(
     writer = Writer(app, actor, source)
     started = time.perf_counter()
     try:
-        for number, row, fraction in read_rows(path):
+        for number, row, fraction, problem in read_rows(path):
             summary.rows += 1
             if summary.rows == 1:
                 _check_filter_columns(filters or [], row, source)
-            if filters and not all(f.keeps(row) for f in filters):
+            if problem is not None:
+                summary.reject(number, problem)
+            elif filters and not all(f.keeps(row) for f in filters):
                 summary.skipped += 1
             else:
                 summary.record(number, lambda number=number, row=row: _import_row(writer, summary, number, row))

@@ -10,7 +10,6 @@ from uuid import UUID
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from werkzeug.utils import secure_filename
 
 from importers.erasmus import RowFilter
 from pages.forms import ImportForm, refused_status
@@ -18,6 +17,7 @@ from pages.session import Page, role_required, signed_in
 from pages.vocabulary import IMPORT_REASONS
 from runtime.import_jobs import SOURCES, ImportJobs
 from web.services import services
+from web.uploads import saved_name
 
 blp = Blueprint("imports_pages", __name__, template_folder="templates")
 
@@ -73,7 +73,7 @@ def imports() -> Page:
         ]
         return render(422)
     folder = Path(tempfile.mkdtemp(prefix="tracker-import-"))
-    path = folder / (secure_filename(upload.filename or "") or f"upload{suffix}")
+    path = folder / saved_name(upload.filename, suffix)
     upload.save(path)
     job_id = jobs().start(
         person_id=signed_in().person.id,

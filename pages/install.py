@@ -113,6 +113,7 @@ def install(app: Flask) -> tuple[Blueprint, ...]:
             "decision_names": vocabulary.DECISION_NAMES,
             "evidence_kind_names": vocabulary.EVIDENCE_KIND_NAMES,
             "job_states": vocabulary.JOB_STATES,
+            "ecosystem_detail_names": vocabulary.ECOSYSTEM_DETAIL_NAMES,
             "navigation": home.navigation(role) if role else [],
             "password_min": PASSWORD_MIN,
             "return_path": signin.return_path,

@@ -8,7 +8,7 @@ from flask_babel import lazy_gettext as _l
 from importers.common import REASONS as IMPORT_REFUSALS
 from tracker.actors import ROLES
 from tracker.audit_chain import REASONS
-from tracker.ecosystem import MEMBER_ROLES
+from tracker.ecosystem import ECOSYSTEM_DETAILS, MEMBER_ROLES
 from tracker.organisation import ORGANISATION_KINDS
 from tracker.rubric import CURRENT_RUBRIC
 from tracker.rules import REVISABLE
@@ -158,6 +158,13 @@ IMPORT_REASONS = {
     "participants": _l("a project needs a list of participants"),
     "year": _l("%(column)s: %(value)s is not a year"),
     "not_csv": _l("%(file)s is not a CSV file in UTF-8 (%(detail)s)"),
+    "not_utf8": _l(
+        "%(file)s is not a CSV file in UTF-8: line %(line)s has the bytes %(byte)s after %(before)s; save it as CSV "
+        "UTF-8 and import it again"
+    ),
+    "empty_file": _l("%(file)s is empty"),
+    "columns_twice": _l("%(file)s names the columns %(columns)s twice"),
+    "cells": _l("the row has %(cells)s cells where the header has %(header)s"),
     "columns": _l("%(file)s is not an Erasmus+ projects export: it lacks the columns %(columns)s"),
     "not_xlsx": _l("%(file)s is not a readable Excel workbook (%(detail)s)"),
     "no_sheet": _l("%(file)s has no readable first sheet (%(detail)s)"),
@@ -168,6 +175,10 @@ IMPORT_REASONS = {
     "empty": _l("%(column)s is empty"),
     "no_country": _l("%(value)s has no country"),
     "unreadable_rest": _l("the file cannot be read from here on: %(detail)s"),
+    "stopped": _l(
+        "the import stopped at row %(row)s (%(detail)s): the rows before it are imported; import the file again to "
+        "finish"
+    ),
     "refused": _l("the tracker refused it: %(detail)s"),
 }
 # What an admin reads in a person's change log (access.people's `person_changes`).
@@ -186,6 +197,21 @@ PERSON_FIELDS = {
     "active": _l("active"),
     "password": _l("password"),
 }
+# An ecosystem's details (tracker.ecosystem.ECOSYSTEM_DETAILS), as an import's summary names those that differ.
+ECOSYSTEM_DETAIL_NAMES = {
+    "acronym": _l("acronym"),
+    "title": _l("title"),
+    "programme": _l("programme"),
+    "key_action": _l("key action"),
+    "action_type": _l("action type"),
+    "project_identifier": _l("project identifier"),
+    "call_year": _l("call year"),
+    "start_date": _l("start date"),
+    "end_date": _l("end date"),
+    "eu_grant_eur": _l("EU grant"),
+    "is_good_practice": _l("good practice"),
+    "is_success_story": _l("success story"),
+}
 
 # Every stage, status, criterion and level of the domain has a name here (tests/pages check it).
 NAMED = {
@@ -201,4 +227,5 @@ NAMED = {
     "actor roles": (set(ROLES), set(ACTOR_ROLE_NAMES)),
     "revisable details": (set(REVISABLE), set(DETAIL_NAMES)),
     "import reasons": (set(IMPORT_REFUSALS), set(IMPORT_REASONS)),
+    "ecosystem details": (set(ECOSYSTEM_DETAILS), set(ECOSYSTEM_DETAIL_NAMES)),
 }

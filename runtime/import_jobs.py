@@ -13,7 +13,6 @@ whose file is gone too is marked stopped, and its page says to import the file a
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -31,8 +30,8 @@ from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, Text, Uui
 from sqlalchemy.exc import SQLAlchemyError
 
 from access.tables import key_metadata
-from importers.common import RowError
-from importers.cove import import_cove
+from importers.common import ImportStopped, RowError
+from importers.cove import count_records, import_cove
 from importers.erasmus import RowFilter, import_erasmus
 from projections.clock import utc_now
 from runtime.services import Services
@@ -126,7 +125,7 @@ class ImportJobs:
     def start(self, *, person_id: UUID, source: str, path: Path, filename: str, filters: list[RowFilter]) -> UUID:
         """Record the job and run it in a thread; the file (in a directory of its own) is removed at its end."""
         job_id = uuid.uuid4()
-        total = max(ERASMUS_STEPS if source == "erasmus" else _count_records(path), 1)
+        total = max(ERASMUS_STEPS if source == "erasmus" else count_records(path), 1)
         now = utc_now()
         with self.writer.begin() as tx:
             tx.execute(
@@ -233,6 +232,11 @@ class ImportJobs:
         except RowError as error:
             failure = {"code": error.code, "values": error.values}
             self.report(job_id, runner, state="failed", error=str(error), failure=failure, finished_at=utc_now())
+        except ImportStopped as stopped:
+            log.exception("import stopped", job=str(job_id))
+            failure = {"code": stopped.error.code, "values": stopped.error.values}
+            done = {"summary": stopped.summary.as_dict(), "failure": failure, "finished_at": utc_now()}
+            self.report(job_id, runner, state="failed", error=str(stopped), **done)
         except Exception as error:
             log.exception("import failed", job=str(job_id))
             self.report(job_id, runner, state="failed", error=f"{type(error).__name__}: {error}", finished_at=utc_now())
@@ -277,12 +281,3 @@ def _shown(row: Any) -> dict[str, Any]:
     job = dict(row)
     job["percent"] = round(100 * job["done"] / job["total"]) if job["total"] else 0
     return job
-
-
-def _count_records(path: Path) -> int:
-    """A CoVE file's projects, for the progress; the importer reports an unreadable file itself."""
-    try:
-        records = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return 1
-    return len(records) if isinstance(records, list) else 1

@@ -55,10 +55,14 @@ class Ecosystem(TrackerAggregate):
         members: list[dict[str, Any]]
 
     @classmethod
-    def register(
-        cls,
-        ctx: Context,
+    def register(cls, ctx: Context, **details: Any) -> Ecosystem:
+        stored = cls.stored_details(latest_call_year=ctx.at.year + 1, **details)
+        return cls._start(cls.Registered, ctx, id=ecosystem_id(stored["project_identifier"]), **stored)
+
+    @staticmethod
+    def stored_details(
         *,
+        latest_call_year: int,
         acronym: str,
         title: str,
         programme: str | None = None,
@@ -71,34 +75,42 @@ class Ecosystem(TrackerAggregate):
         eu_grant_eur: Decimal | str | None = None,
         is_good_practice: bool = False,
         is_success_story: bool = False,
-    ) -> Ecosystem:
+    ) -> dict[str, Any]:
+        """An ecosystem's details as it is registered with them (trimmed, one-line titles, cents), or the first
+        refusal."""
         start = day(start_date, "start_date", required=False)
         end = day(end_date, "end_date", required=False)
         if start and end and end < start:
             raise InvalidDateError("end_date", "must not be before start_date", rule="validation.date.order")
-        identifier = text(
-            project_identifier, "project_identifier", max_length=limits.PROJECT_IDENTIFIER_MAX, required=False
-        )
         for flag, value in (("is_good_practice", is_good_practice), ("is_success_story", is_success_story)):
             if not isinstance(value, bool):
                 raise ValidationError(flag, "must be true or false")
-        return cls._start(
-            cls.Registered,
-            ctx,
-            id=ecosystem_id(identifier),
-            acronym=line(acronym, "acronym", max_length=limits.ACRONYM_MAX),
-            title=line(title, "title", max_length=limits.ECOSYSTEM_TITLE_MAX),
-            programme=text(programme, "programme", max_length=limits.PROGRAMME_MAX, required=False),
-            key_action=text(key_action, "key_action", max_length=limits.ACTION_MAX, required=False),
-            action_type=text(action_type, "action_type", max_length=limits.ACTION_MAX, required=False),
-            project_identifier=identifier,
-            call_year=integer(call_year, "call_year", low=limits.FIRST_CALL_YEAR, high=ctx.at.year + 1, required=False),
-            start_date=start,
-            end_date=end,
-            eu_grant_eur=money(eu_grant_eur, "eu_grant_eur"),
-            is_good_practice=is_good_practice,
-            is_success_story=is_success_story,
-        )
+        return {
+            "acronym": line(acronym, "acronym", max_length=limits.ACRONYM_MAX),
+            "title": line(title, "title", max_length=limits.ECOSYSTEM_TITLE_MAX),
+            "programme": text(programme, "programme", max_length=limits.PROGRAMME_MAX, required=False),
+            "key_action": text(key_action, "key_action", max_length=limits.ACTION_MAX, required=False),
+            "action_type": text(action_type, "action_type", max_length=limits.ACTION_MAX, required=False),
+            "project_identifier": text(
+                project_identifier, "project_identifier", max_length=limits.PROJECT_IDENTIFIER_MAX, required=False
+            ),
+            "call_year": integer(
+                call_year, "call_year", low=limits.FIRST_CALL_YEAR, high=latest_call_year, required=False
+            ),
+            "start_date": start,
+            "end_date": end,
+            "eu_grant_eur": money(eu_grant_eur, "eu_grant_eur"),
+            "is_good_practice": is_good_practice,
+            "is_success_story": is_success_story,
+        }
+
+    def differing(self, details: dict[str, Any]) -> list[str]:
+        """Which of `details` (a record of this ecosystem from a source) differ from what is stored, each compared
+        as registering it would store it. Nothing revises an ecosystem, so an importer reports them."""
+        stored = {name: getattr(self, name) for name in ECOSYSTEM_DETAILS}
+        # The record was checked as registering it now would check it; here only its values matter.
+        wanted = self.stored_details(latest_call_year=date.max.year, **(stored | details))
+        return [name for name in details if name in stored and wanted[name] != stored[name]]
 
     class Registered(TrackerAggregate.Created):
         acronym: str

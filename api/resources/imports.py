@@ -10,18 +10,18 @@ from flask import request
 from flask.views import MethodView
 from flask_smorest.fields import Upload
 from marshmallow import Schema, fields, validate
-from werkzeug.utils import secure_filename
 
 from api.auth import principal, require
 from api.errors import ProblemError
 from api.resources import WRITE_ERRORS, ApiBlueprint
 from api.schemas.common import Input
-from importers.common import RowError
+from importers.common import ImportStopped, RowError
 from importers.cove import import_cove
 from importers.erasmus import RowFilter, import_erasmus
 from tracker.actors import Actor
 from web.observability import request_id
 from web.services import services
+from web.uploads import saved_name
 
 blp = ApiBlueprint("imports", __name__, url_prefix="/api/v1", description="Imports of public EU data")
 SUFFIXES = {"cove": (".json",), "erasmus": (".csv", ".xlsx", ".xlsm")}
@@ -48,6 +48,18 @@ class ProblemRowSchema(Schema):
     )
 
 
+class DifferenceSchema(Schema):
+    row = fields.Int(required=True)
+    project_identifier = fields.Str(required=True)
+    fields_ = fields.List(
+        fields.Str(),
+        required=True,
+        data_key="fields",
+        attribute="fields",
+        metadata={"description": "The ecosystem's details (as GET /ecosystems/{id} names them) that differ."},
+    )
+
+
 class ImportSummarySchema(Schema):
     source = fields.Str(required=True)
     rows = fields.Int(required=True)
@@ -59,6 +71,14 @@ class ImportSummarySchema(Schema):
     organisations_existing = fields.Int(required=True)
     memberships_created = fields.Int(required=True)
     problems = fields.List(fields.Nested(ProblemRowSchema), required=True)
+    differences = fields.List(
+        fields.Nested(DifferenceSchema),
+        required=True,
+        metadata={
+            "description": "Records of ecosystems imported before whose details differ from what is stored; what is "
+            "stored stays (an import never revises an ecosystem)."
+        },
+    )
     changed_nothing = fields.Bool(required=True)
     seconds = fields.Float(required=True)
 
@@ -103,9 +123,7 @@ class Imports(MethodView):
         actor = Actor(f"importer:{who.person_id}", "importer", key=who.key_id)
         app = services().app
         with tempfile.TemporaryDirectory(prefix="tracker-import-") as tmp:
-            # Saved under the uploaded file's own name (made safe), so what an import reports names the caller's file.
-            safe = secure_filename(upload.filename or "")
-            path = Path(tmp) / (safe if Path(safe).suffix.lower() == suffix else f"upload{suffix}")
+            path = Path(tmp) / saved_name(upload.filename, suffix)
             upload.save(path)
             name = f"{Path(upload.filename or 'upload').name}@{request_id()}"
             try:
@@ -115,6 +133,9 @@ class Imports(MethodView):
                     summary = import_erasmus(app, path, actor=actor, filters=filters, source_name=name)
             except RowError as exc:
                 raise ProblemError(422, str(exc), errors={"file": [str(exc)]}) from None
+            except ImportStopped as stopped:
+                services().after_write(app.current_position())
+                raise ProblemError(503, str(stopped), summary=stopped.summary.as_dict()) from None
         position = app.current_position()
         services().after_write(position)
         return summary.as_dict(), 200, {"X-Event-Position": str(position)}

@@ -79,7 +79,7 @@ HOSTILE = {
     ),
     "a password file as CSV": ("erasmus", "export.csv", Path("/etc/passwd").read_bytes(), "lacks the columns"),
     "a CSV not in UTF-8": ("erasmus", "export.csv", "Projekt;Größe\n".encode("utf-16"), "not a CSV file in UTF-8"),
-    "an empty CSV": ("erasmus", "export.csv", b"", "lacks the columns"),
+    "an empty CSV": ("erasmus", "export.csv", b"", "export.csv is empty"),
     "a header row that does not parse": (
         "erasmus",
         "export.xlsx",
@@ -147,16 +147,18 @@ def test_a_workbook_that_breaks_after_its_header_keeps_what_was_read_and_reports
     assert "unreadable file from here on" in response.json["problems"][-1]["reason"]
 
 
-def test_a_csv_that_breaks_after_its_first_rows_keeps_them_and_reports_the_rest(admin_env: Env) -> None:
+def test_a_csv_that_breaks_after_its_first_rows_is_refused_whole_naming_the_line(admin_env: Env) -> None:
     sample = (SHARED / "erasmus-plus-projects-sample.csv").read_bytes()
     header, *rows = sample.splitlines(keepends=True)
-    # Past the text decoder's first read, a byte that is not UTF-8.
+    # Past the text decoder's first read, a byte that is not UTF-8: a file saved in another encoding.
     content = header + b"".join(rows) * 8 + b"\xff\xfe broken\n"
     assert len(content) > 16 * 1024
+    before = position(admin_env)
     response = upload(admin_env, "erasmus", "export.csv", content)
-    assert response.status_code == 200, response.json
-    assert response.json["rows"] >= len(rows)
-    assert "unreadable file from here on" in response.json["problems"][-1]["reason"]
+    assert response.status_code == 422, response.json
+    last = content.count(b"\n")
+    assert f"line {last} has the bytes ff after ''" in response.json["detail"]
+    assert position(admin_env) == before
 
 
 def test_the_command_line_names_the_missing_columns_and_exits_non_zero_for_a_file_that_is_no_export(

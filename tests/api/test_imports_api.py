@@ -76,3 +76,24 @@ def test_the_document_describes_the_upload_as_one_multipart_body(env: Env) -> No
         headers = document["paths"][path]["post"]["responses"]["201"]["headers"]
         assert set(headers) >= {"ETag", "X-Event-Position", "Location"}, path
         assert all("schema" in header for header in headers.values()), path
+
+
+def test_an_import_the_store_stops_answers_503_with_what_was_done(env: Env, monkeypatch: object) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    app = env.app.extensions["tracker"].app
+    register = app.register_ecosystem
+    calls: list[object] = []
+
+    def failing(**kwargs: object) -> object:
+        calls.append(kwargs)
+        if len(calls) == 3:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return register(**kwargs)
+
+    monkeypatch.setattr(app, "register_ecosystem", failing)  # type: ignore[attr-defined]
+    response = upload(env, env.keys.admin, "erasmus", DATA / "erasmus-plus-projects-sample.csv")
+    assert response.status_code == 503, response.json
+    assert response.content_type == "application/problem+json"
+    assert "stopped at row 3" in response.json["detail"]
+    assert (response.json["summary"]["created"], response.json["summary"]["rows"]) == (2, 3)

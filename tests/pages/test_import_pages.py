@@ -104,6 +104,44 @@ def test_a_wrong_kind_of_file_or_filter_is_refused_at_once(pages: Pages, admin: 
     assert "Choose a file." in missing.get_data(as_text=True)
 
 
+def test_a_workbook_named_in_greek_letters_is_read_as_a_workbook(pages: Pages, admin: FlaskClient) -> None:
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(["Project Identifier", "Project Title", "Coordinating organisation name", "Coordinator's country"])
+    sheet.append(["2020-1-GR01-KA202-000001", "Έργο", "Σχολή", "Greece"])
+    content = io.BytesIO()
+    book.save(content)
+    page = finished(admin, upload(admin, content.getvalue(), "Έργα.xlsx", source="erasmus").headers["Location"])
+    assert "Created</dt><dd>1</dd>" in page, page
+
+
+def test_an_import_the_store_stops_keeps_its_summary_and_says_to_import_again(
+    pages: Pages, admin: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    app = pages.services.app
+    register = app.register_ecosystem
+    calls: list[object] = []
+
+    def failing(**kwargs: object) -> object:
+        calls.append(kwargs)
+        if len(calls) == 3:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return register(**kwargs)
+
+    monkeypatch.setattr(app, "register_ecosystem", failing)
+    projects = json.loads(DATA.read_text(encoding="utf-8"))[:4]
+    page = finished(admin, upload(admin, json.dumps(projects).encode(), "cove-part.json").headers["Location"])
+    assert "the import stopped at row 3" in page
+    assert "import the file again to finish" in page
+    assert "nothing in it was imported" not in page
+    assert "Created</dt><dd>2</dd>" in page
+
+
 # ---- an import whose process stopped ------------------------------------------------------------------------------
 
 

@@ -1,0 +1,212 @@
+"""Import files as admins have them: saved by a spreadsheet in another encoding or with semicolons, rows cut short,
+columns twice, long cells and long names, files imported before and corrected since, and a store that fails part
+way. Each is refused whole before anything is written, imported, or stopped with what was done said."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy.exc import OperationalError
+
+from bootstrap import build_services
+from cli.main import main as cli
+from importers.common import ImportStopped, RowError
+from importers.cove import import_cove
+from importers.erasmus import import_erasmus
+from runtime.services import Services
+from runtime.settings import Settings
+from tracker.actors import Actor
+from tracker.ecosystem import ecosystem_id
+
+DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+ERASMUS = DATA / "erasmus-plus-projects-sample.csv"
+COVE = DATA / "cove-projects.json"
+IMPORTER = Actor("importer:test", "importer")
+
+
+@pytest.fixture
+def services(sqlite_url: str) -> Iterator[Services]:
+    built = build_services(Settings(database_url=sqlite_url))
+    yield built
+    built.close()
+
+
+def sample() -> list[list[str]]:
+    with ERASMUS.open(newline="", encoding="utf-8") as source:
+        return list(csv.reader(source))
+
+
+def many(copies: int) -> list[list[str]]:
+    """The sample's rows again and again, each copy's projects under identifiers of their own."""
+    header, *rows = sample()
+    at = header.index("Project Identifier")
+    out = [header]
+    for n in range(copies):
+        out += [[f"COPY-{n}-{cell}" if i == at else cell for i, cell in enumerate(row)] for row in rows]
+    return out
+
+
+def write(path: Path, rows: list[list[str]], *, encoding: str = "utf-8", **dialect: Any) -> Path:
+    with path.open("w", newline="", encoding=encoding, errors="replace") as target:
+        csv.writer(target, **dialect).writerows(rows)
+    return path
+
+
+def test_a_csv_in_another_encoding_is_refused_whole_naming_the_line_wherever_its_first_such_byte_is(
+    services: Services, tmp_path: Path
+) -> None:
+    # 360 rows, about 400 KB, in ASCII but for one title: the first byte that is not UTF-8 lies far past any first
+    # read of the file.
+    rows = [[cell.encode("ascii", "replace").decode("ascii") for cell in row] for row in many(40)]
+    rows[301][rows[0].index("Project Title")] = "Lycée professionnel"
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"".join(_line(row).encode("latin-1") for row in rows))
+    assert path.stat().st_size > 64 * 1024
+    before = services.app.current_position()
+    with pytest.raises(RowError) as refused:
+        import_erasmus(services.app, path, actor=IMPORTER)
+    assert refused.value.code == "not_utf8"
+    lines = path.read_bytes().split(b"\n")
+    line = next(n for n, text in enumerate(lines, 1) if b"Lyc\xe9e" in text)
+    assert refused.value.values["line"] == str(line)
+    assert refused.value.values["byte"] == "e9"
+    assert refused.value.values["before"].endswith("Lyc'")
+    assert "save it as CSV UTF-8" in str(refused.value)
+    assert services.app.current_position() == before
+
+
+def _line(row: list[str]) -> str:
+    out = io.StringIO()
+    csv.writer(out, lineterminator="\n").writerow(row)
+    return out.getvalue()
+
+
+def test_a_csv_saved_with_semicolons_a_bom_and_crlf_imports_as_the_export_does(
+    services: Services, tmp_path: Path
+) -> None:
+    path = write(tmp_path / "export.csv", sample(), encoding="utf-8-sig", delimiter=";", lineterminator="\r\n")
+    summary = import_erasmus(services.app, path, actor=IMPORTER)
+    assert (summary.rows, summary.created, summary.rejected) == (9, 9, 0)
+    eco = services.app.get_ecosystem(ecosystem_id("2014-1-LI01-KA200-000005"))
+    assert len(eco.members) == 5
+    tabs = write(tmp_path / "tabs.csv", sample(), delimiter="\t")
+    assert import_erasmus(services.app, tabs, actor=IMPORTER).unchanged == 9
+
+
+def test_a_row_with_too_few_or_too_many_cells_is_refused_and_the_rest_imported(
+    services: Services, tmp_path: Path
+) -> None:
+    header, *rows = sample()
+    cut = rows[6][:22]
+    longer = [*rows[7], "stray", "cells"]
+    path = write(tmp_path / "export.csv", [header, *rows[:6], cut, longer, rows[8]])
+    summary = import_erasmus(services.app, path, actor=IMPORTER)
+    assert (summary.rows, summary.created, summary.rejected) == (9, 7, 2)
+    assert [(p["row"], p["code"], p["values"]) for p in summary.problems] == [
+        (7, "cells", {"cells": "22", "header": str(len(header))}),
+        (8, "cells", {"cells": str(len(header) + 2), "header": str(len(header))}),
+    ]
+    assert ecosystem_id(rows[6][header.index("Project Identifier")]) not in services.app.repository
+
+
+def test_a_file_naming_a_column_twice_or_empty_is_refused_before_anything_is_written(
+    services: Services, tmp_path: Path
+) -> None:
+    header, *rows = sample()
+    twice = write(tmp_path / "twice.csv", [[*header, "project title"], *[[*row, "Another title"] for row in rows]])
+    before = services.app.current_position()
+    with pytest.raises(RowError, match="names the columns project title twice"):
+        import_erasmus(services.app, twice, actor=IMPORTER)
+    (tmp_path / "empty.csv").write_bytes(b"")
+    with pytest.raises(RowError, match=r"empty\.csv is empty"):
+        import_erasmus(services.app, tmp_path / "empty.csv", actor=IMPORTER)
+    assert services.app.current_position() == before
+
+
+def test_a_long_cell_is_read_and_a_long_file_name_still_names_each_row(services: Services, tmp_path: Path) -> None:
+    rows = sample()
+    rows[1][rows[0].index("Project Summary")] = "A long summary. " * 20_000  # 320,000 characters
+    path = write(tmp_path / ("a-very-long-name-" * 12 + ".csv"), rows)
+    summary = import_erasmus(services.app, path, actor=IMPORTER, source_name=f"{path.name}@{'f' * 36}")
+    assert (summary.rows, summary.created, summary.rejected) == (9, 9, 0)
+
+
+def test_a_file_correcting_projects_imported_before_is_reported_and_what_is_stored_stays(
+    services: Services, tmp_path: Path
+) -> None:
+    import_erasmus(services.app, ERASMUS, actor=IMPORTER)
+    rows = sample()
+    header = rows[0]
+    grant = next(n for n, name in enumerate(header) if name.lower().startswith("eu grant"))
+    rows[2][header.index("Project Title")] = "A corrected title"
+    rows[2][grant] = "1.00"
+    rows[5][header.index("Project Title")] = f"  {rows[5][header.index('Project Title')]}  "  # as stored: trimmed
+    summary = import_erasmus(services.app, write(tmp_path / "corrected.csv", rows), actor=IMPORTER)
+    identifier = rows[2][header.index("Project Identifier")]
+    assert summary.differences == [{"row": 2, "project_identifier": identifier, "fields": ["title", "eu_grant_eur"]}]
+    assert (summary.created, summary.unchanged, summary.changed_nothing) == (0, 9, True)
+    stored = services.app.get_ecosystem(ecosystem_id(identifier))
+    assert stored.title != "A corrected title"
+
+    runner = CliRunner()
+    env = {"TRACKER_DATABASE_URL": str(services.settings.database_url)}
+    said = runner.invoke(cli, ["import", "erasmus", str(tmp_path / "corrected.csv")], env=env)
+    assert said.exit_code == 0, said.output
+    assert f"row 2: {identifier} differs from what is stored in title, eu_grant_eur; kept as stored" in said.output
+    assert "now differ from what is stored: 1" in said.output
+
+
+def test_a_store_that_fails_part_way_stops_the_import_and_says_what_was_done(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register = services.app.register_ecosystem
+    calls = []
+
+    def failing(**kwargs: Any) -> Any:
+        calls.append(kwargs["project_identifier"])
+        if len(calls) == 4:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return register(**kwargs)
+
+    monkeypatch.setattr(services.app, "register_ecosystem", failing)
+    with pytest.raises(ImportStopped) as stopped:
+        import_erasmus(services.app, ERASMUS, actor=IMPORTER)
+    assert (stopped.value.summary.created, stopped.value.summary.rejected) == (3, 0)
+    assert "stopped at row 4 (OperationalError:" in str(stopped.value)
+    assert "import the file again to finish" in str(stopped.value)
+    monkeypatch.setattr(services.app, "register_ecosystem", register)
+    again = import_erasmus(services.app, ERASMUS, actor=IMPORTER)
+    assert (again.created, again.unchanged) == (6, 3)
+
+
+def test_the_command_line_exits_non_zero_when_rows_are_rejected_or_the_file_holds_none(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    header, *rows = sample()
+    at = header.index("Coordinator's country")
+    rows[3][at] = "Atlantis"
+    runner = CliRunner()
+    env = {"TRACKER_DATABASE_URL": sqlite_url}
+    some = runner.invoke(cli, ["import", "erasmus", str(write(tmp_path / "some.csv", [header, *rows]))], env=env)
+    assert some.exit_code == 1
+    assert "row 4: rejected: unknown country 'Atlantis'" in some.output
+    assert "1 of 9 rows were rejected (listed above); the others are imported" in some.output
+    only_header = runner.invoke(cli, ["import", "erasmus", str(write(tmp_path / "header.csv", [header]))], env=env)
+    assert only_header.exit_code == 0, only_header.output
+    assert "nothing imported: the file holds no records" in only_header.output
+    assert "already imported" not in only_header.output
+
+
+def test_a_cove_file_saved_with_a_byte_order_mark_imports(services: Services, tmp_path: Path) -> None:
+    records = json.loads(COVE.read_text(encoding="utf-8"))[:3]
+    path = tmp_path / "cove.json"
+    path.write_text(json.dumps(records), encoding="utf-8-sig")
+    summary = import_cove(services.app, path, actor=IMPORTER)
+    assert (summary.rows, summary.created) == (3, 3)
