@@ -66,7 +66,10 @@ def _run_import(kind: str, file: str, filters: tuple[str, ...] = ()) -> None:
 
 def _report(summary: Summary) -> None:
     for problem in summary.problems:
-        click.echo(f"row {problem['row']}: rejected: {problem['reason']}", err=True)
+        named = f" ({problem['project']})" if problem.get("project") else ""
+        click.echo(f"row {problem['row']}{named}: rejected: {problem['reason']}", err=True)
+    if summary.problems_not_listed:
+        click.echo(f"… and {summary.problems_not_listed} more rejected rows, not listed", err=True)
     for differing in summary.differences:
         click.echo(
             f"row {differing['row']}: {differing['project_identifier']} differs from what is stored in "
@@ -75,7 +78,8 @@ def _report(summary: Summary) -> None:
         )
     rate = summary.rows / summary.seconds if summary.seconds else 0.0
     click.echo(
-        f"{summary.source}: {summary.rows} rows: {summary.created} created, {summary.unchanged} unchanged, "
+        f"{summary.source}: {summary.rows} rows: {summary.created} created, {summary.completed} completed with "
+        f"members, {summary.unchanged} unchanged, "
         f"{summary.rejected} rejected, {summary.skipped} filtered out; organisations {summary.organisations_created} "
         f"created, {summary.organisations_existing} found already; memberships {summary.memberships_created} created"
         f" ({rate:,.0f} rows/s)"

@@ -8,7 +8,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TextIO
+from typing import Any, Literal, TextIO
 from uuid import UUID
 
 import pycountry
@@ -132,18 +132,27 @@ def country_from_name(name: str) -> str:
         raise RowError("country", value=repr(cleaned)) from None
 
 
+# What importing one record did: a new ecosystem, members added to one imported before, or nothing.
+Outcome = Literal["created", "completed", "unchanged"]
+PROBLEMS_LISTED = 1000
+
+
 @dataclass
 class Summary:
     source: str
     rows: int = 0
     created: int = 0
+    completed: int = 0  # ecosystems imported before that gained members from this file
     unchanged: int = 0
     rejected: int = 0
     skipped: int = 0
     organisations_created: int = 0
     organisations_existing: int = 0
     memberships_created: int = 0
+    # The first PROBLEMS_LISTED rejected records, {row, project (where the record names one), reason, code, values};
+    # the rest are counted in problems_not_listed, so that a file of which every row fails stays a small summary.
     problems: list[dict[str, Any]] = field(default_factory=list)
+    problems_not_listed: int = 0
     # Records of ecosystems imported before whose details differ from what is stored: {row, project_identifier,
     # fields}. What is stored stays; nothing revises an ecosystem.
     differences: list[dict[str, Any]] = field(default_factory=list)
@@ -153,29 +162,34 @@ class Summary:
     def changed_nothing(self) -> bool:
         return self.created == 0 and self.organisations_created == 0 and self.memberships_created == 0
 
-    def record(self, row: int, attempt: Callable[[], bool]) -> None:
-        """Count one record: created or unchanged as `attempt` says, or rejected with the reason it was refused."""
+    def record(self, row: int, attempt: Callable[[], Outcome], *, project: str = "") -> None:
+        """Count one record as `attempt` says it went (created, completed or unchanged), or rejected with the reason
+        it was refused; `project` names it in a problem where the record has an identifier."""
         try:
-            if attempt():
-                self.created += 1
-            else:
-                self.unchanged += 1
+            outcome = attempt()
         except RowError as exc:
-            self.reject(row, exc)
+            self.reject(row, exc, project=project)
         except DomainError as exc:
-            self.reject(row, RowError("refused", detail=exc))
+            self.reject(row, RowError("refused", detail=exc), project=project)
         except Exception as exc:  # the store, not the record: counting it rejected would go on to reject the rest
             raise ImportStopped(self, row, exc) from exc
+        else:
+            setattr(self, outcome, getattr(self, outcome) + 1)
 
-    def reject(self, row: int, error: RowError) -> None:
+    def reject(self, row: int, error: RowError, *, project: str = "") -> None:
         self.rejected += 1
-        self.problems.append({"row": row, "reason": str(error), "code": error.code, "values": error.values})
+        if len(self.problems) >= PROBLEMS_LISTED:
+            self.problems_not_listed += 1
+            return
+        problem = {"row": row, "reason": str(error), "code": error.code, "values": error.values}
+        self.problems.append(problem | ({"project": project[:200]} if project else {}))
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
             "rows": self.rows,
             "created": self.created,
+            "completed": self.completed,
             "unchanged": self.unchanged,
             "rejected": self.rejected,
             "skipped": self.skipped,
@@ -183,6 +197,7 @@ class Summary:
             "organisations_existing": self.organisations_existing,
             "memberships_created": self.memberships_created,
             "problems": self.problems,
+            "problems_not_listed": self.problems_not_listed,
             "differences": self.differences,
             "changed_nothing": self.changed_nothing,
             "seconds": round(self.seconds, 3),
@@ -223,8 +238,8 @@ class Writer:
         summary.organisations_created += 1
         return receipt.aggregate_id
 
-    def ecosystem(self, summary: Summary, row: int, members: list[tuple[UUID, str]], **details: Any) -> bool:
-        """Register the ecosystem with its members, or add members it lacks; True when anything was written."""
+    def ecosystem(self, summary: Summary, row: int, members: list[tuple[UUID, str]], **details: Any) -> Outcome:
+        """Register the ecosystem with its members, or add the members it lacks."""
         from tracker.ecosystem import ecosystem_id
 
         eco_id = ecosystem_id(details["project_identifier"])
@@ -237,11 +252,11 @@ class Writer:
         except DuplicateEcosystemError:
             return self._complete(summary, row, eco_id, members, details)
         summary.memberships_created += len(members)
-        return True
+        return "created"
 
     def _complete(
         self, summary: Summary, row: int, eco_id: UUID, members: list[tuple[UUID, str]], details: dict[str, Any]
-    ) -> bool:
+    ) -> Outcome:
         """Add the members an ecosystem imported before lacks; report the details in which the record differs from
         it (an import never revises what is stored)."""
         eco = self.app.get_ecosystem(eco_id)
@@ -256,7 +271,7 @@ class Writer:
                 eco_id, actor=self.actor, organisation_id=org, role=role, correlation_id=self.correlation(row)
             )
         summary.memberships_created += len(missing)
-        return bool(missing)
+        return "completed" if missing else "unchanged"
 
 
 class Progress:

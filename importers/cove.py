@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from importers.common import Progress, RowError, Summary, Writer, call_year, country_from_name
+from importers.common import Outcome, Progress, RowError, Summary, Writer, call_year, country_from_name
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
 
@@ -62,7 +62,10 @@ def import_cove(
     writer = Writer(app, actor, source)
     for row, record in enumerate(records, 1):
         summary.rows += 1
-        summary.record(row, lambda row=row, record=record: _import_record(writer, summary, row, record))
+        project = str(record.get("id") or "").strip() if isinstance(record, dict) else ""
+        summary.record(
+            row, lambda row=row, record=record: _import_record(writer, summary, row, record), project=project
+        )
         if progress is not None:
             progress.update(
                 row, f"created {summary.created}, unchanged {summary.unchanged}, rejected {summary.rejected}"
@@ -71,7 +74,7 @@ def import_cove(
     return summary
 
 
-def _import_record(writer: Writer, summary: Summary, row: int, record: Any) -> bool:
+def _import_record(writer: Writer, summary: Summary, row: int, record: Any) -> Outcome:
     if not isinstance(record, dict):
         raise RowError("not_an_object")
     identifier = str(record.get("id") or "").strip()

@@ -13,7 +13,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from importers.common import Progress, RowError, Summary, Writer, call_year, country_from_name
+from importers.common import Outcome, Progress, RowError, Summary, Writer, call_year, country_from_name
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
 
@@ -260,11 +260,15 @@ def import_erasmus(
             if summary.rows == 1:
                 _check_filter_columns(filters or [], row, source)
             if problem is not None:
-                summary.reject(number, problem)
+                summary.reject(number, problem, project=_lookup(row, "Project Identifier").strip())
             elif filters and not all(f.keeps(row) for f in filters):
                 summary.skipped += 1
             else:
-                summary.record(number, lambda number=number, row=row: _import_row(writer, summary, number, row))
+                summary.record(
+                    number,
+                    lambda number=number, row=row: _import_row(writer, summary, number, row),
+                    project=_lookup(row, "Project Identifier").strip(),
+                )
             if progress is not None:
                 progress.update(int(fraction * progress.total), f"rows {summary.rows}, rejected {summary.rejected}")
     except UnreadableRest as exc:
@@ -292,7 +296,7 @@ def _grant(row: dict[str, str]) -> Decimal | None:
     return Decimal(raw)
 
 
-def _import_row(writer: Writer, summary: Summary, number: int, row: dict[str, str]) -> bool:
+def _import_row(writer: Writer, summary: Summary, number: int, row: dict[str, str]) -> Outcome:
     identifier = _lookup(row, "Project Identifier").strip()
     title = _lookup(row, "Project Title").strip()
     if not identifier:

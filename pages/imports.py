@@ -56,6 +56,9 @@ def imports() -> Page:
             _("This kind of import takes %(suffixes)s files.", suffixes=", ".join(SOURCES[form.source.data]))
         ]
         return render(422)
+    if form.source.data != "erasmus" and (form.filters.data or "").strip():
+        form.filters.errors = [_("Filters apply to Erasmus+ exports only.")]
+        return render(422)
     filters, refused_lines = [], []
     for line in (form.filters.data or "").splitlines():
         if line.strip():

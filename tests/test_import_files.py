@@ -196,7 +196,7 @@ def test_the_command_line_exits_non_zero_when_rows_are_rejected_or_the_file_hold
     env = {"TRACKER_DATABASE_URL": sqlite_url}
     some = runner.invoke(cli, ["import", "erasmus", str(write(tmp_path / "some.csv", [header, *rows]))], env=env)
     assert some.exit_code == 1
-    assert "row 4: rejected: unknown country 'Atlantis'" in some.output
+    assert f"row 4 ({rows[3][header.index('Project Identifier')]}): rejected: unknown country 'Atlantis'" in some.output
     assert "1 of 9 rows were rejected (listed above); the others are imported" in some.output
     only_header = runner.invoke(cli, ["import", "erasmus", str(write(tmp_path / "header.csv", [header]))], env=env)
     assert only_header.exit_code == 0, only_header.output
@@ -210,3 +210,31 @@ def test_a_cove_file_saved_with_a_byte_order_mark_imports(services: Services, tm
     path.write_text(json.dumps(records), encoding="utf-8-sig")
     summary = import_cove(services.app, path, actor=IMPORTER)
     assert (summary.rows, summary.created) == (3, 3)
+
+
+def test_a_project_imported_before_that_gains_partners_is_counted_as_completed(
+    services: Services, tmp_path: Path
+) -> None:
+    import_erasmus(services.app, ERASMUS, actor=IMPORTER)
+    header, *rows = sample()
+    names = [n for n in range(1, 100) if f"Partner {n} name" in header]
+    row = next(row for row in rows if not row[header.index(f"Partner {names[-1]} name")])
+    free = next(n for n in names if not row[header.index(f"Partner {n} name")])
+    row[header.index(f"Partner {free} name")] = "Kauno kolegija"
+    row[header.index(f"Partner {free} country")] = "Lithuania"
+    summary = import_erasmus(services.app, write(tmp_path / "more.csv", [header, *rows]), actor=IMPORTER)
+    assert (summary.created, summary.completed, summary.unchanged, summary.memberships_created) == (0, 1, 8, 1)
+    assert not summary.changed_nothing
+
+
+def test_rejected_rows_name_their_project_and_past_the_listed_ones_are_counted(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("importers.common.PROBLEMS_LISTED", 2)
+    header, *rows = sample()
+    for row in rows[:4]:
+        row[header.index("Coordinator's country")] = "Atlantis"
+    summary = import_erasmus(services.app, write(tmp_path / "bad.csv", [header, *rows]), actor=IMPORTER)
+    assert (summary.rejected, summary.problems_not_listed) == (4, 2)
+    at = header.index("Project Identifier")
+    assert [p["project"] for p in summary.problems] == [rows[0][at], rows[1][at]]

@@ -15,7 +15,7 @@ from api.auth import principal, require
 from api.errors import ProblemError
 from api.resources import WRITE_ERRORS, ApiBlueprint
 from api.schemas.common import Input
-from importers.common import ImportStopped, RowError
+from importers.common import PROBLEMS_LISTED, ImportStopped, RowError
 from importers.cove import import_cove
 from importers.erasmus import RowFilter, import_erasmus
 from tracker.actors import Actor
@@ -40,7 +40,8 @@ class ImportUpload(Input):
 
 
 class ProblemRowSchema(Schema):
-    row = fields.Int(required=True)
+    row = fields.Int(required=True, metadata={"description": "The record's number: 1 is the first after the header."})
+    project = fields.Str(metadata={"description": "The record's project identifier, where it has one."})
     reason = fields.Str(required=True, metadata={"description": "Why the row was refused, in English."})
     code = fields.Str(metadata={"description": "The reason's code (importers.common.REASONS), stable for scripts."})
     values = fields.Dict(
@@ -64,13 +65,23 @@ class ImportSummarySchema(Schema):
     source = fields.Str(required=True)
     rows = fields.Int(required=True)
     created = fields.Int(required=True)
+    completed = fields.Int(
+        required=True, metadata={"description": "Ecosystems imported before that gained members from this file."}
+    )
     unchanged = fields.Int(required=True)
     rejected = fields.Int(required=True)
     skipped = fields.Int(required=True, metadata={"description": "Rows left out by the filters."})
     organisations_created = fields.Int(required=True)
     organisations_existing = fields.Int(required=True)
     memberships_created = fields.Int(required=True)
-    problems = fields.List(fields.Nested(ProblemRowSchema), required=True)
+    problems = fields.List(
+        fields.Nested(ProblemRowSchema),
+        required=True,
+        metadata={
+            "description": f"The first {PROBLEMS_LISTED:,} rejected records; problems_not_listed counts the rest."
+        },
+    )
+    problems_not_listed = fields.Int(required=True)
     differences = fields.List(
         fields.Nested(DifferenceSchema),
         required=True,
@@ -114,6 +125,10 @@ class Imports(MethodView):
                 422,
                 f"a {source} import takes {', '.join(SUFFIXES[source])} files",
                 errors={"file": ["wrong file type"]},
+            )
+        if source != "erasmus" and form.get("filter"):
+            raise ProblemError(
+                422, "filters apply to Erasmus+ exports only", errors={"filter": ["only with source=erasmus"]}
             )
         try:
             filters = [RowFilter.parse(f) for f in form.get("filter", [])]

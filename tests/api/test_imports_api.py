@@ -55,6 +55,9 @@ def test_erasmus_upload_with_filter_and_refusals(env: Env) -> None:
     assert upload(env, env.keys.admin, "cove", sample).status_code == 422
     assert upload(env, env.keys.admin, "erasmus", sample, filter=["nonsense"]).status_code == 422
     assert upload(env, env.keys.admin, "weather", sample).status_code == 422
+    cove = upload(env, env.keys.admin, "cove", DATA / "cove-projects.json", filter=["Key Action~mobility"])
+    assert cove.status_code == 422
+    assert cove.json["errors"]["filter"] == ["only with source=erasmus"]
     missing = env.post("/api/v1/imports", env.keys.admin, data={"source": "cove"}, content_type="multipart/form-data")
     assert missing.status_code == 422
 

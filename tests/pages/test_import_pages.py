@@ -98,6 +98,9 @@ def test_a_wrong_kind_of_file_or_filter_is_refused_at_once(pages: Pages, admin: 
     said = bad_filter.get_data(as_text=True)
     assert "Write each filter as a column, = or ~, and a value" in said
     assert "(not: nonsense; =x)" in said  # every line refused, and only those
+    filtered_cove = upload(admin, b"[]", "projects.json", source="cove", filters="Key Action~mobility")
+    assert filtered_cove.status_code == 422
+    assert "Filters apply to Erasmus+ exports only." in filtered_cove.get_data(as_text=True)
     token = csrf_of(admin.get("/admin/imports"))
     missing = admin.post("/admin/imports", data={"csrf_token": token, "source": "cove"})
     assert missing.status_code == 422
