@@ -160,3 +160,19 @@ def running_import_job(
             )
         )
     return job_id
+
+
+def store_fails_at(monkeypatch: Any, app: Any, call: int) -> None:
+    """Make the `call`-th ecosystem registration fail as a locked SQLite store does (the store, not the record)."""
+    from sqlalchemy.exc import OperationalError
+
+    register = app.register_ecosystem
+    calls: list[object] = []
+
+    def failing(**kwargs: object) -> object:
+        calls.append(kwargs)
+        if len(calls) == call:
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return register(**kwargs)
+
+    monkeypatch.setattr(app, "register_ecosystem", failing)

@@ -13,7 +13,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from sqlalchemy.exc import OperationalError
 
 from bootstrap import build_services
 from cli.main import main as cli
@@ -22,6 +21,7 @@ from importers.cove import import_cove
 from importers.erasmus import import_erasmus
 from runtime.services import Services
 from runtime.settings import Settings
+from tests.readmodel import store_fails_at
 from tracker.actors import Actor
 from tracker.ecosystem import ecosystem_id
 
@@ -167,15 +167,7 @@ def test_a_store_that_fails_part_way_stops_the_import_and_says_what_was_done(
     services: Services, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     register = services.app.register_ecosystem
-    calls = []
-
-    def failing(**kwargs: Any) -> Any:
-        calls.append(kwargs["project_identifier"])
-        if len(calls) == 4:
-            raise OperationalError("INSERT", {}, Exception("database is locked"))
-        return register(**kwargs)
-
-    monkeypatch.setattr(services.app, "register_ecosystem", failing)
+    store_fails_at(monkeypatch, services.app, 4)
     with pytest.raises(ImportStopped) as stopped:
         import_erasmus(services.app, ERASMUS, actor=IMPORTER)
     assert (stopped.value.summary.created, stopped.value.summary.rejected) == (3, 0)

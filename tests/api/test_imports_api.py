@@ -6,6 +6,7 @@ import io
 from pathlib import Path
 
 from tests.api.conftest import Env
+from tests.readmodel import store_fails_at
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
 
@@ -82,19 +83,7 @@ def test_the_document_describes_the_upload_as_one_multipart_body(env: Env) -> No
 
 
 def test_an_import_the_store_stops_answers_503_with_what_was_done(env: Env, monkeypatch: object) -> None:
-    from sqlalchemy.exc import OperationalError
-
-    app = env.app.extensions["tracker"].app
-    register = app.register_ecosystem
-    calls: list[object] = []
-
-    def failing(**kwargs: object) -> object:
-        calls.append(kwargs)
-        if len(calls) == 3:
-            raise OperationalError("INSERT", {}, Exception("database is locked"))
-        return register(**kwargs)
-
-    monkeypatch.setattr(app, "register_ecosystem", failing)  # type: ignore[attr-defined]
+    store_fails_at(monkeypatch, env.app.extensions["tracker"].app, 3)
     response = upload(env, env.keys.admin, "erasmus", DATA / "erasmus-plus-projects-sample.csv")
     assert response.status_code == 503, response.json
     assert response.content_type == "application/problem+json"

@@ -23,7 +23,7 @@ from pages.imports import IMPORT_JOBS
 from projections.clock import utc_now
 from runtime.import_jobs import STALE_AFTER, ImportJobs, TakenOver, _Reporter, new_runner
 from tests.pages.conftest import Pages, csrf_of
-from tests.readmodel import running_import_job
+from tests.readmodel import running_import_job, store_fails_at
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "cove-projects.json"
 
@@ -124,19 +124,7 @@ def test_a_workbook_named_in_greek_letters_is_read_as_a_workbook(pages: Pages, a
 def test_an_import_the_store_stops_keeps_its_summary_and_says_to_import_again(
     pages: Pages, admin: FlaskClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from sqlalchemy.exc import OperationalError
-
-    app = pages.services.app
-    register = app.register_ecosystem
-    calls: list[object] = []
-
-    def failing(**kwargs: object) -> object:
-        calls.append(kwargs)
-        if len(calls) == 3:
-            raise OperationalError("INSERT", {}, Exception("database is locked"))
-        return register(**kwargs)
-
-    monkeypatch.setattr(app, "register_ecosystem", failing)
+    store_fails_at(monkeypatch, pages.services.app, 3)
     projects = json.loads(DATA.read_text(encoding="utf-8"))[:4]
     page = finished(admin, upload(admin, json.dumps(projects).encode(), "cove-part.json").headers["Location"])
     assert "the import stopped at row 3" in page
