@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from pathlib import Path
 
 import click
@@ -10,6 +11,8 @@ from cli.common import open_services
 from importers.common import ImportStopped, Progress, RowError, Summary
 from importers.cove import count_records, import_cove
 from importers.erasmus import RowFilter, import_erasmus
+from runtime.services import Services
+from storage.errors import STORE_ERRORS
 from tracker.actors import Actor
 
 
@@ -39,10 +42,10 @@ def _run_import(kind: str, file: str, filters: tuple[str, ...] = ()) -> None:
             raise click.ClickException(str(exc)) from None
         except ImportStopped as stopped:
             _report(stopped.summary)
+            with suppress(*STORE_ERRORS):  # the store may still be failing; the projection catches up later
+                _catch_up(services)
             raise click.ClickException(str(stopped)) from None
-        finally:
-            if services.settings.inline_projections:
-                services.read_model.catch_up()
+        _catch_up(services)
     _report(summary)
     if summary.rows and summary.rejected == summary.rows:
         raise click.ClickException(f"nothing imported: all {summary.rows} rows were rejected")
@@ -62,6 +65,11 @@ def _run_import(kind: str, file: str, filters: tuple[str, ...] = ()) -> None:
             f"records imported before that now differ from what is stored: {len(summary.differences)} (listed above); "
             "an import adds what is missing and never changes what is stored"
         )
+
+
+def _catch_up(services: Services) -> None:
+    if services.settings.inline_projections:
+        services.read_model.catch_up()
 
 
 def _report(summary: Summary) -> None:

@@ -73,20 +73,18 @@ def main() -> None:
 
 def operator_message(error: BaseException) -> str | None:
     """What to tell the operator of an error a command met, or None where it is not theirs to put right."""
-    from eventsourcing.persistence import PersistenceError
-    from sqlalchemy.exc import DBAPIError
-
     from storage.config import StoreConfigError
+    from storage.errors import STORE_ERRORS, said
     from tracker.errors import DomainError
 
     if isinstance(error, StoreConfigError) or (isinstance(error, ValueError) and str(error).startswith("TRACKER_")):
         return f"configuration: {error}"
     if isinstance(error, DomainError):
         return f"refused: {error.message}"
-    if not isinstance(error, (DBAPIError, PersistenceError, sqlite3.Error, psycopg.Error)):
+    if not isinstance(error, STORE_ERRORS):
         return None
     text = str(getattr(error, "orig", None) or error)
-    first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    first = said(error)
     store = _store_named()
     if "no such table" in text or ("does not exist" in text and "relation" in text):
         return f"the store {store} is not set up (or not upgraded): run `tracker db upgrade` first ({first})"

@@ -6,6 +6,7 @@ import hashlib
 import re
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, TextIO
@@ -13,6 +14,7 @@ from uuid import UUID
 
 import pycountry
 
+from storage.errors import STORE_ERRORS, said
 from tracker import limits
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
@@ -79,6 +81,7 @@ REASONS = {
     "unreadable_rest": "unreadable file from here on: %(detail)s",
     "stopped": "the import stopped at row %(row)s (%(detail)s): the rows before it are imported; import the file "
     "again to finish",
+    "filters_source": "filters apply to Erasmus+ exports only, not to a %(source)s import",
     "refused": "%(detail)s",  # the tracker refused the record (a rule of the domain), in its words
 }
 
@@ -93,13 +96,23 @@ class RowError(ValueError):
         super().__init__(REASONS[code] % self.values)
 
 
+# The sources an import reads, and the kinds of file each takes (by suffix).
+SOURCES = {"cove": (".json",), "erasmus": (".csv", ".xlsx", ".xlsm")}
+
+
+def check_filters(source: str, filters: list[Any]) -> None:
+    """Row filters select rows of an Erasmus+ export; given with another source they would be ignored: refused."""
+    if filters and source != "erasmus":
+        raise RowError("filters_source", source=source)
+
+
 class ImportStopped(Exception):
     """The import could not go on (the store failed, not a record): what it did so far is in `summary`, and running
     it again finishes it (every command of an import is idempotent)."""
 
     def __init__(self, summary: Summary, row: int, cause: BaseException) -> None:
         self.summary = summary
-        self.error = RowError("stopped", row=row, detail=f"{type(cause).__name__}: {cause}")
+        self.error = RowError("stopped", row=row, detail=said(cause))
         super().__init__(str(self.error))
 
 
@@ -171,7 +184,7 @@ class Summary:
             self.reject(row, exc, project=project)
         except DomainError as exc:
             self.reject(row, RowError("refused", detail=exc), project=project)
-        except Exception as exc:  # the store, not the record: counting it rejected would go on to reject the rest
+        except STORE_ERRORS as exc:  # the store, not the record: counting it rejected would reject the rest too
             raise ImportStopped(self, row, exc) from exc
         else:
             setattr(self, outcome, getattr(self, outcome) + 1)
@@ -215,7 +228,7 @@ class Writer:
     def correlation(self, row: int) -> str:
         """What each event of a record names as its cause: the source (shortened, keeping a digest of it, where a
         long file name would make the id too long for the store) and the record's row."""
-        source = self.source
+        source = "".join("?" if unicodedata.category(ch) == "Cc" else ch for ch in self.source)
         room = limits.ID_MAX - len("import:#row=") - len(str(row))
         if len(source) > room:
             digest = hashlib.sha256(source.encode()).hexdigest()[:16]
@@ -238,39 +251,47 @@ class Writer:
         summary.organisations_created += 1
         return receipt.aggregate_id
 
-    def ecosystem(self, summary: Summary, row: int, members: list[tuple[UUID, str]], **details: Any) -> Outcome:
-        """Register the ecosystem with its members, or add the members it lacks."""
+    def ecosystem(
+        self,
+        summary: Summary,
+        row: int,
+        members: list[tuple[UUID, str]],
+        *,
+        derived: tuple[str, ...] = (),
+        **details: Any,
+    ) -> Outcome:
+        """Register the ecosystem with its members, or add the members it lacks. `derived` names the details the
+        importer made up rather than read from the file, which an ecosystem imported before is not compared in."""
         from tracker.ecosystem import ecosystem_id
 
         eco_id = ecosystem_id(details["project_identifier"])
+        read = {name: value for name, value in details.items() if name not in (*derived, "project_identifier")}
         if eco_id in self.app.repository:
-            return self._complete(summary, row, eco_id, members, details)
+            return self._complete(summary, row, eco_id, members, read)
         try:
             self.app.register_ecosystem(
                 actor=self.actor, members=members, correlation_id=self.correlation(row), **details
             )
         except DuplicateEcosystemError:
-            return self._complete(summary, row, eco_id, members, details)
+            return self._complete(summary, row, eco_id, members, read)
         summary.memberships_created += len(members)
         return "created"
 
     def _complete(
-        self, summary: Summary, row: int, eco_id: UUID, members: list[tuple[UUID, str]], details: dict[str, Any]
+        self, summary: Summary, row: int, eco_id: UUID, members: list[tuple[UUID, str]], read: dict[str, Any]
     ) -> Outcome:
-        """Add the members an ecosystem imported before lacks; report the details in which the record differs from
-        it (an import never revises what is stored)."""
+        """Add the members an ecosystem imported before lacks; report the details read from the file in which the
+        record differs from it (an import never revises what is stored)."""
         eco = self.app.get_ecosystem(eco_id)
-        differing = eco.differing(details)
+        differing = eco.differing(read)
         if differing:
-            summary.differences.append(
-                {"row": row, "project_identifier": details["project_identifier"], "fields": differing}
-            )
+            summary.differences.append({"row": row, "project_identifier": eco.project_identifier, "fields": differing})
         missing = [(org, role) for org, role in members if not eco.has_member(org, role)]
         for org, role in missing:
             self.app.add_ecosystem_member(
                 eco_id, actor=self.actor, organisation_id=org, role=role, correlation_id=self.correlation(row)
             )
-        summary.memberships_created += len(missing)
+            summary.memberships_created += 1  # one by one: a store failing part way leaves the count true
         return "completed" if missing else "unchanged"
 
 

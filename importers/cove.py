@@ -103,4 +103,5 @@ def _import_record(writer: Writer, summary: Summary, row: int, record: Any) -> O
         org_id = writer.organisation(summary, row, name=name, country=country, kind="other")
         if (org_id, role) not in members:
             members.append((org_id, role))
-    return writer.ecosystem(summary, row, members, **details)
+    # The programme and key action are what every CoVE is, not what the file says: not the file's to differ in.
+    return writer.ecosystem(summary, row, members, derived=("programme", "key_action"), **details)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import re
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from importers.common import Outcome, Progress, RowError, Summary, Writer, call_year, country_from_name
+from tracker import limits
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
 
@@ -21,7 +21,11 @@ GRANT_PREFIX = "eu grant award in euros"
 # The export's columns every row needs; a file without them is not an Erasmus+ export.
 REQUIRED_COLUMNS = ("Project Identifier", "Project Title", "Coordinating organisation name", "Coordinator's country")
 _PARTNER = re.compile(r"^partner (\d+) name$", re.IGNORECASE)
+# An amount as the export writes it (136836.00), or as a spreadsheet in a European locale saves it: a decimal comma
+# (136836,00), its thousands grouped by dots or spaces (136.836,00, 136 836,00). The export has no amounts with
+# three decimals, so "1.234" can only be thousands grouped: 1,234 euros.
 _MONEY = re.compile(r"^\d{1,12}(\.\d{1,2})?$")
+_MONEY_EUROPEAN = re.compile(r"^(\d{1,12}|\d{1,3}([. \u00a0\u202f]\d{3}){1,3})(,\d{1,2})?$")
 _YES = {"yes", "y", "true", "1"}
 _NO = {"no", "n", "false", "0", ""}
 
@@ -106,6 +110,8 @@ csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
 # locale. The one that finds the most of the required columns in the header wins; commas on a tie.
 DELIMITERS = (",", ";", "\t")
 _CHUNK = 1 << 20
+# The header is read alone first, to find the delimiter: a first line longer than this is no export's header.
+_HEADER_MAX = 1 << 20
 
 
 def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float, RowError | None]]:
@@ -114,8 +120,9 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float, RowError
 
     A file that is not an export (not CSV in UTF-8 or an Excel workbook, without the export's columns, or naming a
     column twice) is refused with a RowError before any row is read; so is a CSV with a byte that is not UTF-8
-    anywhere in it, so that a file saved in another encoding is never half imported. A workbook that breaks part way
-    raises UnreadableRest there."""
+    anywhere in it, so that a file saved in another encoding is never half imported. A row with fewer cells than the
+    header has the rest empty (spreadsheets leave out trailing empty cells); one with more, not all empty, is
+    misaligned and comes with its problem. A workbook that breaks part way raises UnreadableRest there."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
         for number, row, fraction in _xlsx_rows(path):
             yield number, row, fraction, None
@@ -127,10 +134,10 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float, RowError
             raise RowError("empty_file", file=path.name)
         raw.seek(0)
         text = io.TextIOWrapper(raw, encoding="utf-8-sig", newline="")
-        delimiter = _delimiter(text.readline())
-        text.seek(0)
-        reader = csv.DictReader(text, delimiter=delimiter)
         try:
+            delimiter = _delimiter(text.readline(_HEADER_MAX))
+            text.seek(0)
+            reader = csv.DictReader(text, delimiter=delimiter)
             names = reader.fieldnames
         except csv.Error as exc:
             raise RowError("not_csv", file=path.name, detail=f"{type(exc).__name__}: {exc}") from None
@@ -138,53 +145,72 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float, RowError
         width = len(names or [])
         try:
             for number, row in enumerate(reader, 1):
-                extra = row.pop(None, None)  # type: ignore[call-overload]
-                missing = sum(value is None for value in row.values())
-                problem = None
-                if extra or missing:
-                    cells = width + len(extra or []) - missing
-                    problem = RowError("cells", cells=cells, header=width)
+                extra = [cell for cell in row.pop(None, None) or [] if cell.strip()]  # type: ignore[call-overload]
+                problem = RowError("cells", cells=width + len(extra), header=width) if extra else None
                 yield number, {k: (v or "") for k, v in row.items()}, raw.tell() / size, problem
         except csv.Error as exc:
             raise UnreadableRest(str(exc)) from None
 
 
 def _check_utf8(path: Path) -> None:
-    """Refuse a CSV with any byte that is not UTF-8, naming its line and what comes before it on the line."""
-    decoder = codecs.getincrementaldecoder("utf-8-sig")()
+    """Refuse a CSV with any byte that is not UTF-8, naming its line (ended by LF, CRLF or a lone CR) and what comes
+    before the byte on that line. Read in chunks; a character cut by a chunk's end is carried to the next."""
     line = 1
-    tail = b""
+    tail = b""  # the current line's bytes before the chunk, for what comes before a bad byte
+    carry = b""
+    after_cr = False  # the data read so far ended with a CR (of a CRLF cut by a chunk's end, perhaps)
     with path.open("rb") as raw:
         while True:
             chunk = raw.read(_CHUNK)
+            buffer = carry + chunk
             try:
-                decoder.decode(chunk, final=not chunk)
+                buffer.decode("utf-8")
+                good, carry = buffer, b""
             except UnicodeDecodeError as exc:
-                seen = tail + exc.object[: exc.start]
-                line += exc.object[: exc.start].count(b"\n")
-                before = seen[seen.rfind(b"\n") + 1 :].decode("utf-8", "replace")[-40:]
-                bad = exc.object[exc.start : exc.end].hex(" ")
-                raise RowError("not_utf8", file=path.name, line=line, byte=bad, before=repr(before)) from None
+                if chunk and exc.reason == "unexpected end of data":  # cut by the chunk's end: read on
+                    good, carry = buffer[: exc.start], buffer[exc.start :]
+                else:
+                    seen = tail + buffer[: exc.start]
+                    line += _line_ends(buffer[: exc.start], after_cr=after_cr)
+                    before = _last_line(seen).decode("utf-8", "replace")[-40:]
+                    bad = buffer[exc.start : exc.end].hex(" ")
+                    raise RowError("not_utf8", file=path.name, line=line, byte=bad, before=repr(before)) from None
             if not chunk:
                 return
-            line += chunk.count(b"\n")
-            tail = chunk[chunk.rfind(b"\n") + 1 :][-200:]
+            line += _line_ends(good, after_cr=after_cr)
+            after_cr = good.endswith(b"\r") or (after_cr and not good)
+            tail = _last_line(tail + good)[-200:]
+
+
+def _line_ends(data: bytes, *, after_cr: bool) -> int:
+    """Line ends in `data`: LF, CRLF and lone CRs; an LF just after a CR that ended the data before is that CR's."""
+    crlf = data.count(b"\r\n") + (1 if after_cr and data.startswith(b"\n") else 0)
+    return data.count(b"\n") + data.count(b"\r") - crlf
+
+
+def _last_line(data: bytes) -> bytes:
+    return data[max(data.rfind(b"\n"), data.rfind(b"\r")) + 1 :]
 
 
 def _delimiter(header: str) -> str:
+    """The delimiter with which the header names the most of the required columns; commas on a tie."""
+
     def found(delimiter: str) -> int:
         cells = next(csv.reader([header], delimiter=delimiter), [])
-        present = {cell.strip().casefold() for cell in cells}
-        return sum(column.casefold() in present for column in REQUIRED_COLUMNS)
+        return len(REQUIRED_COLUMNS) - len(_missing(cells))
 
-    return max(DELIMITERS, key=found)  # max keeps the first of equals: commas
+    return max(DELIMITERS, key=found)  # max keeps the first of equals
+
+
+def _missing(columns: list[str] | tuple[str, ...]) -> list[str]:
+    present = {column.strip().casefold() for column in columns if column}
+    return [column for column in REQUIRED_COLUMNS if column.casefold() not in present]
 
 
 def check_columns(name: str, columns: list[str] | tuple[str, ...]) -> None:
     """Refuse a file whose header lacks any of the export's required columns, or names a column twice (which of the
     two would a row's value come from?), naming them."""
-    present = {column.strip().casefold() for column in columns if column}
-    missing = [column for column in REQUIRED_COLUMNS if column.casefold() not in present]
+    missing = _missing(columns)
     if missing:
         raise RowError("columns", file=name, columns=", ".join(missing))
     seen: set[str] = set()
@@ -259,10 +285,10 @@ def import_erasmus(
             summary.rows += 1
             if summary.rows == 1:
                 _check_filter_columns(filters or [], row, source)
-            if problem is not None:
-                summary.reject(number, problem, project=_lookup(row, "Project Identifier").strip())
-            elif filters and not all(f.keeps(row) for f in filters):
+            if filters and not all(f.keeps(row) for f in filters):
                 summary.skipped += 1
+            elif problem is not None:
+                summary.reject(number, problem, project=_lookup(row, "Project Identifier").strip())
             else:
                 summary.record(
                     number,
@@ -291,9 +317,12 @@ def _grant(row: dict[str, str]) -> Decimal | None:
     raw = (row.get(column) or "").strip() if column else ""
     if not raw:
         return None
-    if not _MONEY.match(raw):
-        raise RowError("grant", value=repr(raw))
-    return Decimal(raw)
+    if _MONEY.match(raw):
+        return Decimal(raw)
+    if _MONEY_EUROPEAN.match(raw):
+        whole, _, cents = raw.partition(",")
+        return Decimal(re.sub(r"\D", "", whole) + "." + (cents or "0"))
+    raise RowError("grant", value=repr(raw))
 
 
 def _import_row(writer: Writer, summary: Summary, number: int, row: dict[str, str]) -> Outcome:
@@ -327,8 +356,8 @@ def _import_row(writer: Writer, summary: Summary, number: int, row: dict[str, st
             raise RowError("no_country", value=repr(name.strip()))
         parsed.append((name.strip(), country_from_name(country), organisation_kind(kind), role))
     details = {
-        "acronym": identifier[:80],
-        "title": title[:500],
+        "acronym": identifier[: limits.ACRONYM_MAX],
+        "title": title[: limits.ECOSYSTEM_TITLE_MAX],
         "programme": _lookup(row, "Programme").strip() or None,
         "key_action": _lookup(row, "Key Action").strip() or None,
         "action_type": _lookup(row, "Action Type").strip() or None,
@@ -346,4 +375,5 @@ def _import_row(writer: Writer, summary: Summary, number: int, row: dict[str, st
         org_id = writer.organisation(summary, number, name=name, country=country, kind=kind)
         if not any(m == (org_id, role) for m in members):
             members.append((org_id, role))
-    return writer.ecosystem(summary, number, members, **details)
+    # The acronym is made from the identifier (the export has none): it is not the file's to differ in.
+    return writer.ecosystem(summary, number, members, derived=("acronym",), **details)

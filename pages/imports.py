@@ -11,11 +11,12 @@ from uuid import UUID
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
+from importers.common import SOURCES, RowError, check_filters
 from importers.erasmus import RowFilter
 from pages.forms import ImportForm, refused_status
 from pages.session import Page, role_required, signed_in
 from pages.vocabulary import IMPORT_REASONS
-from runtime.import_jobs import SOURCES, ImportJobs
+from runtime.import_jobs import ImportJobs
 from web.services import services
 from web.uploads import saved_name
 
@@ -56,9 +57,6 @@ def imports() -> Page:
             _("This kind of import takes %(suffixes)s files.", suffixes=", ".join(SOURCES[form.source.data]))
         ]
         return render(422)
-    if form.source.data != "erasmus" and (form.filters.data or "").strip():
-        form.filters.errors = [_("Filters apply to Erasmus+ exports only.")]
-        return render(422)
     filters, refused_lines = [], []
     for line in (form.filters.data or "").splitlines():
         if line.strip():
@@ -74,6 +72,11 @@ def imports() -> Page:
                 lines="; ".join(refused_lines),
             )
         ]
+        return render(422)
+    try:
+        check_filters(form.source.data, filters)
+    except RowError as refused:
+        form.filters.errors = [reason({"code": refused.code, "values": refused.values}, str(refused))]
         return render(422)
     folder = Path(tempfile.mkdtemp(prefix="tracker-import-"))
     path = folder / saved_name(upload.filename, suffix)

@@ -179,6 +179,7 @@ IMPORT_REASONS = {
         "the import stopped at row %(row)s (%(detail)s): the rows before it are imported; import the file again to "
         "finish"
     ),
+    "filters_source": _l("filters apply to Erasmus+ exports only, not to a %(source)s import"),
     "refused": _l("the tracker refused it: %(detail)s"),
 }
 # What an admin reads in a person's change log (access.people's `person_changes`).

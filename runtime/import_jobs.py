@@ -61,7 +61,6 @@ import_jobs = Table(
     Column("resumed", Integer, nullable=False, server_default="0"),
     Column("failure", JSON),  # a failed job's reason: {"code", "values"} of importers.common.REASONS
 )
-SOURCES = {"cove": (".json",), "erasmus": (".csv", ".xlsx", ".xlsm")}
 # An Erasmus+ import reports its progress as a fraction of this.
 ERASMUS_STEPS = 1000
 # How often a running job writes its progress; how often it says it is alive even without progress; how long unheard

@@ -8,6 +8,7 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,7 @@ from bootstrap import build_services
 from cli.main import main as cli
 from importers.common import ImportStopped, RowError
 from importers.cove import import_cove
-from importers.erasmus import import_erasmus
+from importers.erasmus import RowFilter, import_erasmus
 from runtime.services import Services
 from runtime.settings import Settings
 from tests.readmodel import store_fails_at
@@ -62,13 +63,13 @@ def write(path: Path, rows: list[list[str]], *, encoding: str = "utf-8", **diale
 def test_a_csv_in_another_encoding_is_refused_whole_naming_the_line_wherever_its_first_such_byte_is(
     services: Services, tmp_path: Path
 ) -> None:
-    # 360 rows, about 400 KB, in ASCII but for one title: the first byte that is not UTF-8 lies far past any first
-    # read of the file.
-    rows = [[cell.encode("ascii", "replace").decode("ascii") for cell in row] for row in many(40)]
-    rows[301][rows[0].index("Project Title")] = "Lycée professionnel"
+    # 1,080 rows, over 1 MiB, in ASCII but for one title near the end: the first byte that is not UTF-8 lies past
+    # the first chunk the check reads, and far past any first read of the file.
+    rows = [[cell.encode("ascii", "replace").decode("ascii") for cell in row] for row in many(120)]
+    rows[1001][rows[0].index("Project Title")] = "Lycée professionnel"
     path = tmp_path / "export.csv"
     path.write_bytes(b"".join(_line(row).encode("latin-1") for row in rows))
-    assert path.stat().st_size > 64 * 1024
+    assert path.read_bytes().index(b"Lyc\xe9e") > 1 << 20
     before = services.app.current_position()
     with pytest.raises(RowError) as refused:
         import_erasmus(services.app, path, actor=IMPORTER)
@@ -80,6 +81,25 @@ def test_a_csv_in_another_encoding_is_refused_whole_naming_the_line_wherever_its
     assert refused.value.values["before"].endswith("Lyc'")
     assert "save it as CSV UTF-8" in str(refused.value)
     assert services.app.current_position() == before
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 1 << 20])
+@pytest.mark.parametrize("end", ["\n", "\r\n", "\r"])
+def test_the_line_and_the_text_before_a_byte_that_is_not_utf8_are_right_wherever_the_chunks_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int, end: str
+) -> None:
+    from importers import erasmus
+
+    monkeypatch.setattr(erasmus, "_CHUNK", chunk)
+    text = end.join(["Project Identifier,Project Title", "ÄŽ-1,Šiaulių €", "Ž-2,naïve café"]).encode()
+    path = tmp_path / "export.csv"
+    path.write_bytes(text + end.encode() + "Ž-3,Lyc".encode() + b"\xe9e" + end.encode())
+    with pytest.raises(RowError) as refused:
+        erasmus.read_rows(path).__next__()
+    assert (refused.value.values["line"], refused.value.values["before"]) == ("4", "'Ž-3,Lyc'")
+    path.write_bytes(text + end.encode())  # every byte UTF-8, some of them cut by the chunks' ends
+    with pytest.raises(RowError, match="lacks the columns"):  # read past the check: not an export, but UTF-8
+        erasmus.read_rows(path).__next__()
 
 
 def _line(row: list[str]) -> str:
@@ -100,20 +120,34 @@ def test_a_csv_saved_with_semicolons_a_bom_and_crlf_imports_as_the_export_does(
     assert import_erasmus(services.app, tabs, actor=IMPORTER).unchanged == 9
 
 
-def test_a_row_with_too_few_or_too_many_cells_is_refused_and_the_rest_imported(
+def test_a_row_with_cells_past_the_header_is_refused_and_one_without_its_trailing_empty_cells_is_read(
     services: Services, tmp_path: Path
 ) -> None:
     header, *rows = sample()
-    cut = rows[6][:22]
-    longer = [*rows[7], "stray", "cells"]
-    path = write(tmp_path / "export.csv", [header, *rows[:6], cut, longer, rows[8]])
+    at = header.index("Project Identifier")
+    # As older spreadsheets save a row: without the empty cells at its end (no partner groups past the last).
+    trimmed = [row[: max(n for n, cell in enumerate(row) if cell) + 1] for row in rows[:6]]
+    assert all(len(row) < len(header) for row in trimmed)
+    longer = [*rows[6], "stray", "cells"]
+    trailing = [*rows[7], "", " "]  # a separator at the end of the line: empty cells past the header
+    also_longer = [*rows[8], "stray"]
+    path = write(tmp_path / "export.csv", [header, *trimmed, longer, trailing, also_longer])
+    # A row the filters leave out is not refused, whatever its shape.
+    kept = import_erasmus(
+        services.app, path, actor=IMPORTER, filters=[RowFilter.parse(f"Project Identifier={rows[0][at]}")]
+    )
+    assert (kept.created, kept.skipped, kept.rejected) == (1, 8, 0)
     summary = import_erasmus(services.app, path, actor=IMPORTER)
-    assert (summary.rows, summary.created, summary.rejected) == (9, 7, 2)
-    assert [(p["row"], p["code"], p["values"]) for p in summary.problems] == [
-        (7, "cells", {"cells": "22", "header": str(len(header))}),
-        (8, "cells", {"cells": str(len(header) + 2), "header": str(len(header))}),
+    assert (summary.rows, summary.created + summary.unchanged, summary.rejected) == (9, 7, 2)
+    assert [(p["row"], p["code"], p["values"], p["project"]) for p in summary.problems] == [
+        (7, "cells", {"cells": str(len(header) + 2), "header": str(len(header))}, rows[6][at]),
+        (9, "cells", {"cells": str(len(header) + 1), "header": str(len(header))}, rows[8][at]),
     ]
-    assert ecosystem_id(rows[6][header.index("Project Identifier")]) not in services.app.repository
+    assert ecosystem_id(rows[6][at]) not in services.app.repository
+    partners = [n for n, name in enumerate(header) if name.startswith("Partner ") and name.endswith(" name")]
+    for row in rows[:6]:  # each trimmed row kept its coordinator and every partner
+        named = {row[n] for n in partners if row[n]}
+        assert len(services.app.get_ecosystem(ecosystem_id(row[at])).members) == 1 + len(named)
 
 
 def test_a_file_naming_a_column_twice_or_empty_is_refused_before_anything_is_written(
@@ -171,7 +205,7 @@ def test_a_store_that_fails_part_way_stops_the_import_and_says_what_was_done(
     with pytest.raises(ImportStopped) as stopped:
         import_erasmus(services.app, ERASMUS, actor=IMPORTER)
     assert (stopped.value.summary.created, stopped.value.summary.rejected) == (3, 0)
-    assert "stopped at row 4 (OperationalError:" in str(stopped.value)
+    assert "stopped at row 4 (database is locked)" in str(stopped.value)  # the driver's words, not the SQL
     assert "import the file again to finish" in str(stopped.value)
     monkeypatch.setattr(services.app, "register_ecosystem", register)
     again = import_erasmus(services.app, ERASMUS, actor=IMPORTER)
@@ -230,3 +264,52 @@ def test_rejected_rows_name_their_project_and_past_the_listed_ones_are_counted(
     assert (summary.rejected, summary.problems_not_listed) == (4, 2)
     at = header.index("Project Identifier")
     assert [p["project"] for p in summary.problems] == [rows[0][at], rows[1][at]]
+
+
+def test_grants_written_with_a_decimal_comma_and_grouped_thousands_are_read(services: Services, tmp_path: Path) -> None:
+    header, *rows = sample()
+    grant = next(n for n, name in enumerate(header) if name.lower().startswith("eu grant"))
+    at = header.index("Project Identifier")
+    written = ["112527,93", "112.527,93", "112 527,93", "112\u00a0527", "1.234", "12,5 EUR"]
+    for row, amount in zip(rows, written, strict=False):
+        row[grant] = amount
+    path = write(tmp_path / "export.csv", [header, *rows], delimiter=";")
+    summary = import_erasmus(services.app, path, actor=IMPORTER)
+    assert [p["code"] for p in summary.problems] == ["grant"]
+    amounts = [services.app.get_ecosystem(ecosystem_id(row[at])).eu_grant_eur for row in rows[:5]]
+    assert amounts == [Decimal("112527.93")] * 3 + [Decimal("112527.00"), Decimal("1234.00")]
+
+
+def test_details_an_importer_makes_up_are_not_reported_as_differing(services: Services, tmp_path: Path) -> None:
+    import_cove(services.app, COVE, actor=IMPORTER)
+    again = import_cove(services.app, COVE, actor=IMPORTER)
+    assert (again.unchanged, again.differences) == (73, [])
+    header, *rows = sample()
+    at = header.index("Project Identifier")
+    services.app.register_ecosystem(
+        actor=IMPORTER,
+        acronym="LI-SKILLS",
+        title=rows[0][header.index("Project Title")],
+        members=[],
+        project_identifier=rows[0][at].lower(),
+    )  # registered by hand with an acronym of its own, its identifier in other letters
+    summary = import_erasmus(services.app, write(tmp_path / "one.csv", [header, rows[0]]), actor=IMPORTER)
+    assert summary.completed == 1
+    assert "acronym" not in summary.differences[0]["fields"]
+    assert "project_identifier" not in summary.differences[0]["fields"]
+
+
+def test_a_file_name_with_control_characters_still_names_each_row(services: Services, tmp_path: Path) -> None:
+    summary = import_erasmus(services.app, ERASMUS, actor=IMPORTER, source_name="export\x01\x7f.csv")
+    assert (summary.created, summary.rejected) == (9, 0)
+
+
+def test_a_fault_of_the_importer_is_raised_as_one_not_taken_for_the_store_stopping(
+    services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken(*args: object, **kwargs: object) -> None:
+        raise TypeError("a fault")
+
+    monkeypatch.setattr("importers.erasmus.call_year", broken)
+    with pytest.raises(TypeError, match="a fault"):
+        import_erasmus(services.app, ERASMUS, actor=IMPORTER)

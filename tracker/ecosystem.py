@@ -55,8 +55,38 @@ class Ecosystem(TrackerAggregate):
         members: list[dict[str, Any]]
 
     @classmethod
-    def register(cls, ctx: Context, **details: Any) -> Ecosystem:
-        stored = cls.stored_details(latest_call_year=ctx.at.year + 1, **details)
+    def register(
+        cls,
+        ctx: Context,
+        *,
+        acronym: str,
+        title: str,
+        programme: str | None = None,
+        key_action: str | None = None,
+        action_type: str | None = None,
+        project_identifier: str | None = None,
+        call_year: int | None = None,
+        start_date: date | None = None,
+        end_date: date | None = None,
+        eu_grant_eur: Decimal | str | None = None,
+        is_good_practice: bool = False,
+        is_success_story: bool = False,
+    ) -> Ecosystem:
+        stored = cls.stored_details(
+            latest_call_year=ctx.at.year + 1,
+            acronym=acronym,
+            title=title,
+            programme=programme,
+            key_action=key_action,
+            action_type=action_type,
+            project_identifier=project_identifier,
+            call_year=call_year,
+            start_date=start_date,
+            end_date=end_date,
+            eu_grant_eur=eu_grant_eur,
+            is_good_practice=is_good_practice,
+            is_success_story=is_success_story,
+        )
         return cls._start(cls.Registered, ctx, id=ecosystem_id(stored["project_identifier"]), **stored)
 
     @staticmethod
@@ -82,6 +112,9 @@ class Ecosystem(TrackerAggregate):
         end = day(end_date, "end_date", required=False)
         if start and end and end < start:
             raise InvalidDateError("end_date", "must not be before start_date", rule="validation.date.order")
+        identifier = text(
+            project_identifier, "project_identifier", max_length=limits.PROJECT_IDENTIFIER_MAX, required=False
+        )
         for flag, value in (("is_good_practice", is_good_practice), ("is_success_story", is_success_story)):
             if not isinstance(value, bool):
                 raise ValidationError(flag, "must be true or false")
@@ -91,9 +124,7 @@ class Ecosystem(TrackerAggregate):
             "programme": text(programme, "programme", max_length=limits.PROGRAMME_MAX, required=False),
             "key_action": text(key_action, "key_action", max_length=limits.ACTION_MAX, required=False),
             "action_type": text(action_type, "action_type", max_length=limits.ACTION_MAX, required=False),
-            "project_identifier": text(
-                project_identifier, "project_identifier", max_length=limits.PROJECT_IDENTIFIER_MAX, required=False
-            ),
+            "project_identifier": identifier,
             "call_year": integer(
                 call_year, "call_year", low=limits.FIRST_CALL_YEAR, high=latest_call_year, required=False
             ),

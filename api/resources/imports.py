@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import tempfile
+from contextlib import suppress
 from pathlib import Path
 from typing import IO, Any
 
@@ -15,23 +16,23 @@ from api.auth import principal, require
 from api.errors import ProblemError
 from api.resources import WRITE_ERRORS, ApiBlueprint
 from api.schemas.common import Input
-from importers.common import PROBLEMS_LISTED, ImportStopped, RowError
+from importers.common import PROBLEMS_LISTED, SOURCES, ImportStopped, RowError, check_filters
 from importers.cove import import_cove
 from importers.erasmus import RowFilter, import_erasmus
+from storage.errors import STORE_ERRORS
 from tracker.actors import Actor
 from web.observability import request_id
 from web.services import services
 from web.uploads import saved_name
 
 blp = ApiBlueprint("imports", __name__, url_prefix="/api/v1", description="Imports of public EU data")
-SUFFIXES = {"cove": (".json",), "erasmus": (".csv", ".xlsx", ".xlsm")}
 
 
 class ImportUpload(Input):
     """The upload: a multipart/form-data body with the file, its source and, for Erasmus+, filters."""
 
     file = Upload(required=True)
-    source = fields.Str(required=True, validate=validate.OneOf(list(SUFFIXES)))
+    source = fields.Str(required=True, validate=validate.OneOf(list(SOURCES)))
     filter = fields.List(
         fields.Str(validate=validate.Length(min=3, max=300)),
         validate=validate.Length(max=20),
@@ -120,19 +121,16 @@ class Imports(MethodView):
         upload = form["file"]
         source = form["source"]
         suffix = Path(upload.filename or "").suffix.lower() or _sniffed(source, upload.stream)
-        if suffix not in SUFFIXES[source]:
+        if suffix not in SOURCES[source]:
             raise ProblemError(
                 422,
-                f"a {source} import takes {', '.join(SUFFIXES[source])} files",
+                f"a {source} import takes {', '.join(SOURCES[source])} files",
                 errors={"file": ["wrong file type"]},
-            )
-        if source != "erasmus" and form.get("filter"):
-            raise ProblemError(
-                422, "filters apply to Erasmus+ exports only", errors={"filter": ["only with source=erasmus"]}
             )
         try:
             filters = [RowFilter.parse(f) for f in form.get("filter", [])]
-        except ValueError as exc:
+            check_filters(source, filters)
+        except ValueError as exc:  # RowError is one
             raise ProblemError(422, str(exc), errors={"filter": [str(exc)]}) from None
         who = principal()
         actor = Actor(f"importer:{who.person_id}", "importer", key=who.key_id)
@@ -149,8 +147,10 @@ class Imports(MethodView):
             except RowError as exc:
                 raise ProblemError(422, str(exc), errors={"file": [str(exc)]}) from None
             except ImportStopped as stopped:
-                services().after_write(app.current_position())
-                raise ProblemError(503, str(stopped), summary=stopped.summary.as_dict()) from None
+                with suppress(*STORE_ERRORS):  # the store may still be failing: the summary is answered all the same
+                    services().after_write(app.current_position())
+                summary = stopped.summary.as_dict()
+                raise ProblemError(503, str(stopped), headers={"Retry-After": "2"}, summary=summary) from None
         position = app.current_position()
         services().after_write(position)
         return summary.as_dict(), 200, {"X-Event-Position": str(position)}

@@ -58,7 +58,7 @@ def test_erasmus_upload_with_filter_and_refusals(env: Env) -> None:
     assert upload(env, env.keys.admin, "weather", sample).status_code == 422
     cove = upload(env, env.keys.admin, "cove", DATA / "cove-projects.json", filter=["Key Action~mobility"])
     assert cove.status_code == 422
-    assert cove.json["errors"]["filter"] == ["only with source=erasmus"]
+    assert cove.json["errors"]["filter"] == ["filters apply to Erasmus+ exports only, not to a cove import"]
     missing = env.post("/api/v1/imports", env.keys.admin, data={"source": "cove"}, content_type="multipart/form-data")
     assert missing.status_code == 422
 
@@ -86,6 +86,7 @@ def test_an_import_the_store_stops_answers_503_with_what_was_done(env: Env, monk
     store_fails_at(monkeypatch, env.app.extensions["tracker"].app, 3)
     response = upload(env, env.keys.admin, "erasmus", DATA / "erasmus-plus-projects-sample.csv")
     assert response.status_code == 503, response.json
+    assert response.headers["Retry-After"] == "2"
     assert response.content_type == "application/problem+json"
     assert "stopped at row 3" in response.json["detail"]
     assert (response.json["summary"]["created"], response.json["summary"]["rows"]) == (2, 3)

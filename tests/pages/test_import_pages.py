@@ -100,7 +100,7 @@ def test_a_wrong_kind_of_file_or_filter_is_refused_at_once(pages: Pages, admin: 
     assert "(not: nonsense; =x)" in said  # every line refused, and only those
     filtered_cove = upload(admin, b"[]", "projects.json", source="cove", filters="Key Action~mobility")
     assert filtered_cove.status_code == 422
-    assert "Filters apply to Erasmus+ exports only." in filtered_cove.get_data(as_text=True)
+    assert "filters apply to Erasmus+ exports only, not to a cove import" in filtered_cove.get_data(as_text=True)
     token = csrf_of(admin.get("/admin/imports"))
     missing = admin.post("/admin/imports", data={"csrf_token": token, "source": "cove"})
     assert missing.status_code == 422
@@ -127,7 +127,7 @@ def test_an_import_the_store_stops_keeps_its_summary_and_says_to_import_again(
     store_fails_at(monkeypatch, pages.services.app, 3)
     projects = json.loads(DATA.read_text(encoding="utf-8"))[:4]
     page = finished(admin, upload(admin, json.dumps(projects).encode(), "cove-part.json").headers["Location"])
-    assert "the import stopped at row 3" in page
+    assert "The import stopped at row 3" in page
     assert "import the file again to finish" in page
     assert "nothing in it was imported" not in page
     assert "Created</dt><dd>2</dd>" in page
