@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from babel.numbers import NumberFormatError, parse_decimal
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations, lazy_ngettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -51,6 +51,57 @@ from tracker.ecosystem import MEMBER_ROLES
 from tracker.organisation import ORGANISATION_KINDS
 from tracker.rubric import CURRENT_RUBRIC
 from tracker.stages import DECISIONS, EVIDENCE_KINDS, STAGES
+
+# WTForms' own messages that the pages' forms can show (a value too long, a choice not offered, a number out of
+# range, …), word for word as WTForms says them: named here so that they are in the pages' catalogues, where every
+# shipped language has them (WTForms ships no Lithuanian). Form looks them up there.
+WTFORMS_MESSAGES = (
+    lazy_ngettext(
+        "Field must be at least %(min)d character long.", "Field must be at least %(min)d characters long.", 1
+    ),
+    lazy_ngettext(
+        "Field cannot be longer than %(max)d character.", "Field cannot be longer than %(max)d characters.", 1
+    ),
+    lazy_ngettext("Field must be exactly %(max)d character long.", "Field must be exactly %(max)d characters long.", 1),
+    _l("Field must be between %(min)d and %(max)d characters long."),
+    _l("Number must be at least %(min)s."),
+    _l("Number must be at most %(max)s."),
+    _l("Number must be between %(min)s and %(max)s."),
+    _l("This field is required."),
+    _l("Invalid input."),
+    _l("Invalid value, must be one of: %(values)s."),
+    _l("Not a valid choice."),
+    _l("Invalid Choice: could not coerce."),
+    lazy_ngettext(
+        "'%(value)s' is not a valid choice for this field.", "'%(value)s' are not valid choices for this field.", 1
+    ),
+    _l("Invalid choice(s): one or more data inputs could not be coerced."),
+    _l("Not a valid date value."),
+    _l("Not a valid integer value."),
+    _l("Not a valid decimal value."),
+)
+
+
+class _Catalogue:
+    """WTForms' translations interface over the pages' catalogue in the reader's language (no formatting: WTForms
+    fills the placeholders itself)."""
+
+    def gettext(self, string: str) -> str:
+        return str(get_translations().gettext(string))
+
+    def ngettext(self, singular: str, plural: str, n: int) -> str:
+        return str(get_translations().ngettext(singular, plural, n))
+
+
+_CATALOGUE = _Catalogue()
+
+
+class Form(FlaskForm):  # type: ignore[misc]
+    """The pages' forms: Flask-WTF's, with WTForms' own messages in the reader's language."""
+
+    class Meta:
+        def get_translations(self, form: Any) -> _Catalogue:
+            return _CATALOGUE
 
 
 class _FirstErrorOnly:
@@ -120,7 +171,7 @@ def _new_password(label: str) -> PasswordField:
     )
 
 
-class SignInForm(FlaskForm):  # type: ignore[misc]
+class SignInForm(Form):
     email = EmailField(
         _l("E-mail address"),
         validators=[DataRequired(message=_l("Enter your e-mail address.")), Length(max=320)],
@@ -134,7 +185,7 @@ class SignInForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField(_l("Sign in"))
 
 
-class SetPasswordForm(FlaskForm):  # type: ignore[misc]
+class SetPasswordForm(Form):
     password = _new_password(_l("New password"))
     confirm = PasswordField(
         _l("The same password again"),
@@ -144,7 +195,7 @@ class SetPasswordForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField(_l("Set password"))
 
 
-class ChangePasswordForm(FlaskForm):  # type: ignore[misc]
+class ChangePasswordForm(Form):
     current = PasswordField(
         _l("Current password"),
         validators=[DataRequired(message=_l("Enter your current password."))],
@@ -159,13 +210,13 @@ class ChangePasswordForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField(_l("Change password"))
 
 
-class LanguageForm(FlaskForm):  # type: ignore[misc]
+class LanguageForm(Form):
     language = StringField(_l("Language"), validators=[AnyOf(list(LANGUAGES))])
     next = HiddenField()
     submit = SubmitField(_l("Change language"))
 
 
-class WebhookForm(FlaskForm):  # type: ignore[misc]
+class WebhookForm(Form):
     url = StringField(
         _l("Address (https)"),
         validators=[DataRequired(message=_l("Give the address the events are sent to.")), Length(max=2000)],
@@ -178,14 +229,14 @@ class WebhookForm(FlaskForm):  # type: ignore[misc]
     description = StringField(_l("Description (optional)"), validators=[Length(max=500)])
 
 
-class ReplayForm(FlaskForm):  # type: ignore[misc]
+class ReplayForm(Form):
     after = WholeField(
         _l("After log position"),
         validators=[InputRequired(message=_l("Give a log position, 0 or more.")), NumberRange(min=0, max=2**62)],
     )
 
 
-class EmailChoicesForm(FlaskForm):  # type: ignore[misc]
+class EmailChoicesForm(Form):
     """Which e-mails a person receives (outbox.preferences); the page shows the kinds their role is sent."""
 
     evaluator_assigned = BooleanField(_l("an innovation is assigned to me for assessment"))
@@ -194,7 +245,7 @@ class EmailChoicesForm(FlaskForm):  # type: ignore[misc]
     submit = SubmitField(_l("Save e-mail choices"))
 
 
-class SignOutForm(FlaskForm):  # type: ignore[misc]
+class SignOutForm(Form):
     submit = SubmitField(_l("Sign out"))
 
 
@@ -207,7 +258,7 @@ def refused_status(form: FlaskForm) -> int:
 NOT_ASSESSABLE = "na"
 
 
-class AssessmentForm(FlaskForm):  # type: ignore[misc]
+class AssessmentForm(Form):
     """The rubric: a level or "not assessable" and a comment for each criterion (added below from the rubric), the
     rationale, and the version of the innovation the evaluator read."""
 
@@ -248,7 +299,7 @@ for _key in CURRENT_RUBRIC.keys:
     )
 
 
-class AssignForm(FlaskForm):  # type: ignore[misc]
+class AssignForm(Form):
     """Assign an evaluator (the choices are set per innovation: those who may be assigned now)."""
 
     evaluator = SelectField(
@@ -261,11 +312,11 @@ class AssignForm(FlaskForm):  # type: ignore[misc]
             raise StopValidation(_l("Choose one of the evaluators listed."))
 
 
-class UnassignForm(FlaskForm):  # type: ignore[misc]
+class UnassignForm(Form):
     """End an assignment (the evaluator is named in the address)."""
 
 
-class DecisionForm(FlaskForm):  # type: ignore[misc]
+class DecisionForm(Form):
     decision = RadioField(
         _l("Decision"),
         choices=[SelectChoice(d, d) for d in DECISIONS],
@@ -286,7 +337,7 @@ def _labels(text: str | None) -> list[str]:
     return [part.strip() for part in (text or "").split(",") if part.strip()]
 
 
-class InnovationForm(FlaskForm):  # type: ignore[misc]
+class InnovationForm(Form):
     title = StringField(
         _l("Title"), validators=[DataRequired(message=_l("Give a title.")), Length(max=limits.NAME_MAX)]
     )
@@ -336,7 +387,7 @@ class SubmissionForm(InnovationForm):
         return {"ecosystem_id": UUID(self.ecosystem_id.data)} if self.ecosystem_id.data else {}
 
 
-class PilotForm(FlaskForm):  # type: ignore[misc]
+class PilotForm(Form):
     site = SelectField(
         _l("Where it is piloted"), validate_choice=False, validators=[DataRequired(message=_l("Choose the site."))]
     )
@@ -349,7 +400,7 @@ class PilotForm(FlaskForm):  # type: ignore[misc]
     version = HiddenField()
 
 
-class OutcomeForm(FlaskForm):  # type: ignore[misc]
+class OutcomeForm(Form):
     ended_on = DayField(_l("Ended on"), validators=[InputRequired(message=_l("Give the end date."))])
     participants = WholeField(
         _l("Participants"),
@@ -373,7 +424,7 @@ class OutcomeForm(FlaskForm):  # type: ignore[misc]
     version = HiddenField()
 
 
-class EvidenceForm(FlaskForm):  # type: ignore[misc]
+class EvidenceForm(Form):
     kind = SelectField(_l("Kind"), choices=[SelectChoice(k, k) for k in EVIDENCE_KINDS])
     title = StringField(
         _l("Title"), validators=[DataRequired(message=_l("Give a title.")), Length(max=limits.NAME_MAX)]
@@ -383,13 +434,13 @@ class EvidenceForm(FlaskForm):  # type: ignore[misc]
     version = HiddenField()
 
 
-class AdoptionForm(FlaskForm):  # type: ignore[misc]
+class AdoptionForm(Form):
     adopted_on = DayField(_l("Adopted on"), validators=[InputRequired(message=_l("Give the date."))])
     notes = TextAreaField(_l("Notes (optional)"), validators=[Length(max=limits.TEXT_MAX)])
     version = HiddenField()
 
 
-class PersonForm(FlaskForm):  # type: ignore[misc]
+class PersonForm(Form):
     """A person as an admin invites them (the organisation's choices are set per page from the directory)."""
 
     name = StringField(_l("Name"), validators=[DataRequired(message=_l("Give the name.")), Length(max=limits.NAME_MAX)])
@@ -403,32 +454,32 @@ class PersonForm(FlaskForm):  # type: ignore[misc]
     locale = SelectField(_l("Language"), choices=[SelectChoice(code, name) for code, name in LANGUAGES.items()])
 
 
-class RoleForm(FlaskForm):  # type: ignore[misc]
+class RoleForm(Form):
     role = SelectField(_l("Role"), choices=[SelectChoice(r, r) for r in PERSON_ROLES])
     organisation = SelectField(
         _l("Organisation (providers and evaluators; managers may have one)"), validate_choice=False
     )
 
 
-class ConfirmForm(FlaskForm):  # type: ignore[misc]
+class ConfirmForm(Form):
     """A change that needs no field: deactivate, reactivate, a new invitation, a key revoked."""
 
 
-class EraseForm(FlaskForm):  # type: ignore[misc]
+class EraseForm(Form):
     confirm = BooleanField(
         _l("I understand that the name and address are removed for good"),
         validators=[DataRequired(message=_l("Tick the box to erase this person."))],
     )
 
 
-class DeleteEndpointForm(FlaskForm):  # type: ignore[misc]
+class DeleteEndpointForm(Form):
     confirm = BooleanField(
         _l("I understand that the endpoint and its delivery log are deleted for good"),
         validators=[DataRequired(message=_l("Tick the box to delete this endpoint."))],
     )
 
 
-class KeyForm(FlaskForm):  # type: ignore[misc]
+class KeyForm(Form):
     # Not `name`: the person's page also has the details form, whose `name` field would share its id.
     key_name = StringField(
         _l("Name of the key"),
@@ -443,7 +494,7 @@ class KeyForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class OrganisationForm(FlaskForm):  # type: ignore[misc]
+class OrganisationForm(Form):
     name = StringField(_l("Name"), validators=[DataRequired(message=_l("Give the name.")), Length(max=limits.NAME_MAX)])
     country = StringField(
         _l("Country (two letters, such as LT)"),
@@ -452,14 +503,14 @@ class OrganisationForm(FlaskForm):  # type: ignore[misc]
     kind = SelectField(_l("Kind"), choices=[SelectChoice(k, k) for k in ORGANISATION_KINDS])
 
 
-class EcosystemForm(FlaskForm):  # type: ignore[misc]
+class EcosystemForm(Form):
     acronym = StringField(_l("Acronym"), validators=[DataRequired(message=_l("Give the acronym.")), Length(max=80)])
     title = StringField(
         _l("Title"), validators=[DataRequired(message=_l("Give a title.")), Length(max=limits.NAME_MAX)]
     )
 
 
-class MemberForm(FlaskForm):  # type: ignore[misc]
+class MemberForm(Form):
     organisation = SelectField(
         _l("Organisation"), validate_choice=False, validators=[DataRequired(message=_l("Choose an organisation."))]
     )
@@ -467,7 +518,7 @@ class MemberForm(FlaskForm):  # type: ignore[misc]
     version = HiddenField()
 
 
-class ImportForm(FlaskForm):  # type: ignore[misc]
+class ImportForm(Form):
     source = SelectField(
         _l("What the file is"),
         choices=[
@@ -482,7 +533,7 @@ class ImportForm(FlaskForm):  # type: ignore[misc]
     )
 
 
-class DetailsForm(FlaskForm):  # type: ignore[misc]
+class DetailsForm(Form):
     """A person's name, address and language, as an admin corrects them."""
 
     name = StringField(_l("Name"), validators=[DataRequired(message=_l("Give the name.")), Length(max=limits.NAME_MAX)])

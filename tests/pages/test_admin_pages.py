@@ -10,6 +10,7 @@ import pytest
 from flask.testing import FlaskClient
 
 from tests.pages.conftest import PASSWORD, Pages, csrf_of
+from tracker import limits
 
 
 @pytest.fixture
@@ -125,3 +126,15 @@ def test_correcting_a_persons_details(pages: Pages, admin: FlaskClient) -> None:
     assert taken.status_code == 422
     assert "exists already" in taken.get_data(as_text=True)
     assert pages.services.people.get(person.id).email == "aino.lv@example.org"
+
+
+def test_the_forms_own_checks_read_in_the_admins_language(pages: Pages) -> None:
+    """WTForms' own messages (here: a name too long) in Lithuanian, not English."""
+    pages.person("admin", "ausra@example.org", locale="lt")
+    client = pages.client()
+    pages.sign_in(client, "ausra@example.org")
+    token = csrf_of(client.get("/admin/people"))
+    form = {"csrf_token": token, "name": "x" * 5000, "email": "b@example.org", "role": "admin", "locale": "lt"}
+    said = client.post("/admin/people", data=form).get_data(as_text=True)
+    assert f"Ne daugiau kaip {limits.NAME_MAX} simbolių." in said
+    assert "Field cannot be longer" not in said

@@ -14,7 +14,14 @@ from babel.support import Translations
 from pages.i18n import DEFAULT, LANGUAGES, TRANSLATIONS
 
 ROOT = Path(__file__).resolve().parents[2]
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "_l": None, "lazy_gettext": None}
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "_l": None,
+    "lazy_gettext": None,
+    "lazy_ngettext": (1, 2),
+}
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
 
@@ -114,3 +121,20 @@ def test_the_pages_say_each_import_refusal_with_the_importers_values() -> None:
 
     for code, english in REASONS.items():
         assert placeholders(str(IMPORT_REASONS[code])) == placeholders(english), code
+
+
+def test_the_wtforms_messages_the_pages_translate_are_wtforms_own_word_for_word() -> None:
+    """pages.forms names WTForms' own messages for the catalogues; one that WTForms no longer says (or says in other
+    words) would leave what it says now in English."""
+    import wtforms
+
+    from pages.forms import WTFORMS_MESSAGES
+
+    with (Path(wtforms.__file__).parent / "locale" / "wtforms.pot").open("rb") as source:
+        theirs = {message.id for message in read_po(source) if message.id}
+    ours = {
+        (message._args[0], message._args[1]) if message._func.__name__ == "ngettext" else message._args[0]
+        for message in WTFORMS_MESSAGES
+    }
+    assert ours <= theirs, ours - theirs
+    assert ours <= MESSAGES
