@@ -21,7 +21,7 @@ def import_() -> None:
     """Load the European Commission's public data (idempotent and resumable: rerun freely)."""
 
 
-def _run_import(kind: str, file: str, filters: tuple[str, ...] = ()) -> None:
+def _run_import(kind: str, file: str, filters: tuple[str, ...] = (), *, dry_run: bool = False) -> None:
     path = Path(file)
     with open_services() as services:
         actor = Actor("importer:cli", "importer")
@@ -35,9 +35,11 @@ def _run_import(kind: str, file: str, filters: tuple[str, ...] = ()) -> None:
             raise click.UsageError(str(exc)) from None
         try:
             if kind == "cove":
-                summary = import_cove(services.app, path, actor=actor, progress=progress)
+                summary = import_cove(services.app, path, actor=actor, progress=progress, dry_run=dry_run)
             else:
-                summary = import_erasmus(services.app, path, actor=actor, filters=parsed, progress=progress)
+                summary = import_erasmus(
+                    services.app, path, actor=actor, filters=parsed, progress=progress, dry_run=dry_run
+                )
         except RowError as exc:  # the file as a whole: nothing in it was imported
             raise click.ClickException(str(exc)) from None
         except ImportStopped as stopped:
@@ -47,12 +49,13 @@ def _run_import(kind: str, file: str, filters: tuple[str, ...] = ()) -> None:
             raise click.ClickException(str(stopped)) from None
         _catch_up(services)
     _report(summary)
+    if summary.dry_run:
+        click.echo("a dry run: nothing was written; the counts above say what importing the file would do")
     if summary.rows and summary.rejected == summary.rows:
         raise click.ClickException(f"nothing imported: all {summary.rows} rows were rejected")
     if summary.rejected:
-        raise click.ClickException(
-            f"{summary.rejected} of {summary.rows} rows were rejected (listed above); the others are imported"
-        )
+        rest = "nothing was written" if summary.dry_run else "the others are imported"
+        raise click.ClickException(f"{summary.rejected} of {summary.rows} rows were rejected (listed above); {rest}")
     if not summary.rows:
         click.echo("nothing imported: the file holds no records")
     elif summary.skipped == summary.rows:
@@ -94,11 +97,17 @@ def _report(summary: Summary) -> None:
     )
 
 
+DRY_RUN = click.option(
+    "--dry-run", is_flag=True, help="Check every record and say what importing would do; write nothing."
+)
+
+
 @import_.command("cove")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
-def import_cove_command(file: str) -> None:
+@DRY_RUN
+def import_cove_command(file: str, dry_run: bool) -> None:
     """Centres of Vocational Excellence (cove-projects.json): projects, participants and roles."""
-    _run_import("cove", file)
+    _run_import("cove", file, dry_run=dry_run)
 
 
 @import_.command("erasmus")
@@ -106,6 +115,7 @@ def import_cove_command(file: str) -> None:
 @click.option(
     "--filter", "filters", multiple=True, help="'COLUMN=VALUE' (equals) or 'COLUMN~TEXT' (contains); repeatable."
 )
-def import_erasmus_command(file: str, filters: tuple[str, ...]) -> None:
+@DRY_RUN
+def import_erasmus_command(file: str, filters: tuple[str, ...], dry_run: bool) -> None:
     """The Erasmus+ Projects_Overview export, CSV or XLSX, streamed."""
-    _run_import("erasmus", file, filters)
+    _run_import("erasmus", file, filters, dry_run=dry_run)

@@ -19,6 +19,7 @@ from tracker import limits
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
 from tracker.errors import DomainError, DuplicateEcosystemError, DuplicateOrganisationError
+from tracker.organisation import organisation_id
 from tracker.validation import country_code
 
 # English names the sources use that ISO's list spells differently (or does not list).
@@ -153,6 +154,9 @@ PROBLEMS_LISTED = 1000
 @dataclass
 class Summary:
     source: str
+    # A check of the file: every record read and checked as an import would, nothing written; the counts say what
+    # importing it now would do.
+    dry_run: bool = False
     rows: int = 0
     created: int = 0
     completed: int = 0  # ecosystems imported before that gained members from this file
@@ -200,6 +204,7 @@ class Summary:
     def as_dict(self) -> dict[str, Any]:
         return {
             "source": self.source,
+            "dry_run": self.dry_run,
             "rows": self.rows,
             "created": self.created,
             "completed": self.completed,
@@ -218,12 +223,19 @@ class Summary:
 
 
 class Writer:
-    """Idempotent commands for importers: what exists is left alone and counted as unchanged."""
+    """Idempotent commands for importers: what exists is left alone and counted as unchanged.
 
-    def __init__(self, app: TrackerApplication, actor: Actor, source: str) -> None:
+    In a dry run nothing is written: each record is checked as it would be, and counted as what importing it would
+    do, against the store and against the records before it in the file (the organisations and ecosystems it would
+    have created, with their members)."""
+
+    def __init__(self, app: TrackerApplication, actor: Actor, source: str, *, dry_run: bool = False) -> None:
         self.app = app
         self.actor = actor
         self.source = source
+        self.dry_run = dry_run
+        self._planned_organisations: set[UUID] = set()
+        self._planned_members: dict[UUID, set[tuple[UUID, str]]] = {}
 
     def correlation(self, row: int) -> str:
         """What each event of a record names as its cause: the source (shortened, keeping a digest of it, where a
@@ -241,6 +253,14 @@ class Writer:
         self.app.check_registrations(actor=self.actor, members=members, ecosystem=ecosystem)
 
     def organisation(self, summary: Summary, row: int, *, name: str, country: str, kind: str) -> UUID:
+        if self.dry_run:
+            org_id = organisation_id(name, country)
+            if org_id in self._planned_organisations or org_id in self.app.repository:
+                summary.organisations_existing += 1
+            else:
+                self._planned_organisations.add(org_id)
+                summary.organisations_created += 1
+            return org_id
         try:
             receipt = self.app.register_organisation(
                 actor=self.actor, name=name, country=country, kind=kind, correlation_id=self.correlation(row)
@@ -266,6 +286,8 @@ class Writer:
 
         eco_id = ecosystem_id(details["project_identifier"])
         read = {name: value for name, value in details.items() if name not in (*derived, "project_identifier")}
+        if self.dry_run:
+            return self._plan(summary, row, eco_id, members, read)
         if eco_id in self.app.repository:
             return self._complete(summary, row, eco_id, members, read)
         try:
@@ -277,15 +299,37 @@ class Writer:
         summary.memberships_created += len(members)
         return "created"
 
+    def _plan(
+        self, summary: Summary, row: int, eco_id: UUID, members: list[tuple[UUID, str]], read: dict[str, Any]
+    ) -> Outcome:
+        """A dry run's ecosystem: what importing the record would do, remembered for the records after it."""
+        planned = self._planned_members.get(eco_id)
+        outcome: Outcome = "completed"
+        if planned is None:
+            if eco_id in self.app.repository:
+                eco = self.app.get_ecosystem(eco_id)
+                self._report_differing(summary, row, eco, read)
+                planned = {(member["organisation_id"], member["role"]) for member in eco.members}
+            else:
+                planned, outcome = set(), "created"
+            self._planned_members[eco_id] = planned
+        missing = [member for member in members if member not in planned]
+        planned.update(missing)
+        summary.memberships_created += len(missing)
+        return outcome if outcome == "created" or missing else "unchanged"
+
+    def _report_differing(self, summary: Summary, row: int, eco: Any, read: dict[str, Any]) -> None:
+        differing = eco.differing(read)
+        if differing:
+            summary.differences.append({"row": row, "project_identifier": eco.project_identifier, "fields": differing})
+
     def _complete(
         self, summary: Summary, row: int, eco_id: UUID, members: list[tuple[UUID, str]], read: dict[str, Any]
     ) -> Outcome:
         """Add the members an ecosystem imported before lacks; report the details read from the file in which the
         record differs from it (an import never revises what is stored)."""
         eco = self.app.get_ecosystem(eco_id)
-        differing = eco.differing(read)
-        if differing:
-            summary.differences.append({"row": row, "project_identifier": eco.project_identifier, "fields": differing})
+        self._report_differing(summary, row, eco, read)
         missing = [(org, role) for org, role in members if not eco.has_member(org, role)]
         for org, role in missing:
             self.app.add_ecosystem_member(

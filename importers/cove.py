@@ -48,10 +48,11 @@ def import_cove(
     actor: Actor,
     source_name: str | None = None,
     progress: Progress | None = None,
+    dry_run: bool = False,
 ) -> Summary:
     path = Path(path)
     source = source_name or path.name
-    summary = Summary(source=source)
+    summary = Summary(source=source, dry_run=dry_run)
     started = time.perf_counter()
     try:
         records = json.loads(path.read_text(encoding="utf-8-sig"))  # -sig: as Windows' Notepad saves it
@@ -59,7 +60,7 @@ def import_cove(
         raise RowError("not_json", file=path.name, detail=f"{type(exc).__name__}: {exc}") from None
     if not isinstance(records, list):
         raise RowError("not_a_list", file=path.name)
-    writer = Writer(app, actor, source)
+    writer = Writer(app, actor, source, dry_run=dry_run)
     for row, record in enumerate(records, 1):
         summary.rows += 1
         project = str(record.get("id") or "").strip() if isinstance(record, dict) else ""

@@ -274,11 +274,12 @@ def import_erasmus(
     filters: list[RowFilter] | None = None,
     source_name: str | None = None,
     progress: Progress | None = None,
+    dry_run: bool = False,
 ) -> Summary:
     path = Path(path)
     source = source_name or path.name
-    summary = Summary(source=source)
-    writer = Writer(app, actor, source)
+    summary = Summary(source=source, dry_run=dry_run)
+    writer = Writer(app, actor, source, dry_run=dry_run)
     started = time.perf_counter()
     try:
         for number, row, fraction, problem in read_rows(path):

@@ -531,6 +531,7 @@ class ImportForm(Form):
         _l("Erasmus+ only: rows to keep, one filter a line (optional)"),
         validators=[Length(max=6000)],
     )
+    dry_run = BooleanField(_l("Only check the file: write nothing, and say what importing it would do"))
 
 
 class DetailsForm(Form):

@@ -87,6 +87,7 @@ def imports() -> Page:
         path=path,
         filename=Path(upload.filename or path.name).name,
         filters=filters,
+        dry_run=bool(form.dry_run.data),
     )
     return redirect(url_for("imports_pages.job", job_id=job_id))
 

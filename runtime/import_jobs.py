@@ -26,7 +26,7 @@ from typing import Any
 from uuid import UUID
 
 import structlog
-from sqlalchemy import JSON, Column, DateTime, Integer, String, Table, Text, Uuid, select, update
+from sqlalchemy import JSON, Boolean, Column, DateTime, Integer, String, Table, Text, Uuid, false, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from access.tables import key_metadata
@@ -60,6 +60,7 @@ import_jobs = Table(
     Column("filters", JSON),  # the Erasmus+ row filters, as [column, value, contains]
     Column("resumed", Integer, nullable=False, server_default="0"),
     Column("failure", JSON),  # a failed job's reason: {"code", "values"} of importers.common.REASONS
+    Column("dry_run", Boolean, nullable=False, server_default=false()),  # a check of the file: nothing written
 )
 # An Erasmus+ import reports its progress as a fraction of this.
 ERASMUS_STEPS = 1000
@@ -121,7 +122,16 @@ class ImportJobs:
         self._checked = 0.0
         self._lock = threading.Lock()
 
-    def start(self, *, person_id: UUID, source: str, path: Path, filename: str, filters: list[RowFilter]) -> UUID:
+    def start(
+        self,
+        *,
+        person_id: UUID,
+        source: str,
+        path: Path,
+        filename: str,
+        filters: list[RowFilter],
+        dry_run: bool = False,
+    ) -> UUID:
         """Record the job and run it in a thread; the file (in a directory of its own) is removed at its end."""
         job_id = uuid.uuid4()
         total = max(ERASMUS_STEPS if source == "erasmus" else count_records(path), 1)
@@ -142,9 +152,10 @@ class ImportJobs:
                     runner=(runner := new_runner()),
                     path=str(path),
                     filters=[[f.column, f.value, f.contains] for f in filters],
+                    dry_run=dry_run,
                 )
             )
-        self._launch(job_id, runner, person_id, source, path, filename, filters, total)
+        self._launch(job_id, runner, person_id, source, path, filename, filters, total, dry_run)
         return job_id
 
     def _launch(self, *args: Any) -> None:
@@ -197,7 +208,15 @@ class ImportJobs:
             log.info("resuming an import whose process stopped", job=str(job["id"]), runner=job["runner"])
             filters = [RowFilter(column, value, contains) for column, value, contains in job["filters"] or []]
             self._launch(
-                job["id"], runner, job["person_id"], job["source"], path, job["filename"], filters, job["total"]
+                job["id"],
+                runner,
+                job["person_id"],
+                job["source"],
+                path,
+                job["filename"],
+                filters,
+                job["total"],
+                job["dry_run"],
             )
             taken.append(job["id"])
         return taken
@@ -212,6 +231,7 @@ class ImportJobs:
         filename: str,
         filters: list[RowFilter],
         total: int,
+        dry_run: bool,
     ) -> None:
         app = self.services.app
         actor = Actor(f"importer:{person_id}", "importer")
@@ -221,10 +241,11 @@ class ImportJobs:
         threading.Thread(target=self._beat, args=(job_id, runner, ended), daemon=True).start()
         taken_over = False
         try:
+            given = {"actor": actor, "source_name": name, "progress": reporter, "dry_run": dry_run}
             if source == "cove":
-                summary = import_cove(app, path, actor=actor, source_name=name, progress=reporter)
+                summary = import_cove(app, path, **given)
             else:
-                summary = import_erasmus(app, path, actor=actor, filters=filters, source_name=name, progress=reporter)
+                summary = import_erasmus(app, path, filters=filters, **given)
         except TakenOver:
             taken_over = True
             log.warning("import taken over by another process", job=str(job_id))

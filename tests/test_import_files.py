@@ -313,3 +313,44 @@ def test_a_fault_of_the_importer_is_raised_as_one_not_taken_for_the_store_stoppi
     monkeypatch.setattr("importers.erasmus.call_year", broken)
     with pytest.raises(TypeError, match="a fault"):
         import_erasmus(services.app, ERASMUS, actor=IMPORTER)
+
+
+def _counts(summary: Any) -> dict[str, Any]:
+    said = summary.as_dict()
+    return {name: value for name, value in said.items() if name not in ("dry_run", "seconds")}
+
+
+def test_a_dry_run_says_what_the_import_would_do_and_writes_nothing(services: Services, tmp_path: Path) -> None:
+    header, *rows = sample()
+    at = header.index("Project Identifier")
+    names = [n for n in range(1, 100) if f"Partner {n} name" in header]
+    # The same project twice, the second time with one more partner; and a row the tracker refuses.
+    again = next(row for row in rows if not row[header.index(f"Partner {names[-1]} name")])[:]
+    free = next(n for n in names if not again[header.index(f"Partner {n} name")])
+    again[header.index(f"Partner {free} name")] = "Kauno kolegija"
+    again[header.index(f"Partner {free} country")] = "Lithuania"
+    refused = rows[0][:]
+    refused[at], refused[header.index("Coordinator's country")] = "REFUSED-1", "Atlantis"
+    path = write(tmp_path / "export.csv", [header, *rows, again, refused])
+    for importer, source in ((import_cove, COVE), (import_erasmus, path)):
+        before = services.app.current_position()
+        checked = importer(services.app, source, actor=IMPORTER, dry_run=True)
+        assert services.app.current_position() == before
+        assert checked.dry_run
+        done = importer(services.app, source, actor=IMPORTER)
+        assert _counts(checked) == _counts(done)
+        rerun = importer(services.app, source, actor=IMPORTER, dry_run=True)
+        assert (rerun.created, rerun.completed, rerun.changed_nothing) == (0, 0, True)
+    assert (done.created, done.completed, done.rejected) == (9, 1, 1)
+
+    runner = CliRunner()
+    env = {"TRACKER_DATABASE_URL": str(services.settings.database_url)}
+    before = services.app.current_position()
+    rows[2][header.index("Project Title")] = "A corrected title"
+    said = runner.invoke(
+        cli, ["import", "erasmus", "--dry-run", str(write(tmp_path / "c.csv", [header, *rows]))], env=env
+    )
+    assert said.exit_code == 0, said.output
+    assert "a dry run: nothing was written" in said.output
+    assert "differs from what is stored in title" in said.output
+    assert services.app.current_position() == before

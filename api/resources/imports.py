@@ -33,6 +33,10 @@ class ImportUpload(Input):
 
     file = Upload(required=True)
     source = fields.Str(required=True, validate=validate.OneOf(list(SOURCES)))
+    dry_run = fields.Bool(
+        load_default=False,
+        metadata={"description": "Check every record and answer what importing the file would do; write nothing."},
+    )
     filter = fields.List(
         fields.Str(validate=validate.Length(min=3, max=300)),
         validate=validate.Length(max=20),
@@ -64,6 +68,7 @@ class DifferenceSchema(Schema):
 
 class ImportSummarySchema(Schema):
     source = fields.Str(required=True)
+    dry_run = fields.Bool(required=True, metadata={"description": "A check: nothing was written."})
     rows = fields.Int(required=True)
     created = fields.Int(required=True)
     completed = fields.Int(
@@ -140,10 +145,11 @@ class Imports(MethodView):
             upload.save(path)
             name = f"{Path(upload.filename or 'upload').name}@{request_id()}"
             try:
+                dry_run = form["dry_run"]
                 if source == "cove":
-                    summary = import_cove(app, path, actor=actor, source_name=name)
+                    summary = import_cove(app, path, actor=actor, source_name=name, dry_run=dry_run)
                 else:
-                    summary = import_erasmus(app, path, actor=actor, filters=filters, source_name=name)
+                    summary = import_erasmus(app, path, actor=actor, filters=filters, source_name=name, dry_run=dry_run)
             except RowError as exc:
                 raise ProblemError(422, str(exc), errors={"file": [str(exc)]}) from None
             except ImportStopped as stopped:

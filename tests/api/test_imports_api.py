@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from tests.api.conftest import Env
+from tests.api.conftest import Env, position
 from tests.readmodel import store_fails_at
 
 DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data"
@@ -73,7 +73,7 @@ def test_the_document_describes_the_upload_as_one_multipart_body(env: Env) -> No
     assert content[0] == "multipart/form-data"
     name = content[1]["schema"]["$ref"].rsplit("/", 1)[-1]
     schema = document["components"]["schemas"][name]
-    assert set(schema["properties"]) == {"file", "source", "filter"}
+    assert set(schema["properties"]) == {"file", "source", "filter", "dry_run"}
     assert schema["properties"]["file"] == {"type": "string", "format": "binary"}
     assert set(schema["required"]) == {"file", "source"}
     for path in ("/api/v1/organisations", "/api/v1/ecosystems"):
@@ -90,3 +90,15 @@ def test_an_import_the_store_stops_answers_503_with_what_was_done(env: Env, monk
     assert response.content_type == "application/problem+json"
     assert "stopped at row 3" in response.json["detail"]
     assert (response.json["summary"]["created"], response.json["summary"]["rows"]) == (2, 3)
+
+
+def test_a_dry_run_upload_answers_what_the_import_would_do_and_writes_nothing(env: Env) -> None:
+    sample = DATA / "erasmus-plus-projects-sample.csv"
+    before = position(env)
+    checked = upload(env, env.keys.admin, "erasmus", sample, dry_run="true")
+    assert checked.status_code == 200, checked.json
+    assert (checked.json["dry_run"], checked.json["created"], checked.json["organisations_created"]) == (True, 9, 24)
+    assert position(env) == before
+    assert env.get("/api/v1/ecosystems?q=2016-1-LI01-KA101-000050", env.keys.analyst).json["total"] == 0
+    done = upload(env, env.keys.admin, "erasmus", sample)
+    assert (done.json["dry_run"], done.json["created"], done.json["organisations_created"]) == (False, 9, 24)

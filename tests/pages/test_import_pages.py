@@ -107,6 +107,24 @@ def test_a_wrong_kind_of_file_or_filter_is_refused_at_once(pages: Pages, admin: 
     assert "Choose a file." in missing.get_data(as_text=True)
 
 
+def test_a_check_of_a_file_says_what_importing_it_would_do_and_writes_nothing(pages: Pages, admin: FlaskClient) -> None:
+    projects = json.loads(DATA.read_text(encoding="utf-8"))[:3]
+    before = pages.services.app.current_position()
+    token = csrf_of(admin.get("/admin/imports"))
+    data = {
+        "csrf_token": token,
+        "source": "cove",
+        "dry_run": "y",
+        "file": (io.BytesIO(json.dumps(projects).encode()), "c.json"),
+    }
+    started = admin.post("/admin/imports", data=data, content_type="multipart/form-data")
+    page = finished(admin, started.headers["Location"])
+    assert "A check of the file: nothing was written." in page
+    assert "Created</dt><dd>3</dd>" in page
+    assert pages.services.app.current_position() == before
+    assert "a check, nothing written" in admin.get("/admin/imports").get_data(as_text=True)
+
+
 def test_a_workbook_named_in_greek_letters_is_read_as_a_workbook(pages: Pages, admin: FlaskClient) -> None:
     from openpyxl import Workbook
 
