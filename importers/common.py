@@ -9,6 +9,7 @@ import time
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any, Literal, TextIO
 from uuid import UUID
 
@@ -18,6 +19,7 @@ from storage.errors import STORE_ERRORS, said
 from tracker import limits
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
+from tracker.ecosystem import ECOSYSTEM_DETAILS, Ecosystem, differing_details, ecosystem_id
 from tracker.errors import DomainError, DuplicateEcosystemError, DuplicateOrganisationError
 from tracker.organisation import organisation_id
 from tracker.validation import country_code
@@ -235,7 +237,8 @@ class Writer:
         self.source = source
         self.dry_run = dry_run
         self._planned_organisations: set[UUID] = set()
-        self._planned_members: dict[UUID, set[tuple[UUID, str]]] = {}
+        # A dry run's ecosystems so far: their details as stored, and their members.
+        self._planned: dict[UUID, tuple[dict[str, Any], set[tuple[UUID, str]]]] = {}
 
     def correlation(self, row: int) -> str:
         """What each event of a record names as its cause: the source (shortened, keeping a digest of it, where a
@@ -282,12 +285,10 @@ class Writer:
     ) -> Outcome:
         """Register the ecosystem with its members, or add the members it lacks. `derived` names the details the
         importer made up rather than read from the file, which an ecosystem imported before is not compared in."""
-        from tracker.ecosystem import ecosystem_id
-
         eco_id = ecosystem_id(details["project_identifier"])
         read = {name: value for name, value in details.items() if name not in (*derived, "project_identifier")}
         if self.dry_run:
-            return self._plan(summary, row, eco_id, members, read)
+            return self._plan(summary, row, eco_id, members, details, read)
         if eco_id in self.app.repository:
             return self._complete(summary, row, eco_id, members, read)
         try:
@@ -300,28 +301,41 @@ class Writer:
         return "created"
 
     def _plan(
-        self, summary: Summary, row: int, eco_id: UUID, members: list[tuple[UUID, str]], read: dict[str, Any]
+        self,
+        summary: Summary,
+        row: int,
+        eco_id: UUID,
+        members: list[tuple[UUID, str]],
+        details: dict[str, Any],
+        read: dict[str, Any],
     ) -> Outcome:
-        """A dry run's ecosystem: what importing the record would do, remembered for the records after it."""
-        planned = self._planned_members.get(eco_id)
+        """A dry run's ecosystem: what importing the record would do, remembered (its details as they would be
+        stored, its members) for the records after it."""
+        planned = self._planned.get(eco_id)
         outcome: Outcome = "completed"
         if planned is None:
             if eco_id in self.app.repository:
                 eco = self.app.get_ecosystem(eco_id)
-                self._report_differing(summary, row, eco, read)
-                planned = {(member["organisation_id"], member["role"]) for member in eco.members}
+                stored = {name: getattr(eco, name) for name in ECOSYSTEM_DETAILS}
+                planned = (stored, {(member["organisation_id"], member["role"]) for member in eco.members})
             else:
-                planned, outcome = set(), "created"
-            self._planned_members[eco_id] = planned
-        missing = [member for member in members if member not in planned]
-        planned.update(missing)
+                stored = Ecosystem.stored_details(latest_call_year=date.max.year, **details)
+                planned, outcome = (stored, set()), "created"
+            self._planned[eco_id] = planned
+        stored, planned_members = planned
+        if outcome != "created":
+            self._report_differing(summary, row, stored, read)
+        missing = [member for member in members if member not in planned_members]
+        planned_members.update(missing)
         summary.memberships_created += len(missing)
         return outcome if outcome == "created" or missing else "unchanged"
 
-    def _report_differing(self, summary: Summary, row: int, eco: Any, read: dict[str, Any]) -> None:
-        differing = eco.differing(read)
+    def _report_differing(self, summary: Summary, row: int, stored: dict[str, Any], read: dict[str, Any]) -> None:
+        differing = differing_details(stored, read)
         if differing:
-            summary.differences.append({"row": row, "project_identifier": eco.project_identifier, "fields": differing})
+            summary.differences.append(
+                {"row": row, "project_identifier": stored["project_identifier"], "fields": differing}
+            )
 
     def _complete(
         self, summary: Summary, row: int, eco_id: UUID, members: list[tuple[UUID, str]], read: dict[str, Any]
@@ -329,7 +343,7 @@ class Writer:
         """Add the members an ecosystem imported before lacks; report the details read from the file in which the
         record differs from it (an import never revises what is stored)."""
         eco = self.app.get_ecosystem(eco_id)
-        self._report_differing(summary, row, eco, read)
+        self._report_differing(summary, row, {name: getattr(eco, name) for name in ECOSYSTEM_DETAILS}, read)
         missing = [(org, role) for org, role in members if not eco.has_member(org, role)]
         for org, role in missing:
             self.app.add_ecosystem_member(

@@ -329,6 +329,7 @@ def test_a_dry_run_says_what_the_import_would_do_and_writes_nothing(services: Se
     free = next(n for n in names if not again[header.index(f"Partner {n} name")])
     again[header.index(f"Partner {free} name")] = "Kauno kolegija"
     again[header.index(f"Partner {free} country")] = "Lithuania"
+    again[header.index("Project Title")] = "The same project, its title said otherwise"
     refused = rows[0][:]
     refused[at], refused[header.index("Coordinator's country")] = "REFUSED-1", "Atlantis"
     path = write(tmp_path / "export.csv", [header, *rows, again, refused])
@@ -342,6 +343,7 @@ def test_a_dry_run_says_what_the_import_would_do_and_writes_nothing(services: Se
         rerun = importer(services.app, source, actor=IMPORTER, dry_run=True)
         assert (rerun.created, rerun.completed, rerun.changed_nothing) == (0, 0, True)
     assert (done.created, done.completed, done.rejected) == (9, 1, 1)
+    assert [d["fields"] for d in done.differences] == [["title"]]
 
     runner = CliRunner()
     env = {"TRACKER_DATABASE_URL": str(services.settings.database_url)}

@@ -38,6 +38,14 @@ def ecosystem_id(project_identifier: str | None) -> UUID:
     return uuid4()
 
 
+def differing_details(stored: dict[str, Any], details: dict[str, Any]) -> list[str]:
+    """Which of `details` differ from an ecosystem's `stored` details (as Ecosystem.stored_details gives them), each
+    compared as registering it would store it."""
+    # The record was checked as registering it now would check it; here only its values matter.
+    wanted = Ecosystem.stored_details(latest_call_year=date.max.year, **(stored | details))
+    return [name for name in details if name in stored and wanted[name] != stored[name]]
+
+
 class Ecosystem(TrackerAggregate):
     if TYPE_CHECKING:
         acronym: str
@@ -138,10 +146,7 @@ class Ecosystem(TrackerAggregate):
     def differing(self, details: dict[str, Any]) -> list[str]:
         """Which of `details` (a record of this ecosystem from a source) differ from what is stored, each compared
         as registering it would store it. Nothing revises an ecosystem, so an importer reports them."""
-        stored = {name: getattr(self, name) for name in ECOSYSTEM_DETAILS}
-        # The record was checked as registering it now would check it; here only its values matter.
-        wanted = self.stored_details(latest_call_year=date.max.year, **(stored | details))
-        return [name for name in details if name in stored and wanted[name] != stored[name]]
+        return differing_details({name: getattr(self, name) for name in ECOSYSTEM_DETAILS}, details)
 
     class Registered(TrackerAggregate.Created):
         acronym: str
