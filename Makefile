@@ -16,7 +16,7 @@ install: $(STAMP) $(COMPILED)
 
 # After changing a page's text: extract every message and add the new ones to each catalogue, to be translated.
 messages: $(STAMP)
-	$(BIN)/pybabel extract -F pages/babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 --no-location --sort-output --omit-header \
+	$(BIN)/pybabel extract -F pages/babel.cfg -k _l -k lazy_gettext -k lazy_ngettext:1,2 -k lazy_pgettext:1c,2 --no-location --sort-output --omit-header \
 		-o pages/translations/messages.pot .
 	$(BIN)/pybabel update -i pages/translations/messages.pot -d pages/translations \
 		--ignore-obsolete --no-fuzzy-matching --width 120

@@ -7,7 +7,7 @@ from typing import Any
 from uuid import UUID
 
 from babel.numbers import NumberFormatError, parse_decimal
-from flask_babel import get_locale, get_translations, lazy_ngettext
+from flask_babel import get_locale, get_translations, lazy_ngettext, lazy_pgettext
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
@@ -495,7 +495,10 @@ class KeyForm(Form):
 
 
 class OrganisationForm(Form):
-    name = StringField(_l("Name"), validators=[DataRequired(message=_l("Give the name.")), Length(max=limits.NAME_MAX)])
+    name = StringField(
+        lazy_pgettext("organisation", "Name"),
+        validators=[DataRequired(message=lazy_pgettext("organisation", "Give the name.")), Length(max=limits.NAME_MAX)],
+    )
     country = StringField(
         _l("Country (two letters, such as LT)"),
         validators=[DataRequired(message=_l("Give the country.")), Length(min=2, max=2, message=_l("Two letters."))],

@@ -4,6 +4,7 @@ types. The rules behind them stay in the domain (tracker.stages, tracker.rubric)
 from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_pgettext
 
 from importers.common import REASONS as IMPORT_REFUSALS
 from tracker.actors import ROLES
@@ -195,7 +196,7 @@ PERSON_FIELDS = {
     "role": _l("role"),
     "organisation_id": _l("organisation"),
     "locale": _l("language"),
-    "active": _l("active"),
+    "active": lazy_pgettext("person", "active"),
     "password": _l("password"),
 }
 # An ecosystem's details (tracker.ecosystem.ECOSYSTEM_DETAILS), as an import's summary names those that differ.

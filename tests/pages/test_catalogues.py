@@ -21,6 +21,8 @@ KEYWORDS = {
     "_l": None,
     "lazy_gettext": None,
     "lazy_ngettext": (1, 2),
+    "pgettext": ((1, "c"), 2),
+    "lazy_pgettext": ((1, "c"), 2),
 }
 PLACEHOLDER = re.compile(r"%\((\w+)\)[sd]")
 
