@@ -356,3 +356,14 @@ def test_a_dry_run_says_what_the_import_would_do_and_writes_nothing(services: Se
     assert "a dry run: nothing was written" in said.output
     assert "differs from what is stored in title" in said.output
     assert services.app.current_position() == before
+
+
+def test_a_refused_organisation_is_named_in_its_rows_reason(services: Services, tmp_path: Path) -> None:
+    header, *rows = sample()
+    long_name = "Profesinio mokymo centras " * 15  # 390 characters
+    rows[0][header.index("Coordinating organisation name")] = long_name
+    summary = import_erasmus(services.app, write(tmp_path / "export.csv", [header, *rows]), actor=IMPORTER)
+    (problem,) = summary.problems
+    assert problem["row"] == 1
+    assert "organisation.name: must be at most" in problem["reason"]
+    assert repr(long_name.strip()[:60] + "…") in problem["reason"]

@@ -135,7 +135,16 @@ class TrackerApplication(Application[UUID]):
         roles (or adding them to it, where it exists), would raise, writing nothing: an import checks a whole record
         before it writes any part of it. (That an organisation exists already is not an error here.)"""
         ctx = self._context(actor, None)
-        found = [(Organisation.register(ctx, **fields).id, role) for fields, role in members]
+        found = []
+        for fields, role in members:
+            try:
+                found.append((Organisation.register(ctx, **fields).id, role))
+            except ValidationError as error:  # a record names many organisations: say which one
+                named = str(fields.get("name") or "")
+                shown = named if len(named) <= 60 else f"{named[:60]}…"
+                raise type(error)(
+                    f"organisation.{error.field}", f"{error.field_message} ({shown!r})", rule=error.rule
+                ) from None
         eco = Ecosystem.register(ctx, **ecosystem)
         if eco.project_identifier and eco.id in self.repository:
             eco = self.get_ecosystem(eco.id)
