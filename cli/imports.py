@@ -55,7 +55,8 @@ def _run_import(kind: str, file: str, filters: tuple[str, ...] = (), *, dry_run:
         raise click.ClickException(f"nothing imported: all {summary.rows} rows were rejected")
     if summary.rejected:
         rest = "nothing was written" if summary.dry_run else "the others are imported"
-        raise click.ClickException(f"{summary.rejected} of {summary.rows} rows were rejected (listed above); {rest}")
+        were = "was" if summary.rejected == 1 else "were"
+        raise click.ClickException(f"{summary.rejected} of {summary.rows} rows {were} rejected (listed above); {rest}")
     if not summary.rows:
         click.echo("nothing imported: the file holds no records")
     elif summary.skipped == summary.rows:

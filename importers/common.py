@@ -70,6 +70,9 @@ REASONS = {
     "not_utf8": "%(file)s is not a CSV file in UTF-8: line %(line)s has the bytes %(byte)s after %(before)s; save it "
     "as CSV UTF-8 and import it again",
     "empty_file": "%(file)s is empty",
+    "utf16": "%(file)s is in UTF-16: save it as CSV UTF-8 and import it again",
+    "xls": "%(file)s is an Excel 97-2003 workbook: save it as .xlsx or as CSV UTF-8 and import it again",
+    "zip_as_csv": "%(file)s is a workbook or an archive, not a CSV file: name a workbook .xlsx",
     "columns_twice": "%(file)s names the columns %(columns)s twice",
     "cells": "the row has %(cells)s cells where the header has %(header)s",
     "columns": "%(file)s is not an Erasmus+ projects export: it lacks the columns %(columns)s",
@@ -236,7 +239,7 @@ class Writer:
         self.actor = actor
         self.source = source
         self.dry_run = dry_run
-        self._planned_organisations: set[UUID] = set()
+        self._organisations: set[UUID] = set()  # the organisations counted so far, created or found
         # A dry run's ecosystems so far: their details as stored, and their members.
         self._planned: dict[UUID, tuple[dict[str, Any], set[tuple[UUID, str]]]] = {}
 
@@ -256,21 +259,28 @@ class Writer:
         self.app.check_registrations(actor=self.actor, members=members, ecosystem=ecosystem)
 
     def organisation(self, summary: Summary, row: int, *, name: str, country: str, kind: str) -> UUID:
+        """The organisation's id, registered if it is new. Each organisation is counted once, as created or as found
+        already, however many of the file's records name it."""
         if self.dry_run:
             org_id = organisation_id(name, country)
-            if org_id in self._planned_organisations or org_id in self.app.repository:
-                summary.organisations_existing += 1
-            else:
-                self._planned_organisations.add(org_id)
-                summary.organisations_created += 1
+            if org_id not in self._organisations:
+                self._organisations.add(org_id)
+                if org_id in self.app.repository:
+                    summary.organisations_existing += 1
+                else:
+                    summary.organisations_created += 1
             return org_id
         try:
             receipt = self.app.register_organisation(
                 actor=self.actor, name=name, country=country, kind=kind, correlation_id=self.correlation(row)
             )
         except DuplicateOrganisationError as exc:  # registered before (or meanwhile, by a concurrent import)
-            summary.organisations_existing += 1
-            return exc.details["existing_id"]  # type: ignore[no-any-return]
+            existing: UUID = exc.details["existing_id"]
+            if existing not in self._organisations:
+                self._organisations.add(existing)
+                summary.organisations_existing += 1
+            return existing
+        self._organisations.add(receipt.aggregate_id)
         summary.organisations_created += 1
         return receipt.aggregate_id
 

@@ -61,17 +61,19 @@ def import_cove(
     if not isinstance(records, list):
         raise RowError("not_a_list", file=path.name)
     writer = Writer(app, actor, source, dry_run=dry_run)
-    for row, record in enumerate(records, 1):
-        summary.rows += 1
-        project = str(record.get("id") or "").strip() if isinstance(record, dict) else ""
-        summary.record(
-            row, lambda row=row, record=record: _import_record(writer, summary, row, record), project=project
-        )
-        if progress is not None:
-            progress.update(
-                row, f"created {summary.created}, unchanged {summary.unchanged}, rejected {summary.rejected}"
+    try:
+        for row, record in enumerate(records, 1):
+            summary.rows += 1
+            project = str(record.get("id") or "").strip() if isinstance(record, dict) else ""
+            summary.record(
+                row, lambda row=row, record=record: _import_record(writer, summary, row, record), project=project
             )
-    summary.seconds = time.perf_counter() - started
+            if progress is not None:
+                progress.update(
+                    row, f"created {summary.created}, unchanged {summary.unchanged}, rejected {summary.rejected}"
+                )
+    finally:  # a stopped import says how long it ran, as a finished one does
+        summary.seconds = time.perf_counter() - started
     return summary
 
 

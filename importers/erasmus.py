@@ -110,6 +110,13 @@ csv.field_size_limit(max(csv.field_size_limit(), FIELD_LIMIT))
 # locale. The one that finds the most of the required columns in the header wins; commas on a tie.
 DELIMITERS = (",", ";", "\t")
 _CHUNK = 1 << 20
+# Files saved as something else than CSV in UTF-8, known by their first bytes: said as what they are.
+_NOT_TEXT = (
+    (b"\xff\xfe", "utf16"),
+    (b"\xfe\xff", "utf16"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "xls"),
+    (b"PK\x03\x04", "zip_as_csv"),
+)
 # The header is read alone first, to find the delimiter: a first line longer than this is no export's header.
 _HEADER_MAX = 1 << 20
 
@@ -124,8 +131,7 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float, RowError
     header has the rest empty (spreadsheets leave out trailing empty cells); one with more, not all empty, is
     misaligned and comes with its problem. A workbook that breaks part way raises UnreadableRest there."""
     if path.suffix.lower() in (".xlsx", ".xlsm"):
-        for number, row, fraction in _xlsx_rows(path):
-            yield number, row, fraction, None
+        yield from _xlsx_rows(path)
         return
     _check_utf8(path)
     size = max(path.stat().st_size, 1)
@@ -155,6 +161,11 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float, RowError
 def _check_utf8(path: Path) -> None:
     """Refuse a CSV with any byte that is not UTF-8, naming its line (ended by LF, CRLF or a lone CR) and what comes
     before the byte on that line. Read in chunks; a character cut by a chunk's end is carried to the next."""
+    with path.open("rb") as raw:
+        start = raw.read(8)
+    for signature, code in _NOT_TEXT:
+        if start.startswith(signature):
+            raise RowError(code, file=path.name)
     line = 1
     tail = b""  # the current line's bytes before the chunk, for what comes before a bad byte
     carry = b""
@@ -224,7 +235,7 @@ def check_columns(name: str, columns: list[str] | tuple[str, ...]) -> None:
         raise RowError("columns_twice", file=name, columns=", ".join(twice))
 
 
-def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
+def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float, RowError | None]]:
     from openpyxl import load_workbook
 
     # The file is opened here, not by openpyxl, so it is closed however the workbook fails to load or to read.
@@ -246,10 +257,15 @@ def _xlsx_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float]]:
                 raise RowError("no_header", file=path.name)
             names = [str(h).strip() if h is not None else "" for h in header]
             check_columns(path.name, names)
+            width = max((n + 1 for n, name in enumerate(names) if name), default=0)
             try:
                 for number, values in enumerate(rows, 1):
                     row = {n: _cell_text(v) for n, v in zip(names, values, strict=False) if n}
-                    yield number, row, number / total
+                    # Cells past the header's last, not all empty: misaligned, as in a CSV. (A sheet's rows are as
+                    # wide as its widest, the header's included.)
+                    extra = [v for v in values[width:] if _cell_text(v).strip()]
+                    problem = RowError("cells", cells=width + len(extra), header=width) if extra else None
+                    yield number, row, number / total, problem
             except Exception as exc:  # the sheet breaks part way: what was read stands
                 raise UnreadableRest(f"{type(exc).__name__}: {exc}") from None
         finally:
@@ -285,7 +301,7 @@ def import_erasmus(
         for number, row, fraction, problem in read_rows(path):
             summary.rows += 1
             if summary.rows == 1:
-                _check_filter_columns(filters or [], row, source)
+                _check_filter_columns(filters or [], row, path.name)
             if filters and not all(f.keeps(row) for f in filters):
                 summary.skipped += 1
             elif problem is not None:
@@ -300,17 +316,18 @@ def import_erasmus(
                 progress.update(int(fraction * progress.total), f"rows {summary.rows}, rejected {summary.rejected}")
     except UnreadableRest as exc:
         summary.reject(summary.rows + 1, RowError("unreadable_rest", detail=exc))
-    summary.seconds = time.perf_counter() - started
+    finally:  # a stopped import says how long it ran, as a finished one does
+        summary.seconds = time.perf_counter() - started
     return summary
 
 
 def _flag(row: dict[str, str], column: str) -> bool:
-    value = _lookup(row, column).strip().casefold()
-    if value in _YES:
+    written = _lookup(row, column).strip()
+    if written.casefold() in _YES:
         return True
-    if value in _NO:
+    if written.casefold() in _NO:
         return False
-    raise RowError("flag", column=column, value=repr(value))
+    raise RowError("flag", column=column, value=repr(written))
 
 
 def _grant(row: dict[str, str]) -> Decimal | None:

@@ -9,7 +9,9 @@ from typing import Any
 from uuid import UUID
 
 from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask_babel import format_decimal
 from flask_babel import gettext as _
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from importers.common import SOURCES, RowError, check_filters
 from importers.erasmus import RowFilter
@@ -36,6 +38,15 @@ def allow_large_uploads() -> None:
     """Real exports are about 90 MB: the upload takes the imports' limit, as the API's import endpoint does."""
     if request.endpoint == "imports_pages.imports" and request.method == "POST":
         request.max_content_length = services().settings.import_max_bytes
+
+
+@blp.errorhandler(RequestEntityTooLarge)
+def too_large(error: RequestEntityTooLarge) -> Page:
+    """An upload over the imports' limit: the form again, the file's field saying the limit (not the API's problem)."""
+    form = ImportForm(formdata=None)
+    mib = services().settings.import_max_bytes / (1024 * 1024)
+    form.file.errors = [_("The file is larger than the largest upload, %(size)s MiB.", size=format_decimal(mib))]
+    return render_template("imports/imports.html", form=form, jobs=jobs().recent()), 413
 
 
 @blp.route("/admin/imports", methods=["GET", "POST"])
@@ -67,7 +78,7 @@ def imports() -> Page:
     if refused_lines:
         form.filters.errors = [
             _(
-                "Write each filter as a column, = or ~, and a value, such as Action Type=Mobility or "
+                "Write each filter as a column, = or ~, and a value, such as Coordinator's country=LT or "
                 "Key Action~vocational (not: %(lines)s).",
                 lines="; ".join(refused_lines),
             )

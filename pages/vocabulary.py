@@ -164,6 +164,9 @@ IMPORT_REASONS = {
         "UTF-8 and import it again"
     ),
     "empty_file": _l("%(file)s is empty"),
+    "utf16": _l("%(file)s is in UTF-16: save it as CSV UTF-8 and import it again"),
+    "xls": _l("%(file)s is an Excel 97-2003 workbook: save it as .xlsx or as CSV UTF-8 and import it again"),
+    "zip_as_csv": _l("%(file)s is a workbook or an archive, not a CSV file: name a workbook .xlsx"),
     "columns_twice": _l("%(file)s names the columns %(columns)s twice"),
     "cells": _l("the row has %(cells)s cells where the header has %(header)s"),
     "columns": _l("%(file)s is not an Erasmus+ projects export: it lacks the columns %(columns)s"),

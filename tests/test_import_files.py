@@ -223,7 +223,7 @@ def test_the_command_line_exits_non_zero_when_rows_are_rejected_or_the_file_hold
     some = runner.invoke(cli, ["import", "erasmus", str(write(tmp_path / "some.csv", [header, *rows]))], env=env)
     assert some.exit_code == 1
     assert f"row 4 ({rows[3][header.index('Project Identifier')]}): rejected: unknown country 'Atlantis'" in some.output
-    assert "1 of 9 rows were rejected (listed above); the others are imported" in some.output
+    assert "1 of 9 rows was rejected (listed above); the others are imported" in some.output
     only_header = runner.invoke(cli, ["import", "erasmus", str(write(tmp_path / "header.csv", [header]))], env=env)
     assert only_header.exit_code == 0, only_header.output
     assert "nothing imported: the file holds no records" in only_header.output
@@ -367,3 +367,66 @@ def test_a_refused_organisation_is_named_in_its_rows_reason(services: Services, 
     assert problem["row"] == 1
     assert "organisation.name: must be at most" in problem["reason"]
     assert repr(long_name.strip()[:60] + "…") in problem["reason"]
+
+
+@pytest.mark.parametrize(
+    ("start", "code"),
+    [
+        ("Project Identifier,Project Title\n".encode("utf-16"), "utf16"),
+        (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(500), "xls"),
+        (b"PK\x03\x04" + bytes(500), "zip_as_csv"),
+    ],
+)
+def test_a_file_saved_as_something_else_than_csv_is_named_as_what_it_is(
+    tmp_path: Path, start: bytes, code: str
+) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes(start)
+    with pytest.raises(RowError) as refused:
+        next(iter(import_erasmus_rows(path)))
+    assert refused.value.code == code
+
+
+def import_erasmus_rows(path: Path) -> Any:
+    from importers.erasmus import read_rows
+
+    return read_rows(path)
+
+
+def test_a_workbook_row_with_cells_past_the_header_is_refused_as_in_a_csv(services: Services, tmp_path: Path) -> None:
+    from openpyxl import Workbook
+
+    header, *rows = sample()
+    book = Workbook()
+    sheet = book.active
+    assert sheet is not None
+    sheet.append(header)
+    sheet.append(rows[0])
+    sheet.append([*rows[1], "stray"])
+    sheet.append([*rows[2], None, ""])
+    book.save(tmp_path / "export.xlsx")
+    summary = import_erasmus(services.app, tmp_path / "export.xlsx", actor=IMPORTER)
+    assert (summary.created, summary.rejected) == (2, 1)
+    assert [(p["row"], p["code"]) for p in summary.problems] == [(2, "cells")]
+
+
+def test_each_organisation_is_counted_once_however_many_records_name_it(services: Services) -> None:
+    first = import_cove(services.app, COVE, actor=IMPORTER)
+    assert (first.organisations_created, first.organisations_existing) == (1578, 0)
+    again = import_cove(services.app, COVE, actor=IMPORTER, dry_run=True)
+    assert (again.organisations_created, again.organisations_existing) == (0, 1578)
+    real = import_cove(services.app, COVE, actor=IMPORTER)
+    assert (real.organisations_created, real.organisations_existing) == (0, 1578)
+
+
+def test_a_stopped_import_says_how_long_it_ran_and_a_flag_is_quoted_as_written(
+    services: Services, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    header, *rows = sample()
+    rows[0][header.index("Is Good Practice")] = "Taip"
+    summary = import_erasmus(services.app, write(tmp_path / "flags.csv", [header, *rows[:1]]), actor=IMPORTER)
+    assert "not 'Taip'" in summary.problems[0]["reason"]
+    store_fails_at(monkeypatch, services.app, 2)
+    with pytest.raises(ImportStopped) as stopped:
+        import_erasmus(services.app, ERASMUS, actor=IMPORTER)
+    assert stopped.value.summary.seconds > 0

@@ -129,7 +129,7 @@ class Imports(MethodView):
         if suffix not in SOURCES[source]:
             raise ProblemError(
                 422,
-                f"a {source} import takes {', '.join(SOURCES[source])} files",
+                f"source={source} takes {', '.join(SOURCES[source])} files",
                 errors={"file": ["wrong file type"]},
             )
         try:
@@ -150,8 +150,9 @@ class Imports(MethodView):
                     summary = import_cove(app, path, actor=actor, source_name=name, dry_run=dry_run)
                 else:
                     summary = import_erasmus(app, path, actor=actor, filters=filters, source_name=name, dry_run=dry_run)
-            except RowError as exc:
-                raise ProblemError(422, str(exc), errors={"file": [str(exc)]}) from None
+            except RowError as exc:  # the file as a whole, or the filters (a column it lacks)
+                part = "filter" if exc.code == "filter_column" else "file"
+                raise ProblemError(422, str(exc), errors={part: [str(exc)]}) from None
             except ImportStopped as stopped:
                 with suppress(*STORE_ERRORS):  # the store may still be failing: the summary is answered all the same
                     services().after_write(app.current_position())

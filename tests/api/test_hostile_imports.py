@@ -78,7 +78,8 @@ HOSTILE = {
         "lacks the columns Project Identifier",
     ),
     "a password file as CSV": ("erasmus", "export.csv", Path("/etc/passwd").read_bytes(), "lacks the columns"),
-    "a CSV not in UTF-8": ("erasmus", "export.csv", "Projekt;Größe\n".encode("utf-16"), "not a CSV file in UTF-8"),
+    "a CSV in UTF-16": ("erasmus", "export.csv", "Projekt;Größe\n".encode("utf-16"), "is in UTF-16"),
+    "a CSV not in UTF-8": ("erasmus", "export.csv", "Projekt;Größe\n".encode("cp1252"), "not a CSV file in UTF-8"),
     "an empty CSV": ("erasmus", "export.csv", b"", "export.csv is empty"),
     "a header row that does not parse": (
         "erasmus",

@@ -102,3 +102,11 @@ def test_a_dry_run_upload_answers_what_the_import_would_do_and_writes_nothing(en
     assert env.get("/api/v1/ecosystems?q=2016-1-LI01-KA101-000050", env.keys.analyst).json["total"] == 0
     done = upload(env, env.keys.admin, "erasmus", sample)
     assert (done.json["dry_run"], done.json["created"], done.json["organisations_created"]) == (False, 9, 24)
+
+
+def test_a_filter_on_a_column_the_export_lacks_is_refused_as_the_filters_fault(env: Env) -> None:
+    sample = DATA / "erasmus-plus-projects-sample.csv"
+    refused = upload(env, env.keys.admin, "erasmus", sample, filter=["Country=LT"])
+    assert refused.status_code == 422
+    assert refused.json["detail"] == "erasmus-plus-projects-sample.csv has no column 'Country' to filter on"
+    assert list(refused.json["errors"]) == ["filter"]

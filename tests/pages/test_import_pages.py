@@ -22,7 +22,7 @@ from flask.testing import FlaskClient
 from pages.imports import IMPORT_JOBS
 from projections.clock import utc_now
 from runtime.import_jobs import STALE_AFTER, ImportJobs, TakenOver, _Reporter, new_runner
-from tests.pages.conftest import Pages, csrf_of
+from tests.pages.conftest import Pages, csrf_of, make_pages
 from tests.readmodel import running_import_job, store_fails_at
 
 DATA = Path(__file__).resolve().parents[3] / "shared" / "data" / "cove-projects.json"
@@ -273,3 +273,23 @@ def test_an_unreachable_store_does_not_fail_the_request_that_looks_for_stopped_i
     jobs._checked = 0.0
     assert pages.client().get("/healthz").status_code == 200
     assert jobs._checked > 0, "the look was made, and its failure swallowed"
+
+
+def test_a_file_over_the_largest_upload_gets_the_form_again_saying_the_limit(sqlite_url: str) -> None:
+    small = make_pages(sqlite_url, import_max_bytes=4096)
+    try:
+        small.person("admin", "ada@example.org")
+        client = small.client()
+        small.sign_in(client, "ada@example.org")
+        answer = upload(client, b"[" + b" " * 8192 + b"]", "big.json")
+        assert answer.status_code == 413
+        assert answer.content_type.startswith("text/html")
+        assert "The file is larger than the largest upload, 0.004 MiB." in answer.get_data(as_text=True)
+    finally:
+        small.services.close()
+
+
+def test_the_recent_imports_say_what_each_created_and_refused(pages: Pages, admin: FlaskClient) -> None:
+    projects = [*json.loads(DATA.read_text(encoding="utf-8"))[:2], {"acronym": "", "project_title": ""}]
+    finished(admin, upload(admin, json.dumps(projects).encode(), "cove-part.json").headers["Location"])
+    assert "done, 2 created, 1 refused" in admin.get("/admin/imports").get_data(as_text=True)
