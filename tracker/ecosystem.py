@@ -63,38 +63,9 @@ class Ecosystem(TrackerAggregate):
         members: list[dict[str, Any]]
 
     @classmethod
-    def register(
-        cls,
-        ctx: Context,
-        *,
-        acronym: str,
-        title: str,
-        programme: str | None = None,
-        key_action: str | None = None,
-        action_type: str | None = None,
-        project_identifier: str | None = None,
-        call_year: int | None = None,
-        start_date: date | None = None,
-        end_date: date | None = None,
-        eu_grant_eur: Decimal | str | None = None,
-        is_good_practice: bool = False,
-        is_success_story: bool = False,
-    ) -> Ecosystem:
-        stored = cls.stored_details(
-            latest_call_year=ctx.at.year + 1,
-            acronym=acronym,
-            title=title,
-            programme=programme,
-            key_action=key_action,
-            action_type=action_type,
-            project_identifier=project_identifier,
-            call_year=call_year,
-            start_date=start_date,
-            end_date=end_date,
-            eu_grant_eur=eu_grant_eur,
-            is_good_practice=is_good_practice,
-            is_success_story=is_success_story,
-        )
+    def register(cls, ctx: Context, **details: Any) -> Ecosystem:
+        """A new ecosystem with the details Ecosystem.stored_details takes (and checks, or refuses)."""
+        stored = cls.stored_details(latest_call_year=ctx.at.year + 1, **details)
         return cls._start(cls.Registered, ctx, id=ecosystem_id(stored["project_identifier"]), **stored)
 
     @staticmethod
