@@ -71,6 +71,12 @@ def _run_import(kind: str, file: str, filters: tuple[str, ...] = (), *, dry_run:
         )
 
 
+def _short(value: str | None) -> str:
+    if value is None:
+        return "nothing"
+    return repr(value if len(value) <= 60 else f"{value[:60]}…")
+
+
 def _catch_up(services: Services) -> None:
     if services.settings.inline_projections:
         services.read_model.catch_up()
@@ -83,9 +89,13 @@ def _report(summary: Summary) -> None:
     if summary.problems_not_listed:
         click.echo(f"… and {summary.problems_not_listed} more rejected rows, not listed", err=True)
     for differing in summary.differences:
+        said = "; ".join(
+            f"{name} {_short(stored)} in the store, {_short(given)} in the file"
+            for name, (stored, given) in differing["values"].items()
+        )
         click.echo(
             f"row {differing['row']}: {differing['project_identifier']} differs from what is stored in "
-            f"{', '.join(differing['fields'])}; kept as stored",
+            f"{', '.join(differing['fields'])}; kept as stored ({said})",
             err=True,
         )
     rate = summary.rows / summary.seconds if summary.seconds else 0.0

@@ -151,6 +151,10 @@ def country_from_name(name: str) -> str:
         raise RowError("country", value=repr(cleaned)) from None
 
 
+def _text(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
 # What importing one record did: a new ecosystem, members added to one imported before, or nothing.
 Outcome = Literal["created", "completed", "unchanged"]
 PROBLEMS_LISTED = 1000
@@ -344,7 +348,13 @@ class Writer:
         differing = differing_details(stored, read)
         if differing:
             summary.differences.append(
-                {"row": row, "project_identifier": stored["project_identifier"], "fields": differing}
+                {
+                    "row": row,
+                    "project_identifier": stored["project_identifier"],
+                    "fields": list(differing),
+                    # What is stored and what the file says, as text (None where there is nothing).
+                    "values": {name: [_text(old), _text(new)] for name, (old, new) in differing.items()},
+                }
             )
 
     def _complete(

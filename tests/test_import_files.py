@@ -184,9 +184,19 @@ def test_a_file_correcting_projects_imported_before_is_reported_and_what_is_stor
     rows[5][header.index("Project Title")] = f"  {rows[5][header.index('Project Title')]}  "  # as stored: trimmed
     summary = import_erasmus(services.app, write(tmp_path / "corrected.csv", rows), actor=IMPORTER)
     identifier = rows[2][header.index("Project Identifier")]
-    assert summary.differences == [{"row": 2, "project_identifier": identifier, "fields": ["title", "eu_grant_eur"]}]
-    assert (summary.created, summary.unchanged, summary.changed_nothing) == (0, 9, True)
     stored = services.app.get_ecosystem(ecosystem_id(identifier))
+    assert summary.differences == [
+        {
+            "row": 2,
+            "project_identifier": identifier,
+            "fields": ["title", "eu_grant_eur"],
+            "values": {
+                "title": [stored.title, "A corrected title"],
+                "eu_grant_eur": [str(stored.eu_grant_eur), "1.00"],
+            },
+        }
+    ]
+    assert (summary.created, summary.unchanged, summary.changed_nothing) == (0, 9, True)
     assert stored.title != "A corrected title"
 
     runner = CliRunner()
@@ -194,6 +204,7 @@ def test_a_file_correcting_projects_imported_before_is_reported_and_what_is_stor
     said = runner.invoke(cli, ["import", "erasmus", str(tmp_path / "corrected.csv")], env=env)
     assert said.exit_code == 0, said.output
     assert f"row 2: {identifier} differs from what is stored in title, eu_grant_eur; kept as stored" in said.output
+    assert "eu_grant_eur '" + str(stored.eu_grant_eur) + "' in the store, '1.00' in the file" in said.output
     assert "now differ from what is stored: 1" in said.output
 
 

@@ -38,12 +38,12 @@ def ecosystem_id(project_identifier: str | None) -> UUID:
     return uuid4()
 
 
-def differing_details(stored: dict[str, Any], details: dict[str, Any]) -> list[str]:
+def differing_details(stored: dict[str, Any], details: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Which of `details` differ from an ecosystem's `stored` details (as Ecosystem.stored_details gives them), each
-    compared as registering it would store it."""
+    compared as registering it would store it: by name, the stored value and the value the details would store."""
     # The record was checked as registering it now would check it; here only its values matter.
     wanted = Ecosystem.stored_details(latest_call_year=date.max.year, **(stored | details))
-    return [name for name in details if name in stored and wanted[name] != stored[name]]
+    return {name: (stored[name], wanted[name]) for name in details if name in stored and wanted[name] != stored[name]}
 
 
 class Ecosystem(TrackerAggregate):
@@ -114,7 +114,7 @@ class Ecosystem(TrackerAggregate):
             "is_success_story": is_success_story,
         }
 
-    def differing(self, details: dict[str, Any]) -> list[str]:
+    def differing(self, details: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
         """Which of `details` (a record of this ecosystem from a source) differ from what is stored, each compared
         as registering it would store it. Nothing revises an ecosystem, so an importer reports them."""
         return differing_details({name: getattr(self, name) for name in ECOSYSTEM_DETAILS}, details)

@@ -64,6 +64,11 @@ class DifferenceSchema(Schema):
         attribute="fields",
         metadata={"description": "The ecosystem's details (as GET /ecosystems/{id} names them) that differ."},
     )
+    values = fields.Dict(
+        keys=fields.Str(),
+        values=fields.List(fields.Str(allow_none=True)),
+        metadata={"description": "For each detail that differs: [what is stored, what the file says], as text."},
+    )
 
 
 class ImportSummarySchema(Schema):

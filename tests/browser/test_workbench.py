@@ -600,7 +600,9 @@ def test_an_imports_page_updates_its_progress_in_place_and_opens_the_summary_whe
     summary = Summary("cove", rows=3, created=3).as_dict()
     assert report(job_id, runner, state="done", done=3, summary=summary, finished_at=utc_now())
     expect(tab.get_by_text("Rows read")).to_be_visible(timeout=10_000)
-    assert tab.title().startswith("Import of ") and ": done ·" in tab.title()  # said when the page opens again
+    # The state is in the title, which a screen reader says when the page opens again.
+    assert tab.title().startswith("Import of ")
+    assert ": done ·" in tab.title()
     assert errors == []
     context.close()
 

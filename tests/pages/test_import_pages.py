@@ -293,3 +293,12 @@ def test_the_recent_imports_say_what_each_created_and_refused(pages: Pages, admi
     projects = [*json.loads(DATA.read_text(encoding="utf-8"))[:2], {"acronym": "", "project_title": ""}]
     finished(admin, upload(admin, json.dumps(projects).encode(), "cove-part.json").headers["Location"])
     assert "done, 2 created, 1 refused" in admin.get("/admin/imports").get_data(as_text=True)
+
+
+def test_a_project_that_differs_from_what_is_stored_is_shown_with_both_values(pages: Pages, admin: FlaskClient) -> None:
+    projects = json.loads(DATA.read_text(encoding="utf-8"))[:1]
+    finished(admin, upload(admin, json.dumps(projects).encode(), "cove-part.json").headers["Location"])
+    projects[0]["project_title"] = "A title said otherwise"
+    page = finished(admin, upload(admin, json.dumps(projects).encode(), "cove-part.json").headers["Location"])
+    assert "Rows that differ from what is stored" in page
+    assert "the file says “A title said otherwise”" in page
