@@ -180,7 +180,7 @@ class Summary:
     problems: list[dict[str, Any]] = field(default_factory=list)
     problems_not_listed: int = 0
     # Records of ecosystems imported before whose details differ from what is stored: {row, project_identifier,
-    # fields}. What is stored stays; nothing revises an ecosystem.
+    # fields, values: {field: [stored, in the file]}}. What is stored stays; nothing revises an ecosystem.
     differences: list[dict[str, Any]] = field(default_factory=list)
     seconds: float = 0.0
 
