@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from cli.common import open_services
-from importers.common import ImportStopped, Progress, RowError, Summary
+from importers.common import ImportStopped, Interrupted, Progress, RowError, Summary
 from importers.cove import count_records, import_cove
 from importers.erasmus import RowFilter, import_erasmus
 from runtime.services import Services
@@ -42,6 +42,16 @@ def _run_import(kind: str, file: str, filters: tuple[str, ...] = (), *, dry_run:
                 )
         except RowError as exc:  # the file as a whole: nothing in it was imported
             raise click.ClickException(str(exc)) from None
+        except Interrupted as interrupted:
+            _report(interrupted.summary)
+            _catch_up(services)
+            done = (
+                "nothing was written"
+                if interrupted.summary.dry_run
+                else "the rows before it are imported; import the file again to finish"
+            )
+            click.echo(f"interrupted after {interrupted.summary.rows} rows: {done}", err=True)
+            raise SystemExit(130) from None
         except ImportStopped as stopped:
             _report(stopped.summary)
             with suppress(*STORE_ERRORS):  # the store may still be failing; the projection catches up later

@@ -122,6 +122,14 @@ class ImportStopped(Exception):
         super().__init__(str(self.error))
 
 
+class Interrupted(KeyboardInterrupt):
+    """The import was interrupted (Ctrl-C): what it did so far is in `summary`; running it again finishes it."""
+
+    def __init__(self, summary: Summary) -> None:
+        super().__init__()
+        self.summary = summary
+
+
 def call_year(value: object, column: str) -> int | None:
     """A call year as a source gives it: empty, a whole number, or up to four digits (0-9); anything else (a
     fraction, Infinity, "²", a thousand digits) is refused. The domain checks the year's range."""

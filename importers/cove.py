@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from importers.common import Outcome, Progress, RowError, Summary, Writer, call_year, country_from_name
+from importers.common import Interrupted, Outcome, Progress, RowError, Summary, Writer, call_year, country_from_name
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
 
@@ -72,6 +72,8 @@ def import_cove(
                 progress.update(
                     row, f"created {summary.created}, unchanged {summary.unchanged}, rejected {summary.rejected}"
                 )
+    except KeyboardInterrupt:
+        raise Interrupted(summary) from None
     finally:  # a stopped import says how long it ran, as a finished one does
         summary.seconds = time.perf_counter() - started
     return summary

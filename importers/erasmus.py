@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from importers.common import Outcome, Progress, RowError, Summary, Writer, call_year, country_from_name
+from importers.common import Interrupted, Outcome, Progress, RowError, Summary, Writer, call_year, country_from_name
 from tracker import limits
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
@@ -316,6 +316,8 @@ def import_erasmus(
                 progress.update(int(fraction * progress.total), f"rows {summary.rows}, rejected {summary.rejected}")
     except UnreadableRest as exc:
         summary.reject(summary.rows + 1, RowError("unreadable_rest", detail=exc))
+    except KeyboardInterrupt:
+        raise Interrupted(summary) from None
     finally:  # a stopped import says how long it ran, as a finished one does
         summary.seconds = time.perf_counter() - started
     return summary

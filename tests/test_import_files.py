@@ -441,3 +441,29 @@ def test_a_stopped_import_says_how_long_it_ran_and_a_flag_is_quoted_as_written(
     with pytest.raises(ImportStopped) as stopped:
         import_erasmus(services.app, ERASMUS, actor=IMPORTER)
     assert stopped.value.summary.seconds > 0
+
+
+def test_an_import_interrupted_from_the_keyboard_says_what_it_did_and_a_rerun_finishes_it(
+    sqlite_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from importers.common import Progress
+
+    calls: list[int] = []
+    update = Progress.update
+
+    def interrupted(self: Progress, done: int, note: str = "") -> None:
+        calls.append(done)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        update(self, done, note)
+
+    monkeypatch.setattr(Progress, "update", interrupted)
+    env = {"TRACKER_DATABASE_URL": sqlite_url}
+    said = CliRunner().invoke(cli, ["import", "erasmus", str(ERASMUS)], env=env)
+    assert said.exit_code == 130, said.output
+    assert "3 rows: 3 created" in said.output
+    assert "interrupted after 3 rows: the rows before it are imported; import the file again to finish" in said.output
+    monkeypatch.setattr(Progress, "update", update)
+    again = CliRunner().invoke(cli, ["import", "erasmus", str(ERASMUS)], env=env)
+    assert again.exit_code == 0, again.output
+    assert "9 rows: 6 created" in again.output
