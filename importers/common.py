@@ -19,7 +19,7 @@ from storage.errors import STORE_ERRORS, said
 from tracker import limits
 from tracker.actors import Actor
 from tracker.application import TrackerApplication
-from tracker.ecosystem import ECOSYSTEM_DETAILS, Ecosystem, differing_details, ecosystem_id
+from tracker.ecosystem import Ecosystem, differing_details, ecosystem_id
 from tracker.errors import DomainError, DuplicateEcosystemError, DuplicateOrganisationError
 from tracker.organisation import organisation_id
 from tracker.validation import country_code
@@ -338,7 +338,7 @@ class Writer:
         if planned is None:
             if eco_id in self.app.repository:
                 eco = self.app.get_ecosystem(eco_id)
-                stored = {name: getattr(eco, name) for name in ECOSYSTEM_DETAILS}
+                stored = eco.details()
                 planned = (stored, {(member["organisation_id"], member["role"]) for member in eco.members})
             else:
                 stored = Ecosystem.stored_details(latest_call_year=date.max.year, **details)
@@ -371,7 +371,7 @@ class Writer:
         """Add the members an ecosystem imported before lacks; report the details read from the file in which the
         record differs from it (an import never revises what is stored)."""
         eco = self.app.get_ecosystem(eco_id)
-        self._report_differing(summary, row, {name: getattr(eco, name) for name in ECOSYSTEM_DETAILS}, read)
+        self._report_differing(summary, row, eco.details(), read)
         missing = [(org, role) for org, role in members if not eco.has_member(org, role)]
         for org, role in missing:
             self.app.add_ecosystem_member(

@@ -161,18 +161,17 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str], float, RowError
 def _check_utf8(path: Path) -> None:
     """Refuse a CSV with any byte that is not UTF-8, naming its line (ended by LF, CRLF or a lone CR) and what comes
     before the byte on that line. Read in chunks; a character cut by a chunk's end is carried to the next."""
-    with path.open("rb") as raw:
-        start = raw.read(8)
-    for signature, code in _NOT_TEXT:
-        if start.startswith(signature):
-            raise RowError(code, file=path.name)
     line = 1
     tail = b""  # the current line's bytes before the chunk, for what comes before a bad byte
     carry = b""
     after_cr = False  # the data read so far ended with a CR (of a CRLF cut by a chunk's end, perhaps)
     with path.open("rb") as raw:
         while True:
-            chunk = raw.read(_CHUNK)
+            at_start = raw.tell() == 0
+            chunk = raw.read(max(_CHUNK, 8) if at_start else _CHUNK)
+            for signature, code in _NOT_TEXT if at_start else ():  # a format known by its first bytes
+                if chunk.startswith(signature):
+                    raise RowError(code, file=path.name)
             buffer = carry + chunk
             try:
                 buffer.decode("utf-8")

@@ -114,10 +114,9 @@ class Ecosystem(TrackerAggregate):
             "is_success_story": is_success_story,
         }
 
-    def differing(self, details: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
-        """Which of `details` (a record of this ecosystem from a source) differ from what is stored, each compared
-        as registering it would store it. Nothing revises an ecosystem, so an importer reports them."""
-        return differing_details({name: getattr(self, name) for name in ECOSYSTEM_DETAILS}, details)
+    def details(self) -> dict[str, Any]:
+        """Its details as stored (ECOSYSTEM_DETAILS): what differing_details compares a source's record with."""
+        return {name: getattr(self, name) for name in ECOSYSTEM_DETAILS}
 
     class Registered(TrackerAggregate.Created):
         acronym: str

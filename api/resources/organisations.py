@@ -77,7 +77,7 @@ def ecosystem_body(eco: Ecosystem) -> dict[str, Any]:
                 "joined_at": m["joined_at"],
             }
         )
-    return {"id": eco.id, **{f: getattr(eco, f) for f in ECOSYSTEM_DETAILS}} | {
+    return {"id": eco.id, **eco.details()} | {
         "registered_at": eco.created_on,
         "updated_at": eco.modified_on,
         "version": eco.version,
